@@ -1,0 +1,139 @@
+"""Importers: one module per export format, chosen from the file's content.
+
+`read_records(path)` is the one entry point: it reads the bytes, decodes them, detects the
+format (or takes `fmt`), parses the whole file and returns finished records. It never writes
+anything; a file that cannot be read correctly raises `ImportFormatError` naming the file
+(and line where it can) and what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ImportFormatError
+from ..records import Record, finalise
+from ..textio import decode_bytes
+from . import bibtex, endnote_xml, medline, pubmed_xml, ris, tabular, wos
+
+FORMATS = ("medline", "pubmed-xml", "ris", "wos", "csv", "excel", "bibtex", "endnote-xml")
+
+# File extension each format is stored under in searches/.
+EXTENSIONS = {
+    "medline": ".nbib",
+    "pubmed-xml": ".xml",
+    "ris": ".ris",
+    "wos": ".ciw",
+    "csv": ".csv",
+    "excel": ".xlsx",
+    "bibtex": ".bib",
+    "endnote-xml": ".xml",
+}
+
+_TEXT_PARSERS = {
+    "medline": medline.parse,
+    "pubmed-xml": pubmed_xml.parse,
+    "ris": ris.parse,
+    "wos": wos.parse,
+    "csv": tabular.parse,
+    "bibtex": bibtex.parse,
+    "endnote-xml": endnote_xml.parse,
+}
+
+
+@dataclass
+class ParsedFile:
+    """What a file held: its records (finished, with ids), its format and how it was decoded."""
+
+    path: Path
+    format: str
+    encoding: str
+    records: list[Record]
+    sha256: str
+
+
+def detect_format(text: str, path: str | Path = "") -> str:
+    """Name the export format from the text itself (the extension is only a tie-breaker)."""
+    head = text[:20000].lstrip("\ufeff \t\r\n")
+    if head.startswith("<"):
+        if re.search(r"<PubmedArticleSet|<PubmedBookArticleSet|<!DOCTYPE\s+Pubmed", head[:5000]):
+            return "pubmed-xml"
+        if re.search(r"<xml>\s*<records>|<records>\s*<record>", head[:5000]):
+            return "endnote-xml"
+        if re.search(r"<!DOCTYPE\s+(\w+)", head[:5000]):
+            return "pubmed-xml"  # let the PubMed reader name the foreign DOCTYPE
+        return "xml"
+    if re.search(r"^\s*(?:\d+\.\s*\n)?TY  -", head, re.MULTILINE):
+        return "ris"
+    if re.search(r"^(?:PMID|PMC |OWN |STAT)- ", head, re.MULTILINE):
+        return "medline"
+    if re.search(r"^PT [A-Z]\s*$", head, re.MULTILINE) and re.search(
+        r"^(?:FN |TI |AU |UT )", head, re.MULTILINE
+    ):
+        return "wos"
+    if re.search(r"^\s*@\w+\s*[{(]", head, re.MULTILINE):
+        return "bibtex"
+    first = head.splitlines()[0] if head else ""
+    if any(d in first for d in (",", "\t", ";", "|")):
+        return "csv"
+    suffix = Path(str(path)).suffix.lower()
+    by_suffix = {".ris": "ris", ".nbib": "medline", ".bib": "bibtex", ".ciw": "wos",
+                 ".csv": "csv", ".tsv": "csv", ".tab": "csv"}
+    return by_suffix.get(suffix, "unknown")
+
+
+def _is_excel(data: bytes) -> bool:
+    return data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+def parse_bytes(
+    data: bytes, path: str | Path, fmt: str | None = None, search: str = ""
+) -> ParsedFile:
+    """Parse an export held in memory; see `read_records`."""
+    import hashlib
+
+    if fmt is not None and fmt not in FORMATS:
+        raise ImportFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    digest = hashlib.sha256(data).hexdigest()
+    if fmt == "excel" or (fmt is None and _is_excel(data)):
+        if not data.startswith(b"PK\x03\x04"):
+            raise ImportFormatError(
+                "is an old binary .xls workbook", path=path,
+                hint="save it as .xlsx or .csv from the spreadsheet program",
+            )
+        raw_records, fmt, encoding = tabular.parse_excel(data, path), "excel", "binary"
+    else:
+        text, encoding = decode_bytes(data, path)
+        detected = fmt or detect_format(text, path)
+        if detected not in _TEXT_PARSERS:
+            raise ImportFormatError(
+                "format not recognised: not RIS, MEDLINE/nbib, PubMed XML, EndNote XML, "
+                "Web of Science, BibTeX, CSV/TSV or Excel",
+                path=path, line=1,
+                hint=f"if it is one of these, say which with --format ({', '.join(FORMATS)})",
+            )
+        fmt = detected
+        raw_records = _TEXT_PARSERS[fmt](text, path)
+    if not raw_records:
+        raise ImportFormatError(
+            f"holds no records (read as {fmt})", path=path,
+            hint="check that the export finished, or pass --format",
+        )
+    records = []
+    for position, record in enumerate(raw_records):
+        record.search = search
+        records.append(finalise(record, position))
+    return ParsedFile(Path(path), fmt, encoding, records, digest)
+
+
+def read_records(path: str | Path, fmt: str | None = None, search: str = "") -> ParsedFile:
+    """Read and parse a whole export file (format detected from content unless `fmt` given)."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ImportFormatError("no such file", path=path) from None
+    except IsADirectoryError:
+        raise ImportFormatError("is a directory, not an export file", path=path) from None
+    return parse_bytes(data, p, fmt, search)

@@ -1,0 +1,207 @@
+"""CSV, TSV and Excel exports, with column names mapped onto the record model.
+
+Understands the column names of Embase, Scopus, Zotero, Rayyan, Covidence, WoS and ASReview
+(including rispy-style names such as `primary_title` and label columns such as
+`label_included`); unmapped columns are kept in `Record.extra`.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ImportFormatError
+from ..records import Record, normalise_pmid, parse_year, split_pages
+
+# Normalised column name (lower case, runs of space/underscore/dot/hyphen as one space) -> field.
+COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    "title": ("title", "primary title", "article title", "document title", "ti", "t1",
+              "titles", "record title"),
+    "abstract": ("abstract", "abstract note", "abstracts", "ab", "n2", "notes abstract",
+                 "description"),
+    "authors": ("authors", "author", "author names", "author full names", "au", "a1", "af",
+                "first authors", "creator", "creators", "authors full names"),
+    "year": ("year", "publication year", "py", "pubyear", "pub year", "publication date", "date",
+             "year published", "y1", "publication year year"),
+    "doi": ("doi", "do", "di", "digital object identifier"),
+    "pmid": ("pmid", "pubmed id", "pubmed", "medline pmid", "pm"),
+    "journal": ("journal", "journal title", "source title", "publication title", "secondary title",
+                "t2", "jo", "jf", "so", "journal name", "journal book", "source", "alternate title3"),
+    "journal_abbrev": ("journal abbreviation", "abbreviated source title", "j2", "ja", "ji", "j9",
+                       "journal abbrev", "alternate title2", "alternate title1", "iso abbreviation"),
+    "volume": ("volume", "vl", "vol"),
+    "issue": ("issue", "number", "is", "journal issue"),
+    "pages": ("pages", "page", "pg", "page range", "pagination"),
+    "start_page": ("start page", "page start", "sp", "bp", "first page"),
+    "end_page": ("end page", "page end", "ep", "last page"),
+    "keywords": ("keywords", "author keywords", "kw", "manual tags", "de", "keyword", "tags"),
+    "mesh": ("mesh", "mesh terms", "mesh headings", "index keywords", "emtree medical index terms",
+             "emtree drug index terms", "automatic tags", "mh"),
+    "language": ("language", "la", "language of original document", "languages"),
+    "publication_types": ("publication type", "publication types", "document type", "item type",
+                          "pt", "dt", "type of reference", "type", "ty"),
+    "url": ("url", "link", "ur", "urls", "open url link"),
+    "source_id": ("record id", "accession number", "an", "eid", "ut", "ut unique wos id",
+                  "unique wos id", "covidence", "covidence #", "embase accession number"),
+}
+
+# Columns that carry screening labels (ASReview and the labelled datasets): kept verbatim in extra.
+LABEL_COLUMNS = ("label_included", "included", "label", "final_included", "included_label",
+                 "label_abstract_screening", "label_abstract", "abstract_included",
+                 "included_final", "include", "inclusion", "debug_label")
+
+_FIELD_OF: dict[str, str] = {name: field for field, names in COLUMN_NAMES.items() for name in names}
+
+
+def normalise_column(name: str) -> str:
+    return re.sub(r"[\s_.\-#]+", " ", str(name).strip().lower()).strip()
+
+
+def map_columns(columns: list[str]) -> dict[str, str]:
+    """Which input column fills which record field (first matching column wins)."""
+    mapping: dict[str, str] = {}
+    for column in columns:
+        field = _FIELD_OF.get(normalise_column(column))
+        if field and field not in mapping.values() and column not in LABEL_COLUMNS:
+            mapping[column] = field
+    return mapping
+
+
+def _sniff_delimiter(text: str, path: str | Path) -> str:
+    """The delimiter is the one the header row uses most (abstracts are full of commas)."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    counts = {d: header.count(d) for d in ("\t", ";", "|", ",")}
+    best = max(counts, key=lambda d: counts[d])
+    if counts[best] == 0:
+        return "\t" if Path(str(path)).suffix.lower() in (".tsv", ".tab") else ","
+    return best
+
+
+def read_frame_from_text(text: str, path: str | Path) -> pd.DataFrame:
+    delimiter = _sniff_delimiter(text, path)
+    try:
+        return pd.read_csv(
+            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
+            na_filter=False, skip_blank_lines=True, engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise ImportFormatError(
+            f"cannot be read as a delimited table ({str(exc).strip()})",
+            path=path, line=int(line.group(1)) if line else None,
+            hint="check the quoting on that line, or save it again as CSV (UTF-8)",
+        ) from None
+
+
+def read_excel(data: bytes, path: str | Path) -> pd.DataFrame:
+    try:
+        return pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False)
+    except Exception as exc:  # openpyxl/xlrd raise many types for a damaged workbook
+        raise ImportFormatError(
+            f"cannot be read as an Excel workbook ({exc})", path=path,
+            hint="open it in a spreadsheet program and save it again as .xlsx or .csv",
+        ) from None
+
+
+def split_authors(value: str) -> list[str]:
+    """'A, B; C, D' / 'A and B' / Embase's 'Liu R., Adler D.G.' into names."""
+    value = value.strip()
+    if not value:
+        return []
+    if value.startswith("[") and value.endswith("]"):  # ASReview writes Python lists
+        try:
+            parsed = ast.literal_eval(value)
+            if isinstance(parsed, list):
+                return [str(a).strip() for a in parsed if str(a).strip()]
+        except (ValueError, SyntaxError):
+            pass
+    if ";" in value:
+        return [a.strip() for a in value.split(";") if a.strip()]
+    if re.search(r"\s+and\s+", value):
+        return [a.strip() for a in re.split(r"\s+and\s+", value) if a.strip()]
+    if "\n" in value:
+        return [a.strip() for a in value.splitlines() if a.strip()]
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if len(parts) > 1 and not all(" " in p for p in parts) and len(parts) % 2 == 0:
+        # "Smith, John, Doe, Kate": surname, forename pairs
+        return [f"{parts[i]}, {parts[i + 1]}" for i in range(0, len(parts), 2)]
+    return parts
+
+
+def _split_list(value: str) -> list[str]:
+    return [p.strip() for p in re.split(r"\s*[;\n]\s*", value) if p.strip()]
+
+
+_EMBASE_SOURCE = re.compile(
+    r"^(?P<journal>.+?)\s*\((?P<year>\d{4})\)\s*(?P<volume>[^:\s(]*)(?::(?P<issue>[^\s(]*))?"
+    r"\s*(?:\((?P<pages>[^)]*)\))?"
+)
+
+
+def frame_to_records(frame: pd.DataFrame, path: str | Path) -> list[Record]:
+    columns = [str(c) for c in frame.columns]
+    mapping = map_columns(columns)
+    if "title" not in mapping.values():
+        raise ImportFormatError(
+            f"has no title column (columns: {', '.join(columns[:12])}"
+            f"{', ...' if len(columns) > 12 else ''})",
+            path=path, line=1,
+            hint="rename the title column to 'title', or pass --format if this is not a table",
+        )
+    by_field = {field: column for column, field in mapping.items()}
+    id_column = by_field.get("source_id")
+    if id_column and frame[id_column].duplicated().any():
+        # An id column with repeats cannot identify records; ids fall back to the content.
+        del mapping[id_column], by_field["source_id"]
+    extra_columns = [c for c in columns if c not in mapping]
+    records = []
+    rows = frame.to_dict("records")
+    for row in rows:
+        def get(field: str, row: dict = row) -> str:
+            column = by_field.get(field)
+            return str(row[column]).strip() if column else ""
+
+        journal = get("journal")
+        volume, issue, pages = get("volume"), get("issue"), get("pages")
+        year = parse_year(get("year"))
+        source = _EMBASE_SOURCE.match(journal) if by_field.get("journal") == "Source" else None
+        if source:  # Embase: "Endoscopic Ultrasound (2014) 3:3 (152-160). Date of Publication: 2014"
+            journal = source.group("journal")
+            year = year or int(source.group("year"))
+            volume = volume or source.group("volume") or ""
+            issue = issue or source.group("issue") or ""
+            pages = pages or source.group("pages") or ""
+        record = Record(
+            source_id=get("source_id"),
+            pmid=normalise_pmid(get("pmid")),
+            doi=get("doi"),
+            title=get("title"),
+            abstract=get("abstract"),
+            authors=split_authors(get("authors")),
+            year=year,
+            journal=journal,
+            journal_abbrev=get("journal_abbrev"),
+            volume=volume,
+            issue=issue,
+            pages=pages or split_pages(get("start_page"), get("end_page")),
+            keywords=_split_list(get("keywords")),
+            mesh=_split_list(get("mesh")),
+            publication_types=_split_list(get("publication_types")),
+            language=get("language"),
+            url=get("url"),
+            extra={c: str(row[c]) for c in extra_columns if str(row[c]).strip()},
+        )
+        records.append(record)
+    return records
+
+
+def parse(text: str, path: str | Path) -> list[Record]:
+    return frame_to_records(read_frame_from_text(text, path), path)
+
+
+def parse_excel(data: bytes, path: str | Path) -> list[Record]:
+    return frame_to_records(read_excel(data, path), path)

@@ -1,0 +1,225 @@
+"""The one record model every importer produces, its id rules, and the field normalisers.
+
+Importers fill a `Record` from whatever their format offers; `finalise` then cleans the
+fields the same way for every source and gives the record its stable id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Record",
+    "normalise_doi",
+    "normalise_pmid",
+    "parse_year",
+    "clean_text",
+    "split_pages",
+    "record_id",
+    "finalise",
+]
+
+
+@dataclass
+class Record:
+    """One bibliographic record as it came from one search.
+
+    `id` is stable (see `record_id`); `search` names the search it came from; `source_id` is
+    the database's own accession number where the export has one (Embase L-number, WoS UT,
+    Scopus EID, ...). `extra` keeps columns a CSV brought that the model has no field for
+    (labels such as `label_included`, for simulation).
+    """
+
+    id: str = ""
+    search: str = ""
+    source_id: str = ""
+    pmid: str = ""
+    doi: str = ""
+    title: str = ""
+    abstract: str = ""
+    authors: list[str] = field(default_factory=list)
+    year: int | None = None
+    journal: str = ""
+    journal_abbrev: str = ""
+    volume: str = ""
+    issue: str = ""
+    pages: str = ""
+    keywords: list[str] = field(default_factory=list)
+    mesh: list[str] = field(default_factory=list)
+    publication_types: list[str] = field(default_factory=list)
+    language: str = ""
+    url: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Record:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+_DOI_PREFIX = re.compile(
+    r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/|(?:dx\.)?doi\.org/|https?://doi\.[a-z]+/)",
+    re.IGNORECASE,
+)
+_DOI_IN_TEXT = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
+
+
+def normalise_doi(value: str | None) -> str:
+    """Lower case, no URL or `doi:` prefix, no trailing punctuation; '' when it is not a DOI.
+
+    >>> normalise_doi("https://doi.org/10.1111/HPB.12225.")
+    '10.1111/hpb.12225'
+    """
+    if not value:
+        return ""
+    text = html.unescape(str(value)).strip()
+    # Exports put "[doi]" suffixes (MEDLINE AID) or several DOIs separated by spaces.
+    text = re.sub(r"\s*\[doi\]\s*$", "", text, flags=re.IGNORECASE)
+    text = _DOI_PREFIX.sub("", text)
+    match = _DOI_IN_TEXT.search(text)
+    if not match:
+        return ""
+    doi = match.group(0)
+    from urllib.parse import unquote
+
+    doi = unquote(doi)
+    doi = doi.rstrip(".,;:)]}>\"'")
+    return doi.lower()
+
+
+def normalise_pmid(value: str | int | None) -> str:
+    """Digits only ('12345678'), '' for anything that is not a PubMed id."""
+    if value is None:
+        return ""
+    text = str(value).strip()
+    text = re.sub(r"^(?:pmid|pubmed id|medline)\s*[:=]?\s*", "", text, flags=re.IGNORECASE)
+    text = text.split()[0] if text else ""
+    if text.endswith(".0") and text[:-2].isdigit():  # pandas read a numeric column as float
+        text = text[:-2]
+    return text if text.isdigit() and 0 < len(text) <= 9 and int(text) > 0 else ""
+
+
+_YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)")
+
+
+def parse_year(value: Any) -> int | None:
+    """The first plausible four-digit year in a date-ish value ('2014//', '2012 Sep 30', 2014.0)."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return None
+        value = int(value)
+    match = _YEAR.search(str(value))
+    return int(match.group(1)) if match else None
+
+
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:.-]*(?:\s[^<>]*)?/?>")
+_SPACE = re.compile(r"\s+")
+
+
+def clean_text(value: Any) -> str:
+    """Plain text: HTML/MathML tags dropped, entities decoded, white space folded, NFC."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:
+        return ""
+    text = str(value)
+    if "<" in text:
+        text = _TAG.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
+    text = _SPACE.sub(" ", text).strip()
+    return unicodedata.normalize("NFC", text)
+
+
+def split_pages(start: str, end: str = "") -> str:
+    """'152' + '160' -> '152-160'; a single value passes through."""
+    start, end = (start or "").strip(), (end or "").strip()
+    if start and end and end != start:
+        return f"{start}-{end}"
+    return start or end
+
+
+def _title_key(title: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", title.lower())
+    return re.sub(r"[^a-z0-9]+", "", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def _first_author_surname(authors: list[str]) -> str:
+    if not authors:
+        return ""
+    first = authors[0]
+    surname = first.split(",")[0] if "," in first else first.split(" ")[0]
+    return _title_key(surname)
+
+
+def record_id(record: Record, position: int = 0) -> str:
+    """The stable id: a global identifier where there is one, else a content hash.
+
+    `pmid:<n>` first, then `doi:<doi>`, then the database's accession number, then a hash of
+    the normalised title, first author surname and year (and, for a record with no title, its
+    search and position: nothing else tells such records apart). Row numbers are never used, so the
+    same record imported again (or the same PMID from another search) gets the same id and
+    decisions stay attached to it.
+    """
+    if record.pmid:
+        return f"pmid:{record.pmid}"
+    if record.doi:
+        return f"doi:{record.doi}"
+    if record.source_id:
+        # Importers prefix real accession numbers with their database ("embase:L3737...",
+        # "wos:000...", "scopus:2-s2.0-..."); a bare source id is only unique within its search.
+        if ":" in record.source_id:
+            return record.source_id
+        return f"{record.search}:{record.source_id}"
+    basis = "|".join(
+        [_title_key(record.title), _first_author_surname(record.authors), str(record.year or "")]
+    )
+    if not _title_key(record.title):
+        # Nothing identifies it but its position: better a per-search id than a collision.
+        basis = f"{record.search}|{position}|{basis}"
+    return "h:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+
+
+def _clean_list(values: list[Any]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for value in values:
+        text = clean_text(value).strip(" ;,")
+        if text and text not in seen:
+            seen.add(text)
+            out.append(text)
+    return out
+
+
+def finalise(record: Record, position: int = 0) -> Record:
+    """Clean every field the same way for all sources, then assign the stable id."""
+    record.title = clean_text(record.title).rstrip()
+    record.abstract = clean_text(record.abstract)
+    record.authors = _clean_list(record.authors)
+    record.journal = clean_text(record.journal)
+    record.journal_abbrev = clean_text(record.journal_abbrev)
+    record.volume = clean_text(record.volume)
+    record.issue = clean_text(record.issue)
+    record.pages = clean_text(record.pages)
+    record.keywords = _clean_list(record.keywords)
+    record.mesh = _clean_list(record.mesh)
+    record.publication_types = _clean_list(record.publication_types)
+    record.language = clean_text(record.language)
+    record.url = clean_text(record.url)
+    record.doi = normalise_doi(record.doi)
+    record.pmid = normalise_pmid(record.pmid)
+    record.source_id = clean_text(record.source_id)
+    if not record.id:
+        record.id = record_id(record, position)
+    return record
