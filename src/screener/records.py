@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 __all__ = [
     "Record",
@@ -84,14 +85,15 @@ def normalise_doi(value: str | None) -> str:
     text = html.unescape(str(value)).strip()
     # Exports put "[doi]" suffixes (MEDLINE AID) or several DOIs separated by spaces.
     text = re.sub(r"\s*\[doi\]\s*$", "", text, flags=re.IGNORECASE)
+    if "%" in text:  # DOIs inside URLs arrive percent-encoded
+        text = unquote(text)
     text = _DOI_PREFIX.sub("", text)
     match = _DOI_IN_TEXT.search(text)
     if not match:
         return ""
     doi = match.group(0)
-    from urllib.parse import unquote
-
-    doi = unquote(doi)
+    if "://" in text:  # a DOI taken from a link ends where the link's next parameter starts
+        doi = re.split(r"[&?#]", doi)[0]
     doi = doi.rstrip(".,;:)]}>\"'")
     return doi.lower()
 
@@ -191,12 +193,12 @@ def record_id(record: Record, position: int = 0) -> str:
     return "h:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
 
 
-def _clean_list(values: list[Any]) -> list[str]:
+def _clean_list(values: list[Any], unique: bool = True) -> list[str]:
     seen: set[str] = set()
     out: list[str] = []
     for value in values:
         text = clean_text(value).strip(" ;,")
-        if text and text not in seen:
+        if text and (not unique or text not in seen):
             seen.add(text)
             out.append(text)
     return out
@@ -206,12 +208,13 @@ def finalise(record: Record, position: int = 0) -> Record:
     """Clean every field the same way for all sources, then assign the stable id."""
     record.title = clean_text(record.title).rstrip()
     record.abstract = clean_text(record.abstract)
-    record.authors = _clean_list(record.authors)
+    # Two co-authors can share a name ("Wang, J"), so authors keep their repeats.
+    record.authors = _clean_list(record.authors, unique=False)
     record.journal = clean_text(record.journal)
     record.journal_abbrev = clean_text(record.journal_abbrev)
     record.volume = clean_text(record.volume)
     record.issue = clean_text(record.issue)
-    record.pages = clean_text(record.pages)
+    record.pages = clean_text(record.pages).replace("\u2013", "-").replace("--", "-")
     record.keywords = _clean_list(record.keywords)
     record.mesh = _clean_list(record.mesh)
     record.publication_types = _clean_list(record.publication_types)

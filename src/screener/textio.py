@@ -23,9 +23,7 @@ def decode_bytes(data: bytes, path: str | Path) -> tuple[str, str]:
     Returns (text, encoding). Raises ImportFormatError for empty or binary files.
     """
     if not data.strip():
-        raise ImportFormatError(
-            "the file is empty", path=path, hint="export the search results again"
-        )
+        raise ImportFormatError("the file is empty", path=path, hint="export the search results again")
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:

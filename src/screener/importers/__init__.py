@@ -57,6 +57,8 @@ def detect_format(text: str, path: str | Path = "") -> str:
     """Name the export format from the text itself (the extension is only a tie-breaker)."""
     head = text[:20000].lstrip("\ufeff \t\r\n")
     if head.startswith("<"):
+        if re.match(r"<!DOCTYPE\s+html|<html", head, re.IGNORECASE):
+            return "html"
         if re.search(r"<PubmedArticleSet|<PubmedBookArticleSet|<!DOCTYPE\s+Pubmed", head[:5000]):
             return "pubmed-xml"
         if re.search(r"<xml>\s*<records>|<records>\s*<record>", head[:5000]):
@@ -78,8 +80,15 @@ def detect_format(text: str, path: str | Path = "") -> str:
     if any(d in first for d in (",", "\t", ";", "|")):
         return "csv"
     suffix = Path(str(path)).suffix.lower()
-    by_suffix = {".ris": "ris", ".nbib": "medline", ".bib": "bibtex", ".ciw": "wos",
-                 ".csv": "csv", ".tsv": "csv", ".tab": "csv"}
+    by_suffix = {
+        ".ris": "ris",
+        ".nbib": "medline",
+        ".bib": "bibtex",
+        ".ciw": "wos",
+        ".csv": "csv",
+        ".tsv": "csv",
+        ".tab": "csv",
+    }
     return by_suffix.get(suffix, "unknown")
 
 
@@ -87,9 +96,7 @@ def _is_excel(data: bytes) -> bool:
     return data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
-def parse_bytes(
-    data: bytes, path: str | Path, fmt: str | None = None, search: str = ""
-) -> ParsedFile:
+def parse_bytes(data: bytes, path: str | Path, fmt: str | None = None, search: str = "") -> ParsedFile:
     """Parse an export held in memory; see `read_records`."""
     import hashlib
 
@@ -99,25 +106,35 @@ def parse_bytes(
     if fmt == "excel" or (fmt is None and _is_excel(data)):
         if not data.startswith(b"PK\x03\x04"):
             raise ImportFormatError(
-                "is an old binary .xls workbook", path=path,
+                "is an old binary .xls workbook",
+                path=path,
                 hint="save it as .xlsx or .csv from the spreadsheet program",
             )
         raw_records, fmt, encoding = tabular.parse_excel(data, path), "excel", "binary"
     else:
         text, encoding = decode_bytes(data, path)
         detected = fmt or detect_format(text, path)
-        if detected not in _TEXT_PARSERS:
+        if detected not in _TEXT_PARSERS and detected != "html":
             raise ImportFormatError(
                 "format not recognised: not RIS, MEDLINE/nbib, PubMed XML, EndNote XML, "
                 "Web of Science, BibTeX, CSV/TSV or Excel",
-                path=path, line=1,
+                path=path,
+                line=1,
                 hint=f"if it is one of these, say which with --format ({', '.join(FORMATS)})",
+            )
+        if detected == "html":
+            raise ImportFormatError(
+                "is a web page (HTML), not an export",
+                path=path,
+                line=1,
+                hint="use the database's Export/Save function (RIS, MEDLINE, CSV...)",
             )
         fmt = detected
         raw_records = _TEXT_PARSERS[fmt](text, path)
     if not raw_records:
         raise ImportFormatError(
-            f"holds no records (read as {fmt})", path=path,
+            f"holds no records (read as {fmt})",
+            path=path,
             hint="check that the export finished, or pass --format",
         )
     records = []

@@ -15,14 +15,18 @@ _PMID_DATABASES = re.compile(r"pubmed|medline|nlm", re.IGNORECASE)
 def parse(text: str, path: str | Path) -> list[Record]:
     if re.search(r"<!DOCTYPE|<!ENTITY", text[:4096]):
         raise ImportFormatError(
-            "EndNote XML must not declare a DOCTYPE or entities", path=path, line=1,
+            "EndNote XML must not declare a DOCTYPE or entities",
+            path=path,
+            line=1,
             hint="export again from EndNote, Zotero or Mendeley",
         )
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise ImportFormatError(
-            f"is not well-formed XML ({exc.msg})", path=path, line=exc.position[0],
+            f"is not well-formed XML ({exc.msg})",
+            path=path,
+            line=exc.position[0],
             hint="the file may be truncated: export it again",
         ) from None
     records = root.findall("./records/record")
@@ -52,9 +56,7 @@ def to_record(record: ET.Element) -> Record:
     if not doi:
         doi = next((d for d in map(normalise_doi, urls) if d), "")
     ref_type = record.find("ref-type")
-    journal = _text(record.find("periodical/full-title")) or _text(
-        record.find("titles/secondary-title")
-    )
+    journal = _text(record.find("periodical/full-title")) or _text(record.find("titles/secondary-title"))
     source_id = ""
     if accession and not pmid:
         database = re.sub(r"[^a-z0-9]+", "-", _text(record.find("remote-database-name")).lower())

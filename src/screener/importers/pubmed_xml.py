@@ -41,9 +41,7 @@ def prepare(text: str, path: str | Path) -> str:
     match = _DOCTYPE.search(head)
     if not match:
         if "<PubmedArticleSet" not in head:
-            raise ImportFormatError(
-                "is XML but not PubMed XML (no <PubmedArticleSet>)", path=path, line=1
-            )
+            raise ImportFormatError("is XML but not PubMed XML (no <PubmedArticleSet>)", path=path, line=1)
         # No DOCTYPE: give it the newest one so Biopython knows the structure.
         doctype = (
             '<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle//EN" '
@@ -82,7 +80,9 @@ def parse(text: str, path: str | Path) -> list[Record]:
     except (ExpatError, Entrez.Parser.CorruptedXMLError, Entrez.Parser.NotXMLError) as exc:
         line = getattr(exc, "lineno", None)
         raise ImportFormatError(
-            f"is not well-formed PubMed XML ({exc})", path=path, line=line,
+            f"is not well-formed PubMed XML ({exc})",
+            path=path,
+            line=line,
             hint="the file may be truncated: export it again",
         ) from None
     except (RuntimeError, ValueError) as exc:
@@ -126,10 +126,7 @@ def _year(pub_date: dict) -> int | None:
 
 
 def _ids(pubmed_data: dict) -> dict[str, str]:
-    return {
-        ident.attributes.get("IdType", ""): str(ident)
-        for ident in pubmed_data.get("ArticleIdList", [])
-    }
+    return {ident.attributes.get("IdType", ""): str(ident) for ident in pubmed_data.get("ArticleIdList", [])}
 
 
 def _keywords(citation: dict) -> list[str]:

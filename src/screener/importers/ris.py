@@ -14,7 +14,7 @@ import rispy
 from ..errors import ImportFormatError
 from ..records import Record, normalise_doi, normalise_pmid, parse_year, split_pages
 
-_TY = re.compile(r"^\s*(?:\d+\.\s*)?TY  -", re.MULTILINE)
+_TY = re.compile(r"^[ \t]*TY  -", re.MULTILINE)
 _ER = re.compile(r"^ER  -", re.MULTILINE)
 _PMID_NOTE = re.compile(r"\b(?:PMID|PubMed ID)\s*[:=]?\s*(\d{1,9})\b", re.IGNORECASE)
 
@@ -99,7 +99,7 @@ def to_record(entry: dict) -> Record:
         if doi:
             break
 
-    accession = _first(entry, "accession_number")
+    accession = _first(entry, "accession_number").split(";")[0].strip()
     pmid = ""
     lowered = f"{database} {provider}".lower()
     if accession and ("nlm" in lowered or "pubmed" in lowered or "medline" in lowered):

@@ -15,44 +15,134 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ImportFormatError
-from ..records import Record, normalise_pmid, parse_year, split_pages
+from ..records import Record, normalise_doi, normalise_pmid, parse_year, split_pages
 
 # Normalised column name (lower case, runs of space/underscore/dot/hyphen as one space) -> field.
 COLUMN_NAMES: dict[str, tuple[str, ...]] = {
-    "title": ("title", "primary title", "article title", "document title", "ti", "t1",
-              "titles", "record title"),
-    "abstract": ("abstract", "abstract note", "abstracts", "ab", "n2", "notes abstract",
-                 "description"),
-    "authors": ("authors", "author", "author names", "author full names", "au", "a1", "af",
-                "first authors", "creator", "creators", "authors full names"),
-    "year": ("year", "publication year", "py", "pubyear", "pub year", "publication date", "date",
-             "year published", "y1", "publication year year"),
+    "title": (
+        "title",
+        "primary title",
+        "article title",
+        "document title",
+        "ti",
+        "t1",
+        "titles",
+        "record title",
+    ),
+    "abstract": ("abstract", "abstract note", "abstracts", "ab", "n2", "notes abstract", "description"),
+    "authors": (
+        "authors",
+        "author",
+        "author names",
+        "author full names",
+        "au",
+        "a1",
+        "af",
+        "first authors",
+        "creator",
+        "creators",
+        "authors full names",
+    ),
+    "year": (
+        "year",
+        "publication year",
+        "py",
+        "pubyear",
+        "pub year",
+        "publication date",
+        "date",
+        "year published",
+        "y1",
+        "publication year year",
+    ),
     "doi": ("doi", "do", "di", "digital object identifier"),
     "pmid": ("pmid", "pubmed id", "pubmed", "medline pmid", "pm"),
-    "journal": ("journal", "journal title", "source title", "publication title", "secondary title",
-                "t2", "jo", "jf", "so", "journal name", "journal book", "source", "alternate title3"),
-    "journal_abbrev": ("journal abbreviation", "abbreviated source title", "j2", "ja", "ji", "j9",
-                       "journal abbrev", "alternate title2", "alternate title1", "iso abbreviation"),
+    "journal": (
+        "journal",
+        "journal title",
+        "source title",
+        "publication title",
+        "secondary title",
+        "t2",
+        "jo",
+        "jf",
+        "so",
+        "journal name",
+        "journal book",
+        "source",
+        "alternate title3",
+    ),
+    "journal_abbrev": (
+        "journal abbreviation",
+        "abbreviated source title",
+        "j2",
+        "ja",
+        "ji",
+        "j9",
+        "journal abbrev",
+        "alternate title2",
+        "alternate title1",
+        "iso abbreviation",
+    ),
     "volume": ("volume", "vl", "vol"),
     "issue": ("issue", "number", "is", "journal issue"),
     "pages": ("pages", "page", "pg", "page range", "pagination"),
     "start_page": ("start page", "page start", "sp", "bp", "first page"),
     "end_page": ("end page", "page end", "ep", "last page"),
     "keywords": ("keywords", "author keywords", "kw", "manual tags", "de", "keyword", "tags"),
-    "mesh": ("mesh", "mesh terms", "mesh headings", "index keywords", "emtree medical index terms",
-             "emtree drug index terms", "automatic tags", "mh"),
+    "mesh": (
+        "mesh",
+        "mesh terms",
+        "mesh headings",
+        "index keywords",
+        "emtree medical index terms",
+        "emtree drug index terms",
+        "automatic tags",
+        "mh",
+    ),
     "language": ("language", "la", "language of original document", "languages"),
-    "publication_types": ("publication type", "publication types", "document type", "item type",
-                          "pt", "dt", "type of reference", "type", "ty"),
+    "publication_types": (
+        "publication type",
+        "publication types",
+        "document type",
+        "item type",
+        "pt",
+        "dt",
+        "type of reference",
+        "type",
+        "ty",
+    ),
     "url": ("url", "link", "ur", "urls", "open url link"),
-    "source_id": ("record id", "accession number", "an", "eid", "ut", "ut unique wos id",
-                  "unique wos id", "covidence", "covidence #", "embase accession number"),
+    "source_id": (
+        "record id",
+        "key",
+        "accession number",
+        "an",
+        "eid",
+        "ut",
+        "ut unique wos id",
+        "unique wos id",
+        "covidence",
+        "covidence #",
+        "embase accession number",
+    ),
 }
 
 # Columns that carry screening labels (ASReview and the labelled datasets): kept verbatim in extra.
-LABEL_COLUMNS = ("label_included", "included", "label", "final_included", "included_label",
-                 "label_abstract_screening", "label_abstract", "abstract_included",
-                 "included_final", "include", "inclusion", "debug_label")
+LABEL_COLUMNS = (
+    "label_included",
+    "included",
+    "label",
+    "final_included",
+    "included_label",
+    "label_abstract_screening",
+    "label_abstract",
+    "abstract_included",
+    "included_final",
+    "include",
+    "inclusion",
+    "debug_label",
+)
 
 _FIELD_OF: dict[str, str] = {name: field for field, names in COLUMN_NAMES.items() for name in names}
 
@@ -85,14 +175,20 @@ def read_frame_from_text(text: str, path: str | Path) -> pd.DataFrame:
     delimiter = _sniff_delimiter(text, path)
     try:
         return pd.read_csv(
-            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-            na_filter=False, skip_blank_lines=True, engine="c",
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+            engine="c",
         )
     except pd.errors.ParserError as exc:
         line = re.search(r"line (\d+)", str(exc))
         raise ImportFormatError(
             f"cannot be read as a delimited table ({str(exc).strip()})",
-            path=path, line=int(line.group(1)) if line else None,
+            path=path,
+            line=int(line.group(1)) if line else None,
             hint="check the quoting on that line, or save it again as CSV (UTF-8)",
         ) from None
 
@@ -102,7 +198,8 @@ def read_excel(data: bytes, path: str | Path) -> pd.DataFrame:
         return pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False)
     except Exception as exc:  # openpyxl/xlrd raise many types for a damaged workbook
         raise ImportFormatError(
-            f"cannot be read as an Excel workbook ({exc})", path=path,
+            f"cannot be read as an Excel workbook ({exc})",
+            path=path,
             hint="open it in a spreadsheet program and save it again as .xlsx or .csv",
         ) from None
 
@@ -147,9 +244,9 @@ def frame_to_records(frame: pd.DataFrame, path: str | Path) -> list[Record]:
     mapping = map_columns(columns)
     if "title" not in mapping.values():
         raise ImportFormatError(
-            f"has no title column (columns: {', '.join(columns[:12])}"
-            f"{', ...' if len(columns) > 12 else ''})",
-            path=path, line=1,
+            f"has no title column (columns: {', '.join(columns[:12])}{', ...' if len(columns) > 12 else ''})",
+            path=path,
+            line=1,
             hint="rename the title column to 'title', or pass --format if this is not a table",
         )
     by_field = {field: column for column, field in mapping.items()}
@@ -161,6 +258,7 @@ def frame_to_records(frame: pd.DataFrame, path: str | Path) -> list[Record]:
     records = []
     rows = frame.to_dict("records")
     for row in rows:
+
         def get(field: str, row: dict = row) -> str:
             column = by_field.get(field)
             return str(row[column]).strip() if column else ""
@@ -178,7 +276,7 @@ def frame_to_records(frame: pd.DataFrame, path: str | Path) -> list[Record]:
         record = Record(
             source_id=get("source_id"),
             pmid=normalise_pmid(get("pmid")),
-            doi=get("doi"),
+            doi=get("doi") or normalise_doi(get("url")),
             title=get("title"),
             abstract=get("abstract"),
             authors=split_authors(get("authors")),

@@ -41,7 +41,9 @@ def parse(text: str, path: str | Path) -> list[Record]:
             if fields is not None:
                 raise ImportFormatError(
                     "a Web of Science record has no 'ER' line before the next 'PT'",
-                    path=path, line=start_line, hint="the file may be damaged: export it again",
+                    path=path,
+                    line=start_line,
+                    hint="the file may be damaged: export it again",
                 )
             fields, start_line = {}, number
         if fields is None:
@@ -55,7 +57,9 @@ def parse(text: str, path: str | Path) -> list[Record]:
     if fields is not None:
         raise ImportFormatError(
             "the last Web of Science record (starting here) has no 'ER' line: the file is truncated",
-            path=path, line=start_line, hint="export it again",
+            path=path,
+            line=start_line,
+            hint="export it again",
         )
     if not records:
         raise ImportFormatError("has no Web of Science record (no 'PT' ... 'ER')", path=path)

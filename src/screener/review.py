@@ -1,0 +1,486 @@
+"""The review directory: finding it, `review.toml`, the searches and their provenance, status.
+
+Plain files are the database: `review.toml`, `searches/NAME.toml` + the raw export files, and
+`labels/`. Everything derived (parsed records) lives in `.screener/`, a cache keyed by the
+sha256 of the file it came from, which can be deleted at any time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import pickle
+import re
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from . import __version__
+from .errors import ScreenerError
+from .importers import EXTENSIONS, ParsedFile, parse_bytes, read_records
+from .records import Record
+from .textio import atomic_write_bytes, atomic_write_text
+
+REVIEW_FILE = "review.toml"
+CACHE_DIR = ".screener"
+# Bump when parsing changes what a file yields, so cached records are rebuilt.
+PARSE_CACHE_VERSION = "1"
+STAGES = ("title-abstract", "full-text")
+ROLES = ("screener", "resolver")
+
+DEFAULT_EXCLUSION_REASONS = [
+    "Wrong population",
+    "Wrong intervention or exposure",
+    "Wrong comparator",
+    "Wrong outcomes",
+    "Wrong study design",
+    "Duplicate report of an included study",
+    "Not a primary study (review, editorial, letter)",
+    "Conference abstract only",
+]
+
+_SEARCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass
+class Reviewer:
+    name: str
+    role: str = "screener"
+
+
+@dataclass
+class ReviewConfig:
+    """What `review.toml` says."""
+
+    title: str = ""
+    question: str = ""
+    reviewers: list[Reviewer] = field(default_factory=list)
+    stages: list[str] = field(default_factory=lambda: list(STAGES))
+    exclusion_reasons: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUSION_REASONS))
+    highlight_include: list[str] = field(default_factory=list)
+    highlight_exclude: list[str] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def to_toml(self) -> dict[str, Any]:
+        data: dict[str, Any] = dict(self.raw)
+        data.update(
+            {
+                "title": self.title,
+                "question": self.question,
+                "stages": self.stages,
+                "reviewers": [{"name": r.name, "role": r.role} for r in self.reviewers],
+                "full_text": {"exclusion_reasons": self.exclusion_reasons},
+                "highlight": {
+                    "include": self.highlight_include,
+                    "exclude": self.highlight_exclude,
+                },
+            }
+        )
+        return data
+
+
+def parse_config(data: dict[str, Any], path: Path) -> ReviewConfig:
+    """Validate `review.toml` contents; every problem names the file and the key."""
+
+    def fail(message: str) -> ScreenerError:
+        return ScreenerError(message, path=path, hint="see docs/review-format.md")
+
+    reviewers = []
+    for i, entry in enumerate(data.get("reviewers", [])):
+        if not isinstance(entry, dict) or not entry.get("name"):
+            raise fail(f"reviewers[{i}] needs a name")
+        role = entry.get("role", "screener")
+        if role not in ROLES:
+            raise fail(f"reviewers[{i}] ({entry['name']}): role must be one of {', '.join(ROLES)}")
+        reviewers.append(Reviewer(str(entry["name"]), role))
+    names = [r.name for r in reviewers]
+    if len(set(names)) != len(names):
+        raise fail("two reviewers have the same name")
+    stages = data.get("stages", list(STAGES))
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise fail(f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGES)}")
+    full_text = data.get("full_text", {})
+    highlight = data.get("highlight", {})
+    for key in ("include", "exclude"):
+        for pattern in highlight.get(key, []):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                message = f"highlight.{key}: {pattern!r} is not a valid regular expression ({exc})"
+                raise fail(message) from None
+    return ReviewConfig(
+        title=str(data.get("title", "")),
+        question=str(data.get("question", "")),
+        reviewers=reviewers,
+        stages=list(stages),
+        exclusion_reasons=list(full_text.get("exclusion_reasons", DEFAULT_EXCLUSION_REASONS)),
+        highlight_include=list(highlight.get("include", [])),
+        highlight_exclude=list(highlight.get("exclude", [])),
+        raw=data,
+    )
+
+
+@dataclass
+class SearchFile:
+    path: str  # relative to searches/
+    format: str
+    sha256: str
+    records: int
+    encoding: str = "utf-8"
+    imported: str = ""
+    original_name: str = ""
+
+
+@dataclass
+class Search:
+    """One search (a database queried once, or one other source) and its provenance."""
+
+    name: str
+    database: str = ""
+    query: str = ""
+    date_searched: str = ""
+    source: str = "file"  # "file" (an export imported), "pubmed" (run through Entrez)
+    notes: str = ""
+    files: list[SearchFile] = field(default_factory=list)
+    pubmed: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def record_count(self) -> int:
+        return sum(f.records for f in self.files)
+
+    def to_toml(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "database": self.database,
+            "source": self.source,
+            "query": self.query,
+            "date_searched": self.date_searched,
+        }
+        if self.notes:
+            data["notes"] = self.notes
+        if self.pubmed:
+            data["pubmed"] = self.pubmed
+        data["files"] = [{k: v for k, v in vars(f).items() if v != ""} for f in self.files]
+        return data
+
+    @classmethod
+    def from_toml(cls, data: dict[str, Any], path: Path) -> Search:
+        try:
+            files = [SearchFile(**f) for f in data.get("files", [])]
+        except TypeError as exc:
+            raise ScreenerError(f"a [[files]] entry is malformed ({exc})", path=path) from None
+        return cls(
+            name=str(data.get("name", path.stem)),
+            database=str(data.get("database", "")),
+            query=str(data.get("query", "")),
+            date_searched=str(data.get("date_searched", "")),
+            source=str(data.get("source", "file")),
+            notes=str(data.get("notes", "")),
+            files=files,
+            pubmed=dict(data.get("pubmed", {})),
+        )
+
+
+def find_review(start: str | Path | None = None) -> Path:
+    """The review directory: `start` itself if given, else the nearest with a review.toml."""
+    if start is not None:
+        root = Path(start).resolve()
+        if not (root / REVIEW_FILE).is_file():
+            raise ScreenerError(
+                f"no {REVIEW_FILE} in {root}", hint="run 'screener init DIR' to create a review"
+            )
+        return root
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / REVIEW_FILE).is_file():
+            return candidate
+    raise ScreenerError(
+        f"no {REVIEW_FILE} in {here} or any folder above it",
+        hint="run 'screener init' here, or pass --review DIR",
+    )
+
+
+def init_review(
+    directory: str | Path,
+    title: str = "",
+    question: str = "",
+    reviewers: list[Reviewer] | None = None,
+) -> Path:
+    """Create review.toml, searches/ and labels/ (refuses to overwrite an existing review)."""
+    root = Path(directory).resolve()
+    if (root / REVIEW_FILE).exists():
+        raise ScreenerError(f"{root / REVIEW_FILE} exists already; nothing was changed")
+    root.mkdir(parents=True, exist_ok=True)
+    config = ReviewConfig(
+        title=title or "Untitled systematic review",
+        question=question,
+        reviewers=reviewers
+        or [Reviewer("reviewer1"), Reviewer("reviewer2"), Reviewer("resolver", "resolver")],
+    )
+    (root / "searches").mkdir(exist_ok=True)
+    for stage in config.stages:
+        (root / "labels" / stage).mkdir(parents=True, exist_ok=True)
+    header = (
+        "# screener review: see docs/review-format.md for every key.\n"
+        "# Reviewers screen independently; a resolver settles their conflicts.\n"
+    )
+    atomic_write_text(root / REVIEW_FILE, header + tomli_w.dumps(config.to_toml()))
+    gitignore = root / ".gitignore"
+    if not gitignore.exists():
+        atomic_write_text(gitignore, f"{CACHE_DIR}/\n")
+    return root
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+class Review:
+    """A review directory on disk. Cheap to construct; reads files when asked."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+        self._config: ReviewConfig | None = None
+
+    @classmethod
+    def find(cls, start: str | Path | None = None) -> Review:
+        return cls(find_review(start))
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / REVIEW_FILE
+
+    @property
+    def searches_dir(self) -> Path:
+        return self.root / "searches"
+
+    @property
+    def labels_dir(self) -> Path:
+        return self.root / "labels"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / CACHE_DIR
+
+    @property
+    def config(self) -> ReviewConfig:
+        if self._config is None:
+            path = self.config_path
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                line = re.search(r"line (\d+)", str(exc))
+                raise ScreenerError(
+                    f"is not valid TOML ({exc})",
+                    path=path,
+                    line=int(line.group(1)) if line else None,
+                ) from None
+            self._config = parse_config(data, path)
+        return self._config
+
+    # -- searches -------------------------------------------------------------------------
+
+    def search_toml_path(self, name: str) -> Path:
+        return self.searches_dir / f"{name}.toml"
+
+    def searches(self) -> list[Search]:
+        """Every search with its provenance, in name order."""
+        out = []
+        if not self.searches_dir.is_dir():
+            return out
+        for path in sorted(self.searches_dir.glob("*.toml")):
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise ScreenerError(f"is not valid TOML ({exc})", path=path) from None
+            out.append(Search.from_toml(data, path))
+        return out
+
+    def search(self, name: str) -> Search | None:
+        path = self.search_toml_path(name)
+        if not path.exists():
+            return None
+        return Search.from_toml(tomllib.loads(path.read_text(encoding="utf-8")), path)
+
+    def save_search(self, search: Search) -> None:
+        header = "# Provenance of one search; the raw export files sit beside it, unchanged.\n"
+        atomic_write_text(self.search_toml_path(search.name), header + tomli_w.dumps(search.to_toml()))
+
+    # -- records --------------------------------------------------------------------------
+
+    def _cache_path(self, sha256: str, fmt: str, search: str) -> Path:
+        key = hashlib.sha256(f"{PARSE_CACHE_VERSION}|{sha256}|{fmt}|{search}".encode()).hexdigest()
+        return self.cache_dir / "records" / f"{key[:32]}.pickle"
+
+    def load_file_records(self, search: Search, file: SearchFile) -> list[Record]:
+        """Records of one stored export, from the cache when the file is unchanged."""
+        path = self.searches_dir / file.path
+        cache = self._cache_path(file.sha256, file.format, search.name)
+        if cache.exists():
+            try:
+                with cache.open("rb") as handle:
+                    return [Record.from_dict(d) for d in pickle.load(handle)]
+            except Exception:  # a damaged cache entry is rebuilt, never trusted
+                pass
+        if not path.exists():
+            raise ScreenerError(
+                f"search {search.name!r} lists {file.path}, which is missing",
+                path=self.search_toml_path(search.name),
+                hint="restore the file from git, or remove the entry",
+            )
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != file.sha256:
+            raise ScreenerError(
+                "was changed after it was imported (sha256 differs from the provenance)",
+                path=path,
+                hint="raw exports are never edited: restore it from git, or import the new "
+                "export as a new file",
+            )
+        parsed = parse_bytes(data, path, file.format, search.name)
+        self._write_cache(cache, parsed.records)
+        return parsed.records
+
+    def _write_cache(self, cache: Path, records: list[Record]) -> None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(cache, pickle.dumps([r.to_dict() for r in records], protocol=5))
+        except OSError:
+            pass  # a read-only checkout still works, only slower
+
+    def records(self, search: str | None = None) -> list[Record]:
+        """Every record of every search (or of one), in search then file order."""
+        out: list[Record] = []
+        for s in self.searches():
+            if search is None or s.name == search:
+                for f in s.files:
+                    out.extend(self.load_file_records(s, f))
+        return out
+
+    # -- importing ------------------------------------------------------------------------
+
+    def import_file(
+        self,
+        path: str | Path,
+        search: str,
+        *,
+        fmt: str | None = None,
+        database: str = "",
+        date_searched: str = "",
+        query: str = "",
+        parsed: ParsedFile | None = None,
+    ) -> ImportResult:
+        """Add an export file to a search: parsed fully first, then stored unchanged.
+
+        The same file (same sha256) imported again adds nothing. Nothing is written when the
+        file cannot be read.
+        """
+        if not _SEARCH_NAME.match(search):
+            raise ScreenerError(
+                f"search name {search!r} is not allowed",
+                hint="use letters, digits, '.', '_' or '-', e.g. --search medline-2012",
+            )
+        if date_searched:
+            try:
+                dt.date.fromisoformat(date_searched)
+            except ValueError:
+                raise ScreenerError(
+                    f"--date-searched {date_searched!r} is not a date", hint="use YYYY-MM-DD"
+                ) from None
+        parsed = parsed or read_records(path, fmt, search)
+        for existing in self.searches():
+            for f in existing.files:
+                if f.sha256 == parsed.sha256:
+                    return ImportResult(existing.name, parsed, added=False, stored_as=f.path)
+        current = self.search(search) or Search(
+            name=search, database=database, query=query, date_searched=date_searched
+        )
+        if current.source != "file":
+            raise ScreenerError(
+                f"search {search!r} was run through {current.source}; import files under another search name"
+            )
+        for attr, value in (("database", database), ("query", query), ("date_searched", date_searched)):
+            old = getattr(current, attr)
+            if value and old and old != value:
+                raise ScreenerError(
+                    f"search {search!r} already has {attr} {old!r}, not {value!r}",
+                    hint="a search is one query in one database; use another --search name",
+                )
+            if value:
+                setattr(current, attr, value)
+        stored = self._free_file_name(search, EXTENSIONS[parsed.format])
+        data = Path(path).read_bytes()
+        atomic_write_bytes(self.searches_dir / stored, data)
+        current.files.append(
+            SearchFile(
+                path=stored,
+                format=parsed.format,
+                sha256=parsed.sha256,
+                records=len(parsed.records),
+                encoding=parsed.encoding,
+                imported=now_iso(),
+                original_name=Path(path).name,
+            )
+        )
+        try:
+            self.save_search(current)
+        except BaseException:
+            (self.searches_dir / stored).unlink(missing_ok=True)
+            raise
+        self._write_cache(self._cache_path(parsed.sha256, parsed.format, search), parsed.records)
+        return ImportResult(search, parsed, added=True, stored_as=stored)
+
+    def _free_file_name(self, search: str, extension: str) -> str:
+        self.searches_dir.mkdir(parents=True, exist_ok=True)
+        candidate = f"{search}{extension}"
+        n = 2
+        while (self.searches_dir / candidate).exists():
+            candidate = f"{search}-{n}{extension}"
+            n += 1
+        return candidate
+
+    # -- status ---------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Records per search and in total (later stages add screening progress)."""
+        searches = []
+        total = 0
+        for s in self.searches():
+            count = s.record_count
+            total += count
+            searches.append(
+                {
+                    "name": s.name,
+                    "database": s.database,
+                    "source": s.source,
+                    "date_searched": s.date_searched,
+                    "files": len(s.files),
+                    "records": count,
+                }
+            )
+        return {
+            "review": str(self.root),
+            "title": self.config.title,
+            "searches": searches,
+            "records_identified": total,
+            "reviewers": [{"name": r.name, "role": r.role} for r in self.config.reviewers],
+        }
+
+
+@dataclass
+class ImportResult:
+    search: str
+    parsed: ParsedFile
+    added: bool
+    stored_as: str
+
+
+def environment_summary() -> dict[str, str]:
+    """Versions recorded in provenance, so a search can be reproduced."""
+    import Bio
+
+    return {"screener": __version__, "biopython": Bio.__version__, "python": sys.version.split()[0]}

@@ -1,0 +1,340 @@
+"""Run a PubMed query through Entrez into a review: ESearch with the history server, batched
+EFetch of MEDLINE records, date slicing past PubMed's 9,999-record ESearch limit, and resume.
+
+Work in progress lives in `.screener/searches/NAME/` (a state file and one MEDLINE file per
+finished batch, each written atomically). Only when every batch is in is the search written to
+`searches/NAME.nbib` and `searches/NAME.toml`; a search that is killed resumes from its last
+complete batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from Bio import Medline
+
+from ..errors import ScreenerError
+from ..review import Review, Search, SearchFile, environment_summary, now_iso
+from ..textio import atomic_write_bytes, atomic_write_text
+from .entrez import EntrezClient, EntrezSettings, HistoryExpired, TransientError
+
+ESEARCH_LIMIT = 9999  # PubMed's ESearch will not page past this many ids
+BATCH_SIZE = 500
+DATETYPES = ("edat", "pdat", "mdat", "crdt")
+EARLIEST = dt.date(1781, 1, 1)  # older than anything indexed in PubMed
+LATEST = dt.date(2100, 12, 31)  # publication dates run ahead of today
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class PubmedSearchResult:
+    search: Search
+    count: int
+    fetched: int
+    requests: int
+    resumed: bool
+
+
+def _date(text: str) -> dt.date:
+    parts = [int(p) for p in text.replace("-", "/").split("/") if p]
+    while len(parts) < 3:
+        parts.append(1)
+    return dt.date(*parts[:3])
+
+
+def _end_date(text: str) -> dt.date:
+    """A maxdate given as a year or year/month means its last day."""
+    parts = [p for p in text.replace("-", "/").split("/") if p]
+    if len(parts) == 1:
+        return dt.date(int(parts[0]), 12, 31)
+    if len(parts) == 2:
+        year, month = int(parts[0]), int(parts[1])
+        following = dt.date(year + month // 12, month % 12 + 1, 1)
+        return following - dt.timedelta(days=1)
+    return _date(text)
+
+
+def _fmt(day: dt.date) -> str:
+    return day.strftime("%Y/%m/%d")
+
+
+def _medline_pmids(data: bytes) -> list[str]:
+    """PMIDs of a MEDLINE batch, in order; an unreadable batch is a transient failure."""
+    text = data.decode("utf-8", "replace")
+    if "<ERROR>" in text or "<eFetchResult" in text:
+        raise HistoryExpired(text[:300])
+    try:
+        return [r.get("PMID", "") for r in Medline.parse(io.StringIO(text)) if r]
+    except Exception as exc:  # a cut-off body can break the parser anywhere
+        raise TransientError(f"unreadable MEDLINE batch ({exc})") from None
+
+
+class PubmedSearch:
+    """One PubMed search run into one review search name."""
+
+    def __init__(
+        self,
+        review: Review,
+        name: str,
+        query: str,
+        *,
+        mindate: str = "",
+        maxdate: str = "",
+        datetype: str = "edat",
+        settings: EntrezSettings,
+        client: EntrezClient | None = None,
+        progress: Progress | None = None,
+        batch_size: int = BATCH_SIZE,
+        esearch_limit: int = ESEARCH_LIMIT,
+    ) -> None:
+        if datetype not in DATETYPES:
+            raise ScreenerError(f"--datetype must be one of {', '.join(DATETYPES)}")
+        if not query.strip():
+            raise ScreenerError("the query is empty", hint="pass --query or --query-file")
+        for label, value in (("--mindate", mindate), ("--maxdate", maxdate)):
+            if value:
+                try:
+                    _date(value)
+                except (ValueError, TypeError):
+                    raise ScreenerError(
+                        f"{label} {value!r} is not a date", hint="use YYYY, YYYY/MM or YYYY/MM/DD"
+                    ) from None
+        self.review = review
+        self.name = name
+        self.query = query.strip()
+        self.mindate, self.maxdate, self.datetype = mindate, maxdate, datetype
+        self.settings = settings
+        self.client = client or EntrezClient(settings)
+        self.progress = progress
+        self.batch_size = batch_size
+        self.esearch_limit = esearch_limit
+        self.work_dir = review.cache_dir / "searches" / name
+        self.state_path = self.work_dir / "state.json"
+
+    # -- state ------------------------------------------------------------------------
+
+    def _parameters(self) -> dict[str, str]:
+        return {
+            "query": self.query,
+            "mindate": self.mindate,
+            "maxdate": self.maxdate,
+            "datetype": self.datetype,
+        }
+
+    def _load_state(self) -> dict[str, Any] | None:
+        if not self.state_path.exists():
+            return None
+        state = json.loads(self.state_path.read_text(encoding="utf-8"))
+        if state.get("parameters") != self._parameters():
+            raise ScreenerError(
+                f"an interrupted search {self.name!r} with other parameters is waiting to resume "
+                f"({state.get('parameters')})",
+                hint="run it again with the same query and limits, or pass --restart",
+            )
+        return state
+
+    def _save_state(self, state: dict[str, Any]) -> None:
+        atomic_write_text(self.state_path, json.dumps(state, indent=1))
+
+    def discard_state(self) -> None:
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    # -- slicing ----------------------------------------------------------------------
+
+    def _esearch_slice(self, lo: dt.date | None, hi: dt.date | None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"retmax": self.esearch_limit}
+        if lo or hi:
+            kwargs.update(mindate=_fmt(lo or EARLIEST), maxdate=_fmt(hi or LATEST), datetype=self.datetype)
+        return self.client.esearch(self.query, **kwargs)
+
+    def _plan(self) -> dict[str, Any]:
+        """ESearch the query and cut it into date slices of at most `esearch_limit` records."""
+        lo = _date(self.mindate) if self.mindate else None
+        hi = _end_date(self.maxdate) if self.maxdate else None
+        first = self._esearch_slice(lo, hi)
+        slices: list[dict[str, Any]] = []
+        pending = [(lo, hi, first)]
+        while pending:
+            a, b, result = pending.pop(0)
+            if result["count"] <= self.esearch_limit:
+                if result["count"]:
+                    slices.append(self._slice_state(a, b, result))
+                continue
+            start, end = a or EARLIEST, b or LATEST
+            if start >= end:
+                raise ScreenerError(
+                    f"more than {self.esearch_limit} records share the {self.datetype} date "
+                    f"{_fmt(start)}; PubMed cannot page past that",
+                    hint="narrow the query, or use another --datetype",
+                )
+            middle = start + (end - start) // 2
+            left = self._esearch_slice(start, middle)
+            right = self._esearch_slice(middle + dt.timedelta(days=1), end)
+            pending[:0] = [(start, middle, left), (middle + dt.timedelta(days=1), end, right)]
+        # PubMed can change between the ESearch calls, and records without a date of this
+        # type fall outside every slice: the difference is kept and reported, not hidden.
+        covered = sum(s["count"] for s in slices)
+        return {
+            "uncovered": first["count"] - covered,
+            "parameters": self._parameters(),
+            "started": now_iso(),
+            "count": first["count"],
+            "query_translation": first["query_translation"],
+            "warnings": first["warnings"],
+            "slices": slices,
+        }
+
+    @staticmethod
+    def _slice_state(lo: dt.date | None, hi: dt.date | None, result: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "mindate": _fmt(lo) if lo else "",
+            "maxdate": _fmt(hi) if hi else "",
+            "count": result["count"],
+            "ids": result["ids"],
+            "webenv": result["webenv"],
+            "query_key": result["query_key"],
+            "done": [],  # retstarts whose batch file is complete
+        }
+
+    # -- fetching ---------------------------------------------------------------------
+
+    def _batch_path(self, slice_index: int, retstart: int) -> Path:
+        return self.work_dir / f"slice{slice_index:04d}-{retstart:07d}.nbib"
+
+    def _refresh_history(self, state: dict[str, Any], index: int) -> None:
+        """The WebEnv expired: search the slice again and carry on if it holds the same ids."""
+        piece = state["slices"][index]
+        lo = _date(piece["mindate"]) if piece["mindate"] else None
+        hi = _date(piece["maxdate"]) if piece["maxdate"] else None
+        fresh = self._esearch_slice(lo, hi)
+        if fresh["ids"] != piece["ids"]:
+            # PubMed changed under us: start this slice again (the final merge drops repeats).
+            for retstart in piece["done"]:
+                self._batch_path(index, retstart).unlink(missing_ok=True)
+            state["slices"][index] = self._slice_state(lo, hi, fresh)
+        else:
+            piece["webenv"], piece["query_key"] = fresh["webenv"], fresh["query_key"]
+        self._save_state(state)
+
+    def _fetch_batch(self, state: dict[str, Any], index: int, retstart: int) -> None:
+        piece = state["slices"][index]
+        expected = piece["ids"][retstart : retstart + self.batch_size]
+
+        def validate(data: bytes) -> bytes:
+            got = _medline_pmids(data)
+            if len(got) == len(expected) and set(got) == set(expected):
+                return data
+            if len(got) < len(expected) and set(got) <= set(expected):
+                raise TransientError(
+                    f"batch at {retstart} holds {len(got)} of {len(expected)} records (truncated)"
+                )
+            raise HistoryExpired("the batch does not hold the ids ESearch listed")
+
+        for _ in range(3):
+            try:
+                data = self.client.efetch_medline(
+                    piece["webenv"], piece["query_key"], retstart, self.batch_size, validate
+                )
+                break
+            except HistoryExpired:
+                self._refresh_history(state, index)
+                piece = state["slices"][index]
+                expected = piece["ids"][retstart : retstart + self.batch_size]
+        else:
+            raise ScreenerError("NCBI's history server kept losing the search; try again later")
+        atomic_write_bytes(self._batch_path(index, retstart), data)
+        piece["done"].append(retstart)
+        self._save_state(state)
+
+    def run(self, restart: bool = False) -> PubmedSearchResult:
+        if self.review.search(self.name) is not None:
+            raise ScreenerError(
+                f"search {self.name!r} exists already",
+                hint="use another --search name, or 'screener update' to add new records",
+            )
+        if restart:
+            self.discard_state()
+        state = self._load_state()
+        resumed = state is not None
+        if state is None:
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+            state = self._plan()
+            self._save_state(state)
+        total = sum(s["count"] for s in state["slices"])
+        fetched = sum(min(self.batch_size, s["count"] - r) for s in state["slices"] for r in s["done"])
+        if self.progress:
+            self.progress(fetched, total)
+        for index, piece in enumerate(state["slices"]):
+            for retstart in range(0, piece["count"], self.batch_size):
+                if retstart in state["slices"][index]["done"]:
+                    continue
+                self._fetch_batch(state, index, retstart)
+                fetched += min(self.batch_size, state["slices"][index]["count"] - retstart)
+                if self.progress:
+                    self.progress(fetched, total)
+        search = self._finish(state)
+        return PubmedSearchResult(search, state["count"], search.record_count, self.client.requests, resumed)
+
+    def _finish(self, state: dict[str, Any]) -> Search:
+        """Merge the batches (each PMID once, in PubMed's order) into the review, atomically."""
+        seen: set[str] = set()
+        chunks: list[str] = []
+        for index, piece in enumerate(state["slices"]):
+            for retstart in sorted(piece["done"]):
+                text = self._batch_path(index, retstart).read_text(encoding="utf-8")
+                for block in text.replace("\r\n", "\n").split("\n\n"):
+                    block = block.strip("\n")
+                    if not block:
+                        continue
+                    pmid = next(
+                        (line[6:].strip() for line in block.splitlines() if line.startswith("PMID-")), ""
+                    )
+                    if pmid and pmid in seen:
+                        continue
+                    seen.add(pmid)
+                    chunks.append(block)
+        body = ("\n\n".join(chunks) + "\n").encode("utf-8")
+        stored = f"{self.name}.nbib"
+        atomic_write_bytes(self.review.searches_dir / stored, body)
+        today = dt.date.today().isoformat()
+        search = Search(
+            name=self.name,
+            database="MEDLINE (PubMed)",
+            source="pubmed",
+            query=self.query,
+            date_searched=today,
+            files=[
+                SearchFile(
+                    path=stored,
+                    format="medline",
+                    sha256=hashlib.sha256(body).hexdigest(),
+                    records=len(chunks),
+                    imported=now_iso(),
+                )
+            ],
+            pubmed={
+                "query_translation": state["query_translation"],
+                "count": state["count"],
+                "date_run": now_iso(),
+                "started": state["started"],
+                "mindate": self.mindate,
+                "maxdate": self.maxdate,
+                "datetype": self.datetype,
+                "date_slices": len(state["slices"]),
+                "count_not_in_date_slices": state.get("uncovered", 0),
+                "pmids_fetched": len(seen),
+                **{f"{k}_version": v for k, v in environment_summary().items()},
+            },
+        )
+        self.review.save_search(search)
+        self.discard_state()
+        return search
