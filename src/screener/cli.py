@@ -269,13 +269,14 @@ def search_pubmed(
         "requests": result.requests,
         "resumed": result.resumed,
         "query_translation": result.search.pubmed.get("query_translation", ""),
-        "stored_as": f"searches/{result.search.files[0].path}",
+        "stored_as": f"searches/{result.search.files[0].path}" if result.search.files else None,
     }
     if as_json:
         _print_json(info)
         return
+    where = f" in {info['stored_as']}" if info["stored_as"] else ""
     click.echo(
-        f"PubMed: {info['count']} found, {info['records']} records stored in {info['stored_as']}"
+        f"PubMed: {info['count']} found, {info['records']} records stored{where}"
         f"{' (resumed)' if result.resumed else ''}"
     )
     gap = result.search.pubmed.get("count_not_in_date_slices", 0)

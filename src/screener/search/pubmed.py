@@ -302,17 +302,12 @@ class PubmedSearch:
                         continue
                     seen.add(pmid)
                     chunks.append(block)
-        body = ("\n\n".join(chunks) + "\n").encode("utf-8")
-        stored = f"{self.name}.nbib"
-        atomic_write_bytes(self.review.searches_dir / stored, body)
-        today = dt.date.today().isoformat()
-        search = Search(
-            name=self.name,
-            database="MEDLINE (PubMed)",
-            source="pubmed",
-            query=self.query,
-            date_searched=today,
-            files=[
+        files = []
+        if chunks:  # a query with no hits is a search with no file, not an empty export
+            body = ("\n\n".join(chunks) + "\n").encode("utf-8")
+            stored = f"{self.name}.nbib"
+            atomic_write_bytes(self.review.searches_dir / stored, body)
+            files.append(
                 SearchFile(
                     path=stored,
                     format="medline",
@@ -320,7 +315,14 @@ class PubmedSearch:
                     records=len(chunks),
                     imported=now_iso(),
                 )
-            ],
+            )
+        search = Search(
+            name=self.name,
+            database="MEDLINE (PubMed)",
+            source="pubmed",
+            query=self.query,
+            date_searched=dt.date.today().isoformat(),
+            files=files,
             pubmed={
                 "query_translation": state["query_translation"],
                 "count": state["count"],

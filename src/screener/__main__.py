@@ -1,0 +1,5 @@
+"""`python -m screener`."""
+
+from .cli import main
+
+main()
