@@ -59,7 +59,11 @@ class Record:
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dict(self.__dict__)
+        for key in ("authors", "keywords", "mesh", "publication_types"):
+            data[key] = list(data[key])
+        data["extra"] = dict(data["extra"])
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
@@ -82,7 +86,11 @@ def normalise_doi(value: str | None) -> str:
     """
     if not value:
         return ""
-    text = html.unescape(str(value)).strip()
+    text = str(value).strip()
+    if text.startswith("10.") and " " not in text and "%" not in text and "&" not in text:
+        # Already bare: the common case, kept cheap.
+        return text.rstrip(".,;:)]}>\"'").lower() if _DOI_IN_TEXT.match(text) else ""
+    text = html.unescape(text)
     # Exports put "[doi]" suffixes (MEDLINE AID) or several DOIs separated by spaces.
     text = re.sub(r"\s*\[doi\]\s*$", "", text, flags=re.IGNORECASE)
     if "%" in text:  # DOIs inside URLs arrive percent-encoded
@@ -126,22 +134,31 @@ def parse_year(value: Any) -> int | None:
 
 
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:.-]*(?:\s[^<>]*)?/?>")
-_SPACE = re.compile(r"\s+")
+# Only runs of white space and non-space white space need replacing; substituting every
+# single space (as \s+ would) costs ten times more on abstracts.
+_SPACE = re.compile(r"\s{2,}|[^\S ]")
 
 
 def clean_text(value: Any) -> str:
     """Plain text: HTML/MathML tags dropped, entities decoded, white space folded, NFC."""
-    if value is None:
+    if not value:
         return ""
-    if isinstance(value, float) and value != value:
-        return ""
-    text = str(value)
-    if "<" in text:
+    if not isinstance(value, str):
+        if isinstance(value, float) and value != value:  # NaN from a spreadsheet
+            return ""
+        value = str(value)
+    text = value
+    if "<" in text and ">" in text:
         text = _TAG.sub("", text)
-    if "&" in text:
+    if "&" in text and ";" in text:  # an entity needs its ';' (URLs are full of bare '&')
         text = html.unescape(text)
-    text = _SPACE.sub(" ", text).strip()
-    return unicodedata.normalize("NFC", text)
+    # Most fields need no folding; checking first is much cheaper than always substituting.
+    if "  " in text or "\n" in text or "\t" in text or "\r" in text or "\xa0" in text:
+        text = _SPACE.sub(" ", text)
+    text = text.strip()
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text
 
 
 def split_pages(start: str, end: str = "") -> str:
@@ -193,36 +210,67 @@ def record_id(record: Record, position: int = 0) -> str:
     return "h:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
 
 
+_SPECIAL_CHARS = re.compile(r"[<&\t\n\r\xa0]")
+
+
+def _needs_cleaning(text: str) -> bool:
+    return "  " in text or _SPECIAL_CHARS.search(text) is not None
+
+
 def _clean_list(values: list[Any], unique: bool = True) -> list[str]:
-    seen: set[str] = set()
-    out: list[str] = []
-    for value in values:
-        text = clean_text(value).strip(" ;,")
-        if text and (not unique or text not in seen):
-            seen.add(text)
-            out.append(text)
-    return out
+    if not values:
+        return []
+    try:
+        joined = "\x1f".join(values)
+    except TypeError:
+        joined = "\x1f".join(map(str, values))
+    if joined.isascii() and not _needs_cleaning(joined):
+        # The usual case: plain ASCII items, only stripping (and de-duplication) to do.
+        items = [v.strip(" ;,") for v in joined.split("\x1f")]
+    else:
+        items = [clean_text(v).strip(" ;,") for v in values]
+    if not unique:
+        return [v for v in items if v]
+    return [v for v in dict.fromkeys(items) if v]
+
+
+_SHORT_FIELDS = (
+    "title",
+    "journal",
+    "journal_abbrev",
+    "volume",
+    "issue",
+    "pages",
+    "language",
+    "url",
+    "source_id",
+)
 
 
 def finalise(record: Record, position: int = 0) -> Record:
     """Clean every field the same way for all sources, then assign the stable id."""
-    record.title = clean_text(record.title).rstrip()
+    short = [getattr(record, name) or "" for name in _SHORT_FIELDS]
+    try:
+        joined = "\x1f".join(short)
+    except TypeError:  # a spreadsheet cell that is not text
+        joined = "\x1f".join(map(str, short))
+    if joined.isascii() and not _needs_cleaning(joined):
+        # The usual case, checked once for all the short fields: nothing but stripping to do.
+        for name, value in zip(_SHORT_FIELDS, joined.split("\x1f"), strict=True):
+            setattr(record, name, value.strip())
+    else:
+        for name, value in zip(_SHORT_FIELDS, short, strict=True):
+            setattr(record, name, clean_text(value))
+    if "\u2013" in record.pages or "--" in record.pages:
+        record.pages = record.pages.replace("\u2013", "-").replace("--", "-")
     record.abstract = clean_text(record.abstract)
     # Two co-authors can share a name ("Wang, J"), so authors keep their repeats.
     record.authors = _clean_list(record.authors, unique=False)
-    record.journal = clean_text(record.journal)
-    record.journal_abbrev = clean_text(record.journal_abbrev)
-    record.volume = clean_text(record.volume)
-    record.issue = clean_text(record.issue)
-    record.pages = clean_text(record.pages).replace("\u2013", "-").replace("--", "-")
     record.keywords = _clean_list(record.keywords)
     record.mesh = _clean_list(record.mesh)
     record.publication_types = _clean_list(record.publication_types)
-    record.language = clean_text(record.language)
-    record.url = clean_text(record.url)
     record.doi = normalise_doi(record.doi)
     record.pmid = normalise_pmid(record.pmid)
-    record.source_id = clean_text(record.source_id)
     if not record.id:
         record.id = record_id(record, position)
     return record

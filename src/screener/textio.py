@@ -70,8 +70,12 @@ def read_text(path: str | Path) -> tuple[str, str]:
     return decode_bytes(data, path)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename over it: all or nothing."""
+def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename over it: all or nothing.
+
+    `durable=False` skips the fsync, for rebuildable caches: after a crash such a file may be
+    empty or old, never half-written under its name.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
@@ -79,7 +83,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, p)
     except BaseException:
         try:
