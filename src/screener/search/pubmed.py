@@ -30,7 +30,11 @@ ESEARCH_LIMIT = 9999  # PubMed's ESearch will not page past this many ids
 BATCH_SIZE = 500
 DATETYPES = ("edat", "pdat", "mdat", "crdt")
 EARLIEST = dt.date(1781, 1, 1)  # older than anything indexed in PubMed
-LATEST = dt.date(2100, 12, 31)  # publication dates run ahead of today
+
+
+def _latest() -> dt.date:
+    """The end of next year: publication dates of articles in press run ahead of today."""
+    return dt.date(dt.date.today().year + 1, 12, 31)
 
 Progress = Callable[[int, int], None]
 
@@ -153,23 +157,35 @@ class PubmedSearch:
     def _esearch_slice(self, lo: dt.date | None, hi: dt.date | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"retmax": self.esearch_limit}
         if lo or hi:
-            kwargs.update(mindate=_fmt(lo or EARLIEST), maxdate=_fmt(hi or LATEST), datetype=self.datetype)
+            kwargs.update(mindate=_fmt(lo or EARLIEST), maxdate=_fmt(hi or _latest()), datetype=self.datetype)
         return self.client.esearch(self.query, **kwargs)
 
     def _plan(self) -> dict[str, Any]:
-        """ESearch the query and cut it into date slices of at most `esearch_limit` records."""
+        """ESearch the query and cut it into date slices of at most `esearch_limit` records.
+
+        A range that is too big is halved; only the later half is searched, the earlier half's
+        count is the difference, so empty halves cost nothing and every slice that is kept is
+        searched exactly once (for its ids and its own WebEnv).
+        """
         lo = _date(self.mindate) if self.mindate else None
         hi = _end_date(self.maxdate) if self.maxdate else None
         first = self._esearch_slice(lo, hi)
         slices: list[dict[str, Any]] = []
-        pending = [(lo, hi, first)]
+        pending: list[tuple[dt.date | None, dt.date | None, int, dict[str, Any] | None]] = [
+            (lo, hi, first["count"], first)
+        ]
         while pending:
-            a, b, result = pending.pop(0)
-            if result["count"] <= self.esearch_limit:
-                if result["count"]:
+            a, b, count, result = pending.pop(0)
+            if count <= 0:
+                continue
+            if count <= self.esearch_limit:
+                result = result or self._esearch_slice(a, b)
+                if result["count"] > self.esearch_limit:  # PubMed grew since the count was taken
+                    pending.insert(0, (a, b, result["count"], result))
+                elif result["count"]:
                     slices.append(self._slice_state(a, b, result))
                 continue
-            start, end = a or EARLIEST, b or LATEST
+            start, end = a or EARLIEST, b or _latest()
             if start >= end:
                 raise ScreenerError(
                     f"more than {self.esearch_limit} records share the {self.datetype} date "
@@ -177,9 +193,11 @@ class PubmedSearch:
                     hint="narrow the query, or use another --datetype",
                 )
             middle = start + (end - start) // 2
-            left = self._esearch_slice(start, middle)
-            right = self._esearch_slice(middle + dt.timedelta(days=1), end)
-            pending[:0] = [(start, middle, left), (middle + dt.timedelta(days=1), end, right)]
+            later = self._esearch_slice(middle + dt.timedelta(days=1), end)
+            pending[:0] = [
+                (start, middle, count - later["count"], None),
+                (middle + dt.timedelta(days=1), end, later["count"], later),
+            ]
         # PubMed can change between the ESearch calls, and records without a date of this
         # type fall outside every slice: the difference is kept and reported, not hidden.
         covered = sum(s["count"] for s in slices)
