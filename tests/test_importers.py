@@ -271,3 +271,37 @@ def test_normalisers():
 def test_detect_format_unknown():
     assert detect_format("hello world\nnothing here") == "unknown"
     assert detect_format(io.StringIO("").getvalue()) == "unknown"
+
+
+RIS_EDGE_CASES = """junk before the first record
+TY  - JOUR
+TI  - A title that goes on
+  onto a second line
+AU  - One, A
+AU  - Two, B
+KW  - first
+second keyword on a continuation line
+DO  - 10.1/first
+DO  - 10.1/second
+UR  - http://a.example/1; http://a.example/2
+J9  - UNKNOWN TAG
+N1  - note one
+ER  -
+
+Link to the Ovid Full Text or citation:
+http://ovidsp.example/x
+TY  - CHAP
+T1  - Chapter
+ER  - \n"""
+
+
+@pytest.mark.parametrize("name", ["embase.ris", "ovid.ris", "edge"])
+def test_ris_tokenizer_matches_rispy(name):
+    """Our one-loop RIS tokenizer gives exactly the dicts rispy's parser gives."""
+    from screener.importers import ris
+
+    text = RIS_EDGE_CASES if name == "edge" else (SAMPLES / name).read_text()
+    text = text.replace("\r\n", "\n")
+    expected = ris._parser().parse(text)
+    assert ris.tokenize(text) == expected
+    assert len(expected) == (2 if name != "edge" else 2)

@@ -181,3 +181,21 @@ def test_broken_fixtures_fail_cleanly(name, words):
         read_records(path)
     assert str(path) in str(info.value)
     assert words in str(info.value).lower()
+
+
+def test_ris_tokenizer_matches_rispy_on_every_ris_fixture():
+    from screener.importers import ris
+    from screener.textio import read_text
+
+    compared = 0
+    for path in sorted(FIXTURES.glob("*/*")):
+        try:
+            text, _ = read_text(path)
+        except ImportFormatError:
+            continue
+        if "TY  -" not in text:
+            continue
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        assert ris.tokenize(text) == ris._parser().parse(text), path
+        compared += 1
+    assert compared >= 30
