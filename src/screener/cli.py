@@ -122,7 +122,10 @@ def import_(
     review = Review.find(review_dir)
     if query_file is not None:
         query = query_file.read().strip()
-    parsed = [read_records(path, fmt, search_name) for path in files]  # all files before any write
+    parsed = []  # every file is read in full before anything is written
+    for number, path in enumerate(files, start=1):
+        with err_console.status(f"Reading {path} ({number} of {len(files)})"):
+            parsed.append(read_records(path, fmt, search_name))
     results = []
     for path, parsed_file in zip(files, parsed, strict=True):
         result = review.import_file(

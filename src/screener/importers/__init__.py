@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 from ..errors import ImportFormatError
 from ..records import Record, finalise
 from ..textio import decode_bytes
-from . import bibtex, endnote_xml, medline, pubmed_xml, ris, tabular, wos
 
 FORMATS = ("medline", "pubmed-xml", "ris", "wos", "csv", "excel", "bibtex", "endnote-xml")
 
@@ -34,15 +35,21 @@ EXTENSIONS = {
     "endnote-xml": ".xml",
 }
 
+# Format -> module of this package with a `parse(text, path)`; imported when first needed, so
+# commands that never parse (status, --help) do not pay for pandas and Biopython.
 _TEXT_PARSERS = {
-    "medline": medline.parse,
-    "pubmed-xml": pubmed_xml.parse,
-    "ris": ris.parse,
-    "wos": wos.parse,
-    "csv": tabular.parse,
-    "bibtex": bibtex.parse,
-    "endnote-xml": endnote_xml.parse,
+    "medline": "medline",
+    "pubmed-xml": "pubmed_xml",
+    "ris": "ris",
+    "wos": "wos",
+    "csv": "tabular",
+    "bibtex": "bibtex",
+    "endnote-xml": "endnote_xml",
 }
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f"{__name__}.{name}")
 
 
 @dataclass
@@ -132,7 +139,7 @@ def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str) ->
                 path=path,
                 hint="save it as .xlsx or .csv from the spreadsheet program",
             )
-        raw_records, fmt, encoding = tabular.parse_excel(data, path), "excel", "binary"
+        raw_records, fmt, encoding = _module("tabular").parse_excel(data, path), "excel", "binary"
     else:
         text, encoding = decode_bytes(data, path)
         detected = fmt or detect_format(text, path)
@@ -152,7 +159,7 @@ def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str) ->
                 hint="use the database's Export/Save function (RIS, MEDLINE, CSV...)",
             )
         fmt = detected
-        raw_records = _TEXT_PARSERS[fmt](text, path)
+        raw_records = _module(_TEXT_PARSERS[fmt]).parse(text, path)
     if not raw_records:
         raise ImportFormatError(
             f"holds no records (read as {fmt})",

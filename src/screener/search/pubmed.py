@@ -36,6 +36,7 @@ def _latest() -> dt.date:
     """The end of next year: publication dates of articles in press run ahead of today."""
     return dt.date(dt.date.today().year + 1, 12, 31)
 
+
 Progress = Callable[[int, int], None]
 
 
