@@ -58,16 +58,19 @@ def _looks_binary(head: bytes) -> bool:
     return control > max(4, len(head) // 100)
 
 
-def read_text(path: str | Path) -> tuple[str, str]:
-    """Read and decode an export file; see `decode_bytes`."""
-    p = Path(path)
+def read_export_bytes(path: str | Path) -> bytes:
+    """The bytes of an export file, with the usual mistakes (no file, a folder) as user errors."""
     try:
-        data = p.read_bytes()
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise ImportFormatError("no such file", path=path) from None
     except IsADirectoryError:
         raise ImportFormatError("is a directory, not an export file", path=path) from None
-    return decode_bytes(data, path)
+
+
+def read_text(path: str | Path) -> tuple[str, str]:
+    """Read and decode an export file; see `decode_bytes`."""
+    return decode_bytes(read_export_bytes(path), path)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> None:

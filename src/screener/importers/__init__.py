@@ -19,7 +19,7 @@ from types import ModuleType
 
 from ..errors import ImportFormatError
 from ..records import Record, finalise
-from ..textio import decode_bytes
+from ..textio import decode_bytes, read_export_bytes
 
 FORMATS = ("medline", "pubmed-xml", "ris", "wos", "csv", "excel", "bibtex", "endnote-xml")
 
@@ -175,11 +175,4 @@ def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str) ->
 
 def read_records(path: str | Path, fmt: str | None = None, search: str = "") -> ParsedFile:
     """Read and parse a whole export file (format detected from content unless `fmt` given)."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise ImportFormatError("no such file", path=path) from None
-    except IsADirectoryError:
-        raise ImportFormatError("is a directory, not an export file", path=path) from None
-    return parse_bytes(data, p, fmt, search)
+    return parse_bytes(read_export_bytes(path), Path(path), fmt, search)
