@@ -1,0 +1,190 @@
+"""Deduplication across searches: fuzzy, explainable, and careful not to merge what differs.
+
+`deduplicate(records)` is the one entry point; see engine.py for the method. Human decisions on
+pairs (labels/dedup.csv) come in as `same` / `different` lists of id pairs and always win.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..records import Record
+from .engine import DUPLICATE, LABELS, candidate_pairs, cluster, decide, prepare, score_pairs
+from .evaluate import Confusion, evaluate_clusters
+
+__all__ = ["DedupResult", "Pair", "deduplicate", "merge_cluster", "Confusion", "evaluate_clusters"]
+
+_COMPLETENESS_FIELDS = ("pmid", "doi", "abstract", "title", "journal", "volume", "issue", "pages", "year")
+
+
+@dataclass
+class Pair:
+    """A compared pair, in record ids, with its label and explanation."""
+
+    id_1: str
+    id_2: str
+    label: str  # duplicate, uncertain, distinct
+    title: float
+    authors: float
+    abstract: float
+    reason: str
+    decided_by: str = "rules"  # or "human"
+
+
+@dataclass
+class DedupResult:
+    records: list[Record]
+    cluster_of: np.ndarray  # cluster index per record
+    pairs: list[Pair]
+    seconds: dict[str, float] = field(default_factory=dict)
+    compared: int = 0
+
+    @property
+    def clusters(self) -> list[list[int]]:
+        groups: dict[int, list[int]] = {}
+        for index, c in enumerate(self.cluster_of):
+            groups.setdefault(int(c), []).append(index)
+        return list(groups.values())
+
+    def uncertain(self) -> list[Pair]:
+        return [p for p in self.pairs if p.label == "uncertain" and p.decided_by == "rules"]
+
+    def representatives(self) -> list[int]:
+        """The record kept for each cluster: the most complete one (a PMID and abstract first)."""
+        return [max(members, key=lambda i: (_completeness(self.records[i]), -i)) for members in self.clusters]
+
+
+def _completeness(record: Record) -> int:
+    score = sum(1 for name in _COMPLETENESS_FIELDS if getattr(record, name))
+    return score + len(record.authors) // 100 + (2 if record.pmid else 0)
+
+
+def merge_cluster(records: Sequence[Record]) -> Record:
+    """One record for a cluster: the most complete member, its gaps filled from the others.
+
+    Every member's id and search stay listed in `extra` (`merged_ids`, `merged_searches`), so
+    counts per database stay right.
+    """
+    ranked = sorted(records, key=_completeness, reverse=True)
+    base = Record.from_dict(ranked[0].to_dict())
+    for other in ranked[1:]:
+        for name in (
+            "pmid",
+            "doi",
+            "title",
+            "abstract",
+            "journal",
+            "journal_abbrev",
+            "volume",
+            "issue",
+            "pages",
+            "language",
+            "url",
+            "source_id",
+        ):
+            if not getattr(base, name) and getattr(other, name):
+                setattr(base, name, getattr(other, name))
+        if base.year is None and other.year is not None:
+            base.year = other.year
+        for name in ("authors", "keywords", "mesh", "publication_types"):
+            if not getattr(base, name) and getattr(other, name):
+                setattr(base, name, list(getattr(other, name)))
+    base.extra = dict(base.extra)
+    base.extra["merged_ids"] = ";".join(dict.fromkeys(r.id for r in records))
+    base.extra["merged_searches"] = ";".join(dict.fromkeys(r.search for r in records if r.search))
+    return base
+
+
+def deduplicate(
+    records: Sequence[Record],
+    same: Iterable[tuple[str, str]] = (),
+    different: Iterable[tuple[str, str]] = (),
+    keep_distinct_pairs: bool = False,
+) -> DedupResult:
+    """Cluster duplicate records.
+
+    Records with the same id (the same PMID or DOI imported twice) are always one cluster.
+    `same` / `different` are human decisions on id pairs and override the rules; `different`
+    holds even against a chain of other matches.
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    prepared = prepare(records)
+    timings["prepare"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    pairs = candidate_pairs(prepared)
+    timings["block"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    scores = score_pairs(prepared, pairs)
+    timings["score"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    scores = decide(prepared, scores)
+    timings["decide"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    index_of: dict[str, list[int]] = {}
+    for position, record in enumerate(records):
+        index_of.setdefault(record.id, []).append(position)
+    human: dict[tuple[int, int], str] = {}
+    for decision, id_pairs in (("same", same), ("different", different)):
+        for a, b in id_pairs:
+            for i in index_of.get(a, []):
+                for j in index_of.get(b, []):
+                    if i != j:
+                        human[(min(i, j), max(i, j))] = decision
+    edges: list[tuple[int, int, float]] = []
+    for members in index_of.values():  # one id, one record
+        edges.extend((members[0], other, 1000.0) for other in members[1:])
+    out_pairs: list[Pair] = []
+    seen: set[tuple[int, int]] = set()
+    for k, (i, j) in enumerate(scores.pairs):
+        i, j = int(i), int(j)
+        seen.add((i, j))
+        label = int(scores.label[k])
+        decided_by = "rules"
+        if (i, j) in human:
+            label = DUPLICATE if human[(i, j)] == "same" else 0
+            decided_by = "human"
+        strength = float(scores.title[k]) + float(scores.authors[k]) / 10
+        if label == DUPLICATE:
+            edges.append((i, j, strength + (500 if decided_by == "human" else 0)))
+        if label != 0 or keep_distinct_pairs or decided_by == "human":
+            out_pairs.append(
+                Pair(
+                    records[i].id,
+                    records[j].id,
+                    LABELS[label],
+                    float(scores.title[k]),
+                    float(scores.authors[k]),
+                    float(scores.abstract[k]),
+                    scores.reason[k],
+                    decided_by,
+                )
+            )
+    for (i, j), decision in human.items():  # human pairs the blocking never proposed
+        if (i, j) not in seen:
+            if decision == "same":
+                edges.append((i, j, 1500.0))
+            out_pairs.append(
+                Pair(
+                    records[i].id,
+                    records[j].id,
+                    "duplicate" if decision == "same" else "distinct",
+                    -1,
+                    -1,
+                    -1,
+                    "decided by a reviewer",
+                    "human",
+                )
+            )
+    cannot = [pair for pair, decision in human.items() if decision == "different"]
+    cluster_of = cluster(len(records), edges, cannot)
+    timings["cluster"] = time.perf_counter() - start
+    return DedupResult(list(records), cluster_of, out_pairs, timings, compared=len(scores.pairs))

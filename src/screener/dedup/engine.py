@@ -1,0 +1,404 @@
+"""Finding duplicate records: prepare, block, score, decide, cluster, merge.
+
+- `prepare` turns records into arrays of normalised keys (normalise.py).
+- `candidate_pairs` blocks: exact identifiers, plus sorted neighbourhoods over three orders
+  (title, reversed title, first author + year), so the pairs compared grow linearly with the
+  number of records instead of quadratically.
+- `score_pairs` compares every candidate pair with rapidfuzz, vectorised over all pairs and
+  all cores (`process.cpdist`).
+- `decide` applies explicit rules, each pair getting a label (duplicate / uncertain / distinct)
+  and a one-line explanation; false merges drop studies from a review, so every rule that
+  merges asks for agreement on more than one field, and known look-alikes (errata, comments,
+  conference abstracts, protocols, parts of a series, same title in other years) are vetoed.
+- `cluster` joins duplicates by union-find, honouring human decisions: a pair a person called
+  different is never in one cluster, even through a chain of other pairs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..records import Record
+from . import normalise as N
+
+DUPLICATE, UNCERTAIN, DISTINCT = 2, 1, 0
+LABELS = {DUPLICATE: "duplicate", UNCERTAIN: "uncertain", DISTINCT: "distinct"}
+
+
+@dataclass
+class Prepared:
+    """Normalised keys of n records, as parallel arrays (index = position in `records`)."""
+
+    records: list[Record]
+    title: np.ndarray
+    title_reversed: np.ndarray
+    authors: np.ndarray
+    first_author: np.ndarray
+    year: np.ndarray  # int, -1 unknown
+    journal: np.ndarray
+    volume: np.ndarray
+    issue: np.ndarray
+    first_page: np.ndarray
+    last_page: np.ndarray
+    doi: np.ndarray
+    pmid: np.ndarray
+    abstract: np.ndarray
+    notice: np.ndarray  # bool
+    protocol: np.ndarray  # bool
+    conference: np.ndarray  # bool
+    part: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+def prepare(records: Sequence[Record]) -> Prepared:
+    n = len(records)
+    cols: dict[str, list] = {
+        k: []
+        for k in (
+            "title",
+            "title_reversed",
+            "authors",
+            "first_author",
+            "year",
+            "journal",
+            "volume",
+            "issue",
+            "first_page",
+            "last_page",
+            "doi",
+            "pmid",
+            "abstract",
+            "notice",
+            "protocol",
+            "conference",
+            "part",
+        )
+    }
+    for r in records:
+        title = N.title_key(r.title)
+        journal = N.journal_key(r.journal or r.journal_abbrev)
+        first, last = N.pages_key(r.pages)
+        cols["title"].append(title)
+        cols["title_reversed"].append(title[::-1])
+        cols["authors"].append(N.authors_key(r.authors))
+        cols["first_author"].append(N.first_author(r.authors))
+        cols["year"].append(r.year if r.year else -1)
+        cols["journal"].append(journal)
+        cols["volume"].append(N.number_key(r.volume))
+        cols["issue"].append(N.number_key(r.issue))
+        cols["first_page"].append(first)
+        cols["last_page"].append(last)
+        cols["doi"].append(r.doi)
+        cols["pmid"].append(r.pmid)
+        cols["abstract"].append(N.fold(r.abstract[:600]) if r.abstract else "")
+        cols["notice"].append(bool(N.notice_kind(title, r.publication_types)))
+        cols["protocol"].append(N.is_protocol(title))
+        cols["conference"].append(N.is_conference(journal, r.publication_types, r.pages))
+        cols["part"].append(N.part_number(title))
+    arrays = {}
+    for key, values in cols.items():
+        if key == "year":
+            arrays[key] = np.array(values, dtype=np.int32).reshape(n)
+        elif key in ("notice", "protocol", "conference"):
+            arrays[key] = np.array(values, dtype=bool).reshape(n)
+        else:
+            arrays[key] = np.array(values, dtype=object).reshape(n)
+    return Prepared(records=list(records), **arrays)
+
+
+# -- blocking ----------------------------------------------------------------------------
+
+
+def _neighbourhood(order: np.ndarray, window: int) -> np.ndarray:
+    """Pairs of records at most `window` apart in `order`."""
+    parts = [np.stack([order[:-d], order[d:]], axis=1) for d in range(1, min(window, len(order) - 1) + 1)]
+    return np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.int64)
+
+
+def _exact_blocks(keys: np.ndarray, max_block: int) -> np.ndarray:
+    """All pairs within groups of equal non-empty keys (groups larger than max_block skipped)."""
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key:
+            groups.setdefault(key, []).append(i)
+    pairs = []
+    for members in groups.values():
+        if 1 < len(members) <= max_block:
+            m = np.array(members)
+            a, b = np.triu_indices(len(m), k=1)
+            pairs.append(np.stack([m[a], m[b]], axis=1))
+    return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
+
+
+def candidate_pairs(p: Prepared, window: int = 10, max_block: int = 60) -> np.ndarray:
+    """Candidate pairs (i < j), unique, from identifier blocks and sorted neighbourhoods."""
+    n = len(p)
+    if n < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    has_title = np.array([bool(t) for t in p.title])
+    orders = [
+        np.lexsort((np.arange(n), p.title.astype(str))),
+        np.lexsort((np.arange(n), p.title_reversed.astype(str))),
+        np.lexsort((p.title.astype(str), p.year, p.first_author.astype(str))),
+    ]
+    blocks = [_neighbourhood(order[has_title[order]], window) for order in orders]
+    blocks += [
+        _exact_blocks(p.doi, max_block),
+        _exact_blocks(p.pmid, max_block),
+        _exact_blocks(p.title, max_block),
+    ]
+    # Records without a title are compared with those sharing year, volume and first page.
+    page_keys = np.array(
+        [
+            f"{y}|{v}|{f}" if f and v and y > 0 else ""
+            for y, v, f in zip(p.year, p.volume, p.first_page, strict=True)
+        ],
+        dtype=object,
+    )
+    blocks.append(_exact_blocks(page_keys, max_block))
+    pairs = np.concatenate([b.astype(np.int64) for b in blocks if len(b)]) if blocks else np.empty((0, 2))
+    if not len(pairs):
+        return np.empty((0, 2), dtype=np.int64)
+    pairs = np.sort(pairs, axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    codes = np.unique(pairs[:, 0] * n + pairs[:, 1])
+    return np.stack([codes // n, codes % n], axis=1)
+
+
+# -- scoring -----------------------------------------------------------------------------
+
+
+@dataclass
+class PairScores:
+    pairs: np.ndarray
+    title: np.ndarray
+    title_partial: np.ndarray
+    authors: np.ndarray
+    abstract: np.ndarray  # -1 when either side has none
+    label: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int8))
+    reason: list[str] = field(default_factory=list)
+
+
+def _similarity(a: np.ndarray, b: np.ndarray, scorer, chunk: int = 2_000_000) -> np.ndarray:
+    from rapidfuzz.process import cpdist
+
+    out = np.empty(len(a), dtype=np.float32)
+    for start in range(0, len(a), chunk):
+        stop = start + chunk
+        out[start:stop] = cpdist(list(a[start:stop]), list(b[start:stop]), scorer=scorer, workers=-1)
+    return out
+
+
+def score_pairs(p: Prepared, pairs: np.ndarray) -> PairScores:
+    from rapidfuzz import fuzz
+
+    i, j = pairs[:, 0], pairs[:, 1]
+    title = _similarity(p.title[i], p.title[j], fuzz.ratio)
+    partial = _similarity(p.title[i], p.title[j], fuzz.partial_ratio)
+    authors = _similarity(p.authors[i], p.authors[j], fuzz.token_set_ratio)
+    has_abstract = np.array([bool(a) and bool(b) for a, b in zip(p.abstract[i], p.abstract[j], strict=True)])
+    abstract = np.full(len(pairs), -1.0, dtype=np.float32)
+    if has_abstract.any():
+        abstract[has_abstract] = _similarity(
+            p.abstract[i][has_abstract], p.abstract[j][has_abstract], fuzz.ratio
+        )
+    return PairScores(pairs, title, partial, authors, abstract)
+
+
+# -- decisions ---------------------------------------------------------------------------
+
+
+def _field_state(a: str, b: str) -> int:
+    """1 equal, -1 both present and different, 0 one missing."""
+    if not a or not b:
+        return 0
+    return 1 if a == b else -1
+
+
+_MEETING_BOOK = re.compile(r"\b(?:abstracts|proceedings|congress|conference|symposium|meeting)\b")
+
+
+def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab: float) -> tuple[int, str]:
+    """Label one scored pair, with the reason in words."""
+    doi = _field_state(p.doi[i], p.doi[j])
+    pmid = _field_state(p.pmid[i], p.pmid[j])
+    yi, yj = int(p.year[i]), int(p.year[j])
+    dy = abs(yi - yj) if yi > 0 and yj > 0 else -1
+    page = _field_state(p.first_page[i], p.first_page[j])
+    volume = _field_state(p.volume[i], p.volume[j])
+    issue = _field_state(p.issue[i], p.issue[j])
+    journal = 0
+    if p.journal[i] and p.journal[j]:
+        journal = 1 if N.journals_match(p.journal[i], p.journal[j]) else -1
+    has_authors = bool(p.authors[i]) and bool(p.authors[j])
+    facts = (
+        f"title {t:.0f}, authors {au:.0f}"
+        + (f", abstract {ab:.0f}" if ab >= 0 else "")
+        + f", year {'=' if dy == 0 else ('?' if dy < 0 else f'±{dy}')}"
+        + f", doi {'=≠?'[[1, -1, 0].index(doi)]}, pmid {'=≠?'[[1, -1, 0].index(pmid)]}"
+        + f", journal {'=≠?'[[1, -1, 0].index(journal)]}, volume {'=≠?'[[1, -1, 0].index(volume)]}"
+        + f", pages {'=≠?'[[1, -1, 0].index(page)]}"
+    )
+
+    # Look-alikes that are different articles.
+    if p.notice[i] != p.notice[j]:
+        return DISTINCT, "an erratum/comment/retraction notice and an article: " + facts
+    if p.protocol[i] != p.protocol[j]:
+        return DISTINCT, "a protocol and a report of results: " + facts
+    if p.part[i] and p.part[j] and p.part[i] != p.part[j]:
+        return DISTINCT, f"parts {p.part[i]} and {p.part[j]} of a series: " + facts
+    if p.part[i] != p.part[j] and t < 100:
+        return DISTINCT, "only one is a numbered part of a series: " + facts
+    if pmid == -1:
+        return DISTINCT, "different PMIDs: " + facts
+    if p.conference[i] != p.conference[j] and doi != 1 and pmid != 1:
+        # The same abstract is listed by one database under the meeting and by another under
+        # the journal supplement: same year, volume and title. A later article differs in them.
+        same_item = dy == 0 and volume == 1 and journal != -1 and t >= 95 and page != -1
+        if not same_item:
+            return DISTINCT, "a conference abstract and a journal article: " + facts
+
+    # Shared identifiers.
+    if pmid == 1 or doi == 1:
+        what = "same PMID" if pmid == 1 else "same DOI"
+        if t >= 70 or (tp >= 90) or (au >= 85 and has_authors) or not p.title[i] or not p.title[j]:
+            return DUPLICATE, f"{what}: " + facts
+        return UNCERTAIN, f"{what} but different titles: " + facts
+    if doi == -1:
+        if t >= 97 and (au >= 90 or not has_authors) and dy == 0 and page == 1:
+            return UNCERTAIN, "different DOIs, all else equal: " + facts
+        return DISTINCT, "different DOIs: " + facts
+
+    if not p.title[i] or not p.title[j]:
+        return DISTINCT, "a record without a title: " + facts
+    if dy >= 2:
+        if t >= 95 and au >= 90 and page == 1 and volume == 1:
+            return UNCERTAIN, "same article details, years far apart: " + facts
+        return DISTINCT, "same title, years far apart: " + facts
+
+    authors_ok = au >= 75 or not has_authors
+    details_conflict = page == -1 or volume == -1 or journal == -1 or issue == -1
+    details_agree = (page == 1) + (volume == 1) + (journal == 1)
+    # "Editorial", "Editor's comments", "Abstracts": one title for many different items.
+    generic = len(p.title[i]) < 30 or len(p.title[i].split()) <= 4
+    if generic and t >= 95:
+        if page == 1 and not details_conflict and dy == 0 and authors_ok:
+            return DUPLICATE, "same short title, authors, year and pages: " + facts
+        # A meeting's abstract book appears once in a journal volume; editorials recur.
+        if _MEETING_BOOK.search(p.title[i]) and dy == 0 and volume == 1 and not details_conflict:
+            return DUPLICATE, "the same meeting's abstracts in the same volume: " + facts
+        return UNCERTAIN if authors_ok and not details_conflict and dy == 0 else DISTINCT, (
+            "a short, generic title with nothing else to tell them apart: " + facts
+        )
+    if t >= 95 and issue == -1 and page != 1:
+        return DISTINCT, "same title, different issues: " + facts
+    if t >= 95:
+        if not authors_ok:
+            return UNCERTAIN, "same title, different authors: " + facts
+        if page == -1 or (volume == -1 and page != 1):
+            return UNCERTAIN, "same title and authors, different pages or volume: " + facts
+        if dy == 1 and details_agree < 2 and ab < 90:
+            return UNCERTAIN, "same title and authors, a year apart: " + facts
+        if dy < 0 and details_agree == 0 and ab < 90 and not has_authors:
+            return UNCERTAIN, "same title, little else to compare: " + facts
+        return DUPLICATE, "same title and authors: " + facts
+    if t >= 85 or (tp >= 95 and min(len(p.title[i]), len(p.title[j])) >= 40):
+        if au >= 85 and has_authors and not details_conflict and dy == 0 and (details_agree >= 1 or ab >= 90):
+            return DUPLICATE, "near-identical title, same authors and details: " + facts
+        if au >= 70 or ab >= 85:
+            return UNCERTAIN, "similar title and authors: " + facts
+        return DISTINCT, "similar title only: " + facts
+    if (
+        au >= 90
+        and has_authors
+        and dy == 0
+        and page == 1
+        and volume == 1
+        and journal >= 0
+        and issue != -1
+        and (t >= 75 or ab >= 92)
+    ):
+        return DUPLICATE, "same authors, journal, volume and pages, title reworded or translated: " + facts
+    if ab >= 95 and au >= 80:
+        return UNCERTAIN, "same abstract and authors, different titles: " + facts
+    return DISTINCT, "different titles: " + facts
+
+
+def decide(p: Prepared, scores: PairScores) -> PairScores:
+    labels = np.empty(len(scores.pairs), dtype=np.int8)
+    reasons: list[str] = []
+    for k, (i, j) in enumerate(scores.pairs):
+        label, reason = decide_pair(
+            p,
+            int(i),
+            int(j),
+            float(scores.title[k]),
+            float(scores.title_partial[k]),
+            float(scores.authors[k]),
+            float(scores.abstract[k]),
+        )
+        labels[k] = label
+        reasons.append(reason)
+    scores.label = labels
+    scores.reason = reasons
+    return scores
+
+
+# -- clustering --------------------------------------------------------------------------
+
+
+class UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n)
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return int(root)
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def cluster(
+    n: int,
+    edges: Iterable[tuple[int, int, float]],
+    cannot_link: Iterable[tuple[int, int]] = (),
+) -> np.ndarray:
+    """Cluster index per record. Edges are joined strongest first; an edge that would put a
+    cannot-link pair (a human's "different") in one cluster is skipped."""
+    uf = UnionFind(n)
+    forbidden: dict[int, set[int]] = {}
+    for a, b in cannot_link:
+        forbidden.setdefault(a, set()).add(b)
+        forbidden.setdefault(b, set()).add(a)
+    members: dict[int, set[int]] = {}
+    for a, b, _ in sorted(edges, key=lambda e: -e[2]):
+        ra, rb = uf.find(a), uf.find(b)
+        if ra == rb:
+            continue
+        if forbidden:
+            set_a = members.get(ra, {ra})
+            set_b = members.get(rb, {rb})
+            if any(forbidden.get(x, set()) & set_b for x in set_a):
+                continue
+            uf.union(ra, rb)
+            root = uf.find(ra)
+            members[root] = set_a | set_b
+        else:
+            uf.union(ra, rb)
+    roots = np.array([uf.find(i) for i in range(n)])
+    _, index = np.unique(roots, return_inverse=True)
+    return index

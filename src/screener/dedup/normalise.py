@@ -1,0 +1,260 @@
+"""Normalising bibliographic fields for matching: one comparable key per field.
+
+Everything here is a plain function of one value, so each can be tested on its own and the
+same rules serve blocking, scoring and the human review of uncertain pairs.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+GREEK = {
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "ζ": "zeta",
+    "η": "eta",
+    "θ": "theta",
+    "ι": "iota",
+    "κ": "kappa",
+    "λ": "lambda",
+    "μ": "mu",
+    "ν": "nu",
+    "ξ": "xi",
+    "ο": "omicron",
+    "π": "pi",
+    "ρ": "rho",
+    "σ": "sigma",
+    "ς": "sigma",
+    "τ": "tau",
+    "υ": "upsilon",
+    "φ": "phi",
+    "χ": "chi",
+    "ψ": "psi",
+    "ω": "omega",
+    "µ": "mu",
+}
+_GREEK_RE = re.compile("|".join(GREEK))
+_TAGS = re.compile(r"</?[A-Za-z][^<>]*>")
+# MEDLINE marks the language of a translated title; Embase and others add similar notes.
+_LANGUAGE_NOTE = re.compile(
+    r"\[(?:article|text|abstract)? ?in [a-z ,]+\]|\((?:article|text) in [a-z ,]+\)|\[author'?s? transl\]",
+    re.IGNORECASE,
+)
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Lower case, Greek letters as words, no diacritics, no markup, only [a-z0-9 ]."""
+    if not text:
+        return ""
+    if "<" in text:
+        text = _TAGS.sub(" ", text)
+    text = text.lower()
+    if not text.isascii():
+        text = _GREEK_RE.sub(lambda m: f" {GREEK[m.group(0)]} ", text)
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+        text = text.replace("ß", "ss").replace("ø", "o").replace("æ", "ae").replace("œ", "oe")
+        text = text.replace("ł", "l").replace("đ", "d").replace("ı", "i")
+    return _NOT_WORD.sub(" ", text).strip()
+
+
+def title_key(title: str) -> str:
+    """A title for comparison: language notes dropped, a bracketed (translated) title unwrapped."""
+    text = (title or "").strip()
+    text = _LANGUAGE_NOTE.sub(" ", text)
+    text = text.strip().rstrip(".").strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    return fold(text)
+
+
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
+_PART = re.compile(r"\b(?:part|pt|paper|study|phase|series)\s+([ivx]{1,4}|\d{1,2})\b")
+
+
+def part_number(title_folded: str) -> str:
+    """'Part II' / 'part 2' -> '2': parts of a series are different articles."""
+    match = _PART.search(title_folded)
+    if not match:
+        return ""
+    value = match.group(1)
+    return str(_ROMAN.get(value, value))
+
+
+_NOTICE = re.compile(
+    r"^(?:erratum|errata|corrigendum|corrigenda|correction|correction to|retraction|retracted|"
+    r"retraction note|notice of retraction|expression of concern|comment on|comments on|"
+    r"commentary on|reply|reply to|response to|in reply|letter to the editor|editorial comment|"
+    r"author correction|publisher correction)\b"
+)
+_NOTICE_TYPES = re.compile(
+    r"erratum|correction|retraction|comment|letter|editorial|expression of concern|reply",
+    re.IGNORECASE,
+)
+_PROTOCOL = re.compile(r"\bprotocol\b|\bstudy design and rationale\b|\bdesign and methods of\b")
+_CONFERENCE_TYPES = re.compile(r"conference|meeting abstract|congress|proceedings", re.IGNORECASE)
+_CONFERENCE_VENUE = re.compile(
+    r"\b(?:abstracts?|meeting|congress|conference|symposium|annual scientific|proceedings)\b"
+)
+
+
+def notice_kind(title_folded: str, publication_types: list[str]) -> str:
+    """'notice' for errata, corrections, retractions, comments and replies; '' otherwise."""
+    if _NOTICE.match(title_folded):
+        return "notice"
+    for ptype in publication_types:
+        if _NOTICE_TYPES.search(ptype) and not re.search(r"journal article|review", ptype, re.I):
+            return "notice"
+    return ""
+
+
+def is_protocol(title_folded: str) -> bool:
+    return bool(_PROTOCOL.search(title_folded))
+
+
+def is_conference(journal_folded: str, publication_types: list[str], pages: str) -> bool:
+    """A conference abstract (in a supplement or proceedings), not a journal article."""
+    if any(_CONFERENCE_TYPES.search(p) for p in publication_types):
+        return True
+    if _CONFERENCE_VENUE.search(journal_folded):
+        return True
+    return False
+
+
+@dataclass(frozen=True)
+class Author:
+    surname: str
+    initial: str
+
+
+_PARTICLES = {
+    "van",
+    "von",
+    "de",
+    "der",
+    "den",
+    "del",
+    "della",
+    "di",
+    "da",
+    "du",
+    "le",
+    "la",
+    "dos",
+    "des",
+    "el",
+}
+
+
+def parse_author(name: str) -> Author:
+    """'Smith, John A.' / 'Smith JA' / 'J. A. Smith' / 'Smith J.A.' -> Author('smith', 'j')."""
+    name = (name or "").strip()
+    if not name:
+        return Author("", "")
+    if "," in name:
+        surname, _, given = name.partition(",")
+        surname_f, given_f = fold(surname), fold(given)
+        return Author(surname_f.replace(" ", ""), given_f[:1])
+    words = fold(name).split()
+    if not words:
+        return Author("", "")
+    # "Smith JA" / "Smith J A": trailing initials (one or two letters, upper case originally).
+    raw_words = name.replace(".", " ").split()
+    if len(raw_words) >= 2 and re.fullmatch(r"[A-Z]{1,3}", raw_words[-1]):
+        surname_words = words[: len(words) - 1] if len(words) > 1 else words
+        return Author("".join(w for w in surname_words), raw_words[-1][0].lower())
+    if len(raw_words) >= 2 and all(re.fullmatch(r"[A-Z]", w) for w in raw_words[1:]):
+        return Author(words[0], raw_words[1].lower())
+    # "John A. Smith" / "J. A. Smith": the last word (with particles before it) is the surname.
+    surname = [words[-1]]
+    i = len(words) - 2
+    while i > 0 and words[i] in _PARTICLES:
+        surname.insert(0, words[i])
+        i -= 1
+    return Author("".join(surname), words[0][:1])
+
+
+def authors_key(authors: list[str], limit: int = 8) -> str:
+    """The surnames of the first authors, in order: what survives every author format."""
+    names = []
+    for author in authors[:limit]:
+        parsed = parse_author(author)
+        if parsed.surname:
+            names.append(parsed.surname)
+    return " ".join(names)
+
+
+def first_author(authors: list[str]) -> str:
+    for author in authors[:3]:
+        parsed = parse_author(author)
+        if parsed.surname:
+            return parsed.surname
+    return ""
+
+
+_JOURNAL_STOP = {"the", "of", "and", "in", "for", "on", "a", "an", "de", "la", "le", "und", "fur", "der"}
+
+
+_CONFERENCE_SUFFIX = re.compile(r"\.\s*(?:conference|congress|meeting)\s*:.*$", re.IGNORECASE)
+
+
+def journal_key(journal: str) -> str:
+    """Journal words without stop words: 'The Journal of Surgery' -> 'journal surgery'.
+
+    Embase names a supplement's meeting after the journal ("Circulation. Conference: ..."): the
+    journal is what comes before."""
+    journal = _CONFERENCE_SUFFIX.sub("", journal or "")
+    return " ".join(w for w in fold(journal.replace("&", " and ")).split() if w not in _JOURNAL_STOP)
+
+
+def journals_match(a: str, b: str) -> bool:
+    """Full name against abbreviation: each word of one is a prefix of the matching word of the
+    other, in order ('j am coll surg' ~ 'journal american college surgeons')."""
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    short, long_ = (a.split(), b.split()) if len(a) <= len(b) else (b.split(), a.split())
+    j = 0
+    for word in short:
+        while j < len(long_) and not long_[j].startswith(word):
+            j += 1
+        if j == len(long_):
+            return False
+        j += 1
+    return True
+
+
+_PAGES = re.compile(r"([A-Za-z]?)(\d+)\s*(?:[-\u2010-\u2015]+\s*([A-Za-z]?)(\d+))?")
+
+
+def pages_key(pages: str) -> tuple[str, str]:
+    """(first page, last page) with abbreviated ranges expanded: '1097-102' -> ('1097', '1102')."""
+    match = _PAGES.search(pages or "")
+    if not match:
+        return "", ""
+    prefix, first, _, last = (
+        match.group(1).lower(),
+        match.group(2).lstrip("0") or "0",
+        match.group(3),
+        match.group(4),
+    )
+    if last is None:
+        return prefix + first, ""
+    last = last.lstrip("0") or "0"
+    if len(last) < len(first):
+        last = first[: len(first) - len(last)] + last
+    return prefix + first, prefix + last
+
+
+def number_key(value: str) -> str:
+    """Volume or issue: the first run of digits ('Vol. 13 (Suppl 2)' -> '13')."""
+    match = re.search(r"\d+", value or "")
+    return match.group(0).lstrip("0") if match else ""
