@@ -144,8 +144,7 @@ def deduplicate(
         edges.extend((members[0], other, 1000.0) for other in members[1:])
     out_pairs: list[Pair] = []
     seen: set[tuple[int, int]] = set()
-    for k, (i, j) in enumerate(scores.pairs):
-        i, j = int(i), int(j)
+    for k, (i, j) in enumerate(scores.pairs.tolist()):
         seen.add((i, j))
         label = int(scores.label[k])
         decided_by = "rules"

@@ -35,6 +35,7 @@ class Prepared:
 
     records: list[Record]
     title: np.ndarray
+    main_title: np.ndarray  # the title without its subtitle
     title_reversed: np.ndarray
     authors: np.ndarray
     first_author: np.ndarray
@@ -62,6 +63,7 @@ def prepare(records: Sequence[Record]) -> Prepared:
         k: []
         for k in (
             "title",
+            "main_title",
             "title_reversed",
             "authors",
             "first_author",
@@ -85,6 +87,7 @@ def prepare(records: Sequence[Record]) -> Prepared:
         journal = N.journal_key(r.journal or r.journal_abbrev)
         first, last = N.pages_key(r.pages)
         cols["title"].append(title)
+        cols["main_title"].append(title.split("  ")[0])
         cols["title_reversed"].append(title[::-1])
         cols["authors"].append(N.authors_key(r.authors))
         cols["first_author"].append(N.first_author(r.authors))
@@ -99,7 +102,7 @@ def prepare(records: Sequence[Record]) -> Prepared:
         cols["abstract"].append(N.fold(r.abstract[:600]) if r.abstract else "")
         cols["notice"].append(bool(N.notice_kind(title, r.publication_types)))
         cols["protocol"].append(N.is_protocol(title))
-        cols["conference"].append(N.is_conference(journal, r.publication_types, r.pages))
+        cols["conference"].append(N.is_conference(N.fold(r.journal), r.publication_types, r.pages))
         cols["part"].append(N.part_number(title))
     arrays = {}
     for key, values in cols.items():
@@ -195,19 +198,42 @@ def _similarity(a: np.ndarray, b: np.ndarray, scorer, chunk: int = 2_000_000) ->
     return out
 
 
-def score_pairs(p: Prepared, pairs: np.ndarray) -> PairScores:
+def _equal_present(values: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    a, b = values[i], values[j]
+    return (a == b) & (a != "")
+
+
+def score_pairs(p: Prepared, pairs: np.ndarray, min_title: float = 50.0) -> PairScores:
+    """Similarities of the candidate pairs worth comparing.
+
+    Titles are compared first, for every pair; pairs whose titles are far apart and that share
+    no identifier and no (volume, first page) are dropped here, as no rule could call them
+    duplicates, and only the rest get the costlier author and abstract comparisons.
+    """
     from rapidfuzz import fuzz
 
     i, j = pairs[:, 0], pairs[:, 1]
     title = _similarity(p.title[i], p.title[j], fuzz.ratio)
+    keep = (
+        (title >= min_title)
+        | _equal_present(p.doi, i, j)
+        | _equal_present(p.pmid, i, j)
+        | (_equal_present(p.first_page, i, j) & _equal_present(p.volume, i, j))
+        | _equal_present(p.main_title, i, j)
+    )
+    pairs, i, j, title = pairs[keep], i[keep], j[keep], title[keep]
     partial = _similarity(p.title[i], p.title[j], fuzz.partial_ratio)
     authors = _similarity(p.authors[i], p.authors[j], fuzz.token_set_ratio)
-    has_abstract = np.array([bool(a) and bool(b) for a, b in zip(p.abstract[i], p.abstract[j], strict=True)])
+    # Abstracts are long: compare them only where a rule can use them.
+    has_abstract = np.fromiter(
+        (bool(a) and bool(b) for a, b in zip(p.abstract[i], p.abstract[j], strict=True)),
+        dtype=bool,
+        count=len(i),
+    )
+    useful = has_abstract & ((title >= 60) | (authors >= 75))
     abstract = np.full(len(pairs), -1.0, dtype=np.float32)
-    if has_abstract.any():
-        abstract[has_abstract] = _similarity(
-            p.abstract[i][has_abstract], p.abstract[j][has_abstract], fuzz.ratio
-        )
+    if useful.any():
+        abstract[useful] = _similarity(p.abstract[i][useful], p.abstract[j][useful], fuzz.ratio)
     return PairScores(pairs, title, partial, authors, abstract)
 
 
@@ -260,18 +286,42 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
     if p.conference[i] != p.conference[j] and doi != 1 and pmid != 1:
         # The same abstract is listed by one database under the meeting and by another under
         # the journal supplement: same year, volume and title. A later article differs in them.
-        same_item = dy == 0 and volume == 1 and journal != -1 and t >= 95 and page != -1
+        same_item = (
+            dy == 0
+            and volume != -1
+            and journal != -1
+            and t >= 95
+            and page != -1
+            and (au >= 85 or not has_authors)
+        )
         if not same_item:
             return DISTINCT, "a conference abstract and a journal article: " + facts
 
     # Shared identifiers.
-    if pmid == 1 or doi == 1:
-        what = "same PMID" if pmid == 1 else "same DOI"
-        if t >= 70 or (tp >= 90) or (au >= 85 and has_authors) or not p.title[i] or not p.title[j]:
-            return DUPLICATE, f"{what}: " + facts
-        return UNCERTAIN, f"{what} but different titles: " + facts
+    if pmid == 1:
+        if t >= 50 or tp >= 90 or (au >= 85 and has_authors) or not p.title[i] or not p.title[j]:
+            return DUPLICATE, "same PMID: " + facts
+        return UNCERTAIN, "same PMID but different titles: " + facts
+    if doi == 1:
+        if t >= 70 or tp >= 90 or not p.title[i] or not p.title[j]:
+            return DUPLICATE, "same DOI: " + facts
+        if page == -1 or (has_authors and au < 60):
+            # Publishers give one DOI to a whole supplement of meeting abstracts.
+            return (
+                DISTINCT,
+                "same DOI, but different titles and pages or authors (a supplement's DOI): " + facts,
+            )
+        return UNCERTAIN, "same DOI but different titles: " + facts
     if doi == -1:
-        if t >= 97 and (au >= 90 or not has_authors) and dy == 0 and page == 1:
+        if (
+            t >= 97
+            and (au >= 90 or not has_authors)
+            and dy == 0
+            and page == 1
+            and volume != -1
+            and issue != -1
+            and len(p.title[i]) >= 30
+        ):
             return UNCERTAIN, "different DOIs, all else equal: " + facts
         return DISTINCT, "different DOIs: " + facts
 
@@ -300,17 +350,36 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
         return DISTINCT, "same title, different issues: " + facts
     if t >= 95:
         if not authors_ok:
+            if details_conflict or dy == 1:
+                return DISTINCT, "same title, different authors and details: " + facts
             return UNCERTAIN, "same title, different authors: " + facts
-        if page == -1 or (volume == -1 and page != 1):
-            return UNCERTAIN, "same title and authors, different pages or volume: " + facts
+        if journal == -1 and (page == -1 or volume == -1):
+            # The same abstract at two meetings, or an abstract and the article: two reports.
+            return DISTINCT, "same title and authors in different journals: " + facts
+        if page == -1 or (volume == -1 and page != 1) or (journal == -1 and not (page == 1 and volume == 1)):
+            # (Same volume and pages: the journal's name is only spelt differently.)
+            return UNCERTAIN, "same title and authors, different journal, pages or volume: " + facts
         if dy == 1 and details_agree < 2 and ab < 90:
             return UNCERTAIN, "same title and authors, a year apart: " + facts
         if dy < 0 and details_agree == 0 and ab < 90 and not has_authors:
             return UNCERTAIN, "same title, little else to compare: " + facts
         return DUPLICATE, "same title and authors: " + facts
+    main_i, main_j = p.main_title[i], p.main_title[j]
+    if (
+        main_i == main_j
+        and len(main_i) >= 15
+        and au >= 85
+        and has_authors
+        and dy == 0
+        and page == 1
+        and not details_conflict
+    ):
+        return DUPLICATE, "same main title (one without its subtitle), authors, year and pages: " + facts
     if t >= 85 or (tp >= 95 and min(len(p.title[i]), len(p.title[j])) >= 40):
         if au >= 85 and has_authors and not details_conflict and dy == 0 and (details_agree >= 1 or ab >= 90):
             return DUPLICATE, "near-identical title, same authors and details: " + facts
+        if details_conflict or dy == 1:
+            return DISTINCT, "similar title, different details: " + facts
         if au >= 70 or ab >= 85:
             return UNCERTAIN, "similar title and authors: " + facts
         return DISTINCT, "similar title only: " + facts
@@ -327,6 +396,9 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
         return DUPLICATE, "same authors, journal, volume and pages, title reworded or translated: " + facts
     if ab >= 95 and au >= 80:
         return UNCERTAIN, "same abstract and authors, different titles: " + facts
+    if au >= 90 and has_authors and dy == 0 and page == 1 and volume == 1 and journal == 1:
+        # Often a title in two languages; sometimes two articles with wrong page data.
+        return UNCERTAIN, "same authors, journal, volume and pages, different titles: " + facts
     return DISTINCT, "different titles: " + facts
 
 

@@ -72,6 +72,11 @@ def title_key(title: str) -> str:
     text = text.strip().rstrip(".").strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
+    # The main title and the subtitle stay apart by two spaces, so the main title can be
+    # compared alone (one database often drops the subtitle).
+    parts = re.split(r"\s*(?:[:?]|\s-|\.)\s+", text, maxsplit=1)
+    if len(parts) == 2 and fold(parts[0]) and fold(parts[1]):
+        return fold(parts[0]) + "  " + fold(parts[1])
     return fold(text)
 
 
@@ -220,6 +225,11 @@ def journals_match(a: str, b: str) -> bool:
     if not a or not b:
         return False
     if a == b:
+        return True
+    words_a, words_b = a.split(), b.split()
+    if len(words_a) == 1 and len(words_b) >= 3 and words_a[0] == "".join(w[0] for w in words_b):
+        return True  # an acronym: "jama" ~ "journal american medical association"
+    if len(words_b) == 1 and len(words_a) >= 3 and words_b[0] == "".join(w[0] for w in words_a):
         return True
     short, long_ = (a.split(), b.split()) if len(a) <= len(b) else (b.split(), a.split())
     j = 0

@@ -147,6 +147,10 @@ LABEL_COLUMNS = (
 _FIELD_OF: dict[str, str] = {name: field for field, names in COLUMN_NAMES.items() for name in names}
 
 
+# How R, Excel and databases write an empty cell.
+_MISSING = frozenset(("NA", "N/A", "NaN", "nan", "NULL", "null", "None", "#N/A"))
+
+
 def normalise_column(name: str) -> str:
     return re.sub(r"[\s_.\-#]+", " ", str(name).strip().lower()).strip()
 
@@ -204,6 +208,9 @@ def read_excel(data: bytes, path: str | Path) -> pd.DataFrame:
         ) from None
 
 
+_GLUED_AUTHORS = re.compile(r"(?<=[A-Z]\.)(?=[A-Z][a-z])")
+
+
 def split_authors(value: str) -> list[str]:
     """'A, B; C, D' / 'A and B' / Embase's 'Liu R., Adler D.G.' into names."""
     value = value.strip()
@@ -222,6 +229,10 @@ def split_authors(value: str) -> list[str]:
         return [a.strip() for a in re.split(r"\s+and\s+", value) if a.strip()]
     if "\n" in value:
         return [a.strip() for a in value.splitlines() if a.strip()]
+    glued = _GLUED_AUTHORS.split(value)
+    if len(glued) > 1 and "," not in value:
+        # ASySD/EndNote tables glue names together: "Adeli K.Lewis G. F." -> two authors.
+        return [a.strip() for a in glued if a.strip()]
     parts = [p.strip() for p in value.split(",") if p.strip()]
     if len(parts) > 1 and not all(" " in p for p in parts) and len(parts) % 2 == 0:
         # "Smith, John, Doe, Kate": surname, forename pairs
@@ -261,7 +272,10 @@ def frame_to_records(frame: pd.DataFrame, path: str | Path) -> list[Record]:
 
         def get(field: str, row: dict = row) -> str:
             column = by_field.get(field)
-            return str(row[column]).strip() if column else ""
+            if not column:
+                return ""
+            value = str(row[column]).strip()
+            return "" if value in _MISSING else value
 
         journal = get("journal")
         volume, issue, pages = get("volume"), get("issue"), get("pages")
