@@ -31,6 +31,17 @@ def review_option(function: Any) -> Any:
     )(function)
 
 
+def _find_review(review_dir: Path | None) -> Review:
+    """The review named on the command, else on the group (`screener --review DIR ...`), else
+    the nearest one upward from here."""
+    if review_dir is None:
+        context = click.get_current_context(silent=True)
+        while context is not None and review_dir is None:
+            review_dir = (context.obj or {}).get("review_dir") if isinstance(context.obj, dict) else None
+            context = context.parent
+    return Review.find(review_dir)
+
+
 def json_option(function: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
 
@@ -41,7 +52,15 @@ def _print_json(data: Any) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="screener")
-def cli() -> None:
+@click.option(
+    "--review",
+    "review_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The review directory, for every command (default: found upward from here).",
+)
+@click.pass_context
+def cli(ctx: click.Context, review_dir: Path | None) -> None:
     """Screen a systematic review from search to PRISMA diagram, in plain files.
 
     \b
@@ -50,6 +69,7 @@ def cli() -> None:
       screener import ~/Downloads/pubmed-export.nbib --search medline --database MEDLINE
       screener status
     """
+    ctx.obj = {"review_dir": review_dir}
 
 
 @cli.command()
@@ -119,7 +139,7 @@ def import_(
       screener import embase.ris --search embase --database Embase \\
           --date-searched 2012-09-30 --query-file embase-strategy.txt
     """
-    review = Review.find(review_dir)
+    review = _find_review(review_dir)
     if query_file is not None:
         query = query_file.read().strip()
     parsed = []  # every file is read in full before anything is written
@@ -173,7 +193,7 @@ def status(review_dir: Path | None, as_json: bool) -> None:
     Example:
       screener status --json
     """
-    review = Review.find(review_dir)
+    review = _find_review(review_dir)
     info = review.status()
     if as_json:
         _print_json(info)
@@ -245,7 +265,7 @@ def search_pubmed(
         query = query_file.read()
     if not query:
         raise ScreenerError("give the query with --query or --query-file")
-    review = Review.find(review_dir)
+    review = _find_review(review_dir)
     settings = load_settings()
     from .search.entrez import EntrezClient
 
@@ -285,6 +305,215 @@ def search_pubmed(
     gap = result.search.pubmed.get("count_not_in_date_slices", 0)
     if gap:
         click.echo(f"warning: {gap} records fell outside the date slices", err=True)
+
+
+@cli.command()
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Deduplicate these files instead of a review (repeat for several).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --input: write each record's id and cluster here (CSV).",
+)
+@click.option("--id-column", default=None, help="With --input: the id column of CSV/TSV inputs.")
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default=None, help="Format of the --input files."
+)
+@click.option(
+    "--pairs-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every compared pair with its scores, label and explanation (CSV).",
+)
+@click.option(
+    "--review",
+    "interactive",
+    is_flag=True,
+    help="Decide the uncertain pairs in the terminal: same, different or skip.",
+)
+@click.option("--reviewer", default=None, help="Your name, recorded with your decisions (default: $USER).")
+@json_option
+def dedup(
+    inputs: tuple[Path, ...],
+    output: Path | None,
+    id_column: str | None,
+    fmt: str | None,
+    pairs_out: Path | None,
+    interactive: bool,
+    reviewer: str | None,
+    as_json: bool,
+) -> None:
+    """Find duplicate records across all searches (or in files), explain each merge.
+
+    Identifiers (PMID, DOI) and fuzzy comparison of title, authors, year, journal, volume,
+    pages and abstract decide; errata, comments, conference abstracts, protocols and parts of a
+    series are kept apart from the articles they resemble. Pairs the rules cannot settle are
+    "uncertain": decide them with --review; decisions go to labels/dedup.csv and every later
+    run honours them. The review directory: `screener --review DIR dedup`, or found upward.
+
+    \b
+    Examples:
+      screener dedup                      # the review's searches: a report per search
+      screener dedup --review             # decide the uncertain pairs
+      screener dedup --input a.ris --input b.csv --output clusters.csv --pairs-out pairs.csv
+    """
+    from . import dedup as dd
+
+    if inputs:
+        if interactive:
+            raise ScreenerError("--review decides pairs of a review; it does not go with --input")
+        with err_console.status("Deduplicating"):
+            ids, result = dd.dedup_files([str(p) for p in inputs], id_column, fmt)
+        kept = set(result.representatives())
+        rows = [
+            {"id": ids[i], "cluster_id": int(result.cluster_of[i]), "kept": int(i in kept)}
+            for i in range(len(ids))
+        ]
+        if output:
+            _write_csv(output, ["id", "cluster_id", "kept"], rows)
+        if pairs_out:
+            _write_pairs(pairs_out, result, {str(i): ids[i] for i in range(len(ids))})
+        summary = {
+            "records": len(ids),
+            "clusters": len(kept),
+            "duplicates_removed": len(ids) - len(kept),
+            "uncertain": len(dd.pending_pairs(result)),
+            "pairs_compared": result.compared,
+        }
+        if as_json:
+            _print_json(summary)
+        else:
+            click.echo(
+                f"{summary['records']} records, {summary['duplicates_removed']} duplicates, "
+                f"{summary['clusters']} unique; {summary['uncertain']} uncertain pairs"
+                + (f"; clusters in {output}" if output else "")
+            )
+        return
+
+    review = _find_review(None)
+    with err_console.status("Deduplicating the review's searches"):
+        outcome = dd.dedup_review(review, keep_distinct_pairs=bool(pairs_out))
+    if interactive:
+        decided = _review_pairs(review, outcome, reviewer)
+        if decided:
+            with err_console.status("Deduplicating again with your decisions"):
+                outcome = dd.dedup_review(review, keep_distinct_pairs=bool(pairs_out))
+    if pairs_out:
+        _write_pairs(pairs_out, outcome.result, None)
+    if as_json:
+        _print_json(outcome.to_dict())
+        return
+    table = Table(title="Deduplication", title_justify="left")
+    for column in ("search", "database", "records", "duplicates removed", "unique"):
+        table.add_column(column, justify="left" if column in ("search", "database") else "right")
+    for s in outcome.searches:
+        table.add_row(s.name, s.database, str(s.records), str(s.duplicates_removed), str(s.unique))
+    table.add_section()
+    table.add_row(
+        "total", "", str(outcome.records_in), str(outcome.duplicates_removed), str(len(outcome.kept))
+    )
+    console.print(table)
+    if outcome.pending:
+        console.print(f"{len(outcome.pending)} uncertain pairs wait for a person: screener dedup --review")
+
+
+def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
+    import csv
+    import io
+
+    from .textio import atomic_write_text
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _write_pairs(path: Path, result: Any, rename: dict[str, str] | None) -> None:
+    def name(record_id: str) -> str:
+        return rename.get(record_id, record_id) if rename else record_id
+
+    rows = [
+        {
+            "id_1": name(p.id_1),
+            "id_2": name(p.id_2),
+            "label": p.label,
+            "title": round(p.title, 1),
+            "authors": round(p.authors, 1),
+            "abstract": round(p.abstract, 1),
+            "decided_by": p.decided_by,
+            "explanation": p.reason,
+        }
+        for p in result.pairs
+    ]
+    _write_csv(
+        path, ["id_1", "id_2", "label", "title", "authors", "abstract", "decided_by", "explanation"], rows
+    )
+
+
+def _review_pairs(review: Review, outcome: Any, reviewer: str | None) -> int:
+    """Show each pending uncertain pair side by side; s = same, d = different, k = skip, q = quit."""
+    import os
+
+    from .dedup.decisions import append_decision
+
+    who = reviewer or os.environ.get("USER") or "reviewer"
+    by_id = {}
+    for record in outcome.result.records:
+        by_id.setdefault(record.id, record)
+    path = review.labels_dir / "dedup.csv"
+    decided = 0
+    pending = outcome.pending
+    if not pending:
+        console.print("No uncertain pairs to decide.")
+        return 0
+    for number, pair in enumerate(pending, start=1):
+        a, b = by_id[pair.id_1], by_id[pair.id_2]
+        table = Table(
+            title=f"Pair {number} of {len(pending)}: {pair.reason.split(':')[0]}",
+            title_justify="left",
+            show_lines=True,
+            expand=True,
+        )
+        table.add_column("", style="bold", width=9)
+        table.add_column(f"{a.id} ({a.search})", ratio=1)
+        table.add_column(f"{b.id} ({b.search})", ratio=1)
+        for label, getter in (
+            ("title", lambda r: r.title),
+            ("authors", lambda r: "; ".join(r.authors[:6])),
+            ("year", lambda r: str(r.year or "")),
+            ("journal", lambda r: r.journal or r.journal_abbrev),
+            ("volume", lambda r: f"{r.volume} ({r.issue})" if r.issue else r.volume),
+            ("pages", lambda r: r.pages),
+            ("doi", lambda r: r.doi),
+            ("pmid", lambda r: r.pmid),
+            ("abstract", lambda r: (r.abstract[:300] + "...") if len(r.abstract) > 300 else r.abstract),
+        ):
+            table.add_row(label, getter(a), getter(b))
+        console.print(table)
+        console.print(f"[dim]{pair.reason}[/dim]")
+        console.print(
+            "[bold]s[/bold] same   [bold]d[/bold] different   [bold]k[/bold] skip   [bold]q[/bold] quit"
+        )
+        while True:
+            key = click.getchar().lower()
+            if key in ("s", "d", "k", "q"):
+                break
+        if key == "q":
+            break
+        if key == "k":
+            console.print("skipped")
+            continue
+        append_decision(path, pair.id_1, pair.id_2, "same" if key == "s" else "different", who)
+        decided += 1
+        console.print(f"saved: {'same' if key == 's' else 'different'}")
+    console.print(f"{decided} decisions saved in {path}")
+    return decided
 
 
 class _progress:

@@ -186,10 +186,10 @@ def record_id(record: Record, position: int = 0) -> str:
     """The stable id: a global identifier where there is one, else a content hash.
 
     `pmid:<n>` first, then `doi:<doi>`, then the database's accession number, then a hash of
-    the normalised title, first author surname and year (and, for a record with no title, its
-    search and position: nothing else tells such records apart). Row numbers are never used, so the
-    same record imported again (or the same PMID from another search) gets the same id and
-    decisions stay attached to it.
+    the normalised title, first author surname, year, volume, issue and pages (and, for a
+    record with no title, its search and position: nothing else tells such records apart).
+    Row numbers are never used otherwise, so the same record imported again (or the same PMID
+    from another search) gets the same id and decisions stay attached to it.
     """
     if record.pmid:
         return f"pmid:{record.pmid}"
@@ -201,8 +201,17 @@ def record_id(record: Record, position: int = 0) -> str:
         if ":" in record.source_id:
             return record.source_id
         return f"{record.search}:{record.source_id}"
+    # Volume, issue and pages keep apart the recurring items of one journal ("Editorial",
+    # "Editor's comments") that share a title, an author and a year.
     basis = "|".join(
-        [_title_key(record.title), _first_author_surname(record.authors), str(record.year or "")]
+        [
+            _title_key(record.title),
+            _first_author_surname(record.authors),
+            str(record.year or ""),
+            _title_key(record.volume),
+            _title_key(record.issue),
+            _title_key(record.pages),
+        ]
     )
     if not _title_key(record.title):
         # Nothing identifies it but its position: better a per-search id than a collision.

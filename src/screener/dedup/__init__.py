@@ -187,3 +187,130 @@ def deduplicate(
     cluster_of = cluster(len(records), edges, cannot)
     timings["cluster"] = time.perf_counter() - start
     return DedupResult(list(records), cluster_of, out_pairs, timings, compared=len(scores.pairs))
+
+
+# -- a review's searches, and files without a review -------------------------------------
+
+
+@dataclass
+class SearchDedupReport:
+    name: str
+    database: str
+    records: int
+    duplicates_removed: int
+
+    @property
+    def unique(self) -> int:
+        return self.records - self.duplicates_removed
+
+
+@dataclass
+class ReviewDedup:
+    result: DedupResult
+    kept: list[int]  # index of the representative of each cluster
+    searches: list[SearchDedupReport]
+    pending: list[Pair]  # uncertain pairs no one has decided yet that would change the clusters
+
+    @property
+    def records_in(self) -> int:
+        return len(self.result.records)
+
+    @property
+    def duplicates_removed(self) -> int:
+        return self.records_in - len(self.kept)
+
+    def to_dict(self) -> dict:
+        return {
+            "records": self.records_in,
+            "duplicates_removed": self.duplicates_removed,
+            "unique": len(self.kept),
+            "pairs_compared": self.result.compared,
+            "uncertain_pending": len(self.pending),
+            "searches": [
+                {
+                    "name": s.name,
+                    "database": s.database,
+                    "records": s.records,
+                    "duplicates_removed": s.duplicates_removed,
+                    "unique": s.unique,
+                }
+                for s in self.searches
+            ],
+            "seconds": {k: round(v, 3) for k, v in self.result.seconds.items()},
+        }
+
+
+def pending_pairs(result: DedupResult) -> list[Pair]:
+    """Uncertain pairs whose records are still in different clusters: the ones a person should see."""
+    position = {}
+    for index, record in enumerate(result.records):
+        position.setdefault(record.id, index)
+    return [
+        p
+        for p in result.uncertain()
+        if result.cluster_of[position[p.id_1]] != result.cluster_of[position[p.id_2]]
+    ]
+
+
+def dedup_review(review, keep_distinct_pairs: bool = False) -> ReviewDedup:  # noqa: ANN001 - Review
+    """Deduplicate every search of a review, honouring labels/dedup.csv."""
+    from .decisions import read_decisions, split_decisions
+
+    records = review.records()
+    same, different = split_decisions(read_decisions(review.labels_dir / "dedup.csv"))
+    result = deduplicate(records, same=same, different=different, keep_distinct_pairs=keep_distinct_pairs)
+    kept = result.representatives()
+    kept_set = set(kept)
+    databases = {s.name: s.database for s in review.searches()}
+    counts: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        entry = counts.setdefault(record.search, [0, 0])
+        entry[0] += 1
+        entry[1] += index not in kept_set
+    searches = [
+        SearchDedupReport(name, databases.get(name, ""), total, removed)
+        for name, (total, removed) in counts.items()
+    ]
+    return ReviewDedup(result, kept, searches, pending_pairs(result))
+
+
+def dedup_files(
+    paths: Sequence[str], id_column: str | None = None, fmt: str | None = None
+) -> tuple[list[str], DedupResult]:
+    """Deduplicate export files without a review. Returns each input record's id and the result.
+
+    For tables the id is the `id_column` (default: the first of ID, id, record_id present), else
+    the row number; for other formats the record's own id.
+    """
+    import pandas as pd
+
+    from ..errors import ScreenerError
+    from ..importers import read_records
+
+    ids: list[str] = []
+    records: list[Record] = []
+    for path in paths:
+        parsed = read_records(path, fmt)
+        file_ids = [r.id for r in parsed.records]
+        if parsed.format in ("csv", "excel"):
+            if parsed.format == "csv":
+                from ..importers.tabular import read_frame_from_text
+                from ..textio import read_text
+
+                frame = read_frame_from_text(read_text(path)[0], path)
+            else:
+                frame = pd.read_excel(path, dtype=str, keep_default_na=False)
+            column = id_column or next((c for c in ("ID", "id", "record_id") if c in frame.columns), None)
+            if id_column and id_column not in frame.columns:
+                raise ScreenerError(
+                    f"has no column {id_column!r}",
+                    path=path,
+                    line=1,
+                    hint=f"columns are: {', '.join(map(str, frame.columns[:15]))}",
+                )
+            file_ids = [str(v) for v in frame[column]] if column else [str(k) for k in range(len(frame))]
+        for record, rid in zip(parsed.records, file_ids, strict=True):
+            record.id = f"{len(ids)}"  # every input row is its own record here
+            ids.append(rid)
+            records.append(record)
+    return ids, deduplicate(records)
