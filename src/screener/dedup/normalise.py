@@ -207,7 +207,9 @@ def first_author(authors: list[str]) -> str:
 _JOURNAL_STOP = {"the", "of", "and", "in", "for", "on", "a", "an", "de", "la", "le", "und", "fur", "der"}
 
 
-_CONFERENCE_SUFFIX = re.compile(r"\.\s*(?:conference|congress|meeting)\s*:.*$", re.IGNORECASE)
+_CONFERENCE_SUFFIX = re.compile(r"\.\s*(?:conference|congress|meeting)\b.*$", re.IGNORECASE)
+# Words a database adds to a journal's name for its supplements.
+_SUPPLEMENT_WORDS = frozenset(("supplement", "supplements", "suppl", "supplementum", "abstracts", "proceedings"))
 
 
 def journal_key(journal: str) -> str:
@@ -216,30 +218,32 @@ def journal_key(journal: str) -> str:
     Embase names a supplement's meeting after the journal ("Circulation. Conference: ..."): the
     journal is what comes before."""
     journal = _CONFERENCE_SUFFIX.sub("", journal or "")
+    # "HPB (Oxford)", "HPB : the official journal of ...", "Cardiology (Switzerland)": the name
+    # is what stands before a parenthesis or a colon.
+    journal = re.split(r"\s*[:=(\[]", journal, maxsplit=1)[0] or journal
     return " ".join(w for w in fold(journal.replace("&", " and ")).split() if w not in _JOURNAL_STOP)
 
 
 def journals_match(a: str, b: str) -> bool:
-    """Full name against abbreviation: each word of one is a prefix of the matching word of the
-    other, in order ('j am coll surg' ~ 'journal american college surgeons')."""
+    """Full name against abbreviation: word for word, each word of one a prefix of the other's
+    ('j am coll surg' ~ 'journal american college surgeons'), or an acronym ('jama'). The word
+    counts must agree, or 'ann surg' would match 'annals surgical oncology'."""
     if not a or not b:
         return False
     if a == b:
         return True
     words_a, words_b = a.split(), b.split()
     if len(words_a) == 1 and len(words_b) >= 3 and words_a[0] == "".join(w[0] for w in words_b):
-        return True  # an acronym: "jama" ~ "journal american medical association"
+        return True
     if len(words_b) == 1 and len(words_a) >= 3 and words_b[0] == "".join(w[0] for w in words_a):
         return True
-    short, long_ = (a.split(), b.split()) if len(a) <= len(b) else (b.split(), a.split())
-    j = 0
-    for word in short:
-        while j < len(long_) and not long_[j].startswith(word):
-            j += 1
-        if j == len(long_):
+    if len(words_a) != len(words_b):
+        short, long_ = sorted((words_a, words_b), key=len)
+        extra = long_[len(short):]
+        if not all(w in _SUPPLEMENT_WORDS for w in extra):
             return False
-        j += 1
-    return True
+        words_a, words_b = short, long_[: len(short)]
+    return all(x.startswith(y) or y.startswith(x) for x, y in zip(words_a, words_b, strict=True))
 
 
 _PAGES = re.compile(r"([A-Za-z]?)(\d+)\s*(?:[-\u2010-\u2015]+\s*([A-Za-z]?)(\d+))?")
