@@ -305,3 +305,18 @@ def test_ris_tokenizer_matches_rispy(name):
     expected = ris._parser().parse(text)
     assert ris.tokenize(text) == expected
     assert len(expected) == (2 if name != "edge" else 2)
+
+
+def test_shared_doi_with_different_titles_gets_separate_ids(tmp_path):
+    path = tmp_path / "supplement.csv"
+    path.write_text(
+        "title,doi,year\n"
+        "Abstract one on liver metastases,10.1007/s00125-017-4350-z,2017\n"
+        "Abstract two on pancreatic tumours,10.1007/s00125-017-4350-z,2017\n"
+        "A proper article,10.1000/xyz,2017\n"
+        "A proper article,10.1000/xyz,2017\n"
+    )
+    ids = [r.id for r in read_records(path).records]
+    assert ids[0] != ids[1] and ids[0].startswith("doi:10.1007/s00125-017-4350-z#")
+    assert ids[2] == ids[3] == "doi:10.1000/xyz"  # the same article twice is one record
+    assert ids == [r.id for r in read_records(path).records]  # stable

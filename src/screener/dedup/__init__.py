@@ -140,8 +140,11 @@ def deduplicate(
                     if i != j:
                         human[(min(i, j), max(i, j))] = decision
     edges: list[tuple[int, int, float]] = []
-    for members in index_of.values():  # one id, one record
-        edges.extend((members[0], other, 1000.0) for other in members[1:])
+    for record_id, members in index_of.items():
+        # One PubMed id or one accession number is one record. A DOI is not always: publishers
+        # give one to a whole supplement of abstracts, so DOI ids go through the rules.
+        if not record_id.startswith("doi:"):
+            edges.extend((members[0], other, 1000.0) for other in members[1:])
     out_pairs: list[Pair] = []
     seen: set[tuple[int, int]] = set()
     for k, (i, j) in enumerate(scores.pairs.tolist()):

@@ -36,6 +36,7 @@ class Prepared:
     records: list[Record]
     title: np.ndarray
     main_title: np.ndarray  # the title without its subtitle
+    numbers: np.ndarray  # the numbers in the title, in order
     title_reversed: np.ndarray
     authors: np.ndarray
     first_author: np.ndarray
@@ -64,6 +65,7 @@ def prepare(records: Sequence[Record]) -> Prepared:
         for k in (
             "title",
             "main_title",
+            "numbers",
             "title_reversed",
             "authors",
             "first_author",
@@ -88,6 +90,7 @@ def prepare(records: Sequence[Record]) -> Prepared:
         first, last = N.pages_key(r.pages)
         cols["title"].append(title)
         cols["main_title"].append(title.split("  ")[0])
+        cols["numbers"].append(" ".join(_DIGITS.findall(title)))
         cols["title_reversed"].append(title[::-1])
         cols["authors"].append(N.authors_key(r.authors))
         cols["first_author"].append(N.first_author(r.authors))
@@ -247,6 +250,7 @@ def _field_state(a: str, b: str) -> int:
     return 1 if a == b else -1
 
 
+_DIGITS = re.compile(r"\d+")
 _MEETING_BOOK = re.compile(r"\b(?:abstracts|proceedings|congress|conference|symposium|meeting)\b")
 
 
@@ -345,6 +349,11 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
             return DUPLICATE, "the same meeting's abstracts in the same volume: " + facts
         return UNCERTAIN if authors_ok and not details_conflict and dy == 0 else DISTINCT, (
             "a short, generic title with nothing else to tell them apart: " + facts
+        )
+    if p.numbers[i] != p.numbers[j]:
+        # "Phase 2"/"phase 3", "5-year"/"10-year", "cohort 12"/"cohort 13": other studies.
+        return (UNCERTAIN if t >= 95 and au >= 90 and page == 1 else DISTINCT), (
+            "titles that differ in their numbers: " + facts
         )
     if t >= 95 and issue == -1 and page != 1:
         return DISTINCT, "same title, different issues: " + facts

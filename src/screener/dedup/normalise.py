@@ -170,13 +170,16 @@ def parse_author(name: str) -> Author:
     words = fold(name).split()
     if not words:
         return Author("", "")
-    # "Smith JA" / "Smith J A": trailing initials (one or two letters, upper case originally).
+    # "Smith JA" / "Smith J A" / "Smith J.A.": surname first, then initials (upper case).
     raw_words = name.replace(".", " ").split()
-    if len(raw_words) >= 2 and re.fullmatch(r"[A-Z]{1,3}", raw_words[-1]):
-        surname_words = words[: len(words) - 1] if len(words) > 1 else words
-        return Author("".join(w for w in surname_words), raw_words[-1][0].lower())
-    if len(raw_words) >= 2 and all(re.fullmatch(r"[A-Z]", w) for w in raw_words[1:]):
-        return Author(words[0], raw_words[1].lower())
+    trailing = 0
+    while trailing < len(raw_words) - 1 and re.fullmatch(r"[A-Z]{1,3}", raw_words[-1 - trailing]):
+        trailing += 1
+    if trailing:
+        surname_words = raw_words[: len(raw_words) - trailing]
+        return Author(
+            fold(" ".join(surname_words)).replace(" ", ""), raw_words[len(surname_words)][0].lower()
+        )
     # "John A. Smith" / "J. A. Smith": the last word (with particles before it) is the surname.
     surname = [words[-1]]
     i = len(words) - 2
@@ -209,7 +212,9 @@ _JOURNAL_STOP = {"the", "of", "and", "in", "for", "on", "a", "an", "de", "la", "
 
 _CONFERENCE_SUFFIX = re.compile(r"\.\s*(?:conference|congress|meeting)\b.*$", re.IGNORECASE)
 # Words a database adds to a journal's name for its supplements.
-_SUPPLEMENT_WORDS = frozenset(("supplement", "supplements", "suppl", "supplementum", "abstracts", "proceedings"))
+_SUPPLEMENT_WORDS = frozenset(
+    ("supplement", "supplements", "suppl", "supplementum", "abstracts", "proceedings")
+)
 
 
 def journal_key(journal: str) -> str:
@@ -239,7 +244,7 @@ def journals_match(a: str, b: str) -> bool:
         return True
     if len(words_a) != len(words_b):
         short, long_ = sorted((words_a, words_b), key=len)
-        extra = long_[len(short):]
+        extra = long_[len(short) :]
         if not all(w in _SUPPLEMENT_WORDS for w in extra):
             return False
         words_a, words_b = short, long_[: len(short)]

@@ -170,7 +170,30 @@ def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str) ->
     for position, record in enumerate(raw_records):
         record.search = search
         records.append(finalise(record, position))
+    _separate_shared_dois(records)
     return ParsedFile(Path(path), fmt, encoding, records, digest, data)
+
+
+def _separate_shared_dois(records: list[Record]) -> None:
+    """Give records that share a DOI but not a title ids of their own.
+
+    Publishers give one DOI to a whole supplement of meeting abstracts; without this, every
+    abstract of the supplement would be one record, and one screening decision would cover all.
+    The suffix comes from the title, so ids stay the same when the file is imported again.
+    """
+    import hashlib
+
+    from ..records import _title_key
+
+    by_id: dict[str, list[Record]] = {}
+    for record in records:
+        if record.id.startswith("doi:"):
+            by_id.setdefault(record.id, []).append(record)
+    for record_id, group in by_id.items():
+        if len(group) > 1 and len({_title_key(r.title) for r in group}) > 1:
+            for record in group:
+                digest = hashlib.sha1(_title_key(record.title).encode()).hexdigest()[:8]
+                record.id = f"{record_id}#{digest}"
 
 
 def read_records(path: str | Path, fmt: str | None = None, search: str = "") -> ParsedFile:
