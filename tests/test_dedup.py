@@ -460,3 +460,41 @@ def test_cli_review_report_and_decisions(cli, review):
     append_decision(review.labels_dir / "dedup.csv", medline_id, embase_id, "different", "carol")
     again = json.loads(cli("--review", str(review.root), "dedup", "--json").out)
     assert again["duplicates_removed"] == 0
+
+
+def test_interactive_pair_review_in_a_terminal(review):
+    """`screener dedup --review` in a real pseudo-terminal: keys in, labels/dedup.csv lines out."""
+    import os
+    import sys
+
+    pexpect = pytest.importorskip("pexpect")
+    review.import_file(SAMPLES / "embase.ris", "embase", database="Embase")
+    later = (SAMPLES / "embase.ris").read_text().split("ER  -")[0] + "ER  - \n"
+    later = later.replace("Y1  - 2006", "Y1  - 2007").replace("U2  - L43567890", "U2  - L99999999")
+    for tag in ("DO  -", "L2  -", "VL  -", "IS  -", "SP  -", "EP  -", "UR  -", "N2  -", "were treated"):
+        later = "\n".join(line for line in later.splitlines() if not line.startswith(tag)) + "\n"
+    (review.root / "later.ris").write_text(later)
+    review.import_file(review.root / "later.ris", "embase-update", database="Embase")
+
+    env = dict(os.environ, COLUMNS="140", LINES="50", TERM="xterm")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "screener", "dedup", "--review", "--reviewer", "carol"],
+        cwd=str(review.root),
+        env=env,
+        encoding="utf-8",
+        timeout=20,
+    )
+    child.expect("Pair 1 of 1")
+    child.expect("quit")
+    child.send("x")  # not a key it knows: nothing happens
+    child.send("d")
+    child.expect("saved: different")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    lines = (review.labels_dir / "dedup.csv").read_text().splitlines()
+    assert len(lines) == 2 and lines[1].split(",")[2:4] == ["different", "carol"]
+    from screener.dedup import dedup_review
+
+    assert dedup_review(review).pending == []

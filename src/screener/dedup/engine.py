@@ -148,10 +148,16 @@ def candidate_pairs(p: Prepared, window: int = 10, max_block: int = 60) -> np.nd
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
     has_title = np.array([bool(t) for t in p.title])
+    # Python's sort on the strings themselves: numpy's fixed-width copies of a million titles
+    # would take gigabytes.
+    titles, reversed_titles = p.title.tolist(), p.title_reversed.tolist()
+    author_keys = [
+        f"{a}|{y:05d}|{t}" for a, y, t in zip(p.first_author.tolist(), p.year.tolist(), titles, strict=True)
+    ]
     orders = [
-        np.lexsort((np.arange(n), p.title.astype(str))),
-        np.lexsort((np.arange(n), p.title_reversed.astype(str))),
-        np.lexsort((p.title.astype(str), p.year, p.first_author.astype(str))),
+        np.array(sorted(range(n), key=titles.__getitem__), dtype=np.int64),
+        np.array(sorted(range(n), key=reversed_titles.__getitem__), dtype=np.int64),
+        np.array(sorted(range(n), key=author_keys.__getitem__), dtype=np.int64),
     ]
     blocks = [_neighbourhood(order[has_title[order]], window) for order in orders]
     blocks += [
@@ -206,7 +212,7 @@ def _equal_present(values: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarr
     return (a == b) & (a != "")
 
 
-def score_pairs(p: Prepared, pairs: np.ndarray, min_title: float = 50.0) -> PairScores:
+def score_pairs(p: Prepared, pairs: np.ndarray, min_title: float = 75.0) -> PairScores:
     """Similarities of the candidate pairs worth comparing.
 
     Titles are compared first, for every pair; pairs whose titles are far apart and that share
