@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint run bench clean
+BENCH_VENV := .venv-bench
+
+.PHONY: install test lint run bench bench-env clean
 
 install: $(STAMP)
 
@@ -25,9 +27,20 @@ lint: install
 run: install
 	$(BIN)/screener status
 
-bench: install
+# The tools we compare against live in their own environment, so their pins never touch ours.
+bench-env: $(BENCH_VENV)/.installed
+
+$(BENCH_VENV)/.installed:
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet "bib-dedupe==0.11.0"
+	touch $@
+
+bench: install bench-env
 	$(BIN)/python benchmarks/import_bench.py
 	$(BIN)/python benchmarks/entrez_bench.py
+	$(BIN)/python benchmarks/dedup_bench.py --bib-dedupe-python $(BENCH_VENV)/bin/python
+	$(BIN)/python benchmarks/dedup_scale.py
 
 clean:
-	rm -rf $(VENV) .screener .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) .screener .pytest_cache

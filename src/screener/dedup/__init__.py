@@ -41,7 +41,8 @@ class DedupResult:
     cluster_of: np.ndarray  # cluster index per record
     pairs: list[Pair]
     seconds: dict[str, float] = field(default_factory=dict)
-    compared: int = 0
+    compared: int = 0  # pairs scored in full
+    candidates: int = 0  # pairs the blocking proposed (titles compared)
 
     @property
     def clusters(self) -> list[list[int]]:
@@ -189,7 +190,9 @@ def deduplicate(
     cannot = [pair for pair, decision in human.items() if decision == "different"]
     cluster_of = cluster(len(records), edges, cannot)
     timings["cluster"] = time.perf_counter() - start
-    return DedupResult(list(records), cluster_of, out_pairs, timings, compared=len(scores.pairs))
+    return DedupResult(
+        list(records), cluster_of, out_pairs, timings, compared=len(scores.pairs), candidates=len(pairs)
+    )
 
 
 # -- a review's searches, and files without a review -------------------------------------
