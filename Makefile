@@ -26,6 +26,7 @@ lint: install
 # The main job on the worked example at the repository root.
 run: install
 	$(BIN)/screener status
+	$(BIN)/screener dedup
 
 # The tools we compare against live in their own environment, so their pins never touch ours.
 bench-env: $(BENCH_VENV)/.installed
