@@ -350,6 +350,11 @@ def test_pairs_grow_linearly():
     assert len(result.clusters) == 3000
 
 
+def test_empty_and_single_inputs():
+    assert deduplicate([]).clusters == []
+    assert len(deduplicate([rec(**OSBORNE_MEDLINE)]).clusters) == 1
+
+
 def test_evaluation_convention():
     gold = {"a1": "A", "a2": "A", "a3": "A", "b1": "B", "s": "S"}
     # perfect: keep a1, b1, s
@@ -457,6 +462,16 @@ def test_cli_review_report_and_decisions(cli, review):
     per_search = {s["name"]: s for s in report["searches"]}
     assert sum(s["duplicates_removed"] for s in per_search.values()) == 1
     medline_id, embase_id = "pmid:16511671", "doi:10.1245/aso.2006.03.071"
+    out = review.root / "clusters.csv"
+    assert cli("--review", str(review.root), "dedup", "--output", str(out)).code == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 5 and sum(int(r["kept"]) for r in rows) == 4
+    from screener.dedup import dedup_review
+
+    studies = dedup_review(review).studies()
+    osborne = next(s for s in studies if s.pmid == "16511671")
+    assert set(osborne.extra["merged_searches"].split(";")) == {"medline", "embase"}
+    assert len(studies) == 4
     append_decision(review.labels_dir / "dedup.csv", medline_id, embase_id, "different", "carol")
     again = json.loads(cli("--review", str(review.root), "dedup", "--json").out)
     assert again["duplicates_removed"] == 0

@@ -404,6 +404,21 @@ def dedup(
                 outcome = dd.dedup_review(review, keep_distinct_pairs=bool(pairs_out))
     if pairs_out:
         _write_pairs(pairs_out, outcome.result, None)
+    if output:
+        kept = set(outcome.kept)
+        records = outcome.result.records
+        representative = {int(outcome.result.cluster_of[i]): records[i].id for i in kept}
+        rows = [
+            {
+                "record_id": r.id,
+                "search": r.search,
+                "cluster_id": int(outcome.result.cluster_of[i]),
+                "kept": int(i in kept),
+                "kept_record_id": representative[int(outcome.result.cluster_of[i])],
+            }
+            for i, r in enumerate(records)
+        ]
+        _write_csv(output, ["record_id", "search", "cluster_id", "kept", "kept_record_id"], rows)
     if as_json:
         _print_json(outcome.to_dict())
         return

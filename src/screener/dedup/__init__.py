@@ -225,6 +225,17 @@ class ReviewDedup:
     def duplicates_removed(self) -> int:
         return self.records_in - len(self.kept)
 
+    def studies(self) -> list[Record]:
+        """One merged record per cluster (the representative's id), every source id kept."""
+        out = []
+        for members in self.result.clusters:
+            records = [self.result.records[i] for i in members]
+            kept = next(i for i in members if i in set(self.kept))
+            merged = merge_cluster(records)
+            merged.id = self.result.records[kept].id
+            out.append(merged)
+        return out
+
     def to_dict(self) -> dict:
         return {
             "records": self.records_in,
