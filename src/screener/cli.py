@@ -195,6 +195,11 @@ def status(review_dir: Path | None, as_json: bool) -> None:
     """
     review = _find_review(review_dir)
     info = review.status()
+    if info["records_identified"] and review.config.reviewers:
+        from .screening import progress_all
+
+        with err_console.status("Reading decisions"):
+            info["stages"] = progress_all(review)
     if as_json:
         _print_json(info)
         return
@@ -213,6 +218,21 @@ def status(review_dir: Path | None, as_json: bool) -> None:
         console.print("No searches yet: 'screener import FILE --search NAME' or 'screener search pubmed'.")
     people = ", ".join(f"{r['name']} ({r['role']})" for r in info["reviewers"])
     console.print(f"Reviewers: {people or 'none declared in review.toml'}")
+    for stage in info.get("stages", []):
+        table = Table(title=f"Screening: {stage['stage']} ({stage['records']} records)", title_justify="left")
+        for column in ("reviewer", "screened", "included", "still to do"):
+            table.add_column(column, justify="left" if column == "reviewer" else "right")
+        for name, p in stage["reviewers"].items():
+            table.add_row(
+                name, f"{p['screened']} / {p['total']}", str(p["included"]), str(stage["waiting_for"][name])
+            )
+        console.print(table)
+        console.print(
+            f"  final: {stage['included']} included, {stage['excluded']} excluded"
+            + (f", {stage['not_retrieved']} not retrieved" if stage["not_retrieved"] else "")
+            + f"; {stage['conflicts_to_resolve']} conflicts to resolve"
+            + f"; {stage['screened_by_some_only']} screened by one screener only"
+        )
 
 
 @cli.group()
@@ -529,6 +549,164 @@ def _review_pairs(review: Review, outcome: Any, reviewer: str | None) -> int:
         console.print(f"saved: {'same' if key == 's' else 'different'}")
     console.print(f"{decided} decisions saved in {path}")
     return decided
+
+
+def _stage_option(function: Any) -> Any:
+    return click.option(
+        "--stage",
+        type=click.Choice(["title-abstract", "full-text"]),
+        default="title-abstract",
+        show_default=True,
+        help="The screening stage.",
+    )(function)
+
+
+@cli.command()
+@click.argument("record_id", required=False)
+@click.argument(
+    "decision",
+    required=False,
+    type=click.Choice(["include", "exclude", "maybe", "not-retrieved", "undecided"]),
+)
+@click.option("--reviewer", required=True, help="Whose decision this is (a name in review.toml).")
+@_stage_option
+@click.option("--reason", default="", help="Exclusion reason (full text: one of review.toml's reasons).")
+@click.option("--note", default="", help="A note kept with the decision.")
+@click.option(
+    "--import",
+    "import_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Import decisions made elsewhere: a CSV with record_id and decision columns.",
+)
+@review_option
+def label(
+    record_id: str | None,
+    decision: str | None,
+    reviewer: str,
+    stage: str,
+    reason: str,
+    note: str,
+    import_file: Path | None,
+    review_dir: Path | None,
+) -> None:
+    """Record a screening decision without the interactive screen (for scripts).
+
+    \b
+    Examples:
+      screener label --reviewer alice pmid:16511671 include
+      screener label --reviewer alice --stage full-text pmid:16511671 exclude --reason "Wrong population"
+      screener label --reviewer alice --import rayyan-decisions.csv
+    """
+    from .screening.labels import import_decisions, record_decision
+
+    review = _find_review(review_dir)
+    if import_file is not None:
+        if record_id or decision:
+            raise ScreenerError("give either RECORD_ID DECISION or --import FILE, not both")
+        count = import_decisions(review, reviewer, stage, import_file)
+        click.echo(f"{count} decisions imported for {reviewer} ({stage})")
+        return
+    if not record_id or not decision:
+        raise ScreenerError("give RECORD_ID and DECISION (include, exclude, maybe...), or --import FILE")
+    entry = record_decision(review, reviewer, stage, record_id, decision, reason, note)
+    click.echo(
+        f"{reviewer} ({stage}): {entry.record_id} {entry.decision}"
+        + (f" ({entry.reason})" if entry.reason else "")
+    )
+
+
+@cli.command()
+@_stage_option
+@review_option
+@json_option
+def conflicts(stage: str, review_dir: Path | None, as_json: bool) -> None:
+    """Records the screeners disagree on, and records only some have screened.
+
+    \b
+    Example:
+      screener conflicts --stage title-abstract --json
+    """
+    from .screening import load_stage
+
+    review = _find_review(review_dir)
+    view = load_stage(review, stage)
+    titles = {r.id: r.title for r in view.records}
+    rows = [
+        {
+            "record_id": c.record_id,
+            "kind": c.kind,
+            "title": titles.get(c.record_id, ""),
+            "decisions": {
+                n: {"decision": d.decision, "reason": d.reason, "note": d.note}
+                for n, d in c.decisions.items()
+            },
+        }
+        for c in view.conflicts
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        click.echo(f"No conflicts at {stage}.")
+        return
+    table = Table(title=f"Conflicts at {stage}", title_justify="left")
+    for column in ("record", "kind", "decisions", "title"):
+        table.add_column(column)
+    for r in rows:
+        decided = ", ".join(
+            f"{n}: {d['decision']}" + (f" ({d['reason']})" if d["reason"] else "")
+            for n, d in r["decisions"].items()
+        )
+        table.add_row(r["record_id"], r["kind"], decided, r["title"][:70])
+    console.print(table)
+
+
+@cli.command("agreement")
+@click.option(
+    "--stage",
+    type=click.Choice(["title-abstract", "full-text", "all"]),
+    default="all",
+    show_default=True,
+    help="The screening stage, or all.",
+)
+@review_option
+@json_option
+def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
+    """Agreement between screeners: Cohen's kappa with 95% CI, percent agreement, PABAK, 2x2 table.
+
+    Include and maybe count as include. Computed on the records both screeners decided.
+
+    \b
+    Example:
+      screener agreement --stage title-abstract --json
+    """
+    from .screening import agreement, load_stage, review_studies
+
+    review = _find_review(review_dir)
+    studies, member_of = review_studies(review)
+    stages = ["title-abstract", "full-text"] if stage == "all" else [stage]
+    results = [a for s in stages for a in agreement(load_stage(review, s, studies, member_of))]
+    if as_json:
+        _print_json([a.to_dict() for a in results])
+        return
+    if not results:
+        click.echo("Agreement needs two screeners in review.toml.")
+        return
+    table = Table(title="Agreement between screeners", title_justify="left")
+    for column in ("stage", "pair", "n", "agreement", "kappa (95% CI)", "PABAK", "2x2 (II, IE, EI, EE)"):
+        table.add_column(column)
+    for a in results:
+        cells = list(a.table.values())
+        table.add_row(
+            a.stage,
+            f"{a.reviewer_1} / {a.reviewer_2}",
+            str(a.n),
+            f"{a.percent_agreement:.1%}",
+            f"{a.kappa:.3f} ({a.kappa_ci_low:.3f} to {a.kappa_ci_high:.3f})",
+            f"{a.pabak:.3f}",
+            ", ".join(str(c) for c in cells),
+        )
+    console.print(table)
 
 
 class _progress:

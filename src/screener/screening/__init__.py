@@ -1,0 +1,271 @@
+"""Dual independent screening: who decided what, conflicts, final decisions, agreement.
+
+The records screened at title-abstract are the review's studies after deduplication (one per
+cluster); a decision made on any record of a cluster counts for the cluster, so decisions stay
+attached when deduplication changes which record represents it. The full-text stage holds only
+the records finally included at title-abstract.
+
+Final decision per record and stage: the screeners' agreed decision (include and maybe both
+count as include), else the resolver's. Differing exclusion reasons at full text are a conflict
+too: PRISMA reports one reason per excluded report.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from ..errors import ScreenerError
+from ..records import Record
+from .decisions import Decision, DecisionLog, decision_path
+
+STAGES = ("title-abstract", "full-text")
+
+
+@dataclass
+class Final:
+    record_id: str
+    decision: str  # include, exclude, not-retrieved
+    reason: str
+    by: str  # "agreement" or the resolver's name
+
+
+@dataclass
+class Conflict:
+    record_id: str
+    kind: str  # "disagree", "reason", "single" (only some screeners decided)
+    decisions: dict[str, Decision]
+
+
+@dataclass
+class StageView:
+    """Everything about one stage of a review, computed from the files."""
+
+    stage: str
+    records: list[Record]
+    screeners: list[str]
+    resolvers: list[str]
+    decisions: dict[str, dict[str, Decision]]  # reviewer -> record id -> latest decision
+    final: dict[str, Final] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
+    unknown_ids: dict[str, list[str]] = field(default_factory=dict)  # reviewer -> ids not in the stage
+
+    @property
+    def record_ids(self) -> list[str]:
+        return [r.id for r in self.records]
+
+    def progress(self) -> dict[str, Any]:
+        total = len(self.records)
+        per_reviewer = {
+            name: {
+                "screened": len(self.decisions.get(name, {})),
+                "total": total,
+                "included": sum(1 for d in self.decisions.get(name, {}).values() if d.includes),
+            }
+            for name in self.screeners
+        }
+        pending_resolution = sum(1 for c in self.conflicts if c.kind != "single")
+        return {
+            "stage": self.stage,
+            "records": total,
+            "reviewers": per_reviewer,
+            "final": len(self.final),
+            "included": sum(1 for f in self.final.values() if f.decision == "include"),
+            "excluded": sum(1 for f in self.final.values() if f.decision == "exclude"),
+            "not_retrieved": sum(1 for f in self.final.values() if f.decision == "not-retrieved"),
+            "conflicts_to_resolve": pending_resolution,
+            "screened_by_some_only": sum(1 for c in self.conflicts if c.kind == "single"),
+        }
+
+
+def _normalised(decision: Decision) -> tuple[str, str]:
+    if decision.decision in ("include", "maybe"):
+        return "include", ""
+    return decision.decision, decision.reason
+
+
+def decide_final(
+    record_id: str,
+    screener_decisions: dict[str, Decision],
+    resolver: Decision | None,
+    resolver_name: str,
+    screeners: list[str],
+    full_text: bool,
+) -> tuple[Final | None, Conflict | None]:
+    decided = {n: d for n, d in screener_decisions.items() if d is not None}
+    conflict = None
+    if len(decided) == len(screeners) and len(screeners) >= 1:
+        outcomes = {_normalised(d)[0] for d in decided.values()}
+        reasons = {_normalised(d)[1] for d in decided.values()}
+        if len(outcomes) == 1:
+            outcome = outcomes.pop()
+            if outcome == "exclude" and full_text and len(reasons) > 1:
+                conflict = Conflict(record_id, "reason", decided)
+            else:
+                reason = sorted(reasons)[0] if outcome != "include" else ""
+                return Final(record_id, outcome, reason, "agreement"), None
+        else:
+            conflict = Conflict(record_id, "disagree", decided)
+    elif decided:
+        conflict = Conflict(record_id, "single", decided)
+    if resolver is not None and conflict is not None and conflict.kind != "single":
+        outcome, reason = _normalised(resolver)
+        return Final(record_id, outcome, reason, resolver_name), conflict
+    return None, conflict
+
+
+def load_stage(
+    review,
+    stage: str,
+    studies: list[Record] | None = None,  # noqa: ANN001
+    member_of: dict[str, str] | None = None,
+) -> StageView:
+    """Read every decision file of a stage and work out finals and conflicts.
+
+    `studies` are the deduplicated records (default: computed); `member_of` maps any record id
+    to its study's id.
+    """
+    if stage not in STAGES:
+        raise ScreenerError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+    config = review.config
+    if studies is None or member_of is None:
+        studies, member_of = review_studies(review)
+    screeners = [r.name for r in config.reviewers if r.role == "screener"]
+    resolvers = [r.name for r in config.reviewers if r.role == "resolver"]
+    if stage == "full-text":
+        title_abstract = load_stage(review, "title-abstract", studies, member_of)
+        included = {k for k, f in title_abstract.final.items() if f.decision == "include"}
+        records = [r for r in studies if r.id in included]
+    else:
+        records = list(studies)
+    in_stage = {r.id for r in records}
+    decisions: dict[str, dict[str, Decision]] = {}
+    unknown: dict[str, list[str]] = {}
+    for reviewer in screeners + resolvers:
+        log = DecisionLog(decision_path(review.labels_dir, stage, reviewer)).read()
+        mapped: dict[str, Decision] = {}
+        for entry in log:  # in file order: the latest line for a study wins
+            study = member_of.get(entry.record_id, entry.record_id)
+            if study not in in_stage:
+                unknown.setdefault(reviewer, []).append(entry.record_id)
+                continue
+            if entry.decision == "undecided":
+                mapped.pop(study, None)
+            else:
+                mapped[study] = entry
+        decisions[reviewer] = mapped
+    view = StageView(stage, records, screeners, resolvers, decisions, unknown_ids=unknown)
+    for record in records:
+        resolver_decision, resolver_name = None, ""
+        for name in resolvers:
+            if record.id in decisions.get(name, {}):
+                resolver_decision, resolver_name = decisions[name][record.id], name
+        final, conflict = decide_final(
+            record.id,
+            {n: decisions.get(n, {}).get(record.id) for n in screeners},
+            resolver_decision,
+            resolver_name,
+            screeners,
+            stage == "full-text",
+        )
+        if final is not None:
+            view.final[record.id] = final
+        if conflict is not None and final is None:
+            view.conflicts.append(conflict)
+    return view
+
+
+def review_studies(review) -> tuple[list[Record], dict[str, str]]:  # noqa: ANN001
+    """The deduplicated studies of a review and the map from every record id to its study."""
+    from ..dedup import dedup_review
+
+    outcome = dedup_review(review)
+    studies = outcome.studies()
+    member_of: dict[str, str] = {}
+    for study, members in zip(studies, outcome.result.clusters, strict=True):
+        for index in members:
+            member_of[outcome.result.records[index].id] = study.id
+    return studies, member_of
+
+
+# -- agreement ---------------------------------------------------------------------------
+
+
+@dataclass
+class Agreement:
+    stage: str
+    reviewer_1: str
+    reviewer_2: str
+    n: int
+    table: dict[str, int]  # both_include, only_1_includes, only_2_includes, both_exclude
+    percent_agreement: float
+    kappa: float
+    kappa_ci_low: float
+    kappa_ci_high: float
+    pabak: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def cohen_kappa(a: list[int], b: list[int]) -> tuple[float, float, float, float, float]:
+    """Kappa, its 95% CI (Fleiss, Cohen & Everitt 1969 large-sample SE), percent agreement and
+    prevalence- and bias-adjusted kappa (2p - 1), for binary ratings (1 include, 0 exclude)."""
+    n = len(a)
+    if n == 0:
+        return float("nan"), float("nan"), float("nan"), float("nan"), float("nan")
+    p11 = sum(1 for x, y in zip(a, b, strict=True) if x and y) / n
+    p00 = sum(1 for x, y in zip(a, b, strict=True) if not x and not y) / n
+    p10 = sum(1 for x, y in zip(a, b, strict=True) if x and not y) / n
+    p01 = 1 - p11 - p00 - p10
+    po = p11 + p00
+    r1, c1 = p11 + p10, p11 + p01  # marginal "include" of rater 1 and rater 2
+    r0, c0 = 1 - r1, 1 - c1
+    pe = r1 * c1 + r0 * c0
+    pabak = 2 * po - 1
+    if pe >= 1:  # both raters gave one category only: kappa is undefined
+        return float("nan"), float("nan"), float("nan"), po, pabak
+    kappa = (po - pe) / (1 - pe)
+    # Large-sample variance of kappa (Fleiss, Cohen & Everitt 1969).
+    cells = ((p11, r1, c1), (p00, r0, c0))
+    term1 = sum(p * (1 - (rm + cm) * (1 - kappa)) ** 2 for p, rm, cm in cells)
+    term2 = (1 - kappa) ** 2 * (p10 * (c1 + r0) ** 2 + p01 * (c0 + r1) ** 2)
+    term3 = (kappa - pe * (1 - kappa)) ** 2
+    variance = max(term1 + term2 - term3, 0.0) / (n * (1 - pe) ** 2)
+    se = math.sqrt(variance)
+    return kappa, kappa - 1.96 * se, kappa + 1.96 * se, po, pabak
+
+
+def agreement(view: StageView) -> list[Agreement]:
+    """Agreement of every pair of screeners on the records both screened."""
+    out = []
+    for first, second in combinations(view.screeners, 2):
+        d1, d2 = view.decisions.get(first, {}), view.decisions.get(second, {})
+        both = [rid for rid in view.record_ids if rid in d1 and rid in d2]
+        a = [int(d1[r].includes) for r in both]
+        b = [int(d2[r].includes) for r in both]
+        kappa, low, high, po, pabak = cohen_kappa(a, b)
+        table = {
+            "both_include": sum(1 for x, y in zip(a, b, strict=True) if x and y),
+            f"only_{first}_includes": sum(1 for x, y in zip(a, b, strict=True) if x and not y),
+            f"only_{second}_includes": sum(1 for x, y in zip(a, b, strict=True) if y and not x),
+            "both_exclude": sum(1 for x, y in zip(a, b, strict=True) if not x and not y),
+        }
+        out.append(Agreement(view.stage, first, second, len(both), table, po, kappa, low, high, pabak))
+    return out
+
+
+def progress_all(review) -> list[dict[str, Any]]:  # noqa: ANN001
+    """Progress of every stage: what each screener has done, finals, what waits for whom."""
+    studies, member_of = review_studies(review)
+    out = []
+    for stage in review.config.stages:
+        view = load_stage(review, stage, studies, member_of)
+        info = view.progress()
+        info["waiting_for"] = {name: info["records"] - p["screened"] for name, p in info["reviewers"].items()}
+        if view.resolvers:
+            info["waiting_for"].update({name: info["conflicts_to_resolve"] for name in view.resolvers})
+        out.append(info)
+    return out

@@ -1,0 +1,294 @@
+"""Dual screening: decision files, labels, conflicts, resolution, final decisions, agreement."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+
+import pytest
+
+from screener.errors import ScreenerError
+from screener.review import Review, Reviewer, init_review
+from screener.screening import agreement, cohen_kappa, load_stage
+from screener.screening.decisions import DecisionLog, decision_path, session_lock
+
+from .conftest import SAMPLES
+
+TA, FT = "title-abstract", "full-text"
+OSBORNE, GOMEZ, HOUSE = "pmid:16511671", "pmid:18345317", "pmid:16368504"
+SARMIENTO, ELIAS = "pmid:12490844", "pmid:19464140"
+
+
+@pytest.fixture
+def screened(tmp_path) -> Review:
+    """A review with five studies (one found twice) and two screeners and a resolver."""
+    root = init_review(
+        tmp_path / "r", reviewers=[Reviewer("alice"), Reviewer("bob"), Reviewer("carol", "resolver")]
+    )
+    review = Review(root)
+    review.import_file(SAMPLES / "medline.nbib", "medline", database="MEDLINE")
+    review.import_file(SAMPLES / "embase.ris", "embase", database="Embase")
+    review.import_file(SAMPLES / "wos.ciw", "wos", database="Web of Science")
+    review.import_file(SAMPLES / "pubmed.xml", "pubmed", database="PubMed")
+    review.import_file(SAMPLES / "endnote.xml", "endnote", database="EndNote library")
+    return review
+
+
+def log(review: Review, stage: str, reviewer: str) -> DecisionLog:
+    return DecisionLog(decision_path(review.labels_dir, stage, reviewer))
+
+
+def test_decision_file_is_append_only_and_latest_wins(tmp_path):
+    decisions = DecisionLog(tmp_path / "labels" / TA / "alice.csv")
+    decisions.append(OSBORNE, "include")
+    decisions.append(OSBORNE, "exclude", note="second thoughts")
+    decisions.append(GOMEZ, "maybe")
+    decisions.append(GOMEZ, "undecided")  # undo
+    current = decisions.current()
+    assert current[OSBORNE].decision == "exclude" and current[OSBORNE].note == "second thoughts"
+    assert GOMEZ not in current
+    lines = decisions.path.read_text().splitlines()
+    assert lines[0] == "record_id,decision,reason,note,timestamp,version" and len(lines) == 5
+    before = decisions.path.read_bytes()
+    decisions.append(HOUSE, "include")
+    assert decisions.path.read_bytes().startswith(before)  # nothing rewritten
+
+
+def test_malformed_line_names_file_and_line(tmp_path):
+    decisions = DecisionLog(tmp_path / "alice.csv")
+    decisions.append(OSBORNE, "include")
+    with decisions.path.open("a") as handle:
+        handle.write("pmid:1,perhaps,,,,\n")
+    with pytest.raises(ScreenerError, match=r"alice.csv:3: .*perhaps"):
+        decisions.read()
+
+
+def test_second_session_is_refused(tmp_path):
+    with session_lock(tmp_path, TA, "alice"):
+        with pytest.raises(ScreenerError, match="already screening"):
+            with session_lock(tmp_path, TA, "alice"):
+                pass
+        with session_lock(tmp_path, TA, "bob"):  # another reviewer is fine
+            pass
+    with session_lock(tmp_path, TA, "alice"):  # released
+        pass
+
+
+def test_stage_holds_the_deduplicated_studies(screened):
+    view = load_stage(screened, TA)
+    assert sorted(view.record_ids) == sorted([OSBORNE, GOMEZ, HOUSE, SARMIENTO, ELIAS])
+    assert view.screeners == ["alice", "bob"] and view.resolvers == ["carol"]
+
+
+def test_decision_on_any_copy_counts_for_the_study(screened):
+    embase_copy = "doi:10.1245/aso.2006.03.071"  # Osborne as Embase gave it
+    log(screened, TA, "alice").append(embase_copy, "include")
+    assert OSBORNE in load_stage(screened, TA).decisions["alice"]
+
+
+def test_conflicts_final_decisions_and_resolution(screened):
+    a, b = log(screened, TA, "alice"), log(screened, TA, "bob")
+    for rid in (OSBORNE, GOMEZ, HOUSE, SARMIENTO):
+        a.append(rid, "include")
+    b.append(OSBORNE, "include")
+    b.append(GOMEZ, "maybe")  # maybe counts as include
+    b.append(HOUSE, "exclude")
+    view = load_stage(screened, TA)
+    kinds = {c.record_id: c.kind for c in view.conflicts}
+    assert kinds == {HOUSE: "disagree", SARMIENTO: "single"}
+    assert view.final[OSBORNE].decision == "include" and view.final[OSBORNE].by == "agreement"
+    assert view.final[GOMEZ].decision == "include"
+    log(screened, TA, "carol").append(HOUSE, "exclude", note="no resection arm")
+    view = load_stage(screened, TA)
+    assert view.final[HOUSE].decision == "exclude" and view.final[HOUSE].by == "carol"
+    assert [c.record_id for c in view.conflicts] == [SARMIENTO]
+
+
+def test_full_text_stage_holds_only_included_records(screened):
+    for reviewer in ("alice", "bob"):
+        log(screened, TA, reviewer).append(OSBORNE, "include")
+        log(screened, TA, reviewer).append(GOMEZ, "include")
+        log(screened, TA, reviewer).append(HOUSE, "exclude")
+    view = load_stage(screened, FT)
+    assert sorted(view.record_ids) == sorted([OSBORNE, GOMEZ])
+    reason = screened.config.exclusion_reasons[0]
+    log(screened, FT, "alice").append(OSBORNE, "exclude", reason=reason)
+    log(screened, FT, "bob").append(OSBORNE, "exclude", reason=screened.config.exclusion_reasons[1])
+    log(screened, FT, "alice").append(GOMEZ, "not-retrieved")
+    log(screened, FT, "bob").append(GOMEZ, "not-retrieved")
+    view = load_stage(screened, FT)
+    assert [(c.record_id, c.kind) for c in view.conflicts] == [(OSBORNE, "reason")]
+    assert view.final[GOMEZ].decision == "not-retrieved"
+    log(screened, FT, "carol").append(OSBORNE, "exclude", reason=reason)
+    assert load_stage(screened, FT).final[OSBORNE].reason == reason
+
+
+def test_kappa_matches_scikit_learn():
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = random.Random(7)
+    for _ in range(20):
+        n = rng.randint(20, 400)
+        truth = [rng.random() < 0.2 for _ in range(n)]
+        a = [int(t if rng.random() < 0.9 else not t) for t in truth]
+        b = [int(t if rng.random() < 0.85 else not t) for t in truth]
+        kappa, low, high, po, pabak = cohen_kappa(a, b)
+        assert kappa == pytest.approx(cohen_kappa_score(a, b), abs=1e-12)
+        assert low < kappa < high and high - low < 1
+        assert po == pytest.approx(sum(x == y for x, y in zip(a, b, strict=True)) / n)
+        assert pabak == pytest.approx(2 * po - 1)
+
+
+def test_kappa_confidence_interval_known_value():
+    # 2x2 table 40 / 10 / 5 / 45 (n=100): kappa 0.70; Fleiss-Cohen-Everitt SE 0.0711.
+    a = [1] * 40 + [1] * 10 + [0] * 5 + [0] * 45
+    b = [1] * 40 + [0] * 10 + [1] * 5 + [0] * 45
+    kappa, low, high, po, pabak = cohen_kappa(a, b)
+    assert kappa == pytest.approx(0.70)
+    assert (high - low) / 2 / 1.96 == pytest.approx(0.0711, abs=5e-4)
+    assert pabak == pytest.approx(0.70)
+
+
+def test_agreement_per_pair(screened):
+    a, b = log(screened, TA, "alice"), log(screened, TA, "bob")
+    for rid, x, y in (
+        (OSBORNE, "include", "include"),
+        (GOMEZ, "exclude", "maybe"),
+        (HOUSE, "exclude", "exclude"),
+        (SARMIENTO, "include", "exclude"),
+    ):
+        a.append(rid, x)
+        b.append(rid, y)
+    (result,) = agreement(load_stage(screened, TA))
+    assert result.n == 4
+    assert result.table == {
+        "both_include": 1,
+        "only_alice_includes": 1,
+        "only_bob_includes": 1,
+        "both_exclude": 1,
+    }
+    assert result.percent_agreement == 0.5 and result.kappa == pytest.approx(0.0)
+
+
+def test_label_cli_and_errors(cli, screened):
+    root = str(screened.root)
+    ok = cli("label", "--reviewer", "alice", OSBORNE, "include", "--review", root)
+    assert ok.code == 0, ok
+    assert cli("label", "--reviewer", "zoe", OSBORNE, "include", "--review", root).code == 2
+    missing = cli("label", "--reviewer", "alice", "pmid:1", "include", "--review", root)
+    assert missing.code == 2 and "no record" in missing.err
+    wrong_stage = cli("label", "--reviewer", "alice", OSBORNE, "not-retrieved", "--review", root)
+    assert wrong_stage.code == 2
+    cli("label", "--reviewer", "bob", OSBORNE, "include", "--review", root)
+    no_reason = cli("label", "--reviewer", "alice", "--stage", FT, OSBORNE, "exclude", "--review", root)
+    assert no_reason.code == 2 and "--reason" in no_reason.err
+    bad_reason = cli(
+        "label",
+        "--reviewer",
+        "alice",
+        "--stage",
+        FT,
+        OSBORNE,
+        "exclude",
+        "--reason",
+        "Boring",
+        "--review",
+        root,
+    )
+    assert bad_reason.code == 2 and "review.toml" in bad_reason.err
+    reason = screened.config.exclusion_reasons[2]
+    good = cli(
+        "label",
+        "--reviewer",
+        "alice",
+        "--stage",
+        FT,
+        OSBORNE,
+        "exclude",
+        "--reason",
+        reason,
+        "--review",
+        root,
+    )
+    assert good.code == 0, good
+
+
+def test_import_decisions_checked_before_writing(cli, screened, tmp_path):
+    good = tmp_path / "rayyan.csv"
+    good.write_text(f"record_id,decision,note\n{OSBORNE},included,\n{GOMEZ},excluded,off topic\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"record_id,decision\n{HOUSE},yes\n{SARMIENTO},perhaps\n")
+    result = cli("label", "--reviewer", "bob", "--import", str(bad), "--review", str(screened.root))
+    assert result.code == 2 and "bad.csv:3" in result.err
+    assert not decision_path(screened.labels_dir, TA, "bob").exists()
+    result = cli("label", "--reviewer", "bob", "--import", str(good), "--review", str(screened.root))
+    assert result.code == 0 and "2 decisions" in result.out
+    current = log(screened, TA, "bob").current()
+    assert current[GOMEZ].decision == "exclude" and current[GOMEZ].note == "off topic"
+
+
+def test_conflicts_agreement_and_status_commands(cli, screened):
+    root = str(screened.root)
+    for rid, x, y in ((OSBORNE, "include", "include"), (HOUSE, "include", "exclude")):
+        cli("label", "--reviewer", "alice", rid, x, "--review", root)
+        cli("label", "--reviewer", "bob", rid, y, "--review", root)
+    cli("label", "--reviewer", "alice", GOMEZ, "include", "--review", root)
+    rows = json.loads(cli("conflicts", "--json", "--review", root).out)
+    assert {r["record_id"]: r["kind"] for r in rows} == {HOUSE: "disagree", GOMEZ: "single"}
+    assert rows[0]["decisions"]
+    text = cli("conflicts", "--review", root)
+    assert HOUSE in text.out
+    agreement_rows = json.loads(cli("agreement", "--json", "--review", root).out)
+    ta = [a for a in agreement_rows if a["stage"] == TA][0]
+    assert ta["n"] == 2 and ta["percent_agreement"] == 0.5
+    status = json.loads(cli("status", "--json", "--review", root).out)
+    stage = status["stages"][0]
+    assert stage["reviewers"]["alice"]["screened"] == 3 and stage["waiting_for"]["bob"] == 3
+    assert stage["conflicts_to_resolve"] == 1 and stage["waiting_for"]["carol"] == 1
+    assert cli("status", "--review", root).code == 0
+
+
+def _git(cwd, *args):
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.org",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.org",
+    )
+    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+
+
+def test_two_reviewers_two_clones_no_merge_conflict(tmp_path, screened):
+    """Alice and Bob screen on their own machines and share through one bare repository."""
+    remote = tmp_path / "remote.git"
+    _git(tmp_path, "init", "--bare", "-b", "main", str(remote))
+    _git(screened.root, "init", "-b", "main")
+    _git(screened.root, "add", "-A")
+    _git(screened.root, "commit", "-m", "review")
+    _git(screened.root, "remote", "add", "origin", str(remote))
+    _git(screened.root, "push", "origin", "main")
+    machines = {}
+    for name in ("alice", "bob"):
+        _git(tmp_path, "clone", str(remote), f"{name}-machine")
+        machines[name] = Review(tmp_path / f"{name}-machine")
+    log(machines["alice"], TA, "alice").append(OSBORNE, "include")
+    log(machines["alice"], TA, "alice").append(HOUSE, "include")
+    log(machines["bob"], TA, "bob").append(OSBORNE, "include")
+    log(machines["bob"], TA, "bob").append(HOUSE, "exclude")
+    for name in ("alice", "bob"):
+        _git(machines[name].root, "add", "labels")
+        _git(machines[name].root, "commit", "-m", f"{name} screened")
+    _git(machines["alice"].root, "push", "origin", "main")
+    pulled = _git(machines["bob"].root, "pull", "--no-rebase", "origin", "main")
+    assert "CONFLICT" not in pulled.stdout + pulled.stderr
+    _git(machines["bob"].root, "push", "origin", "main")
+    _git(machines["alice"].root, "pull", "--no-rebase", "origin", "main")
+    for name in ("alice", "bob"):
+        view = load_stage(machines[name], TA)
+        assert [(c.record_id, c.kind) for c in view.conflicts if c.kind == "disagree"] == [
+            (HOUSE, "disagree")
+        ]
+        assert view.final[OSBORNE].decision == "include"
