@@ -709,6 +709,113 @@ def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
     console.print(table)
 
 
+@cli.command()
+@click.option("--reviewer", required=True, help="Who is screening (a screener in review.toml).")
+@_stage_option
+@click.option(
+    "--order",
+    type=click.Choice(["file", "random"]),
+    default="file",
+    show_default=True,
+    help="Screening order (ranked order arrives with the ranking model).",
+)
+@review_option
+def screen(reviewer: str, stage: str, order: str, review_dir: Path | None) -> None:
+    """Screen records one at a time in the terminal, blind to the other screeners.
+
+    Keys: i include, e exclude (full text: then a reason by number), r report not retrieved
+    (full text), m maybe, u undo, n note, s skip for now, ? help, q quit. Each decision is on
+    disk before the next record appears; quitting and starting again resumes where you were.
+
+    \b
+    Example:
+      screener screen --reviewer alice --stage title-abstract
+    """
+    from .screening import load_stage
+    from .screening.decisions import DecisionLog, decision_path, session_lock
+    from .screening.screen import KeyReader, ScreenSession, highlighter, order_records, run_terminal
+
+    review = _find_review(review_dir)
+    config = review.config
+    roles = {r.name: r.role for r in config.reviewers}
+    if roles.get(reviewer) != "screener":
+        raise ScreenerError(
+            f"{reviewer!r} is not a screener of this review",
+            path=review.config_path,
+            hint="screeners: " + ", ".join(n for n, r in roles.items() if r == "screener"),
+        )
+    with session_lock(review.cache_dir / "locks", stage, reviewer):
+        with err_console.status("Preparing the records"):
+            view = load_stage(review, stage)
+        log = DecisionLog(decision_path(review.labels_dir, stage, reviewer))
+        session = ScreenSession(
+            stage,
+            order_records(view.records, order, f"{reviewer}/{stage}"),
+            log,
+            config.exclusion_reasons,
+            done=dict(view.decisions.get(reviewer, {})),
+        )
+        highlight = highlighter(config.highlight_include, config.highlight_exclude)
+        with KeyReader() as keys:
+            run_terminal(session, console, highlight, keys.getchar, keys.prompt)
+    console.print(f"{session.screened} of {len(session.records)} screened; decisions in {log.path}")
+
+
+@cli.command()
+@click.option("--reviewer", required=True, help="The resolver (role resolver in review.toml).")
+@_stage_option
+@review_option
+def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
+    """Settle the screeners' conflicts: each one shown with both decisions and notes.
+
+    The same keys as `screener screen`; decisions go to the resolver's own file and become the
+    final decision of each record.
+
+    \b
+    Example:
+      screener resolve --reviewer carol --stage title-abstract
+    """
+    from .screening import load_stage
+    from .screening.decisions import DecisionLog, decision_path, session_lock
+    from .screening.screen import ScreenSession, highlighter, run_terminal
+
+    review = _find_review(review_dir)
+    config = review.config
+    if {r.name: r.role for r in config.reviewers}.get(reviewer) != "resolver":
+        raise ScreenerError(f"{reviewer!r} is not a resolver of this review", path=review.config_path)
+    with session_lock(review.cache_dir / "locks", stage, reviewer):
+        view = load_stage(review, stage)
+        to_settle = [c for c in view.conflicts if c.kind != "single"]
+        by_id = {r.id: r for r in view.records}
+        context = {
+            c.record_id: "  ".join(
+                f"{name}: {d.decision}"
+                + (f" ({d.reason})" if d.reason else "")
+                + (f" - {d.note}" if d.note else "")
+                for name, d in c.decisions.items()
+            )
+            for c in to_settle
+        }
+        session = ScreenSession(
+            stage,
+            [by_id[c.record_id] for c in to_settle],
+            DecisionLog(decision_path(review.labels_dir, stage, reviewer)),
+            config.exclusion_reasons,
+            context=context,
+        )
+        if not to_settle:
+            console.print(f"No conflicts to resolve at {stage}.")
+            return
+        run_terminal(
+            session,
+            console,
+            highlighter(config.highlight_include, config.highlight_exclude),
+            click.getchar,
+            lambda text: click.prompt(text, default=""),
+        )
+    console.print(f"{session.screened} of {len(to_settle)} conflicts resolved")
+
+
 class _progress:
     """A rich progress bar on stderr, so --json output on stdout stays clean."""
 

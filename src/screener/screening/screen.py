@@ -1,0 +1,285 @@
+"""The interactive screen: one record at a time, single keystrokes, every decision on disk
+before the next record appears.
+
+`ScreenSession` holds the logic (queue, decisions, undo, notes) and is driven by keys, so it
+is testable without a terminal; `run_terminal` draws it with rich and reads keys with click.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..records import Record
+from .decisions import Decision, DecisionLog
+
+HELP = {
+    "title-abstract": [
+        ("i", "include"),
+        ("e", "exclude"),
+        ("m", "maybe"),
+        ("u", "undo"),
+        ("n", "note"),
+        ("s", "skip for now"),
+        ("?", "help"),
+        ("q", "quit"),
+    ],
+    "full-text": [
+        ("i", "include"),
+        ("e", "exclude (then a reason)"),
+        ("r", "report not retrieved"),
+        ("m", "maybe"),
+        ("u", "undo"),
+        ("n", "note"),
+        ("s", "skip for now"),
+        ("?", "help"),
+        ("q", "quit"),
+    ],
+}
+
+
+def order_records(records: list[Record], order: str, seed: str) -> list[Record]:
+    """The screening order: as the searches list them (file), or shuffled per reviewer (random)."""
+    if order == "random":
+        shuffled = list(records)
+        random.Random(seed).shuffle(shuffled)
+        return shuffled
+    return list(records)
+
+
+@dataclass
+class ScreenSession:
+    stage: str
+    records: list[Record]  # in screening order
+    log: DecisionLog
+    reasons: list[str]
+    done: dict[str, Decision] = field(default_factory=dict)  # this reviewer's current decisions
+    queue: list[str] = field(default_factory=list)
+    history: list[str] = field(default_factory=list)  # record ids decided in this session, for undo
+    pending_note: str = ""
+    message: str = ""
+    context: dict[str, str] = field(default_factory=dict)  # record id -> text shown above it
+
+    def __post_init__(self) -> None:
+        self.by_id = {r.id: r for r in self.records}
+        if not self.queue:
+            self.queue = [r.id for r in self.records if r.id not in self.done]
+
+    @property
+    def current(self) -> Record | None:
+        return self.by_id[self.queue[0]] if self.queue else None
+
+    @property
+    def screened(self) -> int:
+        return len(self.done)
+
+    @property
+    def included(self) -> int:
+        return sum(1 for d in self.done.values() if d.includes)
+
+    def decide(self, decision: str, reason: str = "") -> Decision:
+        record = self.current
+        assert record is not None
+        entry = self.log.append(record.id, decision, reason, self.pending_note)
+        self.done[record.id] = entry
+        self.history.append(record.id)
+        self.queue.pop(0)
+        self.pending_note = ""
+        self.message = f"saved: {decision}" + (f" ({reason})" if reason else "")
+        return entry
+
+    def undo(self) -> None:
+        if not self.history:
+            self.message = "nothing to undo in this session"
+            return
+        record_id = self.history.pop()
+        self.log.append(record_id, "undecided", "", "undo")
+        self.done.pop(record_id, None)
+        self.queue.insert(0, record_id)
+        self.message = "undone: the record is back"
+
+    def skip(self) -> None:
+        if len(self.queue) > 1:
+            self.queue.append(self.queue.pop(0))
+        self.message = "skipped for now"
+
+
+def highlighter(include: list[str], exclude: list[str]) -> Callable:
+    """A function that styles a rich Text: include terms green, exclude terms red."""
+    inc = [re.compile(p, re.IGNORECASE) for p in include]
+    exc = [re.compile(p, re.IGNORECASE) for p in exclude]
+
+    def apply(text) -> None:  # noqa: ANN001 - rich.text.Text
+        for pattern in inc:
+            text.highlight_regex(pattern, "bold green")
+        for pattern in exc:
+            text.highlight_regex(pattern, "bold red")
+
+    return apply
+
+
+def render(session: ScreenSession, console, highlight: Callable, show_help: bool = False) -> None:  # noqa: ANN001
+    """Draw the current record (or the end) on a rich console."""
+    from rich.panel import Panel
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+    from rich.text import Text
+
+    console.clear()
+    total = len(session.records)
+    header = Table.grid(expand=True)
+    header.add_column(ratio=1)
+    header.add_column(justify="right")
+    header.add_row(
+        ProgressBar(total=max(total, 1), completed=session.screened, width=max(10, console.width - 40)),
+        f"{session.screened}/{total} screened, {session.included} included",
+    )
+    console.print(header)
+    record = session.current
+    if record is None:
+        console.print(
+            Panel(
+                f"All {total} records of the {session.stage} stage are screened. q to quit, "
+                "u to undo the last decision.",
+                title="done",
+            )
+        )
+    else:
+        title = Text(record.title or "(no title)", style="bold")
+        highlight(title)
+        meta = " · ".join(
+            x for x in (str(record.year or ""), record.journal or record.journal_abbrev, f"{record.id}") if x
+        )
+        authors = "; ".join(record.authors[:8]) + (" et al." if len(record.authors) > 8 else "")
+        abstract = Text(record.abstract or "(no abstract)")
+        highlight(abstract)
+        body = Text.assemble(title, "\n", (meta, "dim"), "\n", (authors, "italic"), "\n\n", abstract)
+        console.print(Panel(body, title=f"{session.stage}", expand=True))
+        if record.id in session.context:
+            console.print(session.context[record.id], style="magenta")
+        if session.pending_note:
+            console.print(f"note for this record: {session.pending_note}", style="yellow")
+    if session.message:
+        console.print(session.message, style="cyan")
+    keys = HELP[session.stage]
+    if show_help:
+        for key, meaning in keys:
+            console.print(f"  [bold]{key}[/bold]  {meaning}")
+    else:
+        console.print("   ".join(f"[bold]{k}[/bold] {m.split(' (')[0]}" for k, m in keys))
+
+
+def run_terminal(
+    session: ScreenSession,
+    console,
+    highlight: Callable,
+    getchar: Callable[[], str],  # noqa: ANN001
+    prompt: Callable[[str], str],
+) -> None:
+    """The key loop. Returns when the reviewer quits."""
+    show_help = False
+    while True:
+        render(session, console, highlight, show_help)
+        show_help = False
+        key = getchar().lower()
+        if key == "q":
+            return
+        if key == "?":
+            show_help = True
+            continue
+        if key == "u":
+            session.undo()
+            continue
+        if session.current is None:
+            continue
+        if key == "i":
+            session.decide("include")
+        elif key == "m":
+            session.decide("maybe")
+        elif key == "s":
+            session.skip()
+        elif key == "n":
+            session.pending_note = prompt("Note").strip()
+            session.message = "note kept for the next decision" if session.pending_note else ""
+        elif key == "r" and session.stage == "full-text":
+            session.decide("not-retrieved")
+        elif key == "e":
+            if session.stage == "full-text":
+                console.print("Reason for exclusion:")
+                for number, reason in enumerate(session.reasons, start=1):
+                    console.print(f"  [bold]{number}[/bold]  {reason}")
+                console.print("  (any other key: back)")
+                choice = getchar()
+                if choice.isdigit() and 1 <= int(choice) <= len(session.reasons):
+                    session.decide("exclude", session.reasons[int(choice) - 1])
+                else:
+                    session.message = "exclusion cancelled"
+            else:
+                session.decide("exclude")
+        else:
+            session.message = f"unknown key {key!r}: ? shows the keys"
+
+
+class KeyReader:
+    """Single keystrokes from the terminal, without losing keys typed ahead.
+
+    click.getchar switches the terminal to raw mode for each key and discards what was typed
+    meanwhile (TCSAFLUSH); a fast reviewer would lose decisions. Here the terminal stays in
+    cbreak mode for the whole session and is switched back only for line prompts.
+    """
+
+    def __init__(self) -> None:
+        import sys
+
+        self.stream = sys.stdin
+        self.fd = self.stream.fileno() if self.stream.isatty() else None
+        self.saved = None
+
+    def __enter__(self) -> KeyReader:
+        if self.fd is not None:
+            import termios
+            import tty
+
+            self.saved = termios.tcgetattr(self.fd)
+            tty.setcbreak(self.fd, termios.TCSANOW)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None and self.saved is not None:
+            import termios
+
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+
+    def getchar(self) -> str:
+        import os
+
+        if self.fd is None:
+            char = self.stream.read(1)
+            if not char:
+                return "q"  # end of input: quit
+            return char
+        data = os.read(self.fd, 1)
+        if not data:
+            return "q"
+        while True:  # a multi-byte UTF-8 character
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                if len(data) >= 4:
+                    return ""
+                data += os.read(self.fd, 1)
+
+    def prompt(self, text: str) -> str:
+        """A line of text, typed in the terminal's normal mode."""
+        if self.fd is not None and self.saved is not None:
+            import termios
+            import tty
+
+            termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
+            try:
+                return input(f"{text}: ")
+            finally:
+                tty.setcbreak(self.fd, termios.TCSANOW)
+        return input(f"{text}: ")
