@@ -197,7 +197,7 @@ def test_edited_raw_file_is_detected(cli, review):
     stored = review.searches_dir / "wos.ciw"
     stored.write_text(stored.read_text().replace("PY 2006", "PY 2007"))
     result = cli("status", "--review", str(review.root))
-    assert result.code == 0  # status only counts; loading the records checks the file
+    assert result.code == 2 and "wos.ciw" in result.err and "changed after it was imported" in result.err
     import pytest
 
     from screener.errors import ScreenerError
