@@ -513,3 +513,22 @@ def test_interactive_pair_review_in_a_terminal(review):
     from screener.dedup import dedup_review
 
     assert dedup_review(review).pending == []
+
+
+def test_review_dedup_is_cached_until_an_input_changes(review):
+    import shutil
+
+    from screener.dedup import dedup_review
+
+    review.import_file(SAMPLES / "medline.nbib", "medline")
+    review.import_file(SAMPLES / "embase.ris", "embase")
+    first = dedup_review(review)
+    cached = list((review.cache_dir / "dedup").iterdir())
+    assert len(cached) == 1
+    again = dedup_review(review)
+    assert again.result.cluster_of.tolist() == first.result.cluster_of.tolist()
+    assert [p.__dict__ for p in again.result.pairs] == [p.__dict__ for p in first.result.pairs]
+    review.import_file(SAMPLES / "wos.ciw", "wos")  # a new search: computed afresh
+    assert dedup_review(review).records_in == 5
+    shutil.rmtree(review.cache_dir)
+    assert dedup_review(review).records_in == 5

@@ -228,10 +228,11 @@ class ReviewDedup:
     def studies(self) -> list[Record]:
         """One merged record per cluster (the representative's id), every source id kept."""
         out = []
+        kept_set = set(self.kept)
         for members in self.result.clusters:
             records = [self.result.records[i] for i in members]
-            kept = next(i for i in members if i in set(self.kept))
-            merged = merge_cluster(records)
+            kept = next(i for i in members if i in kept_set)
+            merged = merge_cluster(records) if len(records) > 1 else records[0]
             merged.id = self.result.records[kept].id
             out.append(merged)
         return out
@@ -269,13 +270,67 @@ def pending_pairs(result: DedupResult) -> list[Pair]:
     ]
 
 
-def dedup_review(review, keep_distinct_pairs: bool = False) -> ReviewDedup:  # noqa: ANN001 - Review
-    """Deduplicate every search of a review, honouring labels/dedup.csv."""
+# Bump when the rules change, so cached clusters are recomputed.
+DEDUP_VERSION = "1"
+
+
+def _cache_key(review, keep_distinct_pairs: bool) -> str:  # noqa: ANN001
+    import hashlib
+
+    digest = hashlib.sha256(f"{DEDUP_VERSION}|{keep_distinct_pairs}".encode())
+    for search in review.searches():
+        for f in search.files:
+            digest.update(f"{search.name}|{f.sha256}|{f.format}".encode())
+    decisions = review.labels_dir / "dedup.csv"
+    if decisions.exists():
+        digest.update(decisions.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _cached_deduplicate(review, records: list[Record], keep_distinct_pairs: bool) -> DedupResult:  # noqa: ANN001
+    """deduplicate() on the review's records, reusing the last result while nothing changed:
+    the searches' files and labels/dedup.csv are the whole input."""
+    import marshal
+
+    from ..textio import atomic_write_bytes
     from .decisions import read_decisions, split_decisions
 
-    records = review.records()
+    path = review.cache_dir / "dedup" / f"{_cache_key(review, keep_distinct_pairs)}.marshal"
+    if path.exists():
+        try:
+            data = marshal.loads(path.read_bytes())
+            if len(data["cluster_of"]) == len(records):
+                return DedupResult(
+                    list(records),
+                    np.array(data["cluster_of"], dtype=np.int64),
+                    [Pair(*row) for row in data["pairs"]],
+                    data["seconds"],
+                    data["compared"],
+                    data["candidates"],
+                )
+        except Exception:  # a damaged cache is recomputed, never trusted
+            pass
     same, different = split_decisions(read_decisions(review.labels_dir / "dedup.csv"))
     result = deduplicate(records, same=same, different=different, keep_distinct_pairs=keep_distinct_pairs)
+    payload = {
+        "cluster_of": result.cluster_of.tolist(),
+        "pairs": [tuple(p.__dict__.values()) for p in result.pairs],
+        "seconds": result.seconds,
+        "compared": result.compared,
+        "candidates": result.candidates,
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, marshal.dumps(payload), durable=False)
+    except OSError:
+        pass
+    return result
+
+
+def dedup_review(review, keep_distinct_pairs: bool = False) -> ReviewDedup:  # noqa: ANN001 - Review
+    """Deduplicate every search of a review, honouring labels/dedup.csv."""
+    records = review.records()
+    result = _cached_deduplicate(review, records, keep_distinct_pairs)
     kept = result.representatives()
     kept_set = set(kept)
     databases = {s.name: s.database for s in review.searches()}
