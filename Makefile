@@ -42,6 +42,7 @@ bench: install bench-env
 	$(BIN)/python benchmarks/entrez_bench.py
 	$(BIN)/python benchmarks/dedup_bench.py --bib-dedupe-python $(BENCH_VENV)/bin/python
 	$(BIN)/python benchmarks/dedup_scale.py
+	$(BIN)/python benchmarks/screen_latency.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .screener .pytest_cache
