@@ -1,0 +1,62 @@
+"""Ranking for prioritised screening: features, classifier and query strategy as swappable parts.
+
+`Ranker` holds one review's (or one dataset's) feature matrix, computed once; `fit` retrains
+the classifier on the labelled rows and `next_order` returns the unlabelled rows in the order
+to screen them. A retrain-and-rerank step costs a fit on the labelled rows and one sparse
+product over all rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+
+from .features import FEATURES, record_text
+from .models import CLASSIFIERS
+from .query import QUERIES
+
+__all__ = ["Ranker", "RankerConfig", "record_text", "FEATURES", "CLASSIFIERS", "QUERIES"]
+
+
+@dataclass
+class RankerConfig:
+    features: str = "tfidf"
+    classifier: str = "svm"
+    query: str = "max"
+    classifier_options: dict = field(default_factory=dict)
+
+    def build(self):  # noqa: ANN201
+        return (
+            FEATURES[self.features](),
+            CLASSIFIERS[self.classifier](**self.classifier_options),
+            QUERIES[self.query](),
+        )
+
+
+class Ranker:
+    def __init__(self, texts: Sequence[str], config: RankerConfig | None = None, seed: int = 0) -> None:
+        self.config = config or RankerConfig()
+        features, self.classifier, self.query = self.config.build()
+        self.X: sparse.csr_matrix = features.fit_transform(texts)
+        self.n = self.X.shape[0]
+        self.rng = np.random.RandomState(seed)
+        self.scores = np.zeros(self.n)
+        self.fitted = False
+
+    def fit(self, labelled: np.ndarray, y: np.ndarray) -> None:
+        """Retrain on the labelled rows (needs at least one relevant and one irrelevant)."""
+        if len(set(y.tolist())) < 2:
+            self.fitted = False
+            return
+        self.classifier.fit(self.X[labelled], y)
+        self.scores = self.classifier.scores(self.X)
+        self.fitted = True
+
+    def next_order(self, unlabelled: np.ndarray) -> np.ndarray:
+        """Unlabelled rows in screening order (random until the model can be trained)."""
+        if not self.fitted:
+            return self.rng.permutation(unlabelled)
+        return self.query.order(self.scores, unlabelled, self.rng)

@@ -1,0 +1,33 @@
+"""Recall curves of simulations against random screening."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def recall_plot(runs, path: Path, title: str = "") -> None:  # noqa: ANN001 - list[Simulation]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .metrics import recall_curve
+
+    figure, axes = plt.subplots(figsize=(7, 5), dpi=120)
+    for run in runs:
+        order = run.screened_labels()
+        x = np.arange(1, len(order) + 1) / len(order)
+        axes.plot(x * 100, recall_curve(order) * 100, lw=1.2, label=f"seed {run.seed}")
+    axes.plot([0, 100], [0, 100], "k--", lw=1, label="random order")
+    axes.axhline(95, color="grey", lw=0.6, ls=":")
+    axes.set_xlabel("records screened (%)")
+    axes.set_ylabel("relevant records found (%)")
+    axes.set_xlim(0, 100)
+    axes.set_ylim(0, 101)
+    axes.set_title(title)
+    axes.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)

@@ -1,0 +1,80 @@
+"""Replaying a labelled dataset as a reviewer would screen it, one record at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import Ranker, RankerConfig
+from .metrics import atd, rrf, wss
+
+
+def priors(labels: np.ndarray, seed: int) -> tuple[int, int]:
+    """The prior relevant and prior irrelevant rows for a seed, exactly as specified:
+    r = RandomState(seed); the relevant prior first, then the irrelevant one."""
+    r = np.random.RandomState(seed)
+    included = r.choice(np.flatnonzero(labels == 1))
+    excluded = r.choice(np.flatnonzero(labels == 0))
+    return int(included), int(excluded)
+
+
+@dataclass
+class Simulation:
+    seed: int
+    order: list[int]  # rows in screening order, priors first
+    prior_rows: tuple[int, int]
+    labels: np.ndarray
+    step_seconds: list[float]
+
+    def screened_labels(self) -> np.ndarray:
+        """Labels in screening order with the priors left out."""
+        return self.labels[[r for r in self.order if r not in self.prior_rows]]
+
+    def metrics(self) -> dict[str, float]:
+        order = self.screened_labels()
+        return {
+            "wss@95": wss(order, 0.95),
+            "wss@100": wss(order, 1.0),
+            "rrf@10": rrf(order, 10),
+            "atd": atd(order),
+        }
+
+
+def simulate(
+    texts: Sequence[str],
+    labels: np.ndarray,
+    seed: int,
+    config: RankerConfig | None = None,
+    n_stop: int | None = None,
+    ranker: Ranker | None = None,
+) -> Simulation:
+    """Screen in ranked order, retraining after every record, until every relevant record is
+    found (or `n_stop` records are screened)."""
+    import time
+
+    labels = np.asarray(labels, dtype=int)
+    ranker = ranker or Ranker(texts, config, seed=seed)
+    first, second = priors(labels, seed)
+    order = [first, second]
+    is_labelled = np.zeros(len(labels), dtype=bool)
+    is_labelled[[first, second]] = True
+    remaining_relevant = int(labels.sum()) - int(labels[first])
+    steps: list[float] = []
+    limit = n_stop if n_stop is not None else len(labels)
+    while remaining_relevant > 0 and len(order) < min(limit, len(labels)):
+        start = time.perf_counter()
+        labelled = np.array(order)
+        ranker.fit(labelled, labels[labelled])
+        candidates = np.flatnonzero(~is_labelled)
+        nxt = int(ranker.next_order(candidates)[0])
+        steps.append(time.perf_counter() - start)
+        order.append(nxt)
+        is_labelled[nxt] = True
+        remaining_relevant -= int(labels[nxt])
+    # The rest, in the last ranking, so metrics see a complete order.
+    candidates = np.flatnonzero(~is_labelled)
+    if len(candidates):
+        order.extend(int(x) for x in ranker.next_order(candidates))
+    return Simulation(seed, order, (first, second), labels, steps)

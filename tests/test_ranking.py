@@ -1,0 +1,130 @@
+"""Ranking: metrics, priors, the simulation loop, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+
+import numpy as np
+import pytest
+
+from screener.ranking import Ranker, RankerConfig
+from screener.ranking.metrics import atd, rrf, wss
+from screener.ranking.simulate import priors, simulate
+
+from .conftest import SHARED_DATA
+
+
+def test_metrics_on_known_orders():
+    perfect = np.array([1, 1, 1, 1] + [0] * 96)
+    assert wss(perfect, 1.0) == pytest.approx(0.96)
+    assert wss(perfect, 0.95) == pytest.approx(0.96 - 0.05)
+    assert rrf(perfect, 10) == 1.0
+    assert atd(perfect) == pytest.approx(np.mean([1, 2, 3, 4]) / 100)
+    worst = perfect[::-1].copy()
+    assert wss(worst, 1.0) == pytest.approx(0.0)
+    assert rrf(worst, 10) == 0.0
+    twenty = np.array(([1] + [0] * 4) * 20)  # 20 relevant, evenly spread over 100
+    assert wss(twenty, 0.95) == pytest.approx((100 - 91) / 100 - 0.05)
+
+
+def test_priors_follow_the_specification():
+    labels = np.array([0, 1, 0, 0, 1, 0, 1, 0])
+    r = np.random.RandomState(3)
+    expected = (r.choice(np.flatnonzero(labels == 1)), r.choice(np.flatnonzero(labels == 0)))
+    assert priors(labels, 3) == expected
+
+
+def synthetic(n: int = 600, relevant: int = 30, seed: int = 1) -> tuple[list[str], np.ndarray]:
+    rng = random.Random(seed)
+    topic = "hepatic resection neuroendocrine liver metastases survival cytoreduction".split()
+    noise = (
+        "cardiology asthma dermatology pediatric vaccine trial cohort outcome hospital policy "
+        "nursing education imaging genetics diet exercise"
+    ).split()
+    texts, labels = [], []
+    for k in range(n):
+        is_relevant = k % (n // relevant) == 0
+        words = rng.choices(noise, k=30) + (
+            rng.choices(topic, k=8) if is_relevant else rng.choices(topic, k=1)
+        )
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(int(is_relevant))
+    return texts, np.array(labels)
+
+
+def test_simulation_finds_relevant_records_early():
+    texts, labels = synthetic()
+    run = simulate(texts, labels, seed=0)
+    assert run.order[:2] == list(priors(labels, 0))
+    assert sorted(run.order) == list(range(len(labels)))  # every record exactly once
+    metrics = run.metrics()
+    assert metrics["wss@95"] > 0.6 and metrics["rrf@10"] > 0.6
+    random_run = simulate(texts, labels, seed=0, config=RankerConfig(query="random"))
+    assert random_run.metrics()["wss@95"] < metrics["wss@95"] - 0.3
+
+
+def test_n_stop_and_swappable_parts():
+    texts, labels = synthetic(300, 15)
+    for config in (
+        RankerConfig(classifier="logistic"),
+        RankerConfig(classifier="nb"),
+        RankerConfig(features="tfidf-words-chars"),
+        RankerConfig(query="uncertainty"),
+    ):
+        run = simulate(texts, labels, seed=1, config=config, n_stop=40)
+        assert len(run.step_seconds) <= 38 and sorted(run.order) == list(range(len(labels)))
+    stopped = simulate(texts, labels, seed=1, config=RankerConfig(query="random"), n_stop=40)
+    assert len(stopped.step_seconds) == 38
+
+
+def test_ranker_needs_both_classes_before_ranking():
+    texts, labels = synthetic(100, 5)
+    ranker = Ranker(texts)
+    ranker.fit(np.array([0]), np.array([labels[0]]))
+    assert not ranker.fitted
+    order = ranker.next_order(np.arange(1, 100))
+    assert sorted(order.tolist()) == list(range(1, 100))
+
+
+def test_simulate_cli(cli, tmp_path):
+    texts, labels = synthetic(200, 10)
+    dataset = tmp_path / "toy.csv"
+    with dataset.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["record_id", "title", "abstract", "label_included", "label_abstract_screening"])
+        for k, (text, label) in enumerate(zip(texts, labels, strict=True)):
+            writer.writerow([k, text[:40], text, label, label])
+    out = tmp_path / "orders"
+    plot = tmp_path / "recall.png"
+    result = cli(
+        "simulate", str(dataset), "--seeds", "0,1", "--orders-out", str(out), "--plot", str(plot), "--json"
+    )
+    assert result.code == 0, result
+    report = json.loads(result.out)
+    assert [r["seed"] for r in report["runs"]] == [0, 1]
+    assert set(report["mean"]) == {"wss@95", "wss@100", "rrf@10", "atd"}
+    rows = list(csv.DictReader((out / "toy_seed0.csv").open()))
+    assert [int(r["prior"]) for r in rows[:3]] == [1, 1, 0] and len(rows) == 200
+    assert int(rows[0]["label"]) == 1 and int(rows[1]["label"]) == 0
+    assert plot.stat().st_size > 10_000
+    assert cli("simulate", str(dataset), "--level", "ta", "--json").code == 0
+
+
+@pytest.mark.skipif(
+    not (SHARED_DATA / "screening").is_dir(), reason="the shared screening datasets are absent"
+)
+def test_real_dataset_levels_and_labels(cli):
+    from screener.ranking.datasets import load_labelled
+
+    wilson = (
+        SHARED_DATA / "screening/appenzeller_herzog_2020_wilson_disease/wilson_Appenzeller-Herzog_2020.csv"
+    )
+    records, final = load_labelled(wilson, "final")
+    _, ta = load_labelled(wilson, "ta")
+    assert len(records) == 2333 and final.sum() == 23 and ta.sum() == 155
+    virus = SHARED_DATA / "screening/kwok_2020_virus_metagenomics/virus_Kwok_2020.csv"
+    result = cli("simulate", str(virus), "--level", "ta")
+    assert result.code == 2 and "title/abstract label" in result.err
