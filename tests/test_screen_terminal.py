@@ -40,7 +40,7 @@ def lines(review, reviewer: str, stage: str = TA) -> list[list[str]]:
 def test_keys_decide_undo_and_resume(screened):  # noqa: F811
     order = titles(screened)
     ids = [r.id for r in load_stage(screened, TA).records]
-    child = spawn(screened, "screen", "--reviewer", "alice")
+    child = spawn(screened, "screen", "--reviewer", "alice", "--order", "file")
     child.expect_exact(order[0])
     child.send("i")
     child.expect_exact(order[1])
@@ -68,7 +68,7 @@ def test_keys_decide_undo_and_resume(screened):  # noqa: F811
         DecisionLog(decision_path(screened.labels_dir, TA, "alice")).current()[ids[1]].note
         == "check the full text"
     )
-    again = spawn(screened, "screen", "--reviewer", "alice")
+    again = spawn(screened, "screen", "--reviewer", "alice", "--order", "file")
     again.expect_exact(order[2])  # resumes at the first record not yet decided
     again.send("s")  # skip for now: the next one comes first
     again.expect_exact(order[3])
@@ -78,12 +78,12 @@ def test_keys_decide_undo_and_resume(screened):  # noqa: F811
 
 def test_killed_session_loses_no_saved_decision(screened):  # noqa: F811
     order = titles(screened)
-    child = spawn(screened, "screen", "--reviewer", "bob")
+    child = spawn(screened, "screen", "--reviewer", "bob", "--order", "file")
     child.expect_exact(order[0])
     for k, key in enumerate("iei"):
         child.send(key)
         child.expect_exact(order[k + 1])  # the next record is on screen: the decision is saved
-    second = spawn(screened, "screen", "--reviewer", "bob")
+    second = spawn(screened, "screen", "--reviewer", "bob", "--order", "file")
     second.expect("already screening")
     second.expect(pexpect.EOF)
     os.kill(child.pid, signal.SIGKILL)
@@ -98,7 +98,7 @@ def test_full_text_exclusion_asks_for_a_reason(screened):  # noqa: F811
         decisions.append(ids[0], "include")
         decisions.append(ids[1], "include")
     order = titles(screened, FT)
-    child = spawn(screened, "screen", "--reviewer", "alice", "--stage", FT)
+    child = spawn(screened, "screen", "--reviewer", "alice", "--stage", FT, "--order", "file")
     child.expect_exact(order[0])
     child.send("e")
     child.expect("Reason for exclusion")
@@ -118,7 +118,7 @@ def test_screen_is_blind_and_resolver_sees_both(screened):  # noqa: F811
     view = load_stage(screened, TA)
     first = view.records[0]
     DecisionLog(decision_path(screened.labels_dir, TA, "bob")).append(first.id, "exclude", note="BOBSNOTE")
-    child = spawn(screened, "screen", "--reviewer", "alice")
+    child = spawn(screened, "screen", "--reviewer", "alice", "--order", "file")
     child.expect_exact(f"· {first.id}")
     child.send("i")
     child.expect("saved")

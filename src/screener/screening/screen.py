@@ -61,9 +61,12 @@ class ScreenSession:
     pending_note: str = ""
     message: str = ""
     context: dict[str, str] = field(default_factory=dict)  # record id -> text shown above it
+    rerank: Callable[[ScreenSession], None] | None = None  # reorders `queue` after each decision
+    skipped: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.by_id = {r.id: r for r in self.records}
+        self.row_of = {r.id: k for k, r in enumerate(self.records)}
         if not self.queue:
             self.queue = [r.id for r in self.records if r.id not in self.done]
 
@@ -88,6 +91,8 @@ class ScreenSession:
         self.queue.pop(0)
         self.pending_note = ""
         self.message = f"saved: {decision}" + (f" ({reason})" if reason else "")
+        if self.rerank is not None:
+            self.rerank(self)
         return entry
 
     def undo(self) -> None:
@@ -99,11 +104,39 @@ class ScreenSession:
         self.done.pop(record_id, None)
         self.queue.insert(0, record_id)
         self.message = "undone: the record is back"
+        if self.rerank is not None:
+            self.rerank(self)
+            self.queue.remove(record_id)
+            self.queue.insert(0, record_id)
 
     def skip(self) -> None:
         if len(self.queue) > 1:
+            self.skipped.add(self.queue[0])
             self.queue.append(self.queue.pop(0))
         self.message = "skipped for now"
+
+
+def ranked_reordering(ranker) -> Callable[[ScreenSession], None]:  # noqa: ANN001 - ranking.Ranker
+    """Retrain on this reviewer's own decisions and put the most likely relevant first.
+
+    Rows of the ranker are the session's records in their original order. Records skipped in
+    this session stay at the end.
+    """
+    import numpy as np
+
+    def rerank(session: ScreenSession) -> None:
+        row_of = session.row_of
+        labelled = np.array([row_of[rid] for rid in session.done], dtype=np.int64)
+        y = np.array([int(session.done[rid].includes) for rid in session.done], dtype=int)
+        ranker.fit(labelled, y)
+        if not ranker.fitted:
+            return
+        waiting = [rid for rid in session.queue if rid not in session.skipped]
+        rows = np.array([row_of[rid] for rid in waiting], dtype=np.int64)
+        ordered = [session.records[r].id for r in ranker.next_order(rows)] if len(rows) else []
+        session.queue = ordered + [rid for rid in session.queue if rid in session.skipped]
+
+    return rerank
 
 
 def highlighter(include: list[str], exclude: list[str]) -> Callable:
