@@ -128,3 +128,59 @@ def test_real_dataset_levels_and_labels(cli):
     virus = SHARED_DATA / "screening/kwok_2020_virus_metagenomics/virus_Kwok_2020.csv"
     result = cli("simulate", str(virus), "--level", "ta")
     assert result.code == 2 and "title/abstract label" in result.err
+
+
+def test_stopping_p_value_is_the_hypergeometric_tail():
+    from math import comb
+
+    from screener.ranking.stopping import recall_below_target_p
+
+    # 40 found before sampling; a sample of 300 out of 1000 left finds none.
+    p = recall_below_target_p(
+        remaining=1000, sample_size=300, found_in_sample=0, found_before=40, target=0.95
+    )
+    k = 40 // 0.95 + 1 - 40  # the fewest relevant left under H0: 43 in total, 3 left
+    expected = comb(1000 - int(k), 300) / comb(1000, 300)
+    assert p == pytest.approx(expected)
+    assert recall_below_target_p(1000, 1000, 0, 40) == 0.0
+
+
+@pytest.mark.parametrize("sample", ["random", "ranked"])
+def test_stopping_rule_meets_its_target_in_95_percent_of_runs(sample):
+    """Random orders with the relevant records somewhat enriched early (as a ranking gives)."""
+    from screener.ranking.stopping import simulate_stopping
+
+    rng = np.random.RandomState(0)
+    met, saved = 0, []
+    runs = 200
+    for _ in range(runs):
+        n, relevant = 3000, rng.randint(30, 120)
+        weights = np.where(np.arange(n) < relevant, 6.0, 1.0)
+        order = rng.choice(n, size=n, replace=False, p=weights / weights.sum())
+        labels = (order < relevant).astype(int)
+        result = simulate_stopping(labels, relevant, rng, target=0.95, alpha=0.05, sample=sample)
+        met += result.recall >= 0.95
+        saved.append(result.work_saved)
+    assert met / runs >= 0.95
+    assert np.mean(saved) > 0.0
+
+
+def test_stop_point_agrees_with_the_scalar_test():
+    from screener.ranking.stopping import recall_below_target_p, simulate_stopping
+
+    rng = np.random.RandomState(5)
+    labels = (rng.rand(2000) < 0.03).astype(int)
+    labels[:40] = 1  # a ranking that found most relevant records early
+    result = simulate_stopping(labels, int(labels.sum()), np.random.RandomState(1), trigger=60)
+    sample = labels[result.ranked : result.stopped_at]
+    found_before = int(labels[: result.ranked].sum())
+    p = recall_below_target_p(len(labels) - result.ranked, result.sample, int(sample.sum()), found_before)
+    assert p == pytest.approx(result.p_value) and p < 0.05
+    if result.sample > 1:  # one record fewer and the test had not yet rejected
+        before = labels[result.ranked : result.stopped_at - 1]
+        assert (
+            recall_below_target_p(
+                len(labels) - result.ranked, result.sample - 1, int(before.sum()), found_before
+            )
+            >= 0.05
+        )

@@ -882,6 +882,7 @@ def simulate(
     for run in runs:
         metrics = run.metrics()
         step = float(np.median(run.step_seconds)) if run.step_seconds else float("nan")
+        stop = run.stopping() if n_stop is None else None
         rows.append(
             {
                 "seed": run.seed,
@@ -889,6 +890,17 @@ def simulate(
                 "median_step_ms": round(step * 1000, 2),
                 "records": len(labels),
                 "relevant": int(labels.sum()),
+                "stop": None
+                if stop is None
+                else {
+                    "screened": stop.stopped_at,
+                    "ranked": stop.ranked,
+                    "random_sample": stop.sample,
+                    "recall": round(stop.recall, 4),
+                    "work_saved": round(stop.work_saved, 4),
+                    "p_value": round(stop.p_value, 4),
+                    "target": stop.target,
+                },
             }
         )
         if orders_out:
@@ -910,9 +922,20 @@ def simulate(
         title=f"Simulation: {dataset.name} ({level}, {len(labels)} records, {int(labels.sum())} relevant)",
         title_justify="left",
     )
-    for column in ("seed", "WSS@95", "WSS@100", "RRF@10", "ATD", "step ms"):
+    for column in (
+        "seed",
+        "WSS@95",
+        "WSS@100",
+        "RRF@10",
+        "ATD",
+        "step ms",
+        "stop at",
+        "recall there",
+        "work saved",
+    ):
         table.add_column(column, justify="right")
     for r in rows:
+        stop = r["stop"] or {}
         table.add_row(
             str(r["seed"]),
             f"{r['wss@95']:.1%}",
@@ -920,6 +943,9 @@ def simulate(
             f"{r['rrf@10']:.1%}",
             f"{r['atd']:.1%}",
             f"{r['median_step_ms']:.1f}",
+            str(stop.get("screened", "")),
+            f"{stop['recall']:.1%}" if stop else "",
+            f"{stop['work_saved']:.1%}" if stop else "",
         )
     table.add_section()
     table.add_row(
@@ -928,6 +954,9 @@ def simulate(
         f"{mean['wss@100']:.1%}",
         f"{mean['rrf@10']:.1%}",
         f"{mean['atd']:.1%}",
+        "",
+        "",
+        "",
         "",
     )
     console.print(table)

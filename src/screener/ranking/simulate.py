@@ -41,6 +41,15 @@ class Simulation:
             "atd": atd(order),
         }
 
+    def stopping(self, target: float = 0.95, alpha: float = 0.05, sample: str = "ranked"):  # noqa: ANN201
+        """Where the statistical stopping rule would have stopped this run (see stopping.py)."""
+        from .stopping import simulate_stopping
+
+        order = self.screened_labels()
+        return simulate_stopping(
+            order, int(order.sum()), np.random.RandomState(self.seed), target, alpha, sample=sample
+        )
+
 
 def simulate(
     texts: Sequence[str],

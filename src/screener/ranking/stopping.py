@@ -1,0 +1,103 @@
+"""When to stop screening: a rule with a statistical guarantee, and the simple heuristics.
+
+The guarantee follows Callaghan & Müller-Hansen (2020, "buscar"): once ranked screening stops
+turning up relevant records, screen a random sample of what is left. With `found_before`
+relevant records found before sampling and `found_in_sample` in a sample of `sample_size`
+drawn from `remaining` unscreened records, the null hypothesis "recall is below the target"
+means at least K = floor(found / target) + 1 - found_before relevant records were among the
+remaining; the chance of seeing this few in the sample is then a hypergeometric tail. Stop when
+it is below alpha: recall is then at or above the target with probability at least 1 - alpha.
+
+`sample="ranked"` goes on in ranked order after the trigger and treats those records as the
+sample. Ranking puts relevant records first, so such a sample holds at least as many relevant
+records as a random one would, and the random-sample p-value is an upper bound: the test stays
+valid, and costs far fewer records (as in Callaghan & Müller-Hansen's use of the last records
+screened). `sample="random"` draws at random from what is left, the textbook version.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def recall_below_target_p(
+    remaining: int, sample_size: int, found_in_sample: int, found_before: int, target: float = 0.95
+) -> float:
+    """p-value of H0 "recall < target" after a random sample of the records left."""
+    from scipy.stats import hypergeom
+
+    if sample_size >= remaining:
+        return 0.0  # everything was screened: recall is 100 %
+    found = found_before + found_in_sample
+    least_relevant_total = math.floor(found / target) + 1  # the smallest total for which recall < target
+    k_remaining = least_relevant_total - found_before
+    if k_remaining > remaining:
+        return 0.0
+    return float(hypergeom.cdf(found_in_sample, remaining, k_remaining, sample_size))
+
+
+def irrelevant_in_a_row(labels_in_order: np.ndarray) -> int:
+    """How many records since the last relevant one (the usual heuristic)."""
+    positions = np.flatnonzero(labels_in_order)
+    return len(labels_in_order) - (int(positions[-1]) + 1 if len(positions) else 0)
+
+
+@dataclass
+class StopResult:
+    stopped_at: int  # records screened when the rule said stop (ranked + random sample)
+    ranked: int  # records screened in ranked order before sampling began
+    sample: int  # records in the random sample
+    recall: float  # true recall at the stop (known in simulation)
+    work_saved: float  # 1 - stopped_at / N
+    p_value: float
+    target: float
+
+
+def simulate_stopping(
+    ranked_labels: np.ndarray,
+    total_relevant: int,
+    rng: np.random.RandomState,
+    target: float = 0.95,
+    alpha: float = 0.05,
+    trigger: int | None = None,
+    sample: str = "ranked",
+) -> StopResult:
+    """Apply the rule to a simulated run.
+
+    `ranked_labels`: labels of every record in the order ranked screening would show them
+    (priors excluded). Ranked screening goes on until `trigger` irrelevant records in a row
+    (default: 5 % of the records, at least 50, at most 300); then records are drawn at random
+    from the rest until the hypergeometric test says stop.
+    """
+    n = len(ranked_labels)
+    if trigger is None:
+        trigger = int(min(300, max(50, math.ceil(0.05 * n))))
+    found = 0
+    since_relevant = 0
+    k = 0
+    while k < n and since_relevant < trigger:
+        found += int(ranked_labels[k])
+        since_relevant = 0 if ranked_labels[k] else since_relevant + 1
+        k += 1
+    remaining = ranked_labels[k:]
+    order = np.arange(len(remaining)) if sample == "ranked" else rng.permutation(len(remaining))
+    drawn, found_in_sample, p = 0, 0, 0.0
+    if len(remaining):
+        from scipy.stats import hypergeom
+
+        # Every sample size at once: the first at which the test rejects "recall < target".
+        in_sample = np.cumsum(remaining[order])
+        sizes = np.arange(1, len(remaining) + 1)
+        least_total = np.floor((found + in_sample) / target) + 1
+        k_left = least_total - found
+        p_values = hypergeom.cdf(in_sample, len(remaining), np.minimum(k_left, len(remaining)), sizes)
+        p_values[k_left > len(remaining)] = 0.0
+        p_values[-1] = 0.0  # everything screened
+        first = int(np.argmax(p_values < alpha))
+        drawn, found_in_sample, p = first + 1, int(in_sample[first]), float(p_values[first])
+    screened = k + drawn
+    recall = (found + found_in_sample) / total_relevant if total_relevant else 1.0
+    return StopResult(screened, k, drawn, recall, 1 - screened / n if n else 0.0, p, target)
