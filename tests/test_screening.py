@@ -319,3 +319,17 @@ def test_ranked_order_learns_from_the_reviewers_own_decisions(tmp_path):
     assert session.queue[-1] in session.skipped
     session.decide("include")
     assert session.queue[-1] in session.skipped  # a skipped record stays at the end
+
+
+def test_rank_command(cli, screened):
+    root = str(screened.root)
+    before = json.loads(cli("rank", "--reviewer", "alice", "--json", "--review", root).out)
+    assert not before["model"] and len(before["records"]) == 5
+    cli("label", "--reviewer", "alice", OSBORNE, "include", "--review", root)
+    cli("label", "--reviewer", "alice", SARMIENTO, "exclude", "--review", root)
+    after = json.loads(cli("rank", "--reviewer", "alice", "--top", "2", "--json", "--review", root).out)
+    assert after["model"] and after["trained_on"] == 2 and len(after["records"]) == 2
+    assert {OSBORNE, SARMIENTO}.isdisjoint(r["record_id"] for r in after["records"])
+    scores = [r["score"] for r in after["records"]]
+    assert scores == sorted(scores, reverse=True)
+    assert cli("rank", "--reviewer", "alice", "--review", root).code == 0

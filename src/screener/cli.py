@@ -964,6 +964,78 @@ def simulate(
         console.print(f"Recall curves in {plot}")
 
 
+@cli.command()
+@click.option("--reviewer", required=True, help="Rank from this reviewer's decisions only.")
+@_stage_option
+@click.option("--top", type=int, default=20, show_default=True, help="How many records to list.")
+@review_option
+@json_option
+def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: bool) -> None:
+    """List the records a reviewer has not screened, most likely relevant first.
+
+    The model (TF-IDF, linear SVM, most-likely-relevant first) learns from this reviewer's own
+    decisions only; until they include and exclude at least one record, the order is the file's.
+
+    \b
+    Example:
+      screener rank --reviewer alice --top 10 --json
+    """
+    import numpy as np
+
+    from .ranking import Ranker, record_text
+    from .screening import load_stage
+
+    review = _find_review(review_dir)
+    view = load_stage(review, stage)
+    records = view.records
+    mine = view.decisions.get(reviewer, {})
+    row_of = {r.id: k for k, r in enumerate(records)}
+    labelled = np.array([row_of[i] for i in mine], dtype=np.int64)
+    y = np.array([int(d.includes) for d in mine.values()], dtype=int)
+    unlabelled = np.array([k for k, r in enumerate(records) if r.id not in mine], dtype=np.int64)
+    ranker = Ranker([record_text(r) for r in records]) if len(records) > 1 else None
+    if ranker is not None and len(labelled):
+        ranker.fit(labelled, y)
+    order = (
+        unlabelled
+        if ranker is None or not ranker.fitted
+        else ranker.query.order(ranker.scores, unlabelled, ranker.rng)
+    )
+    rows = [
+        {
+            "rank": n + 1,
+            "record_id": records[k].id,
+            "score": round(float(ranker.scores[k]), 4) if ranker and ranker.fitted else None,
+            "title": records[k].title,
+        }
+        for n, k in enumerate(order[:top])
+    ]
+    if as_json:
+        _print_json(
+            {
+                "reviewer": reviewer,
+                "stage": stage,
+                "trained_on": len(labelled),
+                "model": bool(ranker and ranker.fitted),
+                "records": rows,
+            }
+        )
+        return
+    table = Table(
+        title=f"Next for {reviewer} ({stage}); model trained on {len(labelled)} decisions"
+        if ranker and ranker.fitted
+        else f"Next for {reviewer} ({stage}); file order until the model can learn",
+        title_justify="left",
+    )
+    for column in ("rank", "score", "record", "title"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            str(r["rank"]), "" if r["score"] is None else f"{r['score']:.2f}", r["record_id"], r["title"][:80]
+        )
+    console.print(table)
+
+
 class _progress:
     """A rich progress bar on stderr, so --json output on stdout stays clean."""
 
