@@ -34,7 +34,7 @@ bench-env: $(BENCH_VENV)/.installed
 $(BENCH_VENV)/.installed:
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(BENCH_VENV)/bin/python -m pip install --quiet "bib-dedupe==0.11.0"
+	$(BENCH_VENV)/bin/python -m pip install --quiet "bib-dedupe==0.11.0" "asreview>=3,<4"
 	touch $@
 
 bench: install bench-env
@@ -43,6 +43,7 @@ bench: install bench-env
 	$(BIN)/python benchmarks/dedup_bench.py --bib-dedupe-python $(BENCH_VENV)/bin/python
 	$(BIN)/python benchmarks/dedup_scale.py
 	$(BIN)/python benchmarks/screen_latency.py
+	$(BIN)/python benchmarks/ranking_bench.py --asreview-python $(BENCH_VENV)/bin/python
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .screener .pytest_cache

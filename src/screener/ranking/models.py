@@ -17,10 +17,12 @@ class Classifier(Protocol):
 
 
 def balanced_weights(y: np.ndarray, ratio: float) -> np.ndarray:
-    """Sample weights giving the relevant class `ratio` times the weight of the other, in total
-    (ASReview's "balanced" sample weighting)."""
+    """Sample weights giving the relevant class `ratio` times the total weight of the other,
+    scaled to sum to the number of samples, so that C keeps its meaning (as ASReview's
+    "balanced" weighting does)."""
     n_pos, n_neg = max(int(y.sum()), 1), max(int(len(y) - y.sum()), 1)
-    return np.where(y == 1, ratio * n_neg / n_pos, 1.0)
+    weights = np.where(y == 1, ratio * n_neg / n_pos, 1.0)
+    return weights * (len(y) / weights.sum())
 
 
 class LinearSVM:
