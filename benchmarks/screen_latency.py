@@ -51,14 +51,15 @@ def main() -> None:
         env = dict(os.environ, COLUMNS="120", LINES="50", TERM="xterm")
         child = pexpect.spawn(
             sys.executable,
-            ["-m", "screener", "screen", "--reviewer", "alice"],
+            ["-m", "screener", "screen", "--reviewer", "alice", "--order", args.order],
             cwd=str(review.root),
             env=env,
             encoding="utf-8",
             timeout=120,
         )
         start = time.perf_counter()
-        child.expect_exact(f"· {order[0]}")
+        child.expect(r"· (pmid:\d+)")
+        shown = [child.match.group(1)]
         startup = time.perf_counter() - start
         child.expect("quit")
         latencies = []
@@ -66,9 +67,12 @@ def main() -> None:
         for k in range(min(args.keys, len(order) - 1)):
             sent = time.perf_counter()
             child.send(keys[k % 2])
-            child.expect_exact(f"· {order[k + 1]}")
+            child.expect(r"· (pmid:\d+)")  # the next record's id line is on screen
             latencies.append((time.perf_counter() - sent) * 1000)
+            shown.append(child.match.group(1))
             child.expect("quit")  # the rest of the screen, before the next key
+        if len(set(shown)) != len(shown):
+            sys.exit("a record was shown twice: the screen did not advance")
         child.send("q")
         child.expect(pexpect.EOF)
         saved = len(re.findall(r"\n", (review.labels_dir / "title-abstract" / "alice.csv").read_text())) - 1

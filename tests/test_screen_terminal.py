@@ -132,3 +132,25 @@ def test_screen_is_blind_and_resolver_sees_both(screened):  # noqa: F811
     resolver.send("q")
     resolver.expect(pexpect.EOF)
     assert load_stage(screened, TA).final[first.id].by == "carol"
+
+
+def test_ranked_order_in_the_terminal(screened):  # noqa: F811
+    """The default order learns from the reviewer's decisions; every record still comes once."""
+    child = spawn(screened, "screen", "--reviewer", "alice")
+    seen = []
+    for key in "ieiei":
+        child.expect(r"· ((?:pmid|doi|embase):\S+?)\x1b")
+        seen.append(child.match.group(1))
+        child.expect("quit")
+        child.send(key)
+    child.expect("All 5 records")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    assert sorted(seen) == sorted(r.id for r in load_stage(screened, TA).records)
+    assert [line[1] for line in lines(screened, "alice")] == [
+        "include",
+        "exclude",
+        "include",
+        "exclude",
+        "include",
+    ]

@@ -333,3 +333,34 @@ def test_rank_command(cli, screened):
     scores = [r["score"] for r in after["records"]]
     assert scores == sorted(scores, reverse=True)
     assert cli("rank", "--reviewer", "alice", "--review", root).code == 0
+
+
+def test_background_ranking_reorders_without_blocking(tmp_path):
+    from screener.ranking import Ranker, record_text
+    from screener.records import Record
+    from screener.screening.screen import BackgroundRanking, ScreenSession
+
+    records = [
+        Record(
+            id=f"r{k}",
+            title=(
+                "hepatic resection neuroendocrine liver metastases"
+                if k % 5 == 0
+                else "statin therapy myocardial infarction cardiology"
+            )
+            + f" {k}",
+        )
+        for k in range(40)
+    ]
+    session = ScreenSession(TA, records, DecisionLog(tmp_path / "alice.csv"), [])
+    background = BackgroundRanking(Ranker([record_text(r) for r in records]))
+    session.rerank = background
+    session.decide("include")  # r0
+    session.decide("exclude")  # r1: the training on both starts in the background
+    background.wait()
+    shown = session.current.id  # the record on screen was chosen before the model was ready
+    session.decide("exclude" if session.by_id[shown].title.startswith("statin") else "include")
+    background.wait()
+    background.apply(session)
+    assert all(session.by_id[rid].title.startswith("hepatic") for rid in session.queue[:6])
+    assert len(set(session.queue)) == len(session.queue) == 37

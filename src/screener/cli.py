@@ -714,10 +714,11 @@ def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
 @_stage_option
 @click.option(
     "--order",
-    type=click.Choice(["file", "random"]),
-    default="file",
+    type=click.Choice(["ranked", "file", "random"]),
+    default="ranked",
     show_default=True,
-    help="Screening order (ranked order arrives with the ranking model).",
+    help="ranked: most likely relevant first, learnt from your own decisions after each one (file "
+    "order until you have included and excluded at least one).",
 )
 @review_option
 def screen(reviewer: str, stage: str, order: str, review_dir: Path | None) -> None:
@@ -750,11 +751,22 @@ def screen(reviewer: str, stage: str, order: str, review_dir: Path | None) -> No
         log = DecisionLog(decision_path(review.labels_dir, stage, reviewer))
         session = ScreenSession(
             stage,
-            order_records(view.records, order, f"{reviewer}/{stage}"),
+            order_records(view.records, "random" if order == "random" else "file", f"{reviewer}/{stage}"),
             log,
             config.exclusion_reasons,
             done=dict(view.decisions.get(reviewer, {})),
         )
+        if order == "ranked" and len(session.records) > 1:
+            from .ranking import Ranker, record_text
+            from .screening.screen import BackgroundRanking
+
+            with err_console.status("Reading the records for ranking"):
+                ranker = Ranker([record_text(r) for r in session.records])
+                background = BackgroundRanking(ranker)
+                background.request(session)
+                background.wait()  # the first ranking before the first record
+                background.apply(session)
+            session.rerank = background
         highlight = highlighter(config.highlight_include, config.highlight_exclude)
         with KeyReader() as keys:
             run_terminal(session, console, highlight, keys.getchar, keys.prompt)

@@ -139,6 +139,77 @@ def ranked_reordering(ranker) -> Callable[[ScreenSession], None]:  # noqa: ANN00
     return rerank
 
 
+class BackgroundRanking:
+    """Retrains in a background thread, so the next record never waits for the model.
+
+    After each decision the next record comes from the latest ranking already computed (at
+    most one decision behind), and a new training starts on every decision so far. Only rows
+    still waiting are reordered; the record on screen never changes under the reviewer.
+    """
+
+    def __init__(self, ranker) -> None:  # noqa: ANN001 - ranking.Ranker
+        import threading
+
+        self.ranker = ranker
+        self.lock = threading.Lock()
+        self.position = None  # rank position of every row in the latest ranking
+        self.thread = None
+        self.wanted = None  # (labelled rows, labels) waiting to be trained on
+
+    def __call__(self, session: ScreenSession) -> None:
+        """Apply the latest ranking to the queue, then train on the decisions so far."""
+        self.apply(session)
+        self.request(session)
+
+    def request(self, session: ScreenSession) -> None:
+        import threading
+
+        import numpy as np
+
+        row_of = session.row_of
+        labelled = np.array([row_of[rid] for rid in session.done], dtype=np.int64)
+        y = np.array([int(d.includes) for d in session.done.values()], dtype=int)
+        with self.lock:
+            self.wanted = (labelled, y)
+            if self.thread is not None and self.thread.is_alive():
+                return  # the running thread picks up the newest request when it finishes
+            self.thread = threading.Thread(target=self._train, daemon=True)
+            self.thread.start()
+
+    def _train(self) -> None:
+        import numpy as np
+
+        while True:
+            with self.lock:
+                wanted, self.wanted = self.wanted, None
+            if wanted is None:
+                return
+            self.ranker.fit(*wanted)
+            if self.ranker.fitted:
+                order = np.argsort(-self.ranker.scores, kind="stable")
+                position = np.empty(len(order), dtype=np.int64)
+                position[order] = np.arange(len(order))
+                self.position = position
+
+    def wait(self) -> None:
+        """For tests and the end of a session: let the running training finish."""
+        thread = self.thread
+        if thread is not None:
+            thread.join()
+
+    def apply(self, session: ScreenSession) -> None:
+        import numpy as np
+
+        position = self.position
+        if position is None or not session.queue:
+            return
+        row_of = session.row_of
+        waiting = [rid for rid in session.queue if rid not in session.skipped]
+        rows = np.array([row_of[rid] for rid in waiting], dtype=np.int64)
+        ordered = [waiting[k] for k in np.argsort(position[rows], kind="stable")]
+        session.queue = ordered + [rid for rid in session.queue if rid in session.skipped]
+
+
 def highlighter(include: list[str], exclude: list[str]) -> Callable:
     """A function that styles a rich Text: include terms green, exclude terms red."""
     inc = [re.compile(p, re.IGNORECASE) for p in include]
