@@ -108,9 +108,11 @@ def normalise_doi(value: str | None) -> str:
 
 def normalise_pmid(value: str | int | None) -> str:
     """Digits only ('12345678'), '' for anything that is not a PubMed id."""
-    if value is None:
+    if not value:
         return ""
     text = str(value).strip()
+    if text.isdigit():  # the usual case
+        return text if len(text) <= 9 and int(text) > 0 else ""
     text = re.sub(r"^(?:pmid|pubmed id|medline)\s*[:=]?\s*", "", text, flags=re.IGNORECASE)
     text = text.split()[0] if text else ""
     if text.endswith(".0") and text[:-2].isdigit():  # pandas read a numeric column as float
@@ -229,6 +231,9 @@ def _needs_cleaning(text: str) -> bool:
 def _clean_list(values: list[Any], unique: bool = True) -> list[str]:
     if not values:
         return []
+    if len(values) == 1:
+        text = clean_text(values[0]).strip(" ;,")
+        return [text] if text else []
     try:
         joined = "\x1f".join(values)
     except TypeError:

@@ -182,12 +182,16 @@ def _separate_shared_dois(records: list[Record]) -> None:
     The suffix comes from the title, so ids stay the same when the file is imported again.
     """
     import hashlib
+    from collections import Counter
 
     from ..records import _title_key
 
+    repeated = {i for i, n in Counter(r.id for r in records).items() if n > 1 and i.startswith("doi:")}
+    if not repeated:
+        return
     by_id: dict[str, list[Record]] = {}
     for record in records:
-        if record.id.startswith("doi:"):
+        if record.id in repeated:
             by_id.setdefault(record.id, []).append(record)
     for record_id, group in by_id.items():
         if len(group) > 1 and len({_title_key(r.title) for r in group}) > 1:
