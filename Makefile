@@ -27,6 +27,7 @@ lint: install
 run: install
 	$(BIN)/screener status
 	$(BIN)/screener dedup
+	$(BIN)/screener prisma
 
 # The tools we compare against live in their own environment, so their pins never touch ours.
 bench-env: $(BENCH_VENV)/.installed

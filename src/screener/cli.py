@@ -108,6 +108,12 @@ def init(directory: Path, title: str, question: str, reviewers: tuple[str, ...])
 @click.option("--query", default="", help="The search strategy as run.")
 @click.option("--query-file", type=click.File("r", encoding="utf-8"), help="Read the query from a file.")
 @click.option(
+    "--kind",
+    type=click.Choice(["database", "register", "website", "organisation", "citations"]),
+    default=None,
+    help="Where the records come from, for PRISMA (default: database).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
@@ -123,6 +129,7 @@ def import_(
     date_searched: str,
     query: str,
     query_file: Any,
+    kind: str | None,
     fmt: str | None,
     review_dir: Path | None,
     as_json: bool,
@@ -156,6 +163,7 @@ def import_(
             date_searched=date_searched,
             query=query,
             parsed=parsed_file,
+            kind=kind or "",
         )
         results.append(
             {
@@ -1046,6 +1054,64 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
             str(r["rank"]), "" if r["score"] is None else f"{r['score']:.2f}", r["record_id"], r["title"][:80]
         )
     console.print(table)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--explain", "box", default=None, help="List the record ids behind one box (or reason).")
+@review_option
+def prisma(fmt: str, box: str | None, review_dir: Path | None) -> None:
+    """PRISMA 2020 flow counts, computed from the review's files (nothing typed by hand).
+
+    JSON keys follow the PRISMA2020 R package's data template. Searches count by their `kind`
+    (database, register, website, organisation, citations in searches/NAME.toml).
+
+    \b
+    Examples:
+      screener prisma --format json
+      screener prisma --explain duplicates
+    """
+    from .prisma import explain, prisma_counts
+
+    review = _find_review(review_dir)
+    with err_console.status("Counting"):
+        counts = prisma_counts(review)
+    if box:
+        for record_id in explain(counts, box):
+            click.echo(record_id)
+        return
+    data = counts.to_dict()
+    if fmt == "json":
+        _print_json(data)
+        return
+    table = Table(title="PRISMA 2020", title_justify="left")
+    table.add_column("box")
+    table.add_column("n", justify="right")
+    for name in (
+        "database_results",
+        "register_results",
+        "website_results",
+        "organisation_results",
+        "citations_results",
+        "duplicates",
+        "records_screened",
+        "records_excluded",
+        "dbr_sought_reports",
+        "dbr_notretrieved_reports",
+        "dbr_assessed",
+        "new_studies",
+        "new_reports",
+        "total_studies",
+    ):
+        table.add_row(name, str(data[name]))
+    for database, n in data["database_results_by_database"].items():
+        table.add_row(f"  {database}", str(n))
+    for reason, n in data["dbr_excluded"].items():
+        table.add_row(f"  excluded: {reason}", str(n))
+    console.print(table)
+    pending = {stage: n for stage, n in data["pending"].items() if n}
+    if pending:
+        console.print("still undecided: " + ", ".join(f"{n} at {stage}" for stage, n in pending.items()))
 
 
 class _progress:

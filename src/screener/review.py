@@ -147,6 +147,8 @@ class Search:
     date_searched: str = ""
     source: str = "file"  # "file" (an export imported), "pubmed" (run through Entrez)
     notes: str = ""
+    # PRISMA's source of records: database, register, website, organisation or citations.
+    kind: str = "database"
     files: list[SearchFile] = field(default_factory=list)
     pubmed: dict[str, Any] = field(default_factory=dict)
 
@@ -157,6 +159,7 @@ class Search:
     def to_toml(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "name": self.name,
+            "kind": self.kind,
             "database": self.database,
             "source": self.source,
             "query": self.query,
@@ -182,6 +185,7 @@ class Search:
             date_searched=str(data.get("date_searched", "")),
             source=str(data.get("source", "file")),
             notes=str(data.get("notes", "")),
+            kind=str(data.get("kind", "database")),
             files=files,
             pubmed=dict(data.get("pubmed", {})),
         )
@@ -390,6 +394,7 @@ class Review:
         date_searched: str = "",
         query: str = "",
         parsed: ParsedFile | None = None,
+        kind: str = "",
     ) -> ImportResult:
         """Add an export file to a search: parsed fully first, then stored unchanged.
 
@@ -413,8 +418,11 @@ class Review:
             for f in existing.files:
                 if f.sha256 == parsed.sha256:
                     return ImportResult(existing.name, parsed, added=False, stored_as=f.path)
+        kinds = ("database", "register", "website", "organisation", "citations")
+        if kind and kind not in kinds:
+            raise ScreenerError(f"--kind must be one of {', '.join(kinds)}")
         current = self.search(search) or Search(
-            name=search, database=database, query=query, date_searched=date_searched
+            name=search, database=database, query=query, date_searched=date_searched, kind=kind or "database"
         )
         if current.source != "file":
             raise ScreenerError(

@@ -1,0 +1,167 @@
+"""PRISMA 2020 flow counts, every box a set of record ids computed from the review's files.
+
+Key names follow the PRISMA2020 R package's data template. Each search has a `kind` in its
+searches/NAME.toml: database (default), register, website, organisation or citations; the
+first two feed the "databases and registers" column, the others "other methods".
+
+Boxes in the databases-and-registers column count what was found there (a study found by both
+a database and by citation searching counts there); "other methods" holds the studies found
+only by other methods. Reports are counted as studies until reports are linked to studies.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ScreenerError
+
+DATABASE_KINDS = ("database", "register")
+OTHER_KINDS = ("website", "organisation", "citations")
+KINDS = DATABASE_KINDS + OTHER_KINDS
+
+
+@dataclass
+class PrismaCounts:
+    boxes: dict[str, list[str]]  # box -> record ids (identified boxes: every record, duplicates too)
+    per_database: dict[str, int]  # database name -> records identified
+    per_register: dict[str, int]
+    exclusion_reasons: dict[str, list[str]]  # full-text reason -> record ids (databases/registers)
+    other_exclusion_reasons: dict[str, list[str]]
+    pending: dict[str, int] = field(default_factory=dict)  # decisions still missing, per stage
+
+    def count(self, box: str) -> int:
+        return len(self.boxes.get(box, []))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {box: len(ids) for box, ids in self.boxes.items()}
+        out["database_results_by_database"] = dict(self.per_database)
+        out["register_results_by_register"] = dict(self.per_register)
+        out["dbr_excluded"] = {reason: len(ids) for reason, ids in self.exclusion_reasons.items()}
+        out["other_excluded"] = {reason: len(ids) for reason, ids in self.other_exclusion_reasons.items()}
+        out["pending"] = dict(self.pending)
+        return out
+
+
+def search_kind(search) -> str:  # noqa: ANN001 - review.Search
+    kind = getattr(search, "kind", "") or "database"
+    if kind not in KINDS:
+        raise ScreenerError(f"search {search.name!r} has kind {kind!r}; kinds are {', '.join(KINDS)}")
+    return kind
+
+
+def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
+    from ..dedup import dedup_review
+    from ..screening import load_stage
+
+    searches = {s.name: s for s in review.searches()}
+    outcome = dedup_review(review)
+    records = outcome.result.records
+    kind_of_search = {name: search_kind(s) for name, s in searches.items()}
+    boxes: dict[str, list[str]] = {
+        k: []
+        for k in (
+            "database_results",
+            "register_results",
+            "website_results",
+            "organisation_results",
+            "citations_results",
+            "duplicates",
+            "excluded_automatic",
+            "excluded_other",
+            "records_screened",
+            "records_excluded",
+            "dbr_sought_reports",
+            "dbr_notretrieved_reports",
+            "dbr_assessed",
+            "other_sought_reports",
+            "other_notretrieved_reports",
+            "other_assessed",
+            "new_studies",
+            "new_reports",
+            "total_studies",
+            "total_reports",
+            "previous_studies",
+            "previous_reports",
+        )
+    }
+    per_database: Counter[str] = Counter()
+    per_register: Counter[str] = Counter()
+    for record in records:
+        kind = kind_of_search.get(record.search, "database")
+        boxes[f"{kind}_results"].append(record.id)
+        name = (
+            searches[record.search].database or record.search if record.search in searches else record.search
+        )
+        if kind == "database":
+            per_database[name] += 1
+        elif kind == "register":
+            per_register[name] += 1
+
+    # Which column each study belongs to: databases/registers if any of its records came from one.
+    kept = set(outcome.kept)
+    column_of_study: dict[str, str] = {}
+    for members in outcome.result.clusters:
+        representative = next(i for i in members if i in kept)
+        kinds = {kind_of_search.get(records[i].search, "database") for i in members}
+        column = "dbr" if kinds & set(DATABASE_KINDS) else "other"
+        column_of_study[records[representative].id] = column
+        if column == "dbr":
+            boxes["duplicates"].extend(
+                records[i].id
+                for i in members
+                if i != representative and kind_of_search.get(records[i].search, "database") in DATABASE_KINDS
+            )
+
+    studies, member_of = outcome.studies(), {}
+    for study, members in zip(studies, outcome.result.clusters, strict=True):
+        for i in members:
+            member_of[records[i].id] = study.id
+    ta = load_stage(review, "title-abstract", studies, member_of)
+    ft = load_stage(review, "full-text", studies, member_of)
+    reasons: dict[str, list[str]] = {}
+    other_reasons: dict[str, list[str]] = {}
+    for study in studies:
+        sid = study.id
+        column = column_of_study.get(sid, "dbr")
+        if column == "dbr":
+            boxes["records_screened"].append(sid)
+        final_ta = ta.final.get(sid)
+        if final_ta is not None and final_ta.decision != "include" and column == "dbr":
+            boxes["records_excluded"].append(sid)
+        if final_ta is None or final_ta.decision != "include":
+            continue
+        prefix = "dbr" if column == "dbr" else "other"
+        boxes[f"{prefix}_sought_reports"].append(sid)
+        final_ft = ft.final.get(sid)
+        if final_ft is None:
+            continue
+        if final_ft.decision == "not-retrieved":
+            boxes[f"{prefix}_notretrieved_reports"].append(sid)
+            continue
+        boxes[f"{prefix}_assessed"].append(sid)
+        if final_ft.decision == "exclude":
+            target = reasons if column == "dbr" else other_reasons
+            target.setdefault(final_ft.reason or "No reason given", []).append(sid)
+        elif final_ft.decision == "include":
+            boxes["new_studies"].append(sid)
+            boxes["new_reports"].append(sid)
+    boxes["total_studies"] = list(boxes["new_studies"])
+    boxes["total_reports"] = list(boxes["new_reports"])
+    pending = {
+        "title-abstract": len(ta.records) - len(ta.final),
+        "full-text": len(ft.records) - len(ft.final),
+    }
+    return PrismaCounts(boxes, dict(per_database), dict(per_register), reasons, other_reasons, pending)
+
+
+def explain(counts: PrismaCounts, box: str) -> list[str]:
+    """The record ids behind a box (a reason name works for dbr_excluded / other_excluded)."""
+    if box in counts.boxes:
+        return counts.boxes[box]
+    for table in (counts.exclusion_reasons, counts.other_exclusion_reasons):
+        if box in table:
+            return table[box]
+    names = sorted(counts.boxes) + sorted(counts.exclusion_reasons)
+    raise ScreenerError(f"no PRISMA box {box!r}", hint="boxes: " + ", ".join(names))

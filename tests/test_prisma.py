@@ -1,0 +1,84 @@
+"""PRISMA 2020 counts from the review's files, each box traceable to record ids."""
+
+from __future__ import annotations
+
+import json
+
+from screener.prisma import prisma_counts
+from screener.review import Review, Reviewer, init_review
+from screener.screening.decisions import DecisionLog, decision_path
+
+from .conftest import SAMPLES
+
+OSBORNE, GOMEZ, HOUSE = "pmid:16511671", "pmid:18345317", "pmid:16368504"
+SARMIENTO, ELIAS = "pmid:12490844", "pmid:19464140"
+
+
+def build(tmp_path) -> Review:
+    review = Review(
+        init_review(
+            tmp_path / "r", reviewers=[Reviewer("alice"), Reviewer("bob"), Reviewer("carol", "resolver")]
+        )
+    )
+    review.import_file(SAMPLES / "medline.nbib", "medline", database="MEDLINE")
+    review.import_file(SAMPLES / "embase.ris", "embase", database="Embase")
+    review.import_file(SAMPLES / "wos.ciw", "wos", database="Web of Science")
+    review.import_file(SAMPLES / "pubmed.xml", "hand-search", database="Reference lists", kind="citations")
+    review.import_file(SAMPLES / "endnote.xml", "endnote", database="CENTRAL")
+    ta = {OSBORNE: "include", GOMEZ: "include", HOUSE: "include", SARMIENTO: "include", ELIAS: "exclude"}
+    reason = review.config.exclusion_reasons[0]
+    for reviewer in ("alice", "bob"):
+        log = DecisionLog(decision_path(review.labels_dir, "title-abstract", reviewer))
+        for rid, decision in ta.items():
+            log.append(rid, decision)
+        log = DecisionLog(decision_path(review.labels_dir, "full-text", reviewer))
+        log.append(OSBORNE, "include")
+        log.append(GOMEZ, "exclude", reason=reason)
+        log.append(HOUSE, "not-retrieved")
+        log.append(SARMIENTO, "exclude", reason=reason)
+    return review
+
+
+def test_counts_for_every_box(tmp_path):
+    review = build(tmp_path)
+    counts = prisma_counts(review).to_dict()
+    assert counts["database_results"] == 6 and counts["citations_results"] == 1
+    assert counts["database_results_by_database"] == {
+        "MEDLINE": 2,
+        "Embase": 2,
+        "Web of Science": 1,
+        "CENTRAL": 1,
+    }
+    assert counts["duplicates"] == 2  # Osborne and Elias were each found twice
+    assert counts["records_screened"] == 4  # Sarmiento came only from the reference lists
+    assert counts["records_excluded"] == 1
+    assert counts["dbr_sought_reports"] == 3 and counts["dbr_notretrieved_reports"] == 1
+    assert counts["dbr_assessed"] == 2 and counts["dbr_excluded"] == {review.config.exclusion_reasons[0]: 1}
+    assert counts["other_sought_reports"] == 1 and counts["other_assessed"] == 1
+    assert counts["other_excluded"] == {review.config.exclusion_reasons[0]: 1}
+    assert counts["new_studies"] == 1 == counts["total_studies"]
+    assert counts["pending"] == {"title-abstract": 0, "full-text": 0}
+    # Every record is in exactly one identification box.
+    identified = sum(
+        counts[k]
+        for k in (
+            "database_results",
+            "register_results",
+            "website_results",
+            "organisation_results",
+            "citations_results",
+        )
+    )
+    assert identified == len(review.records())
+
+
+def test_cli_json_and_explain(cli, tmp_path):
+    review = build(tmp_path)
+    data = json.loads(cli("prisma", "--format", "json", "--review", str(review.root)).out)
+    assert data["new_studies"] == 1
+    explained = cli("prisma", "--explain", "duplicates", "--review", str(review.root)).out.split()
+    assert len(explained) == 2 and all(":" in rid for rid in explained)
+    assert cli("prisma", "--explain", "new_studies", "--review", str(review.root)).out.split() == [OSBORNE]
+    unknown = cli("prisma", "--explain", "nothing", "--review", str(review.root))
+    assert unknown.code == 2 and "boxes:" in unknown.err
+    assert cli("prisma", "--review", str(review.root)).code == 0
