@@ -297,7 +297,7 @@ def test_two_reviewers_two_clones_no_merge_conflict(tmp_path, screened):
 def test_ranked_order_learns_from_the_reviewers_own_decisions(tmp_path):
     from screener.ranking import Ranker, record_text
     from screener.records import Record
-    from screener.screening.screen import ScreenSession, ranked_reordering
+    from screener.screening.screen import BackgroundRanking, ScreenSession
 
     topics = {
         "liver": "hepatic resection of neuroendocrine liver metastases improves survival",
@@ -308,16 +308,22 @@ def test_ranked_order_learns_from_the_reviewers_own_decisions(tmp_path):
         for k in range(40)
     ]
     session = ScreenSession(TA, records, DecisionLog(tmp_path / "alice.csv"), [])
-    session.rerank = ranked_reordering(Ranker([record_text(r) for r in records]))
+    ranking = BackgroundRanking(Ranker([record_text(r) for r in records]))
+    session.rerank = ranking
     assert session.current.id == "r0"
     session.decide("include")  # r0: liver
+    ranking.wait()
     assert session.current.id == "r1"  # one class only: file order still
     session.decide("exclude")  # r1: heart
+    ranking.wait()
+    ranking.apply(session)
     upcoming = [session.by_id[rid].title.split()[0] for rid in session.queue[:7]]
     assert upcoming == ["hepatic"] * 7  # the seven other liver records come first
     session.skip()
     assert session.queue[-1] in session.skipped
     session.decide("include")
+    ranking.wait()
+    ranking.apply(session)
     assert session.queue[-1] in session.skipped  # a skipped record stays at the end
 
 

@@ -116,29 +116,6 @@ class ScreenSession:
         self.message = "skipped for now"
 
 
-def ranked_reordering(ranker) -> Callable[[ScreenSession], None]:  # noqa: ANN001 - ranking.Ranker
-    """Retrain on this reviewer's own decisions and put the most likely relevant first.
-
-    Rows of the ranker are the session's records in their original order. Records skipped in
-    this session stay at the end.
-    """
-    import numpy as np
-
-    def rerank(session: ScreenSession) -> None:
-        row_of = session.row_of
-        labelled = np.array([row_of[rid] for rid in session.done], dtype=np.int64)
-        y = np.array([int(session.done[rid].includes) for rid in session.done], dtype=int)
-        ranker.fit(labelled, y)
-        if not ranker.fitted:
-            return
-        waiting = [rid for rid in session.queue if rid not in session.skipped]
-        rows = np.array([row_of[rid] for rid in waiting], dtype=np.int64)
-        ordered = [session.records[r].id for r in ranker.next_order(rows)] if len(rows) else []
-        session.queue = ordered + [rid for rid in session.queue if rid in session.skipped]
-
-    return rerank
-
-
 class BackgroundRanking:
     """Retrains in a background thread, so the next record never waits for the model.
 
