@@ -27,7 +27,7 @@ lint: install
 run: install
 	$(BIN)/screener status
 	$(BIN)/screener dedup
-	$(BIN)/screener prisma
+	$(BIN)/screener prisma --diagram prisma.svg
 
 # The tools we compare against live in their own environment, so their pins never touch ours.
 bench-env: $(BENCH_VENV)/.installed

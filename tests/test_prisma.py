@@ -82,3 +82,25 @@ def test_cli_json_and_explain(cli, tmp_path):
     unknown = cli("prisma", "--explain", "nothing", "--review", str(review.root))
     assert unknown.code == 2 and "boxes:" in unknown.err
     assert cli("prisma", "--review", str(review.root)).code == 0
+
+
+def test_diagram_in_every_format(cli, tmp_path):
+    review = build(tmp_path)
+    for suffix in ("svg", "png", "pdf"):
+        path = tmp_path / f"prisma.{suffix}"
+        result = cli("prisma", "--diagram", str(path), "--review", str(review.root))
+        assert result.code == 0, result
+        assert path.stat().st_size > 5_000
+    svg = (tmp_path / "prisma.svg").read_text()
+    for text in (
+        "Identification",
+        "Records screened",
+        "Duplicate records removed",
+        "Citation searching",
+        "Studies included in review",
+    ):
+        assert text in svg, text
+    assert (tmp_path / "prisma.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "prisma.pdf").read_bytes()[:5] == b"%PDF-"
+    bad = cli("prisma", "--diagram", str(tmp_path / "prisma.gif"), "--review", str(review.root))
+    assert bad.code == 2

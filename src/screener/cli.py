@@ -1059,8 +1059,13 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--explain", "box", default=None, help="List the record ids behind one box (or reason).")
+@click.option(
+    "--diagram",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw the PRISMA 2020 flow diagram: .svg, .png or .pdf (A4).",
+)
 @review_option
-def prisma(fmt: str, box: str | None, review_dir: Path | None) -> None:
+def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | None) -> None:
     """PRISMA 2020 flow counts, computed from the review's files (nothing typed by hand).
 
     JSON keys follow the PRISMA2020 R package's data template. Searches count by their `kind`
@@ -1081,6 +1086,13 @@ def prisma(fmt: str, box: str | None, review_dir: Path | None) -> None:
             click.echo(record_id)
         return
     data = counts.to_dict()
+    if diagram is not None:
+        from .prisma.diagram import draw
+
+        if diagram.suffix.lower() not in (".svg", ".png", ".pdf"):
+            raise ScreenerError(f"{diagram}: the diagram is written as .svg, .png or .pdf")
+        draw(counts, diagram, title=review.config.title)
+        err_console.print(f"PRISMA flow diagram written to {diagram}")
     if fmt == "json":
         _print_json(data)
         return

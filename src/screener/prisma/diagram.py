@@ -1,0 +1,222 @@
+"""The PRISMA 2020 flow diagram (new reviews; databases and registers, and other methods when
+the review has such searches), drawn with matplotlib on an A4 page: SVG, PNG or PDF, no
+system binaries."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from . import PrismaCounts
+
+BAND = "#c6dbef"
+HEADER = "#fdd49e"
+BOX = "white"
+
+
+def _box(
+    axes,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    text: str,
+    color: str = BOX,
+    size: float = 7.2,
+    wrap: int = 44,
+    bold: bool = False,
+) -> None:
+    from matplotlib.patches import FancyBboxPatch
+
+    axes.add_patch(
+        FancyBboxPatch(
+            (x, y),
+            w,
+            h,
+            boxstyle="round,pad=0.25,rounding_size=0.8",
+            linewidth=0.8,
+            edgecolor="#333333",
+            facecolor=color,
+        )
+    )
+    lines = []
+    for paragraph in text.split("\n"):
+        lines.extend(textwrap.wrap(paragraph, wrap) or [""])
+    axes.text(
+        x + 1.2,
+        y + h - 1.2,
+        "\n".join(lines),
+        ha="left",
+        va="top",
+        fontsize=size,
+        fontweight="bold" if bold else "normal",
+        family="DejaVu Sans",
+        linespacing=1.35,
+    )
+
+
+def _band(axes, y: float, h: float, label: str) -> None:
+    from matplotlib.patches import FancyBboxPatch
+
+    axes.add_patch(
+        FancyBboxPatch(
+            (0.5, y), 4.2, h, boxstyle="round,pad=0.2,rounding_size=0.8", linewidth=0, facecolor=BAND
+        )
+    )
+    axes.text(2.6, y + h / 2, label, rotation=90, ha="center", va="center", fontsize=8.5, fontweight="bold")
+
+
+def _arrow(axes, x1: float, y1: float, x2: float, y2: float) -> None:
+    axes.annotate(
+        "",
+        xy=(x2, y2),
+        xytext=(x1, y1),
+        arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9, shrinkA=0, shrinkB=0),
+    )
+
+
+def _n(value: int) -> str:
+    return f"(n = {value})"
+
+
+def draw(counts: PrismaCounts, path: str | Path, title: str = "") -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    # Real text in SVG and PDF, so the numbers can be selected, searched and edited.
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    matplotlib.rcParams["pdf.fonttype"] = 42
+    data = counts.to_dict()
+    other = any(data[k] for k in ("website_results", "organisation_results", "citations_results"))
+    figure = plt.figure(figsize=(8.27, 11.69))  # A4 portrait
+    axes = figure.add_axes([0.03, 0.03, 0.94, 0.94])
+    axes.set_xlim(0, 100)
+    axes.set_ylim(0, 140)
+    axes.axis("off")
+    if title:
+        axes.text(50, 139, textwrap.fill(title, 95), ha="center", va="top", fontsize=9, fontweight="bold")
+
+    # Columns: main and side boxes of "databases and registers", then "other methods".
+    if other:
+        mx, mw, sx, sw = 6.5, 26, 35, 21
+        ox, ow, osx, osw = 60, 19.5, 81.5, 18
+        wrap_main, wrap_side = 36, 33
+    else:
+        mx, mw, sx, sw = 7, 40, 54, 44
+        wrap_main, wrap_side = 55, 60
+    _box(
+        axes,
+        mx,
+        127,
+        (sx + sw) - mx,
+        6,
+        "Identification of studies via databases and registers",
+        HEADER,
+        size=8.5,
+        wrap=90,
+        bold=True,
+    )
+    if other:
+        _box(
+            axes,
+            ox,
+            127,
+            (osx + osw) - ox,
+            6,
+            "Identification of studies via other methods",
+            HEADER,
+            size=8.5,
+            wrap=50,
+            bold=True,
+        )
+
+    _band(axes, 98, 26, "Identification")
+    _band(axes, 36, 59, "Screening")
+    _band(axes, 6, 26, "Included")
+
+    databases = "\n".join(
+        f"  {name} {_n(n)}" for name, n in sorted(data["database_results_by_database"].items())
+    )
+    registers = "\n".join(
+        f"  {name} {_n(n)}" for name, n in sorted(data["register_results_by_register"].items())
+    )
+    identified = (
+        f"Records identified from:\nDatabases {_n(data['database_results'])}\n{databases}\n"
+        f"Registers {_n(data['register_results'])}" + (f"\n{registers}" if registers else "")
+    )
+    _box(axes, mx, 100, mw, 22, identified, wrap=wrap_main, size=6.8)
+    _box(
+        axes,
+        sx,
+        103,
+        sw,
+        16,
+        f"Records removed before screening:\nDuplicate records removed {_n(data['duplicates'])}\n"
+        f"Records marked as ineligible by automation tools {_n(data['excluded_automatic'])}\n"
+        f"Records removed for other reasons {_n(data['excluded_other'])}",
+        wrap=wrap_side - 3,
+        size=6.8,
+    )
+    _arrow(axes, mx + mw, 111, sx, 111)
+
+    _box(axes, mx, 84, mw, 8, f"Records screened\n{_n(data['records_screened'])}", wrap=wrap_main)
+    _box(axes, sx, 84, sw, 8, f"Records excluded\n{_n(data['records_excluded'])}", wrap=wrap_side)
+    _arrow(axes, mx + mw / 2, 100, mx + mw / 2, 92)
+    _arrow(axes, mx + mw, 88, sx, 88)
+
+    _box(
+        axes, mx, 70, mw, 8, f"Reports sought for retrieval\n{_n(data['dbr_sought_reports'])}", wrap=wrap_main
+    )
+    _box(
+        axes, sx, 70, sw, 8, f"Reports not retrieved\n{_n(data['dbr_notretrieved_reports'])}", wrap=wrap_side
+    )
+    _arrow(axes, mx + mw / 2, 84, mx + mw / 2, 78)
+    _arrow(axes, mx + mw, 74, sx, 74)
+
+    reasons = "\n".join(
+        f"{reason} {_n(n)}" for reason, n in sorted(data["dbr_excluded"].items(), key=lambda item: -item[1])
+    )
+    _box(axes, mx, 52, mw, 8, f"Reports assessed for eligibility\n{_n(data['dbr_assessed'])}", wrap=wrap_main)
+    _box(axes, sx, 38, sw, 24, "Reports excluded:\n" + (reasons or "(none)"), wrap=wrap_side, size=6.6)
+    _arrow(axes, mx + mw / 2, 70, mx + mw / 2, 60)
+    _arrow(axes, mx + mw, 56, sx, 56)
+
+    included = (
+        f"Studies included in review\n{_n(data['total_studies'])}\n"
+        f"Reports of included studies\n{_n(data['total_reports'])}"
+    )
+    _box(axes, mx, 12, mw, 14, included, wrap=wrap_main)
+    _arrow(axes, mx + mw / 2, 52, mx + mw / 2, 26)
+
+    if other:
+        other_text = (
+            f"Records identified from:\nWebsites {_n(data['website_results'])}\n"
+            f"Organisations {_n(data['organisation_results'])}\n"
+            f"Citation searching {_n(data['citations_results'])}"
+        )
+        _box(axes, ox, 100, ow, 22, other_text, wrap=30, size=6.8)
+        _box(
+            axes, ox, 70, ow, 8, f"Reports sought for retrieval\n{_n(data['other_sought_reports'])}", wrap=28
+        )
+        _box(
+            axes, osx, 70, osw, 8, f"Reports not retrieved\n{_n(data['other_notretrieved_reports'])}", wrap=26
+        )
+        other_reasons = "\n".join(
+            f"{reason} {_n(n)}"
+            for reason, n in sorted(data["other_excluded"].items(), key=lambda item: -item[1])
+        )
+        _box(axes, ox, 52, ow, 8, f"Reports assessed for eligibility\n{_n(data['other_assessed'])}", wrap=28)
+        _box(axes, osx, 38, osw, 24, "Reports excluded:\n" + (other_reasons or "(none)"), wrap=26, size=6.6)
+        _arrow(axes, ox + ow / 2, 100, ox + ow / 2, 78)
+        _arrow(axes, ox + ow, 74, osx, 74)
+        _arrow(axes, ox + ow / 2, 70, ox + ow / 2, 60)
+        _arrow(axes, ox + ow, 56, osx, 56)
+        axes.plot([ox + ow / 2, ox + ow / 2], [52, 19], color="#333333", lw=0.9)
+        _arrow(axes, ox + ow / 2, 19, mx + mw, 19)
+
+    path = Path(path)
+    figure.savefig(path, dpi=150 if path.suffix.lower() == ".png" else None)
+    plt.close(figure)
+    return path
