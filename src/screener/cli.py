@@ -1099,22 +1099,9 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
     table = Table(title="PRISMA 2020", title_justify="left")
     table.add_column("box")
     table.add_column("n", justify="right")
-    for name in (
-        "database_results",
-        "register_results",
-        "website_results",
-        "organisation_results",
-        "citations_results",
-        "duplicates",
-        "records_screened",
-        "records_excluded",
-        "dbr_sought_reports",
-        "dbr_notretrieved_reports",
-        "dbr_assessed",
-        "new_studies",
-        "new_reports",
-        "total_studies",
-    ):
+    from .prisma import BOXES
+
+    for name in BOXES:
         table.add_row(name, str(data[name]))
     for database, n in data["database_results_by_database"].items():
         table.add_row(f"  {database}", str(n))

@@ -20,6 +20,32 @@ from ..errors import ScreenerError
 DATABASE_KINDS = ("database", "register")
 OTHER_KINDS = ("website", "organisation", "citations")
 KINDS = DATABASE_KINDS + OTHER_KINDS
+# The PRISMA2020 R package's data template keys, in flow order (dbr_excluded / other_excluded
+# hold counts per reason and are kept apart).
+BOXES = (
+    "database_results",
+    "register_results",
+    "website_results",
+    "organisation_results",
+    "citations_results",
+    "duplicates",
+    "excluded_automatic",
+    "excluded_other",
+    "records_screened",
+    "records_excluded",
+    "dbr_sought_reports",
+    "dbr_notretrieved_reports",
+    "dbr_assessed",
+    "other_sought_reports",
+    "other_notretrieved_reports",
+    "other_assessed",
+    "new_studies",
+    "new_reports",
+    "total_studies",
+    "total_reports",
+    "previous_studies",
+    "previous_reports",
+)
 
 
 @dataclass
@@ -59,33 +85,7 @@ def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
     outcome = dedup_review(review)
     records = outcome.result.records
     kind_of_search = {name: search_kind(s) for name, s in searches.items()}
-    boxes: dict[str, list[str]] = {
-        k: []
-        for k in (
-            "database_results",
-            "register_results",
-            "website_results",
-            "organisation_results",
-            "citations_results",
-            "duplicates",
-            "excluded_automatic",
-            "excluded_other",
-            "records_screened",
-            "records_excluded",
-            "dbr_sought_reports",
-            "dbr_notretrieved_reports",
-            "dbr_assessed",
-            "other_sought_reports",
-            "other_notretrieved_reports",
-            "other_assessed",
-            "new_studies",
-            "new_reports",
-            "total_studies",
-            "total_reports",
-            "previous_studies",
-            "previous_reports",
-        )
-    }
+    boxes: dict[str, list[str]] = {box: [] for box in BOXES}
     per_database: Counter[str] = Counter()
     per_register: Counter[str] = Counter()
     for record in records:
