@@ -316,18 +316,20 @@ class Review:
         if not self.searches_dir.is_dir():
             return out
         for path in sorted(self.searches_dir.glob("*.toml")):
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise ScreenerError(f"is not valid TOML ({exc})", path=path) from None
-            out.append(Search.from_toml(data, path))
+            out.append(self._read_search(path))
         return out
 
     def search(self, name: str) -> Search | None:
         path = self.search_toml_path(name)
-        if not path.exists():
-            return None
-        return Search.from_toml(tomllib.loads(path.read_text(encoding="utf-8")), path)
+        return self._read_search(path) if path.exists() else None
+
+    @staticmethod
+    def _read_search(path: Path) -> Search:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ScreenerError(f"is not valid TOML ({exc})", path=path) from None
+        return Search.from_toml(data, path)
 
     def save_search(self, search: Search) -> None:
         header = "# Provenance of one search; the raw export files sit beside it, unchanged.\n"

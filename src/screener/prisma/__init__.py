@@ -79,7 +79,7 @@ def search_kind(search) -> str:  # noqa: ANN001 - review.Search
 
 def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
     from ..dedup import dedup_review
-    from ..screening import load_stage
+    from ..screening import load_stage, review_studies
 
     searches = {s.name: s for s in review.searches()}
     outcome = dedup_review(review)
@@ -114,10 +114,7 @@ def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
                 if i != representative and kind_of_search.get(records[i].search, "database") in DATABASE_KINDS
             )
 
-    studies, member_of = outcome.studies(), {}
-    for study, members in zip(studies, outcome.result.clusters, strict=True):
-        for i in members:
-            member_of[records[i].id] = study.id
+    studies, member_of = review_studies(review, outcome)
     ta = load_stage(review, "title-abstract", studies, member_of)
     ft = load_stage(review, "full-text", studies, member_of)
     reasons: dict[str, list[str]] = {}

@@ -177,11 +177,12 @@ def load_stage(
     return view
 
 
-def review_studies(review) -> tuple[list[Record], dict[str, str]]:  # noqa: ANN001
-    """The deduplicated studies of a review and the map from every record id to its study."""
+def review_studies(review, outcome=None) -> tuple[list[Record], dict[str, str]]:  # noqa: ANN001
+    """The deduplicated studies of a review and the map from every record id to its study
+    (from `outcome`, a dedup.ReviewDedup, when the caller has one already)."""
     from ..dedup import dedup_review
 
-    outcome = dedup_review(review)
+    outcome = outcome or dedup_review(review)
     studies = outcome.studies()
     member_of: dict[str, str] = {}
     for study, members in zip(studies, outcome.result.clusters, strict=True):

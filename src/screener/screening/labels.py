@@ -60,7 +60,7 @@ def record_decision(
     reason: str = "",
     note: str = "",
 ) -> Decision:
-    from . import load_stage
+    from . import load_stage, review_studies
 
     _check_reviewer(review, reviewer)
     if decision not in DECISIONS:
@@ -68,17 +68,13 @@ def record_decision(
     if decision == "not-retrieved" and stage != "full-text":
         raise ScreenerError("'not-retrieved' is a full-text decision")
     _check_reason(review, stage, decision, reason)
-    view = load_stage(review, stage)
-    known = set(view.record_ids)
-    if record_id not in known:
-        from . import review_studies
-
-        _, member_of = review_studies(review)
-        if member_of.get(record_id) not in known:
-            raise ScreenerError(
-                f"no record {record_id!r} at the {stage} stage",
-                hint="see 'screener status'; ids look like pmid:123 or doi:10.1/x",
-            )
+    studies, member_of = review_studies(review)  # deduplicated once, for the stage and the ids
+    known = set(load_stage(review, stage, studies, member_of).record_ids)
+    if record_id not in known and member_of.get(record_id) not in known:
+        raise ScreenerError(
+            f"no record {record_id!r} at the {stage} stage",
+            hint="see 'screener status'; ids look like pmid:123 or doi:10.1/x",
+        )
     return DecisionLog(decision_path(review.labels_dir, stage, reviewer)).append(
         record_id, decision, reason, note
     )
