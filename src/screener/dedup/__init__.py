@@ -126,7 +126,7 @@ def deduplicate(
     timings["score"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    scores = decide(prepared, scores)
+    scores = decide(prepared, scores, explain_distinct=keep_distinct_pairs)
     timings["decide"] = time.perf_counter() - start
 
     start = time.perf_counter()

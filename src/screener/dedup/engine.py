@@ -260,8 +260,29 @@ _DIGITS = re.compile(r"\d+")
 _MEETING_BOOK = re.compile(r"\b(?:abstracts|proceedings|congress|conference|symposium|meeting)\b")
 
 
+def explain_facts(p: Prepared, i: int, j: int, t: float, au: float, ab: float) -> str:
+    """What a pair's fields show, for the explanation of a decision."""
+
+    def mark(a: str, b: str) -> str:
+        return "=≠?"[[1, -1, 0].index(_field_state(a, b))]
+
+    yi, yj = int(p.year[i]), int(p.year[j])
+    dy = abs(yi - yj) if yi > 0 and yj > 0 else -1
+    journal = "?"
+    if p.journal[i] and p.journal[j]:
+        journal = "=" if N.journals_match(p.journal[i], p.journal[j]) else "≠"
+    return (
+        f"title {t:.0f}, authors {au:.0f}"
+        + (f", abstract {ab:.0f}" if ab >= 0 else "")
+        + f", year {'=' if dy == 0 else ('?' if dy < 0 else f'±{dy}')}"
+        + f", doi {mark(p.doi[i], p.doi[j])}, pmid {mark(p.pmid[i], p.pmid[j])}"
+        + f", journal {journal}, volume {mark(p.volume[i], p.volume[j])}"
+        + f", pages {mark(p.first_page[i], p.first_page[j])}"
+    )
+
+
 def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab: float) -> tuple[int, str]:
-    """Label one scored pair, with the reason in words."""
+    """Label one scored pair, with the rule that decided it in words (see explain_facts)."""
     doi = _field_state(p.doi[i], p.doi[j])
     pmid = _field_state(p.pmid[i], p.pmid[j])
     yi, yj = int(p.year[i]), int(p.year[j])
@@ -273,26 +294,17 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
     if p.journal[i] and p.journal[j]:
         journal = 1 if N.journals_match(p.journal[i], p.journal[j]) else -1
     has_authors = bool(p.authors[i]) and bool(p.authors[j])
-    facts = (
-        f"title {t:.0f}, authors {au:.0f}"
-        + (f", abstract {ab:.0f}" if ab >= 0 else "")
-        + f", year {'=' if dy == 0 else ('?' if dy < 0 else f'±{dy}')}"
-        + f", doi {'=≠?'[[1, -1, 0].index(doi)]}, pmid {'=≠?'[[1, -1, 0].index(pmid)]}"
-        + f", journal {'=≠?'[[1, -1, 0].index(journal)]}, volume {'=≠?'[[1, -1, 0].index(volume)]}"
-        + f", pages {'=≠?'[[1, -1, 0].index(page)]}"
-    )
-
     # Look-alikes that are different articles.
     if p.notice[i] != p.notice[j]:
-        return DISTINCT, "an erratum/comment/retraction notice and an article: " + facts
+        return DISTINCT, "an erratum/comment/retraction notice and an article"
     if p.protocol[i] != p.protocol[j]:
-        return DISTINCT, "a protocol and a report of results: " + facts
+        return DISTINCT, "a protocol and a report of results"
     if p.part[i] and p.part[j] and p.part[i] != p.part[j]:
-        return DISTINCT, f"parts {p.part[i]} and {p.part[j]} of a series: " + facts
+        return DISTINCT, f"parts {p.part[i]} and {p.part[j]} of a series"
     if p.part[i] != p.part[j] and t < 100:
-        return DISTINCT, "only one is a numbered part of a series: " + facts
+        return DISTINCT, "only one is a numbered part of a series"
     if pmid == -1:
-        return DISTINCT, "different PMIDs: " + facts
+        return DISTINCT, "different PMIDs"
     if p.conference[i] != p.conference[j] and doi != 1 and pmid != 1:
         # The same abstract is listed by one database under the meeting and by another under
         # the journal supplement: same year, volume and title. A later article differs in them.
@@ -305,23 +317,23 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
             and (au >= 85 or not has_authors)
         )
         if not same_item:
-            return DISTINCT, "a conference abstract and a journal article: " + facts
+            return DISTINCT, "a conference abstract and a journal article"
 
     # Shared identifiers.
     if pmid == 1:
         if t >= 50 or tp >= 90 or (au >= 85 and has_authors) or not p.title[i] or not p.title[j]:
-            return DUPLICATE, "same PMID: " + facts
-        return UNCERTAIN, "same PMID but different titles: " + facts
+            return DUPLICATE, "same PMID"
+        return UNCERTAIN, "same PMID but different titles"
     if doi == 1:
         if t >= 70 or tp >= 90 or not p.title[i] or not p.title[j]:
-            return DUPLICATE, "same DOI: " + facts
+            return DUPLICATE, "same DOI"
         if page == -1 or (has_authors and au < 60):
             # Publishers give one DOI to a whole supplement of meeting abstracts.
             return (
                 DISTINCT,
-                "same DOI, but different titles and pages or authors (a supplement's DOI): " + facts,
+                "same DOI, but different titles and pages or authors (a supplement's DOI)",
             )
-        return UNCERTAIN, "same DOI but different titles: " + facts
+        return UNCERTAIN, "same DOI but different titles"
     if doi == -1:
         if (
             t >= 97
@@ -332,15 +344,15 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
             and issue != -1
             and len(p.title[i]) >= 30
         ):
-            return UNCERTAIN, "different DOIs, all else equal: " + facts
-        return DISTINCT, "different DOIs: " + facts
+            return UNCERTAIN, "different DOIs, all else equal"
+        return DISTINCT, "different DOIs"
 
     if not p.title[i] or not p.title[j]:
-        return DISTINCT, "a record without a title: " + facts
+        return DISTINCT, "a record without a title"
     if dy >= 2:
         if t >= 95 and au >= 90 and page == 1 and volume == 1:
-            return UNCERTAIN, "same article details, years far apart: " + facts
-        return DISTINCT, "same title, years far apart: " + facts
+            return UNCERTAIN, "same article details, years far apart"
+        return DISTINCT, "same title, years far apart"
 
     authors_ok = au >= 75 or not has_authors
     details_conflict = page == -1 or volume == -1 or journal == -1 or issue == -1
@@ -349,36 +361,36 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
     generic = len(p.title[i]) < 30 or len(p.title[i].split()) <= 4
     if generic and t >= 95:
         if page == 1 and not details_conflict and dy == 0 and authors_ok:
-            return DUPLICATE, "same short title, authors, year and pages: " + facts
+            return DUPLICATE, "same short title, authors, year and pages"
         # A meeting's abstract book appears once in a journal volume; editorials recur.
         if _MEETING_BOOK.search(p.title[i]) and dy == 0 and volume == 1 and not details_conflict:
-            return DUPLICATE, "the same meeting's abstracts in the same volume: " + facts
+            return DUPLICATE, "the same meeting's abstracts in the same volume"
         return UNCERTAIN if authors_ok and not details_conflict and dy == 0 else DISTINCT, (
-            "a short, generic title with nothing else to tell them apart: " + facts
+            "a short, generic title with nothing else to tell them apart"
         )
     if p.numbers[i] != p.numbers[j]:
         # "Phase 2"/"phase 3", "5-year"/"10-year", "cohort 12"/"cohort 13": other studies.
         return (UNCERTAIN if t >= 95 and au >= 90 and page == 1 else DISTINCT), (
-            "titles that differ in their numbers: " + facts
+            "titles that differ in their numbers"
         )
     if t >= 95 and issue == -1 and page != 1:
-        return DISTINCT, "same title, different issues: " + facts
+        return DISTINCT, "same title, different issues"
     if t >= 95:
         if not authors_ok:
             if details_conflict or dy == 1:
-                return DISTINCT, "same title, different authors and details: " + facts
-            return UNCERTAIN, "same title, different authors: " + facts
+                return DISTINCT, "same title, different authors and details"
+            return UNCERTAIN, "same title, different authors"
         if journal == -1 and (page == -1 or volume == -1):
             # The same abstract at two meetings, or an abstract and the article: two reports.
-            return DISTINCT, "same title and authors in different journals: " + facts
+            return DISTINCT, "same title and authors in different journals"
         if page == -1 or (volume == -1 and page != 1) or (journal == -1 and not (page == 1 and volume == 1)):
             # (Same volume and pages: the journal's name is only spelt differently.)
-            return UNCERTAIN, "same title and authors, different journal, pages or volume: " + facts
+            return UNCERTAIN, "same title and authors, different journal, pages or volume"
         if dy == 1 and details_agree < 2 and ab < 90:
-            return UNCERTAIN, "same title and authors, a year apart: " + facts
+            return UNCERTAIN, "same title and authors, a year apart"
         if dy < 0 and details_agree == 0 and ab < 90 and not has_authors:
-            return UNCERTAIN, "same title, little else to compare: " + facts
-        return DUPLICATE, "same title and authors: " + facts
+            return UNCERTAIN, "same title, little else to compare"
+        return DUPLICATE, "same title and authors"
     main_i, main_j = p.main_title[i], p.main_title[j]
     if (
         main_i == main_j
@@ -389,15 +401,15 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
         and page == 1
         and not details_conflict
     ):
-        return DUPLICATE, "same main title (one without its subtitle), authors, year and pages: " + facts
+        return DUPLICATE, "same main title (one without its subtitle), authors, year and pages"
     if t >= 85 or (tp >= 95 and min(len(p.title[i]), len(p.title[j])) >= 40):
         if au >= 85 and has_authors and not details_conflict and dy == 0 and (details_agree >= 1 or ab >= 90):
-            return DUPLICATE, "near-identical title, same authors and details: " + facts
+            return DUPLICATE, "near-identical title, same authors and details"
         if details_conflict or dy == 1:
-            return DISTINCT, "similar title, different details: " + facts
+            return DISTINCT, "similar title, different details"
         if au >= 70 or ab >= 85:
-            return UNCERTAIN, "similar title and authors: " + facts
-        return DISTINCT, "similar title only: " + facts
+            return UNCERTAIN, "similar title and authors"
+        return DISTINCT, "similar title only"
     if (
         au >= 90
         and has_authors
@@ -408,30 +420,34 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
         and issue != -1
         and (t >= 75 or ab >= 92)
     ):
-        return DUPLICATE, "same authors, journal, volume and pages, title reworded or translated: " + facts
+        return DUPLICATE, "same authors, journal, volume and pages, title reworded or translated"
     if ab >= 95 and au >= 80:
-        return UNCERTAIN, "same abstract and authors, different titles: " + facts
+        return UNCERTAIN, "same abstract and authors, different titles"
     if au >= 90 and has_authors and dy == 0 and page == 1 and volume == 1 and journal == 1:
         # Often a title in two languages; sometimes two articles with wrong page data.
-        return UNCERTAIN, "same authors, journal, volume and pages, different titles: " + facts
-    return DISTINCT, "different titles: " + facts
+        return UNCERTAIN, "same authors, journal, volume and pages, different titles"
+    return DISTINCT, "different titles"
 
 
-def decide(p: Prepared, scores: PairScores) -> PairScores:
+def decide(p: Prepared, scores: PairScores, explain_distinct: bool = False) -> PairScores:
+    """Label every pair. The explanation (rule and field comparison) is written for the pairs
+    that are kept (duplicates and uncertain ones), and for distinct ones only when asked: this
+    is dedup's inner loop, and most pairs are distinct."""
     labels = np.empty(len(scores.pairs), dtype=np.int8)
     reasons: list[str] = []
-    for k, (i, j) in enumerate(scores.pairs):
-        label, reason = decide_pair(
-            p,
-            int(i),
-            int(j),
-            float(scores.title[k]),
-            float(scores.title_partial[k]),
-            float(scores.authors[k]),
-            float(scores.abstract[k]),
-        )
+    rows = zip(
+        scores.pairs[:, 0].tolist(),
+        scores.pairs[:, 1].tolist(),
+        scores.title.tolist(),
+        scores.title_partial.tolist(),
+        scores.authors.tolist(),
+        scores.abstract.tolist(),
+        strict=True,
+    )
+    for k, (i, j, t, tp, au, ab) in enumerate(rows):
+        label, why = decide_pair(p, i, j, t, tp, au, ab)
         labels[k] = label
-        reasons.append(reason)
+        reasons.append(f"{why}: {explain_facts(p, i, j, t, au, ab)}" if label or explain_distinct else why)
     scores.label = labels
     scores.reason = reasons
     return scores
