@@ -117,6 +117,12 @@ class FakePubmed:
         self._lock = threading.Lock()
         self._by_pmid = {r.pmid: r for r in self.records}
 
+    def add(self, records: list[PubmedRecord]) -> None:
+        """New records appear in PubMed (newest first, as it lists them)."""
+        with self._lock:
+            self.records = sorted(self.records + records, key=lambda r: (r.date, r.pmid), reverse=True)
+            self._by_pmid = {r.pmid: r for r in self.records}
+
     # -- bookkeeping ------------------------------------------------------------------
 
     def _fault_for(self, endpoint: str) -> str | None:

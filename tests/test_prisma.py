@@ -104,3 +104,28 @@ def test_diagram_in_every_format(cli, tmp_path):
     assert (tmp_path / "prisma.pdf").read_bytes()[:5] == b"%PDF-"
     bad = cli("prisma", "--diagram", str(tmp_path / "prisma.gif"), "--review", str(review.root))
     assert bad.code == 2
+
+
+def test_csv_fills_the_prisma2020_template(cli, tmp_path):
+    import csv
+    import io
+
+    review = build(tmp_path)
+    out = cli("prisma", "--format", "csv", "--review", str(review.root)).out
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == ["data", "node", "box", "description", "boxtext", "tooltips", "url", "n"]
+    by_key = {row["data"]: row for row in rows if row["data"] != "NA"}
+    assert by_key["database_results"]["n"] == "6" and by_key["database_results"]["node"] == "node7"
+    assert by_key["duplicates"]["n"] == "2" and by_key["records_screened"]["n"] == "4"
+    assert by_key["total_studies"]["n"] == "1" and by_key["previous_studies"]["n"] == "0"
+    reason = review.config.exclusion_reasons[0].replace(",", " ")
+    assert by_key["dbr_excluded"]["n"] == f"{reason}, 1"
+    assert set(by_key["database_specific_results"]["n"].split("; ")) == {
+        "MEDLINE, 2",
+        "Embase, 2",
+        "Web of Science, 1",
+        "CENTRAL, 1",
+    }
+    # Every box of the package's template is there, in its order.
+    assert [row["box"] for row in rows][:3] == ["prevstud", "box1", "box1"]
+    assert len(rows) == 32

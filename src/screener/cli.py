@@ -336,6 +336,92 @@ def search_pubmed(
 
 
 @cli.command()
+@click.option("--search", "search_names", multiple=True, help="Re-run this saved PubMed search (repeatable).")
+@click.option("--all", "all_searches", is_flag=True, help="Re-run every saved PubMed search.")
+@click.option(
+    "--import",
+    "imports",
+    multiple=True,
+    metavar="NAME=FILE",
+    help="Import a new export into search NAME (existing or new), e.g. embase=embase-2025.ris.",
+)
+@click.option("--format", "fmt", default=None, help="Format of the --import files (default: detected).")
+@review_option
+@json_option
+def update(
+    search_names: tuple[str, ...],
+    all_searches: bool,
+    imports: tuple[str, ...],
+    fmt: str | None,
+    review_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Update the review: a new round of searches; only new unique studies enter screening.
+
+    Re-runs saved PubMed searches (the whole query again, diffed by PMID, so records entered
+    since the last run and records indexed late are both caught; only new PMIDs are fetched)
+    and imports new exports. Everything is deduplicated against all the review already holds,
+    screened records included. 'screener prisma' then draws the updated-review flow.
+
+    \b
+    Examples:
+      screener update --all
+      screener update --search medline --import embase=embase-2025-06.ris
+    """
+    from .update import check_pubmed_searches, pubmed_searches, update_review
+
+    review = _find_review(review_dir)
+    names = list(search_names)
+    if all_searches:
+        names += [n for n in pubmed_searches(review) if n not in names]
+    pairs = []
+    for item in imports:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ScreenerError(f"--import {item!r}: write it as NAME=FILE, e.g. embase=embase-2025.ris")
+        pairs.append((name, Path(path)))
+    check_pubmed_searches(review, names)
+    settings = client = None
+    if names:
+        from .search import load_settings
+        from .search.entrez import EntrezClient
+
+        settings = load_settings()
+    with _progress("Fetching new PubMed records") as (progress, task):
+        if names:
+            client = EntrezClient(
+                settings, on_retry=lambda message: progress.console.print(f"[yellow]{message}[/yellow]")
+            )
+        report = update_review(
+            review,
+            names,
+            pairs,
+            fmt=fmt,
+            settings=settings,
+            client=client,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    click.echo(f"Update round {report.round}:")
+    for u in report.pubmed:
+        split = ""
+        if u.since_last_run is not None:
+            split = f" ({u.since_last_run} entered since {u.last_run[:10]}, {u.indexed_late} indexed late)"
+        where = f" -> searches/{u.stored_as}" if u.stored_as else ""
+        click.echo(f"  {u.search}: {u.count} found now, {u.new} new{split}{where}")
+    for item in report.imported:
+        state = f"-> searches/{item['file']}" if item["added"] else "(already imported; nothing added)"
+        click.echo(f"  {item['search']}: {item['records']} records {state}")
+    click.echo(
+        f"{report.identified} records identified in this round, {report.duplicates} duplicates removed "
+        f"(of earlier rounds or of each other), {report.new_studies_to_screen} new studies to screen; "
+        f"{report.previous_studies} studies included before."
+    )
+
+
+@cli.command()
 @click.option(
     "--input",
     "inputs",
@@ -1056,8 +1142,64 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
     console.print(table)
 
 
+@cli.command("export")
+@click.option(
+    "--stage",
+    type=click.Choice(["title-abstract", "full-text"]),
+    default="full-text",
+    show_default=True,
+    help="Whose final decisions: full-text gives the review's included studies.",
+)
+@click.option(
+    "--decision",
+    type=click.Choice(["included", "excluded", "all"]),
+    default="included",
+    show_default=True,
+    help="excluded includes reports not retrieved; all includes undecided records.",
+)
+@click.option("--format", "fmt", type=click.Choice(["ris", "csv", "bibtex"]), required=True)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write here (atomically) instead of to standard output.",
+)
+@review_option
+def export_cmd(stage: str, decision: str, fmt: str, output: Path | None, review_dir: Path | None) -> None:
+    """Export final decisions with reasons and notes, for a reference manager or a spreadsheet.
+
+    One entry per study, with every source id it merged. CSV cells that start like a formula
+    (=, +, -, @) get a leading quote, so a spreadsheet shows them as text.
+
+    \b
+    Examples:
+      screener export --format ris -o included.ris
+      screener export --stage full-text --decision excluded --format csv -o excluded.csv
+      screener export --stage title-abstract --decision all --format bibtex
+    """
+    from .export import export
+
+    review = _find_review(review_dir)
+    text, count = export(review, stage, decision, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from .textio import atomic_write_text
+
+        atomic_write_text(output, text)
+    err_console.print(f"{count} {decision} studies at {stage} exported" + (f" to {output}" if output else ""))
+
+
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="csv: the PRISMA2020 R package's data template, filled in.",
+)
 @click.option("--explain", "box", default=None, help="List the record ids behind one box (or reason).")
 @click.option(
     "--diagram",
@@ -1075,6 +1217,8 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
     Examples:
       screener prisma --format json
       screener prisma --explain duplicates
+      screener prisma --format csv > PRISMA.csv   # for the PRISMA2020 R package
+      screener prisma --diagram prisma.png
     """
     from .prisma import explain, prisma_counts
 
@@ -1095,6 +1239,11 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
         err_console.print(f"PRISMA flow diagram written to {diagram}")
     if fmt == "json":
         _print_json(data)
+        return
+    if fmt == "csv":
+        from .prisma.template import to_template_csv
+
+        click.echo(to_template_csv(counts), nl=False)
         return
     table = Table(title="PRISMA 2020", title_justify="left")
     table.add_column("box")

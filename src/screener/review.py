@@ -135,6 +135,10 @@ class SearchFile:
     encoding: str = "utf-8"
     imported: str = ""
     original_name: str = ""
+    # The review version that brought this file: 1 for the original review, 2 for the first
+    # update, and so on (`screener update`).
+    round: int = 1
+    date_searched: str = ""  # an update's search date (the search's own is the first one)
 
 
 @dataclass
@@ -169,7 +173,10 @@ class Search:
             data["notes"] = self.notes
         if self.pubmed:
             data["pubmed"] = self.pubmed
-        data["files"] = [{k: v for k, v in vars(f).items() if v != ""} for f in self.files]
+        data["files"] = [
+            {k: v for k, v in vars(f).items() if v != "" and not (k == "round" and v == 1)}
+            for f in self.files
+        ]
         return data
 
     @classmethod
@@ -375,6 +382,21 @@ class Review:
         except OSError:
             pass  # a read-only checkout still works, only slower
 
+    def record_rounds(self) -> list[int]:
+        """The round (review version) of each record of records(), in the same order."""
+        out: list[int] = []
+        for s in self.searches():
+            for f in s.files:
+                out.extend([f.round] * len(self.load_file_records(s, f)))
+        return out
+
+    def current_round(self) -> int:
+        """The latest review version: 1 until the first `screener update`."""
+        rounds = [f.round for s in self.searches() for f in s.files]
+        # A PubMed update that found nothing new still opened its round.
+        rounds += [int(u.get("round", 1)) for s in self.searches() for u in s.pubmed.get("updates", [])]
+        return max(rounds, default=1)
+
     def records(self, search: str | None = None) -> list[Record]:
         """Every record of every search (or of one), in search then file order."""
         out: list[Record] = []
@@ -397,6 +419,7 @@ class Review:
         query: str = "",
         parsed: ParsedFile | None = None,
         kind: str = "",
+        round: int | None = None,
     ) -> ImportResult:
         """Add an export file to a search: parsed fully first, then stored unchanged.
 
@@ -430,8 +453,12 @@ class Review:
             raise ScreenerError(
                 f"search {search!r} was run through {current.source}; import files under another search name"
             )
+        round = round or self.current_round()
+        updating = round > min((f.round for f in current.files), default=round)
         for attr, value in (("database", database), ("query", query), ("date_searched", date_searched)):
             old = getattr(current, attr)
+            if attr == "date_searched" and updating:
+                continue  # an update searches again on a later day; the file keeps its date
             if value and old and old != value:
                 raise ScreenerError(
                     f"search {search!r} already has {attr} {old!r}, not {value!r}",
@@ -439,7 +466,7 @@ class Review:
                 )
             if value:
                 setattr(current, attr, value)
-        stored = self._free_file_name(search, EXTENSIONS[parsed.format])
+        stored = self.free_file_name(search, EXTENSIONS[parsed.format])
         data = parsed.data if parsed.data is not None else Path(path).read_bytes()
         if hashlib.sha256(data).hexdigest() != parsed.sha256:
             raise ScreenerError("changed while it was being imported; nothing was written", path=path)
@@ -453,6 +480,8 @@ class Review:
                 encoding=parsed.encoding,
                 imported=now_iso(),
                 original_name=Path(path).name,
+                round=round,
+                date_searched=date_searched if updating else "",
             )
         )
         try:
@@ -463,7 +492,7 @@ class Review:
         self._write_cache(self._cache_path(parsed.sha256, parsed.format, search), parsed.records)
         return ImportResult(search, parsed, added=True, stored_as=stored)
 
-    def _free_file_name(self, search: str, extension: str) -> str:
+    def free_file_name(self, search: str, extension: str) -> str:
         self.searches_dir.mkdir(parents=True, exist_ok=True)
         candidate = f"{search}{extension}"
         n = 2

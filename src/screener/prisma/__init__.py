@@ -7,6 +7,12 @@ first two feed the "databases and registers" column, the others "other methods".
 Boxes in the databases-and-registers column count what was found there (a study found by both
 a database and by citation searching counts there); "other methods" holds the studies found
 only by other methods. Reports are counted as studies until reports are linked to studies.
+
+After `screener update` the review has rounds (versions). The flow then shows the latest round
+only, as PRISMA's updated-review template does: records identified in it, those removed as
+duplicates of each other or of anything an earlier round found (screened or not), and the new
+studies screened; studies included in earlier rounds are `previous_studies`, and
+`total_studies` is previous plus new.
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ class PrismaCounts:
     exclusion_reasons: dict[str, list[str]]  # full-text reason -> record ids (databases/registers)
     other_exclusion_reasons: dict[str, list[str]]
     pending: dict[str, int] = field(default_factory=dict)  # decisions still missing, per stage
+    round: int = 1  # the review version the flow shows; > 1 means the updated-review variant
+    other_studies: list[str] = field(default_factory=list)  # studies found only by other methods
 
     def count(self, box: str) -> int:
         return len(self.boxes.get(box, []))
@@ -67,7 +75,12 @@ class PrismaCounts:
         out["dbr_excluded"] = {reason: len(ids) for reason, ids in self.exclusion_reasons.items()}
         out["other_excluded"] = {reason: len(ids) for reason, ids in self.other_exclusion_reasons.items()}
         out["pending"] = dict(self.pending)
+        out["round"] = self.round
         return out
+
+    @property
+    def updated(self) -> bool:
+        return self.round > 1
 
 
 def search_kind(search) -> str:  # noqa: ANN001 - review.Search
@@ -84,11 +97,15 @@ def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
     searches = {s.name: s for s in review.searches()}
     outcome = dedup_review(review)
     records = outcome.result.records
+    rounds = review.record_rounds()
+    current = review.current_round()
     kind_of_search = {name: search_kind(s) for name, s in searches.items()}
     boxes: dict[str, list[str]] = {box: [] for box in BOXES}
     per_database: Counter[str] = Counter()
     per_register: Counter[str] = Counter()
-    for record in records:
+    for record, found_in in zip(records, rounds, strict=True):
+        if found_in != current:
+            continue
         kind = kind_of_search.get(record.search, "database")
         boxes[f"{kind}_results"].append(record.id)
         name = (
@@ -102,11 +119,23 @@ def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
     # Which column each study belongs to: databases/registers if any of its records came from one.
     kept = set(outcome.kept)
     column_of_study: dict[str, str] = {}
+    previous: set[str] = set()  # studies an earlier round found
     for members in outcome.result.clusters:
         representative = next(i for i in members if i in kept)
+        study = records[representative].id
+        if any(rounds[i] < current for i in members):
+            previous.add(study)
+            # Everything this round found again is a duplicate of what the review had.
+            boxes["duplicates"].extend(
+                records[i].id
+                for i in members
+                if rounds[i] == current
+                and kind_of_search.get(records[i].search, "database") in DATABASE_KINDS
+            )
+            continue
         kinds = {kind_of_search.get(records[i].search, "database") for i in members}
         column = "dbr" if kinds & set(DATABASE_KINDS) else "other"
-        column_of_study[records[representative].id] = column
+        column_of_study[study] = column
         if column == "dbr":
             boxes["duplicates"].extend(
                 records[i].id
@@ -118,12 +147,21 @@ def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
     ta = load_stage(review, "title-abstract", studies, member_of)
     ft = load_stage(review, "full-text", studies, member_of)
     reasons: dict[str, list[str]] = {}
+    other_studies: list[str] = []
     other_reasons: dict[str, list[str]] = {}
     for study in studies:
         sid = study.id
+        if sid in previous:
+            final_ft = ft.final.get(sid)
+            if final_ft is not None and final_ft.decision == "include":
+                boxes["previous_studies"].append(sid)
+                boxes["previous_reports"].append(sid)
+            continue
         column = column_of_study.get(sid, "dbr")
         if column == "dbr":
             boxes["records_screened"].append(sid)
+        else:
+            other_studies.append(sid)
         final_ta = ta.final.get(sid)
         if final_ta is not None and final_ta.decision != "include" and column == "dbr":
             boxes["records_excluded"].append(sid)
@@ -144,13 +182,22 @@ def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
         elif final_ft.decision == "include":
             boxes["new_studies"].append(sid)
             boxes["new_reports"].append(sid)
-    boxes["total_studies"] = list(boxes["new_studies"])
-    boxes["total_reports"] = list(boxes["new_reports"])
+    boxes["total_studies"] = boxes["previous_studies"] + boxes["new_studies"]
+    boxes["total_reports"] = boxes["previous_reports"] + boxes["new_reports"]
     pending = {
         "title-abstract": len(ta.records) - len(ta.final),
         "full-text": len(ft.records) - len(ft.final),
     }
-    return PrismaCounts(boxes, dict(per_database), dict(per_register), reasons, other_reasons, pending)
+    return PrismaCounts(
+        boxes,
+        dict(per_database),
+        dict(per_register),
+        reasons,
+        other_reasons,
+        pending,
+        round=current,
+        other_studies=other_studies,
+    )
 
 
 def explain(counts: PrismaCounts, box: str) -> list[str]:

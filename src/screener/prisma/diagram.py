@@ -1,5 +1,5 @@
-"""The PRISMA 2020 flow diagram (new reviews; databases and registers, and other methods when
-the review has such searches), drawn with matplotlib on an A4 page: SVG, PNG or PDF, no
+"""The PRISMA 2020 flow diagram (new and updated reviews; databases and registers, and other
+methods when the review has such searches), drawn with matplotlib on an A4 page: SVG, PNG or PDF, no
 system binaries."""
 
 from __future__ import annotations
@@ -79,7 +79,28 @@ def _n(value: int) -> str:
     return f"(n = {value})"
 
 
+# Column widths (percent of the page) for (updated review?, other methods?).
+LAYOUTS = {
+    (False, False): {"main": 40.0, "side": 44.0},
+    (False, True): {"main": 26.0, "side": 21.0, "omain": 19.5, "oside": 18.0},
+    (True, False): {"prev": 14.0, "main": 30.0, "side": 36.0},
+    (True, True): {"prev": 12.5, "main": 20.5, "side": 17.0, "omain": 17.5, "oside": 15.5},
+}
+
+
+def _wrap_for(width: float, size: float) -> int:
+    """Characters per line that fit a box of this width at this font size."""
+    return max(12, int(width * 1.38 * 7.2 / size))
+
+
+def _reasons(table: dict[str, int]) -> str:
+    return "\n".join(f"{reason} {_n(n)}" for reason, n in sorted(table.items(), key=lambda item: -item[1]))
+
+
 def draw(counts: PrismaCounts, path: str | Path, title: str = "") -> Path:
+    """Draw the flow: PRISMA 2020's template for new reviews, or for updated reviews when the
+    review has been updated (a "previous studies" column and new + total included), with the
+    "other methods" column when any search is a website, organisation or citation search."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -90,6 +111,7 @@ def draw(counts: PrismaCounts, path: str | Path, title: str = "") -> Path:
     matplotlib.rcParams["pdf.fonttype"] = 42
     data = counts.to_dict()
     other = any(data[k] for k in ("website_results", "organisation_results", "citations_results"))
+    updated = counts.updated
     figure = plt.figure(figsize=(8.27, 11.69))  # A4 portrait
     axes = figure.add_axes([0.03, 0.03, 0.94, 0.94])
     axes.set_xlim(0, 100)
@@ -98,37 +120,56 @@ def draw(counts: PrismaCounts, path: str | Path, title: str = "") -> Path:
     if title:
         axes.text(50, 139, textwrap.fill(title, 95), ha="center", va="top", fontsize=9, fontweight="bold")
 
-    # Columns: main and side boxes of "databases and registers", then "other methods".
-    if other:
-        mx, mw, sx, sw = 6.5, 26, 35, 21
-        ox, ow, osx, osw = 60, 19.5, 81.5, 18
-        wrap_main, wrap_side = 36, 33
-    else:
-        mx, mw, sx, sw = 7, 40, 54, 44
-        wrap_main, wrap_side = 55, 60
+    # Column widths: [previous studies], databases and registers (main, side), [other methods].
+    widths = LAYOUTS[(updated, other)]
+    gap = 2.0 if len(widths) > 3 else 5.0
+    x, left = 6.5, {}
+    for name, width in widths.items():
+        left[name] = x
+        x += width + gap
+    mx, mw, sx, sw = left["main"], widths["main"], left["side"], widths["side"]
+    small = 6.8 if len(widths) <= 3 else 6.2
+    wrap_main, wrap_side = _wrap_for(mw, 7.2), _wrap_for(sw, 7.2)
+
+    new = "new " if updated else ""
     _box(
         axes,
         mx,
         127,
         (sx + sw) - mx,
         6,
-        "Identification of studies via databases and registers",
+        f"Identification of {new}studies via databases and registers",
         HEADER,
-        size=8.5,
-        wrap=90,
+        size=8.5 if not updated or not other else 7.4,
+        wrap=_wrap_for((sx + sw) - mx, 8.5),
         bold=True,
     )
+    if updated:
+        px, pw = left["prev"], widths["prev"]
+        _box(axes, px, 127, pw, 6, "Previous studies", "#d9d9d9", size=7.4, wrap=_wrap_for(pw, 8), bold=True)
+        _box(
+            axes,
+            px,
+            100,
+            pw,
+            22,
+            f"Studies included in previous version of review {_n(data['previous_studies'])}\n\n"
+            f"Reports of studies included in previous version of review {_n(data['previous_reports'])}",
+            wrap=_wrap_for(pw, small),
+            size=small,
+        )
     if other:
+        ox, ow, osx, osw = left["omain"], widths["omain"], left["oside"], widths["oside"]
         _box(
             axes,
             ox,
             127,
             (osx + osw) - ox,
             6,
-            "Identification of studies via other methods",
-            HEADER,
-            size=8.5,
-            wrap=50,
+            f"Identification of {new}studies via other methods",
+            "#d9d9d9",
+            size=8.5 if not updated else 7.4,
+            wrap=_wrap_for((osx + osw) - ox, 8.5),
             bold=True,
         )
 
@@ -146,7 +187,7 @@ def draw(counts: PrismaCounts, path: str | Path, title: str = "") -> Path:
         f"Records identified from:\nDatabases {_n(data['database_results'])}\n{databases}\n"
         f"Registers {_n(data['register_results'])}" + (f"\n{registers}" if registers else "")
     )
-    _box(axes, mx, 100, mw, 22, identified, wrap=wrap_main, size=6.8)
+    _box(axes, mx, 100, mw, 22, identified, wrap=_wrap_for(mw, small), size=small)
     _box(
         axes,
         sx,
@@ -156,8 +197,8 @@ def draw(counts: PrismaCounts, path: str | Path, title: str = "") -> Path:
         f"Records removed before screening:\nDuplicate records removed {_n(data['duplicates'])}\n"
         f"Records marked as ineligible by automation tools {_n(data['excluded_automatic'])}\n"
         f"Records removed for other reasons {_n(data['excluded_other'])}",
-        wrap=wrap_side - 3,
-        size=6.8,
+        wrap=_wrap_for(sw, small),
+        size=small,
     )
     _arrow(axes, mx + mw, 111, sx, 111)
 
@@ -175,20 +216,59 @@ def draw(counts: PrismaCounts, path: str | Path, title: str = "") -> Path:
     _arrow(axes, mx + mw / 2, 84, mx + mw / 2, 78)
     _arrow(axes, mx + mw, 74, sx, 74)
 
-    reasons = "\n".join(
-        f"{reason} {_n(n)}" for reason, n in sorted(data["dbr_excluded"].items(), key=lambda item: -item[1])
-    )
     _box(axes, mx, 52, mw, 8, f"Reports assessed for eligibility\n{_n(data['dbr_assessed'])}", wrap=wrap_main)
-    _box(axes, sx, 38, sw, 24, "Reports excluded:\n" + (reasons or "(none)"), wrap=wrap_side, size=6.6)
+    _box(
+        axes,
+        sx,
+        38,
+        sw,
+        24,
+        "Reports excluded:\n" + (_reasons(data["dbr_excluded"]) or "(none)"),
+        wrap=_wrap_for(sw, small),
+        size=small,
+    )
     _arrow(axes, mx + mw / 2, 70, mx + mw / 2, 60)
     _arrow(axes, mx + mw, 56, sx, 56)
 
-    included = (
-        f"Studies included in review\n{_n(data['total_studies'])}\n"
-        f"Reports of included studies\n{_n(data['total_reports'])}"
-    )
-    _box(axes, mx, 12, mw, 14, included, wrap=wrap_main)
-    _arrow(axes, mx + mw / 2, 52, mx + mw / 2, 26)
+    if updated:
+        # New studies, then the total with the previous ones (PRISMA's updated-review template).
+        _box(
+            axes,
+            mx,
+            21,
+            mw,
+            10,
+            f"New studies included in review {_n(data['new_studies'])}\n"
+            f"Reports of new included studies {_n(data['new_reports'])}",
+            wrap=_wrap_for(mw, small),
+            size=small,
+        )
+        _box(
+            axes,
+            mx,
+            7,
+            mw,
+            10,
+            f"Total studies included in review {_n(data['total_studies'])}\n"
+            f"Reports of total included studies {_n(data['total_reports'])}",
+            wrap=_wrap_for(mw, small),
+            size=small,
+            bold=True,
+        )
+        _arrow(axes, mx + mw / 2, 52, mx + mw / 2, 31)
+        _arrow(axes, mx + mw / 2, 21, mx + mw / 2, 17)
+        px, pw = left["prev"], widths["prev"]
+        axes.plot([px + pw / 2, px + pw / 2], [100, 12], color="#333333", lw=0.9)
+        _arrow(axes, px + pw / 2, 12, mx, 12)
+        join_y = 26
+    else:
+        included = (
+            f"Studies included in review\n{_n(data['total_studies'])}\n"
+            f"Reports of included studies\n{_n(data['total_reports'])}"
+        )
+        _box(axes, mx, 12, mw, 14, included, wrap=wrap_main)
+        _arrow(axes, mx + mw / 2, 52, mx + mw / 2, 26)
+        join_y = 19
 
     if other:
         other_text = (
@@ -196,25 +276,50 @@ def draw(counts: PrismaCounts, path: str | Path, title: str = "") -> Path:
             f"Organisations {_n(data['organisation_results'])}\n"
             f"Citation searching {_n(data['citations_results'])}"
         )
-        _box(axes, ox, 100, ow, 22, other_text, wrap=30, size=6.8)
+        _box(axes, ox, 100, ow, 22, other_text, wrap=_wrap_for(ow, small), size=small)
         _box(
-            axes, ox, 70, ow, 8, f"Reports sought for retrieval\n{_n(data['other_sought_reports'])}", wrap=28
+            axes,
+            ox,
+            70,
+            ow,
+            8,
+            f"Reports sought for retrieval\n{_n(data['other_sought_reports'])}",
+            wrap=_wrap_for(ow, 7.2),
         )
         _box(
-            axes, osx, 70, osw, 8, f"Reports not retrieved\n{_n(data['other_notretrieved_reports'])}", wrap=26
+            axes,
+            osx,
+            70,
+            osw,
+            8,
+            f"Reports not retrieved\n{_n(data['other_notretrieved_reports'])}",
+            wrap=_wrap_for(osw, 7.2),
         )
-        other_reasons = "\n".join(
-            f"{reason} {_n(n)}"
-            for reason, n in sorted(data["other_excluded"].items(), key=lambda item: -item[1])
+        _box(
+            axes,
+            ox,
+            52,
+            ow,
+            8,
+            f"Reports assessed for eligibility\n{_n(data['other_assessed'])}",
+            wrap=_wrap_for(ow, 7.2),
         )
-        _box(axes, ox, 52, ow, 8, f"Reports assessed for eligibility\n{_n(data['other_assessed'])}", wrap=28)
-        _box(axes, osx, 38, osw, 24, "Reports excluded:\n" + (other_reasons or "(none)"), wrap=26, size=6.6)
+        _box(
+            axes,
+            osx,
+            38,
+            osw,
+            24,
+            "Reports excluded:\n" + (_reasons(data["other_excluded"]) or "(none)"),
+            wrap=_wrap_for(osw, small),
+            size=small,
+        )
         _arrow(axes, ox + ow / 2, 100, ox + ow / 2, 78)
         _arrow(axes, ox + ow, 74, osx, 74)
         _arrow(axes, ox + ow / 2, 70, ox + ow / 2, 60)
         _arrow(axes, ox + ow, 56, osx, 56)
-        axes.plot([ox + ow / 2, ox + ow / 2], [52, 19], color="#333333", lw=0.9)
-        _arrow(axes, ox + ow / 2, 19, mx + mw, 19)
+        axes.plot([ox + ow / 2, ox + ow / 2], [52, join_y], color="#333333", lw=0.9)
+        _arrow(axes, ox + ow / 2, join_y, mx + mw, join_y)
 
     path = Path(path)
     figure.savefig(path, dpi=150 if path.suffix.lower() == ".png" else None)

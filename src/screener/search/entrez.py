@@ -250,3 +250,14 @@ class EntrezClient:
             "retmode": "text",
         }
         return self.call(Entrez.efetch, params, validate)
+
+    def efetch_medline_ids(self, ids: list[str], validate: Callable[[bytes], Any] | None = None) -> Any:
+        """MEDLINE records of these PMIDs (Biopython POSTs a long id list)."""
+        params = {
+            "db": "pubmed",
+            "id": ",".join(ids),
+            "retmax": len(ids),
+            "rettype": "medline",
+            "retmode": "text",
+        }
+        return self.call(Entrez.efetch, params, validate)

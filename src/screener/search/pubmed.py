@@ -359,3 +359,147 @@ class PubmedSearch:
         self.review.save_search(search)
         self.discard_state()
         return search
+
+
+@dataclass
+class PubmedUpdate:
+    """What re-running a saved PubMed search found."""
+
+    search: str
+    count: int  # records the query finds today
+    known: int  # PMIDs the search already had
+    new: int  # PMIDs it did not have, fetched now
+    since_last_run: int | None  # of the new ones, entered into PubMed since the last run
+    indexed_late: int | None  # new ones with an earlier entry date (indexed or changed late)
+    stored_as: str  # the new MEDLINE file in searches/, "" when nothing was new
+    requests: int
+    last_run: str
+
+
+def _last_run(search: Search) -> str:
+    updates = search.pubmed.get("updates", [])
+    return str(updates[-1]["date_run"] if updates else search.pubmed.get("date_run", search.date_searched))
+
+
+def update_pubmed(
+    review: Review,
+    name: str,
+    *,
+    round: int,
+    settings: EntrezSettings,
+    client: EntrezClient | None = None,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+    esearch_limit: int = ESEARCH_LIMIT,
+) -> PubmedUpdate:
+    """Run a saved PubMed search again and add the records it did not have as a new file.
+
+    The whole query is searched again (in date slices, ids only) and diffed by PMID against
+    what the search holds, so records indexed late are caught as well as those entered since
+    the last run; a second ESearch limited to entry dates since the last run tells the two
+    apart. Only the new PMIDs are fetched. Nothing is written until every batch is in.
+    """
+    search = review.search(name)
+    if search is None:
+        raise ScreenerError(f"no search {name!r} in this review", hint="'screener status' lists them")
+    if search.source != "pubmed":
+        raise ScreenerError(
+            f"search {name!r} was imported from a file, not run through PubMed",
+            hint=f"import the new export instead: screener update --import {name}=FILE",
+        )
+    runner = PubmedSearch(
+        review,
+        f"{name}.update",
+        search.query,
+        mindate=str(search.pubmed.get("mindate", "")),
+        datetype=str(search.pubmed.get("datetype", "edat")) or "edat",
+        settings=settings,
+        client=client,
+        batch_size=batch_size,
+        esearch_limit=esearch_limit,
+    )
+    client = runner.client
+    known = {r.pmid for r in review.records(name) if r.pmid}
+    plan = runner._plan()
+    found: list[str] = []
+    seen: set[str] = set()
+    for piece in plan["slices"]:
+        for pmid in piece["ids"]:
+            if pmid not in seen:
+                seen.add(pmid)
+                found.append(pmid)
+    new = [pmid for pmid in found if pmid not in known]
+
+    last_run = _last_run(search)
+    since: int | None = None
+    late: int | None = None
+    if new and last_run:
+        recent = client.esearch(
+            search.query,
+            retmax=esearch_limit,
+            mindate=_fmt(_date(last_run[:10])),
+            maxdate=_fmt(_latest()),
+            datetype="edat",
+        )
+        if recent["count"] <= esearch_limit:
+            recent_ids = set(recent["ids"])
+            since = sum(pmid in recent_ids for pmid in new)
+            late = len(new) - since
+
+    chunks: list[str] = []
+    if progress:
+        progress(0, len(new))
+    for start in range(0, len(new), batch_size):
+        expected = new[start : start + batch_size]
+
+        def validate(data: bytes, expected: list[str] = expected) -> bytes:
+            got = _medline_pmids(data)
+            if set(got) != set(expected):
+                raise TransientError(f"EFetch returned {len(got)} of {len(expected)} records")
+            return data
+
+        data = client.efetch_medline_ids(expected, validate)
+        for block in data.decode("utf-8").replace("\r\n", "\n").split("\n\n"):
+            block = block.strip("\n")
+            if block:
+                chunks.append(block)
+        if progress:
+            progress(min(start + batch_size, len(new)), len(new))
+
+    today = dt.date.today().isoformat()
+    stored = ""
+    record = {
+        "date_run": now_iso(),
+        "count": plan["count"],
+        "new": len(new),
+        "query_translation": plan["query_translation"],
+        "round": round,
+    }
+    if since is not None:
+        record.update(since_last_run=since, indexed_late=late)
+    if chunks:
+        body = ("\n\n".join(chunks) + "\n").encode("utf-8")
+        stored = review.free_file_name(f"{name}-update-{today}", ".nbib")
+        atomic_write_bytes(review.searches_dir / stored, body)
+        search.files.append(
+            SearchFile(
+                path=stored,
+                format="medline",
+                sha256=hashlib.sha256(body).hexdigest(),
+                records=len(chunks),
+                imported=now_iso(),
+                round=round,
+                date_searched=today,
+            )
+        )
+        record["file"] = stored
+    search.pubmed.setdefault("updates", []).append(record)
+    try:
+        review.save_search(search)
+    except BaseException:
+        if stored:
+            (review.searches_dir / stored).unlink(missing_ok=True)
+        raise
+    return PubmedUpdate(
+        name, plan["count"], len(known), len(new), since, late, stored, client.requests, last_run
+    )

@@ -1,0 +1,249 @@
+"""Export the review's final decisions, with reasons and notes, as RIS, CSV or BibTeX.
+
+One row per study (the deduplicated record, with every source id it merged), its final decision
+at the chosen stage, the reason, who decided, and every reviewer's note. CSV cells that a
+spreadsheet would run as a formula are neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ScreenerError
+from .records import Record
+
+FORMATS = ("ris", "csv", "bibtex")
+DECISION_FILTERS = ("included", "excluded", "all")
+CSV_COLUMNS = (
+    "study_id",
+    "decision",
+    "reason",
+    "decided_by",
+    "notes",
+    "merged_ids",
+    "searches",
+    "title",
+    "authors",
+    "year",
+    "journal",
+    "volume",
+    "issue",
+    "pages",
+    "doi",
+    "pmid",
+    "abstract",
+    "keywords",
+)
+
+
+@dataclass
+class ExportRow:
+    record: Record
+    decision: str  # include, exclude, not-retrieved, undecided
+    reason: str
+    decided_by: str
+    notes: list[str]  # "reviewer: note"
+
+
+def final_decisions(review, stage: str = "full-text", decision: str = "included") -> list[ExportRow]:  # noqa: ANN001
+    """Studies of a stage with their final decisions; `decision` filters (all keeps undecided)."""
+    from .screening import STAGES, load_stage, review_studies
+
+    if stage not in STAGES:
+        raise ScreenerError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+    if decision not in DECISION_FILTERS:
+        raise ScreenerError(f"--decision must be one of {', '.join(DECISION_FILTERS)}")
+    studies, member_of = review_studies(review)
+    view = load_stage(review, stage, studies, member_of)
+    rows = []
+    for record in view.records:
+        final = view.final.get(record.id)
+        outcome = final.decision if final else "undecided"
+        if decision == "included" and outcome != "include":
+            continue
+        if decision == "excluded" and outcome not in ("exclude", "not-retrieved"):
+            continue
+        notes = [
+            f"{name}: {decisions[record.id].note}"
+            for name, decisions in view.decisions.items()
+            if record.id in decisions and decisions[record.id].note
+        ]
+        rows.append(
+            ExportRow(record, outcome, final.reason if final else "", final.by if final else "", notes)
+        )
+    return rows
+
+
+# -- CSV ---------------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def safe_cell(value: Any) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading quote
+    (OWASP's advice for CSV injection), so =HYPERLINK(...) in a title never runs."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def _fields(row: ExportRow) -> dict[str, Any]:
+    r = row.record
+    return {
+        "study_id": r.id,
+        "decision": row.decision,
+        "reason": row.reason,
+        "decided_by": row.decided_by,
+        "notes": " | ".join(row.notes),
+        "merged_ids": r.extra.get("merged_ids", r.id),
+        "searches": r.extra.get("merged_searches", r.search),
+        "title": r.title,
+        "authors": "; ".join(r.authors),
+        "year": r.year or "",
+        "journal": r.journal or r.journal_abbrev,
+        "volume": r.volume,
+        "issue": r.issue,
+        "pages": r.pages,
+        "doi": r.doi,
+        "pmid": r.pmid,
+        "abstract": r.abstract,
+        "keywords": "; ".join(r.keywords or r.mesh),
+    }
+
+
+def to_csv(rows: list[ExportRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        fields = _fields(row)
+        writer.writerow([safe_cell(fields[c]) for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+# -- RIS ---------------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _decision_note(row: ExportRow) -> str:
+    parts = [f"screener decision: {row.decision}"]
+    if row.reason:
+        parts.append(f"reason: {row.reason}")
+    if row.decided_by:
+        parts.append(f"decided by: {row.decided_by}")
+    parts.extend(f"note {n}" for n in row.notes)
+    return "; ".join(_one_line(p) for p in parts)
+
+
+def to_ris(rows: list[ExportRow]) -> str:
+    lines: list[str] = []
+
+    def tag(name: str, value: Any) -> None:
+        value = _one_line(value) if value not in (None, "") else ""
+        if value:
+            lines.append(f"{name}  - {value}")
+
+    for row in rows:
+        r = row.record
+        lines.append("TY  - JOUR")
+        tag("ID", r.id)
+        tag("TI", r.title)
+        for author in r.authors:
+            tag("AU", author)
+        tag("PY", r.year)
+        tag("T2", r.journal)
+        tag("J2", r.journal_abbrev)
+        tag("VL", r.volume)
+        tag("IS", r.issue)
+        first, _, last = r.pages.partition("-")
+        tag("SP", first)
+        tag("EP", last)
+        tag("DO", r.doi)
+        if r.pmid:
+            tag("N1", f"PMID: {r.pmid}")  # RIS has no PMID tag; reference managers read this note
+        tag("AB", r.abstract)
+        for keyword in r.keywords or r.mesh:
+            tag("KW", keyword)
+        tag("LA", r.language)
+        tag("UR", r.url)
+        tag("N1", _decision_note(row))
+        lines.append("ER  - ")
+        lines.append("")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+# -- BibTeX ------------------------------------------------------------------------------
+
+_BIB_SPECIAL = str.maketrans(
+    {
+        "{": "\\{",
+        "}": "\\}",
+        "\\": "\\textbackslash{}",
+        "%": "\\%",
+        "&": "\\&",
+        "#": "\\#",
+        "$": "\\$",
+        "_": "\\_",
+    }
+)
+
+
+def _bib_value(text: Any) -> str:
+    return _one_line(text).translate(_BIB_SPECIAL)
+
+
+def _bib_key(record: Record, used: set[str]) -> str:
+    surname = record.authors[0].split(",")[0].split()[0] if record.authors else "anon"
+    ascii_name = unicodedata.normalize("NFKD", surname).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^A-Za-z0-9]", "", ascii_name).lower() or "anon"
+    base += str(record.year or "")
+    key, n = base, 0
+    while key in used:
+        n += 1
+        key = base + "abcdefghijklmnopqrstuvwxyz"[(n - 1) % 26] + ("" if n <= 26 else str(n))
+    used.add(key)
+    return key
+
+
+def to_bibtex(rows: list[ExportRow]) -> str:
+    used: set[str] = set()
+    entries = []
+    for row in rows:
+        r = row.record
+        fields = {
+            "title": r.title,
+            "author": " and ".join(r.authors),
+            "year": r.year or "",
+            "journal": r.journal or r.journal_abbrev,
+            "volume": r.volume,
+            "number": r.issue,
+            "pages": r.pages.replace("-", "--"),
+            "doi": r.doi,
+            "pmid": r.pmid,
+            "abstract": r.abstract,
+            "keywords": ", ".join(r.keywords or r.mesh),
+            "note": _decision_note(row),
+        }
+        body = ",\n".join(f"  {k} = {{{_bib_value(v)}}}" for k, v in fields.items() if v not in ("", None))
+        entries.append(f"@article{{{_bib_key(r, used)},\n{body}\n}}\n")
+    return "\n".join(entries)
+
+
+WRITERS = {"csv": to_csv, "ris": to_ris, "bibtex": to_bibtex}
+
+
+def export(review, stage: str, decision: str, fmt: str) -> tuple[str, int]:  # noqa: ANN001
+    """The export text and how many studies it holds."""
+    if fmt not in WRITERS:
+        raise ScreenerError(f"--format must be one of {', '.join(FORMATS)}")
+    rows = final_decisions(review, stage, decision)
+    return WRITERS[fmt](rows), len(rows)

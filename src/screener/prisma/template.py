@@ -1,0 +1,177 @@
+"""The PRISMA2020 R package's CSV data template, filled from the review's counts.
+
+Users who prefer that package (or its Shiny app) can render our numbers there: the rows,
+node and box names are the package's own (inst/extdata/PRISMA.csv); only the `n` column is
+ours. Reasons and per-database counts go in as "Name, n; Name, n", the package's syntax.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from . import PrismaCounts
+
+COLUMNS = ("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")
+
+# data, node, box, description, boxtext: one row per box of the package's template, in its order.
+ROWS = (
+    ("NA", "node4", "prevstud", "Grey title box; Previous studies", "Previous studies"),
+    (
+        "previous_studies",
+        "node5",
+        "box1",
+        "Studies included in previous version of review",
+        "Studies included in previous version of review",
+    ),
+    (
+        "previous_reports",
+        "NA",
+        "box1",
+        "Reports of studies included in previous version of review",
+        "Reports of studies included in previous version of review",
+    ),
+    (
+        "NA",
+        "node6",
+        "newstud",
+        "Yellow title box; Identification of new studies via databases and registers",
+        "Identification of new studies via databases and registers",
+    ),
+    ("database_results", "node7", "box2", "Records identified from: Databases", "Databases"),
+    (
+        "database_specific_results",
+        "NA",
+        "box2",
+        "Records identified from: specific databases",
+        "Specific Databases",
+    ),
+    ("register_results", "NA", "box2", "Records identified from: Registers", "Registers"),
+    (
+        "register_specific_results",
+        "NA",
+        "box2",
+        "Records identified from: specific registers",
+        "Specific Registers",
+    ),
+    (
+        "NA",
+        "node16",
+        "othstud",
+        "Grey title box; Identification of new studies via other methods",
+        "Identification of new studies via other methods",
+    ),
+    ("website_results", "node17", "box11", "Records identified from: Websites", "Websites"),
+    ("organisation_results", "NA", "box11", "Records identified from: Organisations", "Organisations"),
+    ("citations_results", "NA", "box11", "Records identified from: Citation searching", "Citation searching"),
+    ("duplicates", "node8", "box3", "Duplicate records", "Duplicate records"),
+    (
+        "excluded_automatic",
+        "NA",
+        "box3",
+        "Records marked as ineligible by automation tools",
+        "Records marked as ineligible by automation tools",
+    ),
+    (
+        "excluded_other",
+        "NA",
+        "box3",
+        "Records removed for other reasons",
+        "Records removed for other reasons",
+    ),
+    ("records_screened", "node9", "box4", "Records screened (databases and registers)", "Records screened"),
+    ("records_excluded", "node10", "box5", "Records excluded (databases and registers)", "Records excluded"),
+    (
+        "dbr_sought_reports",
+        "node11",
+        "box6",
+        "Reports sought for retrieval (databases and registers)",
+        "Reports sought for retrieval",
+    ),
+    (
+        "dbr_notretrieved_reports",
+        "node12",
+        "box7",
+        "Reports not retrieved (databases and registers)",
+        "Reports not retrieved",
+    ),
+    (
+        "other_sought_reports",
+        "node18",
+        "box12",
+        "Reports sought for retrieval (other)",
+        "Reports sought for retrieval",
+    ),
+    (
+        "other_notretrieved_reports",
+        "node19",
+        "box13",
+        "Reports not retrieved (other)",
+        "Reports not retrieved",
+    ),
+    (
+        "dbr_assessed",
+        "node13",
+        "box8",
+        "Reports assessed for eligibility (databases and registers)",
+        "Reports assessed for eligibility",
+    ),
+    ("dbr_excluded", "node14", "box9", "Reports excluded (databases and registers)", "Reports excluded"),
+    (
+        "other_assessed",
+        "node20",
+        "box14",
+        "Reports assessed for eligibility (other)",
+        "Reports assessed for eligibility",
+    ),
+    ("other_excluded", "node21", "box15", "Reports excluded (other)", "Reports excluded"),
+    ("new_studies", "node15", "box10", "New studies included in review", "New studies included in review"),
+    ("new_reports", "NA", "box10", "Reports of new included studies", "Reports of new included studies"),
+    (
+        "total_studies",
+        "node22",
+        "box16",
+        "Total studies included in review",
+        "Total studies included in review",
+    ),
+    (
+        "total_reports",
+        "NA",
+        "box16",
+        "Reports of total included studies",
+        "Reports of total included studies",
+    ),
+    ("identification", "node1", "identification", "Blue identification box", "Identification"),
+    ("screening", "node2", "screening", "Blue screening box", "Screening"),
+    ("included", "node3", "included", "Blue included box", "Included"),
+)
+
+
+def _named_counts(table: dict[str, int]) -> str:
+    # The package splits on ";" then ","; those characters inside a name would break it.
+    return "; ".join(f"{name.replace(';', ' ').replace(',', ' ')}, {n}" for name, n in table.items())
+
+
+def to_template_csv(counts: PrismaCounts) -> str:
+    """The template CSV with every `n` filled in (title rows keep the template's 0)."""
+    data = counts.to_dict()
+    special = {
+        "database_specific_results": _named_counts(data["database_results_by_database"]),
+        "register_specific_results": _named_counts(data["register_results_by_register"]),
+        "dbr_excluded": _named_counts(data["dbr_excluded"]),
+        "other_excluded": _named_counts(data["other_excluded"]),
+    }
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for key, node, box, description, boxtext in ROWS:
+        if key in special:
+            n = special[key]
+        elif key in data and isinstance(data[key], int):
+            n = data[key]
+        else:
+            n = 0
+        tooltip = description if node != "NA" else "NA"
+        url = f"{key if key != 'NA' else box}.html" if node != "NA" else "NA"
+        writer.writerow((key, node, box, description, boxtext, tooltip, url, n))
+    return out.getvalue()

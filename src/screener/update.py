@@ -1,0 +1,136 @@
+"""Updating a review: a new round of searches, deduplicated against everything the review has.
+
+`update_review` opens round N+1, re-runs saved PubMed searches (see search.pubmed.update_pubmed)
+and imports new exports into it. Deduplication then runs over every round together, so a new
+record that is a copy of anything already found (screened or not) joins that study and is
+never screened again; only new unique studies enter screening. PRISMA shows the latest round
+with the studies of earlier rounds as "previous studies".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ScreenerError
+from .review import Review
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class UpdateReport:
+    round: int
+    pubmed: list[Any] = field(default_factory=list)  # search.pubmed.PubmedUpdate per search
+    imported: list[dict[str, Any]] = field(default_factory=list)  # {search, file, records, added}
+    identified: int = 0  # records of this round
+    duplicates: int = 0  # removed: copies of earlier rounds or of each other
+    new_studies_to_screen: int = 0
+    previous_studies: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "round": self.round,
+            "pubmed": [vars(u) for u in self.pubmed],
+            "imported": self.imported,
+            "records_identified": self.identified,
+            "duplicates_removed": self.duplicates,
+            "new_studies_to_screen": self.new_studies_to_screen,
+            "previous_studies_included": self.previous_studies,
+        }
+
+
+def pubmed_searches(review: Review) -> list[str]:
+    return [s.name for s in review.searches() if s.source == "pubmed"]
+
+
+def check_pubmed_searches(review: Review, names: Sequence[str]) -> None:
+    """Every name is a saved search that was run through PubMed."""
+    known = {s.name: s for s in review.searches()}
+    for name in names:
+        if name not in known:
+            raise ScreenerError(f"no search {name!r} in this review", hint="'screener status' lists them")
+        if known[name].source != "pubmed":
+            raise ScreenerError(
+                f"search {name!r} was imported from a file, not run through PubMed",
+                hint=f"import the new export instead: screener update --import {name}=FILE",
+            )
+
+
+def update_review(
+    review: Review,
+    searches: Sequence[str] = (),
+    imports: Sequence[tuple[str, str | Path]] = (),
+    *,
+    fmt: str | None = None,
+    settings: Any = None,  # search.entrez.EntrezSettings; needed when `searches` is not empty
+    client: Any = None,
+    progress: Progress | None = None,
+) -> UpdateReport:
+    """Open a new round: re-run the named PubMed searches, import (search name, file) pairs.
+
+    Every import file is parsed before anything is written, so a bad file leaves the review
+    as it was. A search that is interrupted leaves no file behind.
+    """
+    from .importers import read_records
+    from .prisma import prisma_counts
+
+    if not searches and not imports:
+        raise ScreenerError("nothing to update", hint="pass --all, --search NAME or --import NAME=FILE")
+    check_pubmed_searches(review, searches)
+    known = {s.name: s for s in review.searches()}
+    parsed = []
+    for name, path in imports:
+        if name in known and known[name].source != "file":
+            raise ScreenerError(
+                f"search {name!r} is run through PubMed; new exports go under another search name"
+            )
+        parsed.append((name, path, read_records(path, fmt, name)))
+
+    round = review.current_round() + 1
+    report = UpdateReport(round)
+    if searches:
+        from .search.pubmed import update_pubmed
+
+        if settings is None:
+            raise ScreenerError("re-running PubMed searches needs NCBI settings")
+        for name in searches:
+            report.pubmed.append(
+                update_pubmed(review, name, round=round, settings=settings, client=client, progress=progress)
+            )
+    for name, path, parsed_file in parsed:
+        existing = known.get(name)
+        result = review.import_file(
+            path,
+            name,
+            database=existing.database if existing else name,
+            parsed=parsed_file,
+            kind=existing.kind if existing else "",
+            round=round,
+        )
+        report.imported.append(
+            {
+                "search": name,
+                "file": result.stored_as,
+                "records": len(parsed_file.records),
+                "added": result.added,
+            }
+        )
+    counts = prisma_counts(review)
+    if counts.round == round:
+        report.identified = sum(
+            counts.count(box)
+            for box in (
+                "database_results",
+                "register_results",
+                "website_results",
+                "organisation_results",
+                "citations_results",
+            )
+        )
+        report.duplicates = counts.count("duplicates")
+        report.new_studies_to_screen = counts.count("records_screened") + len(counts.other_studies)
+        report.previous_studies = counts.count("previous_studies")
+    return report

@@ -1,0 +1,142 @@
+"""Updating a review: new rounds of searches, deduplicated against everything already found."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tomllib
+
+import pytest
+
+from screener.errors import ScreenerError
+from screener.prisma import prisma_counts
+from screener.review import Review
+from screener.update import update_review
+
+from .conftest import SAMPLES
+from .eutils_server import EutilsServer, FakePubmed, PubmedRecord, generate_records, generated_medline
+from .test_prisma import OSBORNE, build
+
+
+def test_import_update_only_new_studies_enter_screening(tmp_path):
+    review = build(tmp_path)  # round 1: Osborne included after full text
+    before = prisma_counts(review)
+    assert before.round == 1 and before.count("total_studies") == 1
+    # Round 2: Rayyan's export has Osborne again (a duplicate of round 1) and Que 1995, which
+    # Ovid's export has too (a duplicate within the round), with Kianmanesh 2008.
+    report = update_review(
+        review, imports=[("rayyan", SAMPLES / "rayyan.csv"), ("ovid", SAMPLES / "ovid.ris")]
+    )
+    assert report.round == 2 == review.current_round()
+    assert report.identified == 4 and report.duplicates == 2 and report.new_studies_to_screen == 2
+    counts = prisma_counts(review)
+    data = counts.to_dict()
+    assert data["round"] == 2
+    assert data["database_results"] == 4 and data["citations_results"] == 0
+    assert data["database_results_by_database"] == {"rayyan": 2, "ovid": 2}
+    assert data["duplicates"] == 2 and data["records_screened"] == 2
+    assert counts.boxes["previous_studies"] == [OSBORNE] and data["previous_reports"] == 1
+    assert data["new_studies"] == 0 and data["total_studies"] == 1
+    # Only the two new studies wait for title/abstract screening.
+    assert data["pending"]["title-abstract"] == 2
+    meta = tomllib.loads((review.searches_dir / "ovid.toml").read_text())
+    assert meta["files"][0]["round"] == 2
+
+    # Screening the new ones: Kianmanesh is included, and the total adds it to the previous one.
+    from screener.screening import review_studies
+    from screener.screening.decisions import DecisionLog, decision_path
+
+    studies, _ = review_studies(review)
+    new = [s for s in studies if s.id in counts.boxes["records_screened"]]
+    kianmanesh = next(s.id for s in new if "Two-step" in s.title)
+    for reviewer in ("alice", "bob"):
+        ta = DecisionLog(decision_path(review.labels_dir, "title-abstract", reviewer))
+        for study in new:
+            ta.append(study.id, "include" if study.id == kianmanesh else "exclude")
+        DecisionLog(decision_path(review.labels_dir, "full-text", reviewer)).append(kianmanesh, "include")
+    data = prisma_counts(review).to_dict()
+    assert data["records_excluded"] == 1 and data["new_studies"] == 1
+    assert data["previous_studies"] == 1 and data["total_studies"] == 2
+
+
+def test_update_refuses_bad_input_and_writes_nothing(tmp_path):
+    review = build(tmp_path)
+    snapshot = {
+        p: p.read_bytes() for p in review.root.rglob("*") if p.is_file() and ".screener" not in p.parts
+    }
+    bad = tmp_path / "broken.ris"
+    bad.write_text("TY  - JOUR\nTI  - A title with no end record\n", encoding="utf-8")
+    with pytest.raises(ScreenerError):
+        update_review(review, imports=[("ovid", SAMPLES / "ovid.ris"), ("broken", bad)])
+    with pytest.raises(ScreenerError, match="nothing to update"):
+        update_review(review)
+    with pytest.raises(ScreenerError, match="no search"):
+        update_review(review, searches=["nope"])
+    after = {p: p.read_bytes() for p in review.root.rglob("*") if p.is_file() and ".screener" not in p.parts}
+    assert after == snapshot
+    assert review.current_round() == 1
+
+
+def _pubmed_review(tmp_path, cli, server) -> Review:
+    root = tmp_path / "r"
+    cli("init", str(root), "--reviewer", "alice", "--reviewer", "bob")
+    cli("search", "pubmed", "--search", "medline", "--query", "neuroendocrine liver", "--review", str(root))
+    return Review(root)
+
+
+def test_pubmed_update_fetches_only_new_pmids(tmp_path, cli, monkeypatch):
+    fake = FakePubmed(generate_records(1200, first_day=dt.date(2001, 1, 1), days=3000))
+    with EutilsServer(fake) as server:
+        monkeypatch.setenv("NCBI_EMAIL", "tester@example.org")
+        monkeypatch.setenv("SCREENER_EUTILS_URL", server.base_url)
+        review = _pubmed_review(tmp_path, cli, server)
+        assert len(review.records("medline")) == 1200
+        # PubMed grows: 30 records entered today, and 2 old ones indexed late.
+        today = dt.date.today()
+        recent = [
+            PubmedRecord(str(30000001 + i), today, generated_medline(str(30000001 + i), today))
+            for i in range(30)
+        ]
+        late_day = dt.date(2003, 5, 1)
+        late = [
+            PubmedRecord(str(31000001 + i), late_day, generated_medline(str(31000001 + i), late_day))
+            for i in range(2)
+        ]
+        fake.add(recent + late)
+        fake.log.clear()
+        result = cli("update", "--all", "--json", "--review", str(review.root))
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    (pubmed,) = report["pubmed"]
+    assert pubmed["count"] == 1232 and pubmed["known"] == 1200 and pubmed["new"] == 32
+    assert pubmed["since_last_run"] == 30 and pubmed["indexed_late"] == 2
+    # Only the 32 new PMIDs were fetched, by id, in one request.
+    fetches = fake.requests("efetch")
+    assert len(fetches) == 1 and sorted(fetches[0].params["id"].split(",")) == sorted(
+        r.pmid for r in recent + late
+    )
+    assert report["round"] == 2 and report["records_identified"] == 32
+    assert report["duplicates_removed"] == 0 and report["new_studies_to_screen"] == 32
+    meta = tomllib.loads((review.searches_dir / "medline.toml").read_text())
+    assert meta["files"][1]["round"] == 2 and meta["files"][1]["path"] == pubmed["stored_as"]
+    assert meta["pubmed"]["updates"][0]["new"] == 32
+    stored = {r.pmid for r in Review(review.root).records("medline")}
+    assert len(stored) == 1232
+
+    # A second update finds nothing new: a round with no records, and nothing fetched.
+    with EutilsServer(fake) as server:
+        monkeypatch.setenv("SCREENER_EUTILS_URL", server.base_url)
+        fake.log.clear()
+        result = cli("update", "--search", "medline", "--review", str(review.root))
+    assert result.code == 0, result.err
+    assert "0 new" in result.out and not fake.requests("efetch")
+    counts = prisma_counts(Review(review.root))
+    assert counts.round == 3 and counts.count("database_results") == 0
+
+
+def test_update_cli_explains_bad_arguments(tmp_path, cli):
+    review = build(tmp_path)
+    result = cli("update", "--import", "no-equals-sign", "--review", str(review.root))
+    assert result.code == 2 and "NAME=FILE" in result.err
+    result = cli("update", "--search", "medline", "--review", str(review.root))
+    assert result.code == 2 and "imported from a file" in result.err
