@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 BENCH_VENV := .venv-bench
 
-.PHONY: install test lint run bench bench-env clean
+.PHONY: install test lint run worked-example bench bench-env clean
 
 install: $(STAMP)
 
@@ -17,17 +17,25 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: install
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 
 # The main job on the worked example at the repository root.
 run: install
-	$(BIN)/screener status
 	$(BIN)/screener dedup
+	$(BIN)/screener status
+	$(BIN)/screener agreement
 	$(BIN)/screener prisma --diagram prisma.svg
+	$(BIN)/screener prisma --format json > prisma.json
+	$(BIN)/screener prisma --diagram prisma.png --format csv > PRISMA.csv
+	@echo "Wrote prisma.svg, prisma.png, prisma.json and PRISMA.csv (the PRISMA2020 R package's template)."
+
+# Rebuild the worked example's searches/ and labels/ from ../shared/seed (deterministic).
+worked-example: install
+	$(BIN)/python tools/reconstruct_worked_example.py
 
 # The tools we compare against live in their own environment, so their pins never touch ours.
 bench-env: $(BENCH_VENV)/.installed

@@ -72,6 +72,18 @@ def test_embase_ris_fields():
     assert elias.id == "embase:L50460001"
 
 
+def test_cochrane_library_ris_fields():
+    osborne, trial = read_records(SAMPLES / "cochrane.ris", search="central").records
+    # "AN - PUBMED nnn" is the Cochrane Library's way of giving the PMID.
+    assert osborne.pmid == "16511671" and osborne.id == "pmid:16511671"
+    assert osborne.source_id == "cochrane:CN-00569412"
+    assert osborne.authors[0] == "Osborne, D. A." and osborne.pages == "572-581"
+    assert osborne.journal == "Annals of surgical oncology"
+    # No PMID and no DOI: CENTRAL's accession number identifies it.
+    assert trial.pmid == "" and trial.id == "cochrane:CN-00988001"
+    assert trial.doi == ""  # the URL's 10.1002/central/... DOI names the CENTRAL entry, not the trial
+
+
 def test_ovid_ris_numbering_crlf_and_trailer():
     parsed = read_records(SAMPLES / "ovid.ris")
     assert len(parsed.records) == 2
@@ -226,6 +238,7 @@ def test_tsv_and_id_column_with_repeats(tmp_path: Path):
         ("medline.nbib", "medline"),
         ("embase.ris", "ris"),
         ("ovid.ris", "ris"),
+        ("cochrane.ris", "ris"),
         ("wos.ciw", "wos"),
         ("pubmed.xml", "pubmed-xml"),
         ("endnote.xml", "endnote-xml"),

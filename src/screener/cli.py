@@ -1254,9 +1254,19 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
         table.add_row(name, str(data[name]))
     for database, n in data["database_results_by_database"].items():
         table.add_row(f"  {database}", str(n))
-    for reason, n in data["dbr_excluded"].items():
-        table.add_row(f"  excluded: {reason}", str(n))
+    for key, label in (("dbr_excluded", "excluded"), ("other_excluded", "excluded (other methods)")):
+        for reason, n in sorted(data[key].items(), key=lambda item: -item[1]):
+            table.add_row(f"  {label}: {reason}", str(n))
     console.print(table)
+    identified = sum(data[k] for k in BOXES[:5])
+    included = f"{data['total_studies']} studies included"
+    if counts.updated:
+        included = f"{data['previous_studies']} previous + {data['new_studies']} new = {included}"
+    console.print(
+        f"{identified} records identified → {data['duplicates']} duplicates removed → "
+        f"{data['records_screened'] + len(counts.other_studies)} screened → "
+        f"{data['dbr_assessed'] + data['other_assessed']} assessed in full text → {included}"
+    )
     pending = {stage: n for stage, n in data["pending"].items() if n}
     if pending:
         console.print("still undecided: " + ", ".join(f"{n} at {stage}" for stage, n in pending.items()))

@@ -29,7 +29,7 @@ from .textio import atomic_write_bytes, atomic_write_text
 REVIEW_FILE = "review.toml"
 CACHE_DIR = ".screener"
 # Bump when parsing changes what a file yields, so cached records are rebuilt.
-PARSE_CACHE_VERSION = "1"
+PARSE_CACHE_VERSION = "2"
 STAGES = ("title-abstract", "full-text")
 ROLES = ("screener", "resolver")
 

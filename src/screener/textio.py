@@ -73,6 +73,15 @@ def read_text(path: str | Path) -> tuple[str, str]:
     return decode_bytes(read_export_bytes(path), path)
 
 
+def _default_file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _default_file_mode()
+
+
 def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> None:
     """Write to a temporary file beside `path`, fsync, then rename over it: all or nothing.
 
@@ -83,6 +92,8 @@ def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> N
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

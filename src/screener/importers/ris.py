@@ -170,6 +170,8 @@ def to_record(entry: dict) -> Record:
     doi = normalise_doi(_first(entry, "doi"))
     if not doi:
         for candidate in [_first(entry, "file_attachments2"), *_unknown(entry, "L3"), *urls]:
+            if "/10.1002/central/" in candidate:
+                continue  # the Cochrane Library's DOI for its CENTRAL entry, not the article's
             doi = normalise_doi(candidate)
             if doi:
                 break
@@ -188,6 +190,11 @@ def to_record(entry: dict) -> Record:
             if match:
                 pmid = normalise_pmid(match.group(1))
                 break
+    cochrane = _first(entry, "id")
+    if not cochrane.upper().startswith("CN-"):
+        cochrane = ""
+    if not pmid and cochrane and accession.upper().startswith("PUBMED"):
+        pmid = normalise_pmid(accession[6:].strip())  # the Cochrane Library writes "PUBMED 123"
     if not pmid and "unknown_tag" in entry:
         pmid = normalise_pmid(next(iter(_unknown(entry, "PM")), ""))
 
@@ -195,6 +202,8 @@ def to_record(entry: dict) -> Record:
     if "embase" in lowered:
         source_id = _first(entry, "custom2") or next(iter(_unknown(entry, "U2")), "") or accession
         source_id = f"embase:{source_id}" if source_id else ""
+    elif cochrane:
+        source_id = f"cochrane:{cochrane.upper()}"  # CENTRAL's accession number
     elif accession[:4].upper() == "WOS:":
         source_id = "wos:" + accession[4:]
     elif "scopus" in lowered:
