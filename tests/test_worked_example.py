@@ -12,7 +12,7 @@ import pytest
 from screener.prisma import explain, prisma_counts
 from screener.review import Review
 
-from .conftest import REPO, SHARED_DATA
+from .conftest import REPO, SAMPLES, SHARED_DATA
 
 SEED = SHARED_DATA.parent / "seed"
 # The included studies whose PMID the seed gives (included_38_identifiers.csv).
@@ -137,3 +137,74 @@ def test_reconstruction_rebuilds_the_committed_files_byte_for_byte(tmp_path):
         assert set(committed) == set(rebuilt), folder
         changed = [str(p) for p in committed if committed[p] != rebuilt[p]]
         assert not changed, changed
+
+
+def test_update_shows_previous_and_new_studies(cli, example, tmp_path):
+    import csv
+
+    review = Review(tmp_path / "updated")
+    shutil.copytree(example.root, review.root, ignore=shutil.ignore_patterns(".screener"))
+    # A 2014 update search: Ovid's export holds Kianmanesh 2008 (included in 2012) and Que 1995
+    # (included too); a CSV brings one new study.
+    new = tmp_path / "update-2014.csv"
+    with new.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["title", "author", "year", "journal", "volume", "pages"])
+        writer.writerow(
+            [
+                "Parenchymal-sparing resection of neuroendocrine liver metastases: 20-year survival",
+                "Test A and Example B",
+                2014,
+                "HPB",
+                16,
+                "100-108",
+            ]
+        )
+    result = cli(
+        "update",
+        "--import",
+        f"ovid-2014={SAMPLES / 'ovid.ris'}",
+        "--import",
+        f"hand-2014={new}",
+        "--json",
+        "--review",
+        str(review.root),
+    )
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["round"] == 2 and report["records_identified"] == 3
+    assert report["duplicates_removed"] == 2 and report["new_studies_to_screen"] == 1
+    assert report["previous_studies_included"] == 38
+    # Only the new study waits for screening; the two reviewers include it at both stages.
+    counts = prisma_counts(review)
+    (new_id,) = counts.boxes["records_screened"]
+    for stage in ("title-abstract", "full-text"):
+        for reviewer in ("reviewer-a", "reviewer-b"):
+            assert (
+                cli(
+                    "label",
+                    new_id,
+                    "include",
+                    "--reviewer",
+                    reviewer,
+                    "--stage",
+                    stage,
+                    "--review",
+                    str(review.root),
+                ).code
+                == 0
+            )
+    data = json.loads(cli("prisma", "--format", "json", "--review", str(review.root)).out)
+    assert data["previous_studies"] == 38 and data["new_studies"] == 1 and data["total_studies"] == 39
+    assert data["database_results"] == 3 and data["duplicates"] == 2
+    text = " ".join(
+        cli("prisma", "--diagram", str(tmp_path / "update.svg"), "--review", str(review.root)).out.split()
+    )
+    assert "38 previous + 1 new = 39 studies included" in text
+    import re
+
+    # The diagram's text, line by line as drawn (SVG keeps real text).
+    svg = (tmp_path / "update.svg").read_text(encoding="utf-8").replace("\u00a0", " ")
+    drawn = " ".join(re.findall(r">([^<>]+)</text>", svg))
+    for text in ("Previous studies", "previous version of review (n = 38)", "(n = 39)", "New studies"):
+        assert text in drawn, text

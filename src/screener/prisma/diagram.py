@@ -76,7 +76,7 @@ def _arrow(axes, x1: float, y1: float, x2: float, y2: float) -> None:
 
 
 def _n(value: int) -> str:
-    return f"(n = {value})"
+    return f"(n\u00a0=\u00a0{value})"  # no-break spaces: a count is never wrapped apart
 
 
 # Column widths (percent of the page) for (updated review?, other methods?).
