@@ -184,3 +184,43 @@ def test_stop_point_agrees_with_the_scalar_test():
             )
             >= 0.05
         )
+
+
+def test_live_estimate_ranked_order_tests_the_records_after_the_trigger():
+    from screener.ranking.stopping import live_estimate
+
+    labels = [1] * 100 + [0] * 49
+    early = live_estimate(labels, total=3000, trigger=50)
+    assert not early.sampling and early.recall_low is None and not early.safe_to_stop
+    assert "starts testing after 50" in early.describe()
+    # Past the trigger, more irrelevant records raise the recall bound until it reaches 95 %.
+    bounds = []
+    for extra in (1, 200, 600, 1400):
+        estimate = live_estimate(labels + [0] * extra, total=3000, trigger=50)
+        assert estimate.sampling and estimate.found == 100
+        bounds.append(estimate.recall_low or 0.0)
+    assert bounds == sorted(bounds) and bounds[0] < 0.95 <= bounds[-1]
+    final = live_estimate(labels + [0] * 1400, total=3000, trigger=50)
+    assert final.safe_to_stop and final.relevant_left_high <= 5
+    assert "safe to stop at 95% recall" in final.describe()
+    # A relevant record in the sample counts against stopping.
+    worse = live_estimate(labels + [0] * 1300 + [1] + [0] * 99, total=3000, trigger=50)
+    assert worse.p_value > final.p_value
+
+
+def test_live_estimate_in_random_order_keeps_its_guarantee():
+    """Screening in random order and stopping when the rule says so reaches 95 % recall in at
+    least 95 % of runs (the rule's promise at alpha = 0.05)."""
+    from screener.ranking.stopping import live_estimate
+
+    rng = np.random.RandomState(3)
+    reached = []
+    for _ in range(120):
+        total, relevant = 1500, int(rng.randint(10, 80))
+        labels = np.zeros(total, dtype=int)
+        labels[rng.choice(total, relevant, replace=False)] = 1
+        for screened in range(50, total + 1, 50):
+            if live_estimate(labels[:screened], total, ranked=False).safe_to_stop:
+                break
+        reached.append(labels[:screened].sum() / relevant >= 0.95)
+    assert np.mean(reached) >= 0.95

@@ -137,12 +137,16 @@ def test_screen_is_blind_and_resolver_sees_both(screened):  # noqa: F811
 def test_ranked_order_in_the_terminal(screened):  # noqa: F811
     """The default order learns from the reviewer's decisions; every record still comes once."""
     child = spawn(screened, "screen", "--reviewer", "alice")
+    # The stopping rule's state is on screen from the start.
+    child.expect_exact("0 relevant found, 0 irrelevant in a row")
     seen = []
     for key in "ieiei":
         child.expect(r"· ((?:pmid|doi|embase):\S+?)\x1b")
         seen.append(child.match.group(1))
         child.expect("quit")
         child.send(key)
+    child.expect_exact("3 relevant found, 0 irrelevant in a row")
+    child.expect_exact("100%")
     child.expect("All 5 records")
     child.send("q")
     child.expect(pexpect.EOF)

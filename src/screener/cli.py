@@ -849,6 +849,7 @@ def screen(reviewer: str, stage: str, order: str, review_dir: Path | None) -> No
             log,
             config.exclusion_reasons,
             done=dict(view.decisions.get(reviewer, {})),
+            order=order,
         )
         if order == "ranked" and len(session.records) > 1:
             from .ranking import Ranker, record_text

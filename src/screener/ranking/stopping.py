@@ -74,7 +74,7 @@ def simulate_stopping(
     """
     n = len(ranked_labels)
     if trigger is None:
-        trigger = int(min(300, max(50, math.ceil(0.05 * n))))
+        trigger = default_trigger(n)
     found = 0
     since_relevant = 0
     k = 0
@@ -101,3 +101,96 @@ def simulate_stopping(
     screened = k + drawn
     recall = (found + found_in_sample) / total_relevant if total_relevant else 1.0
     return StopResult(screened, k, drawn, recall, 1 - screened / n if n else 0.0, p, target)
+
+
+def default_trigger(n: int) -> int:
+    """Irrelevant records in a row before sampling starts: 5 % of the records, 50 to 300."""
+    return int(min(300, max(50, math.ceil(0.05 * n))))
+
+
+@dataclass
+class LiveEstimate:
+    """What a reviewer sees while screening: how far along the rule is, and what it can say."""
+
+    screened: int
+    found: int
+    irrelevant_in_a_row: int
+    trigger: int
+    sampling: bool  # past the trigger: the records since then are the test sample
+    recall_low: float | None  # recall is at least this with confidence 1 - alpha (None: no claim yet)
+    relevant_left_high: int | None  # at most this many relevant records are left (same confidence)
+    p_value: float | None  # of "recall < target"
+    target: float
+    alpha: float
+
+    @property
+    def safe_to_stop(self) -> bool:
+        return self.p_value is not None and self.p_value < self.alpha
+
+    def describe(self) -> str:
+        head = f"{self.found} relevant found, {self.irrelevant_in_a_row} irrelevant in a row"
+        if self.recall_low is None:
+            if not self.sampling:
+                return f"{head}; the stopping rule starts testing after {self.trigger} in a row"
+            return f"{head}; not enough evidence yet to bound recall"
+        bound = (
+            f"recall ≥ {self.recall_low:.0%} and at most {self.relevant_left_high} relevant left "
+            f"({1 - self.alpha:.0%} confidence)"
+        )
+        verdict = (
+            f"safe to stop at {self.target:.0%} recall"
+            if self.safe_to_stop
+            else f"keep going for {self.target:.0%} recall"
+        )
+        return f"{head}; {bound}; {verdict}"
+
+
+def live_estimate(
+    labels_in_order: np.ndarray,
+    total: int,
+    ranked: bool = True,
+    target: float = 0.95,
+    alpha: float = 0.05,
+    trigger: int | None = None,
+) -> LiveEstimate:
+    """The stopping rule on a reviewer's decisions so far (1 relevant, 0 not, in screening order).
+
+    Ranked order: screening goes on in ranked order past `trigger` irrelevant records in a row,
+    and the records screened since then are the test sample (as in simulate_stopping with
+    sample="ranked"). Random order: everything screened is a random sample of all records.
+    """
+    labels = np.asarray(labels_in_order, dtype=int)
+    n = len(labels)
+    trigger = default_trigger(total) if trigger is None else trigger
+    found = int(labels.sum())
+    in_a_row = irrelevant_in_a_row(labels)
+    if n >= total:  # everything is screened: nothing relevant can be left
+        return LiveEstimate(n, found, in_a_row, trigger, True, 1.0, 0, 0.0, target, alpha)
+    if ranked:
+        since, start = 0, None
+        for k, label in enumerate(labels):
+            since = 0 if label else since + 1
+            if since >= trigger:
+                start = k + 1
+                break
+        if start is None:
+            return LiveEstimate(n, found, in_a_row, trigger, False, None, None, None, target, alpha)
+        remaining, before, sample = total - start, int(labels[:start].sum()), labels[start:]
+    else:
+        remaining, before, sample = total, 0, labels
+    in_sample = int(sample.sum())
+
+    p_target = recall_below_target_p(remaining, len(sample), in_sample, before, target)
+    # The best recall level the test supports, over 50 % to 99 % in one vectorised call.
+    levels = np.round(np.arange(0.99, 0.495, -0.01), 2)
+    k_left = np.floor(found / levels) + 1 - before
+    from scipy.stats import hypergeom
+
+    p_values = hypergeom.cdf(in_sample, remaining, np.minimum(k_left, remaining), len(sample))
+    p_values[k_left > remaining] = 0.0
+    passing = np.flatnonzero(p_values < alpha)
+    recall_low = float(levels[passing[0]]) if len(passing) else None
+    left = None
+    if recall_low is not None:
+        left = max(0, math.floor(found / recall_low) - found) if recall_low < 1 else 0
+    return LiveEstimate(n, found, in_a_row, trigger, True, recall_low, left, p_target, target, alpha)

@@ -63,6 +63,7 @@ class ScreenSession:
     context: dict[str, str] = field(default_factory=dict)  # record id -> text shown above it
     rerank: Callable[[ScreenSession], None] | None = None  # reorders `queue` after each decision
     skipped: set[str] = field(default_factory=set)
+    order: str = "file"  # ranked, random or file: the stopping estimate needs ranked or random
 
     def __post_init__(self) -> None:
         self.by_id = {r.id: r for r in self.records}
@@ -81,6 +82,16 @@ class ScreenSession:
     @property
     def included(self) -> int:
         return sum(1 for d in self.done.values() if d.includes)
+
+    def stopping_estimate(self):  # noqa: ANN201 - ranking.stopping.LiveEstimate | None
+        """The stopping rule on this reviewer's decisions, in the order they were made."""
+        if self.order not in ("ranked", "random") or self.stage != "title-abstract":
+            return None
+        from ..ranking.stopping import live_estimate
+
+        decided = sorted(self.done.values(), key=lambda d: d.timestamp)
+        labels = [1 if d.includes else 0 for d in decided]
+        return live_estimate(labels, len(self.records), ranked=self.order == "ranked")
 
     def decide(self, decision: str, reason: str = "") -> Decision:
         record = self.current
@@ -218,6 +229,10 @@ def render(session: ScreenSession, console, highlight: Callable, show_help: bool
         f"{session.screened}/{total} screened, {session.included} included",
     )
     console.print(header)
+    estimate = session.stopping_estimate()
+    if estimate is not None:
+        style = "bold green" if estimate.safe_to_stop else "dim"
+        console.print(estimate.describe(), style=style, highlight=False)
     record = session.current
     if record is None:
         console.print(
