@@ -224,3 +224,34 @@ def test_live_estimate_in_random_order_keeps_its_guarantee():
                 break
         reached.append(labels[:screened].sum() / relevant >= 0.95)
     assert np.mean(reached) >= 0.95
+
+
+@pytest.mark.parametrize("name", ["svm", "logistic"])
+def test_fast_step_scores_unlabelled_records_exactly_as_sklearn(name):
+    """The step's shortcuts (fit on the used columns, score without one-record terms, float32)
+    rank the unlabelled records as sklearn's own decision_function does."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    from screener.ranking.models import balanced_weights
+
+    rng = np.random.RandomState(0)
+    vocabulary = [f"w{k}" for k in range(3000)]
+    texts = [" ".join(rng.choice(vocabulary, 40)) + f" only{k}" for k in range(1500)]
+    ranker = Ranker(texts, RankerConfig(classifier=name))
+    labelled = rng.choice(1500, 120, replace=False)
+    y = (rng.rand(120) < 0.3).astype(int)
+    ranker.fit(labelled, y)
+    X = ranker.X.astype(np.float64)
+    reference = (
+        LinearSVC(C=0.11, dual=True, max_iter=5000)
+        if name == "svm"
+        else LogisticRegression(C=1.0, max_iter=2000, solver="liblinear")
+    )
+    balance = 9.8 if name == "svm" else 1.0
+    reference.fit(X[labelled], y, sample_weight=balanced_weights(y, balance))
+    unlabelled = np.setdiff1d(np.arange(1500), labelled)
+    expected = reference.decision_function(X[unlabelled])
+    np.testing.assert_allclose(ranker.scores[unlabelled], expected, atol=2e-4)
+    order = ranker.next_order(unlabelled)
+    assert list(order[:50]) == list(unlabelled[np.argsort(-expected, kind="stable")][:50])

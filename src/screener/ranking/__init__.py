@@ -27,10 +27,11 @@ class RankerConfig:
     classifier: str = "svm"
     query: str = "max"
     classifier_options: dict = field(default_factory=dict)
+    feature_options: dict = field(default_factory=dict)
 
     def build(self):  # noqa: ANN201
         return (
-            FEATURES[self.features](),
+            FEATURES[self.features](**self.feature_options),
             CLASSIFIERS[self.classifier](**self.classifier_options),
             QUERIES[self.query](),
         )
@@ -43,6 +44,12 @@ class Ranker:
         # float32 halves the memory the per-step product streams through; scores need no more.
         self.X: sparse.csr_matrix = features.fit_transform(texts).astype(np.float32)
         self.n = self.X.shape[0]
+        # Columns of terms in one record only. For a linear model their weight is zero unless
+        # that record is labelled, and then only that labelled record's score changes: the
+        # unlabelled records' scores come exactly from the other columns, a smaller product.
+        document_frequency = np.bincount(self.X.indices, minlength=self.X.shape[1])
+        self._shared = np.flatnonzero(document_frequency >= 2)
+        self._X_shared: sparse.csr_matrix | None = None
         self.rng = np.random.RandomState(seed)
         self.scores = np.zeros(self.n)
         self.fitted = False
@@ -53,7 +60,14 @@ class Ranker:
             self.fitted = False
             return
         self.classifier.fit(self.X[labelled], y)
-        self.scores = self.classifier.scores(self.X)
+        if getattr(self.classifier, "exact_zero_for_unseen", False):
+            if self._X_shared is None:
+                self._X_shared = self.X[:, self._shared].tocsr()
+            weights = self.classifier.weights[self._shared]
+            self.scores = self._X_shared @ weights + np.float32(self.classifier.intercept)
+            # Labelled rows may lack their own terms' share; they are never ranked.
+        else:
+            self.scores = self.classifier.scores(self.X)
         self.fitted = True
 
     def next_order(self, unlabelled: np.ndarray) -> np.ndarray:

@@ -33,13 +33,20 @@ class Tfidf:
         max_df: float = 0.95,
         min_df: int = 1,
         sublinear_tf: bool = True,
+        stop_words: str | None = "english",
     ) -> None:
-        self.params = dict(ngram_range=ngram_range, max_df=max_df, min_df=min_df, sublinear_tf=sublinear_tf)
+        self.params = dict(
+            ngram_range=ngram_range,
+            max_df=max_df,
+            min_df=min_df,
+            sublinear_tf=sublinear_tf,
+            stop_words=stop_words,
+        )
 
     def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        vectorizer = TfidfVectorizer(stop_words="english", strip_accents="unicode", **self.params)
+        vectorizer = TfidfVectorizer(strip_accents="unicode", **self.params)
         return vectorizer.fit_transform(list(texts)).tocsr()
 
 

@@ -1,0 +1,86 @@
+"""Compare ranking configurations (features, classifier) by simulation on the labelled datasets.
+
+This is how screener's default was chosen; it prints mean WSS@95 per dataset for each variant,
+and the mean over datasets. Runs are cached in benchmarks/out/variants/.
+
+    python benchmarks/ranking_variants.py [--seeds 0,1,2,3,4] [--variants elas,default] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from screener.ranking import RankerConfig
+from screener.ranking.datasets import load_labelled, texts_of
+from screener.ranking.metrics import wss
+from screener.ranking.simulate import simulate
+
+REPO = Path(__file__).resolve().parents[1]
+SCREENING = REPO.parent / "shared" / "data" / "screening"
+CACHE = REPO / "benchmarks" / "out" / "variants"
+
+VARIANTS = {
+    # ASReview's elas_u4 as we rebuild it: word 1-2-grams, stop words kept, linear SVM.
+    "elas": RankerConfig(feature_options={"stop_words": None}),
+    "stopwords-removed": RankerConfig(),
+    "words-chars": RankerConfig(features="tfidf-words-chars"),
+    "logistic": RankerConfig(feature_options={"stop_words": None}, classifier="logistic"),
+}
+
+
+def run(variant: str, path: Path, seed: int, level: str) -> float:
+    cache = CACHE / variant / level / f"{path.stem}-seed{seed}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())["wss@95"]
+    records, labels = load_labelled(path, level)
+    result = simulate(texts_of(records), labels, seed, VARIANTS[variant])
+    value = wss(result.screened_labels(), 0.95)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"wss@95": value}))
+    return value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--datasets", default="")
+    parser.add_argument("--level", default="final")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    variants = args.variants.split(",")
+    paths = sorted(p for p in SCREENING.rglob("*.csv") if "raw_triage" not in str(p))
+    if args.datasets:
+        paths = [p for p in paths if any(f.lower() in p.stem.lower() for f in args.datasets.split(","))]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        jobs = {
+            (v, p.stem, s): pool.submit(run, v, p, s, args.level)
+            for v in variants
+            for p in paths
+            for s in seeds
+        }
+        table = {key: job.result() for key, job in jobs.items()}
+    print(f"{'dataset':32}" + "".join(f"{v:>18}" for v in variants))
+    means = {v: [] for v in variants}
+    for p in paths:
+        cells = []
+        for v in variants:
+            value = float(np.mean([table[(v, p.stem, s)] for s in seeds]))
+            means[v].append(value)
+            cells.append(f"{value:>18.1%}")
+        print(f"{p.stem[:32]:32}" + "".join(cells))
+    print(f"{'mean':32}" + "".join(f"{np.mean(means[v]):>18.1%}" for v in variants))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
