@@ -82,6 +82,10 @@ def test_title_key_translated_and_language_notes():
     assert N.title_key(f"[{english}]. [Article in German]") == N.title_key(english + ".")
     assert N.title_key(f"{english} (Article in French)") == N.title_key(english)
     assert N.title_key("Liver surgery: a review") == "liver surgery  a review"  # main title kept apart
+    # Embase ends a translated title with its language in brackets.
+    assert N.title_key(f"[{english}]. [Japanese]") == N.title_key(english)
+    assert N.title_key(f"{english} [German, English]") == N.title_key(english)
+    assert N.title_key("Results of the [German] trial") != N.title_key("Results of the trial")
 
 
 def test_authors_in_every_format():
@@ -143,6 +147,42 @@ def test_translated_title_in_brackets_merges():
         pmid="10000001",
     )
     assert same_cluster([rec(**english), rec(**medline)])
+
+
+def test_title_in_two_languages_at_the_same_page_range_merges():
+    """Scopus lists the English title, the publisher the German one: same issue and pages."""
+    english = rec(
+        search="scopus",
+        title="Platform economy and crowdworking as challenges for the German model of industrial relations",
+        authors=["Greef, S.", "Schroeder, W."],
+        year=2020,
+        journal="Industrielle Beziehungen",
+        volume="27",
+        issue="2",
+        pages="205-226",
+    )
+    german = rec(
+        search="publisher",
+        title="Plattformökonomie und Crowdworking als Herausforderungen für das deutsche Modell der "
+        "Arbeitsbeziehungen",
+        authors=["Greef, Samuel", "Schroeder, Wolfgang"],
+        year=2020,
+        journal="Industrielle Beziehungen",
+        volume="27",
+        issue="2",
+        pages="205 - 226",
+        doi="10.3224/indbez.v27i2.06",
+    )
+    assert same_cluster([english, german])
+    # A single page is not a range: two short items can share it, so they stay apart.
+    one_page = [
+        rec(**{**vars(english), "id": "", "pages": "205"}),
+        rec(**{**vars(german), "id": "", "pages": "205"}),
+    ]
+    assert not same_cluster(one_page)
+    # Another issue, or other authors: different articles.
+    assert not same_cluster([english, rec(**{**vars(german), "id": "", "issue": "3"})])
+    assert not same_cluster([english, rec(**{**vars(german), "id": "", "authors": ["Other, A."]})])
 
 
 def test_greek_letters_and_markup_merge():

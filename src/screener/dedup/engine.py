@@ -421,6 +421,20 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
         and (t >= 75 or ab >= 92)
     ):
         return DUPLICATE, "same authors, journal, volume and pages, title reworded or translated"
+    if (
+        au >= 90
+        and has_authors
+        and dy == 0
+        and page == 1
+        and p.last_page[i]
+        and p.last_page[i] == p.last_page[j]
+        and p.last_page[i] != p.first_page[i]
+        and volume == 1
+        and issue == 1
+        and journal >= 0
+    ):
+        # One page range of one issue holds one article: a title given in two languages.
+        return DUPLICATE, "same authors, journal, volume, issue and page range; title translated"
     if ab >= 95 and au >= 80:
         return UNCERTAIN, "same abstract and authors, different titles"
     if au >= 90 and has_authors and dy == 0 and page == 1 and volume == 1 and journal == 1:

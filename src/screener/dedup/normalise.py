@@ -41,8 +41,15 @@ GREEK = {
 _GREEK_RE = re.compile("|".join(GREEK))
 _TAGS = re.compile(r"</?[A-Za-z][^<>]*>")
 # MEDLINE marks the language of a translated title; Embase and others add similar notes.
+_LANGUAGES = (
+    "english|german|french|japanese|chinese|spanish|italian|russian|portuguese|polish|dutch|"
+    "korean|czech|hungarian|turkish|swedish|danish|norwegian|finnish|hebrew|greek|croatian|"
+    "serbian|slovak|slovenian|romanian|bulgarian|ukrainian|persian|arabic|lithuanian|estonian"
+)
 _LANGUAGE_NOTE = re.compile(
-    r"\[(?:article|text|abstract)? ?in [a-z ,]+\]|\((?:article|text) in [a-z ,]+\)|\[author'?s? transl\]",
+    r"\[(?:article|text|abstract)? ?in [a-z ,]+\]|\((?:article|text) in [a-z ,]+\)|\[author'?s? transl\]"
+    # Embase ends a translated title with its language: "... [Japanese]".
+    rf"|\[(?:{_LANGUAGES})(?:,? (?:{_LANGUAGES}))*\]\s*\.?\s*$",
     re.IGNORECASE,
 )
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
