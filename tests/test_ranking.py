@@ -255,3 +255,20 @@ def test_fast_step_scores_unlabelled_records_exactly_as_sklearn(name):
     np.testing.assert_allclose(ranker.scores[unlabelled], expected, atol=2e-4)
     order = ranker.next_order(unlabelled)
     assert list(order[:50]) == list(unlabelled[np.argsort(-expected, kind="stable")][:50])
+
+
+def test_feature_matrix_is_cached_per_texts(tmp_path, monkeypatch):
+    from screener.ranking import features
+
+    texts = [f"liver resection outcome {k} neuroendocrine" for k in range(50)]
+    first = Ranker(texts, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+
+    def refuse(self, texts):  # noqa: ANN001
+        raise AssertionError("the cached matrix should have been used")
+
+    monkeypatch.setattr(features.Tfidf, "fit_transform", refuse)
+    second = Ranker(texts, cache_dir=tmp_path)
+    assert (first.X != second.X).nnz == 0 and second.X.dtype == np.float32
+    with pytest.raises(AssertionError, match="cached matrix"):
+        Ranker(texts + ["one more record"], cache_dir=tmp_path)  # other texts: computed afresh

@@ -856,7 +856,9 @@ def screen(reviewer: str, stage: str, order: str, review_dir: Path | None) -> No
             from .screening.screen import BackgroundRanking
 
             with err_console.status("Reading the records for ranking"):
-                ranker = Ranker([record_text(r) for r in session.records])
+                ranker = Ranker(
+                    [record_text(r) for r in session.records], cache_dir=review.cache_dir / "features"
+                )
                 background = BackgroundRanking(ranker)
                 background.request(session)
                 background.wait()  # the first ranking before the first record
@@ -1100,7 +1102,11 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
     labelled = np.array([row_of[i] for i in mine], dtype=np.int64)
     y = np.array([int(d.includes) for d in mine.values()], dtype=int)
     unlabelled = np.array([k for k, r in enumerate(records) if r.id not in mine], dtype=np.int64)
-    ranker = Ranker([record_text(r) for r in records]) if len(records) > 1 else None
+    ranker = (
+        Ranker([record_text(r) for r in records], cache_dir=review.cache_dir / "features")
+        if len(records) > 1
+        else None
+    )
     if ranker is not None and len(labelled):
         ranker.fit(labelled, y)
     order = (
