@@ -140,3 +140,33 @@ def test_update_cli_explains_bad_arguments(tmp_path, cli):
     assert result.code == 2 and "NAME=FILE" in result.err
     result = cli("update", "--search", "medline", "--review", str(review.root))
     assert result.code == 2 and "imported from a file" in result.err
+
+
+def test_a_failing_search_leaves_the_review_as_it_was(tmp_path):
+    from screener.review import Reviewer, init_review
+    from screener.search import EntrezSettings, PubmedSearch
+
+    from .eutils_server import Fault
+
+    review = Review(init_review(tmp_path / "r", reviewers=[Reviewer("alice"), Reviewer("bob")]))
+    fake = FakePubmed(generate_records(300))
+    with EutilsServer(fake) as server:
+        settings = EntrezSettings(email="t@example.org", base_url=server.base_url, max_retries=0, timeout=2)
+        for name in ("medline-a", "medline-b"):
+            PubmedSearch(review, name, f"query {name}", settings=settings).run()
+        snapshot = {p: p.read_bytes() for p in review.searches_dir.iterdir()}
+        today = dt.date.today()
+        fake.add(
+            [
+                PubmedRecord(str(40000001 + i), today, generated_medline(str(40000001 + i), today))
+                for i in range(5)
+            ]
+        )
+        fake.log.clear()
+        fake.faults = [Fault("efetch", len(fake.requests("efetch")) + 2, "503")]
+        fake._counters.clear()
+        with pytest.raises(ScreenerError, match="kept failing"):
+            update_review(review, searches=["medline-a", "medline-b"], settings=settings)
+    # medline-a's new records were fetched, but nothing is written when medline-b fails.
+    assert {p: p.read_bytes() for p in review.searches_dir.iterdir()} == snapshot
+    assert review.current_round() == 1

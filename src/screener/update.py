@@ -33,7 +33,7 @@ class UpdateReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "round": self.round,
-            "pubmed": [vars(u) for u in self.pubmed],
+            "pubmed": [u.to_dict() for u in self.pubmed],
             "imported": self.imported,
             "records_identified": self.identified,
             "duplicates_removed": self.duplicates,
@@ -92,14 +92,17 @@ def update_review(
     round = review.current_round() + 1
     report = UpdateReport(round)
     if searches:
-        from .search.pubmed import update_pubmed
+        from .search.pubmed import update_pubmed, write_pubmed_update
 
         if settings is None:
             raise ScreenerError("re-running PubMed searches needs NCBI settings")
+        # Every search is fetched before anything is written: one failing leaves the review as it was.
         for name in searches:
             report.pubmed.append(
                 update_pubmed(review, name, round=round, settings=settings, client=client, progress=progress)
             )
+        for update in report.pubmed:
+            write_pubmed_update(review, update)
     for name, path, parsed_file in parsed:
         existing = known.get(name)
         result = review.import_file(

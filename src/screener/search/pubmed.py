@@ -15,7 +15,7 @@ import io
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -371,9 +371,15 @@ class PubmedUpdate:
     new: int  # PMIDs it did not have, fetched now
     since_last_run: int | None  # of the new ones, entered into PubMed since the last run
     indexed_late: int | None  # new ones with an earlier entry date (indexed or changed late)
-    stored_as: str  # the new MEDLINE file in searches/, "" when nothing was new
+    stored_as: str  # the new MEDLINE file in searches/, "" when nothing was new (or not yet written)
     requests: int
     last_run: str
+    round: int = 0
+    body: bytes = b""  # the new records as MEDLINE, until written
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k not in ("body", "provenance")}
 
 
 def _last_run(search: Search) -> str:
@@ -397,7 +403,8 @@ def update_pubmed(
     The whole query is searched again (in date slices, ids only) and diffed by PMID against
     what the search holds, so records indexed late are caught as well as those entered since
     the last run; a second ESearch limited to entry dates since the last run tells the two
-    apart. Only the new PMIDs are fetched. Nothing is written until every batch is in.
+    apart. Only the new PMIDs are fetched. Nothing is written here: `write_pubmed_update`
+    stores the result, so an update of several searches writes all of them or none.
     """
     search = review.search(name)
     if search is None:
@@ -466,9 +473,7 @@ def update_pubmed(
         if progress:
             progress(min(start + batch_size, len(new)), len(new))
 
-    today = dt.date.today().isoformat()
-    stored = ""
-    record = {
+    record: dict[str, Any] = {
         "date_run": now_iso(),
         "count": plan["count"],
         "new": len(new),
@@ -477,29 +482,50 @@ def update_pubmed(
     }
     if since is not None:
         record.update(since_last_run=since, indexed_late=late)
-    if chunks:
-        body = ("\n\n".join(chunks) + "\n").encode("utf-8")
-        stored = review.free_file_name(f"{name}-update-{today}", ".nbib")
-        atomic_write_bytes(review.searches_dir / stored, body)
+    body = ("\n\n".join(chunks) + "\n").encode("utf-8") if chunks else b""
+    return PubmedUpdate(
+        name,
+        plan["count"],
+        len(known),
+        len(new),
+        since,
+        late,
+        "",
+        client.requests,
+        last_run,
+        round,
+        body,
+        record,
+    )
+
+
+def write_pubmed_update(review: Review, update: PubmedUpdate) -> None:
+    """Store an update: the new records as a MEDLINE file of the search, and the run in its
+    provenance (`[[pubmed.updates]]`), so a search that found nothing still records its run."""
+    search = review.search(update.search)
+    if search is None:
+        raise ScreenerError(f"no search {update.search!r} in this review")
+    today = dt.date.today().isoformat()
+    record = dict(update.provenance)
+    if update.body:
+        update.stored_as = review.free_file_name(f"{update.search}-update-{today}", ".nbib")
+        atomic_write_bytes(review.searches_dir / update.stored_as, update.body)
         search.files.append(
             SearchFile(
-                path=stored,
+                path=update.stored_as,
                 format="medline",
-                sha256=hashlib.sha256(body).hexdigest(),
-                records=len(chunks),
+                sha256=hashlib.sha256(update.body).hexdigest(),
+                records=update.new,
                 imported=now_iso(),
-                round=round,
+                round=update.round,
                 date_searched=today,
             )
         )
-        record["file"] = stored
+        record["file"] = update.stored_as
     search.pubmed.setdefault("updates", []).append(record)
     try:
         review.save_search(search)
     except BaseException:
-        if stored:
-            (review.searches_dir / stored).unlink(missing_ok=True)
+        if update.stored_as:
+            (review.searches_dir / update.stored_as).unlink(missing_ok=True)
         raise
-    return PubmedUpdate(
-        name, plan["count"], len(known), len(new), since, late, stored, client.requests, last_run
-    )
