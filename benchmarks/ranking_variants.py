@@ -31,6 +31,7 @@ VARIANTS = {
     "stopwords-removed": RankerConfig(),
     "words-chars": RankerConfig(features="tfidf-words-chars"),
     "logistic": RankerConfig(feature_options={"stop_words": None}, classifier="logistic"),
+    "two-views": RankerConfig(features="tfidf-two-views"),
 }
 
 
@@ -55,6 +56,9 @@ def main() -> None:
     parser.add_argument("--datasets", default="")
     parser.add_argument("--level", default="final")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--against", default="", help="a ranking_bench.py --tag whose cached elas_u4 runs to compare with"
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     variants = args.variants.split(",")
@@ -69,16 +73,32 @@ def main() -> None:
             for s in seeds
         }
         table = {key: job.result() for key, job in jobs.items()}
-    print(f"{'dataset':32}" + "".join(f"{v:>18}" for v in variants))
+    theirs = {}
+    if args.against:
+        base = REPO / "benchmarks" / "out" / "ranking" / args.against / args.level
+        for p in paths:
+            runs = [base / p.stem / f"asreview-seed{s}.json" for s in seeds]
+            if all(r.exists() for r in runs):
+                theirs[p.stem] = float(np.mean([json.loads(r.read_text())["wss@95"] for r in runs]))
+    columns = variants + (["elas_u4"] if theirs else [])
+    print(f"{'dataset':32}" + "".join(f"{v:>18}" for v in columns))
     means = {v: [] for v in variants}
+    gaps = {v: [] for v in variants}
     for p in paths:
         cells = []
         for v in variants:
             value = float(np.mean([table[(v, p.stem, s)] for s in seeds]))
             means[v].append(value)
+            if p.stem in theirs:
+                gaps[v].append((value - theirs[p.stem]) * 100)
             cells.append(f"{value:>18.1%}")
+        if p.stem in theirs:
+            cells.append(f"{theirs[p.stem]:>18.1%}")
         print(f"{p.stem[:32]:32}" + "".join(cells))
     print(f"{'mean':32}" + "".join(f"{np.mean(means[v]):>18.1%}" for v in variants))
+    if theirs:
+        print(f"{'points vs elas_u4 (mean)':32}" + "".join(f"{np.mean(gaps[v]):>+18.1f}" for v in variants))
+        print(f"{'points vs elas_u4 (worst)':32}" + "".join(f"{min(gaps[v]):>+18.1f}" for v in variants))
     sys.stdout.flush()
 
 

@@ -945,7 +945,10 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
     "--plot", type=click.Path(dir_okay=False, path_type=Path), help="Draw recall curves (PNG/SVG/PDF)."
 )
 @click.option(
-    "--features", type=click.Choice(["tfidf", "tfidf-words-chars"]), default="tfidf", show_default=True
+    "--features",
+    type=click.Choice(["tfidf-two-views", "tfidf", "tfidf-words-chars"]),
+    default="tfidf-two-views",
+    show_default=True,
 )
 @click.option("--classifier", type=click.Choice(["svm", "logistic", "nb"]), default="svm", show_default=True)
 @click.option(

@@ -24,7 +24,9 @@ __all__ = ["Ranker", "RankerConfig", "record_text", "FEATURES", "CLASSIFIERS", "
 
 @dataclass
 class RankerConfig:
-    features: str = "tfidf"
+    # Two views of the words (stop words removed and kept): +1.8 WSS@95 points over ASReview's
+    # elas_u4 on average over 18 datasets, against +0.4 for one view (benchmarks/ranking_variants.py).
+    features: str = "tfidf-two-views"
     classifier: str = "svm"
     query: str = "max"
     classifier_options: dict = field(default_factory=dict)

@@ -83,4 +83,19 @@ class TfidfWordsAndChars:
         return normalize(stacked)
 
 
-FEATURES = {"tfidf": Tfidf, "tfidf-words-chars": TfidfWordsAndChars}
+class TfidfTwoViews:
+    """Word 1-2-grams twice: with English stop words removed (bigrams across them: "resection
+    liver") and kept (bigrams as written: "of liver"). Neither view wins on every review; one
+    model over both does not have to choose."""
+
+    name = "tfidf-two-views"
+
+    def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        from sklearn.preprocessing import normalize
+
+        without = Tfidf(stop_words="english").fit_transform(texts)
+        kept = Tfidf(stop_words=None).fit_transform(texts)
+        return normalize(sparse.hstack([without, kept]).tocsr())
+
+
+FEATURES = {"tfidf": Tfidf, "tfidf-words-chars": TfidfWordsAndChars, "tfidf-two-views": TfidfTwoViews}
