@@ -134,6 +134,13 @@ def test_pubmed_update_fetches_only_new_pmids(tmp_path, cli, monkeypatch):
     assert counts.round == 3 and counts.count("database_results") == 0
 
 
+def test_importing_the_same_file_again_opens_no_round(tmp_path, cli):
+    review = build(tmp_path)
+    result = cli("update", "--import", f"medline={SAMPLES / 'medline.nbib'}", "--review", str(review.root))
+    assert result.code == 0 and "Nothing new" in result.out
+    assert review.current_round() == 1 and prisma_counts(review).round == 1
+
+
 def test_update_cli_explains_bad_arguments(tmp_path, cli):
     review = build(tmp_path)
     result = cli("update", "--import", "no-equals-sign", "--review", str(review.root))

@@ -404,6 +404,9 @@ def update(
     if as_json:
         _print_json(report.to_dict())
         return
+    if not report.pubmed and not any(item["added"] for item in report.imported):
+        click.echo(f"Nothing new: every file was imported before; the review stays at round {report.round}.")
+        return
     click.echo(f"Update round {report.round}:")
     for u in report.pubmed:
         split = ""

@@ -122,6 +122,7 @@ def update_review(
             }
         )
     counts = prisma_counts(review)
+    report.round = counts.round  # unchanged when every import was already in the review
     if counts.round == round:
         report.identified = sum(
             counts.count(box)
