@@ -272,3 +272,12 @@ def test_feature_matrix_is_cached_per_texts(tmp_path, monkeypatch):
     assert (first.X != second.X).nnz == 0 and second.X.dtype == np.float32
     with pytest.raises(AssertionError, match="cached matrix"):
         Ranker(texts + ["one more record"], cache_dir=tmp_path)  # other texts: computed afresh
+
+
+def test_trigger_point_is_where_the_run_of_irrelevant_records_reaches_the_trigger():
+    from screener.ranking.stopping import trigger_point
+
+    assert trigger_point([1, 0, 0, 1, 0, 0, 0, 1], 3) == 7
+    assert trigger_point([0, 0, 0], 3) == 3
+    assert trigger_point([0, 0, 1, 0, 0], 3) is None
+    assert trigger_point([], 1) is None

@@ -243,6 +243,15 @@ def status(review_dir: Path | None, as_json: bool) -> None:
         )
 
 
+def _entrez_client(settings: Any, progress: Any) -> Any:
+    """An Entrez client that reports each retry above the progress bar."""
+    from .search.entrez import EntrezClient
+
+    return EntrezClient(
+        settings, on_retry=lambda message: progress.console.print(f"[yellow]{message}[/yellow]")
+    )
+
+
 @cli.group()
 def search() -> None:
     """Run a search in a database directly (PubMed through NCBI Entrez)."""
@@ -295,12 +304,9 @@ def search_pubmed(
         raise ScreenerError("give the query with --query or --query-file")
     review = _find_review(review_dir)
     settings = load_settings()
-    from .search.entrez import EntrezClient
 
     with _progress("Fetching PubMed records") as (progress, task):
-        client = EntrezClient(
-            settings, on_retry=lambda message: progress.console.print(f"[yellow]{message}[/yellow]")
-        )
+        client = _entrez_client(settings, progress)
         runner = PubmedSearch(
             review,
             search_name,
@@ -384,14 +390,11 @@ def update(
     settings = client = None
     if names:
         from .search import load_settings
-        from .search.entrez import EntrezClient
 
         settings = load_settings()
     with _progress("Fetching new PubMed records") as (progress, task):
         if names:
-            client = EntrezClient(
-                settings, on_retry=lambda message: progress.console.print(f"[yellow]{message}[/yellow]")
-            )
+            client = _entrez_client(settings, progress)
         report = update_review(
             review,
             names,
@@ -1271,13 +1274,12 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
         for reason, n in sorted(data[key].items(), key=lambda item: -item[1]):
             table.add_row(f"  {label}: {reason}", str(n))
     console.print(table)
-    identified = sum(data[k] for k in BOXES[:5])
     included = f"{data['total_studies']} studies included"
     if counts.updated:
         included = f"{data['previous_studies']} previous + {data['new_studies']} new = {included}"
     console.print(
-        f"{identified} records identified → {data['duplicates']} duplicates removed → "
-        f"{data['records_screened'] + len(counts.other_studies)} screened → "
+        f"{counts.identified} records identified → {data['duplicates']} duplicates removed → "
+        f"{counts.screened} screened → "
         f"{data['dbr_assessed'] + data['other_assessed']} assessed in full text → {included}"
     )
     pending = {stage: n for stage, n in data["pending"].items() if n}

@@ -124,17 +124,8 @@ def update_review(
     counts = prisma_counts(review)
     report.round = counts.round  # unchanged when every import was already in the review
     if counts.round == round:
-        report.identified = sum(
-            counts.count(box)
-            for box in (
-                "database_results",
-                "register_results",
-                "website_results",
-                "organisation_results",
-                "citations_results",
-            )
-        )
+        report.identified = counts.identified
         report.duplicates = counts.count("duplicates")
-        report.new_studies_to_screen = counts.count("records_screened") + len(counts.other_studies)
+        report.new_studies_to_screen = counts.screened
         report.previous_studies = counts.count("previous_studies")
     return report

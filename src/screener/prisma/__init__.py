@@ -82,6 +82,16 @@ class PrismaCounts:
     def updated(self) -> bool:
         return self.round > 1
 
+    @property
+    def identified(self) -> int:
+        """Records identified, from every kind of source (duplicates included)."""
+        return sum(self.count(f"{kind}_results") for kind in KINDS)
+
+    @property
+    def screened(self) -> int:
+        """Studies screened in this round: databases and registers, and other methods."""
+        return self.count("records_screened") + len(self.other_studies)
+
 
 def search_kind(search) -> str:  # noqa: ANN001 - review.Search
     kind = getattr(search, "kind", "") or "database"

@@ -39,6 +39,17 @@ def recall_below_target_p(
     return float(hypergeom.cdf(found_in_sample, remaining, k_remaining, sample_size))
 
 
+def trigger_point(labels_in_order: np.ndarray, trigger: int) -> int | None:
+    """How many records were screened when `trigger` irrelevant ones in a row first came up
+    (None if they never did). Vectorised: it runs on every redraw of the screen."""
+    labels = np.asarray(labels_in_order)
+    relevant = np.flatnonzero(labels)
+    run_starts = np.concatenate(([0], relevant + 1))
+    run_lengths = np.concatenate((relevant, [len(labels)])) - run_starts
+    long_enough = np.flatnonzero(run_lengths >= trigger)
+    return int(run_starts[long_enough[0]] + trigger) if len(long_enough) else None
+
+
 def irrelevant_in_a_row(labels_in_order: np.ndarray) -> int:
     """How many records since the last relevant one (the usual heuristic)."""
     positions = np.flatnonzero(labels_in_order)
@@ -75,13 +86,9 @@ def simulate_stopping(
     n = len(ranked_labels)
     if trigger is None:
         trigger = default_trigger(n)
-    found = 0
-    since_relevant = 0
-    k = 0
-    while k < n and since_relevant < trigger:
-        found += int(ranked_labels[k])
-        since_relevant = 0 if ranked_labels[k] else since_relevant + 1
-        k += 1
+    k = trigger_point(ranked_labels, trigger)
+    k = n if k is None else k
+    found = int(np.sum(ranked_labels[:k]))
     remaining = ranked_labels[k:]
     order = np.arange(len(remaining)) if sample == "ranked" else rng.permutation(len(remaining))
     drawn, found_in_sample, p = 0, 0, 0.0
@@ -167,12 +174,7 @@ def live_estimate(
     if n >= total:  # everything is screened: nothing relevant can be left
         return LiveEstimate(n, found, in_a_row, trigger, True, 1.0, 0, 0.0, target, alpha)
     if ranked:
-        since, start = 0, None
-        for k, label in enumerate(labels):
-            since = 0 if label else since + 1
-            if since >= trigger:
-                start = k + 1
-                break
+        start = trigger_point(labels, trigger)
         if start is None:
             return LiveEstimate(n, found, in_a_row, trigger, False, None, None, None, target, alpha)
         remaining, before, sample = total - start, int(labels[:start].sum()), labels[start:]

@@ -72,6 +72,12 @@ def _fmt(day: dt.date) -> str:
     return day.strftime("%Y/%m/%d")
 
 
+def _medline_blocks(text: str) -> list[str]:
+    """The records of a MEDLINE text, each as written (blank lines separate them)."""
+    blocks = (block.strip("\n") for block in text.replace("\r\n", "\n").split("\n\n"))
+    return [block for block in blocks if block]
+
+
 def _medline_pmids(data: bytes) -> list[str]:
     """PMIDs of a MEDLINE batch, in order; an unreadable batch is a transient failure."""
     text = data.decode("utf-8", "replace")
@@ -310,10 +316,7 @@ class PubmedSearch:
         for index, piece in enumerate(state["slices"]):
             for retstart in sorted(piece["done"]):
                 text = self._batch_path(index, retstart).read_text(encoding="utf-8")
-                for block in text.replace("\r\n", "\n").split("\n\n"):
-                    block = block.strip("\n")
-                    if not block:
-                        continue
+                for block in _medline_blocks(text):
                     pmid = next(
                         (line[6:].strip() for line in block.splitlines() if line.startswith("PMID-")), ""
                     )
@@ -466,10 +469,7 @@ def update_pubmed(
             return data
 
         data = client.efetch_medline_ids(expected, validate)
-        for block in data.decode("utf-8").replace("\r\n", "\n").split("\n\n"):
-            block = block.strip("\n")
-            if block:
-                chunks.append(block)
+        chunks.extend(_medline_blocks(data.decode("utf-8")))
         if progress:
             progress(min(start + batch_size, len(new)), len(new))
 
