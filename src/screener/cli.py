@@ -15,6 +15,7 @@ from rich.table import Table
 from . import __version__
 from .errors import ScreenerError
 from .importers import FORMATS, read_records
+from .prisma import KINDS as SEARCH_KINDS
 from .review import Review, Reviewer, init_review
 
 console = Console()
@@ -109,7 +110,7 @@ def init(directory: Path, title: str, question: str, reviewers: tuple[str, ...])
 @click.option("--query-file", type=click.File("r", encoding="utf-8"), help="Read the query from a file.")
 @click.option(
     "--kind",
-    type=click.Choice(["database", "register", "website", "organisation", "citations"]),
+    type=click.Choice(SEARCH_KINDS),
     default=None,
     help="Where the records come from, for PRISMA (default: database).",
 )

@@ -443,9 +443,10 @@ class Review:
             for f in existing.files:
                 if f.sha256 == parsed.sha256:
                     return ImportResult(existing.name, parsed, added=False, stored_as=f.path)
-        kinds = ("database", "register", "website", "organisation", "citations")
-        if kind and kind not in kinds:
-            raise ScreenerError(f"--kind must be one of {', '.join(kinds)}")
+        from .prisma import KINDS  # the PRISMA sources a search can be
+
+        if kind and kind not in KINDS:
+            raise ScreenerError(f"--kind must be one of {', '.join(KINDS)}")
         current = self.search(search) or Search(
             name=search, database=database, query=query, date_searched=date_searched, kind=kind or "database"
         )
