@@ -27,15 +27,13 @@ import pandas as pd
 
 from screener.ranking import Ranker, RankerConfig
 from screener.ranking.datasets import load_labelled, texts_of
-from screener.ranking.metrics import atd, rrf, wss
-from screener.ranking.simulate import priors, simulate
+from screener.ranking.simulate import priors
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from screener_runs import metrics, screener_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENING = REPO.parent / "shared" / "data" / "screening"
-
-
-def metrics(order_labels: np.ndarray) -> dict[str, float]:
-    return {"wss@95": wss(order_labels, 0.95), "rrf@10": rrf(order_labels, 10), "atd": atd(order_labels)}
 
 
 def asreview_order(records, labels, seed: int, python: str) -> tuple[list[int], float]:
@@ -106,21 +104,17 @@ CACHE = REPO / "benchmarks" / "out" / "ranking"
 
 
 def run_one(path: Path, level: str, seed: int, tool: str, python: str | None, tag: str) -> dict:
-    """One simulated run of one tool, cached on disk (benchmarks/out/ranking/) under `tag`."""
+    """One simulated run of one tool, cached on disk: screener's by its configuration
+    (screener_runs.py), the others in benchmarks/out/ranking/ under `tag`."""
+    if tool == "screener":
+        return screener_run(path, level, seed)
     cache = CACHE / tag / level / path.stem / f"{tool.split()[0]}-seed{seed}.json"
     if cache.exists():
         return json.loads(cache.read_text())
     records, labels = load_labelled(path, level)
-    texts = texts_of(records)
     first, second = priors(labels, seed)
     result: dict = {"dataset": path.stem, "tool": tool, "seed": seed}
-    if tool == "screener":
-        run = simulate(texts, labels, seed)
-        result.update(metrics(run.screened_labels()))
-        result["seconds_per_step"] = statistics.median(run.step_seconds)
-        stop = run.stopping()
-        result["stop"] = {"recall": stop.recall, "work_saved": stop.work_saved, "target": stop.target}
-    elif tool == "random":
+    if tool == "random":
         rng = np.random.RandomState(seed)
         rest = rng.permutation([r for r in range(len(labels)) if r not in (first, second)])
         result.update(metrics(labels[rest]))

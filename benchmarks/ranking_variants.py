@@ -1,7 +1,7 @@
 """Compare ranking configurations (features, classifier) by simulation on the labelled datasets.
 
 This is how screener's default was chosen; it prints mean WSS@95 per dataset for each variant,
-and the mean over datasets. Runs are cached in benchmarks/out/variants/.
+and the mean over datasets. Runs are cached by configuration in benchmarks/out/runs/ (screener_runs.py).
 
     python benchmarks/ranking_variants.py [--seeds 0,1,2,3,4] [--variants elas,default] [--jobs 2]
 """
@@ -17,13 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from screener.ranking import RankerConfig
-from screener.ranking.datasets import load_labelled, texts_of
-from screener.ranking.metrics import wss
-from screener.ranking.simulate import simulate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from screener_runs import screener_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENING = REPO.parent / "shared" / "data" / "screening"
-CACHE = REPO / "benchmarks" / "out" / "variants"
 
 VARIANTS = {
     # ASReview's elas_u4 as we rebuild it: word 1-2-grams, stop words kept, linear SVM.
@@ -32,19 +31,20 @@ VARIANTS = {
     "words-chars": RankerConfig(features="tfidf-words-chars"),
     "logistic": RankerConfig(feature_options={"stop_words": None}, classifier="logistic"),
     "two-views": RankerConfig(features="tfidf-two-views"),
+    "one-bag": RankerConfig(features="tfidf-one-bag"),
+    "one-bag-tiab": RankerConfig(features="tfidf-one-bag", feature_options={"index_terms": "ignore"}),
+    "two-views-tiab": RankerConfig(features="tfidf-two-views", feature_options={"index_terms": "ignore"}),
+    "two-views-terms50": RankerConfig(
+        features="tfidf-two-views", feature_options={"index_terms": "separate", "index_weight": 0.5}
+    ),
+    "two-views-terms25": RankerConfig(
+        features="tfidf-two-views", feature_options={"index_terms": "separate", "index_weight": 0.25}
+    ),
 }
 
 
 def run(variant: str, path: Path, seed: int, level: str) -> float:
-    cache = CACHE / variant / level / f"{path.stem}-seed{seed}.json"
-    if cache.exists():
-        return json.loads(cache.read_text())["wss@95"]
-    records, labels = load_labelled(path, level)
-    result = simulate(texts_of(records), labels, seed, VARIANTS[variant])
-    value = wss(result.screened_labels(), 0.95)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"wss@95": value}))
-    return value
+    return screener_run(path, level, seed, VARIANTS[variant])["wss@95"]
 
 
 def main() -> None:
