@@ -111,6 +111,19 @@ def test_simulate_cli(cli, tmp_path):
     assert int(rows[0]["label"]) == 1 and int(rows[1]["label"]) == 0
     assert plot.stat().st_size > 10_000
     assert cli("simulate", str(dataset), "--level", "ta", "--json").code == 0
+    for features in ("tfidf-two-views", "tfidf"):
+        answer = cli("simulate", str(dataset), "--features", features, "--index-terms", "ignore", "--json")
+        assert answer.code == 0, answer
+    refused = cli("simulate", str(dataset), "--features", "tfidf-one-bag", "--index-terms", "separate")
+    assert refused.code == 2 and "index_terms must be words or ignore" in refused.err
+
+
+def test_cli_feature_choices_are_the_ranking_features():
+    from screener.cli import simulate as simulate_command
+    from screener.ranking import FEATURES, RankerConfig
+
+    option = next(p for p in simulate_command.params if p.name == "features")
+    assert set(option.type.choices) == set(FEATURES) and option.default == RankerConfig.features
 
 
 @pytest.mark.skipif(
@@ -226,15 +239,20 @@ def test_live_estimate_in_random_order_keeps_its_guarantee():
     assert np.mean(reached) >= 0.95
 
 
+@pytest.mark.parametrize("threads", ["one", "blocks"])
 @pytest.mark.parametrize("name", ["svm", "logistic"])
-def test_fast_step_scores_unlabelled_records_exactly_as_sklearn(name):
-    """The step's shortcuts (fit on the used columns, score without one-record terms, float32)
-    rank the unlabelled records as sklearn's own decision_function does."""
+def test_fast_step_scores_unlabelled_records_exactly_as_sklearn(name, threads, monkeypatch):
+    """The step's shortcuts (fit on the used columns, score without one-record terms, float32,
+    row blocks scored on threads) rank the unlabelled records as sklearn's decision_function."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
 
+    import screener.ranking as ranking
     from screener.ranking.models import balanced_weights
 
+    if threads == "blocks":
+        monkeypatch.setattr(ranking, "_PARALLEL_FROM_NNZ", 0)
+        monkeypatch.setattr("os.cpu_count", lambda: 3)
     rng = np.random.RandomState(0)
     vocabulary = [f"w{k}" for k in range(3000)]
     texts = [" ".join(rng.choice(vocabulary, 40)) + f" only{k}" for k in range(1500)]
@@ -242,6 +260,7 @@ def test_fast_step_scores_unlabelled_records_exactly_as_sklearn(name):
     labelled = rng.choice(1500, 120, replace=False)
     y = (rng.rand(120) < 0.3).astype(int)
     ranker.fit(labelled, y)
+    assert len(ranker._shared_blocks) == (3 if threads == "blocks" else 1)
     X = ranker.X.astype(np.float64)
     reference = (
         LinearSVC(C=0.11, dual=True, max_iter=5000)
@@ -281,3 +300,88 @@ def test_trigger_point_is_where_the_run_of_irrelevant_records_reaches_the_trigge
     assert trigger_point([0, 0, 0], 3) == 3
     assert trigger_point([0, 0, 1, 0, 0], 3) is None
     assert trigger_point([], 1) is None
+
+
+def test_index_terms_are_kept_apart_from_the_words():
+    from screener.ranking.features import INDEX_TERMS_MARK, index_terms_of, record_text, words_of
+    from screener.records import Record
+
+    record = Record(
+        title="Liver resection for metastases",
+        abstract="We report 40 patients.",
+        keywords=["neuroendocrine tumours"],
+        mesh=["*Liver Neoplasms/surgery", "Humans", "Drug Therapy, Combination"],
+    )
+    text = record_text(record)
+    assert words_of(text).strip() == "Liver resection for metastases We report 40 patients."
+    assert index_terms_of(text) == [
+        "neuroendocrine tumours",
+        "liver neoplasms",
+        "humans",
+        "drug therapy, combination",
+    ]
+    bare = Record(title="Liver resection", abstract="")
+    assert record_text(bare) == "Liver resection" and INDEX_TERMS_MARK not in record_text(bare)
+    assert index_terms_of(record_text(bare)) == []
+
+
+def test_two_views_read_index_terms_as_words_as_a_view_or_not_at_all():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from screener.ranking.features import TfidfTwoViews, words_of
+
+    mark = "\x1f"
+    texts = [
+        f"hepatic resection outcome {mark} Humans; Liver Neoplasms/surgery",
+        f"liver transplantation survival {mark} Humans; Liver Transplantation",
+        "somatostatin analogues in carcinoid syndrome",
+    ]
+    words_only = TfidfTwoViews(index_terms="ignore").fit_transform(texts)
+    # "ignore" is exactly the two views of title and abstract.
+    assert (words_only != TfidfTwoViews().fit_transform([words_of(t) for t in texts])).nnz == 0
+    as_words = TfidfTwoViews(index_terms="words").fit_transform(texts)
+    separate = TfidfTwoViews(index_terms="separate", index_weight=0.5).fit_transform(texts)
+    terms = TfidfVectorizer(analyzer=lambda d: d).fit(
+        [["humans", "liver neoplasms", "liver transplantation"]]
+    )
+    # As words, "neoplasms" becomes a word feature; as a view, three whole terms are added.
+    assert as_words.shape[1] > words_only.shape[1]
+    assert separate.shape[1] == words_only.shape[1] + len(terms.vocabulary_)
+    # Each row stays of unit length, and the third record (no terms) reads the same either way.
+    np.testing.assert_allclose(np.sqrt(separate.multiply(separate).sum(axis=1)).A1, 1.0, rtol=1e-6)
+    np.testing.assert_allclose(separate[2, : words_only.shape[1]].toarray(), words_only[2].toarray())
+    # The view's weight sets the terms' share of each row: half the weight, a smaller share.
+    lighter = TfidfTwoViews(index_terms="separate", index_weight=0.25).fit_transform(texts)
+    share = lambda X: X[0, words_only.shape[1] :].multiply(X[0, words_only.shape[1] :]).sum()  # noqa: E731
+    assert 0 < share(lighter) < share(separate)
+    with pytest.raises(ValueError, match="index_terms"):
+        TfidfTwoViews(index_terms="mesh")
+
+
+def test_one_bag_holds_both_readings_and_counts_shared_ngrams_twice():
+    from screener.ranking.features import TfidfOneBag, TfidfTwoViews
+
+    texts = [
+        "resection of the liver for metastases",
+        "liver transplantation for metastases",
+        "somatostatin analogues in the carcinoid syndrome",
+    ]
+    features = TfidfOneBag()
+    X = features.fit_transform(texts)
+    column = features.vectorizer.vocabulary_
+    row = X[0].toarray().ravel()
+    # Record 0's bag: n-grams of the reading without stop words ("resection liver") and of the
+    # reading with them ("of the", "resection of"); words both readings give are in it twice.
+    without = {"resection", "liver", "metastases", "resection liver", "liver metastases"}
+    with_stop_words = {"resection", "of", "the", "liver", "for", "metastases", "resection of", "of the",
+                       "the liver", "liver for", "for metastases"}  # fmt: skip
+    assert {t for t in column if row[column[t]] > 0} == without | with_stop_words
+    # Sublinear tf and smooth idf by hand: "liver" (both readings, in 2 of 3 records) against
+    # "of the" (one reading, 1 record): (1 + ln 2)(ln(4/3) + 1) against (1)(ln(4/2) + 1).
+    expected = (1 + np.log(2)) * (np.log(4 / 3) + 1) / (np.log(4 / 2) + 1)
+    assert row[column["liver"]] / row[column["of the"]] == pytest.approx(expected, rel=1e-5)
+    assert np.linalg.norm(row) == pytest.approx(1.0, rel=1e-6)
+    # Fewer stored values than two views of the same texts: shared n-grams are stored once.
+    assert X.nnz < TfidfTwoViews().fit_transform(texts).nnz
+    with pytest.raises(ValueError, match="index_terms"):
+        TfidfOneBag(index_terms="separate")

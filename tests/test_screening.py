@@ -341,6 +341,33 @@ def test_rank_command(cli, screened):
     assert cli("rank", "--reviewer", "alice", "--review", root).code == 0
 
 
+def test_rank_follows_the_reviews_ranking_table(cli, screened):
+    root = str(screened.root)
+    config = screened.root / "review.toml"
+    original = config.read_text()
+    config.write_text(original + '\n[ranking]\nclassifier = "logistic"\nindex_terms = "ignore"\n')
+    cli("label", "--reviewer", "alice", OSBORNE, "include", "--review", root)
+    cli("label", "--reviewer", "alice", SARMIENTO, "exclude", "--review", root)
+    result = cli("rank", "--reviewer", "alice", "--json", "--review", root)
+    assert result.code == 0, result
+    answer = json.loads(result.out)
+    assert answer["model"] and answer["ranking"] == {
+        "features": "tfidf-one-bag",
+        "classifier": "logistic",
+        "query": "max",
+        "index_terms": "ignore",
+    }
+    for table, named in [
+        ('classifier = "forest"', "classifier"),
+        ('index_terms = "abstracts"', "index_terms"),
+        ("index_weight = 0.3", 'index_weight does not apply to features = "tfidf-one-bag"'),
+        ("learning_rate = 0.1", "learning_rate"),
+    ]:
+        config.write_text(original + f"\n[ranking]\n{table}\n")
+        refused = cli("rank", "--reviewer", "alice", "--review", root)
+        assert refused.code == 2 and "review.toml" in refused.err and named in refused.err, refused
+
+
 def test_background_ranking_reorders_without_blocking(tmp_path):
     from screener.ranking import Ranker, record_text
     from screener.records import Record

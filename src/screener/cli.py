@@ -859,12 +859,14 @@ def screen(reviewer: str, stage: str, order: str, review_dir: Path | None) -> No
             order=order,
         )
         if order == "ranked" and len(session.records) > 1:
-            from .ranking import Ranker, record_text
+            from .ranking import Ranker, RankerConfig, record_text
             from .screening.screen import BackgroundRanking
 
             with err_console.status("Reading the records for ranking"):
                 ranker = Ranker(
-                    [record_text(r) for r in session.records], cache_dir=review.cache_dir / "features"
+                    [record_text(r) for r in session.records],
+                    RankerConfig.from_table(config.ranking),
+                    cache_dir=review.cache_dir / "features",
                 )
                 background = BackgroundRanking(ranker)
                 background.request(session)
@@ -953,9 +955,18 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
 )
 @click.option(
     "--features",
-    type=click.Choice(["tfidf-two-views", "tfidf", "tfidf-words-chars"]),
-    default="tfidf-two-views",
+    # ranking.FEATURES' names, spelled out so that --help does not import scikit-learn.
+    type=click.Choice(["tfidf-one-bag", "tfidf-two-views", "tfidf", "tfidf-words-chars"]),
+    default="tfidf-one-bag",
     show_default=True,
+)
+@click.option(
+    "--index-terms",
+    type=click.Choice(["words", "ignore", "separate"]),
+    default="words",
+    show_default=True,
+    help="Keywords and MeSH: read as more words, or left out (separate: a view of whole terms, "
+    "tfidf-two-views only).",
 )
 @click.option("--classifier", type=click.Choice(["svm", "logistic", "nb"]), default="svm", show_default=True)
 @click.option(
@@ -970,6 +981,7 @@ def simulate(
     orders_out: Path | None,
     plot: Path | None,
     features: str,
+    index_terms: str,
     classifier: str,
     query: str,
     as_json: bool,
@@ -992,7 +1004,13 @@ def simulate(
 
     records, labels = load_labelled(dataset, level)
     texts = texts_of(records)
-    config = RankerConfig(features=features, classifier=classifier, query=query)
+    try:
+        config = RankerConfig.from_table(
+            {"features": features, "classifier": classifier, "query": query}
+            | ({"index_terms": index_terms} if index_terms != "words" else {})
+        )
+    except ValueError as exc:
+        raise ScreenerError(str(exc), hint="see screener simulate --help") from None
     runs = []
     for seed in [int(s) for s in seeds.split(",") if s.strip()]:
         with err_console.status(f"Simulating seed {seed} on {len(labels)} records"):
@@ -1101,7 +1119,7 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
     """
     import numpy as np
 
-    from .ranking import Ranker, record_text
+    from .ranking import Ranker, RankerConfig, record_text
     from .screening import load_stage
 
     review = _find_review(review_dir)
@@ -1112,8 +1130,9 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
     labelled = np.array([row_of[i] for i in mine], dtype=np.int64)
     y = np.array([int(d.includes) for d in mine.values()], dtype=int)
     unlabelled = np.array([k for k, r in enumerate(records) if r.id not in mine], dtype=np.int64)
+    ranking = RankerConfig.from_table(review.config.ranking)
     ranker = (
-        Ranker([record_text(r) for r in records], cache_dir=review.cache_dir / "features")
+        Ranker([record_text(r) for r in records], ranking, cache_dir=review.cache_dir / "features")
         if len(records) > 1
         else None
     )
@@ -1140,6 +1159,12 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
                 "stage": stage,
                 "trained_on": len(labelled),
                 "model": bool(ranker and ranker.fitted),
+                "ranking": {
+                    "features": ranking.features,
+                    "classifier": ranking.classifier,
+                    "query": ranking.query,
+                }
+                | ranking.feature_options,
                 "records": rows,
             }
         )

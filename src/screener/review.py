@@ -64,6 +64,7 @@ class ReviewConfig:
     exclusion_reasons: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUSION_REASONS))
     highlight_include: list[str] = field(default_factory=list)
     highlight_exclude: list[str] = field(default_factory=list)
+    ranking: dict[str, Any] = field(default_factory=dict)  # [ranking]: RankerConfig.from_table
     raw: dict[str, Any] = field(default_factory=dict)
 
     def to_toml(self) -> dict[str, Any]:
@@ -114,6 +115,14 @@ def parse_config(data: dict[str, Any], path: Path) -> ReviewConfig:
             except re.error as exc:
                 message = f"highlight.{key}: {pattern!r} is not a valid regular expression ({exc})"
                 raise fail(message) from None
+    ranking = data.get("ranking", {})
+    if ranking:
+        from .ranking import RankerConfig
+
+        try:
+            RankerConfig.from_table(ranking)
+        except (ValueError, TypeError) as exc:
+            raise fail(f"[ranking]: {exc}") from None
     return ReviewConfig(
         title=str(data.get("title", "")),
         question=str(data.get("question", "")),
@@ -122,6 +131,7 @@ def parse_config(data: dict[str, Any], path: Path) -> ReviewConfig:
         exclusion_reasons=list(full_text.get("exclusion_reasons", DEFAULT_EXCLUSION_REASONS)),
         highlight_include=list(highlight.get("include", [])),
         highlight_exclude=list(highlight.get("exclude", [])),
+        ranking=dict(ranking),
         raw=data,
     )
 

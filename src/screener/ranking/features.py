@@ -9,11 +9,41 @@ from scipy import sparse
 
 from ..records import Record
 
+# Separates a record's words (title, abstract) from its index terms (keywords, MeSH) in the
+# text the extractors receive. Not a word character, so word tokenisers never see it.
+INDEX_TERMS_MARK = "\x1f"
+
 
 def record_text(record: Record) -> str:
-    """Title, abstract and index terms: what the model reads."""
-    parts = [record.title, record.abstract, " ".join(record.keywords), " ".join(record.mesh)]
-    return " ".join(p for p in parts if p)
+    """Title and abstract, then the index terms (keywords, MeSH) after INDEX_TERMS_MARK,
+    separated by "; ": what the model reads."""
+    words = " ".join(p for p in (record.title, record.abstract) if p)
+    terms = "; ".join(t for t in [*record.keywords, *record.mesh] if t)
+    return f"{words} {INDEX_TERMS_MARK} {terms}" if terms else words
+
+
+def _check_index_terms(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"index_terms must be {' or '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _texts_to_read(texts: Sequence[str], index_terms: str) -> list[str]:
+    """The texts with their index terms read as words ("words"), or without them."""
+    return list(texts) if index_terms == "words" else [words_of(t) for t in texts]
+
+
+def words_of(text: str) -> str:
+    """The title and abstract part of a record's text."""
+    return text.partition(INDEX_TERMS_MARK)[0]
+
+
+def index_terms_of(text: str) -> list[str]:
+    """The index terms of a record's text, each normalised as one token: lower case, without
+    MeSH's major-topic star or its subheading ("*Liver Neoplasms/surgery" -> "liver neoplasms")."""
+    terms = text.partition(INDEX_TERMS_MARK)[2]
+    normalised = (t.strip().lstrip("*").split("/")[0].strip().lower() for t in terms.split(";"))
+    return [t for t in normalised if t]
 
 
 class FeatureExtractor(Protocol):
@@ -34,6 +64,7 @@ class Tfidf:
         min_df: int = 1,
         sublinear_tf: bool = True,
         stop_words: str | None = "english",
+        index_terms: str = "words",
     ) -> None:
         self.params = dict(
             ngram_range=ngram_range,
@@ -42,12 +73,13 @@ class Tfidf:
             sublinear_tf=sublinear_tf,
             stop_words=stop_words,
         )
+        self.index_terms = _check_index_terms(index_terms, ("words", "ignore"))
 
     def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         vectorizer = TfidfVectorizer(strip_accents="unicode", **self.params)
-        return vectorizer.fit_transform(list(texts)).tocsr()
+        return vectorizer.fit_transform(_texts_to_read(texts, self.index_terms)).tocsr()
 
 
 class TfidfWordsAndChars:
@@ -86,16 +118,61 @@ class TfidfWordsAndChars:
 class TfidfTwoViews:
     """Word 1-2-grams twice: with English stop words removed (bigrams across them: "resection
     liver") and kept (bigrams as written: "of liver"). Neither view wins on every review; one
-    model over both does not have to choose."""
+    model over both does not have to choose.
+
+    Index terms (keywords, MeSH) are, by `index_terms`: "words", read as more words of the
+    text; "separate", a third view of whole terms scaled by `index_weight`; "ignore", left out.
+    """
 
     name = "tfidf-two-views"
 
+    def __init__(self, index_terms: str = "words", index_weight: float = 0.5) -> None:
+        self.index_terms = _check_index_terms(index_terms, ("words", "separate", "ignore"))
+        self.index_weight = index_weight
+
     def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.preprocessing import normalize
 
-        without = Tfidf(stop_words="english").fit_transform(texts)
-        kept = Tfidf(stop_words=None).fit_transform(texts)
-        return normalize(sparse.hstack([without, kept]).tocsr())
+        words = _texts_to_read(texts, self.index_terms)
+        views = [
+            Tfidf(stop_words="english").fit_transform(words),
+            Tfidf(stop_words=None).fit_transform(words),
+        ]
+        terms = [index_terms_of(t) for t in texts] if self.index_terms == "separate" else []
+        if any(terms):
+            # Whole terms as tokens ("drug therapy, combination" is one feature, not three words).
+            vectorizer = TfidfVectorizer(analyzer=lambda doc: doc, sublinear_tf=True, max_df=0.95)
+            views.append(vectorizer.fit_transform(terms) * self.index_weight)
+        return normalize(sparse.hstack(views).tocsr())
 
 
-FEATURES = {"tfidf": Tfidf, "tfidf-words-chars": TfidfWordsAndChars, "tfidf-two-views": TfidfTwoViews}
+class TfidfOneBag:
+    """The n-grams of both readings of TfidfTwoViews (stop words removed and kept) in one bag:
+    an n-gram both readings produce counts twice. Close to two views in what it weighs, with
+    fewer stored values (the readings share most of their n-grams), so a cheaper step."""
+
+    name = "tfidf-one-bag"
+
+    def __init__(self, index_terms: str = "words") -> None:
+        self.index_terms = _check_index_terms(index_terms, ("words", "ignore"))
+
+    def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        settings = dict(ngram_range=(1, 2), strip_accents="unicode")
+        removed = TfidfVectorizer(stop_words="english", **settings).build_analyzer()
+        kept = TfidfVectorizer(stop_words=None, **settings).build_analyzer()
+        words = _texts_to_read(texts, self.index_terms)
+        self.vectorizer = TfidfVectorizer(
+            analyzer=lambda doc: removed(doc) + kept(doc), sublinear_tf=True, max_df=0.95
+        )
+        return self.vectorizer.fit_transform(words).tocsr()
+
+
+FEATURES = {
+    "tfidf": Tfidf,
+    "tfidf-words-chars": TfidfWordsAndChars,
+    "tfidf-two-views": TfidfTwoViews,
+    "tfidf-one-bag": TfidfOneBag,
+}
