@@ -274,6 +274,16 @@ def test_fast_step_scores_unlabelled_records_exactly_as_sklearn(name, threads, m
     np.testing.assert_allclose(ranker.scores[unlabelled], expected, atol=2e-4)
     order = ranker.next_order(unlabelled)
     assert list(order[:50]) == list(unlabelled[np.argsort(-expected, kind="stable")][:50])
+    # The next steps reuse the rows renumbered before: decisions undone, new ones, another order.
+    for _ in range(2):
+        others = rng.choice(np.setdiff1d(np.arange(1500), labelled), 30, replace=False)
+        labelled = rng.permutation(np.concatenate([labelled[20:], others]))
+        y = (rng.rand(len(labelled)) < 0.3).astype(int)
+        ranker.fit(labelled, y)
+        reference.fit(X[labelled], y, sample_weight=balanced_weights(y, balance))
+        unlabelled = np.setdiff1d(np.arange(1500), labelled)
+        expected = reference.decision_function(X[unlabelled])
+        np.testing.assert_allclose(ranker.scores[unlabelled], expected, atol=2e-4)
 
 
 def test_feature_matrix_is_cached_per_texts(tmp_path, monkeypatch):
@@ -286,7 +296,7 @@ def test_feature_matrix_is_cached_per_texts(tmp_path, monkeypatch):
     def refuse(self, texts):  # noqa: ANN001
         raise AssertionError("the cached matrix should have been used")
 
-    monkeypatch.setattr(features.Tfidf, "fit_transform", refuse)
+    monkeypatch.setattr(features.FEATURES[RankerConfig().features], "fit_transform", refuse)
     second = Ranker(texts, cache_dir=tmp_path)
     assert (first.X != second.X).nnz == 0 and second.X.dtype == np.float32
     with pytest.raises(AssertionError, match="cached matrix"):

@@ -141,6 +141,48 @@ def _product(blocks: list[sparse.csr_matrix], weights: np.ndarray) -> np.ndarray
     return np.concatenate([blocks[0] @ weights, *(job.result() for job in rest)])
 
 
+class _LabelledRows:
+    """The labelled rows of X as a narrow matrix: only the columns labelled rows have ever
+    had, numbered in order of first use. Each row is renumbered once, when first labelled, so
+    a step costs a concatenation instead of slicing X and sorting the rows' column indices.
+    A column whose rows were all unlabelled again stays, empty: its weight is then zero."""
+
+    def __init__(self, X: sparse.csr_matrix) -> None:
+        self.X = X
+        self.number = np.full(X.shape[1], -1, dtype=np.int32)  # column -> narrow column
+        self.columns: list[np.ndarray] = []  # narrow column -> column, in pieces
+        self.width = 0
+        self.rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _row(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        if row not in self.rows:
+            start, stop = self.X.indptr[row], self.X.indptr[row + 1]
+            columns = self.X.indices[start:stop]
+            new = columns[self.number[columns] < 0]  # a CSR row holds each column once
+            self.number[new] = np.arange(self.width, self.width + len(new), dtype=np.int32)
+            self.columns.append(new)
+            self.width += len(new)
+            # Sorted within the row, once: a matrix of sorted rows is canonical, which spares
+            # scikit-learn a sort of the whole narrow matrix on every fit.
+            narrow = self.number[columns]
+            order = np.argsort(narrow, kind="stable")
+            self.rows[row] = (narrow[order], self.X.data[start:stop][order])
+        return self.rows[row]
+
+    def matrix(self, labelled: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """The labelled rows, in the order given, and the column of X behind each narrow column."""
+        parts = [self._row(int(row)) for row in labelled]
+        lengths = np.fromiter((len(p[0]) for p in parts), dtype=np.int64, count=len(parts))
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        indices = np.concatenate([p[0] for p in parts])
+        data = np.concatenate([p[1] for p in parts])
+        if len(self.columns) > 1:
+            self.columns = [np.concatenate(self.columns)]
+        narrow = sparse.csr_matrix((data, indices, indptr), shape=(len(parts), self.width))
+        narrow.has_canonical_format = True  # rows sorted, each column once per row
+        return narrow, self.columns[0]
+
+
 class Ranker:
     def __init__(
         self,
@@ -159,7 +201,14 @@ class Ranker:
         # unlabelled records' scores come exactly from the other columns, a smaller product.
         document_frequency = np.bincount(self.X.indices, minlength=self.X.shape[1])
         self._shared = np.flatnonzero(document_frequency >= 2)
+        # Each column's position among the shared ones (-1: not shared), to place a fit's
+        # weights straight into the scoring vector.
+        self._shared_position = np.full(self.X.shape[1], -1, dtype=np.int32)
+        self._shared_position[self._shared] = np.arange(len(self._shared), dtype=np.int32)
         self._shared_blocks: list[sparse.csr_matrix] | None = None
+        self._labelled_rows = _LabelledRows(self.X)
+        self._weights = np.zeros(len(self._shared), dtype=np.float32)
+        self._placed = np.zeros(0, dtype=np.int32)
         self.rng = np.random.RandomState(seed)
         self.scores = np.zeros(self.n)
         self.fitted = False
@@ -169,14 +218,22 @@ class Ranker:
         if len(set(y.tolist())) < 2:
             self.fitted = False
             return
-        self.classifier.fit(self.X[labelled], y)
         if getattr(self.classifier, "exact_zero_for_unseen", False):
+            narrow, columns = self._labelled_rows.matrix(labelled)
+            self.classifier.fit_compact(narrow, y, columns, self.X.shape[1])
             if self._shared_blocks is None:
                 self._shared_blocks = _row_blocks(self.X[:, self._shared].tocsr())
-            weights = self.classifier.weights[self._shared]
-            self.scores = _product(self._shared_blocks, weights) + np.float32(self.classifier.intercept)
+            # The scoring weights live in one vector across steps (a fresh one costs page faults
+            # every step); only the entries the last fit set are cleared.
+            position = self._shared_position[self.classifier.used]
+            kept = position >= 0
+            self._weights[self._placed] = 0.0
+            self._placed = position[kept]
+            self._weights[self._placed] = self.classifier.coef[kept]
+            self.scores = _product(self._shared_blocks, self._weights) + np.float32(self.classifier.intercept)
             # Labelled rows may lack their own terms' share; they are never ranked.
         else:
+            self.classifier.fit(self.X[labelled], y)
             self.scores = self.classifier.scores(self.X)
         self.fitted = True
 

@@ -26,7 +26,9 @@ class _Linear:
     """
 
     model = None
-    weights: np.ndarray | None = None  # one per feature of the matrix fitted on
+    used: np.ndarray | None = None  # the columns the fit saw (those the labelled rows have)
+    coef: np.ndarray | None = None  # their weights (every other column's weight is zero)
+    n_columns: int = 0
     intercept: float = 0.0
     exact_zero_for_unseen = True  # features no labelled row has get weight 0
     _lookup: np.ndarray | None = None  # scratch for _compact_columns
@@ -38,19 +40,31 @@ class _Linear:
         return balanced_weights(y, self.balance)
 
     def fit(self, X: sparse.csr_matrix, y: np.ndarray) -> None:
-        import sklearn
-
         if self._lookup is None or len(self._lookup) != X.shape[1]:
             self._lookup = np.empty(X.shape[1], dtype=np.int32)
         used, position = _compact_columns(X.indices, self._lookup)
         compact = sparse.csr_matrix((X.data, position, X.indptr), shape=(X.shape[0], len(used)))
+        self.fit_compact(compact, y, used, X.shape[1])
+
+    def fit_compact(
+        self, compact: sparse.csr_matrix, y: np.ndarray, used: np.ndarray, n_columns: int
+    ) -> None:
+        """Fit on `compact`, whose column k is column used[k] of an n_columns-wide matrix."""
+        import sklearn
+
         self.model = self._estimator()
         # The input was built here and is finite: skip sklearn's per-call validation.
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             self.model.fit(compact, y, sample_weight=self._sample_weight(y))
-        self.weights = np.zeros(X.shape[1], dtype=np.float32)
-        self.weights[used] = self.model.coef_.ravel()
+        self.used, self.coef, self.n_columns = used, self.model.coef_.ravel().astype(np.float32), n_columns
         self.intercept = float(np.ravel(self.model.intercept_)[0])
+
+    @property
+    def weights(self) -> np.ndarray:
+        """One weight per column of the matrix fitted on."""
+        weights = np.zeros(self.n_columns, dtype=np.float32)
+        weights[self.used] = self.coef
+        return weights
 
     def scores(self, X: sparse.csr_matrix) -> np.ndarray:
         weights = self.weights if X.dtype == np.float32 else self.weights.astype(X.dtype)
