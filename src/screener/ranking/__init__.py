@@ -52,8 +52,6 @@ class RankerConfig:
                 raise ValueError(f"{key} must be one of {', '.join(known)}, not {value!r}")
             chosen[key] = value
         feature_options = {k: table[k] for k in options if k in table}
-        if not isinstance(feature_options.get("index_weight", 1.0), (int, float)):
-            raise ValueError("index_weight must be a number")
         config = cls(**chosen, feature_options=feature_options)
         try:
             config.build()  # option values are checked by the parts themselves

@@ -128,6 +128,8 @@ class TfidfTwoViews:
 
     def __init__(self, index_terms: str = "words", index_weight: float = 0.5) -> None:
         self.index_terms = _check_index_terms(index_terms, ("words", "separate", "ignore"))
+        if isinstance(index_weight, bool) or not isinstance(index_weight, (int, float)):
+            raise ValueError("index_weight must be a number")
         self.index_weight = index_weight
 
     def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:

@@ -31,7 +31,6 @@ class _Linear:
     n_columns: int = 0
     intercept: float = 0.0
     exact_zero_for_unseen = True  # features no labelled row has get weight 0
-    _lookup: np.ndarray | None = None  # scratch for _compact_columns
 
     def _estimator(self):  # noqa: ANN202
         raise NotImplementedError
@@ -40,9 +39,8 @@ class _Linear:
         return balanced_weights(y, self.balance)
 
     def fit(self, X: sparse.csr_matrix, y: np.ndarray) -> None:
-        if self._lookup is None or len(self._lookup) != X.shape[1]:
-            self._lookup = np.empty(X.shape[1], dtype=np.int32)
-        used, position = _compact_columns(X.indices, self._lookup)
+        # The Ranker keeps its labelled rows narrow itself (fit_compact); this is for other callers.
+        used, position = np.unique(X.indices, return_inverse=True)
         compact = sparse.csr_matrix((X.data, position, X.indptr), shape=(X.shape[0], len(used)))
         self.fit_compact(compact, y, used, X.shape[1])
 
@@ -69,20 +67,6 @@ class _Linear:
     def scores(self, X: sparse.csr_matrix) -> np.ndarray:
         weights = self.weights if X.dtype == np.float32 else self.weights.astype(X.dtype)
         return X @ weights + np.float32(self.intercept)
-
-
-def _compact_columns(indices: np.ndarray, lookup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The columns used (sorted) and each index's position among them: what
-    np.unique(indices, return_inverse=True) gives, without its argsort (a plain sort of the
-    indices, then `lookup`, a scratch table with one slot per column, reused across steps so
-    that its pages are not faulted in afresh each time)."""
-    ordered = np.sort(indices)
-    first = np.empty(len(ordered), dtype=bool)
-    first[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-    used = ordered[first]
-    lookup[used] = np.arange(len(used), dtype=lookup.dtype)
-    return used, lookup[indices]
 
 
 def balanced_weights(y: np.ndarray, ratio: float) -> np.ndarray:
