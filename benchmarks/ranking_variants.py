@@ -26,10 +26,10 @@ SCREENING = REPO.parent / "shared" / "data" / "screening"
 
 VARIANTS = {
     # ASReview's elas_u4 as we rebuild it: word 1-2-grams, stop words kept, linear SVM.
-    "elas": RankerConfig(feature_options={"stop_words": None}),
-    "stopwords-removed": RankerConfig(),
+    "elas": RankerConfig(features="tfidf", feature_options={"stop_words": None}),
+    "stopwords-removed": RankerConfig(features="tfidf"),
     "words-chars": RankerConfig(features="tfidf-words-chars"),
-    "logistic": RankerConfig(feature_options={"stop_words": None}, classifier="logistic"),
+    "logistic": RankerConfig(features="tfidf", feature_options={"stop_words": None}, classifier="logistic"),
     "two-views": RankerConfig(features="tfidf-two-views"),
     "one-bag": RankerConfig(features="tfidf-one-bag"),
     "one-bag-tiab": RankerConfig(features="tfidf-one-bag", feature_options={"index_terms": "ignore"}),

@@ -395,3 +395,17 @@ def test_one_bag_holds_both_readings_and_counts_shared_ngrams_twice():
     assert X.nnz < TfidfTwoViews().fit_transform(texts).nnz
     with pytest.raises(ValueError, match="index_terms"):
         TfidfOneBag(index_terms="separate")
+
+
+def test_every_benchmarked_variant_builds():
+    """ranking_variants.py names each part it compares, so a new default cannot change them."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "ranking_variants.py"
+    spec = importlib.util.spec_from_file_location("ranking_variants", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for config in module.VARIANTS.values():
+        features, _, _ = config.build()
+        assert features.name == config.features
