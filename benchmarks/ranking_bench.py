@@ -4,7 +4,10 @@ order, on every labelled dataset in ../shared/data/screening/, same priors, same
 For each dataset and seed both tools replay the dataset from the priors of that seed
 (screener.ranking.simulate.priors); WSS@95, RRF@10 and ATD come from the same function
 (screener.ranking.metrics) applied to each tool's screening order. ASReview 3 runs in the
-benchmark environment (.venv-bench). Also times one retrain-and-rerank step at 20,000 records.
+benchmark environment (.venv-bench). A third tool, "elas replica", is elas_u4 rebuilt from
+screener's parts (screener_runs.ELAS_REPLICA): it should score as ASReview does, and where it
+does, the differences between screener and ASReview are the models', not the harness's.
+Also times one retrain-and-rerank step at 20,000 records.
 Targets: mean WSS@95 at least 2 points above elas_u4 and no dataset more than 2 points below;
 median step at 20,000 records at most 50 ms and at least 2x faster than ASReview's.
 
@@ -30,7 +33,7 @@ from screener.ranking.datasets import load_labelled, texts_of
 from screener.ranking.simulate import priors
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screener_runs import metrics, screener_run  # noqa: E402
+from screener_runs import ELAS_REPLICA, metrics, screener_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENING = REPO.parent / "shared" / "data" / "screening"
@@ -106,8 +109,9 @@ CACHE = REPO / "benchmarks" / "out" / "ranking"
 def run_one(path: Path, level: str, seed: int, tool: str, python: str | None, tag: str) -> dict:
     """One simulated run of one tool, cached on disk: screener's by its configuration
     (screener_runs.py), the others in benchmarks/out/ranking/ under `tag`."""
-    if tool == "screener":
-        return screener_run(path, level, seed)
+    if tool in ("screener", "elas replica"):
+        config = ELAS_REPLICA if tool == "elas replica" else None
+        return {**screener_run(path, level, seed, config), "tool": tool}
     cache = CACHE / tag / level / path.stem / f"{tool.split()[0]}-seed{seed}.json"
     if cache.exists():
         return json.loads(cache.read_text())
@@ -148,7 +152,7 @@ def main() -> None:
     paths = sorted(p for p in SCREENING.rglob("*.csv") if "raw_triage" not in str(p))
     if args.datasets:
         paths = [p for p in paths if any(f.lower() in p.stem.lower() for f in args.datasets.split(","))]
-    tools = ["screener", "random"] + (["asreview elas_u4"] if python else [])
+    tools = ["screener", "elas replica", "random"] + (["asreview elas_u4"] if python else [])
     tag = args.tag or f"run-{time.strftime('%Y%m%d-%H%M%S')}"
     from concurrent.futures import ProcessPoolExecutor
 
@@ -181,7 +185,8 @@ def main() -> None:
             if "seconds_per_step" in mine[0]:
                 row["seconds_per_step"] = round(float(np.median([r["seconds_per_step"] for r in mine])), 4)
             rows.append(row)
-            stops += [dict(r["stop"], dataset=path.stem, seed=r["seed"]) for r in mine if "stop" in r]
+            if tool == "screener":
+                stops += [dict(r["stop"], dataset=path.stem, seed=r["seed"]) for r in mine]
     # Three rounds, ours then theirs each time: the machine is shared, so medians and ratios.
     rounds = [step_timing(all_texts or ["empty"], python) for _ in range(3)]
     timing = {"screener_ms": statistics.median(r["screener_ms"] for r in rounds)}
@@ -222,6 +227,14 @@ def main() -> None:
             f"WSS@95 vs elas_u4: {gain:+.1f} points on average (target >= +2), worst dataset {worst:+.1f} "
             f"(target >= -2)"
         )
+        replica = {r["dataset"]: r["wss@95"] for r in rows if r["tool"] == "elas replica"}
+        apart = max(abs(replica[d] - theirs[d]) * 100 for d in replica)
+        print(f"harness check: elas replica vs elas_u4, largest difference on a dataset {apart:.1f} points")
+        relevant = {r["dataset"]: r["relevant"] for r in rows}
+        print("WSS@95 points vs elas_u4 by dataset, worst first (relevant records in brackets):")
+        by_gap = sorted(ours, key=lambda d: ours[d] - theirs[d])
+        cells = [f"{d[:16]} ({relevant[d]}) {(ours[d] - theirs[d]) * 100:+.1f}" for d in by_gap]
+        print("  " + ", ".join(cells))
     if stops:
         met = np.mean([s["recall"] >= s["target"] for s in stops])
         print(

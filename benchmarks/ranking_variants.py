@@ -19,7 +19,7 @@ import numpy as np
 from screener.ranking import RankerConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screener_runs import screener_run  # noqa: E402
+from screener_runs import ELAS_REPLICA, screener_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENING = REPO.parent / "shared" / "data" / "screening"
@@ -27,6 +27,8 @@ SCREENING = REPO.parent / "shared" / "data" / "screening"
 VARIANTS = {
     # ASReview's elas_u4 as we rebuild it: word 1-2-grams, stop words kept, linear SVM.
     "elas": RankerConfig(features="tfidf", feature_options={"stop_words": None}),
+    # The same reading only title and abstract, as ASReview does: elas_u4 itself.
+    "elas-tiab": ELAS_REPLICA,
     "stopwords-removed": RankerConfig(features="tfidf"),
     "words-chars": RankerConfig(features="tfidf-words-chars"),
     "logistic": RankerConfig(features="tfidf", feature_options={"stop_words": None}, classifier="logistic"),

@@ -24,6 +24,11 @@ from screener.ranking.simulate import simulate
 
 RUNS = Path(__file__).resolve().parent / "out" / "runs"
 
+# ASReview's elas_u4 rebuilt from screener's parts: word 1-2-grams of title and abstract only
+# (stop words kept, no index terms), linear SVM C=0.11, balance 9.8, max query. Run beside
+# ASReview itself it checks the harness: the same model must score the same.
+ELAS_REPLICA = RankerConfig(features="tfidf", feature_options={"stop_words": None, "index_terms": "ignore"})
+
 
 def metrics(order_labels: np.ndarray) -> dict[str, float]:
     return {"wss@95": wss(order_labels, 0.95), "rrf@10": rrf(order_labels, 10), "atd": atd(order_labels)}

@@ -293,7 +293,7 @@ def test_feature_matrix_is_cached_per_texts(tmp_path, monkeypatch):
     first = Ranker(texts, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.npz"))) == 1
 
-    def refuse(self, texts):  # noqa: ANN001
+    def refuse(self, texts, progress=None):  # noqa: ANN001
         raise AssertionError("the cached matrix should have been used")
 
     monkeypatch.setattr(features.FEATURES[RankerConfig().features], "fit_transform", refuse)
@@ -301,6 +301,46 @@ def test_feature_matrix_is_cached_per_texts(tmp_path, monkeypatch):
     assert (first.X != second.X).nnz == 0 and second.X.dtype == np.float32
     with pytest.raises(AssertionError, match="cached matrix"):
         Ranker(texts + ["one more record"], cache_dir=tmp_path)  # other texts: computed afresh
+
+
+@pytest.mark.parametrize("name", ["tfidf", "tfidf-words-chars", "tfidf-two-views", "tfidf-one-bag"])
+def test_feature_build_reports_progress_and_builds_the_same_matrix(name):
+    from screener.ranking import FEATURES
+
+    rng = random.Random(3)
+    vocabulary = ["liver", "resection", "metastases", "neuroendocrine", "survival", "tumour", "of", "the"]
+    texts = [" ".join(rng.choice(vocabulary) for _ in range(12)) + f" r{k}" for k in range(600)]
+    texts[7] += " \x1f Humans; Liver Neoplasms/surgery"  # index terms: a third pass for some options
+    options = {"index_terms": "separate"} if name == "tfidf-two-views" else {}
+    calls: list[tuple[int, int]] = []
+    X = FEATURES[name](**options).fit_transform(texts, lambda done, total: calls.append((done, total)))
+    passes = {"tfidf-words-chars": 2, "tfidf-two-views": 3}.get(name, 1)
+    assert calls[-1] == (passes * len(texts), passes * len(texts))
+    assert len(calls) > passes  # several updates per pass, not one at the end
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    assert (X != FEATURES[name](**options).fit_transform(texts)).nnz == 0
+
+
+def test_ranker_reports_the_feature_build_but_not_a_cached_matrix(tmp_path):
+    texts = [f"liver resection outcome {k} neuroendocrine" for k in range(300)]
+    calls: list[tuple[int, int]] = []
+    Ranker(texts, cache_dir=tmp_path, progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1] == (300, 300)
+    calls.clear()
+    Ranker(texts, cache_dir=tmp_path, progress=lambda done, total: calls.append((done, total)))
+    assert calls == []
+
+
+def test_simulation_reports_each_relevant_record_found():
+    rng = random.Random(5)
+    texts = [
+        ("liver resection " if k % 10 == 0 else "cardiac imaging ") + str(rng.random()) for k in range(200)
+    ]
+    labels = np.array([int(k % 10 == 0) for k in range(200)])
+    calls: list[tuple[int, int]] = []
+    simulate(texts, labels, 0, progress=lambda found, total: calls.append((found, total)))
+    # The relevant prior is found before the loop; every other relevant record is reported once.
+    assert calls == [(k, 20) for k in range(2, 21)]
 
 
 def test_trigger_point_is_where_the_run_of_irrelevant_records_reaches_the_trigger():

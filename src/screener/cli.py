@@ -859,15 +859,15 @@ def screen(reviewer: str, stage: str, order: str, review_dir: Path | None) -> No
             order=order,
         )
         if order == "ranked" and len(session.records) > 1:
-            from .ranking import Ranker, RankerConfig, record_text
+            from .ranking import RankerConfig, record_text
             from .screening.screen import BackgroundRanking
 
-            with err_console.status("Reading the records for ranking"):
-                ranker = Ranker(
-                    [record_text(r) for r in session.records],
-                    RankerConfig.from_table(config.ranking),
-                    cache_dir=review.cache_dir / "features",
-                )
+            ranker = _ranker(
+                [record_text(r) for r in session.records],
+                RankerConfig.from_table(config.ranking),
+                review.cache_dir / "features",
+            )
+            with err_console.status("Ranking the records"):
                 background = BackgroundRanking(ranker)
                 background.request(session)
                 background.wait()  # the first ranking before the first record
@@ -996,6 +996,8 @@ def simulate(
     Example:
       screener simulate wilson.csv --seeds 0,1,2 --level final --plot recall.png
     """
+    import tempfile
+
     import numpy as np
 
     from .ranking import RankerConfig
@@ -1012,9 +1014,22 @@ def simulate(
     except ValueError as exc:
         raise ScreenerError(str(exc), hint="see screener simulate --help") from None
     runs = []
-    for seed in [int(s) for s in seeds.split(",") if s.strip()]:
-        with err_console.status(f"Simulating seed {seed} on {len(labels)} records"):
-            runs.append(run_simulation(texts, labels, seed, config, n_stop))
+    # The feature matrix is the same for every seed: built once, then read from here.
+    with tempfile.TemporaryDirectory(prefix="screener-simulate-") as features_cache:
+        for seed in [int(s) for s in seeds.split(",") if s.strip()]:
+            with _progress(f"Seed {seed}: relevant records found") as (progress, task):
+                progress.update(task, total=int(labels.sum()))
+                runs.append(
+                    run_simulation(
+                        texts,
+                        labels,
+                        seed,
+                        config,
+                        n_stop,
+                        cache_dir=Path(features_cache),
+                        progress=lambda found, total: progress.update(task, completed=found, total=total),
+                    )
+                )
     rows = []
     for run in runs:
         metrics = run.metrics()
@@ -1119,7 +1134,7 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
     """
     import numpy as np
 
-    from .ranking import Ranker, RankerConfig, record_text
+    from .ranking import RankerConfig, record_text
     from .screening import load_stage
 
     review = _find_review(review_dir)
@@ -1132,7 +1147,7 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
     unlabelled = np.array([k for k, r in enumerate(records) if r.id not in mine], dtype=np.int64)
     ranking = RankerConfig.from_table(review.config.ranking)
     ranker = (
-        Ranker([record_text(r) for r in records], ranking, cache_dir=review.cache_dir / "features")
+        _ranker([record_text(r) for r in records], ranking, review.cache_dir / "features")
         if len(records) > 1
         else None
     )
@@ -1313,17 +1328,31 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
         console.print("still undecided: " + ", ".join(f"{n} at {stage}" for stage, n in pending.items()))
 
 
+def _ranker(texts: list[str], config: Any, cache_dir: Path) -> Any:
+    """A Ranker for screen and rank, with a progress bar while its features are built (the
+    first time on a large review takes tens of seconds; the bar vanishes when it is done)."""
+    from .ranking import Ranker
+
+    with _progress("Reading the records for ranking", transient=True) as (progress, task):
+        return Ranker(
+            texts,
+            config,
+            cache_dir=cache_dir,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+
+
 class _progress:
     """A rich progress bar on stderr, so --json output on stdout stays clean."""
 
-    def __init__(self, description: str) -> None:
+    def __init__(self, description: str, transient: bool = False) -> None:
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
             console=err_console,
-            transient=False,
+            transient=transient,
         )
         self.description = description
 

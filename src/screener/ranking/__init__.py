@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from .features import FEATURES, record_text
+from .features import FEATURES, Progress, record_text
 from .models import CLASSIFIERS
 from .query import QUERIES
 
@@ -69,15 +69,22 @@ class RankerConfig:
         )
 
 
-def _feature_matrix(features, texts: Sequence[str], config: RankerConfig, cache_dir: Path | None):  # noqa: ANN001, ANN202
+def _feature_matrix(  # noqa: ANN202
+    features,  # noqa: ANN001
+    texts: Sequence[str],
+    config: RankerConfig,
+    cache_dir: Path | None,
+    progress: Progress | None = None,
+):
     """The feature matrix, from `cache_dir` when the same texts and settings made it before
-    (TF-IDF of 20,000 records takes seconds; loading it, a fraction of one)."""
+    (TF-IDF of 20,000 records takes seconds; loading it, a fraction of one). `progress` hears
+    of the build, when there is one."""
     import hashlib
 
     import sklearn
 
     if cache_dir is None:
-        return features.fit_transform(texts).astype(np.float32)
+        return features.fit_transform(texts, progress).astype(np.float32)
     # The extractor's resolved settings too: a changed default never reuses an older matrix.
     settings = sorted((k, repr(v)) for k, v in vars(features).items())
     digest = hashlib.sha256(
@@ -92,7 +99,7 @@ def _feature_matrix(features, texts: Sequence[str], config: RankerConfig, cache_
             return sparse.load_npz(path).tocsr()
         except Exception:  # a damaged cache entry is rebuilt, never trusted
             pass
-    X = features.fit_transform(texts).astype(np.float32)
+    X = features.fit_transform(texts, progress).astype(np.float32)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp.npz")
@@ -188,11 +195,14 @@ class Ranker:
         config: RankerConfig | None = None,
         seed: int = 0,
         cache_dir: Path | None = None,
+        progress: Progress | None = None,
     ) -> None:
+        """`progress(done, total)` is called while the feature matrix is built (not when it
+        comes from `cache_dir`)."""
         self.config = config or RankerConfig()
         features, self.classifier, self.query = self.config.build()
         # float32 halves the memory the per-step product streams through; scores need no more.
-        self.X: sparse.csr_matrix = _feature_matrix(features, texts, self.config, cache_dir)
+        self.X: sparse.csr_matrix = _feature_matrix(features, texts, self.config, cache_dir, progress)
         self.n = self.X.shape[0]
         # Columns of terms in one record only. For a linear model their weight is zero unless
         # that record is labelled, and then only that labelled record's score changes: the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from scipy import sparse
@@ -46,10 +46,33 @@ def index_terms_of(text: str) -> list[str]:
     return [t for t in normalised if t]
 
 
+# Called with (texts read, texts to read) while features are built: the first build on a large
+# review takes tens of seconds.
+Progress = Callable[[int, int], None]
+
+
+class _Reading:
+    """Counts the texts a feature build's vectorizers read, over all their passes, for a
+    progress bar: a vectorizer reads its input once, in order."""
+
+    def __init__(self, progress: Progress | None, n_texts: int, passes: int = 1) -> None:
+        self.progress, self.total, self.done = progress, n_texts * passes, 0
+
+    def __call__(self, texts: Iterable) -> Iterable:
+        return texts if self.progress is None else self._counted(texts)
+
+    def _counted(self, texts: Iterable) -> Iterator:
+        for text in texts:
+            yield text
+            self.done += 1
+            if self.done % 256 == 0 or self.done == self.total:
+                self.progress(self.done, self.total)
+
+
 class FeatureExtractor(Protocol):
     name: str
 
-    def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix: ...
+    def fit_transform(self, texts: Sequence[str], progress: Progress | None = None) -> sparse.csr_matrix: ...
 
 
 class Tfidf:
@@ -75,11 +98,14 @@ class Tfidf:
         )
         self.index_terms = _check_index_terms(index_terms, ("words", "ignore"))
 
-    def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def fit_transform(self, texts: Sequence[str], progress: Progress | None = None) -> sparse.csr_matrix:
+        return self._fit(texts, _Reading(progress, len(texts)))
+
+    def _fit(self, texts: Sequence[str], reading: _Reading) -> sparse.csr_matrix:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         vectorizer = TfidfVectorizer(strip_accents="unicode", **self.params)
-        return vectorizer.fit_transform(_texts_to_read(texts, self.index_terms)).tocsr()
+        return vectorizer.fit_transform(reading(_texts_to_read(texts, self.index_terms))).tocsr()
 
 
 class TfidfWordsAndChars:
@@ -91,10 +117,11 @@ class TfidfWordsAndChars:
     def __init__(self, char_weight: float = 0.5) -> None:
         self.char_weight = char_weight
 
-    def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def fit_transform(self, texts: Sequence[str], progress: Progress | None = None) -> sparse.csr_matrix:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.preprocessing import normalize
 
+        reading = _Reading(progress, len(texts), passes=2)
         words = TfidfVectorizer(
             stop_words="english",
             strip_accents="unicode",
@@ -102,7 +129,7 @@ class TfidfWordsAndChars:
             sublinear_tf=True,
             max_df=0.95,
             min_df=2,
-        ).fit_transform(list(texts))
+        ).fit_transform(reading(texts))
         chars = TfidfVectorizer(
             analyzer="char_wb",
             ngram_range=(3, 5),
@@ -110,7 +137,7 @@ class TfidfWordsAndChars:
             min_df=3,
             max_df=0.95,
             strip_accents="unicode",
-        ).fit_transform(list(texts))
+        ).fit_transform(reading(texts))
         stacked = sparse.hstack([words, chars * self.char_weight]).tocsr()
         return normalize(stacked)
 
@@ -132,20 +159,21 @@ class TfidfTwoViews:
             raise ValueError("index_weight must be a number")
         self.index_weight = index_weight
 
-    def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def fit_transform(self, texts: Sequence[str], progress: Progress | None = None) -> sparse.csr_matrix:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.preprocessing import normalize
 
         words = _texts_to_read(texts, self.index_terms)
-        views = [
-            Tfidf(stop_words="english").fit_transform(words),
-            Tfidf(stop_words=None).fit_transform(words),
-        ]
         terms = [index_terms_of(t) for t in texts] if self.index_terms == "separate" else []
+        reading = _Reading(progress, len(texts), passes=3 if any(terms) else 2)
+        views = [
+            Tfidf(stop_words="english")._fit(words, reading),
+            Tfidf(stop_words=None)._fit(words, reading),
+        ]
         if any(terms):
             # Whole terms as tokens ("drug therapy, combination" is one feature, not three words).
             vectorizer = TfidfVectorizer(analyzer=lambda doc: doc, sublinear_tf=True, max_df=0.95)
-            views.append(vectorizer.fit_transform(terms) * self.index_weight)
+            views.append(vectorizer.fit_transform(reading(terms)) * self.index_weight)
         return normalize(sparse.hstack(views).tocsr())
 
 
@@ -159,7 +187,7 @@ class TfidfOneBag:
     def __init__(self, index_terms: str = "words") -> None:
         self.index_terms = _check_index_terms(index_terms, ("words", "ignore"))
 
-    def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def fit_transform(self, texts: Sequence[str], progress: Progress | None = None) -> sparse.csr_matrix:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         settings = dict(ngram_range=(1, 2), strip_accents="unicode")
@@ -169,7 +197,7 @@ class TfidfOneBag:
         self.vectorizer = TfidfVectorizer(
             analyzer=lambda doc: removed(doc) + kept(doc), sublinear_tf=True, max_df=0.95
         )
-        return self.vectorizer.fit_transform(words).tocsr()
+        return self.vectorizer.fit_transform(_Reading(progress, len(texts))(words)).tocsr()
 
 
 FEATURES = {

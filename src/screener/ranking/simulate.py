@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -58,13 +59,16 @@ def simulate(
     config: RankerConfig | None = None,
     n_stop: int | None = None,
     ranker: Ranker | None = None,
+    cache_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Simulation:
     """Screen in ranked order, retraining after every record, until every relevant record is
-    found (or `n_stop` records are screened)."""
+    found (or `n_stop` records are screened). `cache_dir` keeps the feature matrix for the
+    next seed; `progress(found, relevant)` hears of each relevant record found."""
     import time
 
     labels = np.asarray(labels, dtype=int)
-    ranker = ranker or Ranker(texts, config, seed=seed)
+    ranker = ranker or Ranker(texts, config, seed=seed, cache_dir=cache_dir)
     first, second = priors(labels, seed)
     order = [first, second]
     is_labelled = np.zeros(len(labels), dtype=bool)
@@ -82,6 +86,8 @@ def simulate(
         order.append(nxt)
         is_labelled[nxt] = True
         remaining_relevant -= int(labels[nxt])
+        if progress is not None and labels[nxt]:
+            progress(int(labels.sum()) - remaining_relevant, int(labels.sum()))
     # The rest, in the last ranking, so metrics see a complete order.
     candidates = np.flatnonzero(~is_labelled)
     if len(candidates):
