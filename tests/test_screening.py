@@ -339,6 +339,11 @@ def test_rank_command(cli, screened):
     scores = [r["score"] for r in after["records"]]
     assert scores == sorted(scores, reverse=True)
     assert cli("rank", "--reviewer", "alice", "--review", root).code == 0
+    for record in before["records"]:
+        cli("label", "--reviewer", "alice", record["record_id"], "exclude", "--review", root)
+    done = cli("rank", "--reviewer", "alice", "--review", root)
+    assert done.code == 0 and "nothing left to rank" in done.out, done
+    assert json.loads(cli("rank", "--reviewer", "alice", "--json", "--review", root).out)["records"] == []
 
 
 def test_rank_follows_the_reviews_ranking_table(cli, screened):

@@ -1148,7 +1148,7 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
     ranking = RankerConfig.from_table(review.config.ranking)
     ranker = (
         _ranker([record_text(r) for r in records], ranking, review.cache_dir / "features")
-        if len(records) > 1
+        if len(records) > 1 and len(unlabelled)
         else None
     )
     if ranker is not None and len(labelled):
@@ -1183,6 +1183,9 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
                 "records": rows,
             }
         )
+        return
+    if not rows:
+        console.print(f"{reviewer} has screened every record at {stage}: nothing left to rank.")
         return
     table = Table(
         title=f"Next for {reviewer} ({stage}); model trained on {len(labelled)} decisions"

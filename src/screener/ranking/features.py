@@ -62,6 +62,8 @@ class _Reading:
         return texts if self.progress is None else self._counted(texts)
 
     def _counted(self, texts: Iterable) -> Iterator:
+        if self.done == 0:
+            self.progress(0, self.total)  # the total, before the first text is read
         for text in texts:
             yield text
             self.done += 1
