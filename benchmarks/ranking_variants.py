@@ -101,6 +101,8 @@ def main() -> None:
     if theirs:
         print(f"{'points vs elas_u4 (mean)':32}" + "".join(f"{np.mean(gaps[v]):>+18.1f}" for v in variants))
         print(f"{'points vs elas_u4 (worst)':32}" + "".join(f"{min(gaps[v]):>+18.1f}" for v in variants))
+        below = {v: sum(g < -2 for g in gaps[v]) for v in variants}
+        print(f"{'datasets > 2 points below':32}" + "".join(f"{below[v]:>18}" for v in variants))
     sys.stdout.flush()
 
 

@@ -339,8 +339,8 @@ def test_simulation_reports_each_relevant_record_found():
     labels = np.array([int(k % 10 == 0) for k in range(200)])
     calls: list[tuple[int, int]] = []
     simulate(texts, labels, 0, progress=lambda found, total: calls.append((found, total)))
-    # The relevant prior is found before the loop; every other relevant record is reported once.
-    assert calls == [(k, 20) for k in range(2, 21)]
+    # The relevant prior first, then every other relevant record once, as it is found.
+    assert calls == [(k, 20) for k in range(1, 21)]
 
 
 def test_trigger_point_is_where_the_run_of_irrelevant_records_reaches_the_trigger():

@@ -1018,7 +1018,6 @@ def simulate(
     with tempfile.TemporaryDirectory(prefix="screener-simulate-") as features_cache:
         for seed in [int(s) for s in seeds.split(",") if s.strip()]:
             with _progress(f"Seed {seed}: relevant records found") as (progress, task):
-                progress.update(task, total=int(labels.sum()))
                 runs.append(
                     run_simulation(
                         texts,

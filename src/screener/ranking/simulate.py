@@ -76,6 +76,8 @@ def simulate(
     remaining_relevant = int(labels.sum()) - int(labels[first])
     steps: list[float] = []
     limit = n_stop if n_stop is not None else len(labels)
+    if progress is not None:
+        progress(int(labels[first]), int(labels.sum()))  # the relevant prior
     while remaining_relevant > 0 and len(order) < min(limit, len(labels)):
         start = time.perf_counter()
         labelled = np.array(order)
