@@ -26,16 +26,24 @@ SCREENING = REPO.parent / "shared" / "data" / "screening"
 
 VARIANTS = {
     # ASReview's elas_u4 as we rebuild it: word 1-2-grams, stop words kept, linear SVM.
-    "elas": RankerConfig(features="tfidf", feature_options={"stop_words": None}),
+    "elas": RankerConfig(features="tfidf", feature_options={"stop_words": None}, interleave=False),
     # The same reading only title and abstract, as ASReview does: elas_u4 itself.
     "elas-tiab": ELAS_REPLICA,
-    "stopwords-removed": RankerConfig(features="tfidf"),
-    "words-chars": RankerConfig(features="tfidf-words-chars"),
-    "logistic": RankerConfig(features="tfidf", feature_options={"stop_words": None}, classifier="logistic"),
-    "two-views": RankerConfig(features="tfidf-two-views"),
-    "one-bag": RankerConfig(features="tfidf-one-bag"),
-    "one-bag-tiab": RankerConfig(features="tfidf-one-bag", feature_options={"index_terms": "ignore"}),
-    "two-views-tiab": RankerConfig(features="tfidf-two-views", feature_options={"index_terms": "ignore"}),
+    "stopwords-removed": RankerConfig(features="tfidf", interleave=False),
+    "words-chars": RankerConfig(features="tfidf-words-chars", interleave=False),
+    "logistic": RankerConfig(
+        features="tfidf", feature_options={"stop_words": None}, classifier="logistic", interleave=False
+    ),
+    "two-views": RankerConfig(features="tfidf-two-views", interleave=False),
+    "one-bag": RankerConfig(features="tfidf-one-bag", interleave=False),
+    # The default: one-bag and elas-tiab taking turns.
+    "one-bag+elas-tiab": RankerConfig(),
+    "one-bag-tiab": RankerConfig(
+        features="tfidf-one-bag", feature_options={"index_terms": "ignore"}, interleave=False
+    ),
+    "two-views-tiab": RankerConfig(
+        features="tfidf-two-views", feature_options={"index_terms": "ignore"}, interleave=False
+    ),
     "two-views-terms50": RankerConfig(
         features="tfidf-two-views", feature_options={"index_terms": "separate", "index_weight": 0.5}
     ),

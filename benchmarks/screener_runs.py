@@ -17,17 +17,16 @@ from pathlib import Path
 import numpy as np
 
 import screener
-from screener.ranking import RankerConfig
+from screener.ranking import TITLE_ABSTRACT_PARTNER, RankerConfig
 from screener.ranking.datasets import load_labelled, texts_of
 from screener.ranking.metrics import atd, rrf, wss
 from screener.ranking.simulate import simulate
 
 RUNS = Path(__file__).resolve().parent / "out" / "runs"
 
-# ASReview's elas_u4 rebuilt from screener's parts: word 1-2-grams of title and abstract only
-# (stop words kept, no index terms), linear SVM C=0.11, balance 9.8, max query. Run beside
+# ASReview's elas_u4 rebuilt from screener's parts (the default model's partner). Run beside
 # ASReview itself it checks the harness: the same model must score the same.
-ELAS_REPLICA = RankerConfig(features="tfidf", feature_options={"stop_words": None, "index_terms": "ignore"})
+ELAS_REPLICA = TITLE_ABSTRACT_PARTNER
 
 
 def metrics(order_labels: np.ndarray) -> dict[str, float]:
@@ -38,10 +37,17 @@ def config_key(config: RankerConfig) -> str:
     """Names the runs of one configuration of one screener version: the options as given and
     as the parts resolve them, so a changed default in a part never reuses older runs.
     (Delete benchmarks/out/runs/ to simulate afresh after a change that keeps all of these.)"""
-    features, classifier, query = config.build()
-    parts = [vars(features), vars(classifier), vars(query)]
-    content = json.dumps([screener.__version__, asdict(config), parts], sort_keys=True, default=str)
-    return f"{config.features}-{config.classifier}-{hashlib.sha256(content.encode()).hexdigest()[:10]}"
+    parts = []
+    for member in config.members():
+        features, classifier, query = member.build()
+        parts.append([vars(features), vars(classifier), vars(query)])
+    described = asdict(config)
+    if not config.interleave:  # one model: the key its runs had before models took turns
+        del described["interleave"]
+        parts = parts[0]
+    content = json.dumps([screener.__version__, described, parts], sort_keys=True, default=str)
+    name = f"{config.features}-{config.classifier}" + ("-turns" if config.interleave else "")
+    return f"{name}-{hashlib.sha256(content.encode()).hexdigest()[:10]}"
 
 
 def screener_run(path: Path, level: str, seed: int, config: RankerConfig | None = None) -> dict:

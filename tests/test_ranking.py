@@ -116,6 +116,14 @@ def test_simulate_cli(cli, tmp_path):
         assert answer.code == 0, answer
     refused = cli("simulate", str(dataset), "--features", "tfidf-one-bag", "--index-terms", "separate")
     assert refused.code == 2 and "index_terms must be words or ignore" in refused.err
+    # --alone: the default model without its partner, as the library ranks it.
+    from screener.ranking.datasets import load_labelled, texts_of
+
+    records, loaded = load_labelled(dataset, "final")
+    for flag, config in [("--alone", RankerConfig(interleave=False)), ("--interleave", RankerConfig())]:
+        assert cli("simulate", str(dataset), flag, "--orders-out", str(out / flag), "--json").code == 0
+        written = [int(r["row"]) for r in csv.DictReader((out / flag / "toy_seed0.csv").open())]
+        assert written == simulate(texts_of(records), loaded, 0, config).order
 
 
 def test_cli_feature_choices_are_the_ranking_features():
@@ -256,11 +264,13 @@ def test_fast_step_scores_unlabelled_records_exactly_as_sklearn(name, threads, m
     rng = np.random.RandomState(0)
     vocabulary = [f"w{k}" for k in range(3000)]
     texts = [" ".join(rng.choice(vocabulary, 40)) + f" only{k}" for k in range(1500)]
-    ranker = Ranker(texts, RankerConfig(classifier=name))
+    ranker = Ranker(texts, RankerConfig(classifier=name, interleave=False))
     labelled = rng.choice(1500, 120, replace=False)
     y = (rng.rand(120) < 0.3).astype(int)
     ranker.fit(labelled, y)
-    assert len(ranker._shared_blocks) == (3 if threads == "blocks" else 1)
+    assert len(ranker.models) == 1 and len(ranker.models[0]._shared_blocks) == (
+        3 if threads == "blocks" else 1
+    )
     X = ranker.X.astype(np.float64)
     reference = (
         LinearSVC(C=0.11, dual=True, max_iter=5000)
@@ -286,12 +296,43 @@ def test_fast_step_scores_unlabelled_records_exactly_as_sklearn(name, threads, m
         np.testing.assert_allclose(ranker.scores[unlabelled], expected, atol=2e-4)
 
 
+def test_two_models_take_turns_each_retrained_on_its_turn():
+    from screener.ranking import TITLE_ABSTRACT_PARTNER
+
+    rng = np.random.RandomState(1)
+    vocabulary = [f"w{k}" for k in range(400)]
+    texts = [
+        " ".join(rng.choice(vocabulary, 30)) + " \x1f " + "; ".join(rng.choice(vocabulary[:40], 5))
+        for _ in range(300)
+    ]
+    ranker = Ranker(texts)
+    assert [m.config for m in ranker.models] == [RankerConfig(interleave=False), TITLE_ABSTRACT_PARTNER]
+    labelled = list(rng.choice(300, 20, replace=False))
+    y = list((rng.rand(20) < 0.4).astype(int))
+    for step in range(4):
+        before = [m.scores for m in ranker.models]
+        ranker.fit(np.array(labelled), np.array(y))
+        refitted = [k for k, m in enumerate(ranker.models) if m.scores is not before[k]]
+        # The first fit trains both; then one model a step, in turns, and its scores rank.
+        assert refitted == ([0, 1] if step == 0 else [step % 2])
+        assert ranker.scores is ranker.models[step % 2].scores
+        unlabelled = np.setdiff1d(np.arange(300), labelled)
+        pick = int(ranker.next_order(unlabelled)[0])
+        assert pick == unlabelled[np.argmax(ranker.models[step % 2].scores[unlabelled])]
+        labelled.append(pick)
+        y.append(int(rng.rand() < 0.4))
+    # The partner reads no index terms: its matrix has no column for a term-only token.
+    alone = Ranker(texts, RankerConfig(interleave=False))
+    assert len(alone.models) == 1 and alone.X.shape == ranker.models[0].X.shape
+    assert ranker.models[1].X.shape[1] < ranker.models[0].X.shape[1]
+
+
 def test_feature_matrix_is_cached_per_texts(tmp_path, monkeypatch):
     from screener.ranking import features
 
     texts = [f"liver resection outcome {k} neuroendocrine" for k in range(50)]
     first = Ranker(texts, cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("*.npz"))) == 1
+    assert len(list(tmp_path.glob("*.npz"))) == 2  # one matrix per model of the two taking turns
 
     def refuse(self, texts, progress=None):  # noqa: ANN001
         raise AssertionError("the cached matrix should have been used")
@@ -325,7 +366,7 @@ def test_ranker_reports_the_feature_build_but_not_a_cached_matrix(tmp_path):
     texts = [f"liver resection outcome {k} neuroendocrine" for k in range(300)]
     calls: list[tuple[int, int]] = []
     Ranker(texts, cache_dir=tmp_path, progress=lambda done, total: calls.append((done, total)))
-    assert calls and calls[-1] == (300, 300)
+    assert calls and calls[-1] == (600, 600)  # two models' features: one bar over both builds
     calls.clear()
     Ranker(texts, cache_dir=tmp_path, progress=lambda done, total: calls.append((done, total)))
     assert calls == []

@@ -350,7 +350,9 @@ def test_rank_follows_the_reviews_ranking_table(cli, screened):
     root = str(screened.root)
     config = screened.root / "review.toml"
     original = config.read_text()
-    config.write_text(original + '\n[ranking]\nclassifier = "logistic"\nindex_terms = "ignore"\n')
+    config.write_text(
+        original + '\n[ranking]\nclassifier = "logistic"\nindex_terms = "ignore"\ninterleave = false\n'
+    )
     cli("label", "--reviewer", "alice", OSBORNE, "include", "--review", root)
     cli("label", "--reviewer", "alice", SARMIENTO, "exclude", "--review", root)
     result = cli("rank", "--reviewer", "alice", "--json", "--review", root)
@@ -361,10 +363,12 @@ def test_rank_follows_the_reviews_ranking_table(cli, screened):
         "classifier": "logistic",
         "query": "max",
         "index_terms": "ignore",
+        "interleave": False,
     }
     for table, named in [
         ('classifier = "forest"', "classifier"),
         ('index_terms = "abstracts"', "index_terms"),
+        ('interleave = "yes"', "interleave must be true or false"),
         ("index_weight = 0.3", 'index_weight does not apply to features = "tfidf-one-bag"'),
         ("learning_rate = 0.1", "learning_rate"),
     ]:

@@ -970,6 +970,12 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
 )
 @click.option("--classifier", type=click.Choice(["svm", "logistic", "nb"]), default="svm", show_default=True)
 @click.option(
+    "--interleave/--alone",
+    default=True,
+    show_default=True,
+    help="Take turns with ASReview's model of title and abstract (the default), or rank alone.",
+)
+@click.option(
     "--query", type=click.Choice(["max", "uncertainty", "random"]), default="max", show_default=True
 )
 @json_option
@@ -983,6 +989,7 @@ def simulate(
     features: str,
     index_terms: str,
     classifier: str,
+    interleave: bool,
     query: str,
     as_json: bool,
 ) -> None:
@@ -1008,7 +1015,7 @@ def simulate(
     texts = texts_of(records)
     try:
         config = RankerConfig.from_table(
-            {"features": features, "classifier": classifier, "query": query}
+            {"features": features, "classifier": classifier, "query": query, "interleave": interleave}
             | ({"index_terms": index_terms} if index_terms != "words" else {})
         )
     except ValueError as exc:
@@ -1124,8 +1131,9 @@ def simulate(
 def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: bool) -> None:
     """List the records a reviewer has not screened, most likely relevant first.
 
-    The model (TF-IDF, linear SVM, most-likely-relevant first) learns from this reviewer's own
-    decisions only; until they include and exclude at least one record, the order is the file's.
+    The models (TF-IDF, linear SVM, most-likely-relevant first; by default two that take turns,
+    one reading keywords and MeSH, one not) learn from this reviewer's own decisions only; until
+    they include and exclude at least one record, the order is the file's.
 
     \b
     Example:
@@ -1177,6 +1185,7 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
                     "features": ranking.features,
                     "classifier": ranking.classifier,
                     "query": ranking.query,
+                    "interleave": ranking.interleave,
                 }
                 | ranking.feature_options,
                 "records": rows,
