@@ -1,9 +1,10 @@
 """Ranking for prioritised screening: features, classifier and query strategy as swappable parts.
 
-`Ranker` holds one review's (or one dataset's) feature matrix, computed once; `fit` retrains
-the classifier on the labelled rows and `next_order` returns the unlabelled rows in the order
-to screen them. A retrain-and-rerank step costs a fit on the labelled rows and one sparse
-product over all rows.
+`Ranker` holds one review's (or one dataset's) models, by default two that take turns, each
+with its feature matrix, computed once; `fit` retrains the model whose turn it is on the
+labelled rows and `next_order` returns the unlabelled rows in the order to screen them. A
+retrain-and-rerank step costs one model's fit on the labelled rows and one sparse product over
+all rows.
 """
 
 from __future__ import annotations
