@@ -5,7 +5,7 @@ For each dataset and seed both tools replay the dataset from the priors of that 
 (screener.ranking.simulate.priors); WSS@95, RRF@10 and ATD come from the same function
 (screener.ranking.metrics) applied to each tool's screening order. ASReview 3 runs in the
 benchmark environment (.venv-bench). A third tool, "elas replica", is elas_u4 rebuilt from
-screener's parts (screener_runs.ELAS_REPLICA): it should score as ASReview does, and where it
+screener's parts (ranking.TITLE_ABSTRACT_PARTNER): it should score as ASReview does, and where it
 does, the differences between screener and ASReview are the models', not the harness's.
 Also times one retrain-and-rerank step at 20,000 records.
 Targets: mean WSS@95 at least 2 points above elas_u4 and no dataset more than 2 points below;
@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from screener.ranking import Ranker, RankerConfig
+from screener.ranking import TITLE_ABSTRACT_PARTNER, Ranker, RankerConfig
 from screener.ranking.datasets import load_labelled, texts_of
 from screener.ranking.simulate import priors
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screener_runs import ELAS_REPLICA, metrics, screener_run  # noqa: E402
+from screener_runs import metrics, screener_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENING = REPO.parent / "shared" / "data" / "screening"
@@ -108,14 +108,15 @@ def step_timing(texts: list[str], python: str | None, n: int = 20_000, steps: in
 
 
 CACHE = REPO / "benchmarks" / "out" / "ranking"
+# The tools screener's own simulation runs: the default, and ASReview's model rebuilt.
+SCREENER_TOOLS = {"screener": RankerConfig(), "elas replica": TITLE_ABSTRACT_PARTNER}
 
 
 def run_one(path: Path, level: str, seed: int, tool: str, python: str | None, tag: str) -> dict:
     """One simulated run of one tool, cached on disk: screener's by its configuration
     (screener_runs.py), the others in benchmarks/out/ranking/ under `tag`."""
-    if tool in ("screener", "elas replica"):
-        config = ELAS_REPLICA if tool == "elas replica" else None
-        return {**screener_run(path, level, seed, config), "tool": tool}
+    if tool in SCREENER_TOOLS:
+        return {**screener_run(path, level, seed, SCREENER_TOOLS[tool]), "tool": tool}
     cache = CACHE / tag / level / path.stem / f"{tool.split()[0]}-seed{seed}.json"
     if cache.exists():
         return json.loads(cache.read_text())

@@ -16,38 +16,38 @@ from pathlib import Path
 
 import numpy as np
 
-from screener.ranking import RankerConfig
+from screener.ranking import TITLE_ABSTRACT_PARTNER, RankerConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screener_runs import ELAS_REPLICA, screener_run  # noqa: E402
+from screener_runs import screener_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENING = REPO.parent / "shared" / "data" / "screening"
 
+
+def alone(**options) -> RankerConfig:
+    """One model, without the default's partner taking turns."""
+    return RankerConfig(**options, interleave=False)
+
+
 VARIANTS = {
     # ASReview's elas_u4 as we rebuild it: word 1-2-grams, stop words kept, linear SVM.
-    "elas": RankerConfig(features="tfidf", feature_options={"stop_words": None}, interleave=False),
+    "elas": alone(features="tfidf", feature_options={"stop_words": None}),
     # The same reading only title and abstract, as ASReview does: elas_u4 itself.
-    "elas-tiab": ELAS_REPLICA,
-    "stopwords-removed": RankerConfig(features="tfidf", interleave=False),
-    "words-chars": RankerConfig(features="tfidf-words-chars", interleave=False),
-    "logistic": RankerConfig(
-        features="tfidf", feature_options={"stop_words": None}, classifier="logistic", interleave=False
-    ),
-    "two-views": RankerConfig(features="tfidf-two-views", interleave=False),
-    "one-bag": RankerConfig(features="tfidf-one-bag", interleave=False),
+    "elas-tiab": TITLE_ABSTRACT_PARTNER,
+    "stopwords-removed": alone(features="tfidf"),
+    "words-chars": alone(features="tfidf-words-chars"),
+    "logistic": alone(features="tfidf", feature_options={"stop_words": None}, classifier="logistic"),
+    "two-views": alone(features="tfidf-two-views"),
+    "one-bag": alone(features="tfidf-one-bag"),
     # The default: one-bag and elas-tiab taking turns.
     "one-bag+elas-tiab": RankerConfig(),
-    "one-bag-tiab": RankerConfig(
-        features="tfidf-one-bag", feature_options={"index_terms": "ignore"}, interleave=False
-    ),
-    "two-views-tiab": RankerConfig(
-        features="tfidf-two-views", feature_options={"index_terms": "ignore"}, interleave=False
-    ),
-    "two-views-terms50": RankerConfig(
+    "one-bag-tiab": alone(features="tfidf-one-bag", feature_options={"index_terms": "ignore"}),
+    "two-views-tiab": alone(features="tfidf-two-views", feature_options={"index_terms": "ignore"}),
+    "two-views-terms50": alone(
         features="tfidf-two-views", feature_options={"index_terms": "separate", "index_weight": 0.5}
     ),
-    "two-views-terms25": RankerConfig(
+    "two-views-terms25": alone(
         features="tfidf-two-views", feature_options={"index_terms": "separate", "index_weight": 0.25}
     ),
 }

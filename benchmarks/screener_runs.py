@@ -17,16 +17,12 @@ from pathlib import Path
 import numpy as np
 
 import screener
-from screener.ranking import TITLE_ABSTRACT_PARTNER, RankerConfig
+from screener.ranking import RankerConfig
 from screener.ranking.datasets import load_labelled, texts_of
 from screener.ranking.metrics import atd, rrf, wss
 from screener.ranking.simulate import simulate
 
 RUNS = Path(__file__).resolve().parent / "out" / "runs"
-
-# ASReview's elas_u4 rebuilt from screener's parts (the default model's partner). Run beside
-# ASReview itself it checks the harness: the same model must score the same.
-ELAS_REPLICA = TITLE_ABSTRACT_PARTNER
 
 
 def metrics(order_labels: np.ndarray) -> dict[str, float]:
@@ -37,15 +33,8 @@ def config_key(config: RankerConfig) -> str:
     """Names the runs of one configuration of one screener version: the options as given and
     as the parts resolve them, so a changed default in a part never reuses older runs.
     (Delete benchmarks/out/runs/ to simulate afresh after a change that keeps all of these.)"""
-    parts = []
-    for member in config.members():
-        features, classifier, query = member.build()
-        parts.append([vars(features), vars(classifier), vars(query)])
-    described = asdict(config)
-    if not config.interleave:  # one model: the key its runs had before models took turns
-        del described["interleave"]
-        parts = parts[0]
-    content = json.dumps([screener.__version__, described, parts], sort_keys=True, default=str)
+    parts = [[vars(part) for part in member.build()] for member in config.members()]
+    content = json.dumps([screener.__version__, asdict(config), parts], sort_keys=True, default=str)
     name = f"{config.features}-{config.classifier}" + ("-turns" if config.interleave else "")
     return f"{name}-{hashlib.sha256(content.encode()).hexdigest()[:10]}"
 

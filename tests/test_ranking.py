@@ -487,6 +487,8 @@ def test_every_benchmarked_variant_builds():
     spec = importlib.util.spec_from_file_location("ranking_variants", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    for config in module.VARIANTS.values():
+    for name, config in module.VARIANTS.items():
         features, _, _ = config.build()
         assert features.name == config.features
+        # Only the default takes turns: a variant that names one model is that model alone.
+        assert config.interleave == (config == RankerConfig()), name
