@@ -498,6 +498,13 @@ def test_one_bag_holds_both_readings_and_counts_shared_ngrams_twice():
         TfidfOneBag(index_terms="separate")
 
 
+def test_ranking_table_round_trips():
+    for table in ({}, {"classifier": "logistic", "index_terms": "ignore", "interleave": False}):
+        config = RankerConfig.from_table(table)
+        assert RankerConfig.from_table(config.to_table()) == config
+        assert table.items() <= config.to_table().items()
+
+
 def test_every_benchmarked_variant_builds():
     """ranking_variants.py names each part it compares, so a new default cannot change them."""
     import importlib.util

@@ -1181,13 +1181,7 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
                 "stage": stage,
                 "trained_on": len(labelled),
                 "model": bool(ranker and ranker.fitted),
-                "ranking": {
-                    "features": ranking.features,
-                    "classifier": ranking.classifier,
-                    "query": ranking.query,
-                    "interleave": ranking.interleave,
-                }
-                | ranking.feature_options,
+                "ranking": ranking.to_table(),
                 "records": rows,
             }
         )

@@ -55,10 +55,10 @@ class RankerConfig:
         `index_weight` (two views). Raises ValueError naming the key that is wrong."""
         parts = {"features": FEATURES, "classifier": CLASSIFIERS, "query": QUERIES}
         options = ("index_terms", "index_weight")
-        unknown = sorted(set(table) - set(parts) - set(options) - {"interleave"})
+        keys = [*parts, *options, "interleave"]
+        unknown = sorted(set(table) - set(keys))
         if unknown:
-            keys = ", ".join([*parts, *options, "interleave"])
-            raise ValueError(f"unknown key(s) {', '.join(unknown)}; keys are {keys}")
+            raise ValueError(f"unknown key(s) {', '.join(unknown)}; keys are {', '.join(keys)}")
         interleave = table.get("interleave", cls.interleave)
         if not isinstance(interleave, bool):
             raise ValueError(f"interleave must be true or false, not {interleave!r}")
@@ -77,6 +77,12 @@ class RankerConfig:
             wrong = ", ".join(k for k in feature_options if k not in accepts)
             raise ValueError(f'{wrong} does not apply to features = "{config.features}"') from None
         return config
+
+    def to_table(self) -> dict:
+        """This configuration as a [ranking] table (what `rank --json` reports); from_table
+        reads it back when its feature options are ones review.toml may set."""
+        parts = {"features": self.features, "classifier": self.classifier, "query": self.query}
+        return parts | {"interleave": self.interleave} | self.feature_options
 
     def build(self):  # noqa: ANN201
         return (
@@ -227,7 +233,6 @@ class _Model:
         features, self.classifier, self.query = config.build()
         # float32 halves the memory the per-step product streams through; scores need no more.
         self.X: sparse.csr_matrix = _feature_matrix(features, texts, self.config, cache_dir, progress)
-        self.n = self.X.shape[0]
         # Columns of terms in one record only. For a linear model their weight is zero unless
         # that record is labelled, and then only that labelled record's score changes: the
         # unlabelled records' scores come exactly from the other columns, a smaller product.
@@ -241,7 +246,7 @@ class _Model:
         self._labelled_rows = _LabelledRows(self.X)
         self._weights = np.zeros(len(self._shared), dtype=np.float32)
         self._placed = np.zeros(0, dtype=np.int32)
-        self.scores = np.zeros(self.n)
+        self.scores = np.zeros(self.X.shape[0])
         self.fitted = False
 
     def fit(self, labelled: np.ndarray, y: np.ndarray) -> None:
@@ -298,9 +303,8 @@ class Ranker:
         self.models = [_Model(texts, c, cache_dir, part(k)) for k, c in enumerate(members)]
         self.query = self.models[0].query
         self.X = self.models[0].X
-        self.n = self.X.shape[0]
         self.rng = np.random.RandomState(seed)
-        self.scores = np.zeros(self.n)
+        self.scores = np.zeros(self.X.shape[0])
         self.fitted = False
         self.turn = 0  # the model the next fit retrains
 

@@ -73,11 +73,12 @@ def simulate(
     order = [first, second]
     is_labelled = np.zeros(len(labels), dtype=bool)
     is_labelled[[first, second]] = True
-    remaining_relevant = int(labels.sum()) - int(labels[first])
+    relevant = int(labels.sum())
+    remaining_relevant = relevant - int(labels[first])
     steps: list[float] = []
     limit = n_stop if n_stop is not None else len(labels)
     if progress is not None:
-        progress(int(labels[first]), int(labels.sum()))  # the relevant prior
+        progress(relevant - remaining_relevant, relevant)  # the relevant prior
     while remaining_relevant > 0 and len(order) < min(limit, len(labels)):
         start = time.perf_counter()
         labelled = np.array(order)
@@ -89,7 +90,7 @@ def simulate(
         is_labelled[nxt] = True
         remaining_relevant -= int(labels[nxt])
         if progress is not None and labels[nxt]:
-            progress(int(labels.sum()) - remaining_relevant, int(labels.sum()))
+            progress(relevant - remaining_relevant, relevant)
     # The rest, in the last ranking, so metrics see a complete order.
     candidates = np.flatnonzero(~is_labelled)
     if len(candidates):
