@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from screener.errors import ScreenerError
 from screener.ranking import TITLE_ABSTRACT_PARTNER, Ranker, RankerConfig
 from screener.ranking.datasets import load_labelled, texts_of
 from screener.ranking.simulate import priors
@@ -107,6 +108,16 @@ def step_timing(texts: list[str], python: str | None, n: int = 20_000, steps: in
     return result
 
 
+def has_level(path: Path, level: str) -> bool:
+    """Whether the dataset has labels at this level; says why not, when it has none."""
+    try:
+        load_labelled(path, level)
+    except ScreenerError as error:
+        print(f"skipped {path.stem} at level {level}: {error}", file=sys.stderr)
+        return False
+    return True
+
+
 CACHE = REPO / "benchmarks" / "out" / "ranking"
 # The tools screener's own simulation runs: the default, and ASReview's model rebuilt.
 SCREENER_TOOLS = {"screener": RankerConfig(), "elas replica": TITLE_ABSTRACT_PARTNER}
@@ -157,6 +168,7 @@ def main() -> None:
     paths = sorted(p for p in SCREENING.rglob("*.csv") if "raw_triage" not in str(p))
     if args.datasets:
         paths = [p for p in paths if any(f.lower() in p.stem.lower() for f in args.datasets.split(","))]
+    paths = [p for p in paths if has_level(p, args.level)]
     tools = ["screener", "elas replica", "random"] + (["asreview elas_u4"] if python else [])
     tag = args.tag or f"run-{time.strftime('%Y%m%d-%H%M%S')}"
     from concurrent.futures import ProcessPoolExecutor

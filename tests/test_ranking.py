@@ -505,17 +505,37 @@ def test_ranking_table_round_trips():
         assert table.items() <= config.to_table().items()
 
 
-def test_every_benchmarked_variant_builds():
-    """ranking_variants.py names each part it compares, so a new default cannot change them."""
+def _benchmark(name: str):  # noqa: ANN202
+    """A script of benchmarks/ as a module."""
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "ranking_variants.py"
-    spec = importlib.util.spec_from_file_location("ranking_variants", path)
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_every_benchmarked_variant_builds():
+    """ranking_variants.py names each part it compares, so a new default cannot change them."""
+    module = _benchmark("ranking_variants")
     for name, config in module.VARIANTS.items():
         features, _, _ = config.build()
         assert features.name == config.features
         # Only the default takes turns: a variant that names one model is that model alone.
         assert config.interleave == (config == RankerConfig()), name
+
+
+def test_ranking_bench_skips_a_dataset_without_the_level(tmp_path, capsys):
+    """At --level ta a dataset with final labels only is left out, saying why, not a crash."""
+    has_level = _benchmark("ranking_bench").has_level
+    texts, labels = synthetic(40, 5)
+    dataset = tmp_path / "final_only.csv"
+    with dataset.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["title", "abstract", "included"])
+        writer.writerows([text[:40], text, label] for text, label in zip(texts, labels, strict=True))
+    assert has_level(dataset, "final")
+    assert not has_level(dataset, "ta")
+    assert "skipped final_only at level ta" in capsys.readouterr().err
