@@ -41,7 +41,7 @@ class RankerConfig:
     # model on one review, it is the other's turn half the time. Alone the default model is
     # +2.1 WSS@95 points over elas_u4 on average and 14.5 below it on one dataset; in turns
     # with the partner +2.4 on average and at most 3.1 below (benchmarks/ranking_bench.py,
-    # final inclusions; on title/abstract labels +1.4 and at most 4.0 below).
+    # final inclusions; on title/abstract labels +1.3 and at most 4.0 below).
     interleave: bool = True
 
     def members(self) -> list[RankerConfig]:
