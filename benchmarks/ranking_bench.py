@@ -108,14 +108,13 @@ def step_timing(texts: list[str], python: str | None, n: int = 20_000, steps: in
     return result
 
 
-def has_level(path: Path, level: str) -> bool:
-    """Whether the dataset has labels at this level; says why not, when it has none."""
+def load_level(path: Path, level: str) -> tuple[list, np.ndarray] | None:
+    """The dataset's records and labels at this level, or None, saying why, when it has none."""
     try:
-        load_labelled(path, level)
+        return load_labelled(path, level)
     except ScreenerError as error:
         print(f"skipped {path.stem} at level {level}: {error}", file=sys.stderr)
-        return False
-    return True
+        return None
 
 
 CACHE = REPO / "benchmarks" / "out" / "ranking"
@@ -168,7 +167,9 @@ def main() -> None:
     paths = sorted(p for p in SCREENING.rglob("*.csv") if "raw_triage" not in str(p))
     if args.datasets:
         paths = [p for p in paths if any(f.lower() in p.stem.lower() for f in args.datasets.split(","))]
-    paths = [p for p in paths if has_level(p, args.level)]
+    # Each dataset read once here: the table below needs its records and labels again.
+    datasets = {p: loaded for p in paths if (loaded := load_level(p, args.level)) is not None}
+    paths = list(datasets)
     tools = ["screener", "elas replica", "random"] + (["asreview elas_u4"] if python else [])
     tag = args.tag or f"run-{time.strftime('%Y%m%d-%H%M%S')}"
     from concurrent.futures import ProcessPoolExecutor
@@ -191,8 +192,7 @@ def main() -> None:
     rows = []
     stops = []
     all_texts: list[str] = []
-    for path in paths:
-        records, labels = load_labelled(path, args.level)
+    for path, (records, labels) in datasets.items():
         all_texts.extend(texts_of(records)[:2000])
         for tool in tools:
             mine = [r for r in results if r["dataset"] == path.stem and r["tool"] == tool]

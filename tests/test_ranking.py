@@ -529,13 +529,13 @@ def test_every_benchmarked_variant_builds():
 
 def test_ranking_bench_skips_a_dataset_without_the_level(tmp_path, capsys):
     """At --level ta a dataset with final labels only is left out, saying why, not a crash."""
-    has_level = _benchmark("ranking_bench").has_level
+    load_level = _benchmark("ranking_bench").load_level
     texts, labels = synthetic(40, 5)
     dataset = tmp_path / "final_only.csv"
     with dataset.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["title", "abstract", "included"])
         writer.writerows([text[:40], text, label] for text, label in zip(texts, labels, strict=True))
-    assert has_level(dataset, "final")
-    assert not has_level(dataset, "ta")
+    assert load_level(dataset, "final") is not None
+    assert load_level(dataset, "ta") is None
     assert "skipped final_only at level ta" in capsys.readouterr().err
