@@ -1,0 +1,151 @@
+"""Names that become paths, and paths inside the review that never leave it.
+
+A review travels through git, so a search name, a reviewer name, a stage or a file name in
+`searches/NAME.toml` may come from a hostile or careless collaborator. Every such name passes
+`check_name` before it is joined to a path, and every path the tool builds in the review goes
+through `inside`, which refuses symlinks on the way. Writes open files with `O_NOFOLLOW`.
+
+The rule: letters and digits of any script, space, `.`, `_`, `-` and `'`; no path separator, no
+leading dot or space, no trailing space, at most 64 characters.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import unicodedata
+from pathlib import Path
+
+from .errors import ScreenerError
+
+MAX_NAME = 64
+# A stored raw file is a search name plus "-NNN" and an extension.
+MAX_FILE_NAME = MAX_NAME + 16
+_PUNCTUATION = frozenset(" ._-'")
+_RULE = "letters, digits, space, '.', '_', '-' or \"'\"; no leading dot or space; at most"
+
+
+def name_problem(value: object, limit: int = MAX_NAME) -> str | None:
+    """Why `value` cannot be a name that becomes a path, or None when it can."""
+    if not isinstance(value, str):
+        return f"is a {type(value).__name__}, not a string"
+    if not value:
+        return "is empty"
+    if len(value) > limit:
+        return f"is {len(value)} characters long (at most {limit})"
+    if unicodedata.normalize("NFC", value) != value:
+        return "is not in Unicode normal form C (the same name could be written two ways)"
+    if value[0] in " .":
+        return "starts with a dot or a space"
+    if value[-1] == " ":
+        return "ends with a space"
+    for char in value:
+        if char in _PUNCTUATION or char.isalnum() and unicodedata.category(char)[0] in "LN":
+            continue
+        shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
+        return f"has the character {shown}"
+    return None
+
+
+def check_name(
+    value: object, what: str, *, limit: int = MAX_NAME, hint: str = "", path: str | Path | None = None
+) -> str:
+    """`value` itself when it is a safe name, else a ScreenerError saying what and why."""
+    problem = name_problem(value, limit)
+    if problem is None:
+        return value  # type: ignore[return-value]
+    raise ScreenerError(
+        f"{what} {value!r} {problem}",
+        path=path,
+        hint=hint or f"use {_RULE} {limit} characters",
+    )
+
+
+def rule_text(limit: int = MAX_NAME) -> str:
+    return f"{_RULE} {limit} characters"
+
+
+class UnsafePathError(ScreenerError):
+    """A path in the review that is a symlink or leads outside it."""
+
+
+def inside(root: Path, *parts: str, what: str = "file") -> Path:
+    """`root/parts...`, checked: every part a safe name, nothing on the way a symlink.
+
+    `root` is the review directory (already resolved); parts are validated names. An existing
+    component that is a symlink is refused, so neither reading nor writing can follow a link
+    that a commit planted.
+    """
+    path = root
+    for index, part in enumerate(parts):
+        limit = MAX_FILE_NAME if index == len(parts) - 1 else MAX_NAME
+        check_name(part, f"{what} name", limit=limit)
+        path = path / part
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise UnsafePathError(f"cannot be read ({exc.strerror})", path=path) from None
+        if stat.S_ISLNK(mode):
+            raise UnsafePathError(
+                "is a symbolic link; screener never follows links inside a review",
+                path=path,
+                hint="replace the link with the real file or folder (git: commit the file, not a link)",
+            )
+    return path
+
+
+def check_not_link(path: Path) -> None:
+    """Refuse `path` when it is a symlink (the review root's own folders: searches/, labels/)."""
+    if path.is_symlink():
+        raise UnsafePathError(
+            "is a symbolic link; screener never follows links inside a review",
+            path=path,
+            hint="replace the link with the real folder",
+        )
+
+
+def open_append(path: Path) -> int:
+    """A file descriptor for appending to `path`, created if missing; never through a link."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if path.is_symlink():
+            raise UnsafePathError(
+                "is a symbolic link; screener never writes through links",
+                path=path,
+                hint="replace the link with the real file",
+            ) from None
+        raise ScreenerError(f"cannot be written ({exc.strerror})", path=path) from None
+
+
+def read_regular_bytes(path: Path, *, limit: int | None = None) -> bytes:
+    """The bytes of a regular file, never through a link; a FIFO or a device is refused."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ScreenerError("is missing", path=path) from None
+    except OSError as exc:
+        if path.is_symlink():
+            raise UnsafePathError(
+                "is a symbolic link; screener never follows links inside a review",
+                path=path,
+                hint="replace the link with the real file",
+            ) from None
+        raise ScreenerError(f"cannot be read ({exc.strerror})", path=path) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ScreenerError("is not a regular file", path=path)
+        if limit is not None and info.st_size > limit:
+            raise ScreenerError(f"is too large ({info.st_size} bytes; at most {limit})", path=path)
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
