@@ -54,8 +54,9 @@ def check_name(
     problem = name_problem(value, limit)
     if problem is None:
         return value  # type: ignore[return-value]
+    shown = repr(value) if not isinstance(value, str) or len(value) <= 70 else f"{value[:60]!r}..."
     raise ScreenerError(
-        f"{what} {value!r} {problem}",
+        f"{what} {shown} {problem}",
         path=path,
         hint=hint or f"use {_RULE} {limit} characters",
     )
@@ -107,9 +108,10 @@ def check_not_link(path: Path) -> None:
 
 
 def open_append(path: Path) -> int:
-    """A file descriptor for appending to `path`, created if missing; never through a link."""
+    """A file descriptor for appending to `path` (readable too, with pread), created if
+    missing; never through a link."""
     try:
-        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         if path.is_symlink():
             raise UnsafePathError(
@@ -120,14 +122,18 @@ def open_append(path: Path) -> int:
         raise ScreenerError(f"cannot be written ({exc.strerror})", path=path) from None
 
 
-def read_regular_bytes(path: Path, *, limit: int | None = None) -> bytes:
-    """The bytes of a regular file, never through a link; a FIFO or a device is refused."""
+def read_regular_bytes(path: Path, *, limit: int | None = None, follow: bool = False) -> bytes:
+    """The bytes of a regular file; a FIFO or a device is refused, and so is a symlink unless
+    `follow` (for a file the user names on the command line, not one found in a review)."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise ScreenerError("is missing", path=path) from None
+    except IsADirectoryError:
+        raise ScreenerError("is a folder, not a file", path=path) from None
     except OSError as exc:
-        if path.is_symlink():
+        if not follow and Path(path).is_symlink():
             raise UnsafePathError(
                 "is a symbolic link; screener never follows links inside a review",
                 path=path,

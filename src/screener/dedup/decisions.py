@@ -6,10 +6,7 @@ version. Every later run and every update honours them.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,46 +30,37 @@ def pair_key(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
+def _is_complete(row: list[str]) -> bool:
+    return len(row) >= 3 and bool(row[0].strip()) and bool(row[1].strip()) and row[2] in DECISIONS
+
+
 def read_decisions(path: Path) -> dict[tuple[str, str], PairDecision]:
     """The latest decision per pair; a malformed line is an error naming file and line."""
-    if not path.exists():
-        return {}
-    text = path.read_text(encoding="utf-8")
-    reader = csv.reader(io.StringIO(text))
+    from ..applog import read_rows
+
     latest: dict[tuple[str, str], PairDecision] = {}
-    for number, row in enumerate(reader, start=1):
-        if number == 1 and row and row[0] == COLUMNS[0]:
-            continue
-        if not row or not any(cell.strip() for cell in row):
-            continue
-        if len(row) < 3 or row[2] not in DECISIONS or not row[0] or not row[1]:
+    for number, row in read_rows(path, COLUMNS[0], _is_complete).rows:
+        if not _is_complete(row):
             raise ScreenerError(
                 f"expected record_id_1,record_id_2,same|different|skip,... but found {','.join(row)[:80]!r}",
                 path=path,
                 line=number,
                 hint="fix that line by hand; every other line is kept",
             )
-        decision = PairDecision(row[0], row[1], row[2], *(row[3:5] + ["", ""])[:2])
-        latest[pair_key(row[0], row[1])] = decision
+        id_1, id_2 = row[0].strip(), row[1].strip()
+        latest[pair_key(id_1, id_2)] = PairDecision(id_1, id_2, row[2], *(row[3:5] + ["", ""])[:2])
     return latest
 
 
 def append_decision(path: Path, id_1: str, id_2: str, decision: str, reviewer: str = "") -> PairDecision:
-    """Append one decision and fsync it before returning."""
+    """Append one decision and fsync it before returning (see applog: locked, never glued
+    onto a line, never through a symlink)."""
+    from ..applog import append_rows
+
     if decision not in DECISIONS:
         raise ScreenerError(f"decision must be one of {', '.join(DECISIONS)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new_file = not path.exists() or path.stat().st_size == 0
     stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    if new_file:
-        writer.writerow(COLUMNS)
-    writer.writerow([id_1, id_2, decision, reviewer, stamp, __version__])
-    with path.open("a", encoding="utf-8", newline="") as handle:
-        handle.write(buffer.getvalue())
-        handle.flush()
-        os.fsync(handle.fileno())
+    append_rows(path, COLUMNS, [[id_1, id_2, decision, reviewer, stamp, __version__]], _is_complete)
     return PairDecision(id_1, id_2, decision, reviewer, stamp)
 
 

@@ -3,17 +3,16 @@
 One file per reviewer and stage, so two reviewers on two machines never touch the same file
 and git never reports a merge conflict. Lines are only ever appended (an undo appends an
 `undecided` line); every decision is flushed and fsynced before the call returns, so a decision
-shown as saved survives a crash. A lock (in the git-ignored cache) refuses a second concurrent
-session of the same reviewer and stage.
+shown as saved survives a crash, and no append can glue onto a line or write through a symlink
+(see `applog`). A lock (in the user's cache) refuses a second concurrent session of the same
+reviewer and stage.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import fcntl
-import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,21 +41,33 @@ class Decision:
 
 
 def decision_path(labels_dir: Path, stage: str, reviewer: str) -> Path:
-    return labels_dir / stage / f"{reviewer}.csv"
+    """labels/<stage>/<reviewer>.csv, the names checked and no symlink on the way."""
+    from ..names import inside
+
+    return inside(labels_dir.parent, "labels", stage, f"{check_reviewer_name(reviewer)}.csv", what="labels")
 
 
-def read_log(path: Path) -> list[Decision]:
-    """Every line of a decision file, in order. A malformed line is an error naming it."""
-    if not path.exists():
-        return []
-    text = path.read_text(encoding="utf-8")
+def check_reviewer_name(reviewer: str) -> str:
+    from ..names import check_name
+
+    return check_name(reviewer, "reviewer name")
+
+
+def is_complete(row: list[str]) -> bool:
+    """A whole decision line: an id, a known decision word (every column after is optional)."""
+    return len(row) >= 2 and bool(row[0].strip()) and row[1] in DECISIONS
+
+
+def read_log_rows(path: Path) -> tuple[list[Decision], list[str]]:
+    """Every decision line of a file, in order, and the interrupted lines that were skipped.
+
+    A malformed line is an error naming it."""
+    from ..applog import read_rows
+
+    log = read_rows(path, COLUMNS[0], is_complete)
     out = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if number == 1 and row and row[0] == COLUMNS[0]:
-            continue
-        if not row or not any(cell.strip() for cell in row):
-            continue
-        if len(row) < 2 or not row[0] or row[1] not in DECISIONS:
+    for number, row in log.rows:
+        if not is_complete(row):
             raise ScreenerError(
                 f"expected record_id,decision,... with decision one of {', '.join(DECISIONS)}, "
                 f"found {','.join(row)[:80]!r}",
@@ -64,9 +75,14 @@ def read_log(path: Path) -> list[Decision]:
                 line=number,
                 hint="fix that line by hand (nothing else in the file is touched)",
             )
-        cells = (list(row) + [""] * len(COLUMNS))[: len(COLUMNS)]
+        cells = ([row[0].strip(), *row[1:]] + [""] * len(COLUMNS))[: len(COLUMNS)]
         out.append(Decision(*cells))
-    return out
+    return out, log.skipped
+
+
+def read_log(path: Path) -> list[Decision]:
+    """Every decision line of a file, in order (interrupted lines skipped)."""
+    return read_log_rows(path)[0]
 
 
 def latest(decisions: list[Decision]) -> dict[str, Decision]:
@@ -102,30 +118,17 @@ class DecisionLog:
         return entry
 
     def append_many(self, entries: list[Decision]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        new_file = not self.path.exists() or self.path.stat().st_size == 0
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        if new_file:
-            writer.writerow(COLUMNS)
-        for entry in entries:
-            writer.writerow(
-                [
-                    entry.record_id,
-                    entry.decision,
-                    entry.reason,
-                    entry.note,
-                    entry.timestamp,
-                    entry.version or __version__,
-                ]
-            )
-        data = buffer.getvalue().encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        """Append every entry in one fsynced write under the file's lock (see applog)."""
+        from ..applog import append_rows
+
+        rows = [
+            [e.record_id, e.decision, e.reason, e.note, e.timestamp, e.version or __version__]
+            for e in entries
+        ]
+        for row in rows:
+            if not is_complete(row):
+                raise ScreenerError(f"refusing to write an incomplete decision {row[:2]!r}", path=self.path)
+        append_rows(self.path, COLUMNS, rows, is_complete)
 
 
 @contextlib.contextmanager

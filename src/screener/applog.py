@@ -1,0 +1,151 @@
+"""Append-only CSV logs: each reviewer's decision files and labels/dedup.csv.
+
+The rules that keep a decision from being lost or invented, whatever the file went through:
+- every append is one `write` under an exclusive `flock` on the file itself, fsynced before
+  returning; the header is written under the same lock, so two processes never both write it;
+- an append starts on a new line whatever the file ends with: a last line saved without a
+  newline by an editor stays a decision of its own, and a line cut by an interrupted write is
+  followed by a comment saying so, which makes readers skip it (never glue onto it);
+- files are opened with `O_NOFOLLOW`: a committed symlink is refused, never written through;
+- reading checks the encoding (UTF-8, an Excel BOM tolerated) and names the line of a bad byte.
+
+Lines starting with `#` are comments.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import io
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ScreenerError
+from .names import UnsafePathError, open_append, read_regular_bytes
+
+CUT_MARK = "# the line above was cut by an interrupted write; screener ignores it"
+# How far back from the end an append looks for the start of the last line.
+MAX_LINE = 100_000
+
+
+@dataclass
+class LogRows:
+    """The data rows of a log (1-based line numbers kept) and what was skipped, and why."""
+
+    rows: list[tuple[int, list[str]]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def read_rows(path: Path, header_first: str, is_complete: Callable[[list[str]], bool]) -> LogRows:
+    """Every data row of the log at `path` (none when it does not exist).
+
+    `header_first` is the first column's name (a first line starting with it is the header);
+    `is_complete(row)` says whether a row is a whole, valid line: a last line that is not, with
+    no final newline, is an interrupted write and is skipped (and reported in `skipped`), as is
+    a line followed by the cut mark that `append_rows` writes.
+    """
+    out = LogRows()
+    if not path.exists() and not path.is_symlink():
+        return out
+    data = read_regular_bytes(path)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScreenerError(
+            "is not valid UTF-8",
+            path=path,
+            line=data[: exc.start].count(b"\n") + 1,
+            hint="save it as UTF-8 (decision files are plain UTF-8 CSV)",
+        ) from None
+    if "\x00" in text:
+        raise ScreenerError(
+            "holds NUL bytes; it is not a CSV text file",
+            path=path,
+            line=text[: text.index("\x00")].count("\n") + 1,
+            hint="restore it from git",
+        )
+    ends_with_newline = text.endswith("\n")
+    parsed: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for row in reader:
+            parsed.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise ScreenerError(
+            f"is not a readable CSV file ({exc})",
+            path=path,
+            line=reader.line_num + 1,
+            hint="restore it from git",
+        ) from None
+    for index, (number, row) in enumerate(parsed):
+        first = row[0].strip() if row else ""
+        if not any(cell.strip() for cell in row) or first.startswith("#"):
+            continue
+        if number == 1 and first == header_first:
+            continue
+        last = index == len(parsed) - 1
+        following = parsed[index + 1][1] if index + 1 < len(parsed) else []
+        cut_by_writer = bool(following) and following[0].strip() == CUT_MARK
+        if (last and not ends_with_newline or cut_by_writer) and not is_complete(row):
+            out.skipped.append(f"{path}:{number}: an incomplete line (an interrupted write) is ignored")
+            continue
+        out.rows.append((number, row))
+    return out
+
+
+def append_rows(
+    path: Path,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    is_complete: Callable[[list[str]], bool],
+) -> None:
+    """Append `rows` to the log at `path` in one fsynced write, under the file's lock."""
+    if path.parent.is_symlink():
+        raise UnsafePathError(
+            "is a symbolic link; screener never writes through links",
+            path=path.parent,
+            hint="replace the link with the real folder",
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = open_append(path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        size = os.fstat(fd).st_size
+        if size == 0:
+            writer.writerow(header)
+        else:
+            tail = _last_line(fd, size)
+            if tail is not None:  # the file does not end with a newline
+                try:
+                    row = next(csv.reader([tail.rstrip("\r")]))
+                except (csv.Error, StopIteration):
+                    row = [tail]
+                complete = not tail.strip() or tail.lstrip().startswith("#") or is_complete(row)
+                buffer.write("\n" if complete else f"\n{CUT_MARK}\n")
+        for row in rows:
+            # One line per entry, whatever a note holds: the tail check above reads lines.
+            writer.writerow([cell.replace("\r", " ").replace("\n", " ") for cell in row])
+        data = buffer.getvalue().encode("utf-8")
+        written = 0
+        while written < len(data):
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+    except OSError as exc:
+        raise ScreenerError(f"cannot be written ({exc.strerror})", path=path) from None
+    finally:
+        os.close(fd)
+
+
+def _last_line(fd: int, size: int) -> str | None:
+    """The file's last line when it does not end with a newline, else None."""
+    start = max(0, size - MAX_LINE)
+    tail = os.pread(fd, size - start, start)
+    if tail.endswith(b"\n"):
+        return None
+    return tail.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
