@@ -15,6 +15,20 @@ SAMPLES = Path(__file__).parent / "samples"
 SHARED_DATA = Path(os.environ.get("SCREENER_SHARED_DATA", REPO.parent / "shared" / "data"))
 FIXTURES = SHARED_DATA / "fixtures"
 
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Tests keep screener's cache in their own folder, never in the user's."""
+    previous = os.environ.get("SCREENER_CACHE_DIR")
+    os.environ["SCREENER_CACHE_DIR"] = str(tmp_path_factory.mktemp("screener-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("SCREENER_CACHE_DIR", None)
+    else:
+        os.environ["SCREENER_CACHE_DIR"] = previous
+
+
 needs_shared = pytest.mark.skipif(
     not FIXTURES.is_dir(),
     reason=f"the shared third-party data is not at {SHARED_DATA} (set SCREENER_SHARED_DATA)",

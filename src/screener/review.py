@@ -1,19 +1,25 @@
 """The review directory: finding it, `review.toml`, the searches and their provenance, status.
 
 Plain files are the database: `review.toml`, `searches/NAME.toml` + the raw export files, and
-`labels/`. Everything derived (parsed records) lives in `.screener/`, a cache keyed by the
-sha256 of the file it came from, which can be deleted at any time.
+`labels/`. Everything derived (parsed records, dedup clusters, feature matrices, interrupted
+searches) lives in the user's cache folder (`cache_root()`), never in the review, so a commit
+cannot plant it; entries are keyed by the review's path and the sha256 of the files they came
+from, and the folder can be deleted at any time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import fcntl
 import hashlib
 import marshal
+import os
 import re
 import sys
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +29,17 @@ import tomli_w
 from . import __version__
 from .errors import ScreenerError
 from .importers import EXTENSIONS, ParsedFile, gc_paused, parse_bytes, read_records
+from .names import check_name, check_not_link, inside, read_regular_bytes, rule_text
 from .records import Record
 from .textio import atomic_write_bytes, atomic_write_text
 
 REVIEW_FILE = "review.toml"
+# Earlier versions kept the cache in the review; it stays git-ignored in new reviews, and is
+# never read: a committed one could plant results.
 CACHE_DIR = ".screener"
+SEARCH_NAME_HINT = "use letters, digits, space, '.', '_' or '-', e.g. --search medline-2012"
+# review.toml and searches/*.toml are small; anything bigger is not one.
+MAX_TOML_BYTES = 4 << 20
 # Bump when parsing changes what a file yields, so cached records are rebuilt.
 PARSE_CACHE_VERSION = "2"
 STAGES = ("title-abstract", "full-text")
@@ -44,7 +56,40 @@ DEFAULT_EXCLUSION_REASONS = [
     "Conference abstract only",
 ]
 
-_SEARCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def cache_root() -> Path:
+    """Where derived state lives: $SCREENER_CACHE_DIR, else $XDG_CACHE_HOME/screener, else
+    ~/.cache/screener. Outside every review, so nothing committed can plant a cache entry."""
+    explicit = os.environ.get("SCREENER_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "screener"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file of the review, read without following links, with errors naming it."""
+    data = read_regular_bytes(path, limit=MAX_TOML_BYTES)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScreenerError(
+            "is not valid UTF-8",
+            path=path,
+            line=data[: exc.start].count(b"\n") + 1,
+            hint="save it as UTF-8",
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise ScreenerError(
+            f"is not valid TOML ({exc})",
+            path=path,
+            line=int(line.group(1)) if line else None,
+            hint="fix it by hand or restore it from git",
+        ) from None
 
 
 @dataclass
@@ -233,10 +278,25 @@ def init_review(
     question: str = "",
     reviewers: list[Reviewer] | None = None,
 ) -> Path:
-    """Create review.toml, searches/ and labels/ (refuses to overwrite an existing review)."""
+    """Create review.toml, searches/ and labels/ (refuses to overwrite an existing review).
+
+    Every reviewer is checked (a name that can be a file name, a known role, no two alike)
+    before anything is created."""
+    for reviewer in reviewers or []:
+        check_name(reviewer.name, "reviewer name", hint=f"it names their decision files: {rule_text()}")
+        if reviewer.role not in ROLES:
+            raise ScreenerError(
+                f"reviewer {reviewer.name!r}: unknown role {reviewer.role!r}",
+                hint=f"write NAME or NAME:ROLE with ROLE one of {', '.join(ROLES)}",
+            )
+    names = [r.name for r in reviewers or []]
+    if len(set(names)) != len(names):
+        raise ScreenerError("two reviewers have the same name", hint="give each --reviewer once")
     root = Path(directory).resolve()
-    if (root / REVIEW_FILE).exists():
+    if (root / REVIEW_FILE).exists() or (root / REVIEW_FILE).is_symlink():
         raise ScreenerError(f"{root / REVIEW_FILE} exists already; nothing was changed")
+    if root.exists() and not root.is_dir():
+        raise ScreenerError("is not a folder", path=root)
     root.mkdir(parents=True, exist_ok=True)
     config = ReviewConfig(
         title=title or "Untitled systematic review",
@@ -296,36 +356,53 @@ class Review:
 
     @property
     def searches_dir(self) -> Path:
-        return self.root / "searches"
+        path = self.root / "searches"
+        check_not_link(path)
+        return path
 
     @property
     def labels_dir(self) -> Path:
-        return self.root / "labels"
+        path = self.root / "labels"
+        check_not_link(path)
+        return path
+
+    @property
+    def dedup_decisions_path(self) -> Path:
+        return inside(self.root, "labels", "dedup.csv", what="labels")
 
     @property
     def cache_dir(self) -> Path:
-        return self.root / CACHE_DIR
+        """This review's part of the user's cache (see `cache_root`)."""
+        label = re.sub(r"[^\w.-]", "_", self.root.name)[:40] or "review"
+        key = hashlib.sha256(str(self.root).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        return cache_root() / "reviews" / f"{label}-{key}"
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serialise commands that change searches/ (import, search, update): an exclusive
+        flock on the review folder itself, so no lock file is left in the review."""
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     @property
     def config(self) -> ReviewConfig:
         if self._config is None:
             path = self.config_path
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                line = re.search(r"line (\d+)", str(exc))
-                raise ScreenerError(
-                    f"is not valid TOML ({exc})",
-                    path=path,
-                    line=int(line.group(1)) if line else None,
-                ) from None
-            self._config = parse_config(data, path)
+            self._config = parse_config(read_toml(path), path)
         return self._config
 
     # -- searches -------------------------------------------------------------------------
 
     def search_toml_path(self, name: str) -> Path:
-        return self.searches_dir / f"{name}.toml"
+        check_name(name, "search name", hint=SEARCH_NAME_HINT)
+        return inside(self.root, "searches", f"{name}.toml", what="search")
+
+    def raw_file_path(self, file: SearchFile) -> Path:
+        return inside(self.root, "searches", file.path, what="raw file")
 
     def searches(self) -> list[Search]:
         """Every search with its provenance, in name order."""
@@ -333,20 +410,19 @@ class Review:
         if not self.searches_dir.is_dir():
             return out
         for path in sorted(self.searches_dir.glob("*.toml")):
-            out.append(self._read_search(path))
+            if path.name.startswith("."):
+                continue  # an editor's or an interrupted write's temporary file
+            check_name(path.stem, "search file name", path=path, hint="rename it to a plain name")
+            out.append(self._read_search(inside(self.root, "searches", path.name, what="search")))
         return out
 
     def search(self, name: str) -> Search | None:
         path = self.search_toml_path(name)
-        return self._read_search(path) if path.exists() else None
+        return self._read_search(path) if path.exists() or path.is_symlink() else None
 
     @staticmethod
     def _read_search(path: Path) -> Search:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ScreenerError(f"is not valid TOML ({exc})", path=path) from None
-        return Search.from_toml(data, path)
+        return Search.from_toml(read_toml(path), path)
 
     def save_search(self, search: Search) -> None:
         header = "# Provenance of one search; the raw export files sit beside it, unchanged.\n"
@@ -359,21 +435,48 @@ class Review:
         return self.cache_dir / "records" / f"{key[:32]}.marshal"
 
     def load_file_records(self, search: Search, file: SearchFile) -> list[Record]:
-        """Records of one stored export, from the cache when the file is unchanged."""
-        path = self.searches_dir / file.path
+        """Records of one stored export, from the cache when the file is unchanged.
+
+        The raw file is checked against its recorded sha256 every time, so every machine sees
+        the same review; the hash is skipped only while the file's inode, size and change time
+        are those recorded in the cache when it was last hashed (ctime cannot be set back).
+        """
+        path = self.raw_file_path(file)
+        toml_path = self.search_toml_path(search.name)
+        signature = self._verified_signature(path, file.sha256)
+        data = None
+        if signature is None:
+            data = self._read_verified(path, file, search, toml_path)
         cache = self._cache_path(file.sha256, file.format, search.name)
+        records = None
         if cache.exists():
             try:
-                return _records_from_cache(cache.read_bytes())
+                records = _records_from_cache(cache.read_bytes())
             except Exception:  # a damaged cache entry is rebuilt, never trusted
-                pass
-        if not path.exists():
+                records = None
+        if records is None:
+            if data is None:
+                data = self._read_verified(path, file, search, toml_path)
+            records = parse_bytes(data, path, file.format, search.name).records
+            self._write_cache(cache, records)
+        if len(records) != file.records:
+            raise ScreenerError(
+                f"files[{search.files.index(file)}] says {file.path} holds {file.records} records; "
+                f"it holds {len(records)}",
+                path=toml_path,
+                hint="restore the file and its provenance from git (or set records to the true count)",
+            )
+        return records
+
+    def _read_verified(self, path: Path, file: SearchFile, search: Search, toml_path: Path) -> bytes:
+        """The raw file's bytes, checked against the sha256 recorded at import."""
+        if not path.exists() and not path.is_symlink():
             raise ScreenerError(
                 f"search {search.name!r} lists {file.path}, which is missing",
-                path=self.search_toml_path(search.name),
+                path=toml_path,
                 hint="restore the file from git, or remove the entry",
             )
-        data = path.read_bytes()
+        data = read_regular_bytes(path)
         if hashlib.sha256(data).hexdigest() != file.sha256:
             raise ScreenerError(
                 "was changed after it was imported (sha256 differs from the provenance)",
@@ -381,9 +484,40 @@ class Review:
                 hint="raw exports are never edited: restore it from git, or import the new "
                 "export as a new file",
             )
-        parsed = parse_bytes(data, path, file.format, search.name)
-        self._write_cache(cache, parsed.records)
-        return parsed.records
+        self._remember_verified(path, file.sha256)
+        return data
+
+    def _signature_path(self, path: Path) -> Path:
+        key = hashlib.sha256(str(path).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        return self.cache_dir / "verified" / key
+
+    @staticmethod
+    def _stat_signature(path: Path, sha256: str) -> str | None:
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return None
+        return f"{sha256} {info.st_dev} {info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns}"
+
+    def _verified_signature(self, path: Path, sha256: str) -> str | None:
+        """The file's signature when it was hashed before and has not changed since."""
+        current = self._stat_signature(path, sha256)
+        if current is None:
+            return None
+        try:
+            recorded = self._signature_path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        return current if recorded == current else None
+
+    def _remember_verified(self, path: Path, sha256: str) -> None:
+        signature = self._stat_signature(path, sha256)
+        if signature is None:
+            return
+        try:
+            atomic_write_bytes(self._signature_path(path), signature.encode(), durable=False)
+        except OSError:
+            pass
 
     def _write_cache(self, cache: Path, records: list[Record]) -> None:
         try:
@@ -436,11 +570,7 @@ class Review:
         The same file (same sha256) imported again adds nothing. Nothing is written when the
         file cannot be read.
         """
-        if not _SEARCH_NAME.match(search):
-            raise ScreenerError(
-                f"search name {search!r} is not allowed",
-                hint="use letters, digits, '.', '_' or '-', e.g. --search medline-2012",
-            )
+        check_name(search, "search name", hint=SEARCH_NAME_HINT)
         if date_searched:
             try:
                 dt.date.fromisoformat(date_searched)
@@ -449,6 +579,20 @@ class Review:
                     f"--date-searched {date_searched!r} is not a date", hint="use YYYY-MM-DD"
                 ) from None
         parsed = parsed or read_records(path, fmt, search)
+        with self.lock():  # concurrent imports into one search each get their own file
+            return self._import_parsed(path, search, parsed, database, date_searched, query, kind, round)
+
+    def _import_parsed(
+        self,
+        path: str | Path,
+        search: str,
+        parsed: ParsedFile,
+        database: str,
+        date_searched: str,
+        query: str,
+        kind: str,
+        round: int | None,
+    ) -> ImportResult:
         for existing in self.searches():
             for f in existing.files:
                 if f.sha256 == parsed.sha256:
@@ -481,7 +625,7 @@ class Review:
         data = parsed.data if parsed.data is not None else Path(path).read_bytes()
         if hashlib.sha256(data).hexdigest() != parsed.sha256:
             raise ScreenerError("changed while it was being imported; nothing was written", path=path)
-        atomic_write_bytes(self.searches_dir / stored, data)
+        atomic_write_bytes(inside(self.root, "searches", stored, what="raw file"), data)
         current.files.append(
             SearchFile(
                 path=stored,
@@ -498,7 +642,7 @@ class Review:
         try:
             self.save_search(current)
         except BaseException:
-            (self.searches_dir / stored).unlink(missing_ok=True)
+            inside(self.root, "searches", stored, what="raw file").unlink(missing_ok=True)
             raise
         self._write_cache(self._cache_path(parsed.sha256, parsed.format, search), parsed.records)
         return ImportResult(search, parsed, added=True, stored_as=stored)
@@ -507,7 +651,7 @@ class Review:
         self.searches_dir.mkdir(parents=True, exist_ok=True)
         candidate = f"{search}{extension}"
         n = 2
-        while (self.searches_dir / candidate).exists():
+        while (self.searches_dir / candidate).exists() or (self.searches_dir / candidate).is_symlink():
             candidate = f"{search}-{n}{extension}"
             n += 1
         return candidate
@@ -519,7 +663,8 @@ class Review:
         searches = []
         total = 0
         for s in self.searches():
-            count = s.record_count
+            # Counted from the files (each checked against its sha256 and its recorded count).
+            count = sum(len(self.load_file_records(s, f)) for f in s.files)
             total += count
             searches.append(
                 {

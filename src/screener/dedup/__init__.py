@@ -281,9 +281,11 @@ def _cache_key(review, keep_distinct_pairs: bool) -> str:  # noqa: ANN001
     for search in review.searches():
         for f in search.files:
             digest.update(f"{search.name}|{f.sha256}|{f.format}".encode())
-    decisions = review.labels_dir / "dedup.csv"
-    if decisions.exists():
-        digest.update(decisions.read_bytes())
+    decisions = review.dedup_decisions_path
+    if decisions.exists() or decisions.is_symlink():
+        from ..names import read_regular_bytes
+
+        digest.update(read_regular_bytes(decisions))
     return digest.hexdigest()[:32]
 
 
@@ -310,7 +312,7 @@ def _cached_deduplicate(review, records: list[Record], keep_distinct_pairs: bool
                 )
         except Exception:  # a damaged cache is recomputed, never trusted
             pass
-    same, different = split_decisions(read_decisions(review.labels_dir / "dedup.csv"))
+    same, different = split_decisions(read_decisions(review.dedup_decisions_path))
     result = deduplicate(records, same=same, different=different, keep_distinct_pairs=keep_distinct_pairs)
     payload = {
         "cluster_of": result.cluster_of.tolist(),
