@@ -242,6 +242,69 @@ def status(review_dir: Path | None, as_json: bool) -> None:
             + f"; {stage['conflicts_to_resolve']} conflicts to resolve"
             + f"; {stage['screened_by_some_only']} screened by one screener only"
         )
+        if stage["decisions_on_ids_not_in_review"]:
+            console.print(
+                f"  {stage['decisions_on_ids_not_in_review']} decisions point at ids that are not in the "
+                "review ('screener check' lists them)"
+            )
+        if stage["interrupted_lines_skipped"]:
+            console.print(
+                f"  {stage['interrupted_lines_skipped']} lines cut by an interrupted write are ignored "
+                "('screener check' lists them)"
+            )
+
+
+@cli.command()
+@review_option
+@json_option
+def check(review_dir: Path | None, as_json: bool) -> None:
+    """Verify the whole review: exit 1 when anything is corrupt, 0 otherwise.
+
+    Checks review.toml and searches/*.toml against their schema, every raw export against its
+    sha256 and record count, every decision file (well formed, ids that are records of the
+    review), symlinks, and leftovers of interrupted commands. Work still open (undecided
+    duplicate pairs, records to screen, conflicts, an interrupted PubMed search) is listed
+    but is no failure. Run it before every commit (see README, "Trust and safety").
+
+    \b
+    Example:
+      screener check
+      screener check --json
+    """
+    from .check import check_review
+
+    review = _find_review(review_dir)
+    with err_console.status("Checking the review"):
+        report = check_review(review)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        for line in report.problems:
+            click.echo(f"problem: {line}")
+        for line in report.warnings:
+            click.echo(f"warning: {line}")
+        for line in report.open_work:
+            click.echo(f"open: {line}")
+        verdict = "OK" if report.ok else f"{len(report.problems)} problems"
+        click.echo(
+            f"{verdict}: {report.files_verified} raw files verified, {report.decisions_read} decisions read, "
+            f"{len(report.open_work)} open items"
+        )
+    if not report.ok:
+        sys.exit(1)
+
+
+def _warn_about_decision_files(view: Any) -> None:
+    """Say on stderr what the decision files hold that counts for nothing."""
+    for reviewer, ids in view.not_in_review.items():
+        shown = ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")
+        err_console.print(
+            f"[yellow]warning: {len(ids)} of {reviewer}'s {view.stage} decisions point at ids that are "
+            f"not in the review ({shown}); 'screener check' lists them[/yellow]",
+            soft_wrap=True,
+        )
+    for line in view.interrupted_lines:
+        err_console.print(f"[yellow]warning: {line}[/yellow]", soft_wrap=True)
 
 
 def _entrez_client(settings: Any, progress: Any) -> Any:
@@ -602,7 +665,7 @@ def _review_pairs(review: Review, outcome: Any, reviewer: str | None) -> int:
     by_id = {}
     for record in outcome.result.records:
         by_id.setdefault(record.id, record)
-    path = review.labels_dir / "dedup.csv"
+    path = review.dedup_decisions_path
     decided = 0
     pending = outcome.pending
     if not pending:
@@ -676,8 +739,13 @@ def _stage_option(function: Any) -> Any:
 @click.option(
     "--import",
     "import_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Import decisions made elsewhere: a CSV with record_id and decision columns.",
+)
+@click.option(
+    "--skip-unknown",
+    is_flag=True,
+    help="With --import: import the rows whose id is in the review, skip the others (default: refuse).",
 )
 @review_option
 def label(
@@ -688,9 +756,13 @@ def label(
     reason: str,
     note: str,
     import_file: Path | None,
+    skip_unknown: bool,
     review_dir: Path | None,
 ) -> None:
     """Record a screening decision without the interactive screen (for scripts).
+
+    --import reads the whole file first: an unknown id, an empty id, a short row or an
+    unknown decision word and nothing is written (--skip-unknown imports the matched rows).
 
     \b
     Examples:
@@ -704,8 +776,12 @@ def label(
     if import_file is not None:
         if record_id or decision:
             raise ScreenerError("give either RECORD_ID DECISION or --import FILE, not both")
-        count = import_decisions(review, reviewer, stage, import_file)
-        click.echo(f"{count} decisions imported for {reviewer} ({stage})")
+        report = import_decisions(review, reviewer, stage, import_file, skip_unknown=skip_unknown)
+        skipped = f"; {len(report.unknown_ids)} not in the review, skipped" if report.unknown_ids else ""
+        click.echo(
+            f"{report.matched} of {report.rows} ids matched{skipped}; {report.written} decisions "
+            f"imported for {reviewer} ({stage})"
+        )
         return
     if not record_id or not decision:
         raise ScreenerError("give RECORD_ID and DECISION (include, exclude, maybe...), or --import FILE")
@@ -747,6 +823,7 @@ def conflicts(stage: str, review_dir: Path | None, as_json: bool) -> None:
     if as_json:
         _print_json(rows)
         return
+    _warn_about_decision_files(view)
     if not rows:
         click.echo(f"No conflicts at {stage}.")
         return
@@ -1370,23 +1447,51 @@ class _progress:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    """Entry point: user errors become one line on stderr and exit code 2, never a traceback.
+
+    A failure the code did not foresee is a bug: it is reported in one line with exit code 1
+    (SCREENER_DEBUG=1 shows the traceback), so tests can tell it from an input error.
+    """
+    import os
+
     try:
         cli.main(args=argv, prog_name="screener", standalone_mode=False)
     except ScreenerError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_one_line(str(exc))}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"error: {_one_line(exc.format_message())}{where}", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        click.echo(f"error: {_one_line(exc.format_message())}", err=True)
+        sys.exit(exc.exit_code if exc.exit_code != 1 else 2)
     except KeyboardInterrupt:
         click.echo("Interrupted; run the command again to resume.", err=True)
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    except OSError as exc:  # the disk, a folder that vanished, permissions: the user can act
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {_one_line(where + (exc.strerror or str(exc)))}", err=True)
+        sys.exit(2)
+    except Exception as exc:
+        if os.environ.get("SCREENER_DEBUG"):
+            raise
+        message = _one_line(f"{type(exc).__name__}: {exc}")[:300]
+        click.echo(
+            f"error: internal error, a bug in screener ({message}); please report it "
+            "(SCREENER_DEBUG=1 shows the details)",
+            err=True,
+        )
+        sys.exit(1)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 if __name__ == "__main__":

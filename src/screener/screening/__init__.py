@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import ScreenerError
 from ..records import Record
-from .decisions import Decision, DecisionLog, decision_path
+from .decisions import Decision, decision_path, read_log_rows
 
 STAGES = ("title-abstract", "full-text")
 
@@ -51,6 +51,9 @@ class StageView:
     final: dict[str, Final] = field(default_factory=dict)
     conflicts: list[Conflict] = field(default_factory=list)
     unknown_ids: dict[str, list[str]] = field(default_factory=dict)  # reviewer -> ids not in the stage
+    # reviewer -> decided ids that are no record of the review at all (a typo, a removed search)
+    not_in_review: dict[str, list[str]] = field(default_factory=dict)
+    interrupted_lines: list[str] = field(default_factory=list)  # cut by a crash, skipped
 
     @property
     def record_ids(self) -> list[str]:
@@ -77,6 +80,8 @@ class StageView:
             "not_retrieved": sum(1 for f in self.final.values() if f.decision == "not-retrieved"),
             "conflicts_to_resolve": pending_resolution,
             "screened_by_some_only": sum(1 for c in self.conflicts if c.kind == "single"),
+            "decisions_on_ids_not_in_review": sum(len(v) for v in self.not_in_review.values()),
+            "interrupted_lines_skipped": len(self.interrupted_lines),
         }
 
 
@@ -143,20 +148,34 @@ def load_stage(
     in_stage = {r.id for r in records}
     decisions: dict[str, dict[str, Decision]] = {}
     unknown: dict[str, list[str]] = {}
+    not_in_review: dict[str, list[str]] = {}
+    interrupted: list[str] = []
     for reviewer in screeners + resolvers:
-        log = DecisionLog(decision_path(review.labels_dir, stage, reviewer)).read()
+        log, skipped = read_log_rows(decision_path(review.labels_dir, stage, reviewer))
+        interrupted.extend(skipped)
         mapped: dict[str, Decision] = {}
         for entry in log:  # in file order: the latest line for a study wins
             study = member_of.get(entry.record_id, entry.record_id)
             if study not in in_stage:
                 unknown.setdefault(reviewer, []).append(entry.record_id)
+                if entry.record_id not in member_of and entry.decision != "undecided":
+                    not_in_review.setdefault(reviewer, []).append(entry.record_id)
                 continue
             if entry.decision == "undecided":
                 mapped.pop(study, None)
             else:
                 mapped[study] = entry
         decisions[reviewer] = mapped
-    view = StageView(stage, records, screeners, resolvers, decisions, unknown_ids=unknown)
+    view = StageView(
+        stage,
+        records,
+        screeners,
+        resolvers,
+        decisions,
+        unknown_ids=unknown,
+        not_in_review={k: sorted(set(v)) for k, v in not_in_review.items()},
+        interrupted_lines=interrupted,
+    )
     for record in records:
         resolver_decision, resolver_name = None, ""
         for name in resolvers:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ScreenerError
@@ -80,35 +82,121 @@ def record_decision(
     )
 
 
-def import_decisions(review, reviewer: str, stage: str, path: Path) -> int:  # noqa: ANN001
+@dataclass
+class ImportedDecisions:
+    """What `label --import` read and wrote."""
+
+    rows: int  # data rows in the file
+    matched: int  # rows whose id is a record at this stage
+    written: int
+    unknown_ids: list[str] = field(default_factory=list)  # skipped (only with skip_unknown)
+    path: Path | None = None  # the decision file appended to
+
+
+# An export of decisions is a small table; a bigger file is not one.
+MAX_IMPORT_BYTES = 200 << 20
+
+
+def import_decisions(
+    review,  # noqa: ANN001
+    reviewer: str,
+    stage: str,
+    path: Path,
+    *,
+    skip_unknown: bool = False,
+) -> ImportedDecisions:
     """Append decisions from a CSV (record_id + decision columns; reason and note optional).
 
-    The whole file is checked before anything is written.
+    The whole file is read and checked first: its encoding, every row's id (present, and a
+    record at this stage), decision word and reason. Anything wrong and nothing is written,
+    except that ids not in the review are skipped when `skip_unknown` says so. Every row is
+    then appended in one fsynced write.
     """
+    from ..names import read_regular_bytes
+    from ..textio import decode_bytes
+    from . import load_stage, review_studies
+
     _check_reviewer(review, reviewer)
-    text = path.read_text(encoding="utf-8-sig")
-    reader = csv.DictReader(text.splitlines())
-    columns = {c.strip().lower(): c for c in reader.fieldnames or []}
+    target = decision_path(review.labels_dir, stage, reviewer)
+    text, _ = decode_bytes(read_regular_bytes(Path(path), limit=MAX_IMPORT_BYTES, follow=True), path)
+    text = text.lstrip("\ufeff")
+    header = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=header.count)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    numbered: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            numbered.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise ScreenerError(f"is not a readable CSV file ({exc})", path=path, line=reader.line_num) from None
+    rows = [row for _, row in numbered]
+    columns = {c.strip().lower(): i for i, c in reversed(list(enumerate(rows[0] if rows else [])))}
     id_column = next((columns[c] for c in ("record_id", "id", "key") if c in columns), None)
     decision_column = next(
         (columns[c] for c in ("decision", "label", "included", "label_included") if c in columns), None
     )
-    if not id_column or not decision_column:
-        raise ScreenerError("needs a record_id column and a decision column", path=path, line=1)
-    entries = []
-    for number, row in enumerate(reader, start=2):
-        word = (row.get(decision_column) or "").strip().lower()
+    if id_column is None or decision_column is None:
+        raise ScreenerError(
+            "needs a record_id column and a decision column",
+            path=path,
+            line=1,
+            hint=f"the first line names the columns; found: {', '.join(rows[0][:10]) if rows else 'nothing'}",
+        )
+    reason_column, note_column = columns.get("reason"), columns.get("note")
+    studies, member_of = review_studies(review)
+    known = set(load_stage(review, stage, studies, member_of).record_ids)
+    entries: list[Decision] = []
+    unknown: list[str] = []
+    data_rows = 0
+    width = max(id_column, decision_column)
+    for number, row in numbered[1:]:
+        if not any(cell.strip() for cell in row):
+            continue
+        data_rows += 1
+        if len(row) <= width:
+            raise ScreenerError(
+                f"has {len(row)} cells; the id and decision columns need {width + 1}",
+                path=path,
+                line=number,
+                hint="every row needs a record id and a decision",
+            )
+        record_id = row[id_column].strip()
+        if not record_id:
+            raise ScreenerError("has no record id", path=path, line=number, hint="fill it in or drop the row")
+        if any(char in record_id for char in "\r\n\x00"):
+            raise ScreenerError(f"record id {record_id[:40]!r} has a line break", path=path, line=number)
+        word = row[decision_column].strip().lower()
         decision = _DECISION_WORDS.get(word)
         if decision is None:
             raise ScreenerError(
-                f"unknown decision {word!r}",
+                f"unknown decision {word[:40]!r}",
                 path=path,
                 line=number,
-                hint="use include, exclude, maybe (or yes/no, 1/0)",
+                hint="use include, exclude, maybe, undecided (or yes/no, 1/0)",
             )
-        reason = (row.get(columns.get("reason", ""), "") or "").strip()
-        _check_reason(review, stage, decision, reason)
-        note = (row.get(columns.get("note", ""), "") or "").strip()
-        entries.append(Decision(row[id_column].strip(), decision, reason, note, now_stamp()))
-    DecisionLog(decision_path(review.labels_dir, stage, reviewer)).append_many(entries)
-    return len(entries)
+        if decision == "not-retrieved" and stage != "full-text":
+            raise ScreenerError("'not-retrieved' is a full-text decision", path=path, line=number)
+        reason = row[reason_column].strip() if reason_column is not None and reason_column < len(row) else ""
+        note = row[note_column].strip() if note_column is not None and note_column < len(row) else ""
+        try:
+            _check_reason(review, stage, decision, reason)
+        except ScreenerError as exc:
+            raise ScreenerError(exc.message, path=path, line=number, hint=exc.hint) from None
+        if record_id not in known and member_of.get(record_id) not in known:
+            unknown.append(record_id)
+            continue
+        entries.append(Decision(record_id, decision, reason, note, now_stamp()))
+    if not data_rows:
+        raise ScreenerError("holds no decisions", path=path, hint="a line naming the columns, then rows")
+    if unknown and not skip_unknown:
+        shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        raise ScreenerError(
+            f"{len(entries)} of {data_rows} ids matched a record at the {stage} stage; "
+            f"not in the review: {shown}; nothing was written",
+            path=path,
+            hint="check the id column (ids look like pmid:123 or doi:10.1/x), or pass --skip-unknown "
+            "to import the matched rows only",
+        )
+    if entries:
+        DecisionLog(target).append_many(entries)
+    return ImportedDecisions(data_rows, len(entries), len(entries), unknown, target)

@@ -1,0 +1,236 @@
+"""`screener check`: verify a whole review before it is committed or shared.
+
+Problems (the review is corrupt or unsafe; exit 1): a file that cannot be read or validated,
+a raw export that differs from its recorded sha256 or record count, a symlink, a decision on
+an id that is no record of the review, a leftover of an interrupted command. Open work (not a
+failure): undecided duplicate pairs, records still to screen, conflicts, a resumable search.
+Warnings: what is ignored (unknown keys, decision files of people not in review.toml).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ScreenerError
+from .importers import EXTENSIONS
+from .names import name_problem, read_regular_bytes
+
+LEFTOVER_SUFFIXES = (".tmp",)
+
+
+@dataclass
+class CheckReport:
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    open_work: list[str] = field(default_factory=list)
+    files_verified: int = 0
+    decisions_read: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "problems": self.problems,
+            "warnings": self.warnings,
+            "open_work": self.open_work,
+            "files_verified": self.files_verified,
+            "decisions_read": self.decisions_read,
+        }
+
+
+def check_review(review) -> CheckReport:  # noqa: ANN001 - a review.Review
+    """Every check, each failure recorded rather than raised, so one run lists them all."""
+    report = CheckReport()
+    try:
+        config = review.config
+    except ScreenerError as exc:
+        report.problems.append(str(exc))
+        return report  # without review.toml nothing else can be judged
+    report.warnings.extend(getattr(config, "warnings", []))
+    _check_links(review, report)
+    searches_ok = _check_searches(review, report)
+    _check_labels(review, report, config)
+    if searches_ok and not report.problems:
+        _open_work(review, report)
+    return report
+
+
+def _rel(review, path: Path) -> str:  # noqa: ANN001
+    try:
+        return str(path.relative_to(review.root))
+    except ValueError:
+        return str(path)
+
+
+def _check_links(review, report: CheckReport) -> None:  # noqa: ANN001
+    """Symlinks anywhere under searches/ and labels/ (and those folders themselves)."""
+    for top in ("searches", "labels"):
+        base = review.root / top
+        if base.is_symlink():
+            report.problems.append(f"{top}/ is a symbolic link; replace it with the real folder")
+            continue
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*")):
+            if path.is_symlink():
+                report.problems.append(
+                    f"{_rel(review, path)} is a symbolic link; screener never follows links in a review "
+                    "(replace it with the real file)"
+                )
+    if (review.root / ".screener").exists():
+        report.warnings.append(
+            ".screener/ is an old cache folder inside the review; screener no longer reads it "
+            "(delete it, and never commit it)"
+        )
+
+
+def _check_searches(review, report: CheckReport) -> bool:  # noqa: ANN001
+    """Every search's provenance, and every raw file hashed and parsed afresh."""
+    try:
+        searches = review.searches()
+    except ScreenerError as exc:
+        report.problems.append(str(exc))
+        return False
+    ok = True
+    listed: set[str] = set()
+    for search in searches:
+        report.warnings.extend(getattr(search, "warnings", []))
+        for file in search.files:
+            listed.add(file.path)
+            try:
+                path = review.raw_file_path(file)
+                data = read_regular_bytes(path)
+                if hashlib.sha256(data).hexdigest() != file.sha256:
+                    raise ScreenerError(
+                        "was changed after it was imported (sha256 differs from the provenance)",
+                        path=path,
+                        hint="restore it from git",
+                    )
+                review.load_file_records(search, file)
+                report.files_verified += 1
+            except ScreenerError as exc:
+                report.problems.append(str(exc))
+                ok = False
+    searches_dir = review.root / "searches"
+    if searches_dir.is_dir() and not searches_dir.is_symlink():
+        exports = set(EXTENSIONS.values())
+        for path in sorted(searches_dir.iterdir()):
+            name = path.name
+            if name.endswith(LEFTOVER_SUFFIXES) and name.startswith("."):
+                report.problems.append(
+                    f"searches/{name}: a temporary file left by an interrupted command; delete it"
+                )
+            elif path.suffix.lower() in exports and name not in listed and path.is_file():
+                report.problems.append(
+                    f"searches/{name}: an export no search lists (left by an interrupted import?); "
+                    "delete it, or import it again with 'screener import'"
+                )
+    return ok
+
+
+def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
+    """Every decision file parses; every id is a record of the review."""
+    from .dedup.decisions import read_decisions
+    from .screening import STAGES
+    from .screening.decisions import read_log_rows
+
+    labels = review.root / "labels"
+    if not labels.is_dir() or labels.is_symlink():
+        return
+    known_ids: set[str] | None = None
+    try:
+        known_ids = {r.id for r in review.records()}
+    except ScreenerError:
+        pass  # reported by the search checks
+    reviewers = {r.name for r in config.reviewers}
+    for stage_dir in sorted(p for p in labels.iterdir() if p.is_dir() and not p.is_symlink()):
+        if stage_dir.name not in STAGES:
+            report.warnings.append(f"labels/{stage_dir.name}/ is not a stage ({', '.join(STAGES)}); ignored")
+            continue
+        for path in sorted(stage_dir.iterdir()):
+            where = _rel(review, path)
+            if path.is_symlink() or not path.is_file():
+                continue  # links are reported above
+            if path.name.startswith(".") and path.name.endswith(LEFTOVER_SUFFIXES):
+                report.problems.append(f"{where}: a temporary file left by an interrupted command; delete it")
+                continue
+            if path.suffix != ".csv":
+                continue
+            problem = name_problem(path.stem)
+            if problem:
+                report.problems.append(f"{where}: the reviewer name {problem}; rename the file")
+                continue
+            if path.stem not in reviewers:
+                report.warnings.append(
+                    f"{where}: {path.stem!r} is not a reviewer in review.toml; these decisions are ignored"
+                )
+            try:
+                decisions, skipped = read_log_rows(path)
+            except ScreenerError as exc:
+                report.problems.append(str(exc))
+                continue
+            report.decisions_read += len(decisions)
+            report.warnings.extend(skipped)
+            if known_ids is not None:
+                unknown = sorted({d.record_id for d in decisions} - known_ids)
+                if unknown:
+                    shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+                    report.problems.append(
+                        f"{where}: {len(unknown)} decided ids are not records of the review ({shown}); "
+                        "correct them by appending the right decisions ('screener label'), or restore "
+                        "the search they came from"
+                    )
+    dedup_file = labels / "dedup.csv"
+    if dedup_file.exists() and not dedup_file.is_symlink():
+        try:
+            pairs = read_decisions(dedup_file)
+        except ScreenerError as exc:
+            report.problems.append(str(exc))
+            return
+        if known_ids is not None:
+            unknown = sorted({i for pair in pairs for i in pair} - known_ids)
+            if unknown:
+                report.problems.append(
+                    f"labels/dedup.csv: {len(unknown)} ids are not records of the review "
+                    f"({', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''})"
+                )
+
+
+def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
+    """What is still to do: listed, never a failure."""
+    from .dedup import dedup_review
+    from .screening import load_stage, review_studies
+
+    try:
+        outcome = dedup_review(review)
+        if outcome.pending:
+            report.open_work.append(
+                f"{len(outcome.pending)} uncertain duplicate pairs wait for a person "
+                "('screener dedup --review')"
+            )
+        if review.config.reviewers and outcome.result.records:
+            studies, member_of = review_studies(review, outcome)
+            for stage in review.config.stages:
+                view = load_stage(review, stage, studies, member_of)
+                for name in view.screeners:
+                    left = len(view.records) - len(view.decisions.get(name, {}))
+                    if left:
+                        report.open_work.append(f"{stage}: {left} of {len(view.records)} records for {name}")
+                disputed = sum(1 for c in view.conflicts if c.kind != "single")
+                if disputed:
+                    report.open_work.append(f"{stage}: {disputed} conflicts to resolve ('screener resolve')")
+    except ScreenerError as exc:
+        report.problems.append(str(exc))
+    searches = review.cache_dir / "searches"
+    if searches.is_dir():
+        for state in sorted(searches.glob("*/state.json")):
+            report.open_work.append(
+                f"PubMed search {state.parent.name!r} was interrupted; run it again to resume "
+                "(or --restart)"
+            )
