@@ -1,0 +1,349 @@
+"""Issue #13: nothing written outside the review, no decision lost, the cache never trusted,
+and `screener check`. Real processes where it matters: concurrent writers, kill -9."""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from screener.review import Review, init_review
+from screener.screening.decisions import read_log, read_log_rows
+
+from .conftest import SAMPLES
+
+SCREENER = [sys.executable, "-m", "screener.cli"]
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Every file and link under `folder`, with its content's hash (or the link's target)."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        key = str(path.relative_to(folder))
+        if path.is_symlink():
+            out[key] = "link:" + os.readlink(path)
+        elif path.is_file():
+            out[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            out[key] = "dir"
+    return out
+
+
+@pytest.fixture
+def screened(tmp_path: Path, cli) -> Review:
+    """A review in tmp/outer/review with two screeners, a MEDLINE search, and a sentinel
+    folder beside it that must never change."""
+    outer = tmp_path / "outer"
+    (outer / "sentinel").mkdir(parents=True)
+    (outer / "sentinel" / "keep.txt").write_text("untouched\n")
+    root = outer / "review"
+    assert (
+        cli(
+            "init", str(root), "--reviewer", "alice", "--reviewer", "bob", "--reviewer", "carol:resolver"
+        ).code
+        == 0
+    )
+    result = cli("import", str(SAMPLES / "medline.nbib"), "--search", "medline", "--review", str(root))
+    assert result.code == 0, result
+    return Review(root)
+
+
+def outside(review: Review) -> dict[str, str]:
+    """Everything in the review's parent folder except the review itself."""
+    return {k: v for k, v in tree_digest(review.root.parent).items() if not k.startswith("review")}
+
+
+def ids(review: Review) -> list[str]:
+    return [r.id for r in review.records()]
+
+
+# -- decision files -----------------------------------------------------------------------
+
+
+def test_append_after_a_last_line_without_newline_keeps_both(screened: Review, cli) -> None:
+    first, second = ids(screened)[:2]
+    path = screened.root / "labels" / "title-abstract" / "alice.csv"
+    path.write_text(f"record_id,decision,reason,note,timestamp,version\n{first},include,,,2026-01-01,0.1.0")
+    result = cli("label", "--reviewer", "alice", second, "exclude", "--review", str(screened.root))
+    assert result.code == 0, result
+    assert [(d.record_id, d.decision) for d in read_log(path)] == [(first, "include"), (second, "exclude")]
+
+
+def test_a_line_cut_by_a_crash_is_skipped_and_never_glued_onto(screened: Review, cli) -> None:
+    first, second = ids(screened)[:2]
+    path = screened.root / "labels" / "title-abstract" / "alice.csv"
+    path.write_text(f"record_id,decision,reason,note,timestamp,version\n{first},incl")
+    decisions, skipped = read_log_rows(path)
+    assert decisions == [] and len(skipped) == 1 and ":2:" in skipped[0]
+    result = cli("status", "--review", str(screened.root))
+    assert result.code == 0 and "1 lines cut by an interrupted write" in result.out
+    assert cli("label", "--reviewer", "alice", second, "include", "--review", str(screened.root)).code == 0
+    decisions, skipped = read_log_rows(path)
+    assert [(d.record_id, d.decision) for d in decisions] == [(second, "include")]
+    assert len(skipped) == 1
+    # The cut line is still there, unchanged: the file is only ever appended to.
+    assert path.read_text().splitlines()[1] == f"{first},incl"
+
+
+def test_label_refuses_a_symlinked_labels_file_and_writes_nothing_outside(screened: Review, cli) -> None:
+    target = screened.root.parent / "sentinel" / "keep.txt"
+    before = outside(screened)
+    link = screened.root / "labels" / "title-abstract" / "alice.csv"
+    link.symlink_to(target)
+    result = cli("label", "--reviewer", "alice", ids(screened)[0], "include", "--review", str(screened.root))
+    assert result.code == 2 and "symbolic link" in result.err and result.err.count("\n") == 1
+    assert target.read_text() == "untouched\n"
+    assert outside(screened) == before
+
+
+def test_label_refuses_a_symlinked_stage_folder(screened: Review, cli) -> None:
+    elsewhere = screened.root.parent / "sentinel" / "stage"
+    elsewhere.mkdir()
+    stage = screened.root / "labels" / "title-abstract"
+    stage.rmdir()
+    stage.symlink_to(elsewhere, target_is_directory=True)
+    result = cli("label", "--reviewer", "alice", ids(screened)[0], "include", "--review", str(screened.root))
+    assert result.code == 2 and "symbolic link" in result.err
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_reviewer_name_in_review_toml_cannot_become_a_path(screened: Review, cli) -> None:
+    before = outside(screened)
+    config = screened.config_path.read_text().replace('name = "alice"', 'name = "../../escaped"')
+    screened.config_path.write_text(config)
+    result = cli(
+        "label", "--reviewer", "../../escaped", ids(screened)[0], "include", "--review", str(screened.root)
+    )
+    assert result.code == 2 and "reviewer" in result.err and result.err.count("\n") == 1
+    assert outside(screened) == before
+    assert not (screened.root.parent.parent / "escaped.csv").exists()
+
+
+def test_concurrent_labellers_write_one_header_and_every_line(screened: Review) -> None:
+    """Several processes append to one new decision file at once, many rounds each."""
+    path = screened.root / "labels" / "title-abstract" / "alice.csv"
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from screener.screening.decisions import DecisionLog\n"
+        "log = DecisionLog(Path(sys.argv[1]))\n"
+        "for i in range(60):\n"
+        "    log.append(f'{sys.argv[2]}:{i}', 'include', note='x' * (i * 37 % 3000))\n"
+    )
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(path), f"w{n}"]) for n in range(4)]
+    assert all(w.wait(timeout=120) == 0 for w in workers)
+    lines = path.read_text().splitlines()
+    assert lines.count("record_id,decision,reason,note,timestamp,version") == 1
+    decisions = read_log(path)
+    assert len(decisions) == 240
+    assert {d.record_id for d in decisions} == {f"w{n}:{i}" for n in range(4) for i in range(60)}
+
+
+def test_kill_9_during_label_import_leaves_all_or_nothing(screened: Review, tmp_path: Path) -> None:
+    """The import is one write: killed at any moment, the file holds none or all of it."""
+    record_ids = ids(screened)
+    table = tmp_path / "decisions.csv"
+    table.write_text("record_id,decision\n" + "".join(f"{rid},include\n" for rid in record_ids * 2000))
+    path = screened.root / "labels" / "title-abstract" / "bob.csv"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    for delay in (0.2, 0.6, 1.0, 1.6, 2.5):
+        before = len(read_log(path))
+        process = subprocess.Popen(
+            [*SCREENER, "label", "--reviewer", "bob", "--import", str(table), "--review", str(screened.root)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        decisions, skipped = read_log_rows(path)
+        assert skipped == []
+        assert len(decisions) - before in (0, len(record_ids) * 2000)
+
+
+# -- label --import ----------------------------------------------------------------------
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("record_id,decision\npmid:1,include\n", "0 of 1 ids matched"),
+        ("record_id,decision\n,include\n", "has no record id"),
+        ("record_id,decision\n{0}\n", "has 1 cells"),
+        ("record_id,decision\n{0},perhaps\n", "unknown decision 'perhaps'"),
+        ("id;title\n{0};x\n", "needs a record_id column and a decision column"),
+        ("record_id,decision\n", "holds no decisions"),
+    ],
+    ids=["unknown id", "empty id", "short row", "unknown word", "no decision column", "header only"],
+)
+def test_label_import_refuses_a_bad_file_and_writes_nothing(
+    screened: Review, cli, tmp_path: Path, text: str, message: str
+) -> None:
+    table = write(tmp_path / "in.csv", text.format(ids(screened)[0]))
+    path = screened.root / "labels" / "title-abstract" / "alice.csv"
+    result = cli("label", "--reviewer", "alice", "--import", str(table), "--review", str(screened.root))
+    assert result.code == 2 and message in result.err, result
+    assert str(table) in result.err and result.err.count("\n") == 1
+    assert not path.exists()
+
+
+def test_label_import_reports_matches_and_skips_unknown_only_when_asked(
+    screened: Review, cli, tmp_path: Path
+) -> None:
+    first, second = ids(screened)[:2]
+    # Excel's BOM, semicolons and Windows-1252 (é) as spreadsheets save them.
+    table = write(
+        tmp_path / "in.csv",
+        f"\ufeffRecord_ID;Decision;Note\n{first};Yes;café\n{second};no;\npmid:999;yes;\n",
+        "utf-8",
+    )
+    root = str(screened.root)
+    refused = cli("label", "--reviewer", "alice", "--import", str(table), "--review", root)
+    assert refused.code == 2 and "2 of 3 ids matched" in refused.err and "pmid:999" in refused.err
+    done = cli("label", "--reviewer", "alice", "--import", str(table), "--skip-unknown", "--review", root)
+    assert done.code == 0 and "2 of 3 ids matched; 1 not in the review, skipped" in done.out
+    decisions = read_log(screened.root / "labels" / "title-abstract" / "alice.csv")
+    assert [(d.record_id, d.decision, d.note) for d in decisions] == [
+        (first, "include", "café"),
+        (second, "exclude", ""),
+    ]
+    latin = write(tmp_path / "latin.csv", f"record_id,decision,note\n{first},maybe,déjà vu\n", "cp1252")
+    assert cli("label", "--reviewer", "bob", "--import", str(latin), "--review", root).code == 0
+    assert read_log(screened.root / "labels" / "title-abstract" / "bob.csv")[0].note == "déjà vu"
+
+
+def test_status_counts_decisions_on_ids_not_in_the_review(screened: Review, cli) -> None:
+    path = screened.root / "labels" / "title-abstract" / "alice.csv"
+    path.write_text("record_id,decision\npmid:424242,include\n")
+    result = cli("status", "--review", str(screened.root))
+    assert result.code == 0 and "1 decisions point at ids that are not in the review" in result.out
+    result = cli("conflicts", "--review", str(screened.root))
+    assert result.code == 0 and "pmid:424242" in result.err
+
+
+# -- imports ------------------------------------------------------------------------------
+
+
+def test_concurrent_imports_into_one_search_keep_every_file(tmp_path: Path) -> None:
+    root = init_review(tmp_path / "review")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    files = [SAMPLES / name for name in ("embase.ris", "ovid.ris", "cochrane.ris")]
+    workers = [
+        subprocess.Popen(
+            [*SCREENER, "import", str(f), "--search", "shared", "--review", str(root)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for f in files
+    ]
+    for worker in workers:
+        assert worker.wait(timeout=120) == 0, worker.stderr.read()
+    search = Review(root).search("shared")
+    assert search is not None
+    assert sorted(f.original_name for f in search.files) == sorted(f.name for f in files)
+    assert len({f.path for f in search.files}) == 3
+
+
+def test_kill_9_during_import_leaves_nothing_a_later_import_trips_over(tmp_path: Path, cli) -> None:
+    root = init_review(tmp_path / "review")
+    big = tmp_path / "big.nbib"
+    record = (SAMPLES / "medline.nbib").read_text().split("\n\n")[0]
+    big.write_text("\n\n".join(record.replace("16511671", str(10_000_000 + i)) for i in range(6000)) + "\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    for delay in (0.5, 1.5, 3.0):
+        process = subprocess.Popen(
+            [*SCREENER, "import", str(big), "--search", "medline", "--review", str(root)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert cli("status", "--review", str(root)).code == 0
+    result = cli("import", str(big), "--search", "medline", "--review", str(root))
+    assert result.code == 0, result
+    assert cli("status", "--review", str(root)).code == 0
+    assert len(Review(root).records()) == 6000
+
+
+# -- the cache ----------------------------------------------------------------------------
+
+
+def test_the_cache_lives_outside_the_review_and_a_planted_one_changes_nothing(screened: Review, cli) -> None:
+    assert not screened.cache_dir.is_relative_to(screened.root)
+    before = cli("--review", str(screened.root), "prisma", "--format", "json")
+    assert before.code == 0 and '"duplicates": 0' in before.out
+    # What an attacker could commit: cache files in the folder earlier versions read.
+    planted = screened.root / ".screener" / "dedup"
+    planted.mkdir(parents=True)
+    forged = marshal.dumps(
+        {"cluster_of": [0] * 2, "pairs": [], "seconds": 0.0, "compared": 0, "candidates": 0}
+    )
+    for name in ("a" * 32, "0" * 32):
+        (planted / f"{name}.marshal").write_bytes(forged)
+    (screened.root / ".screener" / "records").mkdir()
+    after = cli("--review", str(screened.root), "prisma", "--format", "json")
+    assert after.code == 0 and after.out == before.out
+
+
+def test_a_raw_export_edited_after_import_is_refused_even_with_a_warm_cache(screened: Review, cli) -> None:
+    assert cli("status", "--review", str(screened.root)).code == 0  # the cache is warm now
+    raw = screened.root / "searches" / "medline.nbib"
+    raw.write_text(raw.read_text().replace("Improved outcome", "Worse outcome"))
+    result = cli("status", "--review", str(screened.root))
+    assert result.code == 2 and "was changed after it was imported" in result.err
+
+
+def test_a_record_count_in_the_provenance_that_the_file_does_not_hold_is_refused(
+    screened: Review, cli
+) -> None:
+    toml = screened.root / "searches" / "medline.toml"
+    toml.write_text(toml.read_text().replace("records = 2", "records = 2000"))
+    result = cli("status", "--review", str(screened.root))
+    assert result.code == 2 and "holds 2" in result.err and "medline.toml" in result.err
+
+
+# -- screener check -----------------------------------------------------------------------
+
+
+def test_check_passes_a_sound_review_and_lists_open_work(screened: Review, cli) -> None:
+    result = cli("check", "--review", str(screened.root))
+    assert result.code == 0, result
+    assert "OK: 1 raw files verified" in result.out
+    assert "title-abstract: 2 of 2 records for alice" in result.out
+
+
+@pytest.mark.parametrize(
+    "damage", ["edited export", "orphan export", "symlink", "unknown id", "bad label line"]
+)
+def test_check_fails_a_corrupt_review(screened: Review, cli, damage: str) -> None:
+    searches, labels = screened.root / "searches", screened.root / "labels" / "title-abstract"
+    if damage == "edited export":
+        raw = searches / "medline.nbib"
+        raw.write_bytes(raw.read_bytes() + b"\n")
+    elif damage == "orphan export":
+        (searches / "left-behind.ris").write_text("TY  - JOUR\nTI  - x\nER  - \n")
+    elif damage == "symlink":
+        (searches / "extra.ris").symlink_to(screened.root.parent / "sentinel" / "keep.txt")
+    elif damage == "unknown id":
+        (labels / "alice.csv").write_text("record_id,decision\npmid:424242,include\n")
+    else:
+        (labels / "bob.csv").write_text("record_id,decision\npmid:1,include\npmid:2,yes please\n")
+    result = cli("check", "--review", str(screened.root))
+    assert result.code == 1 and "problem:" in result.out, result
+    assert "Traceback" not in result.err
