@@ -8,20 +8,21 @@ from pathlib import Path
 
 from ..errors import ImportFormatError
 from ..records import Record, normalise_doi, normalise_pmid, parse_year
+from ..safexml import RefusedXML, fromstring_no_dtd
 
 _PMID_DATABASES = re.compile(r"pubmed|medline|nlm", re.IGNORECASE)
 
 
 def parse(text: str, path: str | Path) -> list[Record]:
-    if re.search(r"<!DOCTYPE|<!ENTITY", text[:4096]):
-        raise ImportFormatError(
-            "EndNote XML must not declare a DOCTYPE or entities",
-            path=path,
-            line=1,
-            hint="export again from EndNote, Zotero or Mendeley",
-        )
     try:
-        root = ET.fromstring(text)
+        # No DOCTYPE, no entities, anywhere in the file (defusedxml checks as it parses).
+        root = fromstring_no_dtd(text)
+    except RefusedXML as exc:
+        raise ImportFormatError(
+            f"EndNote XML must not declare a DOCTYPE or entities: it {exc}",
+            path=path,
+            hint="export again from EndNote, Zotero or Mendeley",
+        ) from None
     except ET.ParseError as exc:
         raise ImportFormatError(
             f"is not well-formed XML ({exc.msg})",

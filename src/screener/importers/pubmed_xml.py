@@ -1,14 +1,15 @@
-"""PubMed XML (EFetch `retmode=xml`, or PubMed's "Save > XML"), parsed by Bio.Entrez.
+"""PubMed XML (EFetch `retmode=xml`, or PubMed's "Save > XML"), parsed by Bio.Entrez, offline.
 
 Biopython validates against the NLM DTD named in the DOCTYPE and would go to the network for
-one it does not bundle; a newer PubMed DTD is therefore mapped to the newest bundled one (the
-PubMed DTD only grows), and any other DOCTYPE is refused before parsing.
+one it does not bundle. The file's prolog is therefore read here and rebuilt: its DOCTYPE must
+name a PubMed DTD (a newer one is mapped to the newest bundled one, since the PubMed DTD only
+grows), and an internal subset (entities or rules of the file's own: billion laughs, an external
+entity reading a local file) is refused. Biopython then reads only its bundled DTDs
+(`safexml.entrez_read`).
 """
 
 from __future__ import annotations
 
-import io
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -18,69 +19,117 @@ from Bio import Entrez
 
 from ..errors import ImportFormatError
 from ..records import Record, normalise_doi, parse_year
+from ..safexml import RefusedXML, bundled_dtds, entrez_read
 
-_DOCTYPE = re.compile(r"<!DOCTYPE\s+(\w+)([^>]*)>", re.IGNORECASE)
 _PUBMED_DTD = re.compile(r"pubmed_(\d{6})\.dtd")
+_ROOTS = ("PubmedArticleSet", "PubmedBookArticleSet")
+_QUOTED = r"(?:\"[^\"]*\"|'[^']*')"
+# What may come before the root element: white space, the XML declaration, comments,
+# processing instructions and one DOCTYPE (its head only: an internal subset is refused).
+_PROLOG_ITEM = re.compile(
+    r"(?P<space>\s+)"
+    r"|(?P<comment><!--.*?-->)"
+    r"|(?P<pi><\?.*?\?>)"
+    r"|(?P<doctype><!DOCTYPE\s+(?P<root>[A-Za-z_][\w.:-]*)"
+    rf"(?:\s+(?:SYSTEM\s+(?P<system>{_QUOTED})|PUBLIC\s+{_QUOTED}\s+(?P<public_system>{_QUOTED})))?"
+    r"\s*(?P<end>[\[>])?)",
+    re.DOTALL,
+)
 
 
 @lru_cache(maxsize=1)
 def _newest_bundled_pubmed_dtd() -> str:
-    folder = os.path.join(os.path.dirname(Entrez.__file__), "DTDs")
-    names = sorted(n for n in os.listdir(folder) if _PUBMED_DTD.fullmatch(n))
-    return names[-1]
+    return sorted(n for n in bundled_dtds() if _PUBMED_DTD.fullmatch(n))[-1]
 
 
-def _bundled(name: str) -> bool:
-    folder = os.path.join(os.path.dirname(Entrez.__file__), "DTDs")
-    return os.path.exists(os.path.join(folder, name))
+def _refuse(message: str, path: str | Path, text: str, position: int, hint: str = "") -> ImportFormatError:
+    return ImportFormatError(
+        message,
+        path=path,
+        line=text.count("\n", 0, position) + 1,
+        hint=hint or "export the records again from PubMed (Save > XML)",
+    )
 
 
 def prepare(text: str, path: str | Path) -> str:
-    """Check the DOCTYPE and make sure Biopython can validate offline."""
-    head = text[:4096]
-    match = _DOCTYPE.search(head)
-    if not match:
-        if "<PubmedArticleSet" not in head:
-            raise ImportFormatError("is XML but not PubMed XML (no <PubmedArticleSet>)", path=path, line=1)
-        # No DOCTYPE: give it the newest one so Biopython knows the structure.
-        doctype = (
-            '<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle//EN" '
-            f'"https://dtd.nlm.nih.gov/ncbi/pubmed/out/{_newest_bundled_pubmed_dtd()}">\n'
-        )
-        start = text.find("<PubmedArticleSet")
-        return text[:start] + doctype + text[start:]
-    root, ident = match.group(1), match.group(2)
-    line = text.count("\n", 0, match.start()) + 1
-    if root not in ("PubmedArticleSet", "PubmedBookArticleSet"):
-        raise ImportFormatError(
-            f"has a foreign DOCTYPE <!DOCTYPE {root} ...>, not PubMed's",
-            path=path,
-            line=line,
-            hint="export PubMed results as XML from PubMed itself, or use --format",
-        )
-    dtd = _PUBMED_DTD.search(ident)
-    if dtd is None:
-        raise ImportFormatError(
-            f"declares an unknown DTD for PubMed XML:{ident.strip()}",
-            path=path,
-            line=line,
-            hint="export again from PubMed",
-        )
-    if not _bundled(dtd.group(0)):
-        newest = _newest_bundled_pubmed_dtd()
-        new_ident = ident.replace(dtd.group(0), newest)
-        text = text[: match.start()] + f"<!DOCTYPE {root}{new_ident}>" + text[match.end() :]
-    return text
+    """The file with its prolog rebuilt: UTF-8 declaration and a PubMed DOCTYPE naming a DTD
+    that Biopython bundles. Lines keep their numbers, so parse errors point at the file's own."""
+    text = text.removeprefix("\ufeff")
+    position, doctype = 0, None
+    # Up to the root element: "<" not followed by "?" or "!".
+    while position < len(text) and not re.match(r"<[^?!]", text[position : position + 2]):
+        match = _PROLOG_ITEM.match(text, position)
+        if match is None:
+            if text.startswith("<!DOCTYPE", position):
+                raise _refuse("has a DOCTYPE that is not PubMed's", path, text, position)
+            raise _refuse("is not PubMed XML (text before the first element)", path, text, position)
+        if match.group("doctype"):
+            if doctype is not None:
+                raise _refuse("has two DOCTYPE declarations", path, text, position)
+            if match.group("end") != ">":
+                raise _refuse(
+                    "declares entities or rules of its own (an internal DOCTYPE subset); PubMed "
+                    "never writes one, and screener does not expand them",
+                    path,
+                    text,
+                    position,
+                )
+            if match.group("root") not in _ROOTS:
+                raise _refuse(
+                    f"has a foreign DOCTYPE <!DOCTYPE {match.group('root')} ...>, not PubMed's",
+                    path,
+                    text,
+                    position,
+                    hint="export PubMed results as XML from PubMed itself, or use --format",
+                )
+            doctype = match
+        position = match.end()
+    root = re.match(r"<([A-Za-z_][\w.:-]*)", text[position:])
+    if root is None or root.group(1) not in _ROOTS:
+        found = f"root <{root.group(1)}>" if root else "no root element"
+        raise _refuse(f"is XML but not PubMed XML ({found}, no <PubmedArticleSet>)", path, text, position)
+    dtd = _newest_bundled_pubmed_dtd()
+    if doctype is not None:
+        declared_at = doctype.start()
+        if doctype.group("root") != root.group(1):
+            raise _refuse(
+                f"declares <!DOCTYPE {doctype.group('root')}> but its root is <{root.group(1)}>",
+                path,
+                text,
+                declared_at,
+            )
+        system = (doctype.group("system") or doctype.group("public_system") or "")[1:-1]
+        if system:
+            named = _PUBMED_DTD.search(system.replace("\\", "/").rsplit("/", 1)[-1])
+            if named is None or not system.endswith(named.group(0)):
+                raise _refuse(
+                    f"declares an unknown DTD for PubMed XML: {system!r}",
+                    path,
+                    text,
+                    declared_at,
+                    hint="export again from PubMed",
+                )
+            if named.group(0) in bundled_dtds():
+                dtd = named.group(0)
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<!DOCTYPE {root.group(1)} PUBLIC "-//NLM//DTD PubMedArticle//EN" '
+        f'"https://dtd.nlm.nih.gov/ncbi/pubmed/out/{dtd}">'
+    )
+    return head + "\n" * text.count("\n", 0, position) + text[position:]
 
 
 def parse(text: str, path: str | Path) -> list[Record]:
     text = prepare(text, path)
     try:
-        result = Entrez.read(io.BytesIO(text.encode("utf-8")), validate=True)
+        result = entrez_read(text.encode("utf-8"))
+    except RefusedXML as exc:
+        raise ImportFormatError(str(exc), path=path, hint="export the records again from PubMed") from None
     except (ExpatError, Entrez.Parser.CorruptedXMLError, Entrez.Parser.NotXMLError) as exc:
-        line = getattr(exc, "lineno", None)
+        cause = getattr(exc, "msg", exc)  # Biopython wraps expat's error, which knows the line
+        line = getattr(cause, "lineno", None)
         raise ImportFormatError(
-            f"is not well-formed PubMed XML ({exc})",
+            f"is not well-formed PubMed XML ({cause})",
             path=path,
             line=line,
             hint="the file may be truncated: export it again",
