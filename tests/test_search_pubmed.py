@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,7 +15,8 @@ import tomllib
 import pytest
 
 from screener.errors import ScreenerError
-from screener.search import EntrezClient, EntrezSettings, PubmedSearch
+from screener.search import EntrezClient, EntrezSettings, PubmedSearch, load_settings
+from screener.search.pubmed import _day, _last_run
 
 from .conftest import FIXTURES, needs_shared
 from .eutils_server import EutilsServer, FakePubmed, Fault, generate_records, records_from_medline_text
@@ -318,3 +321,231 @@ def test_recorded_esearch_with_history(review):
     assert len(result["ids"]) == 100
     assert result["webenv"].startswith("MCID_") and result["query_key"] == "1"
     assert "neoplasms" in result["query_translation"]
+
+
+# -- robustness: unreachable servers, bad settings, damaged resume state ----------------------
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "base_url, reason",
+    [
+        (f"http://127.0.0.1:{_closed_port()}/entrez/eutils/", "refused"),
+        # .invalid never resolves (RFC 6761): no traffic leaves the machine.
+        ("http://nonexistent.invalid/entrez/eutils/", "cannot resolve nonexistent.invalid"),
+    ],
+)
+def test_unreachable_server_fails_at_once(base_url, reason):
+    waits: list[float] = []
+    settings = EntrezSettings(email="tester@example.org", base_url=base_url, timeout=5.0, backoff_base=1.0)
+    client = EntrezClient(settings, sleep=waits.append)
+    started = time.monotonic()
+    with pytest.raises(ScreenerError, match="cannot reach NCBI E-utilities") as caught:
+        client.esearch("liver")
+    assert reason in str(caught.value)
+    assert client.requests == 1 and waits == []  # no retry, no backoff
+    assert time.monotonic() - started < 5
+
+
+def test_cli_unreachable_server_one_line_within_seconds(review, tmp_path):
+    env = dict(
+        os.environ,
+        NCBI_EMAIL="tester@example.org",
+        SCREENER_EUTILS_URL=f"http://127.0.0.1:{_closed_port()}/entrez/eutils/",
+    )
+    command = [sys.executable, "-m", "screener", "search", "pubmed", "--search", "m", "--query", "liver"]
+    started = time.monotonic()
+    done = subprocess.run(
+        command + ["--review", str(review.root)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert time.monotonic() - started < 20  # the default backoff would take about a minute
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert lines and "cannot reach NCBI E-utilities" in lines[0] and "refused" in lines[0]
+    assert "Traceback" not in done.stderr
+    assert review.search("m") is None and not (review.searches_dir / "m.nbib").exists()
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("SCREENER_EUTILS_TIMEOUT", "abc"),
+        ("SCREENER_EUTILS_TIMEOUT", "-1"),
+        ("SCREENER_EUTILS_TIMEOUT", "inf"),
+        ("SCREENER_EUTILS_TIMEOUT", "nan"),
+        ("SCREENER_EUTILS_TIMEOUT", "0"),
+        ("SCREENER_EUTILS_BACKOFF", "-0.5"),
+        ("SCREENER_EUTILS_URL", "file:///etc/"),
+        ("SCREENER_EUTILS_URL", "127.0.0.1:8080"),
+    ],
+)
+def test_bad_settings_name_the_variable(variable, value, tmp_path):
+    with pytest.raises(ScreenerError) as caught:
+        load_settings({variable: value, "NCBI_EMAIL": "a@b.org"}, config_path=tmp_path / "none.toml")
+    assert variable in str(caught.value) and repr(value) in str(caught.value)
+
+
+def test_good_settings_are_kept(tmp_path):
+    settings = load_settings(
+        {"SCREENER_EUTILS_TIMEOUT": " 2.5 ", "SCREENER_EUTILS_BACKOFF": "0"}, config_path=tmp_path / "x"
+    )
+    assert (settings.timeout, settings.backoff_base) == (2.5, 0.0)
+
+
+def test_bad_user_config_is_a_clear_error(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('ncbi = "me@example.org"\n')
+    with pytest.raises(ScreenerError, match=r"\[ncbi\] must be a table"):
+        load_settings({}, config_path=config)
+    config.write_bytes(b"[ncbi]\nemail = '\xff'\n")
+    with pytest.raises(ScreenerError, match="cannot be read"):
+        load_settings({}, config_path=config)
+
+
+def test_cli_bad_timeout(cli, review, monkeypatch):
+    monkeypatch.setenv("NCBI_EMAIL", "tester@example.org")
+    monkeypatch.setenv("SCREENER_EUTILS_TIMEOUT", "inf")
+    result = cli("search", "pubmed", "--search", "m", "--query", "q", "--review", str(review.root))
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert "SCREENER_EUTILS_TIMEOUT='inf'" in result.err
+
+
+def test_search_name_never_leaves_the_cache(cli, review, monkeypatch, tmp_path):
+    """`--search ../..` with --restart used to delete the folder two levels above the cache."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SCREENER_CACHE_DIR", str(cache))
+    keep = review.cache_dir / "keep.txt"
+    keep.parent.mkdir(parents=True)
+    keep.write_text("still here")
+    monkeypatch.setenv("NCBI_EMAIL", "tester@example.org")
+    monkeypatch.setenv("SCREENER_EUTILS_URL", f"http://127.0.0.1:{_closed_port()}/entrez/eutils/")
+    for name in ("../..", "..", "a/b", ".hidden"):
+        result = cli(
+            "search", "pubmed", "--search", name, "--query", "q", "--restart", "--review", str(review.root)
+        )
+        assert result.code == 2 and "search name" in result.err, result
+    assert keep.read_text() == "still here"
+    with pytest.raises(ScreenerError, match="search name"):
+        PubmedSearch(review, "../x", "q", settings=EntrezSettings(email="a@b.org"))
+
+
+def _quick(server: EutilsServer) -> EntrezSettings:
+    return settings_for(server, api_key="k")  # 10 requests a second
+
+
+def _interrupted(review, server, batches: int = 1) -> PubmedSearch:
+    """A search in batches of 5, stopped after `batches` complete batches; its work folder stays."""
+
+    class Stop(Exception):
+        pass
+
+    def stop(done: int, total: int) -> None:
+        if done >= 5 * batches:
+            raise Stop
+
+    search = PubmedSearch(review, "m", "q", settings=_quick(server), progress=stop, batch_size=5)
+    with pytest.raises(Stop):
+        search.run()
+    return search
+
+
+def _edited(change):
+    def damage(text: str) -> str:
+        state = json.loads(text)
+        change(state)
+        return json.dumps(state)
+
+    return damage
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text[: len(text) // 2],  # truncated
+        lambda text: "not json at all",
+        lambda text: "[1, 2, 3]",
+        lambda text: "[" * 100000,  # deeper than the JSON reader's recursion
+        _edited(lambda state: state["slices"][0].update(done=[7])),  # not a batch start
+        _edited(lambda state: state["slices"][0].update(done="0")),
+        _edited(lambda state: state["slices"][0].update(done=[0, 0])),
+        _edited(lambda state: state.update(count="11")),
+        _edited(lambda state: state["slices"][0]["ids"].__setitem__(0, "../20000001")),
+        _edited(lambda state: state["slices"][0]["ids"].pop()),  # fewer ids than its count
+        _edited(lambda state: state["slices"][0].update(mindate="2020/99/99")),
+        _edited(lambda state: state.update(slices=[None])),
+        _edited(lambda state: state.update(parameters=["q"])),
+    ],
+)
+def test_damaged_resume_state_says_restart(review, damage):
+    fake = FakePubmed(generate_records(11))
+    with EutilsServer(fake) as server:
+        search = _interrupted(review, server)
+        original = search.state_path.read_text()
+        damaged = damage(original)
+        assert damaged != original
+        search.state_path.write_text(damaged)
+        again = PubmedSearch(review, "m", "q", settings=_quick(server), batch_size=5)
+        with pytest.raises(ScreenerError) as caught:
+            again.run()
+        assert "damaged" in str(caught.value) and "--restart" in str(caught.value)
+        assert str(search.state_path) in str(caught.value)
+        result = again.run(restart=True)
+    assert not result.resumed and sorted(stored_pmids(review, "m")) == sorted(r.pmid for r in fake.records)
+
+
+def test_cli_damaged_state_is_one_line(cli, review, monkeypatch):
+    fake = FakePubmed(generate_records(11))
+    with EutilsServer(fake) as server:
+        search = _interrupted(review, server)
+        search.state_path.write_text('{"parameters": ')
+        monkeypatch.setenv("NCBI_EMAIL", "tester@example.org")
+        monkeypatch.setenv("SCREENER_EUTILS_URL", server.base_url)
+        args = ("search", "pubmed", "--search", "m", "--query", "q", "--review", str(review.root))
+        result = cli(*args)
+        errors = [line for line in result.err.splitlines() if line.startswith("error: ")]
+        assert result.code == 2 and len(errors) == 1 and "Traceback" not in result.err, result
+        assert "damaged" in errors[0] and "--restart" in errors[0]
+        assert cli(*args, "--restart").code == 0
+    assert len(stored_pmids(review, "m")) == 11
+
+
+def test_missing_or_altered_batches_are_fetched_again(review):
+    fake = FakePubmed(generate_records(16))
+    notices: list[str] = []
+    with EutilsServer(fake) as server:
+        search = _interrupted(review, server, batches=3)
+        state = json.loads(search.state_path.read_text())
+        assert state["slices"][0]["done"] == [0, 5, 10]
+        search._batch_path(0, 0).unlink()  # missing
+        altered = search._batch_path(0, 5)
+        text = altered.read_text()
+        first = text.split("PMID- ")[1].split("\n")[0]
+        altered.write_text(text.replace(f"PMID- {first}", "PMID- 99999999"))  # another record
+        fetched_before = len(fake.requests("efetch"))
+        settings = _quick(server)
+        client = EntrezClient(settings, on_retry=notices.append)
+        result = PubmedSearch(review, "m", "q", settings=settings, client=client, batch_size=5).run()
+    assert result.resumed
+    later = sorted(int(r.params["retstart"]) for r in fake.requests("efetch")[fetched_before:])
+    assert later == [0, 5, 15]  # the two bad batches and the one never fetched; 10 was good
+    assert any("missing" in n for n in notices) and any("other records" in n for n in notices)
+    pmids = stored_pmids(review, "m")
+    assert sorted(pmids) == sorted(r.pmid for r in fake.records) and "99999999" not in pmids
+
+
+def test_update_last_run_of_a_malformed_pubmed_table(review):
+    """searches/NAME.toml is checked when read; the update's own reading of it never crashes either."""
+    fake = FakePubmed(generate_records(3))
+    with EutilsServer(fake) as server:
+        PubmedSearch(review, "m", "q", settings=_quick(server)).run()
+    search = review.search("m")
+    for pubmed in ({"updates": "junk"}, {"updates": [None]}, {"date_run": ["x"]}, {}):
+        search.pubmed = pubmed
+        assert isinstance(_last_run(search), str)
+    assert _day("not a date") is None and _day("2024-03-01T12:00:00+00:00") == dt.date(2024, 3, 1)

@@ -7,22 +7,27 @@ request, exponential backoff with jitter on 429, 5xx, time-outs, dropped connect
 truncated bodies, honouring Retry-After.
 
 Requests go out through `Bio.Entrez.urlopen`, which is swapped for the duration of a call;
-`base_url` points them at another E-utilities server (tests use one on 127.0.0.1).
+`base_url` points them at another E-utilities server (tests use one on 127.0.0.1). A server
+that cannot be reached at all (no such host, connection refused, no network) is reported at
+once: retrying would only make the user wait for the same answer. NCBI's XML answers are read
+offline (`safexml.entrez_read`): no DTD is ever fetched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import http.client
-import io
+import math
 import os
 import random
 import socket
 import time
 import tomllib
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,7 @@ from typing import Any
 from Bio import Entrez
 
 from ..errors import ScreenerError
+from ..safexml import entrez_read
 
 NCBI_BASE = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 USER_CONFIG = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "screener" / "config.toml"
@@ -59,31 +65,90 @@ class EntrezSettings:
         return 10 if self.api_key else 3
 
 
-def load_settings(environ: dict[str, str] | None = None, config_path: Path | None = None) -> EntrezSettings:
+def _seconds(env: Mapping[str, str], name: str, *, zero_ok: bool, most: float) -> float | None:
+    """A number of seconds from the environment, or None when unset; anything else is an error."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok) or value > most:
+        least = "0" if zero_ok else "more than 0"
+        raise ScreenerError(
+            f"{name}={text!r} is not a usable number of seconds",
+            hint=f"set it to a number from {least} to {most:g}, or unset it",
+        )
+    return value
+
+
+def _base_url(env: Mapping[str, str]) -> str:
+    url = env.get("SCREENER_EUTILS_URL", "").strip()
+    if not url:
+        return ""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ScreenerError(
+            f"SCREENER_EUTILS_URL={url!r} is not an http(s) address of an E-utilities server",
+            hint="e.g. http://127.0.0.1:8080/entrez/eutils/, or unset it to use NCBI",
+        )
+    return url
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_path: Path | None = None
+) -> EntrezSettings:
     """E-mail, API key and tool from the environment, else the user config; never the review.
 
     NCBI_EMAIL, NCBI_API_KEY, NCBI_TOOL; the user config is ~/.config/screener/config.toml with
-    an [ncbi] table (email, api_key, tool). SCREENER_EUTILS_URL points at another server.
+    an [ncbi] table (email, api_key, tool). SCREENER_EUTILS_URL points at another server;
+    SCREENER_EUTILS_TIMEOUT and SCREENER_EUTILS_BACKOFF are seconds. A value that cannot be
+    used is an error naming it, not a default taken silently.
     """
     env = os.environ if environ is None else environ
     file_values: dict[str, Any] = {}
     path = config_path or USER_CONFIG
     if path.is_file():
         try:
-            file_values = tomllib.loads(path.read_text(encoding="utf-8")).get("ncbi", {})
+            table = tomllib.loads(path.read_text(encoding="utf-8")).get("ncbi", {})
         except tomllib.TOMLDecodeError as exc:
             raise ScreenerError(f"is not valid TOML ({exc})", path=path) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScreenerError(f"cannot be read ({exc})", path=path) from None
+        if not isinstance(table, dict):
+            raise ScreenerError("[ncbi] must be a table (email, api_key, tool)", path=path)
+        for key in ("email", "api_key", "tool"):
+            if key in table and not isinstance(table[key], str):
+                raise ScreenerError(f"[ncbi] {key} must be a string", path=path)
+        file_values = table
     settings = EntrezSettings(
         email=env.get("NCBI_EMAIL") or str(file_values.get("email", "")),
         api_key=env.get("NCBI_API_KEY") or str(file_values.get("api_key", "")),
         tool=env.get("NCBI_TOOL") or str(file_values.get("tool", "screener")),
-        base_url=env.get("SCREENER_EUTILS_URL", ""),
+        base_url=_base_url(env),
     )
-    if env.get("SCREENER_EUTILS_TIMEOUT"):
-        settings.timeout = float(env["SCREENER_EUTILS_TIMEOUT"])
-    if env.get("SCREENER_EUTILS_BACKOFF"):
-        settings.backoff_base = float(env["SCREENER_EUTILS_BACKOFF"])
+    timeout = _seconds(env, "SCREENER_EUTILS_TIMEOUT", zero_ok=False, most=3600)
+    if timeout is not None:
+        settings.timeout = timeout
+    backoff = _seconds(env, "SCREENER_EUTILS_BACKOFF", zero_ok=True, most=600)
+    if backoff is not None:
+        settings.backoff_base = backoff
     return settings
+
+
+_NO_ROUTE = (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN)
+
+
+def _unreachable(reason: object, host: str) -> str | None:
+    """Why `host` cannot be reached at all, or None for a failure worth retrying."""
+    if isinstance(reason, socket.gaierror):
+        return f"cannot resolve {host}: {reason.strerror or reason}"
+    if isinstance(reason, ConnectionRefusedError):
+        return f"{host} refused the connection"
+    if isinstance(reason, OSError) and reason.errno in _NO_ROUTE:
+        return f"{host}: {reason.strerror}"
+    return None
 
 
 class EntrezClient:
@@ -158,10 +223,23 @@ class EntrezClient:
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, (TimeoutError, socket.timeout)):
                 raise TransientError(f"timed out after {self.settings.timeout:g} s") from None
+            self._raise_if_unreachable(exc.reason)
             raise TransientError(f"connection failed ({exc.reason})") from None
         except (ConnectionError, http.client.HTTPException) as exc:
+            self._raise_if_unreachable(exc)
             raise TransientError(f"connection failed ({type(exc).__name__})") from None
         return data.encode("utf-8") if isinstance(data, str) else data
+
+    def _raise_if_unreachable(self, reason: object) -> None:
+        base = self.settings.base_url or NCBI_BASE
+        why = _unreachable(reason, urllib.parse.urlsplit(base).netloc)
+        if why is None:
+            return
+        where = f"SCREENER_EUTILS_URL is {base}" if self.settings.base_url else "is this machine online?"
+        raise ScreenerError(
+            f"cannot reach NCBI E-utilities ({why})",
+            hint=f"{where}; run the command again when the server can be reached",
+        )
 
     def call(
         self,
@@ -211,7 +289,7 @@ class EntrezClient:
 
         def parse(data: bytes) -> dict[str, Any]:
             try:
-                result = Entrez.read(io.BytesIO(data))
+                result = entrez_read(data)  # DTDs from Biopython's bundle only, never fetched
             except Exception as exc:  # Biopython raises several parser errors
                 raise TransientError(f"unreadable ESearch response ({type(exc).__name__})") from None
             if "ERROR" in result and not result.get("Count"):

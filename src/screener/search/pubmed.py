@@ -5,14 +5,21 @@ Work in progress lives in `.screener/searches/NAME/` (a state file and one MEDLI
 finished batch, each written atomically). Only when every batch is in is the search written to
 `searches/NAME.nbib` and `searches/NAME.toml`; a search that is killed resumes from its last
 complete batch.
+
+The saved state is checked in full before a resume (a damaged one is an error that says to
+pass --restart: what was planned cannot be guessed), and every batch file is checked against
+the PMIDs the state lists for it, like a batch just fetched; a missing or altered batch is
+fetched again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
 import json
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +29,7 @@ from typing import Any
 from Bio import Medline
 
 from ..errors import ScreenerError
+from ..names import check_name, inside, read_regular_bytes
 from ..review import Review, Search, SearchFile, environment_summary, now_iso
 from ..textio import atomic_write_bytes, atomic_write_text
 from .entrez import EntrezClient, EntrezSettings, HistoryExpired, TransientError
@@ -80,13 +88,73 @@ def _medline_blocks(text: str) -> list[str]:
 
 def _medline_pmids(data: bytes) -> list[str]:
     """PMIDs of a MEDLINE batch, in order; an unreadable batch is a transient failure."""
-    text = data.decode("utf-8", "replace")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TransientError(f"MEDLINE batch is not UTF-8 (byte {exc.start})") from None
     if "<ERROR>" in text or "<eFetchResult" in text:
         raise HistoryExpired(text[:300])
     try:
         return [r.get("PMID", "") for r in Medline.parse(io.StringIO(text)) if r]
     except Exception as exc:  # a cut-off body can break the parser anywhere
         raise TransientError(f"unreadable MEDLINE batch ({exc})") from None
+
+
+_PMID = re.compile(r"[0-9]{1,10}")
+_PARAMETERS = ("query", "mindate", "maxdate", "datetype")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _slice_problem(piece: object, batch_size: int) -> str | None:
+    if not isinstance(piece, dict):
+        return "is not a table"
+    for key in ("mindate", "maxdate", "webenv", "query_key"):
+        if not isinstance(piece.get(key), str):
+            return f"'{key}' is not a string"
+    for key in ("mindate", "maxdate"):
+        if piece[key]:
+            try:
+                _date(piece[key])
+            except (ValueError, TypeError):
+                return f"'{key}' {piece[key]!r} is not a date"
+    count, ids, done = piece.get("count"), piece.get("ids"), piece.get("done")
+    if not _is_int(count) or count < 0:
+        return "'count' is not a whole number"
+    if not isinstance(ids, list) or not all(isinstance(i, str) and _PMID.fullmatch(i) for i in ids):
+        return "'ids' is not a list of PMIDs"
+    if len(ids) != count:
+        return f"it lists {len(ids)} PMIDs for a count of {count}"
+    if not isinstance(done, list) or not all(_is_int(r) for r in done):
+        return "'done' is not a list of whole numbers"
+    if len(set(done)) != len(done) or any(r < 0 or r >= count or r % batch_size for r in done):
+        return f"'done' holds batch starts that are not multiples of {batch_size} below {count}"
+    return None
+
+
+def _state_problem(state: object, batch_size: int) -> str | None:
+    """What is wrong with a saved search state (it is read back from disk), or None."""
+    if not isinstance(state, dict):
+        return "not a JSON object"
+    parameters = state.get("parameters")
+    if not isinstance(parameters, dict) or not all(isinstance(parameters.get(k), str) for k in _PARAMETERS):
+        return "'parameters' is not a table of " + ", ".join(_PARAMETERS)
+    for key in ("started", "query_translation"):
+        if not isinstance(state.get(key), str):
+            return f"'{key}' is not a string"
+    if not _is_int(state.get("count")) or state["count"] < 0:
+        return "'count' is not a whole number"
+    if not _is_int(state.get("uncovered", 0)):
+        return "'uncovered' is not a whole number"
+    if not isinstance(state.get("slices"), list):
+        return "'slices' is not a list"
+    for index, piece in enumerate(state["slices"]):
+        problem = _slice_problem(piece, batch_size)
+        if problem:
+            return f"date slice {index}: {problem}"
+    return None
 
 
 class PubmedSearch:
@@ -119,8 +187,9 @@ class PubmedSearch:
                     raise ScreenerError(
                         f"{label} {value!r} is not a date", hint="use YYYY, YYYY/MM or YYYY/MM/DD"
                     ) from None
+        # The name becomes a folder that --restart deletes: never '..' or a path.
+        self.name = check_name(name, "search name")
         self.review = review
-        self.name = name
         self.query = query.strip()
         self.mindate, self.maxdate, self.datetype = mindate, maxdate, datetype
         self.settings = settings
@@ -128,7 +197,7 @@ class PubmedSearch:
         self.progress = progress
         self.batch_size = batch_size
         self.esearch_limit = esearch_limit
-        self.work_dir = review.cache_dir / "searches" / name
+        self.work_dir = inside(review.cache_dir, "searches", self.name, what="search")
         self.state_path = self.work_dir / "state.json"
 
     # -- state ------------------------------------------------------------------------
@@ -142,9 +211,19 @@ class PubmedSearch:
         }
 
     def _load_state(self) -> dict[str, Any] | None:
-        if not self.state_path.exists():
+        if not self.state_path.exists() and not self.state_path.is_symlink():
             return None
-        state = json.loads(self.state_path.read_text(encoding="utf-8"))
+        try:
+            state = json.loads(read_regular_bytes(self.state_path).decode("utf-8"))
+            problem = _state_problem(state, self.batch_size)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            problem = f"not readable JSON: {exc}"
+        if problem:
+            raise ScreenerError(
+                f"the saved state of the interrupted search {self.name!r} is damaged ({problem})",
+                path=self.state_path,
+                hint="run the command again with --restart to start this search afresh",
+            )
         if state.get("parameters") != self._parameters():
             raise ScreenerError(
                 f"an interrupted search {self.name!r} with other parameters is waiting to resume "
@@ -158,6 +237,38 @@ class PubmedSearch:
 
     def discard_state(self) -> None:
         shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def _notice(self, message: str) -> None:
+        if self.client.on_retry:  # the CLI prints these above the progress bar
+            self.client.on_retry(message)
+
+    def _batch_problem(self, state: dict[str, Any], index: int, retstart: int) -> str | None:
+        """Why a finished batch's file cannot be used (missing, altered), or None."""
+        expected = state["slices"][index]["ids"][retstart : retstart + self.batch_size]
+        try:
+            got = _medline_pmids(read_regular_bytes(self._batch_path(index, retstart)))
+        except ScreenerError as exc:
+            return exc.message
+        except (TransientError, HistoryExpired):
+            return "is not a readable MEDLINE batch"
+        if len(got) != len(expected) or set(got) != set(expected):
+            return f"holds other records than the {len(expected)} PMIDs listed for it"
+        return None
+
+    def _drop_bad_batches(self, state: dict[str, Any]) -> None:
+        """A finished batch whose file is missing or altered is fetched again."""
+        changed = False
+        for index, piece in enumerate(state["slices"]):
+            for retstart in list(piece["done"]):
+                problem = self._batch_problem(state, index, retstart)
+                if problem:
+                    self._notice(f"{self._batch_path(index, retstart).name} {problem}; fetching it again")
+                    piece["done"].remove(retstart)
+                    with contextlib.suppress(OSError):
+                        self._batch_path(index, retstart).unlink()
+                    changed = True
+        if changed:
+            self._save_state(state)
 
     # -- slicing ----------------------------------------------------------------------
 
@@ -290,7 +401,9 @@ class PubmedSearch:
             self.discard_state()
         state = self._load_state()
         resumed = state is not None
-        if state is None:
+        if state is not None:
+            self._drop_bad_batches(state)
+        else:
             self.work_dir.mkdir(parents=True, exist_ok=True)
             state = self._plan()
             self._save_state(state)
@@ -315,7 +428,13 @@ class PubmedSearch:
         chunks: list[str] = []
         for index, piece in enumerate(state["slices"]):
             for retstart in sorted(piece["done"]):
-                text = self._batch_path(index, retstart).read_text(encoding="utf-8")
+                problem = self._batch_problem(state, index, retstart)
+                if problem:  # checked when the run began; changed while it ran
+                    raise ScreenerError(
+                        f"{problem}; run the command again to fetch it anew",
+                        path=self._batch_path(index, retstart),
+                    )
+                text = read_regular_bytes(self._batch_path(index, retstart)).decode("utf-8")
                 for block in _medline_blocks(text):
                     pmid = next(
                         (line[6:].strip() for line in block.splitlines() if line.startswith("PMID-")), ""
@@ -386,8 +505,18 @@ class PubmedUpdate:
 
 
 def _last_run(search: Search) -> str:
+    # searches/NAME.toml comes from collaborators: a malformed [pubmed] table gives no date.
     updates = search.pubmed.get("updates", [])
-    return str(updates[-1]["date_run"] if updates else search.pubmed.get("date_run", search.date_searched))
+    last = updates[-1] if isinstance(updates, list) and updates else search.pubmed
+    value = last.get("date_run") if isinstance(last, dict) else None
+    return str(value or search.date_searched or "")
+
+
+def _day(text: str) -> dt.date | None:
+    try:
+        return _date(text[:10])
+    except (ValueError, TypeError):
+        return None
 
 
 def update_pubmed(
@@ -417,9 +546,10 @@ def update_pubmed(
             f"search {name!r} was imported from a file, not run through PubMed",
             hint=f"import the new export instead: screener update --import {name}=FILE",
         )
+    # The runner only plans (ESearch, ids only): it keeps no state under the search's name.
     runner = PubmedSearch(
         review,
-        f"{name}.update",
+        name,
         search.query,
         mindate=str(search.pubmed.get("mindate", "")),
         datetype=str(search.pubmed.get("datetype", "edat")) or "edat",
@@ -443,11 +573,12 @@ def update_pubmed(
     last_run = _last_run(search)
     since: int | None = None
     late: int | None = None
-    if new and last_run:
+    last_day = _day(last_run)
+    if new and last_day is not None:
         recent = client.esearch(
             search.query,
             retmax=esearch_limit,
-            mindate=_fmt(_date(last_run[:10])),
+            mindate=_fmt(last_day),
             maxdate=_fmt(_latest()),
             datetype="edat",
         )
