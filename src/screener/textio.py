@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-from .errors import ImportFormatError
+from .errors import ImportFormatError, ScreenerError
+
+# The largest export read: far above any real database export (PubMed's 10,000-record MEDLINE
+# files are ~30 MB), and a bound on the memory a mistaken path (a disk image, a log) can take.
+MAX_EXPORT_BYTES = 1 << 30
+# The largest text file a user names for a small value (a search strategy).
+MAX_USER_TEXT_BYTES = 1 << 20
 
 _BOMS = [
     (b"\xef\xbb\xbf", "utf-8-sig"),
@@ -58,14 +65,96 @@ def _looks_binary(head: bytes) -> bool:
     return control > max(4, len(head) // 100)
 
 
-def read_export_bytes(path: str | Path) -> bytes:
-    """The bytes of an export file, with the usual mistakes (no file, a folder) as user errors."""
+def _read_regular(
+    path: str | Path, limit: int, what: str, error: type[ScreenerError] = ImportFormatError
+) -> bytes:
+    """The bytes of a regular file the user named (a symlink to one is fine), at most `limit`.
+
+    A FIFO, a device (/dev/zero, /dev/stdin), a socket or a folder is refused without reading
+    it: reading one would wait forever or never end.
+    """
     try:
-        return Path(path).read_bytes()
+        # O_NONBLOCK: opening a FIFO with no writer must not wait (it is refused just below).
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise ImportFormatError("no such file", path=path) from None
+        raise error("no such file", path=path) from None
     except IsADirectoryError:
-        raise ImportFormatError("is a directory, not an export file", path=path) from None
+        raise error(f"is a directory, not {what}", path=path) from None
+    except OSError as exc:
+        raise error(f"cannot be read ({exc.strerror})", path=path) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise error(f"is a directory, not {what}", path=path)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+            raise error(f"is {kind}, not a regular file", path=path, hint=f"save {what} as a file first")
+        too_large = error(
+            f"is too large ({info.st_size:,} bytes; at most {limit:,})",
+            path=path,
+            hint=f"is this really {what}?",
+        )
+        if info.st_size > limit:
+            raise too_large
+        os.set_blocking(fd, True)
+        chunks, total = [], 0
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except OSError as exc:
+                raise error(f"cannot be read ({exc.strerror})", path=path) from None
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:  # it grew while being read
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_export_bytes(path: str | Path) -> bytes:
+    """The bytes of an export file, with the usual mistakes (no file, a folder, a device, a
+    FIFO, something far too large) as user errors."""
+    return _read_regular(path, MAX_EXPORT_BYTES, "an export file")
+
+
+def read_user_text(path: str | Path, what: str) -> str:
+    """A small text file the user names on the command line (a query file), as text.
+
+    UTF-8 (a BOM is dropped), UTF-16 with a BOM (Notepad's "Unicode"), else Windows-1252, the
+    usual encoding of text saved on Windows. A binary file, a device, a FIFO or anything over
+    MAX_USER_TEXT_BYTES is refused with a ScreenerError naming `what` ("query file").
+    """
+    data = _read_regular(path, MAX_USER_TEXT_BYTES, f"a {what}", ScreenerError)
+    not_text = ScreenerError(
+        "is not a text file (it holds binary data)", path=path, hint=f"the {what} must be plain text"
+    )
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                raise ScreenerError(
+                    f"starts with a {encoding} byte-order mark but is not valid {encoding}",
+                    path=path,
+                    hint=f"save the {what} again as UTF-8 text",
+                ) from None
+            break
+    else:
+        if b"\x00" in data or _looks_binary(data[:8192]):
+            raise not_text
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+                text = data.decode("latin-1")
+    if "\x00" in text:
+        raise not_text
+    return text
 
 
 def read_text(path: str | Path) -> tuple[str, str]:
