@@ -64,43 +64,78 @@ class ParsedFile:
     data: bytes | None = field(default=None, repr=False)  # the file's bytes, stored as they are
 
 
+# What may stand before a RIS file's first `TY  -` line: Ovid's record number ("1.", "3001. ",
+# "<1>") and the header block some providers send ("Record #1 of 2", "Provider: ...",
+# "Content: text/plain; charset=...").
+_RIS_PREAMBLE = re.compile(r"\s*(?:\d+\.?|<\d+>|Record #\d+ of \d+|[A-Z][A-Za-z ]{1,30}: .*)\s*")
+_RIS_START = re.compile(r"[ \t]*TY  -")
+_MEDLINE_START = re.compile(r"(?:PMID|PMC |OWN |STAT)- ")
+_WOS_START = re.compile(r"FN |PT [A-Z]\s*$")
+_BIBTEX_START = re.compile(r"\s*@\w+\s*[{(]")
+_XML_PROLOG_ITEM = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
+_XML_NAME = re.compile(r"<(!DOCTYPE\s+)?([A-Za-z_][\w.:-]*)", re.IGNORECASE)
+_SUFFIX_FORMATS = {
+    ".ris": "ris",
+    ".nbib": "medline",
+    ".bib": "bibtex",
+    ".ciw": "wos",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".tab": "csv",
+}
+
+
+def _xml_root(text: str) -> tuple[str, bool]:
+    """The root element's name (from the DOCTYPE when there is one) and whether there is a
+    DOCTYPE, read past the XML declaration, comments and processing instructions."""
+    position = 0
+    while match := _XML_PROLOG_ITEM.match(text, position):
+        position = match.end()
+    name = _XML_NAME.match(text, position)
+    if name is None:
+        return "", False
+    return name.group(2), name.group(1) is not None
+
+
 def detect_format(text: str, path: str | Path = "") -> str:
-    """Name the export format from the text itself (the extension is only a tie-breaker)."""
-    head = text[:20000].lstrip("\ufeff \t\r\n")
-    if head.startswith("<"):
+    """Name the export format from how the file starts (the extension is only a tie-breaker).
+
+    Only the structure at the start counts: the first line that is not blank (for RIS, after
+    a record number or a provider's header; for BibTeX, after `%` comments), or an XML file's
+    root element. Text further on is never looked at: a CSV cell or an abstract may hold a line
+    that looks like a RIS or MEDLINE tag.
+    """
+    head = text[:65536].lstrip("\ufeff \t\r\n")
+    lines = [line for line in head.splitlines()[:40] if line.strip()]
+    if not lines:
+        return "unknown"
+    for line in lines[:12]:
+        if _RIS_START.match(line):
+            return "ris"
+        if not _RIS_PREAMBLE.fullmatch(line):
+            break
+    first = lines[0]
+    if first.startswith("<"):
         if re.match(r"<!DOCTYPE\s+html|<html", head, re.IGNORECASE):
             return "html"
-        if re.search(r"<PubmedArticleSet|<PubmedBookArticleSet|<!DOCTYPE\s+Pubmed", head[:5000]):
+        root, has_doctype = _xml_root(head)
+        if root in ("PubmedArticleSet", "PubmedBookArticleSet"):
             return "pubmed-xml"
-        if re.search(r"<xml>\s*<records>|<records>\s*<record>", head[:5000]):
-            return "endnote-xml"
-        if re.search(r"<!DOCTYPE\s+(\w+)", head[:5000]):
+        if root in ("xml", "records"):
+            return "endnote-xml"  # EndNote, Zotero and Mendeley write <xml><records>
+        if has_doctype:
             return "pubmed-xml"  # let the PubMed reader name the foreign DOCTYPE
         return "xml"
-    if re.search(r"^\s*(?:\d+\.\s*\n)?TY  -", head, re.MULTILINE):
-        return "ris"
-    if re.search(r"^(?:PMID|PMC |OWN |STAT)- ", head, re.MULTILINE):
+    if _MEDLINE_START.match(first):
         return "medline"
-    if re.search(r"^PT [A-Z]\s*$", head, re.MULTILINE) and re.search(
-        r"^(?:FN |TI |AU |UT )", head, re.MULTILINE
-    ):
+    if _WOS_START.match(first):
         return "wos"
-    if re.search(r"^\s*@\w+\s*[{(]", head, re.MULTILINE):
+    bibtex = next((line for line in lines if not line.lstrip().startswith("%")), "")
+    if _BIBTEX_START.match(bibtex):
         return "bibtex"
-    first = head.splitlines()[0] if head else ""
     if any(d in first for d in (",", "\t", ";", "|")):
         return "csv"
-    suffix = Path(str(path)).suffix.lower()
-    by_suffix = {
-        ".ris": "ris",
-        ".nbib": "medline",
-        ".bib": "bibtex",
-        ".ciw": "wos",
-        ".csv": "csv",
-        ".tsv": "csv",
-        ".tab": "csv",
-    }
-    return by_suffix.get(suffix, "unknown")
+    return _SUFFIX_FORMATS.get(Path(str(path)).suffix.lower(), "unknown")
 
 
 def _is_excel(data: bytes) -> bool:
@@ -140,6 +175,7 @@ def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str) ->
                 hint="save it as .xlsx or .csv from the spreadsheet program",
             )
         raw_records, fmt, encoding = _module("tabular").parse_excel(data, path), "excel", "binary"
+        text = ""
     else:
         text, encoding = decode_bytes(data, path)
         detected = fmt or detect_format(text, path)
@@ -160,6 +196,7 @@ def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str) ->
             )
         fmt = detected
         raw_records = _module(_TEXT_PARSERS[fmt]).parse(text, path)
+    where = _Where(fmt, text, path, len(raw_records))
     if not raw_records:
         raise ImportFormatError(
             f"holds no records (read as {fmt})",
@@ -170,8 +207,110 @@ def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str) ->
     for position, record in enumerate(raw_records):
         record.search = search
         records.append(finalise(record, position))
+        if _is_empty(record):
+            raise ImportFormatError(
+                f"record {position + 1} holds nothing to screen: no title, abstract, authors, year, "
+                "journal or identifier",
+                path=path,
+                line=where.line(position),
+                hint="remove that empty record from the file (or export again), then import it",
+            )
     _separate_shared_dois(records)
+    _refuse_conflicting_ids(records, where)
     return ParsedFile(Path(path), fmt, encoding, records, digest, data)
+
+
+# The fields that make a record something a reviewer can screen or find.
+_CONTENT_FIELDS = (
+    "title",
+    "abstract",
+    "authors",
+    "year",
+    "journal",
+    "journal_abbrev",
+    "pmid",
+    "doi",
+    "source_id",
+    "url",
+    "volume",
+    "issue",
+    "pages",
+    "keywords",
+    "mesh",
+    "extra",
+)
+
+
+def _is_empty(record: Record) -> bool:
+    return not any(getattr(record, name) for name in _CONTENT_FIELDS)
+
+
+class _Where:
+    """Record positions in words, with the record's first line where the format tells it
+    (RIS, MEDLINE, Web of Science, CSV); worked out only for an error message."""
+
+    def __init__(self, fmt: str, text: str, path: str | Path, count: int) -> None:
+        self.fmt, self.text, self.path, self.count = fmt, text, path, count
+        self._lines: list[int] | None = None
+
+    def line(self, position: int) -> int | None:
+        if self._lines is None:
+            self._lines = []
+            module = _module(_TEXT_PARSERS[self.fmt]) if self.fmt in _TEXT_PARSERS else None
+            if self.text and module is not None and hasattr(module, "record_lines"):
+                with contextlib.suppress(Exception):  # only a help for the message
+                    self._lines = module.record_lines(self.text, self.path)
+            if len(self._lines) != self.count:
+                self._lines = []  # the records were not found the parser's way: no line is better
+        return self._lines[position] if position < len(self._lines) else None
+
+    def record(self, position: int) -> str:
+        line = self.line(position)
+        return f"record {position + 1}" + (f" (line {line})" if line else "")
+
+
+def _same_title(a: str, b: str) -> bool:
+    """Whether two titles name one article (spelling, punctuation, a subtitle left out)."""
+    from rapidfuzz import fuzz
+
+    from ..dedup.normalise import title_key
+
+    key_a, key_b = title_key(a), title_key(b)
+    if not key_a or not key_b or key_a == key_b:
+        return True
+    return fuzz.ratio(key_a, key_b) >= 80 or fuzz.token_set_ratio(key_a, key_b) >= 95
+
+
+def _refuse_conflicting_ids(records: list[Record], where: _Where) -> None:
+    """Refuse two records of one file that share an id (a PMID, an accession number) but not
+    a title: they would be one record in the review, and one of the two articles would be lost.
+
+    Copies of one record (a database listing an article twice) are fine and stay one record.
+    """
+    first: dict[str, int] = {}
+    for position, record in enumerate(records):
+        earlier = first.setdefault(record.id, position)
+        if earlier == position:
+            continue
+        other = records[earlier]
+        if _same_title(other.title, record.title) and (
+            other.title or record.title or _same_title(other.abstract, record.abstract)
+        ):
+            continue
+        if record.id.startswith("pmid:"):
+            what = f"PMID {record.pmid}"
+        elif record.id.startswith("doi:"):
+            what = f"DOI {record.doi}"
+        else:
+            what = f"the accession number {record.source_id}"
+        shown = [(r.title or r.abstract or "(no title)")[:60] for r in (other, record)]
+        raise ImportFormatError(
+            f"{where.record(earlier)} and record {position + 1} (here) both have {what} but different "
+            f"titles ({shown[0]!r} / {shown[1]!r}): one of the two articles would be lost",
+            path=where.path,
+            line=where.line(position),
+            hint="correct the identifier of the wrong one in the file (or remove it), then import it",
+        )
 
 
 def _separate_shared_dois(records: list[Record]) -> None:

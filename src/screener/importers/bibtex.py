@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from pathlib import Path
@@ -95,10 +96,21 @@ def delatex(text: str) -> str:
     return text
 
 
+def _parse_quietly(text: str) -> bibtexparser.Library:
+    """bibtexparser logs each entry it cannot parse to stderr; the error raised here says it."""
+    logger = logging.getLogger("bibtexparser")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        return bibtexparser.parse_string(text)
+    finally:
+        logger.setLevel(level)
+
+
 def parse(text: str, path: str | Path) -> list[Record]:
     # bibtexparser's LatexDecodingMiddleware (pylatexenc) takes ~13 ms an entry; exports only
     # use accents, escapes and a few commands, which `delatex` handles a hundred times faster.
-    library = bibtexparser.parse_string(text)
+    library = _parse_quietly(text)
     entries = []
     for block in library.blocks:
         if isinstance(block, bibtexparser.model.Entry):
@@ -107,8 +119,16 @@ def parse(text: str, path: str | Path) -> list[Record]:
             # Scopus repeats keys such as funding_details; the first value of each is kept.
             entries.append(block.ignore_error_block)
         elif isinstance(block, bibtexparser.model.ParsingFailedBlock):
+            reason = str(getattr(block.error, "abort_reason", "") or block.error or "").strip().rstrip(".")
+            if "end of file" in reason.lower():
+                raise ImportFormatError(
+                    "the last BibTeX entry (starting here) is not closed: the file looks cut off",
+                    path=path,
+                    line=(block.start_line or 0) + 1,
+                    hint="export it again, or close the entry with '}'",
+                )
             raise ImportFormatError(
-                f"a BibTeX entry cannot be parsed ({type(block).__name__})",
+                f"a BibTeX entry cannot be parsed ({reason or type(block).__name__})",
                 path=path,
                 line=(block.start_line or 0) + 1,
                 hint="fix or remove that entry (unbalanced braces or a missing comma are usual)",

@@ -107,6 +107,21 @@ def check_complete(text: str, path: str | Path) -> None:
         )
 
 
+def record_lines(text: str, path: str | Path = "") -> list[int]:
+    """The `TY` line of each record `parse` returns, in order (for error messages); the
+    record boundaries are `tokenize`'s."""
+    lines = []
+    inside = False
+    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+        if not inside:
+            if line.startswith("TY"):
+                lines.append(number)
+                inside = True
+        elif line.startswith("ER  -"):
+            inside = False
+    return lines
+
+
 def parse(text: str, path: str | Path) -> list[Record]:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     check_complete(text, path)

@@ -8,6 +8,7 @@ Understands the column names of Embase, Scopus, Zotero, Rayyan, Covidence, WoS a
 from __future__ import annotations
 
 import ast
+import csv
 import io
 import re
 from pathlib import Path
@@ -178,7 +179,7 @@ def _sniff_delimiter(text: str, path: str | Path) -> str:
 def read_frame_from_text(text: str, path: str | Path) -> pd.DataFrame:
     delimiter = _sniff_delimiter(text, path)
     try:
-        return pd.read_csv(
+        frame = pd.read_csv(
             io.StringIO(text),
             sep=delimiter,
             dtype=str,
@@ -187,7 +188,16 @@ def read_frame_from_text(text: str, path: str | Path) -> pd.DataFrame:
             skip_blank_lines=True,
             engine="c",
         )
+    except pd.errors.EmptyDataError:
+        raise ImportFormatError("has no header row", path=path, hint="is it really a table?") from None
     except pd.errors.ParserError as exc:
+        if "EOF inside string" in str(exc):
+            raise ImportFormatError(
+                "a quoted cell opened here is never closed: the file looks cut off",
+                path=path,
+                line=_open_quote_line(text, delimiter),
+                hint="export it again (or close that quote)",
+            ) from None
         line = re.search(r"line (\d+)", str(exc))
         raise ImportFormatError(
             f"cannot be read as a delimited table ({str(exc).strip()})",
@@ -195,6 +205,88 @@ def read_frame_from_text(text: str, path: str | Path) -> pd.DataFrame:
             line=int(line.group(1)) if line else None,
             hint="check the quoting on that line, or save it again as CSV (UTF-8)",
         ) from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes a first row with one cell more than the header as "row names" and shifts
+        # every column of every row by one: titles would be read from the abstract column.
+        raise ImportFormatError(
+            f"the first row has more cells than the header ({len(frame.columns)}): "
+            "a cell holding the separator without quotes?",
+            path=path,
+            line=_first_row_line(text),
+            hint="quote that cell, or save the table again as CSV",
+        )
+    _check_last_row(text, delimiter, len(frame.columns), path)
+    return frame
+
+
+def _open_quote_line(text: str, delimiter: str) -> int | None:
+    """The line where the row holding a never-closed quote starts."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error:
+        return start
+    return None
+
+
+def _first_row_line(text: str) -> int:
+    """The line of the first row after the header (blank lines are skipped, as pandas does)."""
+    lines = text.split("\n")
+    filled = (number for number, line in enumerate(lines, start=1) if line.strip())
+    next(filled, None)
+    return next(filled, 2)
+
+
+def _check_last_row(text: str, delimiter: str, columns: int, path: str | Path) -> None:
+    """Refuse a file cut off in the middle of its last row.
+
+    A cut leaves the last row with fewer cells than the header and no line break at the end.
+    Both are needed: some exporters leave out the final line break (Zotero), and a row whose
+    trailing empty cells were dropped (Excel does so) still ends with one.
+    """
+    if text.endswith(("\n", "\r")) or "\n" not in text:
+        return
+    # The last row starts after the last line break that no quoted cell spans: the one before
+    # which the quotes are balanced. Counting quotes is cheap; only the last row is parsed.
+    total = text.count('"')
+    end = len(text)
+    after = 0
+    while True:
+        newline = text.rfind("\n", 0, end)
+        after += text.count('"', newline + 1, end)
+        if newline < 0 or (total - after) % 2 == 0:
+            break
+        end = newline
+    start = newline + 1
+    if start == 0:
+        return  # the header is the only row
+    rows = list(csv.reader(io.StringIO(text[start:]), delimiter=delimiter))
+    if len(rows) != 1:
+        return  # quotes inside unquoted cells: the row cannot be found this way; say nothing
+    if len(rows[0]) == 1 and not rows[0][0].strip():
+        return  # spaces after the last line break: not a row (pandas skips it too)
+    if len(rows[0]) < columns:
+        raise ImportFormatError(
+            f"the last row has {len(rows[0])} of the header's {columns} cells and the file ends "
+            "inside it: the file looks cut off",
+            path=path,
+            line=text.count("\n", 0, start) + 1,
+            hint="export it again (if the row is complete, end it with a line break)",
+        )
+
+
+def record_lines(text: str, path: str | Path) -> list[int]:
+    """The line where each data row starts, in the order `parse` returns records."""
+    delimiter = _sniff_delimiter(text, path)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    lines, start = [], 1
+    for row in reader:
+        if any(cell.strip() for cell in row):  # the rows frame_to_records keeps
+            lines.append(start)
+        start = reader.line_num + 1
+    return lines[1:]  # the first is the header
 
 
 def read_excel(data: bytes, path: str | Path) -> pd.DataFrame:
@@ -269,6 +361,8 @@ def frame_to_records(frame: pd.DataFrame, path: str | Path) -> list[Record]:
     records = []
     rows = frame.to_dict("records")
     for row in rows:
+        if not any(str(value).strip() for value in row.values()):
+            continue  # a row of empty cells (spreadsheets export them below the data): no record
 
         def get(field: str, row: dict = row) -> str:
             column = by_field.get(field)

@@ -66,6 +66,15 @@ def parse(text: str, path: str | Path) -> list[Record]:
     return records
 
 
+def record_lines(text: str, path: str | Path = "") -> list[int]:
+    """The `PT` line of each record `parse` returns, in order (for error messages)."""
+    return [
+        number
+        for number, line in enumerate(text.splitlines(), start=1)
+        if _TAG.match(line.rstrip()) and line[:2] == "PT"
+    ]
+
+
 def _one(fields: dict[str, list[str]], tag: str) -> str:
     return " ".join(fields.get(tag, []))
 
