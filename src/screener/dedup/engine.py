@@ -53,6 +53,9 @@ class Prepared:
     protocol: np.ndarray  # bool
     conference: np.ndarray  # bool
     part: np.ndarray
+    # bool: other records with this DOI have different titles (a supplement's DOI), so a record
+    # without a title cannot be told to be any one of them
+    doi_shared: np.ndarray
 
     def __len__(self) -> int:
         return len(self.records)
@@ -115,6 +118,13 @@ def prepare(records: Sequence[Record]) -> Prepared:
             arrays[key] = np.array(values, dtype=bool).reshape(n)
         else:
             arrays[key] = np.array(values, dtype=object).reshape(n)
+    titles_of_doi: dict[str, set[str]] = {}
+    for doi, title in zip(cols["doi"], cols["title"], strict=True):
+        if doi and title:
+            titles_of_doi.setdefault(doi, set()).add(title)
+    arrays["doi_shared"] = np.array(
+        [bool(doi) and len(titles_of_doi.get(doi, ())) > 1 for doi in cols["doi"]], dtype=bool
+    ).reshape(n)
     return Prepared(records=list(records), **arrays)
 
 
@@ -174,9 +184,10 @@ def candidate_pairs(p: Prepared, window: int = 10, max_block: int = 60) -> np.nd
         dtype=object,
     )
     blocks.append(_exact_blocks(page_keys, max_block))
-    pairs = np.concatenate([b.astype(np.int64) for b in blocks if len(b)]) if blocks else np.empty((0, 2))
-    if not len(pairs):
+    found = [b.astype(np.int64) for b in blocks if len(b)]
+    if not found:  # e.g. records without titles that share no identifier and no page
         return np.empty((0, 2), dtype=np.int64)
+    pairs = np.concatenate(found)
     pairs = np.sort(pairs, axis=1)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     codes = np.unique(pairs[:, 0] * n + pairs[:, 1])
@@ -223,6 +234,10 @@ def score_pairs(p: Prepared, pairs: np.ndarray, min_title: float = 75.0) -> Pair
 
     i, j = pairs[:, 0], pairs[:, 1]
     title = _similarity(p.title[i], p.title[j], fuzz.ratio)
+    # Two empty titles are not similar titles (rapidfuzz calls them 100% alike).
+    has_title = np.fromiter(map(bool, p.title), dtype=bool, count=len(p))
+    has_titles = has_title[i] & has_title[j]
+    title[~has_titles] = 0.0
     keep = (
         (title >= min_title)
         | _equal_present(p.doi, i, j)
@@ -232,6 +247,7 @@ def score_pairs(p: Prepared, pairs: np.ndarray, min_title: float = 75.0) -> Pair
     )
     pairs, i, j, title = pairs[keep], i[keep], j[keep], title[keep]
     partial = _similarity(p.title[i], p.title[j], fuzz.partial_ratio)
+    partial[~has_titles[keep]] = 0.0
     authors = _similarity(p.authors[i], p.authors[j], fuzz.token_set_ratio)
     # Abstracts are long: compare them only where a rule can use them.
     has_abstract = np.fromiter(
@@ -325,7 +341,11 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
             return DUPLICATE, "same PMID"
         return UNCERTAIN, "same PMID but different titles"
     if doi == 1:
-        if t >= 70 or tp >= 90 or not p.title[i] or not p.title[j]:
+        if not p.title[i] or not p.title[j]:
+            if p.doi_shared[i]:
+                return UNCERTAIN, "same DOI, one without a title, and the DOI is shared by different titles"
+            return DUPLICATE, "same DOI"
+        if t >= 70 or tp >= 90:
             return DUPLICATE, "same DOI"
         if page == -1 or (has_authors and au < 60):
             # Publishers give one DOI to a whole supplement of meeting abstracts.
