@@ -255,10 +255,13 @@ def test_csv_first_row_longer_than_header_refused(tmp_path: Path):
     assert info.value.line == 2
 
 
-def test_csv_rows_of_empty_cells_are_not_records(tmp_path: Path):
+def test_csv_row_of_empty_cells_refused(tmp_path: Path):
+    # Spreadsheets export rows of empty cells below the data; such a row is no record.
     path = tmp_path / "sheet.csv"
-    path.write_text("title,abstract,year\nFirst,One,2001\n,,\n;;\n,,\n")
-    assert [r.title for r in read_records(path).records] == ["First", ";;"]
+    path.write_text("title,abstract,year\nFirst,One,2001\n\n,,\nSecond,Two,2002\n")
+    with pytest.raises(ImportFormatError, match="record 2 holds nothing to screen") as info:
+        read_records(path)
+    assert info.value.line == 4 and "row of empty cells" in info.value.hint
 
 
 # -- 3. two articles under one PMID ----------------------------------------------------------
@@ -383,6 +386,31 @@ def test_empty_record_in_medline_refused(tmp_path: Path):
     path.write_text(medline_text() + "\nLA  - eng\nSO  - x\n")
     with pytest.raises(ImportFormatError, match="record 3 holds nothing"):
         read_records(path)
+
+
+# -- files stored by an earlier version keep their records ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "count"),
+    [
+        ("cut.nbib", "PMID- 1\nTI  - Whole\nSO  - X\n\nPMID- 2\nTI  - Cut off", 2),
+        ("glued.nbib", "PMID- 1\nTI  - One\nSO  - X\nPMID- 2\nTI  - Two\nSO  - Y\n", 1),
+        ("blank-rows.csv", "title,abstract\nA,a\n,\nB,b\n", 3),
+        ("short-last-row.csv", "title,abstract,year\nA,a,2001\nB", 2),
+        ("shifted.csv", "title,abstract\nA,with comma,a\nB,b\n", 2),
+        ("empty-record.ris", "TY  - JOUR\nTI  - A\nER  - \n\nTY  - JOUR\nER  - \n", 2),
+        ("pmid-clash.csv", "pmid,title\n7,Liver resection\n7,Aspirin in stroke\n", 2),
+    ],
+)
+def test_stored_file_read_as_when_imported(name: str, text: str, count: int):
+    """A file a review already holds gives the records it gave when it was imported (earlier
+    versions accepted these), so the review's counts and decisions stay; a new import of the
+    same file is refused."""
+    data = text.encode()
+    assert len(parse_bytes(data, name, strict=False).records) == count
+    with pytest.raises(ImportFormatError):
+        parse_bytes(data, name)
 
 
 # -- 5. only regular files are read ------------------------------------------------------------

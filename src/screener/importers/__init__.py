@@ -155,13 +155,25 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def parse_bytes(data: bytes, path: str | Path, fmt: str | None = None, search: str = "") -> ParsedFile:
-    """Parse an export held in memory; see `read_records`."""
+# Formats whose parser takes `strict` (see parse_bytes).
+_STRICT_PARSERS = frozenset(("medline", "csv"))
+
+
+def parse_bytes(
+    data: bytes, path: str | Path, fmt: str | None = None, search: str = "", *, strict: bool = True
+) -> ParsedFile:
+    """Parse an export held in memory; see `read_records`.
+
+    `strict=False` is for a file already stored in a review: it gives the records the file gave
+    when it was imported, without the checks added since (a file cut off, an empty record, two
+    articles under one PMID), so a review made with an earlier version keeps its records and
+    its counts. New files are always read strictly.
+    """
     with gc_paused():
-        return _parse_bytes(data, path, fmt, search)
+        return _parse_bytes(data, path, fmt, search, strict)
 
 
-def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str) -> ParsedFile:
+def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str, strict: bool) -> ParsedFile:
     import hashlib
 
     if fmt is not None and fmt not in FORMATS:
@@ -195,7 +207,8 @@ def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str) ->
                 hint="use the database's Export/Save function (RIS, MEDLINE, CSV...)",
             )
         fmt = detected
-        raw_records = _module(_TEXT_PARSERS[fmt]).parse(text, path)
+        parser = _module(_TEXT_PARSERS[fmt])
+        raw_records = parser.parse(text, path, strict) if fmt in _STRICT_PARSERS else parser.parse(text, path)
     where = _Where(fmt, text, path, len(raw_records))
     if not raw_records:
         raise ImportFormatError(
@@ -207,16 +220,17 @@ def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str) ->
     for position, record in enumerate(raw_records):
         record.search = search
         records.append(finalise(record, position))
-        if _is_empty(record):
+        if strict and _is_empty(record):
             raise ImportFormatError(
                 f"record {position + 1} holds nothing to screen: no title, abstract, authors, year, "
                 "journal or identifier",
                 path=path,
                 line=where.line(position),
-                hint="remove that empty record from the file (or export again), then import it",
+                hint="remove that empty record (in a table, a row of empty cells) and import the file again",
             )
     _separate_shared_dois(records)
-    _refuse_conflicting_ids(records, where)
+    if strict:
+        _refuse_conflicting_ids(records, where)
     return ParsedFile(Path(path), fmt, encoding, records, digest, data)
 
 

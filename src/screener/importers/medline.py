@@ -26,8 +26,12 @@ _FIRST_TAGS = ("PMID", "PMC")
 _HINT = "export it again from PubMed (Save > Format: PubMed)"
 
 
-def entries(text: str, path: str | Path) -> list[tuple[int, dict]]:
-    """(first line, fields) of every record, with Bio.Medline's values; `text` has \\n ends."""
+def entries(text: str, path: str | Path, strict: bool = True) -> list[tuple[int, dict]]:
+    """(first line, fields) of every record, with Bio.Medline's values; `text` has \\n ends.
+
+    `strict=False` reads two records with no blank line between them as one, as Biopython did
+    when files stored in a review were imported (see `importers.parse_bytes`).
+    """
     out: list[tuple[int, dict]] = []
     fields: dict[str, list[str]] = {}
     key = ""
@@ -51,7 +55,7 @@ def entries(text: str, path: str | Path) -> list[tuple[int, dict]]:
         elif line:
             line = line.rstrip()
             key = line[:4].rstrip()
-            if key in _FIRST_TAGS and key in fields:
+            if strict and key in _FIRST_TAGS and key in fields:
                 raise ImportFormatError(
                     f"a second '{key}' line in one record: two records have no blank line between "
                     "them (the second would be lost)",
@@ -102,7 +106,7 @@ def record_lines(text: str, path: str | Path) -> list[int]:
     return [line for line, _ in entries(text, path)]
 
 
-def parse(text: str, path: str | Path) -> list[Record]:
+def parse(text: str, path: str | Path, strict: bool = True) -> list[Record]:
     if not _RECORD_START.search(text):
         raise ImportFormatError(
             "has no MEDLINE record (no 'PMID- ' line)",
@@ -110,8 +114,9 @@ def parse(text: str, path: str | Path) -> list[Record]:
             hint="export from PubMed with 'Save > Format: PubMed'",
         )
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    found = entries(text, path)
-    check_complete(found, path)
+    found = entries(text, path, strict)
+    if strict:
+        check_complete(found, path)
     return [to_record(fields) for _, fields in found]
 
 

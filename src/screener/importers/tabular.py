@@ -176,7 +176,9 @@ def _sniff_delimiter(text: str, path: str | Path) -> str:
     return best
 
 
-def read_frame_from_text(text: str, path: str | Path) -> pd.DataFrame:
+def read_frame_from_text(text: str, path: str | Path, strict: bool = True) -> pd.DataFrame:
+    """The table, refused when it was cut off or its first row would shift every column;
+    `strict=False` reads a stored file as it was read when imported (see `parse_bytes`)."""
     delimiter = _sniff_delimiter(text, path)
     try:
         frame = pd.read_csv(
@@ -205,6 +207,8 @@ def read_frame_from_text(text: str, path: str | Path) -> pd.DataFrame:
             line=int(line.group(1)) if line else None,
             hint="check the quoting on that line, or save it again as CSV (UTF-8)",
         ) from None
+    if not strict:
+        return frame
     if not isinstance(frame.index, pd.RangeIndex):
         # pandas takes a first row with one cell more than the header as "row names" and shifts
         # every column of every row by one: titles would be read from the abstract column.
@@ -283,7 +287,7 @@ def record_lines(text: str, path: str | Path) -> list[int]:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     lines, start = [], 1
     for row in reader:
-        if any(cell.strip() for cell in row):  # the rows frame_to_records keeps
+        if len(row) > 1 or any(cell.strip() for cell in row):  # pandas skips only blank lines
             lines.append(start)
         start = reader.line_num + 1
     return lines[1:]  # the first is the header
@@ -361,8 +365,6 @@ def frame_to_records(frame: pd.DataFrame, path: str | Path) -> list[Record]:
     records = []
     rows = frame.to_dict("records")
     for row in rows:
-        if not any(str(value).strip() for value in row.values()):
-            continue  # a row of empty cells (spreadsheets export them below the data): no record
 
         def get(field: str, row: dict = row) -> str:
             column = by_field.get(field)
@@ -405,8 +407,8 @@ def frame_to_records(frame: pd.DataFrame, path: str | Path) -> list[Record]:
     return records
 
 
-def parse(text: str, path: str | Path) -> list[Record]:
-    return frame_to_records(read_frame_from_text(text, path), path)
+def parse(text: str, path: str | Path, strict: bool = True) -> list[Record]:
+    return frame_to_records(read_frame_from_text(text, path, strict), path)
 
 
 def parse_excel(data: bytes, path: str | Path) -> list[Record]:
