@@ -28,6 +28,10 @@ from .names import UnsafePathError, open_append, read_regular_bytes
 CUT_MARK = "# the line above was cut by an interrupted write; screener ignores it"
 # How far back from the end an append looks for the start of the last line.
 MAX_LINE = 100_000
+# A cell screener writes (a note, a reason) is at most this long, so every line stays under
+# MAX_LINE; reading allows longer cells, which a person may have typed by hand.
+MAX_CELL = 20_000
+csv.field_size_limit(max(csv.field_size_limit(), 16 << 20))
 
 
 @dataclass
@@ -110,6 +114,14 @@ def append_rows(
             path=path.parent,
             hint="replace the link with the real folder",
         )
+    for row in rows:
+        for cell in row:
+            if len(cell) > MAX_CELL:
+                raise ScreenerError(
+                    f"a value of {len(cell)} characters is too long for a decision file (at most {MAX_CELL})",
+                    path=path,
+                    hint="shorten the note",
+                )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = open_append(path)
     try:

@@ -19,8 +19,10 @@ from pathlib import Path
 from .errors import ScreenerError
 
 MAX_NAME = 64
-# A stored raw file is a search name plus "-NNN" and an extension.
-MAX_FILE_NAME = MAX_NAME + 16
+# A stored raw file is a search name plus "-update-YYYY-MM-DD", "-NNN" and an extension.
+MAX_FILE_NAME = MAX_NAME + 36
+# File systems count bytes: 255 per name on Linux and macOS.
+MAX_NAME_BYTES = 255
 _PUNCTUATION = frozenset(" ._-'")
 _RULE = "letters, digits, space, '.', '_', '-' or \"'\"; no leading dot or space; at most"
 
@@ -33,6 +35,8 @@ def name_problem(value: object, limit: int = MAX_NAME) -> str | None:
         return "is empty"
     if len(value) > limit:
         return f"is {len(value)} characters long (at most {limit})"
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES - 24:  # room for a suffix
+        return f"is too long for a file name ({len(value.encode('utf-8', 'surrogatepass'))} bytes in UTF-8)"
     if unicodedata.normalize("NFC", value) != value:
         return "is not in Unicode normal form C (the same name could be written two ways)"
     if value[0] in " .":

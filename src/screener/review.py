@@ -18,7 +18,6 @@ import marshal
 import os
 import re
 import sys
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,16 +79,9 @@ def read_toml(path: Path) -> dict[str, Any]:
             line=data[: exc.start].count(b"\n") + 1,
             hint="save it as UTF-8",
         ) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        raise ScreenerError(
-            f"is not valid TOML ({exc})",
-            path=path,
-            line=int(line.group(1)) if line else None,
-            hint="fix it by hand or restore it from git",
-        ) from None
+    from .schema import parse_toml
+
+    return parse_toml(text, path)
 
 
 @dataclass
@@ -111,6 +103,8 @@ class ReviewConfig:
     highlight_exclude: list[str] = field(default_factory=list)
     ranking: dict[str, Any] = field(default_factory=dict)  # [ranking]: RankerConfig.from_table
     raw: dict[str, Any] = field(default_factory=dict)
+    # Unknown keys, each "review.toml: unknown key X, ignored (did you mean Y?)": for stderr, once.
+    warnings: list[str] = field(default_factory=list, compare=False, repr=False)
 
     def to_toml(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.raw)
@@ -131,35 +125,12 @@ class ReviewConfig:
 
 
 def parse_config(data: dict[str, Any], path: Path) -> ReviewConfig:
-    """Validate `review.toml` contents; every problem names the file and the key."""
+    """Validate `review.toml` contents (schema.REVIEW): every problem names the file and the
+    key; unknown keys are kept and come back as warnings."""
+    from .schema import check_review
 
-    def fail(message: str) -> ScreenerError:
-        return ScreenerError(message, path=path, hint="see docs/review-format.md")
-
-    reviewers = []
-    for i, entry in enumerate(data.get("reviewers", [])):
-        if not isinstance(entry, dict) or not entry.get("name"):
-            raise fail(f"reviewers[{i}] needs a name")
-        role = entry.get("role", "screener")
-        if role not in ROLES:
-            raise fail(f"reviewers[{i}] ({entry['name']}): role must be one of {', '.join(ROLES)}")
-        reviewers.append(Reviewer(str(entry["name"]), role))
-    names = [r.name for r in reviewers]
-    if len(set(names)) != len(names):
-        raise fail("two reviewers have the same name")
-    stages = data.get("stages", list(STAGES))
-    unknown = [s for s in stages if s not in STAGES]
-    if unknown:
-        raise fail(f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGES)}")
-    full_text = data.get("full_text", {})
-    highlight = data.get("highlight", {})
-    for key in ("include", "exclude"):
-        for pattern in highlight.get(key, []):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                message = f"highlight.{key}: {pattern!r} is not a valid regular expression ({exc})"
-                raise fail(message) from None
+    checked = check_review(data, path)
+    data = checked.data
     ranking = data.get("ranking", {})
     if ranking:
         from .ranking import RankerConfig
@@ -167,17 +138,20 @@ def parse_config(data: dict[str, Any], path: Path) -> ReviewConfig:
         try:
             RankerConfig.from_table(ranking)
         except (ValueError, TypeError) as exc:
-            raise fail(f"[ranking]: {exc}") from None
+            raise ScreenerError(f"[ranking]: {exc}", path=path, hint="see docs/review-format.md") from None
+    full_text = data.get("full_text", {})
+    highlight = data.get("highlight", {})
     return ReviewConfig(
-        title=str(data.get("title", "")),
-        question=str(data.get("question", "")),
-        reviewers=reviewers,
-        stages=list(stages),
+        title=data.get("title", ""),
+        question=data.get("question", ""),
+        reviewers=[Reviewer(r["name"], r.get("role", "screener")) for r in data.get("reviewers", [])],
+        stages=list(data.get("stages", STAGES)),
         exclusion_reasons=list(full_text.get("exclusion_reasons", DEFAULT_EXCLUSION_REASONS)),
         highlight_include=list(highlight.get("include", [])),
         highlight_exclude=list(highlight.get("exclude", [])),
         ranking=dict(ranking),
         raw=data,
+        warnings=checked.warnings,
     )
 
 
@@ -210,6 +184,8 @@ class Search:
     kind: str = "database"
     files: list[SearchFile] = field(default_factory=list)
     pubmed: dict[str, Any] = field(default_factory=dict)
+    # Unknown keys, each "PATH: unknown key X, ignored (did you mean Y?)": for stderr, once.
+    warnings: list[str] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def record_count(self) -> int:
@@ -236,20 +212,24 @@ class Search:
 
     @classmethod
     def from_toml(cls, data: dict[str, Any], path: Path) -> Search:
-        try:
-            files = [SearchFile(**f) for f in data.get("files", [])]
-        except TypeError as exc:
-            raise ScreenerError(f"a [[files]] entry is malformed ({exc})", path=path) from None
+        """A search from its searches/NAME.toml, checked (schema.SEARCH); unknown keys come back
+        as warnings (and are not kept when screener writes the file again)."""
+        from .schema import check_search
+
+        checked = check_search(data, path)
+        data = checked.data
+        known = {f.name for f in dataclasses.fields(SearchFile)}
         return cls(
-            name=str(data.get("name", path.stem)),
-            database=str(data.get("database", "")),
-            query=str(data.get("query", "")),
-            date_searched=str(data.get("date_searched", "")),
-            source=str(data.get("source", "file")),
-            notes=str(data.get("notes", "")),
-            kind=str(data.get("kind", "database")),
-            files=files,
+            name=data.get("name", path.stem),
+            database=data.get("database", ""),
+            query=data.get("query", ""),
+            date_searched=data.get("date_searched", ""),
+            source=data.get("source", "file"),
+            notes=data.get("notes", ""),
+            kind=data.get("kind", "database"),
+            files=[SearchFile(**{k: v for k, v in f.items() if k in known}) for f in data.get("files", [])],
             pubmed=dict(data.get("pubmed", {})),
+            warnings=checked.warnings,
         )
 
 
@@ -304,6 +284,9 @@ def init_review(
         reviewers=reviewers
         or [Reviewer("reviewer1"), Reviewer("reviewer2"), Reviewer("resolver", "resolver")],
     )
+    from .schema import check_review
+
+    check_review(config.to_toml(), root / REVIEW_FILE)  # what the command line brought, before writing
     (root / "searches").mkdir(exist_ok=True)
     for stage in config.stages:
         (root / "labels" / stage).mkdir(parents=True, exist_ok=True)
@@ -332,7 +315,16 @@ def _records_from_cache(data: bytes) -> list[Record]:
         fields, rows = marshal.loads(data)
         if tuple(fields) != _RECORD_FIELDS:
             raise ValueError("cache written by another version")
-        return [Record(*row) for row in rows]
+        records = [Record(*row) for row in rows]
+    # A damaged or forged entry is rebuilt, never trusted: the text fields must be text.
+    for r in records:
+        if not (isinstance(r.id, str) and isinstance(r.title, str) and isinstance(r.authors, list)):
+            raise ValueError("cache entry of the wrong shape")
+    return records
+
+
+# Review folders this process holds the lock of (see Review.lock).
+_HELD_LOCKS: set[str] = set()
 
 
 def now_iso() -> str:
@@ -380,12 +372,19 @@ class Review:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Serialise commands that change searches/ (import, search, update): an exclusive
-        flock on the review folder itself, so no lock file is left in the review."""
+        flock on the review folder itself, so no lock file is left in the review. Re-entrant
+        within a process (an update imports files while it holds the lock)."""
+        key = str(self.root)
+        if key in _HELD_LOCKS:
+            yield
+            return
         fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            _HELD_LOCKS.add(key)
             yield
         finally:
+            _HELD_LOCKS.discard(key)
             os.close(fd)
 
     @property
@@ -425,8 +424,15 @@ class Review:
         return Search.from_toml(read_toml(path), path)
 
     def save_search(self, search: Search) -> None:
+        """Write searches/NAME.toml, checked against its schema first: a value the command line
+        brought (a database name with a control character) must not break every later read."""
+        from .schema import check_search
+
+        path = self.search_toml_path(search.name)
+        data = search.to_toml()
+        check_search(data, path)
         header = "# Provenance of one search; the raw export files sit beside it, unchanged.\n"
-        atomic_write_text(self.search_toml_path(search.name), header + tomli_w.dumps(search.to_toml()))
+        atomic_write_text(path, header + tomli_w.dumps(data))
 
     # -- records --------------------------------------------------------------------------
 
@@ -454,10 +460,13 @@ class Review:
                 records = _records_from_cache(cache.read_bytes())
             except Exception:  # a damaged cache entry is rebuilt, never trusted
                 records = None
+        if records is not None and len(records) != file.records:
+            records = None  # a cache entry that disagrees with the provenance is rebuilt
         if records is None:
             if data is None:
                 data = self._read_verified(path, file, search, toml_path)
-            records = parse_bytes(data, path, file.format, search.name).records
+            # strict=False: a stored file gives the records it gave when it was imported.
+            records = parse_bytes(data, path, file.format, search.name, strict=False).records
             self._write_cache(cache, records)
         if len(records) != file.records:
             raise ScreenerError(
@@ -634,7 +643,8 @@ class Review:
                 records=len(parsed.records),
                 encoding=parsed.encoding,
                 imported=now_iso(),
-                original_name=Path(path).name,
+                # A file name that is not valid UTF-8 is kept readable in the provenance.
+                original_name=os.fsencode(Path(path).name).decode("utf-8", "replace"),
                 round=round,
                 date_searched=date_searched if updating else "",
             )

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ScreenerError
-from .review import Review
+from .names import check_name
+from .review import SEARCH_NAME_HINT, Review
 
 Progress = Callable[[int, int], None]
 
@@ -75,12 +76,13 @@ def update_review(
     as it was. A search that is interrupted leaves no file behind.
     """
     from .importers import read_records
-    from .prisma import prisma_counts
 
     if not searches and not imports:
         raise ScreenerError("nothing to update", hint="pass --all, --search NAME or --import NAME=FILE")
     check_pubmed_searches(review, searches)
     known = {s.name: s for s in review.searches()}
+    for name, _ in imports:  # every name before any file is read or written
+        check_name(name, "search name", hint=SEARCH_NAME_HINT)
     parsed = []
     for name, path in imports:
         if name in known and known[name].source != "file":
@@ -88,6 +90,26 @@ def update_review(
                 f"search {name!r} is run through PubMed; new exports go under another search name"
             )
         parsed.append((name, path, read_records(path, fmt, name)))
+
+    with review.lock():  # no import or other update can interleave with this round
+        # Everything the round's report reads is read once before anything is written: a damaged
+        # file elsewhere in the review refuses the update instead of failing halfway through it.
+        from .prisma import prisma_counts
+
+        prisma_counts(review)
+        return _open_round(review, searches, parsed, known, settings, client, progress)
+
+
+def _open_round(
+    review: Review,
+    searches: Sequence[str],
+    parsed: list[tuple[str, str | Path, Any]],
+    known: dict[str, Any],
+    settings: Any,
+    client: Any,
+    progress: Progress | None,
+) -> UpdateReport:
+    from .prisma import prisma_counts
 
     round = review.current_round() + 1
     report = UpdateReport(round)
