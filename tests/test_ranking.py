@@ -539,3 +539,110 @@ def test_ranking_bench_skips_a_dataset_without_the_level(tmp_path, capsys):
     assert load_level(dataset, "final") is not None
     assert load_level(dataset, "ta") is None
     assert "skipped final_only at level ta" in capsys.readouterr().err
+
+
+# -- any number of records, any text: the ranking works or steps aside, never crashes ---------
+
+DEGENERATE_TEXTS = {
+    "none": [],
+    "one": ["Liver resection for neuroendocrine metastases"],
+    "two identical": ["Liver resection outcomes"] * 2,
+    "three identical": ["Liver resection outcomes"] * 3,
+    "empty strings": ["", "", ""],
+    "only stop words": ["the of and", "and the", "of the and"],
+    "only punctuation": ["!!!", "...", "?!; --"],
+    "one-letter words": ["a b c", "x y z", "q r s"],
+    "some empty": ["", "liver resection", "pancreas", ""],
+    "index terms only": [" \x1f Humans; Liver", " \x1f Humans", " \x1f Liver; *Neoplasms/surgery"],
+    "non-Latin scripts": ["肝切除术后生存率", "胰腺神经内分泌肿瘤", "Резекция печени", "استئصال الكبد"],
+    "very long": ["liver " * 20000 + "resection", "pancreas " * 20000, "survival " * 20000],
+}
+CONFIGS = {
+    "default": RankerConfig(),
+    "alone": RankerConfig(interleave=False),
+    "words and chars": RankerConfig(features="tfidf-words-chars", interleave=False),
+    "two views, terms apart": RankerConfig(
+        features="tfidf-two-views", feature_options={"index_terms": "separate"}, interleave=False
+    ),
+    "naive bayes": RankerConfig(classifier="nb"),
+    "logistic, uncertainty": RankerConfig(classifier="logistic", query="uncertainty"),
+}
+
+
+@pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
+@pytest.mark.parametrize("texts", DEGENERATE_TEXTS.values(), ids=DEGENERATE_TEXTS.keys())
+def test_ranker_works_or_steps_aside_for_any_texts(texts, config):
+    ranker = Ranker(texts, config)
+    n = len(texts)
+    if n >= 2:
+        ranker.fit(np.array([0, 1]), np.array([1, 0]))
+        ranker.fit(np.array([1, 0]), np.array([0, 1]))  # the other model's turn
+    rest = np.arange(min(n, 2), n)
+    order = ranker.next_order(rest)
+    assert sorted(order.tolist()) == rest.tolist()  # every unlabelled record, once
+    assert np.all(np.isfinite(ranker.scores)) and len(ranker.scores) == n
+    if ranker.notice:
+        assert not ranker.fitted  # nothing to rank with, and it says so
+
+
+def test_records_that_share_every_word_keep_their_order():
+    """The crash reported: scikit-learn's 'After pruning, no terms remain'."""
+    ranker = Ranker(["Liver resection (A)", "Liver resection (B)", "Liver resection (C)"])
+    assert "ranking is off" in ranker.notice
+    ranker.fit(np.array([0, 1]), np.array([1, 0]))
+    assert not ranker.fitted
+
+
+def test_one_model_that_cannot_read_the_texts_leaves_its_turns_to_the_other():
+    # Only stop words: the default reads them (stop words kept), its partner too; words-and-
+    # chars alone cannot. With one model unable, the other ranks on every turn.
+    texts = ["the of and", "and the", "of the and", "the the"]
+    ranker = Ranker(texts)
+    broken = ranker.models[1]
+    broken.problem, broken.X = "no terms", broken.X[:, :0].tocsr()
+    for step in range(3):
+        ranker.fit(np.array([0, 1]), np.array([1, 0]))
+        assert ranker.fitted and ranker.scores is ranker.models[0].scores, step
+    assert ranker.notice == ""  # ranking still works
+
+
+def test_labelled_records_without_terms_give_no_model():
+    ranker = Ranker(["", "", "liver resection", "pancreas surgery"], RankerConfig(interleave=False))
+    ranker.fit(np.array([0, 1]), np.array([1, 0]))
+    assert not ranker.fitted and ranker.notice == ""
+    ranker.fit(np.array([0, 1, 2, 3]), np.array([1, 0, 1, 0]))
+    assert ranker.fitted
+
+
+def test_index_weight_must_be_a_finite_number():
+    for bad in (float("nan"), float("inf"), -1):
+        with pytest.raises(ValueError, match="index_weight"):
+            RankerConfig.from_table({"features": "tfidf-two-views", "index_weight": bad})
+    with pytest.raises(ValueError, match="must be a table"):
+        RankerConfig.from_table(["features"])
+
+
+@pytest.mark.parametrize("seeds", ["a", "", "1,,2", "-1", "1.5", "0,0", "4294967296", "٣"])
+def test_simulate_seeds_are_checked_before_any_work(cli, tmp_path, seeds):
+    dataset = tmp_path / "missing.csv"
+    dataset.write_text("title,label_included\nx,1\ny,0\n")
+    result = cli("simulate", str(dataset), "--seeds", seeds)
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.startswith("error: --seeds") and result.err.count("\n") == 1, result
+
+
+@pytest.mark.parametrize(
+    "titles", [["Liver resection (A)", "Liver resection (B)"], ["", "", ""], ["x", "y", "z"]]
+)
+def test_simulate_tiny_or_degenerate_datasets(cli, tmp_path, titles):
+    dataset = tmp_path / "tiny.csv"
+    with dataset.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["record_id", "title", "abstract", "label_included"])
+        for k, title in enumerate(titles):
+            writer.writerow([k, title, title, int(k == 0)])
+    out = tmp_path / "orders"
+    result = cli("simulate", str(dataset), "--seeds", "0,1", "--orders-out", str(out), "--json")
+    assert result.code == 0, result
+    rows = list(csv.DictReader((out / "tiny_seed1.csv").open()))
+    assert sorted(int(r["row"]) for r in rows) == list(range(len(titles)))

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ScreenerError
+from .outputs import safe_cell
 from .records import Record
+
+__all__ = ["export", "final_decisions", "safe_cell", "to_bibtex", "to_csv", "to_ris"]
 
 FORMATS = ("ris", "csv", "bibtex")
 DECISION_FILTERS = ("included", "excluded", "all")
@@ -80,17 +83,7 @@ def final_decisions(review, stage: str = "full-text", decision: str = "included"
 
 
 # -- CSV ---------------------------------------------------------------------------------
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def safe_cell(value: Any) -> str:
-    """A cell a spreadsheet shows as text: one starting like a formula gets a leading quote
-    (OWASP's advice for CSV injection), so =HYPERLINK(...) in a title never runs."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+# safe_cell lives with the other outputs a person opens (dedup --output, prisma --format csv).
 
 
 def _fields(row: ExportRow) -> dict[str, Any]:

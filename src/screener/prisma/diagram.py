@@ -7,6 +7,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from ..outputs import save_figure
 from . import PrismaCounts
 
 BAND = "#c6dbef"
@@ -322,6 +323,9 @@ def draw(counts: PrismaCounts, path: str | Path, title: str = "") -> Path:
         _arrow(axes, ox + ow / 2, join_y, mx + mw, join_y)
 
     path = Path(path)
-    figure.savefig(path, dpi=150 if path.suffix.lower() == ".png" else None)
-    plt.close(figure)
+    try:
+        # Where the user asked, atomically; a folder that is missing or not writable is one line.
+        save_figure(figure, path, dpi=150 if path.suffix.lower() == ".png" else None)
+    finally:
+        plt.close(figure)
     return path

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
+from ..outputs import safe_cell
 from . import PrismaCounts
 
 COLUMNS = ("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")
@@ -173,5 +174,6 @@ def to_template_csv(counts: PrismaCounts) -> str:
             n = 0
         tooltip = description if node != "NA" else "NA"
         url = f"{key if key != 'NA' else box}.html" if node != "NA" else "NA"
-        writer.writerow((key, node, box, description, boxtext, tooltip, url, n))
+        # Database names and reasons come from the review's files: never a formula.
+        writer.writerow([safe_cell(cell) for cell in (key, node, box, description, boxtext, tooltip, url, n)])
     return out.getvalue()

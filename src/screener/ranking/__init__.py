@@ -5,6 +5,10 @@ with its feature matrix, computed once; `fit` retrains the model whose turn it i
 labelled rows and `next_order` returns the unlabelled rows in the order to screen them. A
 retrain-and-rerank step costs one model's fit on the labelled rows and one sparse product over
 all rows.
+
+A review of a few records, or of records that share every word (or have none), leaves a model
+nothing to tell records apart by. That model steps aside (`Ranker.notice` says why) and the
+records keep the order they were given in; ranking is an aid, never a reason to stop screening.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ class RankerConfig:
         parts = {"features": FEATURES, "classifier": CLASSIFIERS, "query": QUERIES}
         options = ("index_terms", "index_weight")
         keys = [*parts, *options, "interleave"]
+        if not isinstance(table, dict):
+            raise ValueError(f"[ranking] must be a table with keys {', '.join(keys)}")
         unknown = sorted(set(table) - set(keys))
         if unknown:
             raise ValueError(f"unknown key(s) {', '.join(unknown)}; keys are {', '.join(keys)}")
@@ -232,8 +238,14 @@ class _Model:
     ) -> None:
         self.config = config
         features, self.classifier, self.query = config.build()
-        # float32 halves the memory the per-step product streams through; scores need no more.
-        self.X: sparse.csr_matrix = _feature_matrix(features, texts, self.config, cache_dir, progress)
+        # Why this model cannot rank these texts (no term tells any two records apart), or "".
+        self.problem = ""
+        try:
+            # float32 halves the memory the per-step product streams through; scores need no more.
+            self.X: sparse.csr_matrix = _feature_matrix(features, texts, self.config, cache_dir, progress)
+        except ValueError as exc:  # scikit-learn: empty vocabulary, or no terms left after max_df
+            self.problem = str(exc)
+            self.X = sparse.csr_matrix((len(texts), 0), dtype=np.float32)
         # Columns of terms in one record only. For a linear model their weight is zero unless
         # that record is labelled, and then only that labelled record's score changes: the
         # unlabelled records' scores come exactly from the other columns, a smaller product.
@@ -251,12 +263,16 @@ class _Model:
         self.fitted = False
 
     def fit(self, labelled: np.ndarray, y: np.ndarray) -> None:
-        """Retrain on the labelled rows (needs at least one relevant and one irrelevant)."""
-        if len(set(y.tolist())) < 2:
+        """Retrain on the labelled rows (needs at least one relevant and one irrelevant, and
+        some term among them)."""
+        if len(set(y.tolist())) < 2 or self.X.shape[1] == 0:
             self.fitted = False
             return
         if getattr(self.classifier, "exact_zero_for_unseen", False):
             narrow, columns = self._labelled_rows.matrix(labelled)
+            if narrow.shape[1] == 0:  # the labelled records have no term at all: nothing to learn
+                self.fitted = False
+                return
             self.classifier.fit_compact(narrow, y, columns, self.X.shape[1])
             if self._shared_blocks is None:
                 self._shared_blocks = _row_blocks(self.X[:, self._shared].tocsr())
@@ -302,6 +318,12 @@ class Ranker:
             return lambda done, total: progress(k * total + done, len(members) * total)
 
         self.models = [_Model(texts, c, cache_dir, part(k)) for k, c in enumerate(members)]
+        # Said to the reviewer when no model can rank these records (they keep their order).
+        self.notice = (
+            f"ranking is off: no word tells these {len(texts)} records apart; they stay in their order"
+            if all(m.problem for m in self.models)
+            else ""
+        )
         self.query = self.models[0].query
         self.X = self.models[0].X
         self.rng = np.random.RandomState(seed)
@@ -318,8 +340,13 @@ class Ranker:
         for other in self.models:
             if other is model or not other.fitted:
                 other.fit(labelled, y)
-        self.scores, self.fitted = model.scores, True
         self.turn = (self.turn + 1) % len(self.models)
+        # A model that cannot learn from these records leaves its turn to one that can.
+        usable = model if model.fitted else next((m for m in self.models if m.fitted), None)
+        if usable is None:
+            self.fitted = False
+            return
+        self.scores, self.fitted = usable.scores, True
 
     def next_order(self, unlabelled: np.ndarray) -> np.ndarray:
         """Unlabelled rows in screening order (random until the model can be trained)."""

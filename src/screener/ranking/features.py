@@ -157,8 +157,12 @@ class TfidfTwoViews:
 
     def __init__(self, index_terms: str = "words", index_weight: float = 0.5) -> None:
         self.index_terms = _check_index_terms(index_terms, ("words", "separate", "ignore"))
-        if isinstance(index_weight, bool) or not isinstance(index_weight, (int, float)):
-            raise ValueError("index_weight must be a number")
+        if (
+            isinstance(index_weight, bool)
+            or not isinstance(index_weight, (int, float))
+            or not 0 <= index_weight < float("inf")
+        ):
+            raise ValueError(f"index_weight must be a number from 0 up, not {index_weight!r}")
         self.index_weight = index_weight
 
     def fit_transform(self, texts: Sequence[str], progress: Progress | None = None) -> sparse.csr_matrix:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..outputs import save_figure
+
 
 def recall_plot(runs, path: Path, title: str = "") -> None:  # noqa: ANN001 - list[Simulation]
     import matplotlib
@@ -29,5 +31,7 @@ def recall_plot(runs, path: Path, title: str = "") -> None:  # noqa: ANN001 - li
     axes.set_title(title)
     axes.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    try:
+        save_figure(figure, path)  # where the user asked, atomically; a bad path is one line
+    finally:
+        plt.close(figure)

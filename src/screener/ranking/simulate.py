@@ -8,8 +8,28 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ScreenerError
 from . import Ranker, RankerConfig
 from .metrics import atd, rrf, wss
+
+MAX_SEED = 2**32 - 1  # numpy's RandomState takes seeds from 0 to 2**32 - 1
+
+
+def parse_seeds(text: str) -> list[int]:
+    """`--seeds 0,1,2`: whole numbers from 0 to MAX_SEED, each once; anything else an error."""
+    seeds: list[int] = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item.isascii() or not item.isdigit() or int(item) > MAX_SEED:
+            shown = "an empty item" if not item else repr(item)
+            raise ScreenerError(
+                f"--seeds {text!r}: {shown} is not a seed",
+                hint=f"give whole numbers from 0 to {MAX_SEED}, separated by commas, e.g. --seeds 0,1,2",
+            )
+        if int(item) in seeds:
+            raise ScreenerError(f"--seeds {text!r}: seed {int(item)} is given twice")
+        seeds.append(int(item))
+    return seeds
 
 
 def priors(labels: np.ndarray, seed: int) -> tuple[int, int]:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..errors import ScreenerError
 from ..records import Record
 from .decisions import Decision, DecisionLog
 
@@ -38,6 +39,20 @@ HELP = {
         ("q", "quit"),
     ],
 }
+
+
+def require_terminal(command: str, hint: str) -> None:
+    """Interactive commands read single keystrokes: without a terminal on standard input (a
+    pipe, /dev/null, a CI job) they stop before any work, in one line, instead of failing in
+    the terminal library or taking a pipe's bytes for decisions."""
+    import sys
+
+    try:
+        interactive = sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):  # closed or replaced
+        interactive = False
+    if not interactive:
+        raise ScreenerError(f"'{command}' needs an interactive terminal (its input is not one)", hint=hint)
 
 
 def order_records(records: list[Record], order: str, seed: str) -> list[Record]:
@@ -133,6 +148,10 @@ class BackgroundRanking:
     After each decision the next record comes from the latest ranking already computed (at
     most one decision behind), and a new training starts on every decision so far. Only rows
     still waiting are reordered; the record on screen never changes under the reviewer.
+
+    Ranking is an aid: when the model cannot rank these records, or its training fails, the
+    records keep their order and the reviewer is told once, in the session's message line; a
+    decision is never held up or lost for it, and no traceback reaches the screen.
     """
 
     def __init__(self, ranker) -> None:  # noqa: ANN001 - ranking.Ranker
@@ -143,6 +162,8 @@ class BackgroundRanking:
         self.position = None  # rank position of every row in the latest ranking
         self.thread = None
         self.wanted = None  # (labelled rows, labels) waiting to be trained on
+        self.failed = ""  # why ranking stopped, once it has
+        self.told = False  # the reviewer has seen the notice or the failure
 
     def __call__(self, session: ScreenSession) -> None:
         """Apply the latest ranking to the queue, then train on the decisions so far."""
@@ -158,6 +179,8 @@ class BackgroundRanking:
         labelled = np.array([row_of[rid] for rid in session.done], dtype=np.int64)
         y = np.array([int(d.includes) for d in session.done.values()], dtype=int)
         with self.lock:
+            if self.failed:
+                return
             self.wanted = (labelled, y)
             if self.thread is not None and self.thread.is_alive():
                 return  # the running thread picks up the newest request when it finishes
@@ -172,7 +195,11 @@ class BackgroundRanking:
                 wanted, self.wanted = self.wanted, None
             if wanted is None:
                 return
-            self.ranker.fit(*wanted)
+            try:
+                self.ranker.fit(*wanted)
+            except Exception as exc:  # noqa: BLE001 - see the class docstring
+                self.failed = f"ranking stopped ({type(exc).__name__}: {exc}); the order stays as it is"
+                return
             if self.ranker.fitted:
                 order = np.argsort(-self.ranker.scores, kind="stable")
                 position = np.empty(len(order), dtype=np.int64)
@@ -188,6 +215,10 @@ class BackgroundRanking:
     def apply(self, session: ScreenSession) -> None:
         import numpy as np
 
+        notice = self.failed or getattr(self.ranker, "notice", "")
+        if notice and not self.told:
+            self.told = True
+            session.message = f"{session.message}; {notice}" if session.message else notice
         position = self.position
         if position is None or not session.queue:
             return

@@ -1,0 +1,107 @@
+"""Files the user names on the command line: `export -o`, `prisma --diagram`, `simulate --plot`
+and `--orders-out`, `dedup --output` and `--pairs-out`.
+
+Each is written where asked, atomically (a reader never sees half a file), or refused in one
+line: a folder that does not exist is not created (a typo in a path should not make folders),
+a folder given where a file is meant and a file that cannot be written are errors naming the
+path. Commands check their output paths before any work, so a bad path costs nothing.
+
+CSV meant to be opened by a person in a spreadsheet goes through `safe_cell`; the review's own
+files (labels/*.csv) never do: they keep exactly what the reviewer typed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import ScreenerError
+
+FIGURE_SUFFIXES = (".svg", ".png", ".pdf")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def safe_cell(value: Any) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading quote
+    (OWASP's advice for CSV injection), so =HYPERLINK(...) in a title never runs. Numbers the
+    tool computed (a score of -1.0) stay numbers; text that looks like one does not."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def people_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    """CSV for a spreadsheet: a header, then each row's cells through `safe_cell`."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([safe_cell(c) for c in columns])
+    for row in rows:
+        writer.writerow([safe_cell(row.get(c, "")) for c in columns])
+    return out.getvalue()
+
+
+def _check_folder(folder: Path, path: Path) -> None:
+    if not folder.exists():
+        raise ScreenerError(
+            f"the folder {folder} does not exist", path=path, hint="create it first, or write elsewhere"
+        )
+    if not folder.is_dir():
+        raise ScreenerError(f"{folder} is not a folder", path=path)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ScreenerError(f"cannot be written (no permission to write in {folder})", path=path)
+
+
+def check_output_file(path: Path, suffixes: Sequence[str] = ()) -> Path:
+    """`path` as a file to write: its folder exists and can be written, it is not a folder
+    (and it ends in one of `suffixes`, when given). Raises ScreenerError otherwise."""
+    path = Path(path)
+    if suffixes and path.suffix.lower() not in suffixes:
+        allowed = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 else suffixes[0]
+        raise ScreenerError(f"must end in {allowed} (the name sets the format)", path=path)
+    if path.is_dir():
+        raise ScreenerError("is a folder; name a file to write", path=path)
+    _check_folder(path.parent, path)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ScreenerError("cannot be written (permission denied)", path=path)
+    return path
+
+
+def prepare_output_folder(path: Path) -> Path:
+    """`path` as a folder to write files into: made when missing, but only inside a folder
+    that exists."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ScreenerError("is a file; name a folder to write into", path=path)
+    _check_folder(path.parent, path)
+    try:
+        path.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ScreenerError(f"cannot be made ({exc.strerror or exc})", path=path) from None
+    _check_folder(path, path)
+    return path
+
+
+def write_output(path: Path, data: bytes | str) -> None:
+    """Write a file the user named, atomically; any failure is a one-line ScreenerError."""
+    from .textio import atomic_write_bytes
+
+    path = check_output_file(path)
+    try:
+        atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
+    except OSError as exc:
+        raise ScreenerError(f"cannot be written ({exc.strerror or exc})", path=path) from None
+
+
+def save_figure(figure: Any, path: Path, **options: Any) -> None:
+    """Save a matplotlib figure where the user asked (format from the suffix), atomically."""
+    path = check_output_file(path, FIGURE_SUFFIXES)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=path.suffix.lower()[1:], **options)
+    write_output(path, buffer.getvalue())
