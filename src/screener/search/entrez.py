@@ -75,10 +75,10 @@ def _seconds(env: Mapping[str, str], name: str, *, zero_ok: bool, most: float) -
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok) or value > most:
-        least = "0" if zero_ok else "more than 0"
+        least = "from 0" if zero_ok else "above 0"
         raise ScreenerError(
             f"{name}={text!r} is not a usable number of seconds",
-            hint=f"set it to a number from {least} to {most:g}, or unset it",
+            hint=f"set it to a number of seconds {least} up to {most:g}, or unset it",
         )
     return value
 
@@ -235,10 +235,10 @@ class EntrezClient:
         why = _unreachable(reason, urllib.parse.urlsplit(base).netloc)
         if why is None:
             return
-        where = f"SCREENER_EUTILS_URL is {base}" if self.settings.base_url else "is this machine online?"
+        check = f"the server SCREENER_EUTILS_URL names ({base})" if self.settings.base_url else "the network"
         raise ScreenerError(
             f"cannot reach NCBI E-utilities ({why})",
-            hint=f"{where}; run the command again when the server can be reached",
+            hint=f"check {check}, then run the command again",
         )
 
     def call(
