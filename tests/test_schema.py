@@ -350,7 +350,7 @@ def test_search_names_follow_the_name_rule(name, problem):
         ("../x", "starts with a dot or a space"),
         ("/abs", "has the character '/'"),
         ("", "is empty"),
-        ("a" * 81, "is 81 characters long (at most 80)"),
+        ("a" * 101, "is 101 characters long (at most 100)"),
         (".hidden.ris", "starts with a dot or a space"),
         ("sub/embase.ris", "has the character '/'"),
         ("embase.ris\x00", "has the character U+0000"),
@@ -360,7 +360,7 @@ def test_search_names_follow_the_name_rule(name, problem):
 def test_stored_file_paths_are_plain_file_names(path, problem):
     error = refused(Search.from_toml, with_value(search_data(), ("files", 0, "path"), path), SEARCH_PATH)
     assert error.message.startswith("files[0].path ") and error.message.endswith(problem), error
-    assert "at most 80" in error.hint
+    assert "at most 100" in error.hint
 
 
 def test_a_file_name_as_long_as_the_limit_is_allowed():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,16 +11,29 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Table as RichTable
+from rich.text import Text
 
 from . import __version__
 from .errors import ScreenerError
 from .importers import FORMATS, read_records
 from .prisma import KINDS as SEARCH_KINDS
 from .review import Review, Reviewer, init_review
+from .textio import read_user_text
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+class Table(RichTable):
+    """A rich table whose cells and title are plain text: a title, a database name or an id
+    holding "[/b]" comes from a review file or an export and must never be read as markup."""
+
+    def __init__(self, *args: Any, title: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, title=Text(title) if isinstance(title, str) else title, **kwargs)
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> None:
+        super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **kwargs)
 
 
 def review_option(function: Any) -> Any:
@@ -40,7 +54,15 @@ def _find_review(review_dir: Path | None) -> Review:
         while context is not None and review_dir is None:
             review_dir = (context.obj or {}).get("review_dir") if isinstance(context.obj, dict) else None
             context = context.parent
-    return Review.find(review_dir)
+    review = Review.find(review_dir)
+    # Every command validates review.toml and the searches before it acts, and says once what
+    # they hold that screener ignores.
+    warnings = list(review.config.warnings)
+    for search in review.searches():
+        warnings.extend(search.warnings)
+    for warning in warnings:
+        err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
+    return review
 
 
 def json_option(function: Any) -> Any:
@@ -48,7 +70,18 @@ def json_option(function: Any) -> Any:
 
 
 def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    """Strict JSON: an undefined number (kappa with no overlap) is null, never NaN."""
+    click.echo(json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -107,7 +140,11 @@ def init(directory: Path, title: str, question: str, reviewers: tuple[str, ...])
 @click.option("--database", default="", help="The database searched, e.g. Embase, MEDLINE (Ovid).")
 @click.option("--date-searched", default="", help="When the search was run (YYYY-MM-DD).")
 @click.option("--query", default="", help="The search strategy as run.")
-@click.option("--query-file", type=click.File("r", encoding="utf-8"), help="Read the query from a file.")
+@click.option(
+    "--query-file",
+    type=click.Path(path_type=Path),
+    help="Read the query from a text file (UTF-8, UTF-16 or Windows-1252).",
+)
 @click.option(
     "--kind",
     type=click.Choice(SEARCH_KINDS),
@@ -129,7 +166,7 @@ def import_(
     database: str,
     date_searched: str,
     query: str,
-    query_file: Any,
+    query_file: Path | None,
     kind: str | None,
     fmt: str | None,
     review_dir: Path | None,
@@ -149,7 +186,7 @@ def import_(
     """
     review = _find_review(review_dir)
     if query_file is not None:
-        query = query_file.read().strip()
+        query = read_user_text(query_file, "query file").strip()
     parsed = []  # every file is read in full before anything is written
     for number, path in enumerate(files, start=1):
         with err_console.status(f"Reading {path} ({number} of {len(files)})"):
@@ -212,7 +249,7 @@ def status(review_dir: Path | None, as_json: bool) -> None:
     if as_json:
         _print_json(info)
         return
-    console.print(f"[bold]{info['title']}[/bold]  ({info['review']})")
+    console.print(Text(info["title"], style="bold"), Text(f" ({info['review']})"))
     table = Table(title="Searches", title_justify="left")
     for column in ("search", "database", "source", "date searched", "files", "records"):
         table.add_column(column, justify="right" if column in ("files", "records") else "left")
@@ -273,7 +310,8 @@ def check(review_dir: Path | None, as_json: bool) -> None:
     """
     from .check import check_review
 
-    review = _find_review(review_dir)
+    # Not _find_review: a review.toml that does not validate is a finding here, not an error.
+    review = Review.find(review_dir or (click.get_current_context().find_root().obj or {}).get("review_dir"))
     with err_console.status("Checking the review"):
         report = check_review(review)
     if as_json:
@@ -299,12 +337,15 @@ def _warn_about_decision_files(view: Any) -> None:
     for reviewer, ids in view.not_in_review.items():
         shown = ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")
         err_console.print(
-            f"[yellow]warning: {len(ids)} of {reviewer}'s {view.stage} decisions point at ids that are "
-            f"not in the review ({shown}); 'screener check' lists them[/yellow]",
+            Text(
+                f"warning: {len(ids)} of {reviewer}'s {view.stage} decisions point at ids that are "
+                f"not in the review ({shown}); 'screener check' lists them",
+                style="yellow",
+            ),
             soft_wrap=True,
         )
     for line in view.interrupted_lines:
-        err_console.print(f"[yellow]warning: {line}[/yellow]", soft_wrap=True)
+        err_console.print(Text(f"warning: {line}", style="yellow"), soft_wrap=True)
 
 
 def _entrez_client(settings: Any, progress: Any) -> Any:
@@ -324,7 +365,11 @@ def search() -> None:
 @search.command("pubmed")
 @click.option("--search", "search_name", required=True, help="Name for this search in the review.")
 @click.option("--query", default=None, help="The PubMed query.")
-@click.option("--query-file", type=click.File("r", encoding="utf-8"), help="Read the query from a file.")
+@click.option(
+    "--query-file",
+    type=click.Path(path_type=Path),
+    help="Read the query from a text file (UTF-8, UTF-16 or Windows-1252).",
+)
 @click.option("--mindate", default="", help="Earliest date (YYYY, YYYY/MM or YYYY/MM/DD).")
 @click.option("--maxdate", default="", help="Latest date (YYYY, YYYY/MM or YYYY/MM/DD).")
 @click.option(
@@ -340,7 +385,7 @@ def search() -> None:
 def search_pubmed(
     search_name: str,
     query: str | None,
-    query_file: Any,
+    query_file: Path | None,
     mindate: str,
     maxdate: str,
     datetype: str,
@@ -363,7 +408,7 @@ def search_pubmed(
     from .search import PubmedSearch, load_settings
 
     if query_file is not None:
-        query = query_file.read()
+        query = read_user_text(query_file, "query file")
     if not query:
         raise ScreenerError("give the query with --query or --query-file")
     review = _find_review(review_dir)
@@ -546,7 +591,11 @@ def dedup(
       screener dedup --input a.ris --input b.csv --output clusters.csv --pairs-out pairs.csv
     """
     from . import dedup as dd
+    from .outputs import check_output_file
 
+    for path in (output, pairs_out):
+        if path is not None:
+            check_output_file(path)  # before any work: a bad path costs nothing
     if inputs:
         if interactive:
             raise ScreenerError("--review decides pairs of a review; it does not go with --input")
@@ -579,6 +628,10 @@ def dedup(
         return
 
     review = _find_review(None)
+    if interactive:
+        from .screening.screen import require_terminal
+
+        require_terminal("screener dedup --review", "run it in a terminal; without --review dedup needs none")
     with err_console.status("Deduplicating the review's searches"):
         outcome = dd.dedup_review(review, keep_distinct_pairs=bool(pairs_out))
     if interactive:
@@ -621,16 +674,11 @@ def dedup(
 
 
 def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
-    import csv
-    import io
+    """A CSV the user asked for, to open in a spreadsheet: cells that start like a formula are
+    quoted (ids and explanations come from exports), written atomically where asked."""
+    from .outputs import people_csv, write_output
 
-    from .textio import atomic_write_text
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
+    write_output(path, people_csv(columns, rows))
 
 
 def _write_pairs(path: Path, result: Any, rename: dict[str, str] | None) -> None:
@@ -695,7 +743,7 @@ def _review_pairs(review: Review, outcome: Any, reviewer: str | None) -> int:
         ):
             table.add_row(label, getter(a), getter(b))
         console.print(table)
-        console.print(f"[dim]{pair.reason}[/dim]")
+        console.print(Text(pair.reason, style="dim"))
         console.print(
             "[bold]s[/bold] same   [bold]d[/bold] different   [bold]k[/bold] skip   [bold]q[/bold] quit"
         )
@@ -835,7 +883,7 @@ def conflicts(stage: str, review_dir: Path | None, as_json: bool) -> None:
             f"{n}: {d['decision']}" + (f" ({d['reason']})" if d["reason"] else "")
             for n, d in r["decisions"].items()
         )
-        table.add_row(r["record_id"], r["kind"], decided, r["title"][:70])
+        table.add_row(r["record_id"], r["kind"], decided, r["title"][:70] or "(no title)")
     console.print(table)
 
 
@@ -912,7 +960,14 @@ def screen(reviewer: str, stage: str, order: str, review_dir: Path | None) -> No
     """
     from .screening import load_stage
     from .screening.decisions import DecisionLog, decision_path, session_lock
-    from .screening.screen import KeyReader, ScreenSession, highlighter, order_records, run_terminal
+    from .screening.screen import (
+        KeyReader,
+        ScreenSession,
+        highlighter,
+        order_records,
+        require_terminal,
+        run_terminal,
+    )
 
     review = _find_review(review_dir)
     config = review.config
@@ -923,6 +978,7 @@ def screen(reviewer: str, stage: str, order: str, review_dir: Path | None) -> No
             path=review.config_path,
             hint="screeners: " + ", ".join(n for n, r in roles.items() if r == "screener"),
         )
+    require_terminal("screener screen", "in scripts, record decisions with 'screener label'")
     with session_lock(review.cache_dir / "locks", stage, reviewer):
         with err_console.status("Preparing the records"):
             view = load_stage(review, stage)
@@ -972,12 +1028,13 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
     """
     from .screening import load_stage
     from .screening.decisions import DecisionLog, decision_path, session_lock
-    from .screening.screen import ScreenSession, highlighter, run_terminal
+    from .screening.screen import ScreenSession, highlighter, require_terminal, run_terminal
 
     review = _find_review(review_dir)
     config = review.config
     if {r.name: r.role for r in config.reviewers}.get(reviewer) != "resolver":
         raise ScreenerError(f"{reviewer!r} is not a resolver of this review", path=review.config_path)
+    require_terminal("screener resolve", "in scripts, record the resolver's decisions with 'screener label'")
     with session_lock(review.cache_dir / "locks", stage, reviewer):
         view = load_stage(review, stage)
         to_settle = [c for c in view.conflicts if c.kind != "single"]
@@ -1084,10 +1141,17 @@ def simulate(
 
     import numpy as np
 
+    from .outputs import FIGURE_SUFFIXES, check_output_file, prepare_output_folder
     from .ranking import RankerConfig
     from .ranking.datasets import load_labelled, texts_of
+    from .ranking.simulate import parse_seeds
     from .ranking.simulate import simulate as run_simulation
 
+    seed_list = parse_seeds(seeds)
+    if plot is not None:
+        check_output_file(plot, FIGURE_SUFFIXES)
+    if orders_out is not None:
+        prepare_output_folder(orders_out)
     records, labels = load_labelled(dataset, level)
     texts = texts_of(records)
     try:
@@ -1100,7 +1164,7 @@ def simulate(
     runs = []
     # The feature matrix is the same for every seed: built once, then read from here.
     with tempfile.TemporaryDirectory(prefix="screener-simulate-") as features_cache:
-        for seed in [int(s) for s in seeds.split(",") if s.strip()]:
+        for seed in seed_list:
             with _progress(f"Seed {seed}: relevant records found") as (progress, task):
                 runs.append(
                     run_simulation(
@@ -1139,7 +1203,6 @@ def simulate(
             }
         )
         if orders_out:
-            orders_out.mkdir(parents=True, exist_ok=True)
             _write_csv(
                 orders_out / f"{dataset.stem}_seed{run.seed}.csv",
                 ["row", "label", "prior"],
@@ -1259,6 +1322,7 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
                 "trained_on": len(labelled),
                 "model": bool(ranker and ranker.fitted),
                 "ranking": ranking.to_table(),
+                "notice": ranker.notice if ranker else "",
                 "records": rows,
             }
         )
@@ -1266,6 +1330,8 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
     if not rows:
         console.print(f"{reviewer} has screened every record at {stage}: nothing left to rank.")
         return
+    if ranker and ranker.notice:
+        err_console.print(f"notice: {ranker.notice}", highlight=False, markup=False)
     table = Table(
         title=f"Next for {reviewer} ({stage}); model trained on {len(labelled)} decisions"
         if ranker and ranker.fitted
@@ -1276,7 +1342,10 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
         table.add_column(column)
     for r in rows:
         table.add_row(
-            str(r["rank"]), "" if r["score"] is None else f"{r['score']:.2f}", r["record_id"], r["title"][:80]
+            str(r["rank"]),
+            "" if r["score"] is None else f"{r['score']:.2f}",
+            r["record_id"],
+            r["title"][:80] or "(no title)",  # Table cells are plain text, never rich markup
         )
     console.print(table)
 
@@ -1318,15 +1387,16 @@ def export_cmd(stage: str, decision: str, fmt: str, output: Path | None, review_
       screener export --stage title-abstract --decision all --format bibtex
     """
     from .export import export
+    from .outputs import check_output_file, write_output
 
+    if output is not None:
+        check_output_file(output)  # before any work: a bad path costs nothing
     review = _find_review(review_dir)
     text, count = export(review, stage, decision, fmt)
     if output is None:
         click.echo(text, nl=False)
     else:
-        from .textio import atomic_write_text
-
-        atomic_write_text(output, text)
+        write_output(output, text)
     err_console.print(f"{count} {decision} studies at {stage} exported" + (f" to {output}" if output else ""))
 
 
@@ -1359,8 +1429,11 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
       screener prisma --format csv > PRISMA.csv   # for the PRISMA2020 R package
       screener prisma --diagram prisma.png
     """
+    from .outputs import FIGURE_SUFFIXES, check_output_file
     from .prisma import explain, prisma_counts
 
+    if diagram is not None:
+        check_output_file(diagram, FIGURE_SUFFIXES)  # before any work: a bad path costs nothing
     review = _find_review(review_dir)
     with err_console.status("Counting"):
         counts = prisma_counts(review)
@@ -1372,8 +1445,6 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
     if diagram is not None:
         from .prisma.diagram import draw
 
-        if diagram.suffix.lower() not in (".svg", ".png", ".pdf"):
-            raise ScreenerError(f"{diagram}: the diagram is written as .svg, .png or .pdf")
         draw(counts, diagram, title=review.config.title)
         err_console.print(f"PRISMA flow diagram written to {diagram}")
     if fmt == "json":
