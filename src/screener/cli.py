@@ -17,8 +17,9 @@ from rich.text import Text
 from . import __version__
 from .errors import ScreenerError
 from .importers import FORMATS, read_records
+from .names import check_name
 from .prisma import KINDS as SEARCH_KINDS
-from .review import Review, Reviewer, init_review
+from .review import SEARCH_NAME_HINT, Review, Reviewer, init_review
 from .textio import read_user_text
 
 console = Console()
@@ -412,6 +413,7 @@ def search_pubmed(
     if not query:
         raise ScreenerError("give the query with --query or --query-file")
     review = _find_review(review_dir)
+    check_name(search_name, "search name", hint=SEARCH_NAME_HINT)  # before a progress bar is drawn
     settings = load_settings()
 
     with _progress("Fetching PubMed records") as (progress, task):
@@ -501,7 +503,8 @@ def update(
         from .search import load_settings
 
         settings = load_settings()
-    with _progress("Fetching new PubMed records") as (progress, task):
+    # Only a PubMed re-run has something to show progress of.
+    with _progress("Fetching new PubMed records", hidden=not names) as (progress, task):
         if names:
             client = _entrez_client(settings, progress)
         report = update_review(
@@ -1498,12 +1501,13 @@ def _ranker(texts: list[str], config: Any, cache_dir: Path) -> Any:
 class _progress:
     """A rich progress bar on stderr, so --json output on stdout stays clean."""
 
-    def __init__(self, description: str, transient: bool = False) -> None:
+    def __init__(self, description: str, transient: bool = False, hidden: bool = False) -> None:
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
+            disable=hidden,
             console=err_console,
             transient=transient,
         )

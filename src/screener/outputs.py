@@ -68,9 +68,26 @@ def check_output_file(path: Path, suffixes: Sequence[str] = ()) -> Path:
     if path.is_dir():
         raise ScreenerError("is a folder; name a file to write", path=path)
     _check_folder(path.parent, path)
+    _refuse_review_files(path)
     if path.exists() and not os.access(path, os.W_OK):
         raise ScreenerError("cannot be written (permission denied)", path=path)
     return path
+
+
+def _refuse_review_files(path: Path) -> None:
+    """An output never replaces a review's own records: its review.toml, a file in searches/
+    or labels/ (`export -o labels/title-abstract/alice.csv` would wipe alice's decisions)."""
+    target = path.parent.resolve() / path.name
+    for folder in (target.parent, *target.parent.parents):
+        if (folder / "review.toml").is_file():
+            inside = target.relative_to(folder).parts
+            if inside == ("review.toml",) or inside[0] in ("searches", "labels"):
+                raise ScreenerError(
+                    "is in the review's own files (review.toml, searches/, labels/); outputs go elsewhere",
+                    path=path,
+                    hint="name a file outside searches/ and labels/, e.g. -o included.ris",
+                )
+            return
 
 
 def prepare_output_folder(path: Path) -> Path:

@@ -36,7 +36,10 @@ REVIEW_FILE = "review.toml"
 # Earlier versions kept the cache in the review; it stays git-ignored in new reviews, and is
 # never read: a committed one could plant results.
 CACHE_DIR = ".screener"
-SEARCH_NAME_HINT = "use letters, digits, space, '.', '_' or '-', e.g. --search medline-2012"
+SEARCH_NAME_HINT = (
+    "use letters, digits, space, '.', '_', '-' or \"'\"; no leading dot or space; at most 64 characters; "
+    "e.g. --search medline-2012"
+)
 # review.toml and searches/*.toml are small; anything bigger is not one.
 MAX_TOML_BYTES = 4 << 20
 # Bump when parsing changes what a file yields, so cached records are rebuilt.
@@ -407,6 +410,8 @@ class Review:
         """Every search with its provenance, in name order."""
         out = []
         if not self.searches_dir.is_dir():
+            if self.searches_dir.exists():
+                raise ScreenerError("is not a folder", path=self.searches_dir, hint="restore it from git")
             return out
         for path in sorted(self.searches_dir.glob("*.toml")):
             if path.name.startswith("."):
@@ -658,10 +663,17 @@ class Review:
         return ImportResult(search, parsed, added=True, stored_as=stored)
 
     def free_file_name(self, search: str, extension: str) -> str:
+        """A file name in searches/ that no file has and no search lists (a listed file that
+        went missing keeps its name: restoring it from git must not clash)."""
         self.searches_dir.mkdir(parents=True, exist_ok=True)
+        listed = {f.path.lower() for s in self.searches() for f in s.files}
         candidate = f"{search}{extension}"
         n = 2
-        while (self.searches_dir / candidate).exists() or (self.searches_dir / candidate).is_symlink():
+        while (
+            (self.searches_dir / candidate).exists()
+            or (self.searches_dir / candidate).is_symlink()
+            or candidate.lower() in listed
+        ):
             candidate = f"{search}-{n}{extension}"
             n += 1
         return candidate

@@ -118,7 +118,11 @@ def import_decisions(
 
     _check_reviewer(review, reviewer)
     target = decision_path(review.labels_dir, stage, reviewer)
-    text, _ = decode_bytes(read_regular_bytes(Path(path), limit=MAX_IMPORT_BYTES, follow=True), path)
+    try:
+        text, _ = decode_bytes(read_regular_bytes(Path(path), limit=MAX_IMPORT_BYTES, follow=True), path)
+    except ScreenerError as exc:  # the decoder's hint speaks of exports
+        hint = "give a CSV of record_id and decision columns"
+        raise ScreenerError(exc.message, path=path, hint=hint) from None
     text = text.lstrip("\ufeff")
     header = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=header.count)
