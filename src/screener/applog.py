@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ScreenerError
-from .names import UnsafePathError, open_append, read_regular_bytes
+from .names import UnsafePathError, open_append, read_review_text
 
 CUT_MARK = "# the line above was cut by an interrupted write; screener ignores it"
 # How far back from the end an append looks for the start of the last line.
@@ -53,18 +53,7 @@ def read_rows(path: Path, header_first: str, is_complete: Callable[[list[str]], 
     out = LogRows()
     if not path.exists() and not path.is_symlink():
         return out
-    data = read_regular_bytes(path)
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScreenerError(
-            "is not valid UTF-8",
-            path=path,
-            line=data[: exc.start].count(b"\n") + 1,
-            hint="save it as UTF-8 (decision files are plain UTF-8 CSV)",
-        ) from None
+    text = read_review_text(path, hint="save it as UTF-8 (decision files are plain UTF-8 CSV)")
     if "\x00" in text:
         raise ScreenerError(
             "holds NUL bytes; it is not a CSV text file",

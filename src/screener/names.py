@@ -118,12 +118,16 @@ def open_append(path: Path) -> int:
         return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         if path.is_symlink():
-            raise UnsafePathError(
-                "is a symbolic link; screener never writes through links",
-                path=path,
-                hint="replace the link with the real file",
-            ) from None
+            raise _link_error(path) from None
         raise ScreenerError(f"cannot be written ({exc.strerror})", path=path) from None
+
+
+def _link_error(path: Path) -> UnsafePathError:
+    return UnsafePathError(
+        "is a symbolic link; screener never reads or writes through links inside a review",
+        path=path,
+        hint="replace the link with the real file",
+    )
 
 
 def read_regular_bytes(path: Path, *, limit: int | None = None, follow: bool = False) -> bytes:
@@ -138,11 +142,7 @@ def read_regular_bytes(path: Path, *, limit: int | None = None, follow: bool = F
         raise ScreenerError("is a folder, not a file", path=path) from None
     except OSError as exc:
         if not follow and Path(path).is_symlink():
-            raise UnsafePathError(
-                "is a symbolic link; screener never follows links inside a review",
-                path=path,
-                hint="replace the link with the real file",
-            ) from None
+            raise _link_error(Path(path)) from None
         raise ScreenerError(f"cannot be read ({exc.strerror})", path=path) from None
     try:
         info = os.fstat(fd)
@@ -159,3 +159,17 @@ def read_regular_bytes(path: Path, *, limit: int | None = None, follow: bool = F
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def read_review_text(path: Path, *, limit: int | None = None, hint: str = "save it as UTF-8") -> str:
+    """A text file of the review (a toml, a decision file): a regular file, never through a
+    link, UTF-8 (an Excel BOM dropped), a bad byte reported with its line."""
+    data = read_regular_bytes(path, limit=limit)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScreenerError(
+            "is not valid UTF-8", path=path, line=data[: exc.start].count(b"\n") + 1, hint=hint
+        ) from None

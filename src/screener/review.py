@@ -28,7 +28,7 @@ import tomli_w
 from . import __version__
 from .errors import ScreenerError
 from .importers import EXTENSIONS, ParsedFile, gc_paused, parse_bytes, read_records
-from .names import check_name, check_not_link, inside, read_regular_bytes, rule_text
+from .names import check_name, check_not_link, inside, read_regular_bytes, read_review_text, rule_text
 from .records import Record
 from .textio import atomic_write_bytes, atomic_write_text
 
@@ -72,19 +72,9 @@ def cache_root() -> Path:
 
 def read_toml(path: Path) -> dict[str, Any]:
     """A TOML file of the review, read without following links, with errors naming it."""
-    data = read_regular_bytes(path, limit=MAX_TOML_BYTES)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ScreenerError(
-            "is not valid UTF-8",
-            path=path,
-            line=data[: exc.start].count(b"\n") + 1,
-            hint="save it as UTF-8",
-        ) from None
     from .schema import parse_toml
 
-    return parse_toml(text, path)
+    return parse_toml(read_review_text(path, limit=MAX_TOML_BYTES), path)
 
 
 @dataclass
