@@ -267,7 +267,7 @@ def status(review_dir: Path | None, as_json: bool) -> None:
     console.print(f"Reviewers: {people or 'none declared in review.toml'}")
     for stage in info.get("stages", []):
         table = Table(title=f"Screening: {stage['stage']} ({stage['records']} records)", title_justify="left")
-        for column in ("reviewer", "screened", "included", "still to do"):
+        for column in ("reviewer", "screened", "included", "still need their vote"):
             table.add_column(column, justify="left" if column == "reviewer" else "right")
         for name, p in stage["reviewers"].items():
             table.add_row(
@@ -924,15 +924,21 @@ def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
     table = Table(title="Agreement between screeners", title_justify="left")
     for column in ("stage", "pair", "n", "agreement", "kappa (95% CI)", "PABAK", "2x2 (II, IE, EI, EE)"):
         table.add_column(column)
+    def number(value: float, form: str = ".3f") -> str:
+        return format(value, form) if math.isfinite(value) else "n/a"  # no overlap, one category
+
     for a in results:
         cells = list(a.table.values())
+        kappa = number(a.kappa)
+        if math.isfinite(a.kappa_ci_low):
+            kappa += f" ({number(a.kappa_ci_low)} to {number(a.kappa_ci_high)})"
         table.add_row(
             a.stage,
             f"{a.reviewer_1} / {a.reviewer_2}",
             str(a.n),
-            f"{a.percent_agreement:.1%}",
-            f"{a.kappa:.3f} ({a.kappa_ci_low:.3f} to {a.kappa_ci_high:.3f})",
-            f"{a.pabak:.3f}",
+            number(a.percent_agreement, ".1%"),
+            kappa,
+            number(a.pabak),
             ", ".join(str(c) for c in cells),
         )
     console.print(table)
@@ -1057,6 +1063,7 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
             DecisionLog(decision_path(review.labels_dir, stage, reviewer)),
             config.exclusion_reasons,
             context=context,
+            allow_maybe=False,
         )
         if not to_settle:
             console.print(f"No conflicts to resolve at {stage}.")

@@ -81,6 +81,7 @@ def read_toml(path: Path) -> dict[str, Any]:
 class Reviewer:
     name: str
     role: str = "screener"
+    active: bool = True  # false: left the review; their decisions keep counting
 
 
 @dataclass
@@ -95,9 +96,17 @@ class ReviewConfig:
     highlight_include: list[str] = field(default_factory=list)
     highlight_exclude: list[str] = field(default_factory=list)
     ranking: dict[str, Any] = field(default_factory=dict)  # [ranking]: RankerConfig.from_table
+    # [screening] votes: agreeing screener decisions that make a record final (0: the default,
+    # two, or one when the review has a single screener).
+    votes: int = 0
     raw: dict[str, Any] = field(default_factory=dict)
     # Unknown keys, each "review.toml: unknown key X, ignored (did you mean Y?)": for stderr, once.
     warnings: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def votes_needed(self) -> int:
+        screeners = sum(1 for r in self.reviewers if r.role == "screener")
+        return self.votes or max(1, min(2, screeners))
 
     def to_toml(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.raw)
@@ -106,7 +115,10 @@ class ReviewConfig:
                 "title": self.title,
                 "question": self.question,
                 "stages": self.stages,
-                "reviewers": [{"name": r.name, "role": r.role} for r in self.reviewers],
+                "reviewers": [
+                    {"name": r.name, "role": r.role} | ({} if r.active else {"active": False})
+                    for r in self.reviewers
+                ],
                 "full_text": {"exclusion_reasons": self.exclusion_reasons},
                 "highlight": {
                     "include": self.highlight_include,
@@ -137,7 +149,11 @@ def parse_config(data: dict[str, Any], path: Path) -> ReviewConfig:
     return ReviewConfig(
         title=data.get("title", ""),
         question=data.get("question", ""),
-        reviewers=[Reviewer(r["name"], r.get("role", "screener")) for r in data.get("reviewers", [])],
+        reviewers=[
+            Reviewer(r["name"], r.get("role", "screener"), r.get("active", True))
+            for r in data.get("reviewers", [])
+        ],
+        votes=data.get("screening", {}).get("votes", 0),
         stages=list(data.get("stages", STAGES)),
         exclusion_reasons=list(full_text.get("exclusion_reasons", DEFAULT_EXCLUSION_REASONS)),
         highlight_include=list(highlight.get("include", [])),

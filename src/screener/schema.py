@@ -246,6 +246,33 @@ class Integer(Spec):
         return value
 
 
+class Boolean(Spec):
+    """true or false (not the strings "true"/"false")."""
+
+    kind = "true or false"
+    example = "false"
+
+    def check(self, value: Any, key: str, ctx: Context) -> Any:
+        if not isinstance(value, bool):
+            raise self.wrong_type(value, key, ctx)
+        return value
+
+
+class Votes(Integer):
+    """How many agreeing screener decisions make a record final: 1 to 3."""
+
+    def __init__(self) -> None:
+        super().__init__(1, "1 (single screening) to 3; 2 is dual screening")
+        self.kind = "a whole number from 1 to 3"
+        self.example = "2"
+
+    def check(self, value: Any, key: str, ctx: Context) -> Any:
+        value = super().check(value, key, ctx)
+        if value > 3:
+            raise ctx.error(key, f"is {value}; it must be at most 3", self.why)
+        return value
+
+
 class Date(Spec):
     """A day, "YYYY-MM-DD" (or a bare TOML date), stored as its text; "" when unknown."""
 
@@ -535,6 +562,8 @@ REVIEW = Table(
                 {
                     "name": ReviewerName(),
                     "role": Choice(ROLES, why="screeners decide independently, a resolver settles conflicts"),
+                    # A screener who left: their decisions keep counting, they get no new records.
+                    "active": Boolean(),
                 },
                 required=["name"],
                 example='{ name = "alice", role = "screener" }',
@@ -556,6 +585,7 @@ REVIEW = Table(
             {"include": ListOf(Regex(), example='["term", "other\\\\w*"]'), "exclude": ListOf(Regex())}
         ),
         "ranking": AnyTable(),  # its keys: RankerConfig.from_table
+        "screening": Table({"votes": Votes()}),
     }
 )
 

@@ -1,13 +1,17 @@
-"""Dual independent screening: who decided what, conflicts, final decisions, agreement.
+"""Independent screening by a pool of screeners: who decided what, conflicts, finals, agreement.
 
 The records screened at title-abstract are the review's studies after deduplication (one per
 cluster); a decision made on any record of a cluster counts for the cluster, so decisions stay
 attached when deduplication changes which record represents it. The full-text stage holds only
 the records finally included at title-abstract.
 
-Final decision per record and stage: the screeners' agreed decision (include and maybe both
-count as include), else the resolver's. Differing exclusion reasons at full text are a conflict
-too: PRISMA reports one reason per excluded report.
+Final decision per record and stage (docs/review-format.md, "Votes"): a record is final when
+at least `votes` screeners (review.toml `[screening] votes`, default 2) have decided it and all
+agree (include and maybe both count as include: a maybe goes on to the next stage); any
+disagreement among its decisions, however many there are, is a conflict for the resolver,
+whose include or exclude settles it (a resolver's maybe settles nothing). Fewer votes and no
+disagreement: the record is open. Differing exclusion reasons at full text are a conflict too:
+PRISMA reports one reason per excluded report.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ class StageView:
     screeners: list[str]
     resolvers: list[str]
     decisions: dict[str, dict[str, Decision]]  # reviewer -> record id -> latest decision
+    votes: int = 2  # agreeing screener decisions that make a record final
+    inactive: frozenset[str] = frozenset()  # screeners who left: their decisions count, no new work
     final: dict[str, Final] = field(default_factory=dict)
     conflicts: list[Conflict] = field(default_factory=list)
     unknown_ids: dict[str, list[str]] = field(default_factory=dict)  # reviewer -> ids not in the stage
@@ -70,6 +76,8 @@ class StageView:
             for name in self.screeners
         }
         pending_resolution = sum(1 for c in self.conflicts if c.kind != "single")
+        open_records = {c.record_id for c in self.conflicts if c.kind == "single"}
+        undecided = {r for r in self.record_ids if r not in self.final and not self._decided_by_any(r)}
         return {
             "stage": self.stage,
             "records": total,
@@ -79,10 +87,28 @@ class StageView:
             "excluded": sum(1 for f in self.final.values() if f.decision == "exclude"),
             "not_retrieved": sum(1 for f in self.final.values() if f.decision == "not-retrieved"),
             "conflicts_to_resolve": pending_resolution,
-            "screened_by_some_only": sum(1 for c in self.conflicts if c.kind == "single"),
+            "screened_by_some_only": len(open_records),
+            "votes": self.votes,
+            "not_screened": len(undecided),
+            # Per screener: open records (fewer votes than needed, no conflict) they have not voted on.
+            "need_vote_from": {
+                name: sum(
+                    1
+                    for rid in self.record_ids
+                    if rid not in self.final
+                    and rid not in self.decisions.get(name, {})
+                    and (rid in open_records or rid in undecided)
+                )
+                for name in self.screeners
+                if name not in self.inactive
+            },
             "decisions_on_ids_not_in_review": sum(len(v) for v in self.not_in_review.values()),
             "interrupted_lines_skipped": len(self.interrupted_lines),
         }
+
+
+    def _decided_by_any(self, record_id: str) -> bool:
+        return any(record_id in self.decisions.get(name, {}) for name in self.screeners)
 
 
 def _normalised(decision: Decision) -> tuple[str, str]:
@@ -96,26 +122,27 @@ def decide_final(
     screener_decisions: dict[str, Decision],
     resolver: Decision | None,
     resolver_name: str,
-    screeners: list[str],
+    votes: int,
     full_text: bool,
 ) -> tuple[Final | None, Conflict | None]:
+    """The record's final decision, or the conflict (or open state, kind "single") it is in."""
     decided = {n: d for n, d in screener_decisions.items() if d is not None}
-    conflict = None
-    if len(decided) == len(screeners) and len(screeners) >= 1:
-        outcomes = {_normalised(d)[0] for d in decided.values()}
-        reasons = {_normalised(d)[1] for d in decided.values()}
-        if len(outcomes) == 1:
-            outcome = outcomes.pop()
-            if outcome == "exclude" and full_text and len(reasons) > 1:
-                conflict = Conflict(record_id, "reason", decided)
-            else:
-                reason = sorted(reasons)[0] if outcome != "include" else ""
-                return Final(record_id, outcome, reason, "agreement"), None
-        else:
-            conflict = Conflict(record_id, "disagree", decided)
-    elif decided:
-        conflict = Conflict(record_id, "single", decided)
-    if resolver is not None and conflict is not None and conflict.kind != "single":
+    if not decided:
+        return None, None
+    outcomes = {_normalised(d)[0] for d in decided.values()}
+    reasons = {_normalised(d)[1] for d in decided.values()}
+    if len(outcomes) > 1:
+        conflict = Conflict(record_id, "disagree", decided)
+    elif outcomes == {"exclude"} and full_text and len(reasons) > 1:
+        conflict = Conflict(record_id, "reason", decided)
+    elif len(decided) >= votes:
+        outcome = outcomes.pop()
+        reason = sorted(reasons)[0] if outcome != "include" else ""
+        return Final(record_id, outcome, reason, "agreement"), None
+    else:
+        return None, Conflict(record_id, "single", decided)  # open: waiting for more votes
+    # Only a resolver's include, exclude or not-retrieved settles a conflict; "maybe" is no answer.
+    if resolver is not None and resolver.decision != "maybe":
         outcome, reason = _normalised(resolver)
         return Final(record_id, outcome, reason, resolver_name), conflict
     return None, conflict
@@ -172,6 +199,8 @@ def load_stage(
         screeners,
         resolvers,
         decisions,
+        votes=config.votes_needed,
+        inactive=frozenset(r.name for r in config.reviewers if not r.active),
         unknown_ids=unknown,
         not_in_review={k: sorted(set(v)) for k, v in not_in_review.items()},
         interrupted_lines=interrupted,
@@ -186,7 +215,7 @@ def load_stage(
             {n: decisions.get(n, {}).get(record.id) for n in screeners},
             resolver_decision,
             resolver_name,
-            screeners,
+            view.votes,
             stage == "full-text",
         )
         if final is not None:
@@ -284,7 +313,7 @@ def progress_all(review) -> list[dict[str, Any]]:  # noqa: ANN001
     for stage in review.config.stages:
         view = load_stage(review, stage, studies, member_of)
         info = view.progress()
-        info["waiting_for"] = {name: info["records"] - p["screened"] for name, p in info["reviewers"].items()}
+        info["waiting_for"] = {name: info["need_vote_from"].get(name, 0) for name in info["reviewers"]}
         if view.resolvers:
             info["waiting_for"].update({name: info["conflicts_to_resolve"] for name in view.resolvers})
         out.append(info)

@@ -40,6 +40,16 @@ def _check_reviewer(review, reviewer: str) -> None:  # noqa: ANN001
         )
 
 
+def _check_resolver_answer(review, reviewer: str, decision: str) -> None:  # noqa: ANN001
+    """A resolver settles a conflict: include or exclude (or not retrieved), never maybe."""
+    roles = {r.name: r.role for r in review.config.reviewers}
+    if roles.get(reviewer) == "resolver" and decision == "maybe":
+        raise ScreenerError(
+            f"{reviewer} is the resolver: a resolver's answer is include or exclude, not maybe",
+            hint="a maybe settles nothing; decide include (on to the next stage) or exclude",
+        )
+
+
 def _check_reason(review, stage: str, decision: str, reason: str) -> None:  # noqa: ANN001
     reasons = review.config.exclusion_reasons
     if stage == "full-text" and decision == "exclude":
@@ -69,6 +79,7 @@ def record_decision(
         raise ScreenerError(f"decision must be one of {', '.join(DECISIONS)}")
     if decision == "not-retrieved" and stage != "full-text":
         raise ScreenerError("'not-retrieved' is a full-text decision")
+    _check_resolver_answer(review, reviewer, decision)
     _check_reason(review, stage, decision, reason)
     studies, member_of = review_studies(review)  # deduplicated once, for the stage and the ids
     known = set(load_stage(review, stage, studies, member_of).record_ids)
@@ -183,6 +194,7 @@ def import_decisions(
         reason = row[reason_column].strip() if reason_column is not None and reason_column < len(row) else ""
         note = row[note_column].strip() if note_column is not None and note_column < len(row) else ""
         try:
+            _check_resolver_answer(review, reviewer, decision)
             _check_reason(review, stage, decision, reason)
         except ScreenerError as exc:
             raise ScreenerError(exc.message, path=path, line=number, hint=exc.hint) from None

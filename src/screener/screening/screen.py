@@ -73,6 +73,7 @@ class ScreenSession:
     done: dict[str, Decision] = field(default_factory=dict)  # this reviewer's current decisions
     queue: list[str] = field(default_factory=list)
     history: list[str] = field(default_factory=list)  # record ids decided in this session, for undo
+    allow_maybe: bool = True  # false for a resolver: a maybe settles no conflict
     pending_note: str = ""
     message: str = ""
     context: dict[str, str] = field(default_factory=dict)  # record id -> text shown above it
@@ -290,7 +291,7 @@ def render(session: ScreenSession, console, highlight: Callable, show_help: bool
             console.print(f"note for this record: {session.pending_note}", style="yellow")
     if session.message:
         console.print(session.message, style="cyan")
-    keys = HELP[session.stage]
+    keys = [(k, meaning) for k, meaning in HELP[session.stage] if k != "m" or session.allow_maybe]
     if show_help:
         for key, meaning in keys:
             console.print(f"  [bold]{key}[/bold]  {meaning}")
@@ -324,7 +325,10 @@ def run_terminal(
         if key == "i":
             session.decide("include")
         elif key == "m":
-            session.decide("maybe")
+            if session.allow_maybe:
+                session.decide("maybe")
+            else:
+                session.message = "a resolver decides include or exclude; maybe settles nothing"
         elif key == "s":
             session.skip()
         elif key == "n":

@@ -1,0 +1,131 @@
+"""Issue #15, votes not pairs: any number of screeners, a record final on `votes` agreeing
+decisions, any disagreement a conflict, screeners who leave, and what a resolver may answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from screener.review import Review
+from screener.screening import load_stage
+
+from .conftest import SAMPLES
+
+
+def make_review(cli, tmp_path: Path, screeners: list[str], votes: int | None = None) -> Review:
+    root = tmp_path / "review"
+    people = [arg for name in screeners for arg in ("--reviewer", name)]
+    assert cli("init", str(root), *people, "--reviewer", "carol:resolver").code == 0
+    if votes is not None:
+        with (root / "review.toml").open("a") as handle:
+            handle.write(f"\n[screening]\nvotes = {votes}\n")
+    for name in ("medline.nbib", "embase.ris"):
+        assert (
+            cli("import", str(SAMPLES / name), "--search", name.split(".")[0], "--review", str(root)).code
+            == 0
+        )
+    return Review(root)
+
+
+def label(cli, review: Review, reviewer: str, record: str, decision: str) -> None:
+    result = cli("label", "--reviewer", reviewer, record, decision, "--review", str(review.root))
+    assert result.code == 0, result
+
+
+def add_screener(review: Review, name: str) -> None:
+    carol = '{ name = "carol", role = "resolver" }'
+    text = review.config_path.read_text()
+    assert carol in text
+    review.config_path.write_text(text.replace(carol, f'{{ name = "{name}", role = "screener" }}, {carol}'))
+
+
+def test_a_third_screener_keeps_every_final_decision(cli, tmp_path: Path) -> None:
+    review = make_review(cli, tmp_path, ["alice", "bob"])
+    ids = load_stage(review, "title-abstract").record_ids
+    table = tmp_path / "all-excluded.csv"
+    table.write_text("record_id,decision\n" + "".join(f"{record},exclude\n" for record in ids))
+    for name in ("alice", "bob"):
+        result = cli("label", "--reviewer", name, "--import", str(table), "--review", str(review.root))
+        assert result.code == 0, result
+    assert len(load_stage(review, "title-abstract").final) == len(ids)
+    add_screener(review, "dave")
+    view = load_stage(Review(review.root), "title-abstract")
+    assert view.screeners == ["alice", "bob", "dave"]
+    assert len(view.final) == len(ids) and not view.conflicts
+    assert view.progress()["need_vote_from"] == {"alice": 0, "bob": 0, "dave": 0}
+
+
+def test_three_screeners_two_votes_final_open_and_conflict(cli, tmp_path: Path) -> None:
+    review = make_review(cli, tmp_path, ["alice", "bob", "dave"])
+    first, second, third = load_stage(review, "title-abstract").record_ids[:3]
+    label(cli, review, "alice", first, "include")
+    label(cli, review, "dave", first, "maybe")  # maybe counts as include: final, on to full text
+    label(cli, review, "bob", second, "exclude")  # one vote of two: open
+    label(cli, review, "alice", third, "exclude")
+    label(cli, review, "bob", third, "exclude")
+    label(cli, review, "dave", third, "include")  # a third vote that disagrees: a conflict
+    view = load_stage(review, "title-abstract")
+    assert view.votes == 2
+    assert view.final[first].decision == "include" and view.final[first].by == "agreement"
+    kinds = {c.record_id: c.kind for c in view.conflicts}
+    assert kinds[second] == "single" and kinds[third] == "disagree" and third not in view.final
+    progress = view.progress()
+    assert progress["conflicts_to_resolve"] == 1 and progress["screened_by_some_only"] == 1
+    # Who still has to vote on `second`: alice and dave, not bob.
+    total = len(view.records)
+    assert progress["need_vote_from"]["bob"] == total - 3
+    assert progress["need_vote_from"]["alice"] == total - 2
+    label(cli, review, "carol", third, "exclude")
+    assert load_stage(review, "title-abstract").final[third].by == "carol"
+
+
+def test_single_screening_and_three_votes(cli, tmp_path: Path) -> None:
+    single = make_review(cli, tmp_path / "one", ["alice", "bob"], votes=1)
+    record = load_stage(single, "title-abstract").record_ids[0]
+    label(cli, single, "bob", record, "exclude")
+    assert load_stage(single, "title-abstract").final[record].decision == "exclude"
+    triple = make_review(cli, tmp_path / "three", ["alice", "bob", "dave", "erin"], votes=3)
+    record = load_stage(triple, "title-abstract").record_ids[0]
+    for name in ("alice", "bob"):
+        label(cli, triple, name, record, "include")
+    assert record not in load_stage(triple, "title-abstract").final
+    label(cli, triple, "erin", record, "include")
+    assert load_stage(triple, "title-abstract").final[record].decision == "include"
+
+
+def test_a_screener_who_left_keeps_their_votes_and_gets_no_work(cli, tmp_path: Path) -> None:
+    review = make_review(cli, tmp_path, ["alice", "bob", "dave"])
+    record = load_stage(review, "title-abstract").record_ids[0]
+    label(cli, review, "alice", record, "exclude")
+    label(cli, review, "bob", record, "exclude")
+    bob = '{ name = "bob", role = "screener" }'
+    text = review.config_path.read_text()
+    assert bob in text
+    review.config_path.write_text(text.replace(bob, '{ name = "bob", role = "screener", active = false }'))
+    view = load_stage(Review(review.root), "title-abstract")
+    assert view.final[record].decision == "exclude"
+    assert "bob" not in view.progress()["need_vote_from"]
+
+
+@pytest.mark.parametrize("votes", ["0", "4", '"two"', "true"])
+def test_votes_out_of_range_is_refused(cli, tmp_path: Path, votes: str) -> None:
+    review = make_review(cli, tmp_path, ["alice", "bob"])
+    with review.config_path.open("a") as handle:
+        handle.write(f"\n[screening]\nvotes = {votes}\n")
+    result = cli("status", "--review", str(review.root))
+    assert result.code == 2 and "screening.votes" in result.err
+
+
+def test_a_resolver_cannot_answer_maybe(cli, tmp_path: Path) -> None:
+    review = make_review(cli, tmp_path, ["alice", "bob"])
+    record = load_stage(review, "title-abstract").record_ids[0]
+    label(cli, review, "alice", record, "include")
+    label(cli, review, "bob", record, "exclude")
+    result = cli("label", "--reviewer", "carol", record, "maybe", "--review", str(review.root))
+    assert result.code == 2 and "not maybe" in result.err
+    # A maybe written by hand into the resolver's file settles nothing either.
+    path = review.root / "labels" / "title-abstract" / "carol.csv"
+    path.write_text(f"record_id,decision\n{record},maybe\n")
+    view = load_stage(review, "title-abstract")
+    assert record not in view.final and view.progress()["conflicts_to_resolve"] == 1
