@@ -3,6 +3,7 @@ decisions, any disagreement a conflict, screeners who leave, and what a resolver
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,54 @@ def test_a_resolver_cannot_answer_maybe(cli, tmp_path: Path) -> None:
     path.write_text(f"record_id,decision\n{record},maybe\n")
     view = load_stage(review, "title-abstract")
     assert record not in view.final and view.progress()["conflicts_to_resolve"] == 1
+
+
+def test_fleiss_kappa_matches_fleiss_1971_worked_example() -> None:
+    """The textbook example (10 subjects, 14 raters, 5 categories): kappa 0.210."""
+    from screener.screening import fleiss_kappa
+
+    counts = [
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
+    assert fleiss_kappa(counts) == pytest.approx(0.2099, abs=5e-4)
+    # By hand: agreement 1, 1, 0 (mean 2/3), chance 0.5^2 + 0.5^2 = 1/2, so (2/3 - 1/2) / (1/2).
+    assert fleiss_kappa([[2, 0], [0, 2], [1, 1]]) == pytest.approx(1 / 3)
+    assert fleiss_kappa([[3, 0], [2, 0]]) != fleiss_kappa([[3, 0], [2, 0]])  # one category: undefined (NaN)
+
+
+def test_agreement_reports_the_pool_and_every_pair(cli, tmp_path: Path) -> None:
+    review = make_review(cli, tmp_path, ["alice", "bob", "dave"])
+    ids = load_stage(review, "title-abstract").record_ids
+    for name, decisions in (("alice", "iiee"), ("bob", "iiei"), ("dave", "ieee")):
+        table = tmp_path / f"{name}.csv"
+        words = {"i": "include", "e": "exclude"}
+        table.write_text(
+            "record_id,decision\n"
+            + "".join(f"{r},{words[d]}\n" for r, d in zip(ids, decisions, strict=False))
+        )
+        assert (
+            cli("label", "--reviewer", name, "--import", str(table), "--review", str(review.root)).code == 0
+        )
+    pairs = json.loads(cli("agreement", "--json", "--review", str(review.root)).out)
+    assert {(p["reviewer_1"], p["reviewer_2"]) for p in pairs if p["stage"] == "title-abstract"} == {
+        ("alice", "bob"),
+        ("alice", "dave"),
+        ("bob", "dave"),
+    }
+    result = cli("agreement", "--review", str(review.root))
+    assert result.code == 0, result
+    # Per record, how many of the three included: the columns of the strings above.
+    from screener.screening import fleiss_kappa
+
+    columns = list(zip("iiee", "iiei", "ieee", strict=True))[: len(ids)]
+    expected = fleiss_kappa([[c.count("i"), c.count("e")] for c in columns])
+    assert f"{len(ids)} records with two votes or more: {expected:.3f}" in result.out

@@ -903,18 +903,21 @@ def conflicts(stage: str, review_dir: Path | None, as_json: bool) -> None:
 def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
     """Agreement between screeners: Cohen's kappa with 95% CI, percent agreement, PABAK, 2x2 table.
 
-    Include and maybe count as include. Computed on the records both screeners decided.
+    Include and maybe count as include. Computed for every pair of screeners on the records both
+    decided; with three screeners or more, also Fleiss' kappa over the pool ('status --json'
+    has it per stage).
 
     \b
     Example:
       screener agreement --stage title-abstract --json
     """
-    from .screening import agreement, load_stage, review_studies
+    from .screening import agreement, load_stage, pool_kappa, review_studies
 
     review = _find_review(review_dir)
     studies, member_of = review_studies(review)
     stages = ["title-abstract", "full-text"] if stage == "all" else [stage]
-    results = [a for s in stages for a in agreement(load_stage(review, s, studies, member_of))]
+    views = [load_stage(review, s, studies, member_of) for s in stages]
+    results = [a for view in views for a in agreement(view)]
     if as_json:
         _print_json([a.to_dict() for a in results])
         return
@@ -924,6 +927,7 @@ def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
     table = Table(title="Agreement between screeners", title_justify="left")
     for column in ("stage", "pair", "n", "agreement", "kappa (95% CI)", "PABAK", "2x2 (II, IE, EI, EE)"):
         table.add_column(column)
+
     def number(value: float, form: str = ".3f") -> str:
         return format(value, form) if math.isfinite(value) else "n/a"  # no overlap, one category
 
@@ -942,6 +946,13 @@ def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
             ", ".join(str(c) for c in cells),
         )
     console.print(table)
+    for view in views:
+        if len(view.screeners) > 2:
+            kappa, n = pool_kappa(view)
+            click.echo(
+                f"{view.stage}: Fleiss' kappa over the {len(view.screeners)} screeners, {n} records "
+                f"with two votes or more: {number(kappa)}"
+            )
 
 
 @cli.command()

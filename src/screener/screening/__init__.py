@@ -89,6 +89,7 @@ class StageView:
             "conflicts_to_resolve": pending_resolution,
             "screened_by_some_only": len(open_records),
             "votes": self.votes,
+            "fleiss_kappa": pool_kappa(self)[0] if len(self.screeners) > 2 else float("nan"),
             "not_screened": len(undecided),
             # Per screener: open records (fewer votes than needed, no conflict) they have not voted on.
             "need_vote_from": {
@@ -285,6 +286,35 @@ def cohen_kappa(a: list[int], b: list[int]) -> tuple[float, float, float, float,
     variance = max(term1 + term2 - term3, 0.0) / (n * (1 - pe) ** 2)
     se = math.sqrt(variance)
     return kappa, kappa - 1.96 * se, kappa + 1.96 * se, po, pabak
+
+
+def fleiss_kappa(counts: list[list[int]]) -> float:
+    """Fleiss' kappa for subjects rated into categories: `counts[i][j]` raters put subject i in
+    category j. Subjects may have different numbers of raters (at least two each; others are
+    left out): each subject's agreement is over its own rater pairs, the chance agreement from
+    the pooled category shares. Equals Fleiss (1971) when every subject has the same raters.
+    NaN when undefined (no subject, or one category only)."""
+    rows = [row for row in counts if sum(row) >= 2]
+    if not rows:
+        return float("nan")
+    observed = sum(sum(n * (n - 1) for n in row) / (sum(row) * (sum(row) - 1)) for row in rows) / len(rows)
+    total = sum(sum(row) for row in rows)
+    chance = sum((sum(row[j] for row in rows) / total) ** 2 for j in range(len(rows[0])))
+    if chance >= 1:
+        return float("nan")
+    return (observed - chance) / (1 - chance)
+
+
+def pool_kappa(view: StageView) -> tuple[float, int]:
+    """Fleiss' kappa over the whole pool of screeners (include and maybe count as include), on
+    the records with two votes or more, and how many records that is."""
+    rows = []
+    for record_id in view.record_ids:
+        votes = [view.decisions.get(name, {}).get(record_id) for name in view.screeners]
+        included = [d.includes for d in votes if d is not None]
+        if len(included) >= 2:
+            rows.append([sum(included), len(included) - sum(included)])
+    return fleiss_kappa(rows), len(rows)
 
 
 def agreement(view: StageView) -> list[Agreement]:
