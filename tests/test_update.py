@@ -177,3 +177,28 @@ def test_a_failing_search_leaves_the_review_as_it_was(tmp_path):
     # medline-a's new records were fetched, but nothing is written when medline-b fails.
     assert {p: p.read_bytes() for p in review.searches_dir.iterdir()} == snapshot
     assert review.current_round() == 1
+
+
+def test_update_import_takes_database_and_date_and_warns_when_the_round_is_unfinished(tmp_path, cli):
+    review = build(tmp_path)  # round 1 finished: Osborne included after full text
+    assert update_review(review, imports=[("ovid", SAMPLES / "ovid.ris")]).unfinished == []
+    # Round 2 is left unscreened; round 3 says so, and takes the database and the search date.
+    result = cli(
+        "update",
+        "--import",
+        f"cinahl={SAMPLES / 'rayyan.csv'}",
+        "--database",
+        "CINAHL",
+        "--date-searched",
+        "2025-06-30",
+        "--review",
+        str(review.root),
+    )
+    assert result.code == 0, result
+    assert "warning: the previous round is unfinished (title-abstract:" in result.err
+    search = Review(review.root).search("cinahl")
+    # A new search: the date is its own (an existing one would record it on the new file).
+    assert search.database == "CINAHL" and search.date_searched == "2025-06-30"
+    assert search.files[0].round == 3
+    refused = cli("update", "--all", "--database", "x", "--review", str(review.root))
+    assert refused.code == 2 and "give --import NAME=FILE" in refused.err

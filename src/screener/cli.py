@@ -463,6 +463,8 @@ def search_pubmed(
     help="Import a new export into search NAME (existing or new), e.g. embase=embase-2025.ris.",
 )
 @click.option("--format", "fmt", default=None, help="Format of the --import files (default: detected).")
+@click.option("--database", default="", help="With --import: the database searched (for a new search).")
+@click.option("--date-searched", default="", help="With --import: when the new search was run (YYYY-MM-DD).")
 @review_option
 @json_option
 def update(
@@ -470,6 +472,8 @@ def update(
     all_searches: bool,
     imports: tuple[str, ...],
     fmt: str | None,
+    database: str,
+    date_searched: str,
     review_dir: Path | None,
     as_json: bool,
 ) -> None:
@@ -484,6 +488,7 @@ def update(
     Examples:
       screener update --all
       screener update --search medline --import embase=embase-2025-06.ris
+      screener update --import cinahl=cinahl.ris --database CINAHL --date-searched 2025-06-30
     """
     from .update import check_pubmed_searches, pubmed_searches, update_review
 
@@ -497,6 +502,8 @@ def update(
         if not sep or not name or not path:
             raise ScreenerError(f"--import {item!r}: write it as NAME=FILE, e.g. embase=embase-2025.ris")
         pairs.append((name, Path(path)))
+    if (database or date_searched) and not pairs:
+        raise ScreenerError("--database and --date-searched describe --import files; give --import NAME=FILE")
     check_pubmed_searches(review, names)
     settings = client = None
     if names:
@@ -512,6 +519,8 @@ def update(
             names,
             pairs,
             fmt=fmt,
+            database=database,
+            date_searched=date_searched,
             settings=settings,
             client=client,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
@@ -522,6 +531,8 @@ def update(
     if not report.pubmed and not any(item["added"] for item in report.imported):
         click.echo(f"Nothing new: every file was imported before; the review stays at round {report.round}.")
         return
+    for item in report.unfinished:
+        click.echo(f"warning: the previous round is unfinished ({item}); the update went ahead", err=True)
     click.echo(f"Update round {report.round}:")
     for u in report.pubmed:
         split = ""

@@ -30,6 +30,8 @@ class UpdateReport:
     duplicates: int = 0  # removed: copies of earlier rounds or of each other
     new_studies_to_screen: int = 0
     previous_studies: int = 0
+    # What the round before this one left undone (records not final, conflicts): said, not refused.
+    unfinished: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +42,7 @@ class UpdateReport:
             "duplicates_removed": self.duplicates,
             "new_studies_to_screen": self.new_studies_to_screen,
             "previous_studies_included": self.previous_studies,
+            "unfinished_before": self.unfinished,
         }
 
 
@@ -66,6 +69,8 @@ def update_review(
     imports: Sequence[tuple[str, str | Path]] = (),
     *,
     fmt: str | None = None,
+    database: str = "",
+    date_searched: str = "",
     settings: Any = None,  # search.entrez.EntrezSettings; needed when `searches` is not empty
     client: Any = None,
     progress: Progress | None = None,
@@ -73,7 +78,9 @@ def update_review(
     """Open a new round: re-run the named PubMed searches, import (search name, file) pairs.
 
     Every import file is parsed before anything is written, so a bad file leaves the review
-    as it was. A search that is interrupted leaves no file behind.
+    as it was. A search that is interrupted leaves no file behind. `database` and
+    `date_searched` apply to every import (a new search takes the database; each file keeps its
+    search date).
     """
     from .importers import read_records
 
@@ -97,7 +104,28 @@ def update_review(
         from .prisma import prisma_counts
 
         prisma_counts(review)
-        return _open_round(review, searches, parsed, known, settings, client, progress)
+        unfinished = unfinished_work(review)
+        report = _open_round(
+            review, searches, parsed, known, settings, client, progress, database, date_searched
+        )
+        report.unfinished = unfinished
+        return report
+
+
+def unfinished_work(review: Review) -> list[str]:
+    """What the current round still waits for: records not final, open conflicts, per stage."""
+    from .screening import progress_all
+
+    if not review.config.reviewers or not review.records():
+        return []
+    out = []
+    for stage in progress_all(review):
+        waiting = stage["records"] - stage["final"] - stage["conflicts_to_resolve"]
+        if waiting:
+            out.append(f"{stage['stage']}: {waiting} of {stage['records']} records not final")
+        if stage["conflicts_to_resolve"]:
+            out.append(f"{stage['stage']}: {stage['conflicts_to_resolve']} conflicts to resolve")
+    return out
 
 
 def _open_round(
@@ -108,6 +136,8 @@ def _open_round(
     settings: Any,
     client: Any,
     progress: Progress | None,
+    database: str,
+    date_searched: str,
 ) -> UpdateReport:
     from .prisma import prisma_counts
 
@@ -130,7 +160,8 @@ def _open_round(
         result = review.import_file(
             path,
             name,
-            database=existing.database if existing else name,
+            database=database or (existing.database if existing else name),
+            date_searched=date_searched,
             parsed=parsed_file,
             kind=existing.kind if existing else "",
             round=round,
