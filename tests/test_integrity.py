@@ -347,3 +347,34 @@ def test_check_fails_a_corrupt_review(screened: Review, cli, damage: str) -> Non
     result = cli("check", "--review", str(screened.root))
     assert result.code == 1 and "problem:" in result.out, result
     assert "Traceback" not in result.err
+
+
+def test_an_output_that_is_a_device_or_pipe_is_written_to_never_replaced(
+    screened: Review, cli, tmp_path
+) -> None:
+    """`-o /dev/null` must not turn the device into a plain file: tried here on a FIFO."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = cli(
+        "export",
+        "--stage",
+        "title-abstract",
+        "--decision",
+        "all",
+        "--format",
+        "csv",
+        "-o",
+        str(fifo),
+        "--review",
+        str(screened.root),
+    )
+    reader.join(timeout=30)
+    assert result.code == 0, result
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert received and received[0].startswith(b"study_id,decision")

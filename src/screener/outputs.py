@@ -110,8 +110,15 @@ def write_output(path: Path, data: bytes | str) -> None:
     from .textio import atomic_write_bytes
 
     path = check_output_file(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
+        if path.exists() and not path.is_file():
+            # /dev/null, /dev/stdout, a FIFO: written to, never replaced (a rename over a device
+            # node would turn it into a plain file for everyone on the machine).
+            with path.open("wb") as handle:
+                handle.write(payload)
+        else:
+            atomic_write_bytes(path, payload)
     except OSError as exc:
         raise ScreenerError(f"cannot be written ({exc.strerror or exc})", path=path) from None
 
