@@ -378,3 +378,28 @@ def test_an_output_that_is_a_device_or_pipe_is_written_to_never_replaced(
     assert result.code == 0, result
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert received and received[0].startswith(b"study_id,decision")
+
+
+def test_a_decision_on_an_id_not_in_the_review_can_be_taken_back(screened: Review, cli) -> None:
+    """What 'screener check' tells you to do about a typo'd id works, and clears the problem."""
+    path = screened.root / "labels" / "title-abstract" / "alice.csv"
+    path.write_text("record_id,decision\npmid:424242,include\n")
+    assert cli("check", "--review", str(screened.root)).code == 1
+    root = str(screened.root)
+    assert cli("label", "--reviewer", "alice", "pmid:999999", "undecided", "--review", root).code == 2
+    assert cli("label", "--reviewer", "alice", "pmid:424242", "undecided", "--review", root).code == 0
+    assert cli("check", "--review", root).code == 0
+    assert "point at ids" not in cli("status", "--review", root).out
+
+
+def test_label_import_takes_bare_and_upper_case_pmids_and_notes_lose_control_characters(
+    screened: Review, cli, tmp_path: Path
+) -> None:
+    first, second = ids(screened)[:2]  # both pmid:...
+    table = tmp_path / "other-tool.csv"
+    table.write_text(f"id,decision,note\n{first[5:]},include,\x1b[31mred\nPMID:{second[5:]},exclude,\n")
+    result = cli("label", "--reviewer", "alice", "--import", str(table), "--review", str(screened.root))
+    assert result.code == 0 and "2 of 2 ids matched" in result.out, result
+    decisions = read_log(screened.root / "labels" / "title-abstract" / "alice.csv")
+    assert [(d.record_id, d.decision) for d in decisions] == [(first, "include"), (second, "exclude")]
+    assert decisions[0].note == " [31mred"

@@ -130,8 +130,7 @@ def append_rows(
                 complete = not tail.strip() or tail.lstrip().startswith("#") or is_complete(row)
                 buffer.write("\n" if complete else f"\n{CUT_MARK}\n")
         for row in rows:
-            # One line per entry, whatever a note holds: the tail check above reads lines.
-            writer.writerow([cell.replace("\r", " ").replace("\n", " ") for cell in row])
+            writer.writerow([_one_line(cell) for cell in row])
         data = buffer.getvalue().encode("utf-8")
         written = 0
         while written < len(data):
@@ -141,6 +140,12 @@ def append_rows(
         raise ScreenerError(f"cannot be written ({exc.strerror})", path=path) from None
     finally:
         os.close(fd)
+
+
+def _one_line(cell: str) -> str:
+    """A cell on one line (the tail check reads lines) and without control characters (an
+    escape sequence in a note would act on the terminal of whoever reads the file)."""
+    return "".join(" " if (ord(c) < 32 and c != "\t") or 127 <= ord(c) < 160 else c for c in cell)
 
 
 def _last_line(fd: int, size: int) -> str | None:

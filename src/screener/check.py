@@ -178,13 +178,14 @@ def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
             report.decisions_read += len(decisions)
             report.warnings.extend(skipped)
             if known_ids is not None:
-                unknown = sorted({d.record_id for d in decisions} - known_ids)
+                latest = {d.record_id: d.decision for d in decisions}  # an undecided line retracts
+                unknown = sorted(i for i, d in latest.items() if d != "undecided" and i not in known_ids)
                 if unknown:
                     shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
                     report.problems.append(
-                        f"{where}: {len(unknown)} decided ids are not records of the review ({shown}); "
-                        "correct them by appending the right decisions ('screener label'), or restore "
-                        "the search they came from"
+                        f"{where}: decisions on {len(unknown)} ids that are no records of the review "
+                        f"({shown}); take each back with 'screener label --reviewer {path.stem} "
+                        f"--stage {stage_dir.name} ID undecided', or restore the search they came from"
                     )
     dedup_file = labels / "dedup.csv"
     if dedup_file.exists() and not dedup_file.is_symlink():

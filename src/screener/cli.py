@@ -360,7 +360,12 @@ def _entrez_client(settings: Any, progress: Any) -> Any:
 
 @cli.group()
 def search() -> None:
-    """Run a search in a database directly (PubMed through NCBI Entrez)."""
+    """Run a search in a database directly (PubMed through NCBI Entrez).
+
+    \b
+    Example:
+      NCBI_EMAIL=me@example.org screener search pubmed --search medline --query-file strategy.txt
+    """
 
 
 @search.command("pubmed")
@@ -1064,7 +1069,12 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
     review = _find_review(review_dir)
     config = review.config
     if {r.name: r.role for r in config.reviewers}.get(reviewer) != "resolver":
-        raise ScreenerError(f"{reviewer!r} is not a resolver of this review", path=review.config_path)
+        resolvers = ", ".join(r.name for r in config.reviewers if r.role == "resolver") or "none"
+        raise ScreenerError(
+            f"{reviewer!r} is not a resolver of this review",
+            path=review.config_path,
+            hint=f"resolvers: {resolvers}; a resolver has role = \"resolver\" in review.toml",
+        )
     require_terminal("screener resolve", "in scripts, record the resolver's decisions with 'screener label'")
     with session_lock(review.cache_dir / "locks", stage, reviewer):
         view = load_stage(review, stage)
@@ -1297,7 +1307,9 @@ def simulate(
 @cli.command()
 @click.option("--reviewer", required=True, help="Rank from this reviewer's decisions only.")
 @_stage_option
-@click.option("--top", type=int, default=20, show_default=True, help="How many records to list.")
+@click.option(
+    "--top", type=click.IntRange(min=1), default=20, show_default=True, help="How many records to list."
+)
 @review_option
 @json_option
 def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: bool) -> None:

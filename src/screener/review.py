@@ -305,8 +305,13 @@ def init_review(
     )
     atomic_write_text(root / REVIEW_FILE, header + tomli_w.dumps(config.to_toml()))
     gitignore = root / ".gitignore"
-    if not gitignore.exists():
+    if not gitignore.exists() and not gitignore.is_symlink():
         atomic_write_text(gitignore, f"{CACHE_DIR}/\n")
+    attributes = root / ".gitattributes"
+    if not attributes.exists() and not attributes.is_symlink():
+        # Decision files are only appended to: when two clones both appended, git keeps both
+        # sides' lines instead of reporting a conflict (labels/dedup.csv is shared by everyone).
+        atomic_write_text(attributes, "labels/**/*.csv merge=union\nlabels/*.csv merge=union\n")
     return root
 
 

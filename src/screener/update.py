@@ -85,7 +85,10 @@ def update_review(
     from .importers import read_records
 
     if not searches and not imports:
-        raise ScreenerError("nothing to update", hint="pass --all, --search NAME or --import NAME=FILE")
+        raise ScreenerError(
+            "nothing to update: no PubMed search to re-run and no --import",
+            hint="--all re-runs searches made with 'screener search pubmed'; new exports: --import NAME=FILE",
+        )
     check_pubmed_searches(review, searches)
     known = {s.name: s for s in review.searches()}
     for name, _ in imports:  # every name before any file is read or written

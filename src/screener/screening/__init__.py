@@ -176,7 +176,7 @@ def load_stage(
     in_stage = {r.id for r in records}
     decisions: dict[str, dict[str, Decision]] = {}
     unknown: dict[str, list[str]] = {}
-    not_in_review: dict[str, list[str]] = {}
+    not_in_review: dict[str, set[str]] = {}
     interrupted: list[str] = []
     for reviewer in screeners + resolvers:
         log, skipped = read_log_rows(decision_path(review.labels_dir, stage, reviewer))
@@ -186,8 +186,12 @@ def load_stage(
             study = member_of.get(entry.record_id, entry.record_id)
             if study not in in_stage:
                 unknown.setdefault(reviewer, []).append(entry.record_id)
-                if entry.record_id not in member_of and entry.decision != "undecided":
-                    not_in_review.setdefault(reviewer, []).append(entry.record_id)
+                if entry.record_id not in member_of:  # the latest line counts: undecided retracts
+                    orphans = not_in_review.setdefault(reviewer, set())
+                    if entry.decision == "undecided":
+                        orphans.discard(entry.record_id)
+                    else:
+                        orphans.add(entry.record_id)
                 continue
             if entry.decision == "undecided":
                 mapped.pop(study, None)
@@ -203,7 +207,7 @@ def load_stage(
         votes=config.votes_needed,
         inactive=frozenset(r.name for r in config.reviewers if not r.active),
         unknown_ids=unknown,
-        not_in_review={k: sorted(set(v)) for k, v in not_in_review.items()},
+        not_in_review={k: sorted(v) for k, v in not_in_review.items() if v},
         interrupted_lines=interrupted,
     )
     for record in records:

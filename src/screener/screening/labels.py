@@ -40,6 +40,21 @@ def _check_reviewer(review, reviewer: str) -> None:  # noqa: ANN001
         )
 
 
+def _known_form(record_id: str, known: set[str], member_of: dict[str, str]) -> str:
+    """Ids as other tools write them: a bare PMID ("16511671") or an upper-case prefix
+    ("PMID:16511671", "DOI:10.1/X") is taken as screener's id when that names a record."""
+    candidates = [record_id]
+    prefix, sep, rest = record_id.partition(":")
+    if sep and prefix.lower() in ("pmid", "doi"):
+        candidates.append(f"{prefix.lower()}:{rest.lower() if prefix.lower() == 'doi' else rest}")
+    if record_id.isdigit():
+        candidates.append(f"pmid:{record_id}")
+    for candidate in candidates:
+        if candidate in known or member_of.get(candidate) in known:
+            return candidate
+    return record_id
+
+
 def _check_resolver_answer(review, reviewer: str, decision: str) -> None:  # noqa: ANN001
     """A resolver settles a conflict: include or exclude (or not retrieved), never maybe."""
     roles = {r.name: r.role for r in review.config.reviewers}
@@ -83,14 +98,17 @@ def record_decision(
     _check_reason(review, stage, decision, reason)
     studies, member_of = review_studies(review)  # deduplicated once, for the stage and the ids
     known = set(load_stage(review, stage, studies, member_of).record_ids)
+    log = DecisionLog(decision_path(review.labels_dir, stage, reviewer))
     if record_id not in known and member_of.get(record_id) not in known:
-        raise ScreenerError(
-            f"no record {record_id!r} at the {stage} stage",
-            hint="see 'screener status'; ids look like pmid:123 or doi:10.1/x",
-        )
-    return DecisionLog(decision_path(review.labels_dir, stage, reviewer)).append(
-        record_id, decision, reason, note
-    )
+        # A decision on an id that is no record (a typo, a search since removed) can always be
+        # taken back: that is how 'screener check' tells you to clear it.
+        retracting = decision == "undecided" and any(d.record_id == record_id for d in log.read())
+        if not retracting:
+            raise ScreenerError(
+                f"no record {record_id!r} at the {stage} stage",
+                hint="see 'screener status'; ids look like pmid:123 or doi:10.1/x",
+            )
+    return log.append(record_id, decision, reason, note)
 
 
 @dataclass
@@ -198,6 +216,7 @@ def import_decisions(
             _check_reason(review, stage, decision, reason)
         except ScreenerError as exc:
             raise ScreenerError(exc.message, path=path, line=number, hint=exc.hint) from None
+        record_id = _known_form(record_id, known, member_of)
         if record_id not in known and member_of.get(record_id) not in known:
             unknown.append(record_id)
             continue
@@ -210,8 +229,8 @@ def import_decisions(
             f"{len(entries)} of {data_rows} ids matched a record at the {stage} stage; "
             f"not in the review: {shown}; nothing was written",
             path=path,
-            hint="check the id column (ids look like pmid:123 or doi:10.1/x), or pass --skip-unknown "
-            "to import the matched rows only",
+            hint="ids look like pmid:123, doi:10.1/x or SEARCH:ROW (see 'screener export'); pass "
+            "--skip-unknown to import the matched rows only",
         )
     if entries:
         DecisionLog(target).append_many(entries)
