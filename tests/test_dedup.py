@@ -91,8 +91,10 @@ def test_title_key_translated_and_language_notes():
 def test_authors_in_every_format():
     forms = ["Smith, John A.", "Smith JA", "J. A. Smith", "Smith J.A.", "John Smith", "SMITH, J"]
     assert {N.parse_author(f) for f in forms} == {N.Author("smith", "j")}
-    assert N.parse_author("van der Berg, Anna").surname == "vanderberg"
-    assert N.parse_author("Anna van der Berg").surname == "vanderberg"
+    # Particles are left out of the key: databases keep them in the surname, move them to the
+    # given names or drop them, so a key with them made one author look like two.
+    assert N.parse_author("van der Berg, Anna").surname == "berg"
+    assert N.parse_author("Anna van der Berg").surname == "berg"
     assert N.authors_key(["Osborne, Dale A", "Zervos, E E"]) == N.authors_key(["Osborne D.A.", "Zervos E.E."])
 
 

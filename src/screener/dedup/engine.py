@@ -110,6 +110,8 @@ def prepare(records: Sequence[Record]) -> Prepared:
         cols["protocol"].append(N.is_protocol(title))
         cols["conference"].append(N.is_conference(N.fold(r.journal), r.publication_types, r.pages))
         cols["part"].append(N.part_number(title))
+    if _issues_are_record_numbers(cols["issue"]):
+        cols["issue"] = [""] * n
     arrays = {}
     for key, values in cols.items():
         if key == "year":
@@ -126,6 +128,17 @@ def prepare(records: Sequence[Record]) -> Prepared:
         [bool(doi) and len(titles_of_doi.get(doi, ())) > 1 for doi in cols["doi"]], dtype=bool
     ).reshape(n)
     return Prepared(records=list(records), **arrays)
+
+
+def _issues_are_record_numbers(issues: list[str]) -> bool:
+    """Some EndNote exports fill the issue field with the library's record number: a different,
+    large number on every record, which would make every pair of copies disagree. Real issue
+    numbers repeat (most are 1 to 12) across a library's records."""
+    present = [int(value) for value in issues if value]
+    if len(present) < 50:
+        return False
+    distinct = len(set(present)) / len(present)
+    return distinct >= 0.9 and sorted(present)[len(present) // 2] > 100
 
 
 # -- blocking ----------------------------------------------------------------------------
@@ -404,6 +417,19 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
             # The same abstract at two meetings, or an abstract and the article: two reports.
             return DISTINCT, "same title and authors in different journals"
         if page == -1 or (volume == -1 and page != 1) or (journal == -1 and not (page == 1 and volume == 1)):
+            if (
+                page == -1
+                and volume != -1
+                and journal == 1
+                and issue != -1
+                and dy == 0
+                and au >= 90
+                and has_authors
+                and len(p.title[i]) >= 40
+            ):
+                # Pages are the field exports garble most (Excel dates, supplement and e-page
+                # forms, a page count for a range): alone against the rest they weigh little.
+                return DUPLICATE, "same title, authors, year and journal; only the pages differ"
             # (Same volume and pages: the journal's name is only spelt differently.)
             return UNCERTAIN, "same title and authors, different journal, pages or volume"
         if dy == 1 and details_agree < 2 and ab < 90:

@@ -72,13 +72,53 @@ def fold(text: str) -> str:
     return _NOT_WORD.sub(" ", text).strip()
 
 
-def title_key(title: str) -> str:
-    """A title for comparison: language notes dropped, a bracketed (translated) title unwrapped."""
+# Notes that databases (Ovid MEDLINE and Embase, CINAHL, CENTRAL, EndNote) append to a title;
+# one database's copy carries them and another's does not, so they are no part of the title.
+_LINKED_NOTICE = re.compile(
+    # "[Erratum appears in N Engl J Med. 2009 Jun 4;360(23):2487]", "[Comment in: ...]",
+    # "[Retraction in ...]", "[Update of ...]", often cut short by the export (no closing bracket).
+    r"\s*\.?\s*\[(?:erratum|errata|corrigendum|comment|retraction|retracted|update|updated|"
+    r"expression of concern|summary for patients|corrected and republished|republished|reprinted|see also)"
+    r"\b[^\]]*(?:\]|$)",
+    re.IGNORECASE,
+)
+_TRAILING_NOTE = re.compile(
+    r"(?:\s*(?:\[review\]|\[\d+ refs?\]|\[abstract[^\]]{0,40}\]|\[comment\]|"
+    r"\[editorial\]|\[letter\]|\[corrected\]|\[\d{1,2}\]|\((?:provisional|structured) abstract\)|"
+    r"\(multiple letters\)|\(author'?s? transl\)|\.{3} *includes discussion)\s*\.?)+\s*$",
+    re.IGNORECASE,
+)
+# Ovid ends a record's title with its language ("LA: Chi") or the original title ("TO: ...",
+# "<ORIGINAL> ..."); "[corrected]" marks a word a correction changed.
+# Upper case only: "Response to: ..." is a title.
+_ORIGINAL_TITLE = re.compile(r"\s+(?:(?:LA|TO|OT):\s|<ORIGINAL>).*$|\s*\[corrected\]")
+_QUOTES = "\"'\u201c\u201d\u2018\u2019"
+
+
+def strip_title_notes(title: str) -> str:
+    """The title as published: database notes, language tags and wrapping quotes removed."""
     text = (title or "").strip()
+    for _ in range(2):  # a quoted title can hold a bracketed one and the other way round
+        if len(text) > 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
+            text = text[1:-1].strip()
+        elif len(text) > 2 and text[0] in _QUOTES and text.count(text[0]) == 1:
+            text = text[1:].strip()  # the closing quote lost where the database cut the title
+    text = _LINKED_NOTICE.sub("", text)
+    text = _ORIGINAL_TITLE.sub("", text)
+    text = _TRAILING_NOTE.sub("", text)
+    return text.strip()
+
+
+def title_key(title: str) -> str:
+    """A title for comparison: notes and language tags dropped, a bracketed (translated) title
+    unwrapped."""
+    text = strip_title_notes(title)
     text = _LANGUAGE_NOTE.sub(" ", text)
     text = text.strip().rstrip(".").strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
+    elif text.startswith("[") and "]" not in text:
+        text = text[1:]  # a translated title cut short by the export
     # The main title and the subtitle stay apart by two spaces, so the main title can be
     # compared alone (one database often drops the subtitle).
     parts = re.split(r"\s*(?:[:?]|\s-|\.)\s+", text, maxsplit=1)
@@ -165,35 +205,68 @@ _PARTICLES = {
 }
 
 
+# Written after the surname or after the given names, or left out, by one database or another.
+_SUFFIXES = frozenset(("jr", "sr", "junior", "senior", "ii", "iii", "iv", "2nd", "3rd"))
+# Particles some databases keep in the surname and others move to the given names or drop
+# ("van Hamont, D." / "van, Hamont D" / "Hamont, D. van"; "St Peter, S." / "Peter, S.").
+_SURNAME_PARTICLES = frozenset(
+    ("van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "le", "la", "dos", "des", "el")
+    + ("st", "ten", "ter", "vander", "vanden", "zu", "al", "y")
+)
+
+
+def _core_surname(words: list[str]) -> str:
+    """The surname's words without particles and suffixes (all of them if nothing else is left)."""
+    core = [w for w in words if w not in _SURNAME_PARTICLES and w not in _SUFFIXES]
+    return "".join(core or words)
+
+
 def parse_author(name: str) -> Author:
-    """'Smith, John A.' / 'Smith JA' / 'J. A. Smith' / 'Smith J.A.' -> Author('smith', 'j')."""
+    """'Smith, John A.' / 'Smith JA' / 'J. A. Smith' / 'Smith J.A.' -> Author('smith', 'j').
+
+    Particles and suffixes are left out of the surname, wherever the database put them:
+    'van Hamont, D.', 'van, Hamont D' and 'Hamont D van' are all Author('hamont', 'd')."""
     name = (name or "").strip()
     if not name:
         return Author("", "")
     if "," in name:
         surname, _, given = name.partition(",")
-        surname_f, given_f = fold(surname), fold(given)
-        return Author(surname_f.replace(" ", ""), given_f[:1])
+        surname_words, given_words = fold(surname).split(), fold(given).split()
+        if (
+            surname_words
+            and all(w in _SURNAME_PARTICLES for w in surname_words)
+            and len(given_words) >= 2
+            and len(given_words[0]) >= 2
+            and all(len(w) == 1 for w in given_words[1:])
+        ):
+            # "van, Hamont D" / "Le, Quintrec M": the surname's first word was cut off as a particle.
+            surname_words, given_words = surname_words + given_words[:1], given_words[1:]
+        given_words = [w for w in given_words if w not in _SUFFIXES]  # "Wright, Jr, T C"
+        if len(given_words) > 1 and given_words[-1] in _SURNAME_PARTICLES:
+            given_words = given_words[:-1]  # "Hamont, D. van"
+        return Author(_core_surname(surname_words), "".join(given_words)[:1])
     words = fold(name).split()
     if not words:
         return Author("", "")
     # "Smith JA" / "Smith J A" / "Smith J.A.": surname first, then initials (upper case).
     raw_words = name.replace(".", " ").split()
+    raw_words = [w for w in raw_words if fold(w) not in _SUFFIXES or w.isupper() and len(w) <= 2]
     trailing = 0
     while trailing < len(raw_words) - 1 and re.fullmatch(r"[A-Z]{1,3}", raw_words[-1 - trailing]):
         trailing += 1
     if trailing:
         surname_words = raw_words[: len(raw_words) - trailing]
         return Author(
-            fold(" ".join(surname_words)).replace(" ", ""), raw_words[len(surname_words)][0].lower()
+            _core_surname(fold(" ".join(surname_words)).split()), raw_words[len(surname_words)][0].lower()
         )
     # "John A. Smith" / "J. A. Smith": the last word (with particles before it) is the surname.
+    words = [w for w in words if w not in _SUFFIXES] or words
     surname = [words[-1]]
     i = len(words) - 2
     while i > 0 and words[i] in _PARTICLES:
         surname.insert(0, words[i])
         i -= 1
-    return Author("".join(surname), words[0][:1])
+    return Author(_core_surname(surname), words[0][:1])
 
 
 def authors_key(authors: list[str], limit: int = 8) -> str:
@@ -214,7 +287,24 @@ def first_author(authors: list[str]) -> str:
     return ""
 
 
-_JOURNAL_STOP = {"the", "of", "and", "in", "for", "on", "a", "an", "de", "la", "le", "und", "fur", "der"}
+_JOURNAL_STOP = {"the", "of", "and", "in", "for", "on", "a", "an", "de", "la", "le", "und", "fur", "der"} | {
+    # French, Spanish, Portuguese, Italian: "Annales francaises d'anesthesie et de reanimation"
+    # is "Ann Fr Anesth Reanim", "Cirugia y cirujanos" is "Cir Cir".
+    "d",
+    "et",
+    "y",
+    "e",
+    "du",
+    "des",
+    "di",
+    "del",
+    "della",
+    "da",
+    "do",
+    "dos",
+}
+# Names a database adds beside the journal's: "PLoS ONE [Electronic Resource]".
+_JOURNAL_MEDIUM = re.compile(r"\[(?:electronic resource|internet|serial online|online)\]", re.IGNORECASE)
 
 
 _CONFERENCE_SUFFIX = re.compile(r"\.\s*(?:conference|congress|meeting)\b.*$", re.IGNORECASE)
@@ -230,18 +320,40 @@ def journal_key(journal: str) -> str:
     Embase names a supplement's meeting after the journal ("Circulation. Conference: ..."): the
     journal is what comes before."""
     journal = _CONFERENCE_SUFFIX.sub("", journal or "")
+    journal = _JOURNAL_MEDIUM.sub("", journal).strip().strip(_QUOTES).strip()
     # "HPB (Oxford)", "HPB : the official journal of ...", "Cardiology (Switzerland)": the name
     # is what stands before a parenthesis or a colon.
-    journal = re.split(r"\s*[:=(\[]", journal, maxsplit=1)[0] or journal
-    return " ".join(w for w in fold(journal.replace("&", " and ")).split() if w not in _JOURNAL_STOP)
+    names = [re.split(r"\s*[:=(\[]", journal, maxsplit=1)[0] or journal]
+    # Other names of the journal, kept as alternatives after " | ": MEDLINE's "Ai zheng = Aizheng
+    # = Chinese journal of cancer", Ovid's "Gan to Kagaku Ryoho [Japanese Journal of Cancer ...]".
+    names += [part for part in re.split(r"\s+=\s+", journal)[1:]]
+    names += re.findall(r"\[([^\]]{4,})\]", journal)
+    if ":" in names[0] or ":" in journal.split("=")[0]:
+        # "Clinical Medicine Insights: Circulatory, Respiratory and Pulmonary Medicine" in full.
+        names.append(re.split(r"\s*[=(\[]", journal, maxsplit=1)[0].replace(":", " "))
+    keys = []
+    for name in names:
+        key = " ".join(w for w in fold(name.replace("&", " and ")).split() if w not in _JOURNAL_STOP)
+        if key and key not in keys:
+            keys.append(key)
+    return " | ".join(keys)
 
 
 def journals_match(a: str, b: str) -> bool:
     """Full name against abbreviation: word for word, each word of one a prefix of the other's
     ('j am coll surg' ~ 'journal american college surgeons'), or an acronym ('jama'). The word
-    counts must agree, or 'ann surg' would match 'annals surgical oncology'."""
+    counts must agree, or 'ann surg' would match 'annals surgical oncology'. A key holding other
+    names of the journal (' | ', see journal_key) matches when any of its names does."""
     if not a or not b:
         return False
+    if a == b:
+        return True
+    if " | " in a or " | " in b:
+        return any(_names_match(x, y) for x in a.split(" | ") for y in b.split(" | "))
+    return _names_match(a, b)
+
+
+def _names_match(a: str, b: str) -> bool:
     if a == b:
         return True
     words_a, words_b = a.split(), b.split()
@@ -261,8 +373,15 @@ def journals_match(a: str, b: str) -> bool:
 _PAGES = re.compile(r"([A-Za-z]?)(\d+)\s*(?:[-\u2010-\u2015]+\s*([A-Za-z]?)(\d+))?")
 
 
+# Ovid writes a supplement's or a part's number where the pages go ("Suppl-12" for S109-S112,
+# "pt-8"): no page at all.
+_NOT_PAGES = re.compile(r"^\s*(?:suppl?|supplement|pt|part)\.?[\s-]*\d+\s*$", re.IGNORECASE)
+
+
 def pages_key(pages: str) -> tuple[str, str]:
     """(first page, last page) with abbreviated ranges expanded: '1097-102' -> ('1097', '1102')."""
+    if _NOT_PAGES.match(pages or ""):
+        return "", ""
     match = _PAGES.search(pages or "")
     if not match:
         return "", ""
