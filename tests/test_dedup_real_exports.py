@@ -275,3 +275,38 @@ def test_pages_that_disagree_with_another_field_still_keep_records_apart():
     assert not together([_copy("301-309"), _copy("401-409", issue="5")])
     assert not together([_copy("301-309"), _copy("401-409", journal="Chest")])
     assert not together([_copy("301-309"), _copy("401-409", authors=["Berg, A.", "Mora, L."])])
+
+
+def test_journal_named_two_ways_weighs_little_when_volume_and_pages_agree():
+    # A subtitle dropped by one database, and the journal in two forms no rule can match.
+    one = _copy("301-309", title=f"{TITLE}. Long-term follow-up", journal="Thorax")
+    other = _copy("301-309", journal="Brit Thorac Soc J")
+    assert together([one, other])
+    # With other pages it is another journal, and another article.
+    assert not together([one, _copy("501-509", journal="Brit Thorac Soc J")])
+
+
+def test_title_in_two_languages_on_the_same_page_range_without_an_issue():
+    english = _copy("301-309", title=f"[{TITLE}]", issue="")
+    bilingual = _copy(
+        "301-309",
+        title="Fibrinoliticos intrapleurales para derrames loculados en adultos: ensayo aleatorizado; "
+        "Intrapleural fibrinolytics for loculated",
+        issue="",
+        journal="Thorax (Spanish edition)",
+    )
+    assert together([english, bilingual])
+    # A single page is no range: two short items can share it.
+    assert not together([_copy("301", title=f"[{TITLE}]", issue=""), _copy("301", title="Ensayo", issue="")])
+
+
+def test_given_names_written_where_the_surname_goes():
+    assert N.swapped_authors_key(["Si Hyun, Kang", "Kyung Mook, Seo"]) == N.authors_key(
+        ["Kang, S. H.", "Seo, K. M."]
+    )
+    assert N.swapped_authors_key(["Kang, Si Hyun", "Seo, K. M."]) == "hyun seo"
+    swapped = _copy("301-309", authors=["Dirk, Hamont", "Ngozi, Okafor", "Karin, Lindqvist"])
+    assert together([_copy("301-309", authors=["Hamont, D.", "Okafor, N.", "Lindqvist, K."]), swapped])
+    # People whose given names are those surnames, in another volume, year and pages: another article.
+    others = _copy("401-409", authors=["Berg, Dirk", "Mora, Ngozi", "Sato, Karin"], year=2011, volume="66")
+    assert not together([swapped, others])

@@ -39,6 +39,7 @@ class Prepared:
     numbers: np.ndarray  # the numbers in the title, in order
     title_reversed: np.ndarray
     authors: np.ndarray
+    authors_swapped: np.ndarray  # the same, reading each name's given names as its surname
     first_author: np.ndarray
     year: np.ndarray  # int, -1 unknown
     journal: np.ndarray
@@ -71,6 +72,7 @@ def prepare(records: Sequence[Record]) -> Prepared:
             "numbers",
             "title_reversed",
             "authors",
+            "authors_swapped",
             "first_author",
             "year",
             "journal",
@@ -96,6 +98,7 @@ def prepare(records: Sequence[Record]) -> Prepared:
         cols["numbers"].append(" ".join(_DIGITS.findall(title)))
         cols["title_reversed"].append(title[::-1])
         cols["authors"].append(N.authors_key(r.authors))
+        cols["authors_swapped"].append(N.swapped_authors_key(r.authors))
         cols["first_author"].append(N.first_author(r.authors))
         cols["year"].append(r.year if r.year else -1)
         cols["journal"].append(journal)
@@ -262,6 +265,19 @@ def score_pairs(p: Prepared, pairs: np.ndarray, min_title: float = 75.0) -> Pair
     partial = _similarity(p.title[i], p.title[j], fuzz.partial_ratio)
     partial[~has_titles[keep]] = 0.0
     authors = _similarity(p.authors[i], p.authors[j], fuzz.token_set_ratio)
+    # Some databases write given names where the surname goes ("Si Hyun, Kang" for "Kang, Si
+    # Hyun"; "Andrea, C." for "Carignani, Andrea"): where the authors look different, compare
+    # each side's surnames with the other's names read that way round.
+    unlike = np.flatnonzero(authors < 75)
+    if len(unlike):
+        ui, uj = i[unlike], j[unlike]
+        authors[unlike] = np.maximum.reduce(
+            [
+                authors[unlike],
+                _similarity(p.authors[ui], p.authors_swapped[uj], fuzz.token_set_ratio),
+                _similarity(p.authors_swapped[ui], p.authors[uj], fuzz.token_set_ratio),
+            ]
+        )
     # Abstracts are long: compare them only where a rule can use them.
     has_abstract = np.fromiter(
         (bool(a) and bool(b) for a, b in zip(p.abstract[i], p.abstract[j], strict=True)),
@@ -388,7 +404,10 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
         return DISTINCT, "same title, years far apart"
 
     authors_ok = au >= 75 or not has_authors
-    details_conflict = page == -1 or volume == -1 or journal == -1 or issue == -1
+    # Same volume and first page: a journal named two ways ("Praxis" / "Schweizerische Rundschau
+    # fur Medizin Praxis", "Jthoraccardiovascsurg"), not two journals.
+    journal_form_only = journal == -1 and page == 1 and volume == 1
+    details_conflict = page == -1 or volume == -1 or (journal == -1 and not journal_form_only) or issue == -1
     details_agree = (page == 1) + (volume == 1) + (journal == 1)
     # "Editorial", "Editor's comments", "Abstracts": one title for many different items.
     generic = len(p.title[i]) < 30 or len(p.title[i].split()) <= 4
@@ -476,11 +495,12 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
         and p.last_page[i] == p.last_page[j]
         and p.last_page[i] != p.first_page[i]
         and volume == 1
-        and issue == 1
+        and issue != -1
         and journal >= 0
     ):
-        # One page range of one issue holds one article: a title given in two languages.
-        return DUPLICATE, "same authors, journal, volume, issue and page range; title translated"
+        # One page range of one volume holds one article: a title given in two languages (the
+        # issue may be unknown: left out, or a record number dropped in prepare).
+        return DUPLICATE, "same authors, journal, volume and page range; title translated"
     if ab >= 95 and au >= 80:
         return UNCERTAIN, "same abstract and authors, different titles"
     if au >= 90 and has_authors and dy == 0 and page == 1 and volume == 1 and journal == 1:

@@ -279,6 +279,20 @@ def authors_key(authors: list[str], limit: int = 8) -> str:
     return " ".join(names)
 
 
+def swapped_authors_key(authors: list[str], limit: int = 8) -> str:
+    """authors_key with each 'Surname, Given' read the other way round: the last full word of
+    the given names as the surname ('Si Hyun, Kang' -> 'kang'). Names without a comma, or with
+    only initials after it, keep their surname."""
+    names = []
+    for author in authors[:limit]:
+        surname, comma, given = (author or "").partition(",")
+        words = [w for w in fold(given).split() if len(w) >= 2 and w not in _SUFFIXES] if comma else []
+        name = words[-1] if words else parse_author(author).surname
+        if name:
+            names.append(name)
+    return " ".join(names)
+
+
 def first_author(authors: list[str]) -> str:
     for author in authors[:3]:
         parsed = parse_author(author)
