@@ -310,3 +310,27 @@ def test_given_names_written_where_the_surname_goes():
     # People whose given names are those surnames, in another volume, year and pages: another article.
     others = _copy("401-409", authors=["Berg, Dirk", "Mora, Ngozi", "Sato, Karin"], year=2011, volume="66")
     assert not together([swapped, others])
+
+
+def _working_paper(year: int, **changes) -> Record:
+    fields = dict(
+        title="Matching workers to tasks on online labour platforms: evidence from a field experiment",
+        authors=["Moreau, Elise", "Tanaka, Hiro"],
+        year=year,
+        pages="",
+    )
+    return rec(**(fields | changes))
+
+
+def test_records_without_a_venue_a_year_apart_merge():
+    assert together(
+        [_working_paper(2017, pages="1-14"), _working_paper(2018, authors=["Moreau, E.", "Tanaka, H."])]
+    )
+
+
+def test_a_year_apart_with_a_venue_on_one_side_stays_apart():
+    # The conference paper of one year and the article of the next are two reports.
+    article = _working_paper(2018, journal="Information Systems Journal", volume="28", pages="101-124")
+    assert not together([_working_paper(2017), article])
+    # Two years apart is too far even without a venue.
+    assert not together([_working_paper(2016), _working_paper(2018)])

@@ -452,6 +452,20 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
             # (Same volume and pages: the journal's name is only spelt differently.)
             return UNCERTAIN, "same title and authors, different journal, pages or volume"
         if dy == 1 and details_agree < 2 and ab < 90:
+            if (
+                not p.journal[i]
+                and not p.journal[j]
+                and not p.volume[i]
+                and not p.volume[j]
+                and t >= 97
+                and au >= 90
+                and len(p.authors[i].split()) >= 2
+                and len(p.title[i]) >= 40
+            ):
+                # Two records without a venue (working papers, reports as databases index them)
+                # dated a year apart: nothing disagrees but the year. One with a venue may be the
+                # conference paper of the other (a later article): that stays uncertain.
+                return DUPLICATE, "same long title and authors, a year apart, nothing else to disagree"
             return UNCERTAIN, "same title and authors, a year apart"
         if dy < 0 and details_agree == 0 and ab < 90 and not has_authors:
             return UNCERTAIN, "same title, little else to compare"
