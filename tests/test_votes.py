@@ -181,3 +181,28 @@ def test_agreement_reports_the_pool_and_every_pair(cli, tmp_path: Path) -> None:
     columns = list(zip("iiee", "iiei", "ieee", strict=True))[: len(ids)]
     expected = fleiss_kappa([[c.count("i"), c.count("e")] for c in columns])
     assert f"{len(ids)} records with two votes or more: {expected:.3f}" in result.out
+
+
+def test_export_says_conflict_open_or_undecided_for_records_not_final(cli, tmp_path: Path) -> None:
+    import csv
+    import io
+
+    review = make_review(cli, tmp_path, ["alice", "bob"])
+    ids = load_stage(review, "title-abstract").record_ids
+    label(cli, review, "alice", ids[0], "include")
+    label(cli, review, "bob", ids[0], "exclude")
+    label(cli, review, "alice", ids[1], "include")
+    result = cli(
+        "export",
+        "--stage",
+        "title-abstract",
+        "--decision",
+        "all",
+        "--format",
+        "csv",
+        "--review",
+        str(review.root),
+    )
+    assert result.code == 0, result
+    decided = {row["study_id"]: row["decision"] for row in csv.DictReader(io.StringIO(result.out))}
+    assert decided[ids[0]] == "conflict" and decided[ids[1]] == "open" and decided[ids[2]] == "undecided"

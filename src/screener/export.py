@@ -47,14 +47,17 @@ CSV_COLUMNS = (
 @dataclass
 class ExportRow:
     record: Record
-    decision: str  # include, exclude, not-retrieved, undecided
+    # include, exclude, not-retrieved (final); conflict (votes disagree, the resolver has not
+    # answered), open (fewer votes than needed), undecided (no vote yet)
+    decision: str
     reason: str
     decided_by: str
     notes: list[str]  # "reviewer: note"
 
 
 def final_decisions(review, stage: str = "full-text", decision: str = "included") -> list[ExportRow]:  # noqa: ANN001
-    """Studies of a stage with their final decisions; `decision` filters (all keeps undecided)."""
+    """Studies of a stage with their final decisions; `decision` filters (all keeps the records
+    not final yet, each said as conflict, open or undecided)."""
     from .screening import STAGES, load_stage, review_studies
 
     if stage not in STAGES:
@@ -64,9 +67,10 @@ def final_decisions(review, stage: str = "full-text", decision: str = "included"
     studies, member_of = review_studies(review)
     view = load_stage(review, stage, studies, member_of)
     rows = []
+    waiting = {c.record_id: "open" if c.kind == "single" else "conflict" for c in view.conflicts}
     for record in view.records:
         final = view.final.get(record.id)
-        outcome = final.decision if final else "undecided"
+        outcome = final.decision if final else waiting.get(record.id, "undecided")
         if decision == "included" and outcome != "include":
             continue
         if decision == "excluded" and outcome not in ("exclude", "not-retrieved"):
