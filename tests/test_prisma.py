@@ -129,3 +129,24 @@ def test_csv_fills_the_prisma2020_template(cli, tmp_path):
     # Every box of the package's template is there, in its order.
     assert [row["box"] for row in rows][:3] == ["prevstud", "box1", "box1"]
     assert len(rows) == 32
+
+
+def test_prisma_mid_review_says_what_is_open(tmp_path, cli):
+    """Counts and diagram of a review still being screened say so: keys in the JSON, a line in
+    the text, a mark on the diagram; a finished review has none of them."""
+    review = build(tmp_path)
+    finished = json.loads(cli("--review", str(review.root), "prisma", "--format", "json").out)
+    assert finished["in_progress"] is False and finished["duplicate_pairs_undecided"] == 0
+    root = str(review.root)
+    assert cli("import", str(SAMPLES / "ovid.ris"), "--search", "ovid", "--review", root).code == 0
+    data = json.loads(cli("--review", str(review.root), "prisma", "--format", "json").out)
+    assert data["in_progress"] is True
+    waiting = data["awaiting"]["title-abstract"]
+    assert waiting["undecided"] >= 1 and waiting["undecided"] + waiting["open"] + waiting["conflicts"] == (
+        data["pending"]["title-abstract"]
+    )
+    text = cli("--review", str(review.root), "prisma").out
+    assert "In progress, not final: title-abstract:" in text
+    svg = tmp_path / "flow.svg"
+    assert cli("--review", str(review.root), "prisma", "--diagram", str(svg)).code == 0
+    assert "IN PROGRESS" in svg.read_text() and "In progress, not final" in svg.read_text()

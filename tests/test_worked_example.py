@@ -104,7 +104,7 @@ def test_cli_summary_and_diagram(cli, example, tmp_path):
     result = cli("prisma", "--diagram", str(tmp_path / "flow.png"), "--review", str(example.root))
     assert result.code == 0, result.err
     text = " ".join(result.out.split())
-    assert "1594 records identified" in text and "38 studies included" in text
+    assert "1586 + 8 records identified" in text and "38 studies included" in text
     assert (tmp_path / "flow.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads(cli("prisma", "--format", "json", "--review", str(example.root)).out)
     assert data["total_studies"] == 38

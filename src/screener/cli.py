@@ -1515,14 +1515,18 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
     included = f"{data['total_studies']} studies included"
     if counts.updated:
         included = f"{data['previous_studies']} previous + {data['new_studies']} new = {included}"
+    # The diagram's own numbers: databases and registers, then other methods after a "+".
+    other = counts.identified_by_other_methods
+    identified = f"{counts.identified_by_databases}" + (f" + {other}" if other else "")
+    screened = f"{data['records_screened']}" + (f" + {len(counts.other_studies)}" if other else "")
+    assessed = f"{data['dbr_assessed']}" + (f" + {data['other_assessed']}" if other else "")
     console.print(
-        f"{counts.identified} records identified → {data['duplicates']} duplicates removed → "
-        f"{counts.screened} screened → "
-        f"{data['dbr_assessed'] + data['other_assessed']} assessed in full text → {included}"
+        f"{identified} records identified → {data['duplicates']} duplicates removed → "
+        f"{screened} screened → {assessed} assessed in full text → {included}"
+        + (" (databases and registers + other methods)" if other else "")
     )
-    pending = {stage: n for stage, n in data["pending"].items() if n}
-    if pending:
-        console.print("still undecided: " + ", ".join(f"{n} at {stage}" for stage, n in pending.items()))
+    if counts.in_progress:
+        console.print(Text(f"In progress, not final: {counts.in_progress_text()}", style="bold yellow"))
 
 
 def _ranker(texts: list[str], config: Any, cache_dir: Path) -> Any:

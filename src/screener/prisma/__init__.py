@@ -64,6 +64,34 @@ class PrismaCounts:
     pending: dict[str, int] = field(default_factory=dict)  # decisions still missing, per stage
     round: int = 1  # the review version the flow shows; > 1 means the updated-review variant
     other_studies: list[str] = field(default_factory=list)  # studies found only by other methods
+    # Per stage, what is not final yet: undecided (no vote), open (fewer votes than needed),
+    # conflicts (waiting for the resolver). With undecided duplicate pairs: the review is in progress.
+    awaiting: dict[str, dict[str, int]] = field(default_factory=dict)
+    duplicate_pairs_undecided: int = 0
+
+    @property
+    def in_progress(self) -> bool:
+        waiting = any(n for stage in self.awaiting.values() for n in stage.values())
+        return waiting or bool(self.duplicate_pairs_undecided)
+
+    def in_progress_text(self) -> str:
+        """What the counts still wait for, in one line ("" when the review is finished)."""
+        parts = []
+        for stage, waiting in self.awaiting.items():
+            said = [f"{n} {what}" for what, n in waiting.items() if n]
+            if said:
+                parts.append(f"{stage}: {', '.join(said)}")
+        if self.duplicate_pairs_undecided:
+            parts.append(f"{self.duplicate_pairs_undecided} duplicate pairs undecided")
+        return "; ".join(parts)
+
+    @property
+    def identified_by_databases(self) -> int:
+        return self.count("database_results") + self.count("register_results")
+
+    @property
+    def identified_by_other_methods(self) -> int:
+        return self.identified - self.identified_by_databases
 
     def count(self, box: str) -> int:
         return len(self.boxes.get(box, []))
@@ -76,6 +104,10 @@ class PrismaCounts:
         out["other_excluded"] = {reason: len(ids) for reason, ids in self.other_exclusion_reasons.items()}
         out["pending"] = dict(self.pending)
         out["round"] = self.round
+        out["in_progress"] = self.in_progress
+        out["awaiting"] = {stage: dict(n) for stage, n in self.awaiting.items()}
+        out["duplicate_pairs_undecided"] = self.duplicate_pairs_undecided
+        out["other_methods_screened"] = len(self.other_studies)
         return out
 
     @property
@@ -198,6 +230,16 @@ def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
         "title-abstract": len(ta.records) - len(ta.final),
         "full-text": len(ft.records) - len(ft.final),
     }
+    awaiting = {}
+    for view in (ta, ft):
+        waiting = {c.record_id: c.kind for c in view.conflicts}
+        conflicts = sum(1 for kind in waiting.values() if kind != "single")
+        open_records = sum(1 for kind in waiting.values() if kind == "single")
+        awaiting[view.stage] = {
+            "undecided": len(view.records) - len(view.final) - conflicts - open_records,
+            "open": open_records,
+            "conflicts": conflicts,
+        }
     return PrismaCounts(
         boxes,
         dict(per_database),
@@ -207,6 +249,8 @@ def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
         pending,
         round=current,
         other_studies=other_studies,
+        awaiting=awaiting,
+        duplicate_pairs_undecided=len(outcome.pending),
     )
 
 

@@ -120,6 +120,12 @@ def draw(counts: PrismaCounts, path: str | Path, title: str = "") -> Path:
     axes.axis("off")
     if title:
         axes.text(50, 139, textwrap.fill(title, 95), ha="center", va="top", fontsize=9, fontweight="bold")
+    if counts.in_progress:
+        # A diagram of a review still being screened must never pass for the final one.
+        watermark = {"rotation": 55, "fontsize": 80, "color": "#d95f02", "alpha": 0.13, "zorder": 10}
+        axes.text(50, 70, "IN PROGRESS", ha="center", va="center", fontweight="bold", **watermark)
+        note = textwrap.fill(f"In progress, not final: {counts.in_progress_text()}", 120)
+        axes.text(50, 133.5, note, ha="center", va="bottom", fontsize=6.8, color="#b34700", fontweight="bold")
 
     # Column widths: [previous studies], databases and registers (main, side), [other methods].
     widths = LAYOUTS[(updated, other)]
