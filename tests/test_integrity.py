@@ -403,3 +403,76 @@ def test_label_import_takes_bare_and_upper_case_pmids_and_notes_lose_control_cha
     decisions = read_log(screened.root / "labels" / "title-abstract" / "alice.csv")
     assert [(d.record_id, d.decision) for d in decisions] == [(first, "include"), (second, "exclude")]
     assert decisions[0].note == " [31mred"
+
+
+# -- from an attack on the tool ---------------------------------------------------------
+
+
+def test_append_opens_each_folder_without_following_links(screened: Review, tmp_path: Path) -> None:
+    """No check-then-open: the append itself refuses a stage folder that is a symlink (as if it
+    were swapped in after every earlier check), and a hard-linked decision file."""
+    from screener.errors import ScreenerError
+    from screener.screening.decisions import DecisionLog
+
+    elsewhere = screened.root.parent / "sentinel" / "stage"
+    elsewhere.mkdir()
+    stage = screened.root / "labels" / "title-abstract"
+    stage.rmdir()
+    stage.symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(ScreenerError, match="symbolic link"):
+        DecisionLog(stage / "alice.csv").append("pmid:1", "include")
+    assert list(elsewhere.iterdir()) == []
+    stage.unlink()
+    stage.mkdir()
+    victim = screened.root.parent / "sentinel" / "victim.csv"
+    victim.write_text("record_id,decision\n")
+    os.link(victim, stage / "alice.csv")
+    with pytest.raises(ScreenerError, match="hard link"):
+        DecisionLog(stage / "alice.csv").append("pmid:1", "include")
+    assert victim.read_text() == "record_id,decision\n"
+
+
+def test_a_table_id_cannot_take_a_pubmed_id_and_control_characters_never_reach_the_records(
+    screened: Review, cli, tmp_path: Path
+) -> None:
+    forged = tmp_path / "forged.csv"
+    forged.write_text(
+        f"title,abstract,key\nEvil \x1b]0;PWNED\x07title \u202eoverride,abs,{ids(screened)[0]}\n"
+    )
+    assert cli("import", str(forged), "--search", "tricky", "--review", str(screened.root)).code == 0
+    record = next(r for r in screened.records() if r.search == "tricky")
+    assert record.id == f"tricky:{ids(screened)[0]}"  # its own record, not the PubMed one
+    assert record.title.isprintable() and "PWNED" in record.title and "\u202e" not in record.title
+
+
+def test_an_xlsx_that_unpacks_to_far_more_than_an_export_is_refused(
+    screened: Review, cli, tmp_path: Path
+) -> None:
+    import zipfile
+
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (40 << 20))  # 40 MB of nothing: ~40 KB
+    assert bomb.stat().st_size < 1 << 20
+    result = cli("import", str(bomb), "--search", "bomb", "--review", str(screened.root))
+    assert result.code == 2 and "unpacks to" in result.err
+    assert not (screened.root / "searches" / "bomb.toml").exists()
+
+
+def test_a_raw_file_listed_by_two_searches_and_case_clashing_names_are_refused(
+    screened: Review, cli, tmp_path: Path
+) -> None:
+    root = str(screened.root)
+    result = cli("import", str(SAMPLES / "ovid.ris"), "--search", "Medline", "--review", root)
+    assert result.code == 2 and "only in case" in result.err
+    assert cli("import", str(SAMPLES / "ovid.ris"), "--search", "ovid", "--review", root).code == 0
+    ovid = screened.root / "searches" / "ovid.toml"
+    ovid.write_text(ovid.read_text().replace('path = "ovid.ris"', 'path = "medline.nbib"'))
+    result = cli("status", "--review", root)
+    assert result.code == 2 and "listed by search 'medline' too" in result.err
+
+
+def test_a_refused_init_makes_no_folder(cli, tmp_path: Path) -> None:
+    result = cli("init", str(tmp_path / "new"), "--reviewer", "alice", "--reviewer", "Alice")
+    assert result.code == 2 and not (tmp_path / "new").exists()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ScreenerError
-from .names import UnsafePathError, open_append, read_review_text
+from .names import open_append_beneath, read_review_text
 
 CUT_MARK = "# the line above was cut by an interrupted write; screener ignores it"
 # How far back from the end an append looks for the start of the last line.
@@ -95,14 +95,11 @@ def append_rows(
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
     is_complete: Callable[[list[str]], bool],
+    folders: int = 1,
 ) -> None:
-    """Append `rows` to the log at `path` in one fsynced write, under the file's lock."""
-    if path.parent.is_symlink():
-        raise UnsafePathError(
-            "is a symbolic link; screener never writes through links",
-            path=path.parent,
-            hint="replace the link with the real folder",
-        )
+    """Append `rows` to the log at `path` in one fsynced write, under the file's lock. The last
+    `folders` folders of `path` are in the review (labels/, labels/<stage>/): opened without
+    following links (names.open_append_beneath)."""
     for row in rows:
         for cell in row:
             if len(cell) > MAX_CELL:
@@ -111,8 +108,7 @@ def append_rows(
                     path=path,
                     hint="shorten the note",
                 )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = open_append(path)
+    fd = open_append_beneath(path, folders)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         buffer = io.StringIO()

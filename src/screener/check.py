@@ -83,6 +83,11 @@ def _check_links(review, report: CheckReport) -> None:  # noqa: ANN001
                     f"{_rel(review, path)} is a symbolic link; screener never follows links in a review "
                     "(replace it with the real file)"
                 )
+            elif path.is_file() and path.stat().st_nlink > 1:
+                report.problems.append(
+                    f"{_rel(review, path)} is a hard link to another file; writing to it would change "
+                    "that file too (replace it with a copy)"
+                )
     if (review.root / ".screener").exists():
         report.warnings.append(
             ".screener/ is an old cache folder inside the review; screener no longer reads it "

@@ -3,7 +3,8 @@
 A review travels through git, so a search name, a reviewer name, a stage or a file name in
 `searches/NAME.toml` may come from a hostile or careless collaborator. Every such name passes
 `check_name` before it is joined to a path, and every path the tool builds in the review goes
-through `inside`, which refuses symlinks on the way. Writes open files with `O_NOFOLLOW`.
+through `inside`, which refuses symlinks on the way. Appends open each folder in the review
+and the file with `O_NOFOLLOW`, relative to the folder above (`open_append_beneath`).
 
 The rule: letters and digits of any script, space, `.`, `_`, `-` and `'`; no path separator, no
 leading dot or space, no trailing space, at most 64 characters.
@@ -11,6 +12,7 @@ leading dot or space, no trailing space, at most 64 characters.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import unicodedata
@@ -111,15 +113,49 @@ def check_not_link(path: Path) -> None:
         )
 
 
-def open_append(path: Path) -> int:
-    """A file descriptor for appending to `path` (readable too, with pread), created if
-    missing; never through a link."""
+def open_append_beneath(path: Path, folders: int) -> int:
+    """A descriptor for appending to `path` (readable too, with pread), created if missing,
+    never through a link: the last `folders` folders of `path` and the file are opened one by
+    one, each relative to the one above with O_NOFOLLOW (folders made when missing), so a
+    folder swapped for a symlink after any earlier check cannot redirect the write. A file with
+    other hard links is refused too: appending to it would write wherever its other names are."""
+    parts = Path(path).parts
+    split = len(parts) - 1 - folders
+    dirfd = os.open(Path(*parts[:split]), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    except OSError as exc:
-        if path.is_symlink():
-            raise _link_error(path) from None
-        raise ScreenerError(f"cannot be written ({exc.strerror})", path=path) from None
+        for index, name in enumerate(parts[split:-1], start=split):
+            where = Path(*parts[: index + 1])
+            flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+            try:
+                try:
+                    fd = os.open(name, flags, dir_fd=dirfd)
+                except FileNotFoundError:
+                    os.mkdir(name, dir_fd=dirfd)
+                    fd = os.open(name, flags, dir_fd=dirfd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise _link_error(where) from None
+                raise ScreenerError(f"cannot be opened ({exc.strerror})", path=where) from None
+            os.close(dirfd)
+            dirfd = fd
+        try:
+            flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(parts[-1], flags, 0o644, dir_fd=dirfd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _link_error(Path(path)) from None
+            raise ScreenerError(f"cannot be written ({exc.strerror})", path=path) from None
+    finally:
+        os.close(dirfd)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+        os.close(fd)
+        raise UnsafePathError(
+            "is not a plain file of its own (a device, or a hard link to another file)",
+            path=path,
+            hint="replace it with a copy of the file (git checkout restores it)",
+        )
+    return fd
 
 
 def _link_error(path: Path) -> UnsafePathError:

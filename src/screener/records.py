@@ -139,6 +139,9 @@ _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:.-]*(?:\s[^<>]*)?/?>")
 # Only runs of white space and non-space white space need replacing; substituting every
 # single space (as \s+ would) costs ten times more on abstracts.
 _SPACE = re.compile(r"\s{2,}|[^\S ]")
+# Control characters (C0 but white space, DEL, C1) and bidirectional overrides: an export's
+# escape sequence must never reach a terminal (`status`, `rank`, the screen) or reorder text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_text(value: Any) -> str:
@@ -155,6 +158,8 @@ def clean_text(value: Any) -> str:
     if "&" in text and ";" in text:  # an entity needs its ';' (URLs are full of bare '&')
         text = html.unescape(text)
     # Most fields need no folding; checking first is much cheaper than always substituting.
+    if not text.isprintable():
+        text = _CONTROL.sub(" ", text)
     if "  " in text or "\n" in text or "\t" in text or "\r" in text or "\xa0" in text:
         text = _SPACE.sub(" ", text)
     text = text.strip()
@@ -184,6 +189,9 @@ def _first_author_surname(authors: list[str]) -> str:
     return _title_key(surname)
 
 
+_OWN_NAMESPACES = frozenset(("pmid", "doi", "h"))
+
+
 def record_id(record: Record, position: int = 0) -> str:
     """The stable id: a global identifier where there is one, else a content hash.
 
@@ -200,7 +208,11 @@ def record_id(record: Record, position: int = 0) -> str:
     if record.source_id:
         # Importers prefix real accession numbers with their database ("embase:L3737...",
         # "wos:000...", "scopus:2-s2.0-..."); a bare source id is only unique within its search.
-        if ":" in record.source_id:
+        # An accession never takes a namespace screener gives itself: a table's id column (or a
+        # database named "PMID") saying "pmid:16511671" would merge an unrelated record into
+        # that PubMed record, and take its decisions.
+        namespace = record.source_id.partition(":")[0].strip().casefold()
+        if ":" in record.source_id and namespace not in _OWN_NAMESPACES:
             return record.source_id
         return f"{record.search}:{record.source_id}"
     # Volume, issue and pages keep apart the recurring items of one journal ("Editorial",
@@ -221,7 +233,7 @@ def record_id(record: Record, position: int = 0) -> str:
     return "h:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
 
 
-_SPECIAL_CHARS = re.compile(r"[<&\t\n\r\xa0]")
+_SPECIAL_CHARS = re.compile(r"[<&\t\n\r\xa0\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _needs_cleaning(text: str) -> bool:

@@ -43,7 +43,7 @@ SEARCH_NAME_HINT = (
 # review.toml and searches/*.toml are small; anything bigger is not one.
 MAX_TOML_BYTES = 4 << 20
 # Bump when parsing changes what a file yields, so cached records are rebuilt.
-PARSE_CACHE_VERSION = "2"
+PARSE_CACHE_VERSION = "3"
 STAGES = ("title-abstract", "full-text")
 ROLES = ("screener", "resolver")
 
@@ -251,7 +251,12 @@ def find_review(start: str | Path | None = None) -> Path:
                 f"no {REVIEW_FILE} in {root}", hint="run 'screener init DIR' to create a review"
             )
         return root
-    here = Path.cwd().resolve()
+    try:
+        here = Path.cwd().resolve()
+    except FileNotFoundError:
+        raise ScreenerError(
+            "the current folder no longer exists", hint="cd into the review again, or pass --review DIR"
+        ) from None
     for candidate in (here, *here.parents):
         if (candidate / REVIEW_FILE).is_file():
             return candidate
@@ -286,7 +291,6 @@ def init_review(
         raise ScreenerError(f"{root / REVIEW_FILE} exists already; nothing was changed")
     if root.exists() and not root.is_dir():
         raise ScreenerError("is not a folder", path=root)
-    root.mkdir(parents=True, exist_ok=True)
     config = ReviewConfig(
         title=title or "Untitled systematic review",
         question=question,
@@ -295,7 +299,9 @@ def init_review(
     )
     from .schema import check_review
 
-    check_review(config.to_toml(), root / REVIEW_FILE)  # what the command line brought, before writing
+    # What the command line brought, checked before anything (the folder included) is made.
+    check_review(config.to_toml(), root / REVIEW_FILE)
+    root.mkdir(parents=True, exist_ok=True)
     (root / "searches").mkdir(exist_ok=True)
     for stage in config.stages:
         (root / "labels" / stage).mkdir(parents=True, exist_ok=True)
@@ -429,6 +435,16 @@ class Review:
                 continue  # an editor's or an interrupted write's temporary file
             check_name(path.stem, "search file name", path=path, hint="rename it to a plain name")
             out.append(self._read_search(inside(self.root, "searches", path.name, what="search")))
+        owner: dict[str, str] = {}  # a raw file belongs to one search: twice, its records count twice
+        for search in out:
+            for file in search.files:
+                other = owner.setdefault(file.path.casefold(), search.name)
+                if other != search.name:
+                    raise ScreenerError(
+                        f"{file.path} is listed by search {other!r} too; its records would count twice",
+                        path=self.searches_dir / f"{search.name}.toml",
+                        hint="a raw file belongs to one search: restore the toml files from git",
+                    )
         return out
 
     def search(self, name: str) -> Search | None:
@@ -596,6 +612,14 @@ class Review:
         file cannot be read.
         """
         check_name(search, "search name", hint=SEARCH_NAME_HINT)
+        folded = search.casefold()
+        names = [s.name for s in self.searches()]
+        clash = next((name for name in names if name != search and name.casefold() == folded), None)
+        if clash:  # one file on macOS and Windows
+            raise ScreenerError(
+                f"search {search!r} differs from the existing search {clash!r} only in case",
+                hint=f"use --search {clash}, or a name of its own",
+            )
         if date_searched:
             try:
                 dt.date.fromisoformat(date_searched)

@@ -72,7 +72,7 @@ class RankerConfig:
         chosen = {}
         for key, known in parts.items():
             value = table.get(key, getattr(cls, key))
-            if value not in known:
+            if not isinstance(value, str) or value not in known:  # a list or table is no part name
                 raise ValueError(f"{key} must be one of {', '.join(known)}, not {value!r}")
             chosen[key] = value
         feature_options = {k: table[k] for k in options if k in table}

@@ -128,7 +128,7 @@ class DecisionLog:
         for row in rows:
             if not is_complete(row):
                 raise ScreenerError(f"refusing to write an incomplete decision {row[:2]!r}", path=self.path)
-        append_rows(self.path, COLUMNS, rows, is_complete)
+        append_rows(self.path, COLUMNS, rows, is_complete, folders=2)  # labels/<stage>/
 
 
 @contextlib.contextmanager

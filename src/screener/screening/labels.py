@@ -163,7 +163,16 @@ def import_decisions(
     except csv.Error as exc:
         raise ScreenerError(f"is not a readable CSV file ({exc})", path=path, line=reader.line_num) from None
     rows = [row for _, row in numbered]
-    columns = {c.strip().lower(): i for i, c in reversed(list(enumerate(rows[0] if rows else [])))}
+    names = [c.strip().lower() for c in (rows[0] if rows else [])]
+    repeated = sorted({n for n in names if n and names.count(n) > 1})
+    if repeated:
+        raise ScreenerError(
+            f"names the column {repeated[0]!r} twice: which one holds the decisions is unclear",
+            path=path,
+            line=1,
+            hint="keep one column of each name",
+        )
+    columns = {name: i for i, name in enumerate(names)}
     id_column = next((columns[c] for c in ("record_id", "id", "key") if c in columns), None)
     decision_column = next(
         (columns[c] for c in ("decision", "label", "included", "label_included") if c in columns), None
