@@ -476,3 +476,19 @@ def test_a_raw_file_listed_by_two_searches_and_case_clashing_names_are_refused(
 def test_a_refused_init_makes_no_folder(cli, tmp_path: Path) -> None:
     result = cli("init", str(tmp_path / "new"), "--reviewer", "alice", "--reviewer", "Alice")
     assert result.code == 2 and not (tmp_path / "new").exists()
+
+
+def test_an_import_refuses_a_searches_folder_swapped_for_a_link(screened: Review, tmp_path: Path) -> None:
+    """The raw file and the toml are written relative to searches/ opened without following
+    links: a searches/ replaced by a symlink after every check writes nothing outside."""
+    from screener.errors import ScreenerError
+    from screener.names import atomic_write_beneath
+
+    elsewhere = screened.root.parent / "sentinel" / "searches"
+    elsewhere.mkdir()
+    searches = screened.root / "searches"
+    searches.rename(screened.root / "searches-real")
+    searches.symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(ScreenerError, match="symbolic link"):
+        atomic_write_beneath(searches / "new.ris", b"TY  - JOUR\nER  - \n")
+    assert list(elsewhere.iterdir()) == []

@@ -119,32 +119,14 @@ def open_append_beneath(path: Path, folders: int) -> int:
     one, each relative to the one above with O_NOFOLLOW (folders made when missing), so a
     folder swapped for a symlink after any earlier check cannot redirect the write. A file with
     other hard links is refused too: appending to it would write wherever its other names are."""
-    parts = Path(path).parts
-    split = len(parts) - 1 - folders
-    dirfd = os.open(Path(*parts[:split]), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    dirfd = _open_folder_beneath(Path(path).parent, folders)
     try:
-        for index, name in enumerate(parts[split:-1], start=split):
-            where = Path(*parts[: index + 1])
-            flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-            try:
-                try:
-                    fd = os.open(name, flags, dir_fd=dirfd)
-                except FileNotFoundError:
-                    os.mkdir(name, dir_fd=dirfd)
-                    fd = os.open(name, flags, dir_fd=dirfd)
-            except OSError as exc:
-                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise _link_error(where) from None
-                raise ScreenerError(f"cannot be opened ({exc.strerror})", path=where) from None
-            os.close(dirfd)
-            dirfd = fd
-        try:
-            flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = os.open(parts[-1], flags, 0o644, dir_fd=dirfd)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise _link_error(Path(path)) from None
-            raise ScreenerError(f"cannot be written ({exc.strerror})", path=path) from None
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(Path(path).name, flags, 0o644, dir_fd=dirfd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _link_error(Path(path)) from None
+        raise ScreenerError(f"cannot be written ({exc.strerror})", path=path) from None
     finally:
         os.close(dirfd)
     info = os.fstat(fd)
@@ -156,6 +138,63 @@ def open_append_beneath(path: Path, folders: int) -> int:
             hint="replace it with a copy of the file (git checkout restores it)",
         )
     return fd
+
+
+def _open_folder_beneath(path: Path, folders: int) -> int:
+    """A descriptor of `path` (a folder), whose last `folders` parts are opened one by one
+    with O_NOFOLLOW, each relative to the one above (made when missing)."""
+    parts = Path(path).parts
+    split = len(parts) - folders
+    dirfd = os.open(Path(*parts[:split]), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    for index in range(split, len(parts)):
+        name, where = parts[index], Path(*parts[: index + 1])
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            try:
+                fd = os.open(name, flags, dir_fd=dirfd)
+            except FileNotFoundError:
+                os.mkdir(name, dir_fd=dirfd)
+                fd = os.open(name, flags, dir_fd=dirfd)
+        except OSError as exc:
+            os.close(dirfd)
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise _link_error(where) from None
+            raise ScreenerError(f"cannot be opened ({exc.strerror})", path=where) from None
+        os.close(dirfd)
+        dirfd = fd
+    return dirfd
+
+
+def atomic_write_beneath(path: Path, data: bytes, folders: int = 1) -> None:
+    """Write a file of the review all or nothing (a temporary file, fsync, rename), every step
+    relative to its folder's descriptor, the last `folders` folders opened without following
+    links: a folder swapped for a symlink cannot redirect the write."""
+    import secrets
+
+    from .textio import default_file_mode
+
+    path = Path(path)
+    dirfd = _open_folder_beneath(path.parent, folders)
+    temporary = f".{path.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(temporary, flags, default_file_mode(), dir_fd=dirfd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path.name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
+    except BaseException:
+        try:
+            os.unlink(temporary, dir_fd=dirfd)
+        except OSError:
+            pass
+        raise
+    finally:
+        os.close(dirfd)
 
 
 def _link_error(path: Path) -> UnsafePathError:

@@ -28,7 +28,15 @@ import tomli_w
 from . import __version__
 from .errors import ScreenerError
 from .importers import EXTENSIONS, ParsedFile, gc_paused, parse_bytes, read_records
-from .names import check_name, check_not_link, inside, read_regular_bytes, read_review_text, rule_text
+from .names import (
+    atomic_write_beneath,
+    check_name,
+    check_not_link,
+    inside,
+    read_regular_bytes,
+    read_review_text,
+    rule_text,
+)
 from .records import Record
 from .textio import atomic_write_bytes, atomic_write_text
 
@@ -464,7 +472,7 @@ class Review:
         data = search.to_toml()
         check_search(data, path)
         header = "# Provenance of one search; the raw export files sit beside it, unchanged.\n"
-        atomic_write_text(path, header + tomli_w.dumps(data))
+        atomic_write_beneath(path, (header + tomli_w.dumps(data)).encode("utf-8"))
 
     # -- records --------------------------------------------------------------------------
 
@@ -674,7 +682,7 @@ class Review:
         data = parsed.data if parsed.data is not None else Path(path).read_bytes()
         if hashlib.sha256(data).hexdigest() != parsed.sha256:
             raise ScreenerError("changed while it was being imported; nothing was written", path=path)
-        atomic_write_bytes(inside(self.root, "searches", stored, what="raw file"), data)
+        atomic_write_beneath(inside(self.root, "searches", stored, what="raw file"), data)
         current.files.append(
             SearchFile(
                 path=stored,

@@ -162,13 +162,13 @@ def read_text(path: str | Path) -> tuple[str, str]:
     return decode_bytes(read_export_bytes(path), path)
 
 
-def _default_file_mode() -> int:
+def default_file_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
 
 
-_FILE_MODE = _default_file_mode()
+_FILE_MODE = default_file_mode()
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> None:

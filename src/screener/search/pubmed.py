@@ -29,7 +29,7 @@ from typing import Any
 from Bio import Medline
 
 from ..errors import ScreenerError
-from ..names import check_name, inside, read_regular_bytes
+from ..names import atomic_write_beneath, check_name, inside, read_regular_bytes
 from ..review import Review, Search, SearchFile, environment_summary, now_iso
 from ..textio import atomic_write_bytes, atomic_write_text
 from .entrez import EntrezClient, EntrezSettings, HistoryExpired, TransientError
@@ -447,7 +447,7 @@ class PubmedSearch:
         if chunks:  # a query with no hits is a search with no file, not an empty export
             body = ("\n\n".join(chunks) + "\n").encode("utf-8")
             stored = f"{self.name}.nbib"
-            atomic_write_bytes(self.review.searches_dir / stored, body)
+            atomic_write_beneath(self.review.searches_dir / stored, body)
             files.append(
                 SearchFile(
                     path=stored,
@@ -640,7 +640,7 @@ def write_pubmed_update(review: Review, update: PubmedUpdate) -> None:
     record = dict(update.provenance)
     if update.body:
         update.stored_as = review.free_file_name(f"{update.search}-update-{today}", ".nbib")
-        atomic_write_bytes(review.searches_dir / update.stored_as, update.body)
+        atomic_write_beneath(review.searches_dir / update.stored_as, update.body)
         search.files.append(
             SearchFile(
                 path=update.stored_as,
