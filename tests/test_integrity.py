@@ -492,3 +492,19 @@ def test_an_import_refuses_a_searches_folder_swapped_for_a_link(screened: Review
     with pytest.raises(ScreenerError, match="symbolic link"):
         atomic_write_beneath(searches / "new.ris", b"TY  - JOUR\nER  - \n")
     assert list(elsewhere.iterdir()) == []
+
+
+def test_decisions_on_copies_merged_later_are_reported_not_lost_silently(screened: Review, cli) -> None:
+    """A `same` pair decided after screening merges two records a reviewer decided differently:
+    the latest counts, and conflicts and check say so."""
+    first, second = ids(screened)[:2]
+    root = str(screened.root)
+    assert cli("label", "--reviewer", "alice", first, "include", "--review", root).code == 0
+    assert cli("label", "--reviewer", "alice", second, "exclude", "--review", root).code == 0
+    (screened.root / "labels" / "dedup.csv").write_text(
+        f"record_id_1,record_id_2,decision,reviewer,timestamp,version\n{first},{second},same,x,,\n"
+    )
+    result = cli("conflicts", "--review", root)
+    assert result.code == 0 and "alice decided differently on copies of 1" in result.err
+    checked = cli("check", "--review", root)
+    assert checked.code == 0 and "alice decided differently on copies of 1 studies" in checked.out

@@ -224,6 +224,11 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
             studies, member_of = review_studies(review, outcome)
             for stage in review.config.stages:
                 view = load_stage(review, stage, studies, member_of)
+                for reviewer, split in view.copies_disagree.items():
+                    report.warnings.append(
+                        f"{stage}: {reviewer} decided differently on copies of {len(split)} studies that "
+                        f"deduplication merged ({', '.join(split[:3])}); the latest decision counts"
+                    )
                 for name in view.screeners:
                     left = len(view.records) - len(view.decisions.get(name, {}))
                     if left:

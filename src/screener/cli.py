@@ -347,6 +347,16 @@ def _warn_about_decision_files(view: Any) -> None:
         )
     for line in view.interrupted_lines:
         err_console.print(Text(f"warning: {line}", style="yellow"), soft_wrap=True)
+    for reviewer, studies in view.copies_disagree.items():
+        shown = ", ".join(studies[:3]) + (" ..." if len(studies) > 3 else "")
+        err_console.print(
+            Text(
+                f"warning: {reviewer} decided differently on copies of {len(studies)} {view.stage} studies "
+                f"that deduplication merged ({shown}); their latest decision counts",
+                style="yellow",
+            ),
+            soft_wrap=True,
+        )
 
 
 def _entrez_client(settings: Any, progress: Any) -> Any:

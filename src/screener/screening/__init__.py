@@ -60,6 +60,8 @@ class StageView:
     # reviewer -> decided ids that are no record of the review at all (a typo, a removed search)
     not_in_review: dict[str, list[str]] = field(default_factory=dict)
     interrupted_lines: list[str] = field(default_factory=list)  # cut by a crash, skipped
+    # reviewer -> studies on whose copies (records merged as duplicates) they decided differently
+    copies_disagree: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def record_ids(self) -> list[str]:
@@ -105,6 +107,7 @@ class StageView:
             },
             "decisions_on_ids_not_in_review": sum(len(v) for v in self.not_in_review.values()),
             "interrupted_lines_skipped": len(self.interrupted_lines),
+            "copies_decided_differently": sum(len(v) for v in self.copies_disagree.values()),
         }
 
 
@@ -177,11 +180,13 @@ def load_stage(
     decisions: dict[str, dict[str, Decision]] = {}
     unknown: dict[str, list[str]] = {}
     not_in_review: dict[str, set[str]] = {}
+    copies_disagree: dict[str, list[str]] = {}
     interrupted: list[str] = []
     for reviewer in screeners + resolvers:
         log, skipped = read_log_rows(decision_path(review.labels_dir, stage, reviewer))
         interrupted.extend(skipped)
         mapped: dict[str, Decision] = {}
+        by_copy: dict[str, dict[str, str]] = {}  # study -> record id -> latest outcome
         for entry in log:  # in file order: the latest line for a study wins
             study = member_of.get(entry.record_id, entry.record_id)
             if study not in in_stage:
@@ -195,9 +200,16 @@ def load_stage(
                 continue
             if entry.decision == "undecided":
                 mapped.pop(study, None)
+                by_copy.get(study, {}).pop(entry.record_id, None)
             else:
                 mapped[study] = entry
+                by_copy.setdefault(study, {})[entry.record_id] = _normalised(entry)[0]
         decisions[reviewer] = mapped
+        # Copies of one study (merged by dedup after they were screened) decided differently:
+        # the latest line counts, and the reviewer should know their other answer was set aside.
+        split = sorted(s for s, outcomes in by_copy.items() if len(set(outcomes.values())) > 1)
+        if split:
+            copies_disagree[reviewer] = split
     view = StageView(
         stage,
         records,
@@ -209,6 +221,7 @@ def load_stage(
         unknown_ids=unknown,
         not_in_review={k: sorted(v) for k, v in not_in_review.items() if v},
         interrupted_lines=interrupted,
+        copies_disagree=copies_disagree,
     )
     for record in records:
         resolver_decision, resolver_name = None, ""
