@@ -60,6 +60,16 @@ def _file_name(system_id: str) -> str:
 
 @lru_cache(maxsize=1)
 def _offline_handler_class() -> type:
+    import sys
+
+    if "Bio.Entrez.Parser" not in sys.modules:
+        # Importing the parser makes Biopython's DTD download folders (~/.config/biopython);
+        # screener never downloads one, and writes nothing outside the review but its cache.
+        from Bio import Entrez
+
+        from .review import cache_root
+
+        Entrez.local_cache = str(cache_root() / "biopython")
     from Bio.Entrez.Parser import DataHandler
 
     class BundledOnly(DataHandler):
