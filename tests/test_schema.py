@@ -8,7 +8,6 @@ import datetime as dt
 import os
 import shutil
 import subprocess
-import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -580,10 +579,8 @@ def test_a_review_toml_that_is_not_utf8_or_not_a_file_is_refused(review):
 
 def test_a_very_long_dotted_key_is_refused_before_the_parser_stalls():
     text = 'title = "t"\n' + "x." * 20000 + "y = 1\n"  # tomllib: ~12 s and 1.6 GB
-    started = time.monotonic()
-    with pytest.raises(ScreenerError) as info:
+    with pytest.raises(ScreenerError) as info:  # screener's own check, before tomllib runs
         parse_toml(text, REVIEW_PATH)
-    assert time.monotonic() - started < 1
     assert info.value.line == 2 and "dotted key" in info.value.message
     for header in ("[" + "a." * 40 + "b]", "[[" + '"a" . ' * 40 + "b]]", "t = { " + "a." * 40 + "b = 1 }"):
         with pytest.raises(ScreenerError, match="dotted key"):
