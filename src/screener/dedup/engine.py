@@ -39,7 +39,6 @@ class Prepared:
     numbers: np.ndarray  # the numbers in the title, in order
     title_reversed: np.ndarray
     authors: np.ndarray
-    authors_swapped: np.ndarray  # the same, reading each name's given names as its surname
     first_author: np.ndarray
     year: np.ndarray  # int, -1 unknown
     journal: np.ndarray
@@ -72,7 +71,6 @@ def prepare(records: Sequence[Record]) -> Prepared:
             "numbers",
             "title_reversed",
             "authors",
-            "authors_swapped",
             "first_author",
             "year",
             "journal",
@@ -98,7 +96,6 @@ def prepare(records: Sequence[Record]) -> Prepared:
         cols["numbers"].append(" ".join(_DIGITS.findall(title)))
         cols["title_reversed"].append(title[::-1])
         cols["authors"].append(N.authors_key(r.authors))
-        cols["authors_swapped"].append(N.swapped_authors_key(r.authors))
         cols["first_author"].append(N.first_author(r.authors))
         cols["year"].append(r.year if r.year else -1)
         cols["journal"].append(journal)
@@ -271,11 +268,15 @@ def score_pairs(p: Prepared, pairs: np.ndarray, min_title: float = 75.0) -> Pair
     unlike = np.flatnonzero(authors < 75)
     if len(unlike):
         ui, uj = i[unlike], j[unlike]
+        # Only the records of these pairs need the swapped reading: built here, not in prepare.
+        swapped = np.empty(len(p), dtype=object)
+        for k in np.unique(np.concatenate([ui, uj])).tolist():
+            swapped[k] = N.swapped_authors_key(p.records[k].authors)
         authors[unlike] = np.maximum.reduce(
             [
                 authors[unlike],
-                _similarity(p.authors[ui], p.authors_swapped[uj], fuzz.token_set_ratio),
-                _similarity(p.authors_swapped[ui], p.authors[uj], fuzz.token_set_ratio),
+                _similarity(p.authors[ui], swapped[uj], fuzz.token_set_ratio),
+                _similarity(swapped[ui], p.authors[uj], fuzz.token_set_ratio),
             ]
         )
     # Abstracts are long: compare them only where a rule can use them.
