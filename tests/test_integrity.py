@@ -508,3 +508,18 @@ def test_decisions_on_copies_merged_later_are_reported_not_lost_silently(screene
     assert result.code == 0 and "alice decided differently on copies of 1" in result.err
     checked = cli("check", "--review", root)
     assert checked.code == 0 and "alice decided differently on copies of 1 studies" in checked.out
+
+
+def test_the_same_export_under_another_name_is_refused_unless_allowed(
+    screened: Review, cli, tmp_path: Path
+) -> None:
+    again = tmp_path / "medline-again.nbib"
+    again.write_bytes((SAMPLES / "medline.nbib").read_bytes() + b"\n")  # one newline: another sha256
+    root = str(screened.root)
+    result = cli("import", str(again), "--search", "medline", "--review", root)
+    assert result.code == 2 and "2 of its 2 records are already in search 'medline'" in result.err
+    assert "searches/medline.nbib" in result.err and len(Review(root).search("medline").files) == 1
+    same = cli("import", str(SAMPLES / "medline.nbib"), "--search", "medline", "--review", root)
+    assert same.code == 0 and "nothing added" in same.out
+    allowed = cli("import", str(again), "--search", "medline", "--allow-overlap", "--review", root)
+    assert allowed.code == 0 and len(Review(root).search("medline").files) == 2

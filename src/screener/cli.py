@@ -159,6 +159,11 @@ def init(directory: Path, title: str, question: str, reviewers: tuple[str, ...])
     default=None,
     help="Override the format detected from the file's content.",
 )
+@click.option(
+    "--allow-overlap",
+    is_flag=True,
+    help="Import a file even when 90% or more of its records are in the search already.",
+)
 @review_option
 @json_option
 def import_(
@@ -170,6 +175,7 @@ def import_(
     query_file: Path | None,
     kind: str | None,
     fmt: str | None,
+    allow_overlap: bool,
     review_dir: Path | None,
     as_json: bool,
 ) -> None:
@@ -178,7 +184,8 @@ def import_(
     Formats are detected from content: MEDLINE/nbib, PubMed XML, RIS (Embase, Ovid, Scopus,
     WoS, Zotero, EndNote, ProQuest, EBSCO), Web of Science tagged, CSV/TSV/Excel, BibTeX,
     EndNote XML. Every file is parsed in full before anything is written; importing the same
-    file again adds nothing.
+    file again adds nothing, and a file whose records are 90% or more in the search already
+    (the same export under another name) is refused unless --allow-overlap.
 
     \b
     Example:
@@ -203,6 +210,7 @@ def import_(
             query=query,
             parsed=parsed_file,
             kind=kind or "",
+            allow_overlap=allow_overlap,
         )
         results.append(
             {

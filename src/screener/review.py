@@ -48,6 +48,8 @@ SEARCH_NAME_HINT = (
     "use letters, digits, space, '.', '_', '-' or \"'\"; no leading dot or space; at most 64 characters; "
     "e.g. --search medline-2012"
 )
+# The share of a file's records already in its search that makes it the same export again.
+OVERLAP_REFUSED = 0.9
 # review.toml and searches/*.toml are small; anything bigger is not one.
 MAX_TOML_BYTES = 4 << 20
 # Bump when parsing changes what a file yields, so cached records are rebuilt.
@@ -613,11 +615,14 @@ class Review:
         parsed: ParsedFile | None = None,
         kind: str = "",
         round: int | None = None,
+        allow_overlap: bool = False,
     ) -> ImportResult:
         """Add an export file to a search: parsed fully first, then stored unchanged.
 
-        The same file (same sha256) imported again adds nothing. Nothing is written when the
-        file cannot be read.
+        The same file (same sha256) imported again adds nothing. A file whose records are
+        mostly (OVERLAP_REFUSED) in that search already is the same export again under another
+        name (one newline added): refused unless `allow_overlap`, or when an update brings it.
+        Nothing is written when the file cannot be read.
         """
         check_name(search, "search name", hint=SEARCH_NAME_HINT)
         folded = search.casefold()
@@ -637,7 +642,9 @@ class Review:
                 ) from None
         parsed = parsed or read_records(path, fmt, search)
         with self.lock():  # concurrent imports into one search each get their own file
-            return self._import_parsed(path, search, parsed, database, date_searched, query, kind, round)
+            return self._import_parsed(
+                path, search, parsed, database, date_searched, query, kind, round, allow_overlap
+            )
 
     def _import_parsed(
         self,
@@ -649,6 +656,7 @@ class Review:
         query: str,
         kind: str,
         round: int | None,
+        allow_overlap: bool = False,
     ) -> ImportResult:
         for existing in self.searches():
             for f in existing.files:
@@ -667,6 +675,8 @@ class Review:
             )
         round = round or self.current_round()
         updating = round > min((f.round for f in current.files), default=round)
+        if current.files and not updating and not allow_overlap:
+            self._refuse_repeated_export(current, parsed, path)
         for attr, value in (("database", database), ("query", query), ("date_searched", date_searched)):
             old = getattr(current, attr)
             if attr == "date_searched" and updating:
@@ -704,6 +714,19 @@ class Review:
             raise
         self._write_cache(self._cache_path(parsed.sha256, parsed.format, search), parsed.records)
         return ImportResult(search, parsed, added=True, stored_as=stored)
+
+    def _refuse_repeated_export(self, search: Search, parsed: ParsedFile, path: str | Path) -> None:
+        new_ids = [r.id for r in parsed.records]
+        for file in search.files:
+            held = {r.id for r in self.load_file_records(search, file)}
+            overlap = sum(1 for record_id in new_ids if record_id in held)
+            if new_ids and overlap >= OVERLAP_REFUSED * len(new_ids):
+                raise ScreenerError(
+                    f"{overlap} of its {len(new_ids)} records are already in search {search.name!r}, "
+                    f"from searches/{file.path}: the same export imported again?",
+                    path=path,
+                    hint="nothing was written; if it really is another export, pass --allow-overlap",
+                )
 
     def free_file_name(self, search: str, extension: str) -> str:
         """A file name in searches/ that no file has and no search lists (a listed file that
