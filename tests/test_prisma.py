@@ -76,8 +76,9 @@ def test_cli_json_and_explain(cli, tmp_path):
     review = build(tmp_path)
     data = json.loads(cli("prisma", "--format", "json", "--review", str(review.root)).out)
     assert data["new_studies"] == 1
-    explained = cli("prisma", "--explain", "duplicates", "--review", str(review.root)).out.split()
-    assert len(explained) == 2 and all(":" in rid for rid in explained)
+    # #14: each removed copy with its search and the record it joined, not a bare id.
+    explained = cli("prisma", "--explain", "duplicates", "--review", str(review.root)).out.splitlines()
+    assert len(explained) == 2 and all(" -> " in line and line.count("(") == 2 for line in explained)
     assert cli("prisma", "--explain", "new_studies", "--review", str(review.root)).out.split() == [OSBORNE]
     unknown = cli("prisma", "--explain", "nothing", "--review", str(review.root))
     assert unknown.code == 2 and "boxes:" in unknown.err
@@ -142,11 +143,29 @@ def test_prisma_mid_review_says_what_is_open(tmp_path, cli):
     data = json.loads(cli("--review", str(review.root), "prisma", "--format", "json").out)
     assert data["in_progress"] is True
     waiting = data["awaiting"]["title-abstract"]
-    assert waiting["undecided"] >= 1 and waiting["undecided"] + waiting["open"] + waiting["conflicts"] == (
-        data["pending"]["title-abstract"]
+    assert (
+        waiting["undecided"] >= 1
+        and waiting["undecided"] + waiting["open"] + waiting["conflicts"]
+        == (data["pending"]["title-abstract"])
     )
     text = cli("--review", str(review.root), "prisma").out
     assert "In progress, not final: title-abstract:" in text
     svg = tmp_path / "flow.svg"
     assert cli("--review", str(review.root), "prisma", "--diagram", str(svg)).code == 0
     assert "IN PROGRESS" in svg.read_text() and "In progress, not final" in svg.read_text()
+
+
+def test_explain_duplicates_names_each_copy_its_search_and_the_record_it_joined(tmp_path, cli):
+    review = build(tmp_path)
+    root = str(review.root)
+    counts = prisma_counts(review)
+    rows = json.loads(cli("--review", root, "prisma", "--explain", "duplicates", "--format", "json").out)
+    assert len(rows) == counts.count("duplicates") > 0
+    searches = {s.name for s in review.searches()}
+    for row in rows:
+        assert row["search"] in searches and row["merged_into_search"] in searches
+        assert (row["record_id"], row["search"]) != (row["merged_into"], row["merged_into_search"])
+    text = cli("--review", root, "prisma", "--explain", "duplicates").out.splitlines()
+    first = rows[0]
+    kept = f"{first['merged_into']} ({first['merged_into_search']})"
+    assert text[0] == f"{first['record_id']} ({first['search']}) -> {kept}"

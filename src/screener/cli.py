@@ -1500,7 +1500,20 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
     with err_console.status("Counting"):
         counts = prisma_counts(review)
     if box:
-        for record_id in explain(counts, box):
+        if box == "duplicates":  # each removed copy, its search and the record it joined
+            rows = counts.removed_copies
+            if fmt == "json":
+                _print_json(rows)
+                return
+            for row in rows:
+                kept = f"{row['merged_into']} ({row['merged_into_search']})"
+                click.echo(f"{row['record_id']} ({row['search']}) -> {kept}")
+            return
+        ids = explain(counts, box)
+        if fmt == "json":
+            _print_json(ids)
+            return
+        for record_id in ids:
             click.echo(record_id)
         return
     data = counts.to_dict()

@@ -68,6 +68,9 @@ class PrismaCounts:
     # conflicts (waiting for the resolver). With undecided duplicate pairs: the review is in progress.
     awaiting: dict[str, dict[str, int]] = field(default_factory=dict)
     duplicate_pairs_undecided: int = 0
+    # One per record of the duplicates box, in its order: the copy removed and the record it
+    # was merged into (ids alone can repeat: one PMID found by two searches).
+    removed_copies: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def in_progress(self) -> bool:
@@ -158,6 +161,24 @@ def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
         elif kind == "register":
             per_register[name] += 1
 
+    removed_copies: list[dict[str, str]] = []
+
+    def in_databases(index: int) -> bool:
+        return kind_of_search.get(records[index].search, "database") in DATABASE_KINDS
+
+    def note_removed(indices: list[int], kept_index: int) -> None:
+        kept_record = records[kept_index]
+        for i in indices:
+            boxes["duplicates"].append(records[i].id)
+            removed_copies.append(
+                {
+                    "record_id": records[i].id,
+                    "search": records[i].search,
+                    "merged_into": kept_record.id,
+                    "merged_into_search": kept_record.search,
+                }
+            )
+
     # Which column each study belongs to: databases/registers if any of its records came from one.
     kept = set(outcome.kept)
     column_of_study: dict[str, str] = {}
@@ -168,22 +189,13 @@ def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
         if any(rounds[i] < current for i in members):
             previous.add(study)
             # Everything this round found again is a duplicate of what the review had.
-            boxes["duplicates"].extend(
-                records[i].id
-                for i in members
-                if rounds[i] == current
-                and kind_of_search.get(records[i].search, "database") in DATABASE_KINDS
-            )
+            note_removed([i for i in members if rounds[i] == current and in_databases(i)], representative)
             continue
         kinds = {kind_of_search.get(records[i].search, "database") for i in members}
         column = "dbr" if kinds & set(DATABASE_KINDS) else "other"
         column_of_study[study] = column
         if column == "dbr":
-            boxes["duplicates"].extend(
-                records[i].id
-                for i in members
-                if i != representative and kind_of_search.get(records[i].search, "database") in DATABASE_KINDS
-            )
+            note_removed([i for i in members if i != representative and in_databases(i)], representative)
 
     studies, member_of = review_studies(review, outcome)
     ta = load_stage(review, "title-abstract", studies, member_of)
@@ -251,6 +263,7 @@ def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
         other_studies=other_studies,
         awaiting=awaiting,
         duplicate_pairs_undecided=len(outcome.pending),
+        removed_copies=removed_copies,
     )
 
 
