@@ -574,3 +574,19 @@ def test_review_dedup_is_cached_until_an_input_changes(review):
     assert dedup_review(review).records_in == 5
     shutil.rmtree(review.cache_dir)
     assert dedup_review(review).records_in == 5
+
+
+def test_pending_pairs_show_each_id_pair_once():
+    """Two copies of one record (one PMID, two searches) both uncertain with a third record are
+    one question: a decision is on the ids and covers both."""
+    import numpy as np
+
+    from screener.dedup import DedupResult, Pair, pending_pairs
+
+    records = [Record(id="pmid:1", search="a"), Record(id="pmid:1", search="b"), Record(id="h:2", search="a")]
+    pairs = [
+        Pair("pmid:1", "h:2", "uncertain", 80.0, 80.0, 0.0, "close titles"),
+        Pair("h:2", "pmid:1", "uncertain", 80.0, 80.0, 0.0, "close titles"),
+    ]
+    result = DedupResult(records, np.array([0, 0, 1]), pairs)
+    assert [(p.id_1, p.id_2) for p in pending_pairs(result)] == [("pmid:1", "h:2")]

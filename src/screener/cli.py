@@ -744,13 +744,14 @@ def _review_pairs(review: Review, outcome: Any, reviewer: str | None) -> int:
     """Show each pending uncertain pair side by side; s = same, d = different, k = skip, q = quit."""
     import os
 
-    from .dedup.decisions import append_decision
+    from .dedup.decisions import append_decision, pair_key, read_decisions
 
     who = reviewer or os.environ.get("USER") or "reviewer"
     by_id = {}
     for record in outcome.result.records:
         by_id.setdefault(record.id, record)
     path = review.dedup_decisions_path
+    earlier = read_decisions(path)  # a skipped pair comes back: say who skipped it and when
     decided = 0
     pending = outcome.pending
     if not pending:
@@ -781,6 +782,10 @@ def _review_pairs(review: Review, outcome: Any, reviewer: str | None) -> int:
             table.add_row(label, getter(a), getter(b))
         console.print(table)
         console.print(Text(pair.reason, style="dim"))
+        before = earlier.get(pair_key(pair.id_1, pair.id_2))
+        if before is not None:
+            who_when = f"{before.reviewer or 'someone'} on {before.timestamp or 'an unknown day'}"
+            console.print(Text(f"decided before: {before.decision} by {who_when}"))
         console.print(
             "[bold]s[/bold] same   [bold]d[/bold] different   [bold]k[/bold] skip   [bold]q[/bold] quit"
         )

@@ -260,14 +260,19 @@ class ReviewDedup:
 
 def pending_pairs(result: DedupResult) -> list[Pair]:
     """Uncertain pairs whose records are still in different clusters: the ones a person should see."""
+    from .decisions import pair_key
+
     position = {}
     for index, record in enumerate(result.records):
         position.setdefault(record.id, index)
-    return [
-        p
-        for p in result.uncertain()
-        if result.cluster_of[position[p.id_1]] != result.cluster_of[position[p.id_2]]
-    ]
+    pending, seen = [], set()
+    for p in result.uncertain():
+        key = pair_key(p.id_1, p.id_2)  # a decision is on the ids: one answer covers every copy
+        if key in seen or result.cluster_of[position[p.id_1]] == result.cluster_of[position[p.id_2]]:
+            continue
+        seen.add(key)
+        pending.append(p)
+    return pending
 
 
 # Bump when the rules change, so cached clusters are recomputed.
