@@ -202,3 +202,24 @@ def test_update_import_takes_database_and_date_and_warns_when_the_round_is_unfin
     assert search.files[0].round == 3
     refused = cli("update", "--all", "--database", "x", "--review", str(review.root))
     assert refused.code == 2 and "give --import NAME=FILE" in refused.err
+
+
+def test_a_refused_update_writes_nothing(tmp_path, cli):
+    review = build(tmp_path)
+    root = str(review.root)
+    before = {p: p.read_bytes() for p in review.root.rglob("*") if p.is_file()}
+    for imports in (
+        [
+            "--import",
+            f"newx={SAMPLES / 'ovid.ris'}",
+            "--import",
+            f"medline={SAMPLES / 'rayyan.csv'}",
+            "--database",
+            "Embase",
+        ],
+        ["--import", f"newx={SAMPLES / 'ovid.ris'}", "--import", f"NewX={SAMPLES / 'rayyan.csv'}"],
+    ):
+        result = cli("update", *imports, "--review", root)
+        assert result.code == 2, result
+        assert {p: p.read_bytes() for p in review.root.rglob("*") if p.is_file()} == before
+    assert Review(root).current_round() == 1

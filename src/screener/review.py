@@ -624,22 +624,7 @@ class Review:
         name (one newline added): refused unless `allow_overlap`, or when an update brings it.
         Nothing is written when the file cannot be read.
         """
-        check_name(search, "search name", hint=SEARCH_NAME_HINT)
-        folded = search.casefold()
-        names = [s.name for s in self.searches()]
-        clash = next((name for name in names if name != search and name.casefold() == folded), None)
-        if clash:  # one file on macOS and Windows
-            raise ScreenerError(
-                f"search {search!r} differs from the existing search {clash!r} only in case",
-                hint=f"use --search {clash}, or a name of its own",
-            )
-        if date_searched:
-            try:
-                dt.date.fromisoformat(date_searched)
-            except ValueError:
-                raise ScreenerError(
-                    f"--date-searched {date_searched!r} is not a date", hint="use YYYY-MM-DD"
-                ) from None
+        self.import_target(search, database, date_searched, query, kind, round or self.current_round())
         parsed = parsed or read_records(path, fmt, search)
         with self.lock():  # concurrent imports into one search each get their own file
             return self._import_parsed(
@@ -662,32 +647,10 @@ class Review:
             for f in existing.files:
                 if f.sha256 == parsed.sha256:
                     return ImportResult(existing.name, parsed, added=False, stored_as=f.path)
-        from .prisma import KINDS  # the PRISMA sources a search can be
-
-        if kind and kind not in KINDS:
-            raise ScreenerError(f"--kind must be one of {', '.join(KINDS)}")
-        current = self.search(search) or Search(
-            name=search, database=database, query=query, date_searched=date_searched, kind=kind or "database"
-        )
-        if current.source != "file":
-            raise ScreenerError(
-                f"search {search!r} was run through {current.source}; import files under another search name"
-            )
         round = round or self.current_round()
-        updating = round > min((f.round for f in current.files), default=round)
+        current, updating = self.import_target(search, database, date_searched, query, kind, round)
         if current.files and not updating and not allow_overlap:
             self._refuse_repeated_export(current, parsed, path)
-        for attr, value in (("database", database), ("query", query), ("date_searched", date_searched)):
-            old = getattr(current, attr)
-            if attr == "date_searched" and updating:
-                continue  # an update searches again on a later day; the file keeps its date
-            if value and old and old != value:
-                raise ScreenerError(
-                    f"search {search!r} already has {attr} {old!r}, not {value!r}",
-                    hint="a search is one query in one database; use another --search name",
-                )
-            if value:
-                setattr(current, attr, value)
         stored = self.free_file_name(search, EXTENSIONS[parsed.format])
         data = parsed.data if parsed.data is not None else Path(path).read_bytes()
         if hashlib.sha256(data).hexdigest() != parsed.sha256:
@@ -714,6 +677,53 @@ class Review:
             raise
         self._write_cache(self._cache_path(parsed.sha256, parsed.format, search), parsed.records)
         return ImportResult(search, parsed, added=True, stored_as=stored)
+
+    def import_target(
+        self, search: str, database: str, date_searched: str, query: str, kind: str, round: int
+    ) -> tuple[Search, bool]:
+        """The search a file would be imported into, with what the command line brings set on
+        it, and whether the import is an update of it; raises, writing nothing, when the name or
+        what the command line says cannot go with that search (update checks every file first)."""
+        from .prisma import KINDS  # the PRISMA sources a search can be
+
+        check_name(search, "search name", hint=SEARCH_NAME_HINT)
+        folded = search.casefold()
+        names = [s.name for s in self.searches()]
+        clash = next((name for name in names if name != search and name.casefold() == folded), None)
+        if clash:  # one file on macOS and Windows
+            raise ScreenerError(
+                f"search {search!r} differs from the existing search {clash!r} only in case",
+                hint=f"use --search {clash}, or a name of its own",
+            )
+        if date_searched:
+            try:
+                dt.date.fromisoformat(date_searched)
+            except ValueError:
+                raise ScreenerError(
+                    f"--date-searched {date_searched!r} is not a date", hint="use YYYY-MM-DD"
+                ) from None
+        if kind and kind not in KINDS:
+            raise ScreenerError(f"--kind must be one of {', '.join(KINDS)}")
+        current = self.search(search) or Search(
+            name=search, database=database, query=query, date_searched=date_searched, kind=kind or "database"
+        )
+        if current.source != "file":
+            raise ScreenerError(
+                f"search {search!r} was run through {current.source}; import files under another search name"
+            )
+        updating = round > min((f.round for f in current.files), default=round)
+        for attr, value in (("database", database), ("query", query), ("date_searched", date_searched)):
+            old = getattr(current, attr)
+            if attr == "date_searched" and updating:
+                continue  # an update searches again on a later day; the file keeps its date
+            if value and old and old != value:
+                raise ScreenerError(
+                    f"search {search!r} already has {attr} {old!r}, not {value!r}",
+                    hint="a search is one query in one database; use another --search name",
+                )
+            if value:
+                setattr(current, attr, value)
+        return current, updating
 
     def _refuse_repeated_export(self, search: Search, parsed: ParsedFile, path: str | Path) -> None:
         new_ids = [r.id for r in parsed.records]

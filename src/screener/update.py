@@ -107,6 +107,21 @@ def update_review(
         from .prisma import prisma_counts
 
         prisma_counts(review)
+        # Every file's search checked before the first is written: a refused update writes nothing.
+        spelled: dict[str, str] = {}
+        for name, _, _ in parsed:
+            other = spelled.setdefault(name.casefold(), name)
+            if other != name:
+                raise ScreenerError(f"--import names {other!r} and {name!r} differ only in case")
+            existing = known.get(name)
+            review.import_target(
+                name,
+                database or (existing.database if existing else name),
+                date_searched,
+                "",
+                existing.kind if existing else "",
+                review.current_round() + 1,
+            )
         unfinished = unfinished_work(review)
         report = _open_round(
             review, searches, parsed, known, settings, client, progress, database, date_searched
