@@ -325,7 +325,7 @@ def test_check_passes_a_sound_review_and_lists_open_work(screened: Review, cli) 
     result = cli("check", "--review", str(screened.root))
     assert result.code == 0, result
     assert "OK: 1 raw files verified" in result.out
-    assert "title-abstract: 2 of 2 records for alice" in result.out
+    assert "title-abstract: 2 of 2 records still need alice's vote" in result.out
 
 
 @pytest.mark.parametrize(

@@ -206,3 +206,31 @@ def test_export_says_conflict_open_or_undecided_for_records_not_final(cli, tmp_p
     assert result.code == 0, result
     decided = {row["study_id"]: row["decision"] for row in csv.DictReader(io.StringIO(result.out))}
     assert decided[ids[0]] == "conflict" and decided[ids[1]] == "open" and decided[ids[2]] == "undecided"
+
+
+def test_votes_beyond_the_active_screeners_are_refused_and_a_leaver_lowers_the_default(
+    cli, tmp_path: Path
+) -> None:
+    review = make_review(cli, tmp_path, ["alice", "bob"])
+    with review.config_path.open("a") as handle:
+        handle.write("\n[screening]\nvotes = 3\n")
+    result = cli("status", "--review", str(review.root))
+    assert result.code == 2 and "screening.votes is 3 but 2 screeners are active" in result.err
+    other = make_review(cli, tmp_path / "left", ["alice", "bob"])
+    bob = '{ name = "bob", role = "screener" }'
+    text = other.config_path.read_text()
+    other.config_path.write_text(text.replace(bob, '{ name = "bob", role = "screener", active = false }'))
+    record = load_stage(other, "title-abstract").record_ids[0]
+    label(cli, other, "alice", record, "include")  # one active screener: one vote is enough
+    assert load_stage(Review(other.root), "title-abstract").final[record].decision == "include"
+
+
+def test_a_resolver_answer_on_a_record_not_in_conflict_is_refused(cli, tmp_path: Path) -> None:
+    review = make_review(cli, tmp_path, ["alice", "bob"])
+    record = load_stage(review, "title-abstract").record_ids[0]
+    label(cli, review, "alice", record, "include")  # open: one vote of two
+    result = cli("label", "--reviewer", "carol", record, "include", "--review", str(review.root))
+    assert result.code == 2 and "not in conflict" in result.err
+    label(cli, review, "bob", record, "exclude")  # now a conflict: the resolver settles it
+    label(cli, review, "carol", record, "exclude")
+    assert load_stage(review, "title-abstract").final[record].by == "carol"

@@ -229,10 +229,11 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
                         f"{stage}: {reviewer} decided differently on copies of {len(split)} studies that "
                         f"deduplication merged ({', '.join(split[:3])}); the latest decision counts"
                     )
-                for name in view.screeners:
-                    left = len(view.records) - len(view.decisions.get(name, {}))
+                for name, left in view.progress()["need_vote_from"].items():  # active screeners only
                     if left:
-                        report.open_work.append(f"{stage}: {left} of {len(view.records)} records for {name}")
+                        report.open_work.append(
+                            f"{stage}: {left} of {len(view.records)} records still need {name}'s vote"
+                        )
                 disputed = sum(1 for c in view.conflicts if c.kind != "single")
                 if disputed:
                     report.open_work.append(f"{stage}: {disputed} conflicts to resolve ('screener resolve')")

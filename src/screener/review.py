@@ -115,8 +115,9 @@ class ReviewConfig:
 
     @property
     def votes_needed(self) -> int:
-        screeners = sum(1 for r in self.reviewers if r.role == "screener")
-        return self.votes or max(1, min(2, screeners))
+        """[screening] votes, else two, or one when a single screener is active."""
+        active = sum(1 for r in self.reviewers if r.role == "screener" and r.active)
+        return self.votes or max(1, min(2, active))
 
     def to_toml(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.raw)
@@ -163,15 +164,30 @@ def parse_config(data: dict[str, Any], path: Path) -> ReviewConfig:
             Reviewer(r["name"], r.get("role", "screener"), r.get("active", True))
             for r in data.get("reviewers", [])
         ],
-        votes=data.get("screening", {}).get("votes", 0),
         stages=list(data.get("stages", STAGES)),
         exclusion_reasons=list(full_text.get("exclusion_reasons", DEFAULT_EXCLUSION_REASONS)),
         highlight_include=list(highlight.get("include", [])),
         highlight_exclude=list(highlight.get("exclude", [])),
         ranking=dict(ranking),
+        votes=_votes(data, path),
         raw=data,
         warnings=checked.warnings,
     )
+
+
+def _votes(data: dict[str, Any], path: Path) -> int:
+    """[screening] votes, refused when more than the active screeners could ever give: every
+    record would stay open."""
+    votes = data.get("screening", {}).get("votes", 0)
+    reviewers = data.get("reviewers", [])
+    active = sum(1 for r in reviewers if r.get("role", "screener") == "screener" and r.get("active", True))
+    if votes and active and votes > active:
+        raise ScreenerError(
+            f"screening.votes is {votes} but {active} screeners are active: no record could become final",
+            path=path,
+            hint="lower votes, or add (or reactivate) screeners in [[reviewers]]",
+        )
+    return votes
 
 
 @dataclass

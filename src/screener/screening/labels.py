@@ -97,8 +97,19 @@ def record_decision(
     _check_resolver_answer(review, reviewer, decision)
     _check_reason(review, stage, decision, reason)
     studies, member_of = review_studies(review)  # deduplicated once, for the stage and the ids
-    known = set(load_stage(review, stage, studies, member_of).record_ids)
+    view = load_stage(review, stage, studies, member_of)
+    known = set(view.record_ids)
     log = DecisionLog(decision_path(review.labels_dir, stage, reviewer))
+    roles = {r.name: r.role for r in review.config.reviewers}
+    if roles.get(reviewer) == "resolver" and decision != "undecided":
+        study = member_of.get(record_id, record_id)
+        disputed = {c.record_id for c in view.conflicts if c.kind != "single"}
+        settled_by_resolver = study in view.final and view.final[study].by == reviewer
+        if study in known and study not in disputed and not settled_by_resolver:
+            raise ScreenerError(
+                f"{record_id} is not in conflict at {stage}: a resolver's answer would settle nothing",
+                hint="'screener conflicts' lists what the resolver decides",
+            )
     if record_id not in known and member_of.get(record_id) not in known:
         # A decision on an id that is no record (a typo, a search since removed) can always be
         # taken back: that is how 'screener check' tells you to clear it.
