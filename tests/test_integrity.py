@@ -523,3 +523,46 @@ def test_the_same_export_under_another_name_is_refused_unless_allowed(
     assert same.code == 0 and "nothing added" in same.out
     allowed = cli("import", str(again), "--search", "medline", "--allow-overlap", "--review", root)
     assert allowed.code == 0 and len(Review(root).search("medline").files) == 2
+
+
+def test_output_in_a_narrow_encoding_and_a_reader_that_stops_early(screened: Review) -> None:
+    """PYTHONIOENCODING=ascii shows replacements instead of failing; `| head -1` ends quietly."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src"), "PYTHONIOENCODING": "ascii"}
+    config = screened.config_path.read_text().replace(
+        'title = "Untitled systematic review"', 'title = "Résumé → x"'
+    )
+    screened.config_path.write_text(config)
+    for args in (["status"], ["prisma"], ["agreement"]):
+        done = subprocess.run(
+            [*SCREENER, *args, "--review", str(screened.root)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0 and "Traceback" not in done.stderr and "internal error" not in done.stderr
+    env.pop("PYTHONIOENCODING")
+    many = screened.root.parent / "many.ris"
+    many.write_text(
+        "".join(
+            f"TY  - JOUR\nTI  - Record number {i} about livers\nAU  - A, B\nER  - \n\n" for i in range(3000)
+        )
+    )
+    assert (
+        subprocess.run(
+            [*SCREENER, "import", str(many), "--search", "many", "--review", str(screened.root)], env=env
+        ).returncode
+        == 0
+    )
+    reader = subprocess.Popen(
+        # A long rich table: rich, not click, meets the closed pipe.
+        [*SCREENER, "--review", str(screened.root), "rank", "--reviewer", "alice", "--top", "3000"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None
+    reader.stdout.readline()
+    reader.stdout.close()  # like `| head -1`
+    assert reader.wait(timeout=120) == 0
+    assert b"Traceback" not in reader.stderr.read()

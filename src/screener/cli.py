@@ -22,8 +22,22 @@ from .prisma import KINDS as SEARCH_KINDS
 from .review import SEARCH_NAME_HINT, Review, Reviewer, init_review
 from .textio import read_user_text
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _Console(Console):
+    """Rich's console, but a reader that stops reading (`screener status | head -1`) ends the
+    command quietly with success, as a pipe's consumer asked, not with exit code 1."""
+
+    def on_broken_pipe(self) -> None:
+        import os
+
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(0)
+
+
+console = _Console()
+err_console = _Console(stderr=True)
 
 
 class Table(RichTable):
@@ -1438,7 +1452,7 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write here (atomically) instead of to standard output.",
+    help="Write here (atomically) instead of to standard output ('-' is standard output).",
 )
 @review_option
 def export_cmd(stage: str, decision: str, fmt: str, output: Path | None, review_dir: Path | None) -> None:
@@ -1455,6 +1469,9 @@ def export_cmd(stage: str, decision: str, fmt: str, output: Path | None, review_
     """
     from .export import export
     from .outputs import check_output_file, write_output
+
+    if output is not None and str(output) == "-":  # the usual spelling of standard output
+        output = None
 
     if output is not None:
         check_output_file(output)  # before any work: a bad path costs nothing
@@ -1610,6 +1627,14 @@ def main(argv: list[str] | None = None) -> None:
     """
     import os
 
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal or pipe whose encoding lacks a character (PYTHONIOENCODING=ascii, a Latin-1
+        # locale) shows a replacement, never fails the command on an arrow or an accented title.
+        if stream is not None and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="replace" if stream is sys.stdout else "backslashreplace")
+            except (ValueError, OSError):
+                pass
     try:
         cli.main(args=argv, prog_name="screener", standalone_mode=False)
     except ScreenerError as exc:
