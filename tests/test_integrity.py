@@ -566,3 +566,12 @@ def test_output_in_a_narrow_encoding_and_a_reader_that_stops_early(screened: Rev
     reader.stdout.close()  # like `| head -1`
     assert reader.wait(timeout=120) == 0
     assert b"Traceback" not in reader.stderr.read()
+
+
+def test_an_export_whose_line_endings_git_converted_says_so(screened: Review, cli) -> None:
+    assert ".gitattributes" in os.listdir(screened.root)
+    assert "searches/** -text" in (screened.root / ".gitattributes").read_text()
+    raw = screened.root / "searches" / "medline.nbib"
+    raw.write_bytes(raw.read_bytes().replace(b"\n", b"\r\n"))  # what core.autocrlf=true checks out
+    result = cli("status", "--review", str(screened.root))
+    assert result.code == 2 and "git converted them" in result.err and "searches/** -text" in result.err

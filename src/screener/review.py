@@ -48,6 +48,9 @@ SEARCH_NAME_HINT = (
     "use letters, digits, space, '.', '_', '-' or \"'\"; no leading dot or space; at most 64 characters; "
     "e.g. --search medline-2012"
 )
+# Decision files merge line by line (each is only appended to); raw exports are kept byte for
+# byte (their sha256 is recorded), so git must never convert their line endings (core.autocrlf).
+GIT_ATTRIBUTES = "labels/**/*.csv merge=union\nlabels/*.csv merge=union\nsearches/** -text\n"
 # The share of a file's records already in its search that makes it the same export again.
 OVERLAP_REFUSED = 0.9
 # review.toml and searches/*.toml are small; anything bigger is not one.
@@ -173,6 +176,14 @@ def parse_config(data: dict[str, Any], path: Path) -> ReviewConfig:
         raw=data,
         warnings=checked.warnings,
     )
+
+
+def _line_endings_converted(data: bytes, sha256: str) -> bool:
+    """Whether `data` is the recorded file with its line endings converted, as git does."""
+    for converted in (data.replace(b"\r\n", b"\n"), data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")):
+        if converted != data and hashlib.sha256(converted).hexdigest() == sha256:
+            return True
+    return False
 
 
 def _votes(data: dict[str, Any], path: Path) -> int:
@@ -343,7 +354,7 @@ def init_review(
     if not attributes.exists() and not attributes.is_symlink():
         # Decision files are only appended to: when two clones both appended, git keeps both
         # sides' lines instead of reporting a conflict (labels/dedup.csv is shared by everyone).
-        atomic_write_text(attributes, "labels/**/*.csv merge=union\nlabels/*.csv merge=union\n")
+        atomic_write_text(attributes, GIT_ATTRIBUTES)
     return root
 
 
@@ -545,6 +556,15 @@ class Review:
             )
         data = read_regular_bytes(path)
         if hashlib.sha256(data).hexdigest() != file.sha256:
+            if _line_endings_converted(data, file.sha256):
+                raise ScreenerError(
+                    "has other line endings than when it was imported: git converted them "
+                    "(core.autocrlf)",
+                    path=path,
+                    hint="add 'searches/** -text' to the review's .gitattributes, delete this file and "
+                    "'git checkout -- searches' to get it back unconverted; if the committed copy was "
+                    "converted too, commit the original export again",
+                )
             raise ScreenerError(
                 "was changed after it was imported (sha256 differs from the provenance)",
                 path=path,
