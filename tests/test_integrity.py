@@ -575,3 +575,21 @@ def test_an_export_whose_line_endings_git_converted_says_so(screened: Review, cl
     raw.write_bytes(raw.read_bytes().replace(b"\n", b"\r\n"))  # what core.autocrlf=true checks out
     result = cli("status", "--review", str(screened.root))
     assert result.code == 2 and "git converted them" in result.err and "searches/** -text" in result.err
+
+
+def test_a_decision_file_named_in_another_unicode_form_is_not_silently_ignored(cli, tmp_path: Path) -> None:
+    import unicodedata
+
+    root = tmp_path / "review"
+    assert cli("init", str(root), "--reviewer", "zoë", "--reviewer", "bob").code == 0
+    assert (
+        cli("import", str(SAMPLES / "medline.nbib"), "--search", "medline", "--review", str(root)).code == 0
+    )
+    record = Review(root).records()[0].id
+    assert cli("label", "--reviewer", "zoë", record, "include", "--review", str(root)).code == 0
+    stage = root / "labels" / "title-abstract"
+    (stage / "zoë.csv").rename(stage / unicodedata.normalize("NFD", "zoë.csv"))  # as macOS may commit it
+    result = cli("status", "--review", str(root))
+    assert result.code == 2 and "another Unicode form" in result.err and "git mv" in result.err
+    checked = cli("check", "--review", str(root))
+    assert checked.code == 1 and "another Unicode form" in checked.out and "delete it" not in checked.out

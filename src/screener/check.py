@@ -10,6 +10,7 @@ Warnings: what is ignored (unknown keys, decision files of people not in review.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,8 @@ def _check_searches(review, report: CheckReport) -> bool:  # noqa: ANN001
         exports = set(EXTENSIONS.values())
         for path in sorted(searches_dir.iterdir()):
             name = path.name
+            if unicodedata.normalize("NFC", name) in listed and name not in listed:
+                continue  # the listed file in another Unicode form: reported as such above
             if name.endswith(LEFTOVER_SUFFIXES) and name.startswith("."):
                 report.problems.append(
                     f"searches/{name}: a temporary file left by an interrupted command; delete it"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shlex
 import stat
 import unicodedata
 from pathlib import Path
@@ -91,6 +92,7 @@ def inside(root: Path, *parts: str, what: str = "file") -> Path:
         try:
             mode = os.lstat(path).st_mode
         except FileNotFoundError:
+            _refuse_other_normalisation(path)
             continue
         except OSError as exc:
             raise UnsafePathError(f"cannot be read ({exc.strerror})", path=path) from None
@@ -101,6 +103,24 @@ def inside(root: Path, *parts: str, what: str = "file") -> Path:
                 hint="replace the link with the real file or folder (git: commit the file, not a link)",
             )
     return path
+
+
+def _refuse_other_normalisation(path: Path) -> None:
+    """A missing `path` whose name exists in another Unicode form (macOS may commit "zoë" as
+    NFD): say so, or that reviewer's decisions (or that export) would silently count for nothing."""
+    if path.name.isascii():
+        return
+    try:
+        siblings = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in siblings:
+        if name != path.name and unicodedata.normalize("NFC", name) == path.name:
+            raise ScreenerError(
+                f"is missing, but {name!r} is the same name in another Unicode form",
+                path=path,
+                hint=f"rename it: git mv {shlex.quote(str(path.parent / name))} {shlex.quote(str(path))}",
+            )
 
 
 def check_not_link(path: Path) -> None:
