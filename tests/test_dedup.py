@@ -590,3 +590,21 @@ def test_pending_pairs_show_each_id_pair_once():
     ]
     result = DedupResult(records, np.array([0, 0, 1]), pairs)
     assert [(p.id_1, p.id_2) for p in pending_pairs(result)] == [("pmid:1", "h:2")]
+
+
+def test_a_pair_that_is_not_a_duplicate_but_ends_in_one_study_says_through_what():
+    import numpy as np
+
+    from screener.dedup import DedupResult, Pair
+
+    records = [Record(id="a"), Record(id="b"), Record(id="c"), Record(id="d")]
+    pairs = [
+        Pair("a", "b", "duplicate", 99.0, 90.0, 0.0, "same title"),
+        Pair("b", "c", "duplicate", 99.0, 90.0, 0.0, "same title"),
+        Pair("a", "c", "distinct", 70.0, 20.0, 0.0, "titles differ"),
+        Pair("a", "d", "distinct", 60.0, 10.0, 0.0, "titles differ"),
+    ]
+    outcomes = DedupResult(records, np.array([0, 0, 0, 1]), pairs).pair_outcomes()
+    assert outcomes[0] == (True, "same title")
+    assert outcomes[2] == (True, "titles differ; in one study all the same, joined through b")
+    assert outcomes[3] == (False, "titles differ")

@@ -741,17 +741,16 @@ def _write_pairs(path: Path, result: Any, rename: dict[str, str] | None) -> None
             "id_1": name(p.id_1),
             "id_2": name(p.id_2),
             "label": p.label,
+            "same_study": "yes" if together else "no",
             "title": round(p.title, 1),
             "authors": round(p.authors, 1),
             "abstract": round(p.abstract, 1),
             "decided_by": p.decided_by,
-            "explanation": p.reason,
+            "explanation": explanation,
         }
-        for p in result.pairs
+        for p, (together, explanation) in zip(result.pairs, result.pair_outcomes(), strict=True)
     ]
-    _write_csv(
-        path, ["id_1", "id_2", "label", "title", "authors", "abstract", "decided_by", "explanation"], rows
-    )
+    _write_csv(path, list(rows[0]) if rows else ["id_1", "id_2", "label", "same_study", "explanation"], rows)
 
 
 def _review_pairs(review: Review, outcome: Any, reviewer: str | None) -> int:

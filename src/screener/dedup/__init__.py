@@ -54,6 +54,25 @@ class DedupResult:
     def uncertain(self) -> list[Pair]:
         return [p for p in self.pairs if p.label == "uncertain" and p.decided_by == "rules"]
 
+    def pair_outcomes(self) -> list[tuple[bool, str]]:
+        """For each pair: whether its records ended in one study, and an explanation that says
+        so when the pair itself was not a duplicate (other records joined them)."""
+        position: dict[str, int] = {}
+        for index, record in enumerate(self.records):
+            position.setdefault(record.id, index)
+        members = self.clusters
+        out = []
+        for pair in self.pairs:
+            a, b = position[pair.id_1], position[pair.id_2]
+            together = bool(self.cluster_of[a] == self.cluster_of[b])
+            reason = pair.reason
+            if together and pair.label != "duplicate":
+                via = [self.records[i].id for i in members[self.cluster_of[a]] if i not in (a, b)]
+                shown = ", ".join(via[:3]) + (" ..." if len(via) > 3 else "")
+                reason += f"; in one study all the same, joined through {shown or 'a person’s decision'}"
+            out.append((together, reason))
+        return out
+
     def representatives(self) -> list[int]:
         """The record kept for each cluster: the most complete one (a PMID and abstract first)."""
         return [max(members, key=lambda i: (_completeness(self.records[i]), -i)) for members in self.clusters]
