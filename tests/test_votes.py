@@ -234,3 +234,19 @@ def test_a_resolver_answer_on_a_record_not_in_conflict_is_refused(cli, tmp_path:
     label(cli, review, "bob", record, "exclude")  # now a conflict: the resolver settles it
     label(cli, review, "carol", record, "exclude")
     assert load_stage(review, "title-abstract").final[record].by == "carol"
+
+
+def test_rank_tables_never_cut_ids_or_titles(cli, tmp_path: Path, monkeypatch) -> None:
+    review = make_review(cli, tmp_path, ["alice", "bob"])
+    long_doi = "10.1097/sla.0b013e31816a9d65.this-is-a-very-long-suffix-of-a-doi"
+    table = tmp_path / "long.ris"
+    title = "A title long enough to need several lines in an eighty column terminal about liver metastases"
+    table.write_text(f"TY  - JOUR\nTI  - {title}\nAU  - Smith, J\nPY  - 2020\nDO  - {long_doi}\nER  - \n")
+    assert cli("import", str(table), "--search", "long", "--review", str(review.root)).code == 0
+    monkeypatch.setenv("COLUMNS", "80")
+    result = cli("rank", "--reviewer", "alice", "--top", "10", "--review", str(review.root))
+    assert result.code == 0 and "…" not in result.out
+    rows = [line.split("│")[1:-1] for line in result.out.splitlines() if line.startswith("│")]
+    record_column = "".join(cells[2].strip() for cells in rows)  # a folded cell, joined again
+    title_column = " ".join(cells[3].strip() for cells in rows)
+    assert f"doi:{long_doi}" in record_column and title in " ".join(title_column.split())

@@ -50,6 +50,12 @@ class Table(RichTable):
     def add_row(self, *cells: Any, **kwargs: Any) -> None:
         super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **kwargs)
 
+    def add_column(self, *args: Any, **kwargs: Any) -> None:
+        # A narrow terminal folds a cell onto more lines; it never cuts an id or a title with
+        # "…", which would make two records look alike and an id impossible to copy.
+        kwargs.setdefault("overflow", "fold")
+        super().add_column(*args, **kwargs)
+
 
 def review_option(function: Any) -> Any:
     return click.option(
@@ -938,7 +944,7 @@ def conflicts(stage: str, review_dir: Path | None, as_json: bool) -> None:
             f"{n}: {d['decision']}" + (f" ({d['reason']})" if d["reason"] else "")
             for n, d in r["decisions"].items()
         )
-        table.add_row(r["record_id"], r["kind"], decided, r["title"][:70] or "(no title)")
+        table.add_row(r["record_id"], r["kind"], decided, r["title"] or "(no title)")
     console.print(table)
 
 
@@ -1425,7 +1431,7 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
             str(r["rank"]),
             "" if r["score"] is None else f"{r['score']:.2f}",
             r["record_id"],
-            r["title"][:80] or "(no title)",  # Table cells are plain text, never rich markup
+            r["title"] or "(no title)",  # Table cells are plain text, never rich markup
         )
     console.print(table)
 
