@@ -129,7 +129,15 @@ def test_csv_fills_the_prisma2020_template(cli, tmp_path):
     }
     # Every box of the package's template is there, in its order.
     assert [row["box"] for row in rows][:3] == ["prevstud", "box1", "box1"]
-    assert len(rows) == 32
+    assert len(rows) == 34
+    # The package's December 2024 rows: studies in a meta-analysis, from review.toml's [prisma].
+    assert [row["data"] for row in rows][-2:] == ["total_studies_ma", "total_reports_ma"]
+    assert by_key["total_studies_ma"]["url"] == "total_studies_meta_analysis.html"
+    with review.config_path.open("a") as handle:
+        handle.write("\n[prisma]\nmeta_analysis_studies = 1\nmeta_analysis_reports = 1\n")
+    out = cli("prisma", "--format", "csv", "--review", str(review.root)).out
+    filled = {row["data"]: row["n"] for row in csv.DictReader(io.StringIO(out))}
+    assert filled["total_studies_ma"] == "1" == filled["total_reports_ma"]
 
 
 def test_prisma_mid_review_says_what_is_open(tmp_path, cli):

@@ -1555,7 +1555,7 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
     if fmt == "csv":
         from .prisma.template import to_template_csv
 
-        click.echo(to_template_csv(counts), nl=False)
+        click.echo(to_template_csv(counts, review.config.raw.get("prisma", {})), nl=False)
         return
     table = Table(title="PRISMA 2020", title_justify="left")
     table.add_column("box")

@@ -586,6 +586,12 @@ REVIEW = Table(
         ),
         "ranking": AnyTable(),  # its keys: RankerConfig.from_table
         "screening": Table({"votes": Votes()}),
+        "prisma": Table(
+            {
+                "meta_analysis_studies": Integer(0, "studies included in the meta-analysis, once it is done"),
+                "meta_analysis_reports": Integer(0, "their reports"),
+            }
+        ),
     }
 )
 

@@ -145,7 +145,24 @@ ROWS = (
     ("identification", "node1", "identification", "Blue identification box", "Identification"),
     ("screening", "node2", "screening", "Blue screening box", "Screening"),
     ("included", "node3", "included", "Blue included box", "Included"),
+    # Added to the package's template in December 2024: studies in a meta-analysis.
+    (
+        "total_studies_ma",
+        "node23",
+        "box17",
+        "Total studies included in meta-analysis",
+        "Total studies included in meta-analysis",
+    ),
+    (
+        "total_reports_ma",
+        "NA",
+        "box17",
+        "Reports of total included studies in meta-analysis",
+        "Reports of total included studies in meta-analysis",
+    ),
 )
+# The package's own page name where it is not the row's key.
+_URLS = {"total_studies_ma": "total_studies_meta_analysis.html"}
 
 
 def _named_counts(table: dict[str, int]) -> str:
@@ -153,9 +170,15 @@ def _named_counts(table: dict[str, int]) -> str:
     return "; ".join(f"{name.replace(';', ' ').replace(',', ' ')}, {n}" for name, n in table.items())
 
 
-def to_template_csv(counts: PrismaCounts) -> str:
-    """The template CSV with every `n` filled in (title rows keep the template's 0)."""
+def to_template_csv(counts: PrismaCounts, meta_analysis: dict[str, int] | None = None) -> str:
+    """The template CSV with every `n` filled in (title rows keep the template's 0).
+
+    `meta_analysis` holds review.toml's [prisma] meta_analysis_studies / meta_analysis_reports:
+    a number screening cannot know, recorded by the authors once the analysis is done."""
     data = counts.to_dict()
+    meta_analysis = meta_analysis or {}
+    data["total_studies_ma"] = meta_analysis.get("meta_analysis_studies", 0)
+    data["total_reports_ma"] = meta_analysis.get("meta_analysis_reports", 0)
     special = {
         "database_specific_results": _named_counts(data["database_results_by_database"]),
         "register_specific_results": _named_counts(data["register_results_by_register"]),
@@ -173,7 +196,7 @@ def to_template_csv(counts: PrismaCounts) -> str:
         else:
             n = 0
         tooltip = description if node != "NA" else "NA"
-        url = f"{key if key != 'NA' else box}.html" if node != "NA" else "NA"
+        url = _URLS.get(key, f"{key if key != 'NA' else box}.html") if node != "NA" else "NA"
         # Database names and reasons come from the review's files: never a formula.
         writer.writerow([safe_cell(cell) for cell in (key, node, box, description, boxtext, tooltip, url, n)])
     return out.getvalue()
