@@ -158,3 +158,21 @@ def test_ranked_order_in_the_terminal(screened):  # noqa: F811
         "exclude",
         "include",
     ]
+
+
+def test_a_note_typed_before_quitting_is_not_dropped_without_asking(screened):  # noqa: F811
+    order = titles(screened)
+    child = spawn(screened, "screen", "--reviewer", "bob", "--order", "file")
+    child.expect_exact(order[0])
+    child.send("n")
+    child.expect("Note")
+    child.sendline("keep me")
+    child.send("q")
+    child.expect("your note is not saved yet")
+    child.send("i")  # back to screening: the decision takes the note
+    child.expect_exact(order[1])
+    child.send("q")
+    child.expect(pexpect.EOF)
+    assert lines(screened, "bob")[0][:2] == [order[0][2:], "include"]
+    log = DecisionLog(decision_path(screened.labels_dir, TA, "bob")).read()
+    assert log[0].note == "keep me"

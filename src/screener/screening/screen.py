@@ -308,12 +308,19 @@ def run_terminal(
 ) -> None:
     """The key loop. Returns when the reviewer quits."""
     show_help = False
+    quit_asked = False  # q pressed once with a note not yet saved
     while True:
         render(session, console, highlight, show_help)
         show_help = False
         key = getchar().lower()
         if key == "q":
+            if session.pending_note and not quit_asked:
+                # A typed note lives only until the next decision: never drop it without asking.
+                session.message = "your note is not saved yet: decide to keep it, or q again to drop it"
+                quit_asked = True
+                continue
             return
+        quit_asked = False
         if key == "?":
             show_help = True
             continue
