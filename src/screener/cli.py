@@ -363,27 +363,24 @@ def check(review_dir: Path | None, as_json: bool) -> None:
 
 def _warn_about_decision_files(view: Any) -> None:
     """Say on stderr what the decision files hold that counts for nothing."""
+
+    def warn(text: str) -> None:
+        err_console.print(Text(f"warning: {text}", style="yellow"), soft_wrap=True)
+
+    def some(ids: list[str]) -> str:
+        return ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")
+
     for reviewer, ids in view.not_in_review.items():
-        shown = ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")
-        err_console.print(
-            Text(
-                f"warning: {len(ids)} of {reviewer}'s {view.stage} decisions point at ids that are "
-                f"not in the review ({shown}); 'screener check' lists them",
-                style="yellow",
-            ),
-            soft_wrap=True,
+        warn(
+            f"{len(ids)} of {reviewer}'s {view.stage} decisions point at ids that are not in the review "
+            f"({some(ids)}); 'screener check' lists them"
         )
     for line in view.interrupted_lines:
-        err_console.print(Text(f"warning: {line}", style="yellow"), soft_wrap=True)
+        warn(line)
     for reviewer, studies in view.copies_disagree.items():
-        shown = ", ".join(studies[:3]) + (" ..." if len(studies) > 3 else "")
-        err_console.print(
-            Text(
-                f"warning: {reviewer} decided differently on copies of {len(studies)} {view.stage} studies "
-                f"that deduplication merged ({shown}); their latest decision counts",
-                style="yellow",
-            ),
-            soft_wrap=True,
+        warn(
+            f"{reviewer} decided differently on copies of {len(studies)} {view.stage} studies that "
+            f"deduplication merged ({some(studies)}); their latest decision counts"
         )
 
 
