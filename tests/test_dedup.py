@@ -608,3 +608,24 @@ def test_a_pair_that_is_not_a_duplicate_but_ends_in_one_study_says_through_what(
     assert outcomes[0] == (True, "same title")
     assert outcomes[2] == (True, "titles differ; in one study all the same, joined through b")
     assert outcomes[3] == (False, "titles differ")
+
+
+def test_the_review_says_whose_copy_of_a_duplicate_is_kept(tmp_path):
+    """[dedup] keep_first decides which search's copy stays (and which search PRISMA charges
+    with the duplicate); a name that is no search is an error naming the key."""
+    from screener.dedup import dedup_review
+    from screener.review import Review, init_review
+
+    review = Review(init_review(tmp_path / "r"))
+    review.import_file(SAMPLES / "medline.nbib", "medline")
+    review.import_file(SAMPLES / "embase.ris", "embase")
+    default = {s.name: s.duplicates_removed for s in dedup_review(review).searches}
+    assert default["embase"] == sum(default.values()) >= 1  # by default the copy with a PMID stays
+    with review.config_path.open("a") as handle:
+        handle.write('\n[dedup]\nkeep_first = ["embase"]\n')
+    preferred = {s.name: s.duplicates_removed for s in dedup_review(Review(review.root)).searches}
+    assert preferred["embase"] == 0 and preferred["medline"] == sum(default.values())
+    text = review.config_path.read_text().replace('keep_first = ["embase"]', 'keep_first = ["embsae"]')
+    review.config_path.write_text(text)
+    with pytest.raises(ScreenerError, match="dedup.keep_first names 'embsae'"):
+        dedup_review(Review(review.root))

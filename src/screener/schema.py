@@ -586,6 +586,9 @@ REVIEW = Table(
         ),
         "ranking": AnyTable(),  # its keys: RankerConfig.from_table
         "screening": Table({"votes": Votes()}),
+        "dedup": Table(
+            {"keep_first": ListOf(Name("search name"), unique=True, example='["medline", "embase"]')}
+        ),
         "prisma": Table(
             {
                 "meta_analysis_studies": Integer(0, "studies included in the meta-analysis, once it is done"),

@@ -73,9 +73,16 @@ class DedupResult:
             out.append((together, reason))
         return out
 
-    def representatives(self) -> list[int]:
-        """The record kept for each cluster: the most complete one (a PMID and abstract first)."""
-        return [max(members, key=lambda i: (_completeness(self.records[i]), -i)) for members in self.clusters]
+    def representatives(self, keep_first: Sequence[str] = ()) -> list[int]:
+        """The record kept for each cluster: from the first search of `keep_first` that has a
+        copy (review.toml [dedup] keep_first), else the most complete one (a PMID and an
+        abstract first). PRISMA counts the other copies as the duplicates of their searches."""
+        rank = {name: len(keep_first) - position for position, name in enumerate(keep_first)}
+
+        def preference(i: int) -> tuple[int, int, int]:
+            return rank.get(self.records[i].search, 0), _completeness(self.records[i]), -i
+
+        return [max(members, key=preference) for members in self.clusters]
 
 
 def _completeness(record: Record) -> int:
@@ -357,9 +364,19 @@ def dedup_review(review, keep_distinct_pairs: bool = False) -> ReviewDedup:  # n
     """Deduplicate every search of a review, honouring labels/dedup.csv."""
     records = review.records()
     result = _cached_deduplicate(review, records, keep_distinct_pairs)
-    kept = result.representatives()
-    kept_set = set(kept)
     databases = {s.name: s.database for s in review.searches()}
+    keep_first = review.config.raw.get("dedup", {}).get("keep_first", [])
+    unknown = [name for name in keep_first if name not in databases]
+    if unknown:
+        from ..errors import ScreenerError
+
+        raise ScreenerError(
+            f"dedup.keep_first names {', '.join(map(repr, unknown))}, which is no search of this review",
+            path=review.config_path,
+            hint=f"searches: {', '.join(databases) or 'none yet'}",
+        )
+    kept = result.representatives(keep_first)
+    kept_set = set(kept)
     counts: dict[str, list[int]] = {}
     for index, record in enumerate(records):
         entry = counts.setdefault(record.search, [0, 0])
