@@ -226,34 +226,16 @@ def _link_error(path: Path) -> UnsafePathError:
 
 
 def read_regular_bytes(path: Path, *, limit: int | None = None, follow: bool = False) -> bytes:
-    """The bytes of a regular file; a FIFO or a device is refused, and so is a symlink unless
-    `follow` (for a file the user names on the command line, not one found in a review)."""
-    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    """The bytes of a regular file (textio.read_regular); a symlink is refused unless `follow`
+    (for a file the user names on the command line, not one found in a review)."""
+    from .textio import read_regular
+
     try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise ScreenerError("is missing", path=path) from None
-    except IsADirectoryError:
-        raise ScreenerError("is a folder, not a file", path=path) from None
-    except OSError as exc:
-        if not follow and Path(path).is_symlink():
+        return read_regular(path, limit, follow=follow, missing="is missing")  # a file the review lists
+    except OSError as exc:  # ELOOP: a link opened with O_NOFOLLOW
+        if exc.errno == errno.ELOOP:
             raise _link_error(Path(path)) from None
-        raise ScreenerError(f"cannot be read ({exc.strerror})", path=path) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ScreenerError("is not a regular file", path=path)
-        if limit is not None and info.st_size > limit:
-            raise ScreenerError(f"is too large ({info.st_size} bytes; at most {limit})", path=path)
-        chunks = []
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+        raise
 
 
 def read_review_text(path: Path, *, limit: int | None = None, hint: str = "save it as UTF-8") -> str:

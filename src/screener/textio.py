@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -65,22 +66,31 @@ def _looks_binary(head: bytes) -> bool:
     return control > max(4, len(head) // 100)
 
 
-def _read_regular(
-    path: str | Path, limit: int, what: str, error: type[ScreenerError] = ImportFormatError
+def read_regular(
+    path: str | Path,
+    limit: int | None = None,
+    what: str = "a file",
+    error: type[ScreenerError] = ScreenerError,
+    follow: bool = True,
+    missing: str = "no such file",
 ) -> bytes:
-    """The bytes of a regular file the user named (a symlink to one is fine), at most `limit`.
+    """The bytes of a regular file, at most `limit`: the one reader of files for every caller.
 
     A FIFO, a device (/dev/zero, /dev/stdin), a socket or a folder is refused without reading
-    it: reading one would wait forever or never end.
+    it: reading one would wait forever or never end. `follow=False` (files found inside a
+    review) opens with O_NOFOLLOW and lets the ELOOP OSError of a symlink through, for
+    names.read_regular_bytes to name it.
     """
     try:
         # O_NONBLOCK: opening a FIFO with no writer must not wait (it is refused just below).
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW))
     except FileNotFoundError:
-        raise error("no such file", path=path) from None
+        raise error(missing, path=path) from None
     except IsADirectoryError:
         raise error(f"is a directory, not {what}", path=path) from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow:
+            raise
         raise error(f"cannot be read ({exc.strerror})", path=path) from None
     try:
         info = os.fstat(fd)
@@ -89,6 +99,7 @@ def _read_regular(
         if not stat.S_ISREG(info.st_mode):
             kind = "a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
             raise error(f"is {kind}, not a regular file", path=path, hint=f"save {what} as a file first")
+        limit = limit if limit is not None else info.st_size + (1 << 30)  # only a file that grows
         too_large = error(
             f"is too large ({info.st_size:,} bytes; at most {limit:,})",
             path=path,
@@ -117,7 +128,7 @@ def _read_regular(
 def read_export_bytes(path: str | Path) -> bytes:
     """The bytes of an export file, with the usual mistakes (no file, a folder, a device, a
     FIFO, something far too large) as user errors."""
-    return _read_regular(path, MAX_EXPORT_BYTES, "an export file")
+    return read_regular(path, MAX_EXPORT_BYTES, "an export file", ImportFormatError)
 
 
 def read_user_text(path: str | Path, what: str) -> str:
@@ -127,7 +138,7 @@ def read_user_text(path: str | Path, what: str) -> str:
     usual encoding of text saved on Windows. A binary file, a device, a FIFO or anything over
     MAX_USER_TEXT_BYTES is refused with a ScreenerError naming `what` ("query file").
     """
-    data = _read_regular(path, MAX_USER_TEXT_BYTES, f"a {what}", ScreenerError)
+    data = read_regular(path, MAX_USER_TEXT_BYTES, f"a {what}")
     not_text = ScreenerError(
         "is not a text file (it holds binary data)", path=path, hint=f"the {what} must be plain text"
     )
