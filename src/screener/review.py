@@ -521,7 +521,7 @@ class Review:
         signature = self._verified_signature(path, file.sha256)
         data = None
         if signature is None:
-            data = self._read_verified(path, file, search, toml_path)
+            data = self.verify_raw_file(search, file)
         cache = self._cache_path(file.sha256, file.format, search.name)
         records = None
         if cache.exists():
@@ -533,7 +533,7 @@ class Review:
             records = None  # a cache entry that disagrees with the provenance is rebuilt
         if records is None:
             if data is None:
-                data = self._read_verified(path, file, search, toml_path)
+                data = self.verify_raw_file(search, file)
             # strict=False: a stored file gives the records it gave when it was imported.
             records = parse_bytes(data, path, file.format, search.name, strict=False).records
             self._write_cache(cache, records)
@@ -546,8 +546,9 @@ class Review:
             )
         return records
 
-    def _read_verified(self, path: Path, file: SearchFile, search: Search, toml_path: Path) -> bytes:
-        """The raw file's bytes, checked against the sha256 recorded at import."""
+    def verify_raw_file(self, search: Search, file: SearchFile) -> bytes:
+        """The raw file's bytes, read afresh and checked against the sha256 recorded at import."""
+        path, toml_path = self.raw_file_path(file), self.search_toml_path(search.name)
         if not path.exists() and not path.is_symlink():
             raise ScreenerError(
                 f"search {search.name!r} lists {file.path}, which is missing",
