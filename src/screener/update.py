@@ -106,7 +106,7 @@ def update_review(
         # file elsewhere in the review refuses the update instead of failing halfway through it.
         from .prisma import prisma_counts
 
-        prisma_counts(review)
+        before = prisma_counts(review)
         # Every file's search checked before the first is written: a refused update writes nothing.
         spelled: dict[str, str] = {}
         for name, _, _ in parsed:
@@ -122,28 +122,13 @@ def update_review(
                 existing.kind if existing else "",
                 review.current_round() + 1,
             )
-        unfinished = unfinished_work(review)
+        # What the round before still waits for is said, not refused.
+        unfinished = [before.in_progress_text()] if before.in_progress and review.config.reviewers else []
         report = _open_round(
             review, searches, parsed, known, settings, client, progress, database, date_searched
         )
         report.unfinished = unfinished
         return report
-
-
-def unfinished_work(review: Review) -> list[str]:
-    """What the current round still waits for: records not final, open conflicts, per stage."""
-    from .screening import progress_all
-
-    if not review.config.reviewers or not review.records():
-        return []
-    out = []
-    for stage in progress_all(review):
-        waiting = stage["records"] - stage["final"] - stage["conflicts_to_resolve"]
-        if waiting:
-            out.append(f"{stage['stage']}: {waiting} of {stage['records']} records not final")
-        if stage["conflicts_to_resolve"]:
-            out.append(f"{stage['stage']}: {stage['conflicts_to_resolve']} conflicts to resolve")
-    return out
 
 
 def _open_round(

@@ -238,20 +238,8 @@ def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
             boxes["new_reports"].append(sid)
     boxes["total_studies"] = boxes["previous_studies"] + boxes["new_studies"]
     boxes["total_reports"] = boxes["previous_reports"] + boxes["new_reports"]
-    pending = {
-        "title-abstract": len(ta.records) - len(ta.final),
-        "full-text": len(ft.records) - len(ft.final),
-    }
-    awaiting = {}
-    for view in (ta, ft):
-        waiting = {c.record_id: c.kind for c in view.conflicts}
-        conflicts = sum(1 for kind in waiting.values() if kind != "single")
-        open_records = sum(1 for kind in waiting.values() if kind == "single")
-        awaiting[view.stage] = {
-            "undecided": len(view.records) - len(view.final) - conflicts - open_records,
-            "open": open_records,
-            "conflicts": conflicts,
-        }
+    awaiting = {view.stage: {what: len(ids) for what, ids in view.waiting().items()} for view in (ta, ft)}
+    pending = {stage: sum(waiting.values()) for stage, waiting in awaiting.items()}
     return PrismaCounts(
         boxes,
         dict(per_database),

@@ -77,9 +77,8 @@ class StageView:
             }
             for name in self.screeners
         }
-        pending_resolution = sum(1 for c in self.conflicts if c.kind != "single")
-        open_records = {c.record_id for c in self.conflicts if c.kind == "single"}
-        undecided = {r for r in self.record_ids if r not in self.final and not self._decided_by_any(r)}
+        waiting = self.waiting()
+        voting = waiting["open"] | waiting["undecided"]  # records a screener's vote can still move
         return {
             "stage": self.stage,
             "records": total,
@@ -88,20 +87,14 @@ class StageView:
             "included": sum(1 for f in self.final.values() if f.decision == "include"),
             "excluded": sum(1 for f in self.final.values() if f.decision == "exclude"),
             "not_retrieved": sum(1 for f in self.final.values() if f.decision == "not-retrieved"),
-            "conflicts_to_resolve": pending_resolution,
-            "screened_by_some_only": len(open_records),
+            "conflicts_to_resolve": len(waiting["conflicts"]),
+            "screened_by_some_only": len(waiting["open"]),
             "votes": self.votes,
             "fleiss_kappa": pool_kappa(self)[0] if len(self.screeners) > 2 else float("nan"),
-            "not_screened": len(undecided),
-            # Per screener: open records (fewer votes than needed, no conflict) they have not voted on.
+            "not_screened": len(waiting["undecided"]),
+            # Per active screener: records not final and in no conflict that they have not voted on.
             "need_vote_from": {
-                name: sum(
-                    1
-                    for rid in self.record_ids
-                    if rid not in self.final
-                    and rid not in self.decisions.get(name, {})
-                    and (rid in open_records or rid in undecided)
-                )
+                name: len(voting - self.decisions.get(name, {}).keys())
                 for name in self.screeners
                 if name not in self.inactive
             },
@@ -111,8 +104,13 @@ class StageView:
         }
 
 
-    def _decided_by_any(self, record_id: str) -> bool:
-        return any(record_id in self.decisions.get(name, {}) for name in self.screeners)
+    def waiting(self) -> dict[str, set[str]]:
+        """The records not final yet, by what they wait for: conflicts (the resolver), open
+        (fewer agreeing votes than needed), undecided (no screener's vote yet)."""
+        conflicts = {c.record_id for c in self.conflicts if c.kind != "single"}
+        open_records = {c.record_id for c in self.conflicts if c.kind == "single"}
+        undecided = set(self.record_ids) - self.final.keys() - conflicts - open_records
+        return {"undecided": undecided, "open": open_records, "conflicts": conflicts}
 
 
 def _normalised(decision: Decision) -> tuple[str, str]:
