@@ -135,12 +135,14 @@ def search_kind(search) -> str:  # noqa: ANN001 - review.Search
     return kind
 
 
-def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
+def prisma_counts(review, outcome=None, views=None) -> PrismaCounts:  # noqa: ANN001 - review.Review
+    """The counts; `outcome` (dedup_review) and `views` (the title-abstract and full-text
+    StageViews) when the caller has them already (the report), else computed."""
     from ..dedup import dedup_review
     from ..screening import load_stage, review_studies
 
     searches = {s.name: s for s in review.searches()}
-    outcome = dedup_review(review)
+    outcome = outcome or dedup_review(review)
     records = outcome.result.records
     rounds = review.record_rounds()
     current = review.current_round()
@@ -198,8 +200,9 @@ def prisma_counts(review) -> PrismaCounts:  # noqa: ANN001 - review.Review
             note_removed([i for i in members if i != representative and in_databases(i)], representative)
 
     studies, member_of = review_studies(review, outcome)
-    ta = load_stage(review, "title-abstract", studies, member_of)
-    ft = load_stage(review, "full-text", studies, member_of)
+    if views is None:
+        views = [load_stage(review, stage, studies, member_of) for stage in ("title-abstract", "full-text")]
+    ta, ft = views
     reasons: dict[str, list[str]] = {}
     other_studies: list[str] = []
     other_reasons: dict[str, list[str]] = {}

@@ -99,9 +99,24 @@ def _reasons(table: dict[str, int]) -> str:
 
 
 def draw(counts: PrismaCounts, path: str | Path, title: str = "") -> Path:
-    """Draw the flow: PRISMA 2020's template for new reviews, or for updated reviews when the
-    review has been updated (a "previous studies" column and new + total included), with the
-    "other methods" column when any search is a website, organisation or citation search."""
+    """Draw the flow (see `flow_figure`) where the user asked: .svg, .png or .pdf."""
+    import matplotlib.pyplot as plt
+
+    figure = flow_figure(counts, title)
+    path = Path(path)
+    try:
+        # Where the user asked, atomically; a folder that is missing or not writable is one line.
+        save_figure(figure, path, dpi=150 if path.suffix.lower() == ".png" else None)
+    finally:
+        plt.close(figure)
+    return path
+
+
+def flow_figure(counts: PrismaCounts, title: str = ""):  # noqa: ANN201 - matplotlib Figure
+    """The flow as a matplotlib figure: PRISMA 2020's template for new reviews, or for updated
+    reviews when the review has been updated (a "previous studies" column and new + total
+    included), with the "other methods" column when any search is a website, organisation or
+    citation search. The caller closes it (`report` adds links to its boxes before saving)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -328,10 +343,4 @@ def draw(counts: PrismaCounts, path: str | Path, title: str = "") -> Path:
         axes.plot([ox + ow / 2, ox + ow / 2], [52, join_y], color="#333333", lw=0.9)
         _arrow(axes, ox + ow / 2, join_y, mx + mw, join_y)
 
-    path = Path(path)
-    try:
-        # Where the user asked, atomically; a folder that is missing or not writable is one line.
-        save_figure(figure, path, dpi=150 if path.suffix.lower() == ".png" else None)
-    finally:
-        plt.close(figure)
-    return path
+    return figure
