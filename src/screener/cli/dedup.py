@@ -1,0 +1,246 @@
+"""Deduplication: dedup, on a review or on a file, and the review of uncertain pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.text import Text
+
+from ..errors import ScreenerError
+from ..importers import FORMATS
+from ..review import Review
+from . import cli
+from .common import (
+    Table,
+    console,
+    err_console,
+    find_review,
+    json_option,
+    print_json,
+    write_csv,
+)
+
+
+@cli.command()
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Deduplicate these files instead of a review (repeat for several).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --input: write each record's id and cluster here (CSV).",
+)
+@click.option("--id-column", default=None, help="With --input: the id column of CSV/TSV inputs.")
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default=None, help="Format of the --input files."
+)
+@click.option(
+    "--pairs-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every compared pair with its scores, label and explanation (CSV).",
+)
+@click.option(
+    "--review",
+    "interactive",
+    is_flag=True,
+    help="Decide the uncertain pairs in the terminal: same, different or skip.",
+)
+@click.option("--reviewer", default=None, help="Your name, recorded with your decisions (default: $USER).")
+@json_option
+def dedup(
+    inputs: tuple[Path, ...],
+    output: Path | None,
+    id_column: str | None,
+    fmt: str | None,
+    pairs_out: Path | None,
+    interactive: bool,
+    reviewer: str | None,
+    as_json: bool,
+) -> None:
+    """Find duplicate records across all searches (or in files), explain each merge.
+
+    Identifiers (PMID, DOI) and fuzzy comparison of title, authors, year, journal, volume,
+    pages and abstract decide; errata, comments, conference abstracts, protocols and parts of a
+    series are kept apart from the articles they resemble. Pairs the rules cannot settle are
+    "uncertain": decide them with --review; decisions go to labels/dedup.csv and every later
+    run honours them. The review directory: `screener --review DIR dedup`, or found upward.
+
+    \b
+    Examples:
+      screener dedup                      # the review's searches: a report per search
+      screener dedup --review             # decide the uncertain pairs
+      screener dedup --input a.ris --input b.csv --output clusters.csv --pairs-out pairs.csv
+    """
+    from .. import dedup as dd
+    from ..outputs import check_output_file
+
+    for path in (output, pairs_out):
+        if path is not None:
+            check_output_file(path)  # before any work: a bad path costs nothing
+    if inputs:
+        if interactive:
+            raise ScreenerError("--review decides pairs of a review; it does not go with --input")
+        with err_console.status("Deduplicating"):
+            ids, result = dd.dedup_files([str(p) for p in inputs], id_column, fmt)
+        kept = set(result.representatives())
+        rows = [
+            {"id": ids[i], "cluster_id": int(result.cluster_of[i]), "kept": int(i in kept)}
+            for i in range(len(ids))
+        ]
+        if output:
+            write_csv(output, ["id", "cluster_id", "kept"], rows)
+        if pairs_out:
+            _write_pairs(pairs_out, result, {str(i): ids[i] for i in range(len(ids))})
+        summary = {
+            "records": len(ids),
+            "clusters": len(kept),
+            "duplicates_removed": len(ids) - len(kept),
+            "uncertain": len(dd.pending_pairs(result)),
+            "pairs_compared": result.compared,
+        }
+        if as_json:
+            print_json(summary)
+        else:
+            click.echo(
+                f"{summary['records']} records, {summary['duplicates_removed']} duplicates, "
+                f"{summary['clusters']} unique; {summary['uncertain']} uncertain pairs"
+                + (f"; clusters in {output}" if output else "")
+            )
+        return
+
+    review = find_review(None)
+    if interactive:
+        from ..screening.screen import require_terminal
+
+        require_terminal("screener dedup --review", "run it in a terminal; without --review dedup needs none")
+    with err_console.status("Deduplicating the review's searches"):
+        outcome = dd.dedup_review(review, keep_distinct_pairs=bool(pairs_out))
+    if interactive:
+        decided = _review_pairs(review, outcome, reviewer)
+        if decided:
+            with err_console.status("Deduplicating again with your decisions"):
+                outcome = dd.dedup_review(review, keep_distinct_pairs=bool(pairs_out))
+    if pairs_out:
+        _write_pairs(pairs_out, outcome.result, None)
+    if output:
+        kept = set(outcome.kept)
+        records = outcome.result.records
+        representative = {int(outcome.result.cluster_of[i]): records[i].id for i in kept}
+        rows = [
+            {
+                "record_id": r.id,
+                "search": r.search,
+                "cluster_id": int(outcome.result.cluster_of[i]),
+                "kept": int(i in kept),
+                "kept_record_id": representative[int(outcome.result.cluster_of[i])],
+            }
+            for i, r in enumerate(records)
+        ]
+        write_csv(output, ["record_id", "search", "cluster_id", "kept", "kept_record_id"], rows)
+    if as_json:
+        print_json(outcome.to_dict())
+        return
+    table = Table(title="Deduplication", title_justify="left")
+    for column in ("search", "database", "records", "duplicates removed", "unique"):
+        table.add_column(column, justify="left" if column in ("search", "database") else "right")
+    for s in outcome.searches:
+        table.add_row(s.name, s.database, str(s.records), str(s.duplicates_removed), str(s.unique))
+    table.add_section()
+    table.add_row(
+        "total", "", str(outcome.records_in), str(outcome.duplicates_removed), str(len(outcome.kept))
+    )
+    console.print(table)
+    if outcome.pending:
+        console.print(f"{len(outcome.pending)} uncertain pairs wait for a person: screener dedup --review")
+
+
+def _write_pairs(path: Path, result: Any, rename: dict[str, str] | None) -> None:
+    def name(record_id: str) -> str:
+        return rename.get(record_id, record_id) if rename else record_id
+
+    rows = [
+        {
+            "id_1": name(p.id_1),
+            "id_2": name(p.id_2),
+            "label": p.label,
+            "same_study": "yes" if together else "no",
+            "title": round(p.title, 1),
+            "authors": round(p.authors, 1),
+            "abstract": round(p.abstract, 1),
+            "decided_by": p.decided_by,
+            "explanation": explanation,
+        }
+        for p, (together, explanation) in zip(result.pairs, result.pair_outcomes(), strict=True)
+    ]
+    write_csv(path, list(rows[0]) if rows else ["id_1", "id_2", "label", "same_study", "explanation"], rows)
+
+
+def _review_pairs(review: Review, outcome: Any, reviewer: str | None) -> int:
+    """Show each pending uncertain pair side by side; s = same, d = different, k = skip, q = quit."""
+    import os
+
+    from ..dedup.decisions import append_decision, pair_key, read_decisions
+
+    who = reviewer or os.environ.get("USER") or "reviewer"
+    by_id = {}
+    for record in outcome.result.records:
+        by_id.setdefault(record.id, record)
+    path = review.dedup_decisions_path
+    earlier = read_decisions(path)  # a skipped pair comes back: say who skipped it and when
+    decided = 0
+    pending = outcome.pending
+    if not pending:
+        console.print("No uncertain pairs to decide.")
+        return 0
+    for number, pair in enumerate(pending, start=1):
+        a, b = by_id[pair.id_1], by_id[pair.id_2]
+        table = Table(
+            title=f"Pair {number} of {len(pending)}: {pair.reason.split(':')[0]}",
+            title_justify="left",
+            show_lines=True,
+            expand=True,
+        )
+        table.add_column("", style="bold", width=9)
+        table.add_column(f"{a.id} ({a.search})", ratio=1)
+        table.add_column(f"{b.id} ({b.search})", ratio=1)
+        for label, getter in (
+            ("title", lambda r: r.title),
+            ("authors", lambda r: "; ".join(r.authors[:6])),
+            ("year", lambda r: str(r.year or "")),
+            ("journal", lambda r: r.journal or r.journal_abbrev),
+            ("volume", lambda r: f"{r.volume} ({r.issue})" if r.issue else r.volume),
+            ("pages", lambda r: r.pages),
+            ("doi", lambda r: r.doi),
+            ("pmid", lambda r: r.pmid),
+            ("abstract", lambda r: (r.abstract[:300] + "...") if len(r.abstract) > 300 else r.abstract),
+        ):
+            table.add_row(label, getter(a), getter(b))
+        console.print(table)
+        console.print(Text(pair.reason, style="dim"))
+        before = earlier.get(pair_key(pair.id_1, pair.id_2))
+        if before is not None:
+            who_when = f"{before.reviewer or 'someone'} on {before.timestamp or 'an unknown day'}"
+            console.print(Text(f"decided before: {before.decision} by {who_when}"))
+        console.print(
+            "[bold]s[/bold] same   [bold]d[/bold] different   [bold]k[/bold] skip   [bold]q[/bold] quit"
+        )
+        while True:
+            key = click.getchar().lower()
+            if key in ("s", "d", "k", "q"):
+                break
+        if key == "q":
+            break
+        if key == "k":
+            console.print("skipped")
+            continue
+        append_decision(path, pair.id_1, pair.id_2, "same" if key == "s" else "different", who)
+        decided += 1
+        console.print(f"saved: {'same' if key == 's' else 'different'}")
+    console.print(f"{decided} decisions saved in {path}")
+    return decided

@@ -1,0 +1,116 @@
+"""PRISMA 2020 counts, explanations and diagram: prisma."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+from . import cli
+from .common import (
+    Table,
+    console,
+    err_console,
+    find_review,
+    print_json,
+    review_option,
+)
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="csv: the PRISMA2020 R package's data template, filled in.",
+)
+@click.option("--explain", "box", default=None, help="List the record ids behind one box (or reason).")
+@click.option(
+    "--diagram",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw the PRISMA 2020 flow diagram: .svg, .png or .pdf (A4).",
+)
+@review_option
+def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | None) -> None:
+    """PRISMA 2020 flow counts, computed from the review's files (nothing typed by hand).
+
+    JSON keys follow the PRISMA2020 R package's data template. Searches count by their `kind`
+    (database, register, website, organisation, citations in searches/NAME.toml).
+
+    \b
+    Examples:
+      screener prisma --format json
+      screener prisma --explain duplicates
+      screener prisma --format csv > PRISMA.csv   # for the PRISMA2020 R package
+      screener prisma --diagram prisma.png
+    """
+    from ..outputs import FIGURE_SUFFIXES, check_output_file
+    from ..prisma import explain, prisma_counts
+
+    if diagram is not None:
+        check_output_file(diagram, FIGURE_SUFFIXES)  # before any work: a bad path costs nothing
+    review = find_review(review_dir)
+    with err_console.status("Counting"):
+        counts = prisma_counts(review)
+    if box:
+        if box == "duplicates":  # each removed copy, its search and the record it joined
+            rows = counts.removed_copies
+            if fmt == "json":
+                print_json(rows)
+                return
+            for row in rows:
+                kept = f"{row['merged_into']} ({row['merged_into_search']})"
+                click.echo(f"{row['record_id']} ({row['search']}) -> {kept}")
+            return
+        ids = explain(counts, box)
+        if fmt == "json":
+            print_json(ids)
+            return
+        for record_id in ids:
+            click.echo(record_id)
+        return
+    data = counts.to_dict()
+    if diagram is not None:
+        from ..prisma.diagram import draw
+
+        draw(counts, diagram, title=review.config.title)
+        err_console.print(f"PRISMA flow diagram written to {diagram}")
+    if fmt == "json":
+        print_json(data)
+        return
+    if fmt == "csv":
+        from ..prisma.template import to_template_csv
+
+        click.echo(to_template_csv(counts, review.config.raw.get("prisma", {})), nl=False)
+        return
+    table = Table(title="PRISMA 2020", title_justify="left")
+    table.add_column("box")
+    table.add_column("n", justify="right")
+    from ..prisma import BOXES
+
+    for name in BOXES:
+        table.add_row(name, str(data[name]))
+    for database, n in data["database_results_by_database"].items():
+        table.add_row(f"  {database}", str(n))
+    for key, label in (("dbr_excluded", "excluded"), ("other_excluded", "excluded (other methods)")):
+        for reason, n in sorted(data[key].items(), key=lambda item: -item[1]):
+            table.add_row(f"  {label}: {reason}", str(n))
+    console.print(table)
+    included = f"{data['total_studies']} studies included"
+    if counts.updated:
+        included = f"{data['previous_studies']} previous + {data['new_studies']} new = {included}"
+    # The diagram's own numbers: databases and registers, then other methods after a "+".
+    other = counts.identified_by_other_methods
+    identified = f"{counts.identified_by_databases}" + (f" + {other}" if other else "")
+    screened = f"{data['records_screened']}" + (f" + {len(counts.other_studies)}" if other else "")
+    assessed = f"{data['dbr_assessed']}" + (f" + {data['other_assessed']}" if other else "")
+    console.print(
+        f"{identified} records identified → {data['duplicates']} duplicates removed → "
+        f"{screened} screened → {assessed} assessed in full text → {included}"
+        + (" (databases and registers + other methods)" if other else "")
+    )
+    if counts.in_progress:
+        console.print(Text(f"In progress, not final: {counts.in_progress_text()}", style="bold yellow"))

@@ -1,0 +1,258 @@
+"""Starting a review and taking stock: init, import, status, check."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+from ..importers import FORMATS, read_records
+from ..prisma import KINDS as SEARCH_KINDS
+from ..review import Review, Reviewer, init_review
+from ..textio import read_user_text
+from . import cli
+from .common import (
+    Table,
+    console,
+    err_console,
+    find_review,
+    json_option,
+    print_json,
+    review_option,
+)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--title", default="", help="The review's title.")
+@click.option("--question", default="", help="The review question.")
+@click.option(
+    "--reviewer",
+    "reviewers",
+    multiple=True,
+    metavar="NAME[:ROLE]",
+    help="A reviewer, role screener (default) or resolver; repeat for each.",
+)
+def init(directory: Path, title: str, question: str, reviewers: tuple[str, ...]) -> None:
+    """Create a review: review.toml, searches/ and labels/.
+
+    \b
+    Example:
+      screener init nets-liver --title "Liver resection for NET metastases" \\
+          --reviewer alice --reviewer bob --reviewer carol:resolver
+    """
+    people = []
+    for spec in reviewers:
+        name, _, role = spec.partition(":")
+        people.append(Reviewer(name, role or "screener"))
+    root = init_review(directory, title=title, question=question, reviewers=people or None)
+    click.echo(f"Created a review in {root}")
+    click.echo("Next: edit review.toml, then 'screener import FILE --search NAME'.")
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--search", "search_name", required=True, help="Name of the search these files belong to.")
+@click.option("--database", default="", help="The database searched, e.g. Embase, MEDLINE (Ovid).")
+@click.option("--date-searched", default="", help="When the search was run (YYYY-MM-DD).")
+@click.option("--query", default="", help="The search strategy as run.")
+@click.option(
+    "--query-file",
+    type=click.Path(path_type=Path),
+    help="Read the query from a text file (UTF-8, UTF-16 or Windows-1252).",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(SEARCH_KINDS),
+    default=None,
+    help="Where the records come from, for PRISMA (default: database).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Override the format detected from the file's content.",
+)
+@click.option(
+    "--allow-overlap",
+    is_flag=True,
+    help="Import a file even when 90% or more of its records are in the search already.",
+)
+@review_option
+@json_option
+def import_(
+    files: tuple[Path, ...],
+    search_name: str,
+    database: str,
+    date_searched: str,
+    query: str,
+    query_file: Path | None,
+    kind: str | None,
+    fmt: str | None,
+    allow_overlap: bool,
+    review_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Import database exports into a search, keeping each raw file unchanged.
+
+    Formats are detected from content: MEDLINE/nbib, PubMed XML, RIS (Embase, Ovid, Scopus,
+    WoS, Zotero, EndNote, ProQuest, EBSCO), Web of Science tagged, CSV/TSV/Excel, BibTeX,
+    EndNote XML. Every file is parsed in full before anything is written; importing the same
+    file again adds nothing, and a file whose records are 90% or more in the search already
+    (the same export under another name) is refused unless --allow-overlap.
+
+    \b
+    Example:
+      screener import embase.ris --search embase --database Embase \\
+          --date-searched 2012-09-30 --query-file embase-strategy.txt
+    """
+    review = find_review(review_dir)
+    if query_file is not None:
+        query = read_user_text(query_file, "query file").strip()
+    parsed = []  # every file is read in full before anything is written
+    for number, path in enumerate(files, start=1):
+        with err_console.status(f"Reading {path} ({number} of {len(files)})"):
+            parsed.append(read_records(path, fmt, search_name))
+    results = []
+    for path, parsed_file in zip(files, parsed, strict=True):
+        result = review.import_file(
+            path,
+            search_name,
+            fmt=fmt,
+            database=database,
+            date_searched=date_searched,
+            query=query,
+            parsed=parsed_file,
+            kind=kind or "",
+            allow_overlap=allow_overlap,
+        )
+        results.append(
+            {
+                "file": str(path),
+                "search": result.search,
+                "format": parsed_file.format,
+                "encoding": parsed_file.encoding,
+                "records": len(parsed_file.records),
+                "added": result.added,
+                "stored_as": f"searches/{result.stored_as}",
+            }
+        )
+    if as_json:
+        print_json(results)
+        return
+    for r in results:
+        if r["added"]:
+            click.echo(
+                f"{r['file']}: {r['records']} records ({r['format']}, {r['encoding']}) "
+                f"-> search {r['search']!r}, stored as {r['stored_as']}"
+            )
+        else:
+            click.echo(
+                f"{r['file']}: already imported (search {r['search']!r}, {r['stored_as']}); nothing added"
+            )
+
+
+@cli.command()
+@review_option
+@json_option
+def status(review_dir: Path | None, as_json: bool) -> None:
+    """Show the review's searches, record counts and progress.
+
+    \b
+    Example:
+      screener status --json
+    """
+    review = find_review(review_dir)
+    info = review.status()
+    if info["records_identified"] and review.config.reviewers:
+        from ..screening import progress_all
+
+        with err_console.status("Reading decisions"):
+            info["stages"] = progress_all(review)
+    if as_json:
+        print_json(info)
+        return
+    console.print(Text(info["title"], style="bold"), Text(f" ({info['review']})"))
+    table = Table(title="Searches", title_justify="left")
+    for column in ("search", "database", "source", "date searched", "files", "records"):
+        table.add_column(column, justify="right" if column in ("files", "records") else "left")
+    for s in info["searches"]:
+        table.add_row(
+            s["name"], s["database"], s["source"], s["date_searched"], str(s["files"]), str(s["records"])
+        )
+    table.add_section()
+    table.add_row("total", "", "", "", "", str(info["records_identified"]))
+    console.print(table)
+    if not info["searches"]:
+        console.print("No searches yet: 'screener import FILE --search NAME' or 'screener search pubmed'.")
+    people = ", ".join(f"{r['name']} ({r['role']})" for r in info["reviewers"])
+    console.print(f"Reviewers: {people or 'none declared in review.toml'}")
+    for stage in info.get("stages", []):
+        table = Table(title=f"Screening: {stage['stage']} ({stage['records']} records)", title_justify="left")
+        for column in ("reviewer", "screened", "included", "still need their vote"):
+            table.add_column(column, justify="left" if column == "reviewer" else "right")
+        for name, p in stage["reviewers"].items():
+            table.add_row(
+                name, f"{p['screened']} / {p['total']}", str(p["included"]), str(stage["waiting_for"][name])
+            )
+        console.print(table)
+        console.print(
+            f"  final: {stage['included']} included, {stage['excluded']} excluded"
+            + (f", {stage['not_retrieved']} not retrieved" if stage["not_retrieved"] else "")
+            + f"; {stage['conflicts_to_resolve']} conflicts to resolve"
+            + f"; {stage['screened_by_some_only']} screened by one screener only"
+        )
+        if stage["decisions_on_ids_not_in_review"]:
+            console.print(
+                f"  {stage['decisions_on_ids_not_in_review']} decisions point at ids that are not in the "
+                "review ('screener check' lists them)"
+            )
+        if stage["interrupted_lines_skipped"]:
+            console.print(
+                f"  {stage['interrupted_lines_skipped']} lines cut by an interrupted write are ignored "
+                "('screener check' lists them)"
+            )
+
+
+@cli.command()
+@review_option
+@json_option
+def check(review_dir: Path | None, as_json: bool) -> None:
+    """Verify the whole review: exit 1 when anything is corrupt, 0 otherwise.
+
+    Checks review.toml and searches/*.toml against their schema, every raw export against its
+    sha256 and record count, every decision file (well formed, ids that are records of the
+    review), symlinks, and leftovers of interrupted commands. Work still open (undecided
+    duplicate pairs, records to screen, conflicts, an interrupted PubMed search) is listed
+    but is no failure. Run it before every commit (see README, "Trust and safety").
+
+    \b
+    Example:
+      screener check
+      screener check --json
+    """
+    from ..check import check_review
+
+    # Not find_review: a review.toml that does not validate is a finding here, not an error.
+    review = Review.find(review_dir or (click.get_current_context().find_root().obj or {}).get("review_dir"))
+    with err_console.status("Checking the review"):
+        report = check_review(review)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        for line in report.problems:
+            click.echo(f"problem: {line}")
+        for line in report.warnings:
+            click.echo(f"warning: {line}")
+        for line in report.open_work:
+            click.echo(f"open: {line}")
+        verdict = "OK" if report.ok else f"{len(report.problems)} problems"
+        click.echo(
+            f"{verdict}: {report.files_verified} raw files verified, {report.decisions_read} decisions read, "
+            f"{len(report.open_work)} open items"
+        )
+    if not report.ok:
+        sys.exit(1)

@@ -1,0 +1,341 @@
+"""Screening: label, conflicts, agreement, screen, resolve."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import click
+
+from ..errors import ScreenerError
+from . import cli
+from .common import (
+    Table,
+    build_ranker,
+    console,
+    err_console,
+    find_review,
+    json_option,
+    print_json,
+    review_option,
+    stage_option,
+    warn_about_decision_files,
+)
+
+
+@cli.command()
+@click.argument("record_id", required=False)
+@click.argument(
+    "decision",
+    required=False,
+    type=click.Choice(["include", "exclude", "maybe", "not-retrieved", "undecided"]),
+)
+@click.option("--reviewer", required=True, help="Whose decision this is (a name in review.toml).")
+@stage_option
+@click.option("--reason", default="", help="Exclusion reason (full text: one of review.toml's reasons).")
+@click.option("--note", default="", help="A note kept with the decision.")
+@click.option(
+    "--import",
+    "import_file",
+    type=click.Path(path_type=Path),
+    help="Import decisions made elsewhere: a CSV with record_id and decision columns.",
+)
+@click.option(
+    "--skip-unknown",
+    is_flag=True,
+    help="With --import: import the rows whose id is in the review, skip the others (default: refuse).",
+)
+@review_option
+def label(
+    record_id: str | None,
+    decision: str | None,
+    reviewer: str,
+    stage: str,
+    reason: str,
+    note: str,
+    import_file: Path | None,
+    skip_unknown: bool,
+    review_dir: Path | None,
+) -> None:
+    """Record a screening decision without the interactive screen (for scripts).
+
+    --import reads the whole file first: an unknown id, an empty id, a short row or an
+    unknown decision word and nothing is written (--skip-unknown imports the matched rows).
+
+    \b
+    Examples:
+      screener label --reviewer alice pmid:16511671 include
+      screener label --reviewer alice --stage full-text pmid:16511671 exclude --reason "Wrong population"
+      screener label --reviewer alice --import rayyan-decisions.csv
+    """
+    from ..screening.labels import import_decisions, record_decision
+
+    review = find_review(review_dir)
+    if import_file is not None:
+        if record_id or decision:
+            raise ScreenerError("give either RECORD_ID DECISION or --import FILE, not both")
+        report = import_decisions(review, reviewer, stage, import_file, skip_unknown=skip_unknown)
+        skipped = f"; {len(report.unknown_ids)} not in the review, skipped" if report.unknown_ids else ""
+        click.echo(
+            f"{report.matched} of {report.rows} ids matched{skipped}; {report.written} decisions "
+            f"imported for {reviewer} ({stage})"
+        )
+        return
+    if not record_id or not decision:
+        raise ScreenerError("give RECORD_ID and DECISION (include, exclude, maybe...), or --import FILE")
+    entry = record_decision(review, reviewer, stage, record_id, decision, reason, note)
+    click.echo(
+        f"{reviewer} ({stage}): {entry.record_id} {entry.decision}"
+        + (f" ({entry.reason})" if entry.reason else "")
+    )
+
+
+@cli.command()
+@stage_option
+@review_option
+@json_option
+def conflicts(stage: str, review_dir: Path | None, as_json: bool) -> None:
+    """Records the screeners disagree on, and records only some have screened.
+
+    \b
+    Example:
+      screener conflicts --stage title-abstract --json
+    """
+    from ..screening import load_stage
+
+    review = find_review(review_dir)
+    view = load_stage(review, stage)
+    titles = {r.id: r.title for r in view.records}
+    rows = [
+        {
+            "record_id": c.record_id,
+            "kind": c.kind,
+            "title": titles.get(c.record_id, ""),
+            "decisions": {
+                n: {"decision": d.decision, "reason": d.reason, "note": d.note}
+                for n, d in c.decisions.items()
+            },
+        }
+        for c in view.conflicts
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    warn_about_decision_files(view)
+    if not rows:
+        click.echo(f"No conflicts at {stage}.")
+        return
+    table = Table(title=f"Conflicts at {stage}", title_justify="left")
+    for column in ("record", "kind", "decisions", "title"):
+        table.add_column(column)
+    for r in rows:
+        decided = ", ".join(
+            f"{n}: {d['decision']}" + (f" ({d['reason']})" if d["reason"] else "")
+            for n, d in r["decisions"].items()
+        )
+        table.add_row(r["record_id"], r["kind"], decided, r["title"] or "(no title)")
+    console.print(table)
+
+
+@cli.command("agreement")
+@click.option(
+    "--stage",
+    type=click.Choice(["title-abstract", "full-text", "all"]),
+    default="all",
+    show_default=True,
+    help="The screening stage, or all.",
+)
+@review_option
+@json_option
+def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
+    """Agreement between screeners: Cohen's kappa with 95% CI, percent agreement, PABAK, 2x2 table.
+
+    Include and maybe count as include. Computed for every pair of screeners on the records both
+    decided; with three screeners or more, also Fleiss' kappa over the pool ('status --json'
+    has it per stage).
+
+    \b
+    Example:
+      screener agreement --stage title-abstract --json
+    """
+    from ..screening import agreement, load_stage, pool_kappa, review_studies
+
+    review = find_review(review_dir)
+    studies, member_of = review_studies(review)
+    stages = ["title-abstract", "full-text"] if stage == "all" else [stage]
+    views = [load_stage(review, s, studies, member_of) for s in stages]
+    results = [a for view in views for a in agreement(view)]
+    if as_json:
+        print_json([a.to_dict() for a in results])
+        return
+    if not results:
+        click.echo("Agreement needs two screeners in review.toml.")
+        return
+    table = Table(title="Agreement between screeners", title_justify="left")
+    for column in ("stage", "pair", "n", "agreement", "kappa (95% CI)", "PABAK", "2x2 (II, IE, EI, EE)"):
+        table.add_column(column)
+
+    def number(value: float, form: str = ".3f") -> str:
+        return format(value, form) if math.isfinite(value) else "n/a"  # no overlap, one category
+
+    for a in results:
+        cells = list(a.table.values())
+        kappa = number(a.kappa)
+        if math.isfinite(a.kappa_ci_low):
+            kappa += f" ({number(a.kappa_ci_low)} to {number(a.kappa_ci_high)})"
+        table.add_row(
+            a.stage,
+            f"{a.reviewer_1} / {a.reviewer_2}",
+            str(a.n),
+            number(a.percent_agreement, ".1%"),
+            kappa,
+            number(a.pabak),
+            ", ".join(str(c) for c in cells),
+        )
+    console.print(table)
+    for view in views:
+        if len(view.screeners) > 2:
+            kappa, n = pool_kappa(view)
+            click.echo(
+                f"{view.stage}: Fleiss' kappa over the {len(view.screeners)} screeners, {n} records "
+                f"with two votes or more: {number(kappa)}"
+            )
+
+
+@cli.command()
+@click.option("--reviewer", required=True, help="Who is screening (a screener in review.toml).")
+@stage_option
+@click.option(
+    "--order",
+    type=click.Choice(["ranked", "file", "random"]),
+    default="ranked",
+    show_default=True,
+    help="ranked: most likely relevant first, learnt from your own decisions after each one (file "
+    "order until you have included and excluded at least one).",
+)
+@review_option
+def screen(reviewer: str, stage: str, order: str, review_dir: Path | None) -> None:
+    """Screen records one at a time in the terminal, blind to the other screeners.
+
+    Keys: i include, e exclude (full text: then a reason by number), r report not retrieved
+    (full text), m maybe, u undo, n note, s skip for now, ? help, q quit. Each decision is on
+    disk before the next record appears; quitting and starting again resumes where you were.
+
+    \b
+    Example:
+      screener screen --reviewer alice --stage title-abstract
+    """
+    from ..screening import load_stage
+    from ..screening.decisions import DecisionLog, decision_path, session_lock
+    from ..screening.screen import (
+        KeyReader,
+        ScreenSession,
+        highlighter,
+        order_records,
+        require_terminal,
+        run_terminal,
+    )
+
+    review = find_review(review_dir)
+    config = review.config
+    roles = {r.name: r.role for r in config.reviewers}
+    if roles.get(reviewer) != "screener":
+        raise ScreenerError(
+            f"{reviewer!r} is not a screener of this review",
+            path=review.config_path,
+            hint="screeners: " + ", ".join(n for n, r in roles.items() if r == "screener"),
+        )
+    require_terminal("screener screen", "in scripts, record decisions with 'screener label'")
+    with session_lock(review.cache_dir / "locks", stage, reviewer):
+        with err_console.status("Preparing the records"):
+            view = load_stage(review, stage)
+        log = DecisionLog(decision_path(review.labels_dir, stage, reviewer))
+        session = ScreenSession(
+            stage,
+            order_records(view.records, "random" if order == "random" else "file", f"{reviewer}/{stage}"),
+            log,
+            config.exclusion_reasons,
+            done=dict(view.decisions.get(reviewer, {})),
+            order=order,
+        )
+        if order == "ranked" and len(session.records) > 1:
+            from ..ranking import RankerConfig, record_text
+            from ..screening.screen import BackgroundRanking
+
+            ranker = build_ranker(
+                [record_text(r) for r in session.records],
+                RankerConfig.from_table(config.ranking),
+                review.cache_dir / "features",
+            )
+            with err_console.status("Ranking the records"):
+                background = BackgroundRanking(ranker)
+                background.request(session)
+                background.wait()  # the first ranking before the first record
+                background.apply(session)
+            session.rerank = background
+        highlight = highlighter(config.highlight_include, config.highlight_exclude)
+        with KeyReader() as keys:
+            run_terminal(session, console, highlight, keys.getchar, keys.prompt)
+    console.print(f"{session.screened} of {len(session.records)} screened; decisions in {log.path}")
+
+
+@cli.command()
+@click.option("--reviewer", required=True, help="The resolver (role resolver in review.toml).")
+@stage_option
+@review_option
+def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
+    """Settle the screeners' conflicts: each one shown with both decisions and notes.
+
+    The same keys as `screener screen`; decisions go to the resolver's own file and become the
+    final decision of each record.
+
+    \b
+    Example:
+      screener resolve --reviewer carol --stage title-abstract
+    """
+    from ..screening import load_stage
+    from ..screening.decisions import DecisionLog, decision_path, session_lock
+    from ..screening.screen import ScreenSession, highlighter, require_terminal, run_terminal
+
+    review = find_review(review_dir)
+    config = review.config
+    if {r.name: r.role for r in config.reviewers}.get(reviewer) != "resolver":
+        resolvers = ", ".join(r.name for r in config.reviewers if r.role == "resolver") or "none"
+        raise ScreenerError(
+            f"{reviewer!r} is not a resolver of this review",
+            path=review.config_path,
+            hint=f'resolvers: {resolvers}; a resolver has role = "resolver" in review.toml',
+        )
+    require_terminal("screener resolve", "in scripts, record the resolver's decisions with 'screener label'")
+    with session_lock(review.cache_dir / "locks", stage, reviewer):
+        view = load_stage(review, stage)
+        to_settle = [c for c in view.conflicts if c.kind != "single"]
+        by_id = {r.id: r for r in view.records}
+        context = {
+            c.record_id: "  ".join(
+                f"{name}: {d.decision}"
+                + (f" ({d.reason})" if d.reason else "")
+                + (f" - {d.note}" if d.note else "")
+                for name, d in c.decisions.items()
+            )
+            for c in to_settle
+        }
+        session = ScreenSession(
+            stage,
+            [by_id[c.record_id] for c in to_settle],
+            DecisionLog(decision_path(review.labels_dir, stage, reviewer)),
+            config.exclusion_reasons,
+            context=context,
+            allow_maybe=False,
+        )
+        if not to_settle:
+            console.print(f"No conflicts to resolve at {stage}.")
+            return
+        run_terminal(
+            session,
+            console,
+            highlighter(config.highlight_include, config.highlight_exclude),
+            click.getchar,
+            lambda text: click.prompt(text, default=""),
+        )
+    console.print(f"{session.screened} of {len(to_settle)} conflicts resolved")
