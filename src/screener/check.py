@@ -69,8 +69,8 @@ def _rel(review, path: Path) -> str:  # noqa: ANN001
 
 
 def _check_links(review, report: CheckReport) -> None:  # noqa: ANN001
-    """Symlinks anywhere under searches/ and labels/ (and those folders themselves)."""
-    for top in ("searches", "labels"):
+    """Symlinks anywhere under searches/, labels/ and allocation/ (and those folders themselves)."""
+    for top in ("searches", "labels", "allocation"):
         base = review.root / top
         if base.is_symlink():
             report.problems.append(f"{top}/ is a symbolic link; replace it with the real folder")
@@ -224,7 +224,16 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
                         f"{stage}: {reviewer} decided differently on copies of {len(split)} studies that "
                         f"deduplication merged ({', '.join(split[:3])}); the latest decision counts"
                     )
-                for name, left in view.progress()["need_vote_from"].items():  # active screeners only
+                if view.allocation is not None:  # allocation/<stage>.csv, read by load_stage
+                    report.problems.extend(view.allocation.problems())
+                    report.warnings.extend(view.allocation.warnings())
+                progress = view.progress()
+                if progress["not_allocated"]:
+                    report.open_work.append(
+                        f"{stage}: {progress['not_allocated']} records waiting for votes are not allocated "
+                        "('screener allocate')"
+                    )
+                for name, left in progress["need_vote_from"].items():  # active screeners only
                     if left:
                         report.open_work.append(
                             f"{stage}: {left} of {len(view.records)} records still need {name}'s vote"

@@ -273,6 +273,26 @@ class Votes(Integer):
         return value
 
 
+class Fraction(Spec):
+    """A share of the records, from 0 to 1 (0.1 is 10%); a whole 0 or 1 is accepted too."""
+
+    kind = "a fraction from 0 to 1"
+    example = "0.1"
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def check(self, value: Any, key: str, ctx: Context) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise ctx.error(
+                key, f"is {found(value)}; it must be {self.kind}", f"e.g. {self.example}; {self.why}"
+            )
+        if not 0 <= value <= 1:
+            hint = f"a fraction, not a percent: 0.1 is 10%; {self.why}"
+            raise ctx.error(key, f"is {value}; it must be from 0 to 1", hint)
+        return float(value)
+
+
 class Date(Spec):
     """A day, "YYYY-MM-DD" (or a bare TOML date), stored as its text; "" when unknown."""
 
@@ -585,7 +605,13 @@ REVIEW = Table(
             {"include": ListOf(Regex(), example='["term", "other\\\\w*"]'), "exclude": ListOf(Regex())}
         ),
         "ranking": AnyTable(),  # its keys: RankerConfig.from_table
-        "screening": Table({"votes": Votes()}),
+        "screening": Table(
+            {
+                "votes": Votes(),
+                # Single screening (votes = 1) with this share of records screened twice.
+                "verify_sample": Fraction("this share of the records is screened by two screeners"),
+            }
+        ),
         "dedup": Table(
             {"keep_first": ListOf(Name("search name"), unique=True, example='["medline", "embase"]')}
         ),
@@ -707,6 +733,7 @@ def check_review(data: dict[str, Any], path: Path) -> Checked:
                 "each reviewer has their own name: it names their decision files "
                 "(one file on macOS and Windows when names differ only in case)",
             )
+    _check_verify_sample(out, ctx)
     reasons = out.get("full_text", {}).get("exclusion_reasons")
     if reasons == [] and "full-text" in stages:
         raise ctx.error(
@@ -715,6 +742,29 @@ def check_review(data: dict[str, Any], path: Path) -> Checked:
             'list the reasons, e.g. exclusion_reasons = ["Wrong population", "Wrong outcomes"]',
         )
     return Checked(out, ctx.warnings)
+
+
+def _check_verify_sample(out: dict[str, Any], ctx: Context) -> None:
+    """A verified sample is for single screening, and needs a second screener to verify it."""
+    screening = out.get("screening", {})
+    if not screening.get("verify_sample"):
+        return
+    reviewers = out.get("reviewers", [])
+    active = sum(1 for r in reviewers if r.get("role", "screener") == "screener" and r.get("active", True))
+    votes = screening.get("votes") or max(1, min(2, active))  # the default, as ReviewConfig.votes_needed
+    if votes != 1:
+        raise ctx.error(
+            "screening.verify_sample",
+            f"is set, but votes is {votes}: every record is screened {votes} times already",
+            "a verified sample is for single screening: set votes = 1 in [screening], "
+            "or remove verify_sample",
+        )
+    if active < 2:
+        raise ctx.error(
+            "screening.verify_sample",
+            f"needs two active screeners to screen the sample twice; {active} is active",
+            "add (or reactivate) a screener in [[reviewers]], or remove verify_sample",
+        )
 
 
 def check_search(data: dict[str, Any], path: Path) -> Checked:

@@ -12,20 +12,41 @@ disagreement among its decisions, however many there are, is a conflict for the 
 whose include or exclude settles it (a resolver's maybe settles nothing). Fewer votes and no
 disagreement: the record is open. Differing exclusion reasons at full text are a conflict too:
 PRISMA reports one reason per excluded report.
+
+Single screening with a verified sample (`votes = 1`, `verify_sample = 0.1`): the records whose
+hash of (stage, id) falls in the first tenth need two votes, like dual screening; a
+disagreement there is a conflict. The sample depends on nothing but the id and the stage, so an
+update never moves a record in or out of it.
+
+With an allocation (`screener allocate`, allocation.py), what each screener is asked for is
+their share: `need_vote_from` counts the records of their share still waiting for votes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ScreenerError
 from ..records import Record
 from .decisions import Decision, decision_path, read_log_rows
 
+if TYPE_CHECKING:
+    from .allocate import Allocation
+
 STAGES = ("title-abstract", "full-text")
+
+
+def in_verified_sample(stage: str, record_id: str, fraction: float) -> bool:
+    """Whether a record is in the stage's verified sample: a hash of (stage, id) read as a number
+    in [0, 1) falls below `fraction`. About that share of records, the same ones on every machine."""
+    if fraction <= 0:
+        return False
+    digest = hashlib.sha256(f"verify-sample\x00{stage}\x00{record_id}".encode("utf-8", "surrogateescape"))
+    return int.from_bytes(digest.digest()[:8], "big") / 2**64 < fraction
 
 
 @dataclass
@@ -62,10 +83,19 @@ class StageView:
     interrupted_lines: list[str] = field(default_factory=list)  # cut by a crash, skipped
     # reviewer -> studies on whose copies (records merged as duplicates) they decided differently
     copies_disagree: dict[str, list[str]] = field(default_factory=dict)
+    verify_sample: float = 0.0  # with votes = 1: the share of records that needs two votes
+    allocation: Allocation | None = None  # allocation/<stage>.csv, when the review has one
 
     @property
     def record_ids(self) -> list[str]:
         return [r.id for r in self.records]
+
+    def in_sample(self, record_id: str) -> bool:
+        return self.votes == 1 and in_verified_sample(self.stage, record_id, self.verify_sample)
+
+    def votes_for(self, record_id: str) -> int:
+        """Agreeing votes that make this record final: two in the verified sample."""
+        return 2 if self.in_sample(record_id) else self.votes
 
     def progress(self) -> dict[str, Any]:
         total = len(self.records)
@@ -79,6 +109,7 @@ class StageView:
         }
         waiting = self.waiting()
         voting = waiting["open"] | waiting["undecided"]  # records a screener's vote can still move
+        shares = {name: self.allocation.share(name) for name in self.screeners} if self.allocation else {}
         return {
             "stage": self.stage,
             "records": total,
@@ -92,17 +123,29 @@ class StageView:
             "votes": self.votes,
             "fleiss_kappa": pool_kappa(self)[0] if len(self.screeners) > 2 else float("nan"),
             "not_screened": len(waiting["undecided"]),
-            # Per active screener: records not final and in no conflict that they have not voted on.
+            # Per active screener: records not final and in no conflict that they have not voted on
+            # (with an allocation: those of their share).
             "need_vote_from": {
-                name: len(voting - self.decisions.get(name, {}).keys())
+                name: len((voting & shares[name] if shares else voting) - self.decisions.get(name, {}).keys())
                 for name in self.screeners
                 if name not in self.inactive
             },
+            "allocated": self.allocation is not None,
+            # With an allocation: records still waiting for votes that too few screeners are asked for.
+            "not_allocated": self.not_allocated(voting) if self.allocation is not None else 0,
+            "verify_sample": sample_agreement(self),
             "decisions_on_ids_not_in_review": sum(len(v) for v in self.not_in_review.values()),
             "interrupted_lines_skipped": len(self.interrupted_lines),
             "copies_decided_differently": sum(len(v) for v in self.copies_disagree.values()),
         }
 
+
+    def not_allocated(self, voting: set[str]) -> int:
+        from .allocate import covered_by
+
+        return sum(
+            1 for rid in voting if len(covered_by(self, rid, self.allocation)) < self.votes_for(rid)
+        )
 
     def waiting(self) -> dict[str, set[str]]:
         """The records not final yet, by what they wait for: conflicts (the resolver), open
@@ -215,6 +258,7 @@ def load_stage(
         resolvers,
         decisions,
         votes=config.votes_needed,
+        verify_sample=float(config.raw.get("screening", {}).get("verify_sample", 0.0)),
         inactive=frozenset(r.name for r in config.reviewers if not r.active),
         unknown_ids=unknown,
         not_in_review={k: sorted(v) for k, v in not_in_review.items() if v},
@@ -231,13 +275,16 @@ def load_stage(
             {n: decisions.get(n, {}).get(record.id) for n in screeners},
             resolver_decision,
             resolver_name,
-            view.votes,
+            view.votes_for(record.id),
             stage == "full-text",
         )
         if final is not None:
             view.final[record.id] = final
         if conflict is not None and final is None:
             view.conflicts.append(conflict)
+    from .allocate import read_allocation
+
+    view.allocation = read_allocation(review.root, stage, in_stage, member_of, screeners)
     return view
 
 
@@ -330,6 +377,56 @@ def pool_kappa(view: StageView) -> tuple[float, int]:
         if len(included) >= 2:
             rows.append([sum(included), len(included) - sum(included)])
     return fleiss_kappa(rows), len(rows)
+
+
+def sample_agreement(view: StageView) -> dict[str, Any] | None:
+    """How the verified sample went (None without one): its records, how many have two votes or
+    more, how many of those agree (include and maybe count as include), and Fleiss' kappa on them
+    (Scott's pi when each has two votes)."""
+    if view.votes != 1 or view.verify_sample <= 0:
+        return None
+    sample = [rid for rid in view.record_ids if view.in_sample(rid)]
+    rows = []
+    for record_id in sample:
+        votes = [view.decisions.get(n, {}).get(record_id) for n in view.screeners]
+        included = [d.includes for d in votes if d is not None]
+        if len(included) >= 2:
+            rows.append([sum(included), len(included) - sum(included)])
+    agreeing = sum(1 for row in rows if 0 in row)
+    return {
+        "fraction": view.verify_sample,
+        "records": len(sample),
+        "double_screened": len(rows),
+        "agreeing": agreeing,
+        "percent_agreement": agreeing / len(rows) if rows else float("nan"),
+        "kappa": fleiss_kappa(rows),
+    }
+
+
+def allocation_summary(
+    view: StageView, planned: dict[str, set[str]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per screener with a share (and every active one): records allocated to them (with
+    `planned` ones added), of those decided by them, and still to do (waiting for votes, theirs
+    missing); `active` false for a screener who left."""
+    waiting = view.waiting()
+    voting = waiting["open"] | waiting["undecided"]
+    out: dict[str, dict[str, Any]] = {}
+    for name in view.screeners:
+        share = view.allocation.share(name) if view.allocation is not None else set()
+        share |= {rid for rid, names in (planned or {}).items() if name in names}
+        active = name not in view.inactive
+        if not share and not active:
+            continue
+        mine = view.decisions.get(name, {})
+        out[name] = {
+            "allocated": len(share),
+            "decided": sum(1 for rid in share if rid in mine),
+            "to_do": len((share & voting) - mine.keys()) if active else 0,
+            "decided_outside_share": sum(1 for rid in mine if rid not in share),
+            "active": active,
+        }
+    return out
 
 
 def agreement(view: StageView) -> list[Agreement]:

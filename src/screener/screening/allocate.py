@@ -1,0 +1,279 @@
+"""Optional allocation: which active screeners are asked for each record's votes.
+
+`screener allocate` gives every record that still needs votes to as many active screeners as it
+needs (`[screening] votes`; two for a record in the verified sample), so every record gets its
+votes without everyone screening everything. The allocation is a plain file of the review,
+`allocation/<stage>.csv` (`record_id,reviewer`, one line per assignment), only ever appended to:
+lines already written never change, so git merges two clones' files line by line and its
+history shows who was asked what, and when.
+
+Deterministic: the same records and screeners give the same file, byte for byte, whatever the
+order of the searches or of [[reviewers]]. Records are taken in the order of a hash of (stage,
+id); each goes to the screeners with the fewest records so far, ties broken by
+rendezvous (highest-random-weight) hashing of (stage, id, name), so shares differ by at most
+one record and the pairs of screeners are mixed.
+
+Stable: a record that arrives later (an update), a screener who joins, or one who leaves
+(`active = false`) changes only what is not allocated yet. A record keeps every vote it has
+(a decision outside one's share counts like any other); one whose allocated screener left
+without voting is allocated again, to someone else. A screener who joins takes new records
+first, until the shares even out.
+
+The file is untrusted like every file of a review: a malformed line is an error naming it; an
+id that is no record of the review, or a name that is no screener in review.toml, is reported
+(by `allocate`, `status` and `check`) and ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ScreenerError
+from ..records import Record
+
+if TYPE_CHECKING:
+    from . import StageView
+
+FOLDER = "allocation"
+COLUMNS = ("record_id", "reviewer")
+
+
+def allocation_path(root: Path, stage: str) -> Path:
+    """allocation/<stage>.csv in the review, no symlink on the way."""
+    from ..names import inside
+
+    return inside(root, FOLDER, f"{stage}.csv", what="allocation")
+
+
+def is_complete(row: list[str]) -> bool:
+    return len(row) >= 2 and bool(row[0].strip()) and bool(row[1].strip())
+
+
+@dataclass
+class Allocation:
+    """What allocation/<stage>.csv says, mapped onto the stage's records."""
+
+    stage: str
+    path: Path
+    assigned: dict[str, set[str]] = field(default_factory=dict)  # study id -> screeners asked
+    lines: int = 0  # assignment lines read
+    # Lines that cannot count: (line number, what it holds).
+    unknown_ids: list[tuple[int, str]] = field(default_factory=list)  # no record of the review
+    unknown_reviewers: list[tuple[int, str]] = field(default_factory=list)  # no screener in review.toml
+    not_in_stage: int = 0  # records of the review that are not in this stage (any more)
+    interrupted_lines: list[str] = field(default_factory=list)
+
+    def share(self, name: str) -> set[str]:
+        """The records allocated to one screener."""
+        return {record for record, names in self.assigned.items() if name in names}
+
+    def problems(self) -> list[str]:
+        """What `check` reports: ids that are no record of the review."""
+        if not self.unknown_ids:
+            return []
+        shown = ", ".join(f"line {n}: {i!r}" for n, i in self.unknown_ids[:5])
+        more = " ..." if len(self.unknown_ids) > 5 else ""
+        return [
+            f"{FOLDER}/{self.stage}.csv: {len(self.unknown_ids)} lines name ids that are no records of the "
+            f"review ({shown}{more}); they are ignored: restore the file from git, or remove those lines"
+        ]
+
+    def warnings(self) -> list[str]:
+        """What is ignored and why: names that are no screener, interrupted lines."""
+        out = list(self.interrupted_lines)
+        if self.unknown_reviewers:
+            names = sorted({name for _, name in self.unknown_reviewers})
+            shown = ", ".join(repr(n) for n in names[:5]) + (" ..." if len(names) > 5 else "")
+            out.append(
+                f"{FOLDER}/{self.stage}.csv: {len(self.unknown_reviewers)} lines name people who are no "
+                f"screeners in review.toml ({shown}); ignored: their records are allocated again by the "
+                "next 'screener allocate'"
+            )
+        return out
+
+
+def read_allocation(
+    root: Path, stage: str, in_stage: set[str], member_of: dict[str, str], screeners: list[str]
+) -> Allocation | None:
+    """The stage's allocation file read and checked; None when the review has none."""
+    from ..applog import read_rows
+
+    path = allocation_path(root, stage)
+    if not path.exists() and not path.is_symlink():
+        return None
+    log = read_rows(path, COLUMNS[0], is_complete)
+    out = Allocation(stage, path, interrupted_lines=log.skipped)
+    known = set(screeners)
+    for number, row in log.rows:
+        if not is_complete(row) or any(cell.strip() for cell in row[2:]):
+            raise ScreenerError(
+                f"expected record_id,reviewer, found {','.join(row)[:80]!r}",
+                path=path,
+                line=number,
+                hint="screener allocate writes this file: restore it from git (or fix that line by hand)",
+            )
+        record_id, name = row[0].strip(), row[1].strip()
+        out.lines += 1
+        if record_id not in member_of:
+            out.unknown_ids.append((number, record_id))
+            continue
+        if name not in known:
+            out.unknown_reviewers.append((number, name))
+            continue
+        study = member_of[record_id]
+        if study not in in_stage:
+            out.not_in_stage += 1
+            continue
+        out.assigned.setdefault(study, set()).add(name)
+    return out
+
+
+def _digest(*parts: str) -> bytes:
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogateescape")).digest()
+
+
+@dataclass
+class Plan:
+    """What `allocate` adds to the file, and the shares it leads to."""
+
+    stage: str
+    path: Path
+    votes: int
+    new: list[tuple[str, str]]  # (record id, screener), in the order they are appended
+    shares: dict[str, dict[str, Any]]  # screener -> allocated, decided, to_do, new, active
+    short: list[str]  # records that need more screeners than are active
+    existing_lines: int
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "file": str(self.path),
+            "votes": self.votes,
+            "existing_lines": self.existing_lines,
+            "new_lines": len(self.new),
+            "screeners": self.shares,
+            "records_short_of_screeners": len(self.short),
+            "warnings": self.warnings,
+        }
+
+
+def covered_by(view: StageView, record_id: str, allocation: Allocation | None) -> set[str]:
+    """Who gives (or is asked for) a record's votes: the active screeners it is allocated to, and
+    everyone who has voted on it (a screener who left keeps their votes)."""
+    inactive = view.inactive
+    asked = allocation.assigned.get(record_id, set()) if allocation is not None else set()
+    voted = {name for name in view.screeners if record_id in view.decisions.get(name, {})}
+    return {name for name in asked if name not in inactive} | voted
+
+
+def plan_allocation(view: StageView) -> Plan:
+    """The assignments that give every record still waiting for votes the screeners it needs.
+
+    Only records that are neither final nor in conflict are allocated; lines already in the file
+    stay as they are."""
+    from . import allocation_summary
+
+    allocation = view.allocation
+    path = allocation.path if allocation is not None else Path(FOLDER, f"{view.stage}.csv")
+    active = sorted(name for name in view.screeners if name not in view.inactive)
+    load = dict.fromkeys(active, 0)
+    if allocation is not None:
+        for names in allocation.assigned.values():
+            for name in names:
+                if name in load:
+                    load[name] += 1
+    waiting = view.waiting()
+    voting = waiting["open"] | waiting["undecided"]
+    new: list[tuple[str, str]] = []
+    short: list[str] = []
+    for record_id in sorted(voting, key=lambda r: _digest(view.stage, r)):
+        covered = covered_by(view, record_id, allocation)
+        missing = view.votes_for(record_id) - len(covered)
+        if missing <= 0:
+            continue
+        # The least loaded first; among equals, the highest rendezvous weight of (stage, id, name).
+        candidates = sorted(
+            (name for name in active if name not in covered),
+            key=lambda name: (load[name], bytes(255 - b for b in _digest(view.stage, record_id, name))),
+        )
+        picked = sorted(candidates[:missing])
+        if len(picked) < missing:
+            short.append(record_id)
+        for name in picked:
+            new.append((record_id, name))
+            load[name] += 1
+    planned: dict[str, set[str]] = {}
+    for record_id, name in new:
+        planned.setdefault(record_id, set()).add(name)
+    shares = allocation_summary(view, planned)
+    for name, share in shares.items():
+        share["new"] = sum(1 for _, n in new if n == name)
+    return Plan(
+        view.stage,
+        path,
+        view.votes,
+        new,
+        shares,
+        short,
+        allocation.lines if allocation is not None else 0,
+        allocation.problems() + allocation.warnings() if allocation is not None else [],
+    )
+
+
+def write_plan(root: Path, plan: Plan) -> None:
+    """Append the plan's lines to allocation/<stage>.csv in one fsynced write (created with its
+    header when missing). Nothing is written when the plan adds nothing."""
+    from ..applog import append_rows
+
+    if not plan.new:
+        return
+    path = allocation_path(root, plan.stage)
+    append_rows(path, COLUMNS, [list(line) for line in plan.new], is_complete, folders=1)
+
+
+def allocate(review, stage: str, dry_run: bool = False) -> Plan:  # noqa: ANN001 - a review.Review
+    """Allocate the stage's records that still need votes (see the module's docstring); with
+    `dry_run`, only say what would be appended."""
+    from . import load_stage
+
+    if stage not in review.config.stages:
+        raise ScreenerError(
+            f"stage {stage!r} is not one of this review's stages ({', '.join(review.config.stages)})"
+        )
+    if not any(r.role == "screener" and r.active for r in review.config.reviewers):
+        raise ScreenerError(
+            "no active screener to allocate records to",
+            path=review.config_path,
+            hint='add a screener: [[reviewers]] name = "...", role = "screener"',
+        )
+    if dry_run:
+        return plan_allocation(load_stage(review, stage))
+    with review.lock():  # two runs at once would both append the same shares
+        plan = plan_allocation(load_stage(review, stage))
+        write_plan(review.root, plan)
+    return plan
+
+
+def screen_records(view: StageView, reviewer: str) -> tuple[list[Record], str]:
+    """The records a screener's screen holds, in the stage's order, and a line saying what they
+    are. Without an allocation: every record. With one: the reviewer's share that still needs
+    their vote, and the records they have decided (their ranking learns from every decision)."""
+    need = view.progress()["need_vote_from"].get(reviewer)
+    if view.allocation is None:
+        said = f"{need} records still need your vote" if need is not None else ""
+        return list(view.records), said
+    share = view.allocation.share(reviewer)
+    mine = view.decisions.get(reviewer, {})
+    waiting = view.waiting()
+    voting = waiting["open"] | waiting["undecided"]
+    records = [r for r in view.records if r.id in mine or (r.id in share and r.id in voting)]
+    if not share:
+        return records, (
+            f"no record of the {view.stage} stage is allocated to you: run 'screener allocate', "
+            "or screen every record with --all"
+        )
+    return records, f"{need} records of your share still need your vote ({len(share)} allocated to you)"
