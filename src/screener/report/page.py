@@ -313,6 +313,10 @@ _COUNT_ROWS = (
 )
 
 
+# Boxes with the same ids as a box in the table (reports are counted as studies).
+_REPORT_BOXES = {"new_reports", "total_reports", "previous_reports"}
+
+
 def _prisma_section(data: ReportData, diagram: str) -> str:
     counts = data.counts
     numbers = counts.to_dict()
@@ -330,9 +334,13 @@ def _prisma_section(data: ReportData, diagram: str) -> str:
         + "<figcaption>The PRISMA 2020 flow diagram, computed from the review's files. Each box links "
         "to the record ids behind it; the table below gives the same numbers.</figcaption></figure>"
     )
+    named = [(key, label, anchor) for key, label, anchor in _COUNT_ROWS if key in counts.boxes]
+    known = {key for key, _, _ in _COUNT_ROWS} | _REPORT_BOXES
+    # A box PRISMA gains later still gets its row, under its JSON key.
+    named += [(key, key.replace("_", " "), f"box-{key}") for key in counts.boxes if key not in known]
     rows = [
-        (f'<a href="#{anchor}">{esc(label)}</a>', f'<span data-key="{key}">{numbers[key]}</span>')
-        for key, label, anchor in _COUNT_ROWS
+        (f'<a href="#{anchor}">{esc(label)}</a>', f'<span data-key="{esc(key)}">{numbers[key]}</span>')
+        for key, label, anchor in named
     ]
     for table_key, label, anchor in (
         ("dbr_excluded", "Reports excluded", "box-dbr_excluded"),
@@ -765,6 +773,10 @@ def _records_section(data: ReportData) -> str:
         ("other_assessed", "Reports assessed for eligibility (other methods)"),
     ):
         block(f"box-{key}", heading, [(key, heading, b[key])])
+    listed = set(b) & {key for line in out for key in re.findall(r'data-box="([^"]+)"', line)}
+    for key in b:
+        if key not in listed:  # a box PRISMA gains later is listed all the same
+            block(f"box-{key}", key.replace("_", " "), [(key, key.replace("_", " "), b[key])])
     out.append("</section>")
     return "".join(out)
 
