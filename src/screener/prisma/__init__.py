@@ -8,6 +8,15 @@ Boxes in the databases-and-registers column count what was found there (a study 
 a database and by citation searching counts there); "other methods" holds the studies found
 only by other methods. Reports are counted as studies until reports are linked to studies.
 
+Records found by other methods are screened like every record (title/abstract, then full text).
+PRISMA's other-methods column has no screening boxes, so two boxes of our own keep it adding up
+(JSON and diagram; the PRISMA2020 CSV template has no rows for them): `other_duplicates`, the
+other-methods records that are copies of a study counted already (found by a database, or by
+another other-methods record), and `other_records_excluded`, the other-methods studies excluded
+at title/abstract. Identified by other methods = other_duplicates + studies screened
+(other_methods_screened); those = other_records_excluded + other_sought_reports + still awaiting
+a title/abstract decision.
+
 After `screener update` the review has rounds (versions). The flow then shows the latest round
 only, as PRISMA's updated-review template does: records identified in it, those removed as
 duplicates of each other or of anything an earlier round found (screened or not), and the new
@@ -51,6 +60,9 @@ BOXES = (
     "total_reports",
     "previous_studies",
     "previous_reports",
+    # Ours, not the template's: every other-methods record in a box (see the module docstring).
+    "other_duplicates",
+    "other_records_excluded",
 )
 
 
@@ -192,12 +204,19 @@ def prisma_counts(review, outcome=None, views=None) -> PrismaCounts:  # noqa: AN
             previous.add(study)
             # Everything this round found again is a duplicate of what the review had.
             note_removed([i for i in members if rounds[i] == current and in_databases(i)], representative)
+            boxes["other_duplicates"].extend(
+                records[i].id for i in members if rounds[i] == current and not in_databases(i)
+            )
             continue
         kinds = {kind_of_search.get(records[i].search, "database") for i in members}
         column = "dbr" if kinds & set(DATABASE_KINDS) else "other"
         column_of_study[study] = column
         if column == "dbr":
             note_removed([i for i in members if i != representative and in_databases(i)], representative)
+        # Other-methods copies of a study counted already (in either column) are its duplicates.
+        boxes["other_duplicates"].extend(
+            records[i].id for i in members if i != representative and not in_databases(i)
+        )
 
     studies, member_of = review_studies(review, outcome)
     if views is None:
@@ -220,8 +239,8 @@ def prisma_counts(review, outcome=None, views=None) -> PrismaCounts:  # noqa: AN
         else:
             other_studies.append(sid)
         final_ta = ta.final.get(sid)
-        if final_ta is not None and final_ta.decision != "include" and column == "dbr":
-            boxes["records_excluded"].append(sid)
+        if final_ta is not None and final_ta.decision != "include":
+            boxes["records_excluded" if column == "dbr" else "other_records_excluded"].append(sid)
         if final_ta is None or final_ta.decision != "include":
             continue
         prefix = "dbr" if column == "dbr" else "other"

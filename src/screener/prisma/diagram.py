@@ -299,6 +299,19 @@ def flow_figure(counts: PrismaCounts, title: str = ""):  # noqa: ANN201 - matplo
             f"Citation searching {_n(data['citations_results'])}"
         )
         _box(axes, ox, 100, ow, 22, other_text, wrap=_wrap_for(ow, small), size=small)
+        # Not in PRISMA's template: without it, copies and title/abstract exclusions vanish.
+        _box(
+            axes,
+            osx,
+            83,
+            osw,
+            10,
+            f"Duplicate records removed {_n(data['other_duplicates'])}\n"
+            f"Records excluded at title/abstract {_n(data['other_records_excluded'])}",
+            wrap=_wrap_for(osw, small),
+            size=small,
+        )
+        _arrow(axes, ox + ow / 2, 88, osx, 88)
         _box(
             axes,
             ox,
