@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 BENCH_VENV := .venv-bench
 
-.PHONY: install test lint run worked-example bench bench-env clean
+.PHONY: install test lint run e2e worked-example bench bench-env clean
 
 install: $(STAMP)
 
@@ -17,11 +17,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: install
-	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff check src tests benchmarks tools e2e
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff check src tests benchmarks tools e2e
 
 # The main job on the worked example at the repository root.
 run: install
@@ -31,7 +31,19 @@ run: install
 	$(BIN)/screener prisma --diagram prisma.svg
 	$(BIN)/screener prisma --format json > prisma.json
 	$(BIN)/screener prisma --diagram prisma.png --format csv > PRISMA.csv
-	@echo "Wrote prisma.svg, prisma.png, prisma.json and PRISMA.csv (the PRISMA2020 R package's template)."
+	$(BIN)/screener report -o report.html
+	@echo "Wrote prisma.svg, prisma.png, prisma.json, PRISMA.csv (the PRISMA2020 R package's template) and report.html."
+
+# The report in a real browser: Debian's chromium (installed here when missing, as root or
+# through sudo), the worked example's page opened headless, its screenshot checked.
+e2e: install
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; \
+	  else echo "make e2e needs Debian's chromium: apt-get install chromium (as root)"; exit 1; fi; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	    --no-install-recommends chromium fonts-dejavu-core fonts-liberation >/dev/null; }
+	$(BIN)/python e2e/check_report.py
 
 # Rebuild the worked example's searches/ and labels/ from ../shared/seed (deterministic).
 worked-example: install

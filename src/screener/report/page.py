@@ -62,6 +62,8 @@ _BOX_LINKS = (
     ("New studies included in review", ("box-new_studies",)),
     ("Total studies included in review", ("box-total_studies",)),
     ("Studies included in previous version", ("box-previous_studies",)),
+    # Other methods' own removal box: the copies of studies counted already.
+    ("Duplicate records removed", ("box-other_duplicates",)),
 )
 
 
@@ -239,9 +241,7 @@ def first_author(record) -> str:  # noqa: ANN001 - records.Record
 
 
 def _review_section(data: ReportData) -> str:
-    out = ['<section id="review" aria-labelledby="review-h"><h2 id="review-h">The review</h2>']
-    if data.question:
-        out.append(f'<p class="question"><strong>Question.</strong> {esc(data.question)}</p>')
+    out = ['<section id="review" aria-labelledby="review-h"><h2 id="review-h">Reviewers and searches</h2>']
     people = [
         (esc(r.name), esc(r.role), "yes" if r.active else "no (left the review; decisions still count)")
         for r in data.reviewers
@@ -926,8 +926,8 @@ def render(data: ReportData) -> str:
     nav = "".join(
         f'<li><a href="#{anchor}">{label}</a></li>'
         for anchor, label in (
-            ("review", "The review"),
             ("prisma", "PRISMA 2020 flow diagram"),
+            ("review", "Reviewers and searches"),
             ("dedup", "Deduplication"),
             ("screening", "Screening"),
             ("ranking", "Ranking and when to stop"),
@@ -938,8 +938,9 @@ def render(data: ReportData) -> str:
     )
     body = "".join(
         (
-            _review_section(data),
+            # The diagram first: it is what most readers came for.
             _prisma_section(data, diagram),
+            _review_section(data),
             _dedup_section(data),
             _screening_section(data),
             _ranking_section(data),
@@ -958,7 +959,12 @@ def render(data: ReportData) -> str:
         f"<header><h1>{esc(title)}</h1>"
         f'<p class="meta">Screening report. <strong>{status}</strong>. Built by screener {esc(data.version)} '
         f"from the review's files on {esc(data.generated)}; {data.records_in_review} records.</p>"
-        f"{warnings}</header>"
+        + (
+            f'<p class="question"><strong>Question.</strong> {esc(data.question)}</p>'
+            if data.question
+            else ""
+        )
+        + f"{warnings}</header>"
         f'<nav aria-label="Contents"><h2 id="contents-h">Contents</h2><ol>{nav}</ol></nav>'
         f"<main>{body}</main>"
         f"<footer><p class=meta>screener {esc(data.version)}. This page needs no network and no "
