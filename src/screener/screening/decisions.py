@@ -21,7 +21,10 @@ from pathlib import Path
 from .. import __version__
 from ..errors import ScreenerError
 
-COLUMNS = ("record_id", "decision", "reason", "note", "timestamp", "version")
+COLUMNS = ("record_id", "decision", "reason", "note", "timestamp", "version", "tags")
+# The columns of a file written before tags existed: such a file keeps its own header (nothing
+# already written is rewritten), so it takes no tags until a person adds the column by hand.
+COLUMNS_WITHOUT_TAGS = COLUMNS[:6]
 DECISIONS = ("include", "exclude", "maybe", "not-retrieved", "undecided")
 INCLUDING = frozenset(("include", "maybe"))  # "maybe" counts as include when finding conflicts
 
@@ -34,10 +37,26 @@ class Decision:
     note: str = ""
     timestamp: str = ""
     version: str = ""
+    tags: str = ""  # free text, "; " between tags (see normalise_tags)
 
     @property
     def includes(self) -> bool:
         return self.decision in INCLUDING
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [t for t in (part.strip() for part in self.tags.split(";")) if t]
+
+
+def normalise_tags(text: str) -> str:
+    """Tags as typed ("rct, adults; follow-up") in one cell: split at commas and semicolons,
+    trimmed, each once in the order given, joined with "; "."""
+    seen: list[str] = []
+    for part in text.replace(",", ";").split(";"):
+        tag = " ".join(part.split())
+        if tag and tag.lower() not in (t.lower() for t in seen):
+            seen.append(tag)
+    return "; ".join(seen)
 
 
 def decision_path(labels_dir: Path, stage: str, reviewer: str) -> Path:
@@ -97,11 +116,48 @@ def now_stamp() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
+def file_columns(path: Path) -> tuple[str, ...]:
+    """The columns a decision file is appended in: its own header's. A new (or empty) file gets
+    every column; a file whose first line is no header, or a header without `tags` (written
+    before the column existed), keeps the six columns it was written with."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return COLUMNS
+    except OSError as exc:
+        raise ScreenerError(f"cannot be read ({exc.strerror})", path=path) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ScreenerError("is not a regular file", path=path, hint="restore it from git")
+        head = os.pread(fd, 4096, 0)
+    finally:
+        os.close(fd)
+    first = head.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff").strip()
+    if not first:
+        return COLUMNS
+    names = tuple(c.strip() for c in first.split(","))
+    return COLUMNS if names == COLUMNS else COLUMNS_WITHOUT_TAGS
+
+
+def tags_refused(path: Path) -> ScreenerError:
+    return ScreenerError(
+        "was written before decision files had a tags column, so it takes no tags",
+        path=path,
+        hint="decide without tags (put them in the note), or add ',tags' to the end of the file's first "
+        "line: earlier lines then simply have no tags, and nothing else changes",
+    )
+
+
 class DecisionLog:
     """One reviewer's decision file for one stage."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    def takes_tags(self) -> bool:
+        return "tags" in file_columns(self.path)
 
     def read(self) -> list[Decision]:
         return read_log(self.path)
@@ -109,20 +165,28 @@ class DecisionLog:
     def current(self) -> dict[str, Decision]:
         return latest(self.read())
 
-    def append(self, record_id: str, decision: str, reason: str = "", note: str = "") -> Decision:
+    def append(
+        self, record_id: str, decision: str, reason: str = "", note: str = "", tags: str = ""
+    ) -> Decision:
         """Append one decision; it is on disk (fsynced) when this returns."""
         if decision not in DECISIONS:
             raise ScreenerError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
-        entry = Decision(record_id, decision, reason, note, now_stamp(), __version__)
+        entry = Decision(record_id, decision, reason, note, now_stamp(), __version__, normalise_tags(tags))
         self.append_many([entry])
         return entry
 
     def append_many(self, entries: list[Decision]) -> None:
-        """Append every entry in one fsynced write under the file's lock (see applog)."""
+        """Append every entry in one fsynced write under the file's lock (see applog), in the
+        file's own columns (`file_columns`): tags into a file without the column are refused."""
         from ..applog import append_rows
 
+        columns = file_columns(self.path)
+        if "tags" not in columns and any(e.tags for e in entries):
+            raise tags_refused(self.path)
         rows = [
-            [e.record_id, e.decision, e.reason, e.note, e.timestamp, e.version or __version__]
+            [e.record_id, e.decision, e.reason, e.note, e.timestamp, e.version or __version__, e.tags][
+                : len(columns)
+            ]
             for e in entries
         ]
         for row in rows:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ScreenerError
-from .decisions import DECISIONS, Decision, DecisionLog, decision_path, now_stamp
+from .decisions import DECISIONS, Decision, DecisionLog, decision_path, normalise_tags, now_stamp
 
 # Words other tools use for decisions.
 _DECISION_WORDS = {
@@ -86,6 +86,7 @@ def record_decision(
     decision: str,  # noqa: ANN001
     reason: str = "",
     note: str = "",
+    tags: str = "",
 ) -> Decision:
     from . import load_stage, review_studies
 
@@ -119,7 +120,7 @@ def record_decision(
                 f"no record {record_id!r} at the {stage} stage",
                 hint="see 'screener status'; ids look like pmid:123 or doi:10.1/x",
             )
-    return log.append(record_id, decision, reason, note)
+    return log.append(record_id, decision, reason, note, tags)
 
 
 @dataclass
@@ -195,7 +196,7 @@ def import_decisions(
             line=1,
             hint=f"the first line names the columns; found: {', '.join(rows[0][:10]) if rows else 'nothing'}",
         )
-    reason_column, note_column = columns.get("reason"), columns.get("note")
+    reason_column, note_column, tags_column = columns.get("reason"), columns.get("note"), columns.get("tags")
     studies, member_of = review_studies(review)
     known = set(load_stage(review, stage, studies, member_of).record_ids)
     entries: list[Decision] = []
@@ -231,6 +232,7 @@ def import_decisions(
             raise ScreenerError("'not-retrieved' is a full-text decision", path=path, line=number)
         reason = row[reason_column].strip() if reason_column is not None and reason_column < len(row) else ""
         note = row[note_column].strip() if note_column is not None and note_column < len(row) else ""
+        tags = row[tags_column].strip() if tags_column is not None and tags_column < len(row) else ""
         try:
             _check_resolver_answer(review, reviewer, decision)
             _check_reason(review, stage, decision, reason)
@@ -240,7 +242,7 @@ def import_decisions(
         if record_id not in known and member_of.get(record_id) not in known:
             unknown.append(record_id)
             continue
-        entries.append(Decision(record_id, decision, reason, note, now_stamp()))
+        entries.append(Decision(record_id, decision, reason, note, now_stamp(), tags=normalise_tags(tags)))
     if not data_rows:
         raise ScreenerError("holds no decisions", path=path, hint="a line naming the columns, then rows")
     if unknown and not skip_unknown:

@@ -16,30 +16,53 @@ from ..errors import ScreenerError
 from ..records import Record
 from .decisions import Decision, DecisionLog
 
-HELP = {
+# (key, footer word, what it does): the footer shows the first two, `?` all three.
+KEYS = {
     "title-abstract": [
-        ("i", "include"),
-        ("e", "exclude"),
-        ("m", "maybe"),
-        ("u", "undo"),
-        ("n", "note"),
-        ("s", "skip for now"),
-        ("?", "help"),
-        ("q", "quit"),
+        ("i", "include", "include: the record goes on to full text if the votes agree"),
+        ("e", "exclude", "exclude: the record is out"),
+        ("m", "maybe", "maybe: not sure from the abstract; counts as include (on to full text)"),
+        ("u", "undo", "undo your last decision (also after a restart): the record is undecided again"),
+        ("n", "note", "type a note, saved with your next decision on this record"),
+        ("t", "tags", "type tags (comma-separated), saved with your next decision"),
+        ("s", "skip", "skip for now: the record comes back at the end"),
+        ("h", "history", "your decisions at this stage, newest first: open one to change it"),
+        ("/", "search", "search the records by words in title, abstract, authors; screen the matches"),
+        ("o", "link", "show (and open, with a display) the record's PubMed or DOI link"),
+        ("space", "more", "scroll the abstract down (also PgDn, j); PgUp or k scrolls up"),
+        ("?", "help", "this help"),
+        ("q", "quit", "quit; your decisions are already saved"),
     ],
     "full-text": [
-        ("i", "include"),
-        ("e", "exclude (then a reason)"),
-        ("r", "report not retrieved"),
-        ("m", "maybe"),
-        ("u", "undo"),
-        ("n", "note"),
-        ("s", "skip for now"),
-        ("?", "help"),
-        ("q", "quit"),
+        ("i", "include", "include: the study is in the review if the votes agree"),
+        ("e", "exclude", "exclude, then a reason by number (review.toml's exclusion reasons)"),
+        ("r", "not-retrieved", "the report could not be retrieved"),
+        ("m", "maybe", "maybe: counts as include when the votes are counted"),
+        ("u", "undo", "undo your last decision (also after a restart): the record is undecided again"),
+        ("n", "note", "type a note, saved with your next decision on this record"),
+        ("t", "tags", "type tags (comma-separated), saved with your next decision"),
+        ("s", "skip", "skip for now: the record comes back at the end"),
+        ("h", "history", "your decisions at this stage, newest first: open one to change it"),
+        ("/", "search", "search the records by words in title, abstract, authors; screen the matches"),
+        ("o", "link", "show (and open, with a display) the record's PubMed or DOI link"),
+        ("space", "more", "scroll the abstract down (also PgDn, j); PgUp or k scrolls up"),
+        ("?", "help", "this help"),
+        ("q", "quit", "quit; your decisions are already saved"),
     ],
 }
-
+# What a decision means at each stage (docs/review-format.md, "Votes").
+MEANING = {
+    "title-abstract": [
+        "A record is final when enough screeners have voted ([screening] votes) and all agree;",
+        "include and maybe agree with each other: the record goes on to full text.",
+        "Any disagreement is a conflict for the resolver, who answers include or exclude (never maybe).",
+    ],
+    "full-text": [
+        "A study is included when enough screeners include it (maybe counts as include);",
+        "excluding votes must give the same reason. Any disagreement goes to the resolver,",
+        "who answers include, exclude (with a reason) or not retrieved (never maybe).",
+    ],
+}
 
 def require_terminal(command: str, hint: str) -> None:
     """Interactive commands read single keystrokes: without a terminal on standard input (a
@@ -72,24 +95,49 @@ class ScreenSession:
     reasons: list[str]
     done: dict[str, Decision] = field(default_factory=dict)  # this reviewer's current decisions
     queue: list[str] = field(default_factory=list)
-    history: list[str] = field(default_factory=list)  # record ids decided in this session, for undo
+    # Record ids in the order of their decisions still in force, the newest last: what `u` takes
+    # back. Seeded from the reviewer's file, so undo works after a restart too.
+    history: list[str] = field(default_factory=list)
     allow_maybe: bool = True  # false for a resolver: a maybe settles no conflict
     pending_note: str = ""
+    pending_tags: str = ""
     message: str = ""
     context: dict[str, str] = field(default_factory=dict)  # record id -> text shown above it
     rerank: Callable[[ScreenSession], None] | None = None  # reorders `queue` after each decision
     skipped: set[str] = field(default_factory=set)
     order: str = "file"  # ranked, random or file: the stopping estimate needs ranked or random
+    # Records still waiting for this reviewer's vote (not final, in no conflict; their share
+    # with an allocation); None: not counted (the resolver).
+    need_vote: set[str] | None = None
+    revisit: str | None = None  # a decided record opened from the history, to change its decision
+    search: str = ""  # the words of the search being screened ("" = the full queue)
+    matches: set[str] | None = None  # the records that match `search`
+    scroll: int = 0  # first abstract line shown
+    scroll_of: str | None = None  # the record `scroll` belongs to
+    page_size: int = 10  # abstract lines on screen at the last draw: what a page scrolls
 
     def __post_init__(self) -> None:
         self.by_id = {r.id: r for r in self.records}
         self.row_of = {r.id: k for k, r in enumerate(self.records)}
         if not self.queue:
             self.queue = [r.id for r in self.records if r.id not in self.done]
+        if not self.history:
+            # File order is decision order; sorted() is stable, and a timestamp breaks no tie it should not.
+            ordered = sorted(self.done.items(), key=lambda item: item[1].timestamp)
+            self.history = [rid for rid, _ in ordered if rid in self.by_id]
+        self._haystack: dict[str, str] = {}
 
     @property
     def current(self) -> Record | None:
-        return self.by_id[self.queue[0]] if self.queue else None
+        if self.revisit is not None:
+            return self.by_id[self.revisit]
+        rid = self._first_waiting()
+        return self.by_id[rid] if rid is not None else None
+
+    def _first_waiting(self) -> str | None:
+        if self.matches is None:
+            return self.queue[0] if self.queue else None
+        return next((rid for rid in self.queue if rid in self.matches), None)
 
     @property
     def screened(self) -> int:
@@ -98,6 +146,12 @@ class ScreenSession:
     @property
     def included(self) -> int:
         return sum(1 for d in self.done.values() if d.includes)
+
+    @property
+    def still_need_vote(self) -> int | None:
+        if self.need_vote is None:
+            return None
+        return len(self.need_vote - self.done.keys())
 
     def stopping_estimate(self):  # noqa: ANN201 - ranking.stopping.LiveEstimate | None
         """The stopping rule on this reviewer's decisions, in the order they were made."""
@@ -110,38 +164,151 @@ class ScreenSession:
         return live_estimate(labels, len(self.records), ranked=self.order == "ranked")
 
     def decide(self, decision: str, reason: str = "") -> Decision:
+        """Save a decision on the record on screen (appended, fsynced) and move on. A record
+        opened from the history gets a new line; its earlier ones stay in the file."""
         record = self.current
         assert record is not None
-        entry = self.log.append(record.id, decision, reason, self.pending_note)
+        earlier = self.done.get(record.id)
+        entry = self.log.append(record.id, decision, reason, self.pending_note, self.pending_tags)
         self.done[record.id] = entry
+        if record.id in self.history:
+            self.history.remove(record.id)
         self.history.append(record.id)
-        self.queue.pop(0)
-        self.pending_note = ""
-        self.message = f"saved: {decision}" + (f" ({reason})" if reason else "")
+        if record.id in self.queue:
+            self.queue.remove(record.id)
+        self.skipped.discard(record.id)
+        self.pending_note = self.pending_tags = ""
+        said = decision + (f" ({reason})" if reason else "") + (f" [{entry.tags}]" if entry.tags else "")
+        if self.revisit is not None:
+            self.revisit = None
+            was = earlier.decision if earlier is not None else "undecided"
+            self.message = f"changed {record.id}: {was} -> {said} (a new line; the old one stays)"
+        else:
+            self.message = f"saved: {said}"
         if self.rerank is not None:
             self.rerank(self)
         return entry
 
     def undo(self) -> None:
+        """Take back this reviewer's last decision still in force (of this session or an
+        earlier one): an `undecided` line is appended and the record is back on screen."""
         if not self.history:
-            self.message = "nothing to undo in this session"
+            self.message = "nothing to undo: you have no decision at this stage"
             return
         record_id = self.history.pop()
+        taken_back = self.done.pop(record_id, None)
         self.log.append(record_id, "undecided", "", "undo")
-        self.done.pop(record_id, None)
+        self.revisit = None
+        if record_id in self.queue:
+            self.queue.remove(record_id)
         self.queue.insert(0, record_id)
-        self.message = "undone: the record is back"
+        if self.matches is not None:
+            self.matches.add(record_id)
+        was = f" ({taken_back.decision})" if taken_back is not None else ""
+        self.message = f"undone: your decision{was} on {record_id} is taken back; the record is back"
         if self.rerank is not None:
             self.rerank(self)
             self.queue.remove(record_id)
             self.queue.insert(0, record_id)
 
     def skip(self) -> None:
-        if len(self.queue) > 1:
-            self.skipped.add(self.queue[0])
-            self.queue.append(self.queue.pop(0))
+        if self.revisit is not None:
+            self.revisit = None
+            self.message = "back to the queue; the decision is unchanged"
+            return
+        rid = self._first_waiting()
+        if rid is not None and len(self.queue) > 1:
+            self.skipped.add(rid)
+            self.queue.remove(rid)
+            self.queue.append(rid)
         self.message = "skipped for now"
 
+    # -- history -------------------------------------------------------------------------
+
+    def decided_newest_first(self) -> list[Decision]:
+        """This reviewer's decisions in force at this stage, from their file (so the ones of
+        earlier sessions too), the newest first."""
+        from .decisions import latest
+
+        current = latest(self.log.read())
+        entries = [d for d in current.values() if d.record_id in self.by_id]
+        entries.sort(key=lambda d: d.timestamp, reverse=True)
+        return entries
+
+    def open_decided(self, record_id: str) -> None:
+        """Show a decided record so that its decision can be changed (the next key appends)."""
+        self.revisit = record_id
+        self.pending_note = self.pending_tags = ""
+        decision = self.done.get(record_id)
+        self.message = (
+            f"your decision: {decision.decision if decision else 'undecided'}; press a decision key to "
+            "change it, esc (or s) to go back"
+        )
+
+    # -- search --------------------------------------------------------------------------
+
+    def _text_of(self, record_id: str) -> str:
+        text = self._haystack.get(record_id)
+        if text is None:
+            r = self.by_id[record_id]
+            text = " ".join((r.title, r.abstract, " ".join(r.authors))).casefold()
+            self._haystack[record_id] = text
+        return text
+
+    def find(self, words: str) -> None:
+        """Screen only the records whose title, abstract or authors hold every word (case
+        ignored); an empty search goes back to the full queue."""
+        terms = words.casefold().split()
+        self.revisit = None
+        if not terms:
+            self.search, self.matches = "", None
+            self.message = "the full queue again"
+            return
+        found = {rid for rid in self.by_id if all(t in self._text_of(rid) for t in terms)}
+        waiting = sum(1 for rid in self.queue if rid in found)
+        decided = len(found & self.done.keys())
+        if not waiting:
+            self.message = (
+                f"no record waiting matches {words.strip()!r}"
+                + (f" ({decided} you decided: h shows them)" if decided else "")
+                + "; still the " + ("full queue" if self.matches is None else f"search {self.search!r}")
+            )
+            return
+        self.search, self.matches = " ".join(words.split()), found
+        self.message = (
+            f"{waiting} records to screen match {self.search!r}"
+            + (f" ({decided} already decided)" if decided else "")
+            + "; / then Enter goes back to the full queue"
+        )
+
+    def matches_waiting(self) -> int:
+        if self.matches is None:
+            return len(self.queue)
+        return sum(1 for rid in self.queue if rid in self.matches)
+
+
+def record_link(record: Record) -> str:
+    """Where the record can be read: PubMed for a PMID, else doi.org, else its own URL."""
+    from urllib.parse import quote
+
+    if record.pmid and record.pmid.isdigit():
+        return f"https://pubmed.ncbi.nlm.nih.gov/{record.pmid}/"
+    if record.doi:
+        return "https://doi.org/" + quote(record.doi, safe="/:;()._-<>")
+    url = record.url.strip()
+    if url.startswith(("https://", "http://")) and not any(c.isspace() or ord(c) < 32 for c in url):
+        return url
+    return ""
+
+
+def can_open_links() -> bool:
+    """A browser can be opened: a graphical display (X, Wayland), or macOS / Windows."""
+    import os
+    import sys
+
+    return sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
 
 class BackgroundRanking:
     """Retrains in a background thread, so the next record never waits for the model.
@@ -244,92 +411,305 @@ def highlighter(include: list[str], exclude: list[str]) -> Callable:
     return apply
 
 
-def render(session: ScreenSession, console, highlight: Callable, show_help: bool = False) -> None:  # noqa: ANN001
-    """Draw the current record (or the end) on a rich console."""
-    from rich.panel import Panel
-    from rich.progress_bar import ProgressBar
-    from rich.table import Table
+def _cut(text: str, width: int) -> str:
+    """One line of at most `width` cells, an ellipsis where it was cut."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, max(0, width - 1)) + "…"
+
+
+def _wrapped(text, console, width: int) -> list:  # noqa: ANN001
+    """A rich Text as the lines it takes at `width` (no line ever wider)."""
+    return list(text.wrap(console, max(width, 1), overflow="fold"))
+
+
+def footer(session: ScreenSession, width: int) -> str:
+    """The key list on one line of `width`, never wrapped: every key with its word when that
+    fits, else the less used keys go first (? lists them all), then the words shorten."""
+    keys = [(k, w) for k, w, _ in KEYS[session.stage] if k != "space" and (k != "m" or session.allow_maybe)]
+    if session.revisit is not None:
+        keys = [(k, w) for k, w in keys if k in "iemr"] + [("esc", "back"), ("?", "help")]
+    elif session.current is None:
+        keys = [(k, w) for k, w in keys if k in ("u", "h", "/", "?", "q")]
+    for form in (lambda k, w: f"{k} {w}", lambda k, w: f"{k} {w.split()[0][:5]}"):
+        for drop in ("", "o", "os", "ost", "osth", "osth/", "osth/n"):
+            line = "  ".join(form(k, w) for k, w in keys if k not in drop)
+            if len(line) <= width:
+                return line
+    return _cut(" ".join(k for k, _ in keys), width)
+
+
+def screen_lines(session: ScreenSession, console, highlight: Callable, width: int, height: int) -> list:  # noqa: ANN001
+    """The screen as lines (rich Texts), none wider than `width`, at most `height` of them:
+    progress, the stopping rule, title, year · journal · id and authors at the top, always; the
+    abstract in the lines left, from `session.scroll` (a mark says what is above or below);
+    then notes, the message and the keys. The abstract scrolls; nothing else moves."""
     from rich.text import Text
 
-    console.clear()
+    top: list = []
+    bottom: list = []
     total = len(session.records)
-    header = Table.grid(expand=True)
-    header.add_column(ratio=1)
-    header.add_column(justify="right")
-    header.add_row(
-        ProgressBar(total=max(total, 1), completed=session.screened, width=max(10, console.width - 40)),
-        f"{session.screened}/{total} screened, {session.included} included",
-    )
-    console.print(header)
+    counts = f" {session.screened}/{total} screened, {session.included} included"
+    need = session.still_need_vote
+    if need is not None:
+        counts += f" · {need} still need your vote"
+    if session.matches is not None:
+        counts += f" · search {session.search!r}: {session.matches_waiting()} left"
+    counts = _cut(counts, width)
+    bar_width = max(0, width - len(counts) - 1)
+    filled = round(bar_width * session.screened / total) if total else bar_width
+    top.append(Text.assemble(("━" * filled, "green"), ("━" * (bar_width - filled), "grey37"), counts))
     estimate = session.stopping_estimate()
     if estimate is not None:
         style = "bold green" if estimate.safe_to_stop else "dim"
-        console.print(estimate.describe(), style=style, highlight=False)
+        top.extend(_wrapped(Text(estimate.describe(), style=style), console, width)[:2])
     record = session.current
     if record is None:
-        console.print(
-            Panel(
-                f"All {total} records of the {session.stage} stage are screened. q to quit, "
-                "u to undo the last decision.",
-                title="done",
+        left = session.matches_waiting()
+        if session.matches is not None and not left:
+            body = f"No record left that matches {session.search!r}. / then Enter: the full queue."
+        else:
+            body = (
+                f"All {total} records of the {session.stage} stage are screened. "
+                "q to quit, u to undo, h history."
+            )
+        top.extend(_wrapped(Text(body, style="bold"), console, width))
+        abstract: list = []
+    else:
+        if session.revisit is not None:
+            was = session.done.get(record.id)
+            banner = f"CHANGING your decision ({was.decision if was else 'undecided'}"
+            banner += f", {was.timestamp[:16].replace('T', ' ')})" if was else ")"
+            top.append(Text(_cut(banner, width), style="bold reverse yellow"))
+        title = Text(record.title or "(no title)", style="bold")
+        highlight(title)
+        title_lines = _wrapped(title, console, width)
+        if len(title_lines) > 3:
+            title_lines = title_lines[:3]
+            title_lines[-1] = title_lines[-1][: max(0, width - 1)] + Text("…", style="bold")
+        top.extend(title_lines)
+        # The id is whole whatever the width (it is what a person copies); the journal gives way.
+        year = str(record.year or "")
+        journal = record.journal or record.journal_abbrev
+        room = width - len(record.id) - len(" · ") - (len(year) + 3 if year else 0)
+        parts = [p for p in (year, _cut(journal, room) if journal and room > 4 else "", record.id) if p]
+        top.append(Text(" · ".join(parts), style="dim"))
+        authors = "; ".join(record.authors[:30]) + (" et al." if len(record.authors) > 30 else "")
+        top.append(Text(_cut(authors or "(no authors)", width), style="italic"))
+        abstract = _wrapped(_abstract_text(record, highlight), console, width)
+        if record.id in session.context:
+            bottom.extend(_wrapped(Text(session.context[record.id], style="magenta"), console, width)[:3])
+    pending = []
+    if session.pending_note:
+        pending.append(f"note: {session.pending_note}")
+    if session.pending_tags:
+        pending.append(f"tags: {session.pending_tags}")
+    if pending:
+        said = " · ".join(pending) + " (saved with your next decision)"
+        bottom.append(Text(_cut(said, width), style="yellow"))
+    if session.message:
+        bottom.extend(_wrapped(Text(session.message, style="cyan"), console, width)[:2])
+    bottom.append(Text(footer(session, width), style="bold"))
+    if record is None:
+        return (top + bottom)[:height]
+    # The abstract gets what is left, between two rules that say where it goes on.
+    room = max(1, height - len(top) - len(bottom) - 2)
+    if session.scroll_of != record.id:
+        session.scroll_of, session.scroll = record.id, 0
+    session.scroll = max(0, min(session.scroll, max(0, len(abstract) - room)))
+    session.page_size = room
+    shown = abstract[session.scroll : session.scroll + room]
+    below = len(abstract) - session.scroll - len(shown)
+    above = f"▲ {session.scroll} lines above (PgUp, k) " if session.scroll else ""
+    rule_top = Text(_cut(("─── " + above).ljust(width, "─"), width), style="grey50")
+    mark = f"▼ more below: {below} lines (space, PgDn, j) " if below else ""
+    mark = mark or ("end of abstract " if abstract else "")
+    rule_bottom = Text(_cut(("─── " + mark).ljust(width, "─"), width), style="bold" if below else "grey50")
+    return (top + [rule_top] + shown + [rule_bottom] + bottom)[:height]
+
+
+def _abstract_text(record: Record, highlight: Callable):  # noqa: ANN202 - rich.text.Text
+    from rich.text import Text
+
+    abstract = Text(record.abstract or "(no abstract)")
+    highlight(abstract)
+    return abstract
+
+
+def render(session: ScreenSession, console, highlight: Callable, show_help: bool = False) -> None:  # noqa: ANN001
+    """Draw the screen (or the help) to fit the terminal as it is now: the last line is written
+    without a newline, so nothing scrolls off the top."""
+    width, height = console.size
+    lines = (
+        help_lines(session, console, width)
+        if show_help
+        else screen_lines(session, console, highlight, width, height)
+    )
+    draw(console, lines[:height])
+
+
+def draw(console, lines: list) -> None:  # noqa: ANN001
+    console.clear()
+    for n, line in enumerate(lines):
+        line.no_wrap = True
+        line.overflow = "crop"
+        console.print(line, end="" if n == len(lines) - 1 else "\n", highlight=False, soft_wrap=False)
+
+
+def help_lines(session: ScreenSession, console, width: int) -> list:  # noqa: ANN001
+    """What `?` says: each key, what the decisions mean at this stage, where they are saved,
+    and what the stopping rule says now."""
+    from rich.text import Text
+
+    out: list = [Text(f"Keys ({session.stage})", style="bold")]
+    for key, _, meaning in KEYS[session.stage]:
+        if key == "m" and not session.allow_maybe:
+            meaning = "(a resolver answers include or exclude; maybe settles nothing)"
+        out.extend(_wrapped(Text.assemble((f"{key:>6}  ", "bold"), meaning), console, width))
+    out.append(Text(""))
+    out.append(Text("What the decisions mean", style="bold"))
+    for line in MEANING[session.stage]:
+        out.extend(_wrapped(Text(line), console, width))
+    out.append(Text(""))
+    out.append(Text("Where they are saved", style="bold"))
+    out.extend(
+        _wrapped(
+            Text(
+                f"{session.log.path} - one line per decision, appended and fsynced before the next "
+                "record shows; a change or an undo adds a line, nothing is rewritten."
+            ),
+            console,
+            width,
+        )
+    )
+    out.append(Text(""))
+    out.append(Text("The stopping rule", style="bold"))
+    estimate = session.stopping_estimate()
+    if estimate is not None:
+        out.extend(_wrapped(Text(estimate.describe()), console, width))
+        out.extend(
+            _wrapped(
+                Text(
+                    "After a run of irrelevant records in a row, the records screened since are a test "
+                    "sample: the rule says when recall is at least the target with 95% confidence."
+                ),
+                console,
+                width,
             )
         )
     else:
-        title = Text(record.title or "(no title)", style="bold")
-        highlight(title)
-        meta = " · ".join(
-            x for x in (str(record.year or ""), record.journal or record.journal_abbrev, f"{record.id}") if x
+        out.extend(
+            _wrapped(
+                Text(
+                    "Not estimated here: the rule needs title-abstract screening in ranked or random "
+                    f"order (this is {session.stage}, order {session.order})."
+                ),
+                console,
+                width,
+            )
         )
-        authors = "; ".join(record.authors[:8]) + (" et al." if len(record.authors) > 8 else "")
-        abstract = Text(record.abstract or "(no abstract)")
-        highlight(abstract)
-        body = Text.assemble(title, "\n", (meta, "dim"), "\n", (authors, "italic"), "\n\n", abstract)
-        console.print(Panel(body, title=f"{session.stage}", expand=True))
-        if record.id in session.context:
-            console.print(session.context[record.id], style="magenta")
-        if session.pending_note:
-            console.print(f"note for this record: {session.pending_note}", style="yellow")
-    if session.message:
-        console.print(session.message, style="cyan")
-    keys = [(k, meaning) for k, meaning in HELP[session.stage] if k != "m" or session.allow_maybe]
-    if show_help:
-        for key, meaning in keys:
-            console.print(f"  [bold]{key}[/bold]  {meaning}")
-    else:
-        console.print("   ".join(f"[bold]{k}[/bold] {m.split(' (')[0]}" for k, m in keys))
+    return out
+
+
+def history_lines(session: ScreenSession, entries: list[Decision], cursor: int, top: int, width: int, height: int):  # noqa: ANN001, ANN201, E501
+    """The history view: one decision per line, newest first, the chosen one marked; ids whole."""
+    from rich.text import Text
+
+    head = Text(
+        _cut(f"Your {len(entries)} decisions at {session.stage}, newest first ({session.log.path})", width),
+        style="bold",
+    )
+    rows = []
+    for k in range(top, min(len(entries), top + max(1, height - 3))):
+        entry = entries[k]
+        record = session.by_id[entry.record_id]
+        when = entry.timestamp[:16].replace("T", " ")
+        what = entry.decision + (f" ({entry.reason})" if entry.reason else "")
+        start = f"{'>' if k == cursor else ' '} {when}  {what:<8} {entry.record_id}  "
+        line = Text(_cut(start + (record.title or "(no title)"), max(width, len(start))))
+        if k == cursor:
+            line.stylize("reverse")
+        rows.append(line)
+    if not entries:
+        rows.append(Text("You have no decision at this stage yet."))
+    keys = Text(_cut("↑↓/j k move   PgUp PgDn   Enter open (to change)   esc/h back", width), style="bold")
+    return [head, Text("")] + rows + [keys]
+
+
+SCROLL_DOWN = (" ", "pgdn", "j", "down")
+SCROLL_UP = ("pgup", "k", "up")
 
 
 def run_terminal(
     session: ScreenSession,
-    console,
+    console,  # noqa: ANN001
     highlight: Callable,
-    getchar: Callable[[], str],  # noqa: ANN001
+    getchar: Callable[[], str],
     prompt: Callable[[str], str],
+    launch: Callable[[str], object] | None = None,
 ) -> None:
-    """The key loop. Returns when the reviewer quits."""
-    show_help = False
+    """The key loop. Returns when the reviewer quits. `getchar` returns one key: a character,
+    or a name (pgdn, pgup, up, down, enter, esc) for keys that send a sequence."""
     quit_asked = False  # q pressed once with a note not yet saved
     while True:
-        render(session, console, highlight, show_help)
-        show_help = False
-        key = getchar().lower()
-        if key == "q":
-            if session.pending_note and not quit_asked:
+        render(session, console, highlight)
+        key = getchar()
+        if len(key) == 1:
+            key = key.lower()
+        if key in ("resize", ""):
+            continue
+        if key == "?" and show_help(session, console, getchar) != "q":
+            continue
+        if key in ("q", "?"):  # q, also from the help
+            if (session.pending_note or session.pending_tags) and not quit_asked:
                 # A typed note lives only until the next decision: never drop it without asking.
-                session.message = "your note is not saved yet: decide to keep it, or q again to drop it"
+                what = "note" if session.pending_note else "tags"
+                session.message = f"your {what} is not saved yet: decide to keep it, or q again to drop it"
                 quit_asked = True
                 continue
             return
         quit_asked = False
-        if key == "?":
-            show_help = True
+        if key in SCROLL_DOWN or key in SCROLL_UP:
+            step = 1 if key in ("j", "k", "up", "down") else max(1, session.page_size - 1)
+            session.scroll += step if key in SCROLL_DOWN else -step
+            session.scroll = max(0, session.scroll)
             continue
+        quit_asked = False
         if key == "u":
             session.undo()
             continue
-        if session.current is None:
+        if key in ("h", "/") and (session.pending_note or session.pending_tags):
+            session.message = "decide on this record first (your note and tags go with it), then h or /"
             continue
-        if key == "i":
+        if key == "h":
+            chosen = show_history(session, console, getchar)
+            if chosen is not None:
+                session.open_decided(chosen)
+            continue
+        if key == "/":
+            session.find(prompt("Search title, abstract, authors (Enter alone: the full queue)"))
+            continue
+        if key == "esc" and session.revisit is not None:
+            session.skip()
+            continue
+        if key in ("esc", "enter"):
+            continue
+        record = session.current
+        if record is None:
+            session.message = "nothing to decide here: u undo, h history, / search, q quit"
+            continue
+        if key == "o":
+            link = record_link(record)
+            if not link:
+                session.message = f"{record.id} has no PMID, DOI or web address"
+            elif launch is not None and can_open_links():
+                launch(link)
+                session.message = f"opened {link}"
+            else:
+                session.message = f"link: {link}"
+        elif key == "i":
             session.decide("include")
         elif key == "m":
             if session.allow_maybe:
@@ -337,27 +717,123 @@ def run_terminal(
             else:
                 session.message = "a resolver decides include or exclude; maybe settles nothing"
         elif key == "s":
+            if (session.pending_note or session.pending_tags) and session.revisit is None:
+                session.message = "decide on this record first: your note and tags go with its decision"
+                continue
             session.skip()
         elif key == "n":
             session.pending_note = prompt("Note").strip()
             session.message = "note kept for the next decision" if session.pending_note else ""
+        elif key == "t":
+            if not session.log.takes_tags():
+                session.message = (
+                    f"{session.log.path.name} was written before decision files had a tags column: "
+                    "put tags in the note (n), or add ',tags' to the end of its first line"
+                )
+                continue
+            from .decisions import normalise_tags
+
+            session.pending_tags = normalise_tags(prompt("Tags (comma-separated)"))
+            session.message = "tags kept for the next decision" if session.pending_tags else ""
         elif key == "r" and session.stage == "full-text":
             session.decide("not-retrieved")
         elif key == "e":
             if session.stage == "full-text":
-                console.print("Reason for exclusion:")
-                for number, reason in enumerate(session.reasons, start=1):
-                    console.print(f"  [bold]{number}[/bold]  {reason}")
-                console.print("  (any other key: back)")
-                choice = getchar()
-                if choice.isdigit() and 1 <= int(choice) <= len(session.reasons):
-                    session.decide("exclude", session.reasons[int(choice) - 1])
+                choice = choose_reason(session, console, getchar)
+                if choice:
+                    session.decide("exclude", choice)
                 else:
                     session.message = "exclusion cancelled"
             else:
                 session.decide("exclude")
         else:
-            session.message = f"unknown key {key!r}: ? shows the keys"
+            session.message = f"unknown key {key!r}: ? explains the keys"
+
+
+def choose_reason(session: ScreenSession, console, getchar: Callable[[], str]) -> str:  # noqa: ANN001
+    from rich.text import Text
+
+    width, height = console.size
+    lines = [Text("Reason for exclusion:", style="bold")]
+    lines += [Text(_cut(f"  {n}  {reason}", width)) for n, reason in enumerate(session.reasons, start=1)]
+    lines.append(Text("  (any other key: back)"))
+    draw(console, lines[:height])
+    choice = getchar()
+    if choice.isdigit() and 1 <= int(choice) <= len(session.reasons):
+        return session.reasons[int(choice) - 1]
+    return ""
+
+
+def show_help(session: ScreenSession, console, getchar: Callable[[], str]) -> str:  # noqa: ANN001
+    """The help, scrolled like the abstract; any other key goes back (returned: q quits)."""
+    from rich.text import Text
+
+    top = 0
+    while True:
+        width, height = console.size
+        lines = help_lines(session, console, width)
+        room = max(1, height - 1)
+        top = max(0, min(top, len(lines) - room))
+        more = len(lines) - top - room
+        keys = ("space/PgDn more, " if more > 0 else "") + ("PgUp back up, " if top else "")
+        keys += "q quit, any other key: back to screening"
+        draw(console, lines[top : top + room] + [Text(_cut(keys, width), style="bold")])
+        key = getchar()
+        if key == "resize":
+            continue
+        if key in SCROLL_DOWN:
+            top += room - 1 if key in (" ", "pgdn") else 1
+        elif key in SCROLL_UP:
+            top -= room - 1 if key == "pgup" else 1
+        else:
+            return key.lower()
+
+
+def show_history(session: ScreenSession, console, getchar: Callable[[], str]) -> str | None:  # noqa: ANN001
+    """The reviewer's decisions, newest first; returns the record chosen (Enter), or None."""
+    entries = session.decided_newest_first()
+    cursor = top = 0
+    while True:
+        width, height = console.size
+        room = max(1, height - 3)
+        cursor = max(0, min(cursor, len(entries) - 1))
+        top = min(max(top, cursor - room + 1), cursor)
+        draw(console, history_lines(session, entries, cursor, top, width, height))
+        key = getchar()
+        if key in ("down", "j"):
+            cursor += 1
+        elif key in ("up", "k"):
+            cursor -= 1
+        elif key in ("pgdn", " "):
+            cursor += room
+        elif key == "pgup":
+            cursor -= room
+        elif key in ("enter", "o") and entries:
+            return entries[cursor].record_id
+        elif key in ("esc", "h", "q", "s"):
+            return None
+
+# Escape sequences of the keys the screen uses (xterm and its kin).
+SEQUENCES = {
+    "\x1b[5~": "pgup",
+    "\x1b[6~": "pgdn",
+    "\x1b[A": "up",
+    "\x1b[B": "down",
+    "\x1bOA": "up",
+    "\x1bOB": "down",
+    "\x1b": "esc",
+    "\r": "enter",
+    "\n": "enter",
+}
+
+
+def key_name(typed: str) -> str:
+    """A key as the loops know it: the character, or a name for a sequence (pgdn, up, enter)."""
+    return SEQUENCES.get(typed, typed if not typed.startswith("\x1b") else "")
+
+
+class _Resized(Exception):
+    """The terminal changed size while a key was awaited: draw again."""
 
 
 class KeyReader:
@@ -365,7 +841,9 @@ class KeyReader:
 
     click.getchar switches the terminal to raw mode for each key and discards what was typed
     meanwhile (TCSAFLUSH); a fast reviewer would lose decisions. Here the terminal stays in
-    cbreak mode for the whole session and is switched back only for line prompts.
+    cbreak mode for the whole session and is switched back only for line prompts. A change of
+    the terminal's size (SIGWINCH) while waiting for a key returns "resize", so the screen is
+    drawn again at the new size.
     """
 
     def __init__(self) -> None:
@@ -374,43 +852,75 @@ class KeyReader:
         self.stream = sys.stdin
         self.fd = self.stream.fileno() if self.stream.isatty() else None
         self.saved = None
+        self.waiting = False
+        self.old_handler = None
 
     def __enter__(self) -> KeyReader:
         if self.fd is not None:
+            import signal
             import termios
+            import threading
             import tty
 
             self.saved = termios.tcgetattr(self.fd)
             tty.setcbreak(self.fd, termios.TCSANOW)
+            if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGWINCH"):
+                self.old_handler = signal.signal(signal.SIGWINCH, self._resized)
         return self
+
+    def _resized(self, signum: int, frame: object) -> None:
+        if self.waiting:
+            raise _Resized
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None and self.saved is not None:
+            import signal
             import termios
 
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            if self.old_handler is not None:
+                signal.signal(signal.SIGWINCH, self.old_handler)
 
     def getchar(self) -> str:
-        import os
-
         if self.fd is None:
             char = self.stream.read(1)
-            if not char:
-                return "q"  # end of input: quit
-            return char
+            return key_name(char) if char else "q"  # end of input: quit
+        self.waiting = True
+        try:
+            data = self._read()
+        except _Resized:
+            return "resize"
+        finally:
+            self.waiting = False
+        return data
+
+    def _read(self) -> str:
+        import os
+        import select
+
         data = os.read(self.fd, 1)
         if not data:
             return "q"
+        if data == b"\x1b":  # a key that sends a sequence, or Esc alone
+            while len(data) < 8 and select.select([self.fd], [], [], 0.03)[0]:
+                data += os.read(self.fd, 1)
+                if data[-1:].isalpha() or data.endswith(b"~"):
+                    break
+            return key_name(data.decode("utf-8", "replace"))
         while True:  # a multi-byte UTF-8 character
             try:
-                return data.decode("utf-8")
+                return key_name(data.decode("utf-8"))
             except UnicodeDecodeError:
                 if len(data) >= 4:
                     return ""
                 data += os.read(self.fd, 1)
 
     def prompt(self, text: str) -> str:
-        """A line of text, typed in the terminal's normal mode."""
+        """A line of text, typed in the terminal's normal mode, on the bottom line."""
+        import sys
+
+        sys.stdout.write("\r\x1b[2K")  # over the key list: nothing scrolls before Enter
+        sys.stdout.flush()
         if self.fd is not None and self.saved is not None:
             import termios
             import tty
@@ -418,6 +928,8 @@ class KeyReader:
             termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
             try:
                 return input(f"{text}: ")
+            except EOFError:
+                return ""
             finally:
                 tty.setcbreak(self.fd, termios.TCSANOW)
         return input(f"{text}: ")

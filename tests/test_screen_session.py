@@ -1,0 +1,253 @@
+"""The screen's logic without a terminal: layout at a given size, scrolling, history, undo after
+a restart, search, links, tags and the help (the pty tests drive the same code by keys)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from screener.errors import ScreenerError
+from screener.records import Record
+from screener.screening.decisions import COLUMNS_WITHOUT_TAGS, DecisionLog, normalise_tags
+from screener.screening.screen import (
+    ScreenSession,
+    footer,
+    help_lines,
+    record_link,
+    run_terminal,
+    screen_lines,
+)
+
+TA, FT = "title-abstract", "full-text"
+LONG = " ".join(f"word{k}" for k in range(700)) + " THE-VERY-END"  # about 5,000 characters
+
+
+def no_highlight(text) -> None:  # noqa: ANN001
+    pass
+
+
+def records(n: int = 6) -> list[Record]:
+    out = [
+        Record(
+            id=f"pmid:{100 + k}",
+            pmid=str(100 + k),
+            title=f"Trial number {k} of something",
+            abstract=f"Abstract {k} about {'liver' if k % 2 else 'kidney'} surgery.",
+            authors=[f"Author{k} A", "Second B"],
+            year=2000 + k,
+            journal="Journal of Tests",
+        )
+        for k in range(n)
+    ]
+    out[0].abstract = LONG
+    return out
+
+
+def session(tmp_path, stage: str = TA, n: int = 6, **kw) -> ScreenSession:
+    log = DecisionLog(tmp_path / "labels" / stage / "alice.csv")
+    return ScreenSession(stage, records(n), log, ["Wrong population", "Wrong outcome"], **kw)
+
+
+def text_of(lines) -> list[str]:  # noqa: ANN001
+    return [line.plain for line in lines]
+
+
+def console(width: int, height: int) -> Console:
+    return Console(file=io.StringIO(), width=width, height=height, force_terminal=True, color_system=None)
+
+
+@pytest.mark.parametrize("width,height", [(80, 24), (120, 40)])
+def test_the_top_stays_and_the_abstract_scrolls_to_its_end(tmp_path, width, height):
+    s = session(tmp_path)
+    c = console(width, height)
+    shown = text_of(screen_lines(s, c, no_highlight, width, height))
+    assert len(shown) <= height and all(len(line) <= width for line in shown)
+    assert "Trial number 0 of something" in shown[:4]  # at the top, under progress and the rule
+    assert "Trial number 0 of something" in shown
+    assert "2000 · Journal of Tests · pmid:100" in shown
+    assert any(line.startswith("Author0 A") for line in shown)
+    assert any("more below" in line for line in shown)
+    assert not any("THE-VERY-END" in line for line in shown)
+    assert shown[-1] == footer(s, width)
+    for _ in range(200):  # page down until the end
+        s.scroll += s.page_size - 1
+        shown = text_of(screen_lines(s, c, no_highlight, width, height))
+    assert any("THE-VERY-END" in line for line in shown)
+    assert any("end of abstract" in line for line in shown) and any("lines above" in line for line in shown)
+    assert "Trial number 0 of something" in shown and shown[-1] == footer(s, width)
+    assert len(shown) <= height
+
+
+def test_the_id_is_never_cut_the_journal_gives_way(tmp_path):
+    s = session(tmp_path)
+    s.records[0].journal = "The International Journal of Very Long Journal Names and Their Consequences " * 2
+    shown = text_of(screen_lines(s, console(80, 24), no_highlight, 80, 24))
+    meta = next(line for line in shown if line.endswith("· pmid:100"))
+    assert meta.startswith("2000 · The International") and "…" in meta and len(meta) <= 80
+
+
+@pytest.mark.parametrize("stage", [TA, FT])
+@pytest.mark.parametrize("width", [80, 120, 60])
+def test_the_footer_never_wraps(tmp_path, stage, width):
+    s = session(tmp_path, stage)
+    assert len(footer(s, width)) <= width
+    assert "i " in footer(s, 80) and "q" in footer(s, 80)
+    assert "history" in footer(s, 120) and "search" in footer(s, 120) and "note" in footer(s, 80)
+    s.open_decided(s.records[1].id)
+    assert len(footer(s, width)) <= width and "back" in footer(s, width)
+
+
+def test_undo_after_a_restart_takes_back_the_last_decision(tmp_path):
+    first = session(tmp_path)
+    first.decide("include")
+    first.decide("exclude")
+    restarted = session(tmp_path, done=first.log.current())
+    assert restarted.current.id == "pmid:102"
+    restarted.undo()
+    assert restarted.current.id == "pmid:101"  # back on screen
+    assert "exclude" in restarted.message and "pmid:101" in restarted.message
+    assert [(d.record_id, d.decision) for d in first.log.read()][-1] == ("pmid:101", "undecided")
+    restarted.undo()
+    restarted.undo()
+    assert restarted.message.startswith("nothing to undo")
+    assert len(first.log.read()) == 4  # nothing appended for the empty undo
+
+
+def test_history_lists_newest_first_and_a_change_appends(tmp_path):
+    s = session(tmp_path)
+    for key in ("include", "exclude", "maybe"):
+        s.decide(key)
+    later = session(tmp_path, done=s.log.current())  # from the file: after a restart
+    assert [d.record_id for d in later.decided_newest_first()] == ["pmid:102", "pmid:101", "pmid:100"]
+    waiting = later.current.id
+    later.open_decided("pmid:100")
+    assert later.current.id == "pmid:100"
+    later.decide("exclude")
+    assert later.current.id == waiting  # back to the queue where it was
+    assert "changed pmid:100: include -> exclude" in later.message
+    lines = [(d.record_id, d.decision) for d in later.log.read()]
+    assert lines == [
+        ("pmid:100", "include"),
+        ("pmid:101", "exclude"),
+        ("pmid:102", "maybe"),
+        ("pmid:100", "exclude"),
+    ]
+    assert later.done["pmid:100"].decision == "exclude" and later.screened == 3
+    assert [d.record_id for d in later.decided_newest_first()][0] == "pmid:100"
+    later.undo()  # the change was the last decision
+    assert later.current.id == "pmid:100"
+
+
+def test_search_screens_the_matches_then_the_full_queue(tmp_path):
+    s = session(tmp_path)
+    s.find("LIVER surgery")
+    assert s.matches_waiting() == 3 and s.current.id == "pmid:101"
+    s.decide("include")
+    assert s.current.id == "pmid:103"
+    s.skip()
+    assert s.current.id == "pmid:105"
+    s.decide("exclude")
+    s.decide("exclude")  # pmid:103, skipped, comes back
+    assert s.current is None and s.matches_waiting() == 0
+    lines = screen_lines(s, console(80, 24), no_highlight, 80, 24)
+    assert any("No record left that matches" in line for line in text_of(lines))
+    s.find("no-such-word")
+    assert s.matches is not None and "no record waiting matches" in s.message
+    s.find("")
+    assert s.matches is None and s.current.id == "pmid:100"
+    s.find("Author4")  # authors are searched too
+    assert s.current.id == "pmid:104"
+
+
+def test_links():
+    assert record_link(Record(id="pmid:1", pmid="123")) == "https://pubmed.ncbi.nlm.nih.gov/123/"
+    assert record_link(Record(id="doi:x", doi="10.1000/a b")) == "https://doi.org/10.1000/a%20b"
+    assert record_link(Record(id="x", url="https://example.org/a")) == "https://example.org/a"
+    assert record_link(Record(id="x", url="javascript:alert(1)")) == ""
+
+
+def test_tags_saved_with_the_decision_in_a_new_file(tmp_path):
+    s = session(tmp_path)
+    s.pending_tags = normalise_tags(" RCT, adults;rct ,  follow up ")
+    s.pending_note = "n1"
+    s.decide("include")
+    entry = s.log.read()[0]
+    assert (entry.tags, entry.note) == ("RCT; adults; follow up", "n1")
+    assert entry.tag_list == ["RCT", "adults", "follow up"]
+    assert s.log.path.read_text().splitlines()[0].endswith(",version,tags")
+    assert s.pending_tags == "" and s.pending_note == ""
+
+
+def test_an_old_file_keeps_its_columns_and_refuses_tags(tmp_path):
+    path = tmp_path / "labels" / TA / "alice.csv"
+    path.parent.mkdir(parents=True)
+    old = ",".join(COLUMNS_WITHOUT_TAGS) + "\npmid:100,include,,,2026-01-01T00:00:00.000+00:00,0.1.0\n"
+    path.write_text(old)
+    log = DecisionLog(path)
+    assert not log.takes_tags()
+    assert log.read()[0].tags == ""
+    log.append("pmid:101", "exclude")
+    with pytest.raises(ScreenerError, match="tags column") as refused:
+        log.append("pmid:102", "include", tags="rct")
+    assert "',tags'" in refused.value.hint
+    text = path.read_text()
+    assert text.startswith(old)  # nothing already written changed
+    assert text.splitlines()[-1].count(",") == 5 and len(text.splitlines()) == 3  # six cells, no tags line
+    path.write_text(text.replace("version\n", "version,tags\n", 1))  # the column added by hand
+    log.append("pmid:102", "include", tags="rct")
+    assert [d.tags for d in log.read()] == ["", "", "rct"]
+
+
+def test_help_says_keys_meaning_file_and_stopping_rule(tmp_path):
+    s = session(tmp_path, order="ranked")
+    said = "\n".join(text_of(help_lines(s, console(80, 24), 80)))
+    assert str(s.log.path) in said.replace("\n", "")
+    assert "goes on to full text" in said and "never maybe" in said
+    assert s.stopping_estimate().describe() in " ".join(line.strip() for line in said.splitlines())
+    for key in ("i", "e", "m", "u", "n", "t", "s", "h", "/", "o", "?", "q"):
+        assert f"\n{key:>6}  " in said
+    file_order = "\n".join(text_of(help_lines(session(tmp_path, order="file"), console(80, 24), 80)))
+    assert "Not estimated here" in file_order
+
+
+def test_need_vote_count_follows_decisions(tmp_path):
+    s = session(tmp_path, need_vote={"pmid:100", "pmid:101", "pmid:103"})
+    assert s.still_need_vote == 3
+    s.decide("include")
+    assert s.still_need_vote == 2
+    shown = text_of(screen_lines(s, console(80, 24), no_highlight, 80, 24))
+    assert "2 still need your vote" in shown[0]
+
+
+def drive(s: ScreenSession, keys: list[str], prompts: list[str] = (), launch=None) -> None:  # noqa: ANN001
+    typed, answers = iter(keys), iter(prompts)
+    run_terminal(s, console(80, 24), no_highlight, lambda: next(typed), lambda _: next(answers), launch)
+
+
+def test_keys_never_drop_a_note_or_tags(tmp_path):
+    s = session(tmp_path)
+    drive(s, ["t", "q", "s", "h", "/", "i", "q"], ["rct"])
+    assert [(d.record_id, d.tags) for d in s.log.read()] == [("pmid:100", "rct")]
+    s2 = session(tmp_path / "b")
+    drive(s2, ["n", "q", "q"], ["dropped on purpose"])  # q twice: the reviewer chose to drop it
+    assert s2.log.read() == []
+
+
+def test_keys_history_change_and_link(tmp_path):
+    s = session(tmp_path)
+    opened = []
+    # include two, open the history, move down to the older one, Enter, change it to exclude
+    drive(s, ["i", "i", "h", "down", "enter", "e", "o", "q"], launch=opened.append)
+    assert [(d.record_id, d.decision) for d in s.log.read()][-1] == ("pmid:100", "exclude")
+    assert "pubmed.ncbi.nlm.nih.gov/102/" in s.message  # o on the next record of the queue
+    assert opened == [] or opened == ["https://pubmed.ncbi.nlm.nih.gov/102/"]
+
+
+def test_full_text_reason_and_not_retrieved_keys(tmp_path):
+    s = session(tmp_path, FT)
+    drive(s, ["e", "2", "r", "e", "x", "q"])
+    saved = [(d.decision, d.reason) for d in s.log.read()]
+    assert saved == [("exclude", "Wrong outcome"), ("not-retrieved", "")]
+    assert s.message == "exclusion cancelled"
