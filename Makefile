@@ -66,6 +66,7 @@ bench: install bench-env
 	$(BIN)/python benchmarks/screen_latency.py
 	$(BIN)/python benchmarks/ranking_bench.py --asreview-python $(BENCH_VENV)/bin/python
 	$(BIN)/python benchmarks/ranker_startup.py
+	$(BIN)/python benchmarks/report_bench.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .screener .pytest_cache
