@@ -52,6 +52,12 @@ from .common import (
     help="Decide the uncertain pairs in the terminal: same, different or skip.",
 )
 @click.option("--reviewer", default=None, help="Your name, recorded with your decisions (default: $USER).")
+@click.option(
+    "--carry-decisions",
+    is_flag=True,
+    help="Where dedup split an id (one DOI on records it keeps apart), append each decision made "
+    "while the id was shared to the split record too, in the same reviewer's file.",
+)
 @json_option
 def dedup(
     inputs: tuple[Path, ...],
@@ -61,6 +67,7 @@ def dedup(
     pairs_out: Path | None,
     interactive: bool,
     reviewer: str | None,
+    carry_decisions: bool,
     as_json: bool,
 ) -> None:
     """Find duplicate records across all searches (or in files), explain each merge.
@@ -75,6 +82,7 @@ def dedup(
     Examples:
       screener dedup                      # the review's searches: a report per search
       screener dedup --review             # decide the uncertain pairs
+      screener dedup --carry-decisions    # decisions made on an id dedup has since split
       screener dedup --input a.ris --input b.csv --output clusters.csv --pairs-out pairs.csv
     """
     from .. import dedup as dd
@@ -84,8 +92,8 @@ def dedup(
         if path is not None:
             check_output_file(path)  # before any work: a bad path costs nothing
     if inputs:
-        if interactive:
-            raise ScreenerError("--review decides pairs of a review; it does not go with --input")
+        if interactive or carry_decisions:
+            raise ScreenerError("--review and --carry-decisions work on a review; not with --input")
         with err_console.status("Deduplicating"):
             ids, result = dd.dedup_files([str(p) for p in inputs], id_column, fmt)
         kept = set(result.representatives())
@@ -128,6 +136,12 @@ def dedup(
                 outcome = dd.dedup_review(review, keep_distinct_pairs=bool(pairs_out))
     if pairs_out:
         _write_pairs(pairs_out, outcome.result, None)
+    from ..screening.split_ids import carry_decisions as carry
+    from ..screening.split_ids import carry_plan, split_ids
+
+    splits = split_ids(review)
+    plan = carry_plan(review) if splits else []
+    carried = carry(review, plan) if carry_decisions and plan else 0
     if output:
         kept = set(outcome.kept)
         records = outcome.result.records
@@ -144,7 +158,12 @@ def dedup(
         ]
         write_csv(output, ["record_id", "search", "cluster_id", "kept", "kept_record_id"], rows)
     if as_json:
-        print_json(outcome.to_dict())
+        data = outcome.to_dict()
+        data["split_ids"] = [
+            {"shared_id": s.shared_id, "split_id": s.split_id, "search": s.search} for s in splits
+        ]
+        data["decisions_to_carry" if not carry_decisions else "decisions_carried"] = len(plan)
+        print_json(data)
         return
     table = Table(title="Deduplication", title_justify="left")
     for column in ("search", "database", "records", "duplicates removed", "unique"):
@@ -158,6 +177,31 @@ def dedup(
     console.print(table)
     if outcome.pending:
         console.print(f"{len(outcome.pending)} uncertain pairs wait for a person: screener dedup --review")
+    _print_splits(splits, plan, carried)
+
+
+def _print_splits(splits: list[Any], plan: list[Any], carried: int) -> None:
+    if not splits:
+        return
+    console.print(
+        Text(
+            f"{len(splits)} ids split: one id named records dedup keeps apart, so the one found first "
+            "keeps it and the other takes the id shown (docs/review-format.md, 'Records and their ids')"
+        )
+    )
+    table = Table()
+    for column in ("shared id", "split id", "search", "title"):
+        table.add_column(column)
+    for split in splits:
+        table.add_row(split.shared_id, split.split_id, split.search, split.title)
+    console.print(table)
+    if carried:
+        console.print(f"{carried} decisions carried to the split ids (appended, with a note saying so)")
+    elif plan:
+        console.print(
+            f"{len(plan)} decisions were made while the id was shared and can be carried to the split "
+            "record: screener dedup --carry-decisions"
+        )
 
 
 def _write_pairs(path: Path, result: Any, rename: dict[str, str] | None) -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,10 @@ class Pair:
     abstract: float
     reason: str
     decided_by: str = "rules"  # or "human"
+    # Positions of the two records in the deduplicated list: an id shared by records dedup keeps
+    # apart is split afterwards (see split_shared_ids), and the pair must follow its records.
+    index_1: int = -1
+    index_2: int = -1
 
 
 @dataclass
@@ -131,12 +136,15 @@ def deduplicate(
     same: Iterable[tuple[str, str]] = (),
     different: Iterable[tuple[str, str]] = (),
     keep_distinct_pairs: bool = False,
+    seniority: Sequence[Any] | None = None,
 ) -> DedupResult:
     """Cluster duplicate records.
 
-    Records with the same id (the same PMID or DOI imported twice) are always one cluster.
-    `same` / `different` are human decisions on id pairs and override the rules; `different`
-    holds even against a chain of other matches.
+    Records with the same PMID or accession number are always one cluster; a shared DOI goes
+    through the rules, and when they keep its records apart the id is split (split_shared_ids,
+    `seniority` says which record keeps it). `same` / `different` are human decisions on id
+    pairs (split ids included) and override the rules; `different` holds even against a chain
+    of other matches.
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -159,6 +167,10 @@ def deduplicate(
     index_of: dict[str, list[int]] = {}
     for position, record in enumerate(records):
         index_of.setdefault(record.id, []).append(position)
+    for members in list(index_of.values()):
+        if len(members) > 1:  # a person may have answered on the split id of one of them
+            for position in members:
+                index_of.setdefault(split_id(records[position]), []).append(position)
     human: dict[tuple[int, int], str] = {}
     for decision, id_pairs in (("same", same), ("different", different)):
         for a, b in id_pairs:
@@ -195,6 +207,8 @@ def deduplicate(
                     float(scores.abstract[k]),
                     scores.reason[k],
                     decided_by,
+                    i,
+                    j,
                 )
             )
     for (i, j), decision in human.items():  # human pairs the blocking never proposed
@@ -211,14 +225,80 @@ def deduplicate(
                     -1,
                     "decided by a reviewer",
                     "human",
+                    i,
+                    j,
                 )
             )
     cannot = [pair for pair, decision in human.items() if decision == "different"]
     cluster_of = cluster(len(records), edges, cannot)
     timings["cluster"] = time.perf_counter() - start
+    kept_apart, out_pairs = split_shared_ids(records, cluster_of, out_pairs, seniority)
     return DedupResult(
-        list(records), cluster_of, out_pairs, timings, compared=len(scores.pairs), candidates=len(pairs)
+        kept_apart, cluster_of, out_pairs, timings, compared=len(scores.pairs), candidates=len(pairs)
     )
+
+
+def split_id(record: Record) -> str:
+    """The id a record gets when it shares its id with a record dedup keeps apart from it (an
+    erratum with its article's DOI): the shared id, `~`, and a hash of its title, first author
+    and year, so it stays the same whatever else the review holds."""
+    import hashlib
+
+    from ..records import _first_author_surname, _title_key
+
+    basis = "|".join(
+        [_title_key(record.title), _first_author_surname(record.authors), str(record.year or "")]
+    )
+    return f"{record.id}~{hashlib.sha1(basis.encode('utf-8')).hexdigest()[:6]}"
+
+
+def split_shared_ids(
+    records: Sequence[Record],
+    cluster_of: np.ndarray,
+    pairs: list[Pair],
+    seniority: Sequence[Any] | None = None,
+) -> tuple[list[Record], list[Pair]]:
+    """No id names two records that dedup keeps apart: one label would decide both and PRISMA
+    would count it twice. Of the clusters sharing an id, the one holding its most senior record
+    (earliest round, then first in the review) keeps it: an id that named one record before an
+    update brought a correction with the same DOI keeps naming it. The records of the other
+    clusters take their split_id; pairs follow their records. Copies within one cluster keep
+    sharing an id."""
+    groups: dict[str, list[int]] = {}
+    for position, record in enumerate(records):
+        groups.setdefault(record.id, []).append(position)
+    renamed: dict[int, str] = {}
+    for record_id, members in groups.items():
+        if len(members) < 2 or len({int(cluster_of[i]) for i in members}) < 2:
+            continue
+
+        def rank(position: int) -> tuple[Any, int]:
+            return (seniority[position] if seniority is not None else 0), position
+
+        keeper = int(cluster_of[min(members, key=rank)])
+        taken: set[str] = {record_id}
+        alias_of_cluster: dict[int, str] = {}
+        for position in sorted(members, key=rank):
+            group = int(cluster_of[position])
+            if group == keeper:
+                continue
+            if group not in alias_of_cluster:
+                alias, n = split_id(records[position]), 1
+                while alias in taken:  # same title, author and year, still kept apart
+                    n += 1
+                    alias = f"{split_id(records[position])}-{n}"
+                taken.add(alias)
+                alias_of_cluster[group] = alias
+            renamed[position] = alias_of_cluster[group]
+    if not renamed:
+        return list(records), pairs
+    out = list(records)
+    for position, new_id in renamed.items():
+        out[position] = replace(records[position], id=new_id)
+    for pair in pairs:
+        if pair.index_1 >= 0:
+            pair.id_1, pair.id_2 = out[pair.index_1].id, out[pair.index_2].id
+    return out, pairs
 
 
 # -- a review's searches, and files without a review -------------------------------------
@@ -302,7 +382,7 @@ def pending_pairs(result: DedupResult) -> list[Pair]:
 
 
 # Bump when the rules change, so cached clusters are recomputed.
-DEDUP_VERSION = "6"
+DEDUP_VERSION = "7"
 
 
 def _cache_key(review, keep_distinct_pairs: bool) -> str:  # noqa: ANN001
@@ -320,7 +400,12 @@ def _cache_key(review, keep_distinct_pairs: bool) -> str:  # noqa: ANN001
     return digest.hexdigest()[:32]
 
 
-def _cached_deduplicate(review, records: list[Record], keep_distinct_pairs: bool) -> DedupResult:  # noqa: ANN001
+def _cached_deduplicate(
+    review,  # noqa: ANN001
+    records: list[Record],
+    keep_distinct_pairs: bool,
+    seniority: Sequence[Any] | None = None,
+) -> DedupResult:
     """deduplicate() on the review's records, reusing the last result while nothing changed:
     the searches' files and labels/dedup.csv are the whole input."""
     import marshal
@@ -333,10 +418,14 @@ def _cached_deduplicate(review, records: list[Record], keep_distinct_pairs: bool
         try:
             data = marshal.loads(path.read_bytes())
             if len(data["cluster_of"]) == len(records):
+                cluster_of = np.array(data["cluster_of"], dtype=np.int64)
+                kept_apart, pairs = split_shared_ids(
+                    records, cluster_of, [Pair(*row) for row in data["pairs"]], seniority
+                )
                 return DedupResult(
-                    list(records),
-                    np.array(data["cluster_of"], dtype=np.int64),
-                    [Pair(*row) for row in data["pairs"]],
+                    kept_apart,
+                    cluster_of,
+                    pairs,
                     data["seconds"],
                     data["compared"],
                     data["candidates"],
@@ -344,7 +433,9 @@ def _cached_deduplicate(review, records: list[Record], keep_distinct_pairs: bool
         except Exception:  # a damaged cache is recomputed, never trusted
             pass
     same, different = split_decisions(read_decisions(review.dedup_decisions_path))
-    result = deduplicate(records, same=same, different=different, keep_distinct_pairs=keep_distinct_pairs)
+    result = deduplicate(
+        records, same=same, different=different, keep_distinct_pairs=keep_distinct_pairs, seniority=seniority
+    )
     payload = {
         "cluster_of": result.cluster_of.tolist(),
         "pairs": [tuple(p.__dict__.values()) for p in result.pairs],
@@ -363,7 +454,10 @@ def _cached_deduplicate(review, records: list[Record], keep_distinct_pairs: bool
 def dedup_review(review, keep_distinct_pairs: bool = False) -> ReviewDedup:  # noqa: ANN001 - Review
     """Deduplicate every search of a review, honouring labels/dedup.csv."""
     records = review.records()
-    result = _cached_deduplicate(review, records, keep_distinct_pairs)
+    seniority = _seniority(review)
+    if len(seniority) != len(records):  # the review's counts are checked on load; never guess
+        seniority = None
+    result = _cached_deduplicate(review, records, keep_distinct_pairs, seniority)
     databases = {s.name: s.database for s in review.searches()}
     keep_first = review.config.raw.get("dedup", {}).get("keep_first", [])
     unknown = [name for name in keep_first if name not in databases]
@@ -387,6 +481,16 @@ def dedup_review(review, keep_distinct_pairs: bool = False) -> ReviewDedup:  # n
         for name, (total, removed) in counts.items()
     ]
     return ReviewDedup(result, kept, searches, pending_pairs(result))
+
+
+def _seniority(review) -> list[tuple[int, str]]:  # noqa: ANN001 - Review
+    """Per record of review.records(): the round and the import time of its file, the order in
+    which the review came to hold it."""
+    out: list[tuple[int, str]] = []
+    for search in review.searches():
+        for f in search.files:
+            out.extend([(f.round, f.imported)] * f.records)
+    return out
 
 
 def dedup_files(

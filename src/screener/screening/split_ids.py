@@ -1,0 +1,125 @@
+"""Ids split by deduplication, and carrying the decisions made while they were shared.
+
+A DOI can name two records that dedup keeps apart (an article and its erratum, found by two
+searches). Until screener 0.1 such records shared the id `doi:X`, so one decision decided both.
+Now the record found first keeps `doi:X` and the other is `doi:X~<hash>` (dedup.split_shared_ids).
+A decision recorded on `doi:X` after the other record was imported was shown on both: this
+module finds those decisions and appends the same decision on the split id to the same
+reviewer's file, with a note saying where it came from. No line is ever rewritten; a reviewer
+who has decided the split id already keeps their own decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .decisions import Decision, DecisionLog, decision_path, latest, now_stamp
+from .decisions import read_log as read_decisions
+
+
+@dataclass(frozen=True)
+class SplitId:
+    shared_id: str  # the id the records shared, kept by the record found first
+    split_id: str  # the id the other record has now
+    search: str
+    title: str
+    imported: str  # when the split record's file was imported (ISO time)
+
+
+@dataclass(frozen=True)
+class Carry:
+    stage: str
+    reviewer: str
+    split: SplitId
+    decision: Decision  # the reviewer's decision on the shared id, to be appended on the split id
+
+
+def split_ids(review) -> list[SplitId]:  # noqa: ANN001 - Review
+    """Every record whose id dedup split, with the shared id it had."""
+    from ..dedup import dedup_review
+
+    outcome = dedup_review(review)
+    imported = [f.imported for s in review.searches() for f in s.files for _ in range(f.records)]
+    found: dict[str, SplitId] = {}
+    for position, record in enumerate(outcome.result.records):
+        shared, tilde, _ = record.id.rpartition("~")
+        if not tilde or record.id in found:
+            continue
+        when = imported[position] if position < len(imported) else ""
+        found[record.id] = SplitId(shared, record.id, record.search, record.title, when)
+    return list(found.values())
+
+
+def _parse_time(text: str) -> dt.datetime | None:
+    try:
+        stamp = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
+def _seen_on_split_record(decision: Decision, split: SplitId) -> bool:
+    """A decision on the shared id was shown on the split record too when it was made after that
+    record's file came into the review. When either time cannot be read, it is carried: the
+    reviewer is shown it and can change it, whereas a decision silently dropped is lost."""
+    made, arrived = _parse_time(decision.timestamp), _parse_time(split.imported)
+    return made is None or arrived is None or made >= arrived
+
+
+def carry_plan(review) -> list[Carry]:  # noqa: ANN001 - Review
+    """The decisions to append: per stage and reviewer, their latest decision on each shared id,
+    when it was made while the split record shared that id and they have none on the split id."""
+    from . import STAGES
+
+    splits = split_ids(review)
+    if not splits:
+        return []
+    plan: list[Carry] = []
+    for stage in STAGES:
+        for reviewer in review.config.reviewers:
+            path = decision_path(review.labels_dir, stage, reviewer.name)
+            if not path.exists():
+                continue
+            current = latest(read_decisions(path))
+            for split in splits:
+                decision = current.get(split.shared_id)
+                if decision is None or split.split_id in current:
+                    continue
+                if _seen_on_split_record(decision, split):
+                    plan.append(Carry(stage, reviewer.name, split, decision))
+    return plan
+
+
+def carry_decisions(review, plan: list[Carry]) -> int:  # noqa: ANN001 - Review
+    """Append the planned decisions, one fsynced write per reviewer file; returns how many."""
+    by_file: dict[tuple[str, str], list[Decision]] = {}
+    for carry in plan:
+        note = f"carried from {carry.split.shared_id}, which named this record too until dedup split it"
+        if carry.decision.note:
+            note = f"{carry.decision.note} ({note})"
+        entry = Decision(
+            carry.split.split_id,
+            carry.decision.decision,
+            carry.decision.reason,
+            note,
+            now_stamp(),
+            tags=carry.decision.tags,
+        )
+        by_file.setdefault((carry.stage, carry.reviewer), []).append(entry)
+    with review.lock():
+        for (stage, reviewer), entries in by_file.items():
+            log = DecisionLog(decision_path(review.labels_dir, stage, reviewer))
+            if not log.takes_tags():  # a file from before tags: they go into the note
+                entries = [
+                    Decision(
+                        **{
+                            **e.__dict__,
+                            "tags": "",
+                            "note": f"{e.note} [tags: {e.tags}]" if e.tags else e.note,
+                        }
+                    )
+                    for e in entries
+                ]
+            log.append_many(entries)
+    return sum(len(entries) for entries in by_file.values())

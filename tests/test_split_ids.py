@@ -1,0 +1,161 @@
+"""No id names two records that dedup keeps apart (#14): an erratum that carries its article's
+DOI, found by another search, gets an id of its own; the record found first keeps the shared id;
+decisions made while they shared it are carried by appending, never by rewriting."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from screener.dedup import deduplicate
+from screener.records import Record, finalise
+from screener.review import Review
+from screener.screening.decisions import read_log
+
+DOI = "10.1000/thx.2010.0301"
+TITLE = "Fast-track recovery after laparoscopic liver resection in cirrhotic patients"
+
+
+def ris(*records: dict[str, str]) -> str:
+    out = []
+    for fields in records:
+        out.append("TY  - JOUR")
+        for key, value in fields.items():
+            for item in value.split("|"):
+                out.append(f"{key}  - {item}")
+        out.append("ER  - ")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+ARTICLE = {
+    "TI": TITLE,
+    "AU": "Hamont, Daan|Okafor, Nkem",
+    "PY": "2010",
+    "JO": "Thorax",
+    "VL": "65",
+    "SP": "301",
+    "EP": "309",
+    "DO": DOI,
+    "AB": "We followed 120 cirrhotic patients after laparoscopic resection.",
+}
+ERRATUM = {
+    "TI": f"Erratum: {TITLE}",
+    "AU": "Hamont, Daan|Okafor, Nkem",
+    "PY": "2011",
+    "JO": "Thorax",
+    "VL": "66",
+    "SP": "540",
+    "DO": DOI,
+}
+OTHER = {
+    "TI": "Portal vein embolisation before major hepatectomy: a cohort",
+    "AU": "Ruiz, Ana",
+    "PY": "2012",
+    "JO": "HPB",
+    "VL": "14",
+    "SP": "10",
+    "EP": "18",
+}
+
+
+def test_the_shared_doi_is_split_and_the_earlier_record_keeps_it() -> None:
+    article = finalise(Record(search="embase", doi=DOI, title=TITLE, authors=["Hamont, D."], year=2010))
+    erratum = finalise(Record(search="cochrane", doi=DOI, title=f"Erratum: {TITLE}", authors=["Hamont, D."]))
+    assert article.id == erratum.id == f"doi:{DOI}"
+    # The erratum comes first in the list but arrived later: seniority, not position, decides.
+    result = deduplicate([erratum, article], seniority=[(2, ""), (1, "")])
+    ids = [r.id for r in result.records]
+    assert ids[1] == f"doi:{DOI}"
+    assert ids[0].startswith(f"doi:{DOI}~") and ids[0] != ids[1]
+    assert len(set(result.cluster_of.tolist())) == 2
+    # Without seniority the first in the list keeps it; either way the split id is the same.
+    again = deduplicate([erratum, article])
+    assert again.records[0].id == f"doi:{DOI}" and again.records[1].id.startswith(f"doi:{DOI}~")
+    # Copies of one record found twice keep sharing their id.
+    copy = finalise(Record(search="medline", doi=DOI, title=TITLE, authors=["Hamont, D."], year=2010))
+    merged = deduplicate([article, copy])
+    assert [r.id for r in merged.records] == [f"doi:{DOI}", f"doi:{DOI}"]
+
+
+@pytest.fixture
+def review_with_erratum(tmp_path: Path, cli) -> Review:
+    root = tmp_path / "review"
+    assert cli("init", str(root), "--reviewer", "alice", "--reviewer", "bob").code == 0
+    (tmp_path / "embase.ris").write_text(ris(ARTICLE, OTHER))
+    (tmp_path / "cochrane.ris").write_text(ris(ERRATUM))
+    for name in ("embase", "cochrane"):
+        result = cli("import", str(tmp_path / f"{name}.ris"), "--search", name, "--review", str(root))
+        assert result.code == 0, result
+    # Imports within one second tie and fall back to search order; say which came first.
+    toml = root / "searches" / "embase.toml"
+    text = toml.read_text()
+    stamp = text.split('imported = "')[1].split('"')[0]
+    toml.write_text(text.replace(stamp, "2020-01-01T00:00:00+00:00"))
+    return Review(root)
+
+
+def test_one_label_decides_one_record_and_prisma_counts_each_once(review_with_erratum: Review, cli) -> None:
+    root = str(review_with_erratum.root)
+    prisma = json.loads(cli("prisma", "--format", "json", "--review", root).out)
+    screened_before = prisma["records_screened"]
+    assert screened_before == 3
+    result = cli("--review", root, "dedup", "--json")
+    split = json.loads(result.out)["split_ids"]
+    assert [s["shared_id"] for s in split] == [f"doi:{DOI}"]
+    # The article was imported first (embase), so it keeps the DOI id.
+    assert split[0]["search"] == "cochrane"
+    for reviewer in ("alice", "bob"):
+        assert cli("label", f"doi:{DOI}", "exclude", "--reviewer", reviewer, "--review", root).code == 0
+    prisma = json.loads(cli("prisma", "--format", "json", "--review", root).out)
+    assert prisma["records_excluded"] == 1  # the article only; the erratum still awaits screening
+    assert cli("label", split[0]["split_id"], "include", "--reviewer", "alice", "--review", root).code == 0
+
+
+def test_decisions_made_while_the_id_was_shared_are_carried_by_appending(
+    review_with_erratum: Review, cli
+) -> None:
+    root = str(review_with_erratum.root)
+    labels = review_with_erratum.labels_dir / "title-abstract" / "alice.csv"
+    # A file from before the split: alice's decision on the DOI id was shown on both records.
+    labels.parent.mkdir(parents=True, exist_ok=True)
+    labels.write_text(
+        "record_id,decision,reason,note,timestamp,version\n"
+        f"doi:{DOI},exclude,,not a cohort,2099-01-01T00:00:00.000+00:00,0.1.0\n"
+    )
+    before = labels.read_bytes()
+    listed = cli("--review", root, "dedup")
+    assert listed.code == 0 and "1 decisions were made while the id was shared" in listed.out
+    assert labels.read_bytes() == before  # listing writes nothing
+    carried = cli("--review", root, "dedup", "--carry-decisions", "--json")
+    assert carried.code == 0 and json.loads(carried.out)["decisions_carried"] == 1
+    after = labels.read_bytes()
+    assert after.startswith(before)  # appended, nothing rewritten
+    decisions = read_log(labels)
+    split_id = decisions[-1].record_id
+    assert split_id.startswith(f"doi:{DOI}~") and decisions[-1].decision == "exclude"
+    assert "carried from" in decisions[-1].note and "not a cohort" in decisions[-1].note
+    # Carrying twice carries nothing more.
+    assert (
+        json.loads(cli("--review", root, "dedup", "--carry-decisions", "--json").out)["decisions_carried"]
+        == 0
+    )
+    assert labels.read_bytes() == after
+
+
+def test_a_decision_made_before_the_split_record_arrived_is_not_carried(
+    review_with_erratum: Review, cli
+) -> None:
+    root = str(review_with_erratum.root)
+    labels = review_with_erratum.labels_dir / "title-abstract" / "bob.csv"
+    labels.parent.mkdir(parents=True, exist_ok=True)
+    # Decided in 2001, long before either file was imported: it was made on the article alone.
+    labels.write_text(
+        "record_id,decision,reason,note,timestamp,version\n"
+        f"doi:{DOI},include,,,2001-01-01T00:00:00.000+00:00,0.1.0\n"
+    )
+    result = cli("--review", root, "dedup", "--carry-decisions", "--json")
+    assert result.code == 0 and json.loads(result.out)["decisions_carried"] == 0
+    assert len(read_log(labels)) == 1
