@@ -50,7 +50,8 @@ def test_decision_file_is_append_only_and_latest_wins(tmp_path):
     assert current[OSBORNE].decision == "exclude" and current[OSBORNE].note == "second thoughts"
     assert GOMEZ not in current
     lines = decisions.path.read_text().splitlines()
-    assert lines[0] == "record_id,decision,reason,note,timestamp,version" and len(lines) == 5
+    # New files get the tags column (#15); files written before it keep their own header.
+    assert lines[0] == "record_id,decision,reason,note,timestamp,version,tags" and len(lines) == 5
     before = decisions.path.read_bytes()
     decisions.append(HOUSE, "include")
     assert decisions.path.read_bytes().startswith(before)  # nothing rewritten
