@@ -321,3 +321,52 @@ def test_cli_writes_the_page_where_asked_and_refuses_a_bad_path_before_any_work(
 def _generated(page: str) -> str:
     """The build time on a page (two builds a second apart differ only there)."""
     return json.loads(page.split('id="report-data">', 1)[1].split("</script>", 1)[0])["generated"]
+
+
+def test_an_updated_review_shows_the_updated_flow_and_the_previous_studies(tmp_path, cli):
+    from screener.update import update_review
+
+    from .test_prisma import OSBORNE
+    from .test_prisma import build as build_round_one
+
+    review = build_round_one(tmp_path)
+    update_review(review, imports=[("rayyan", SAMPLES / "rayyan.csv"), ("ovid", SAMPLES / "ovid.ris")])
+    prisma = json.loads(cli("prisma", "--format", "json", "--review", str(review.root)).out)
+    assert prisma["round"] == 2 and prisma["previous_studies"] == 1
+    root = parse(build_report(review))
+    body = text_of(root)
+    assert "Updated review: round 2" in body
+    shown = {
+        s.get("data-key"): int(text_of(s)) for s in by_attr(root, "data-key") if s.get("data-key") in prisma
+    }
+    assert shown["previous_studies"] == 1 and shown["records_screened"] == prisma["records_screened"]
+    previous = next(d for d in by_attr(root, "data-box", "previous_studies"))
+    assert OSBORNE in text_of(previous).split()
+    diagram = next(svg for svg in root.iter(f"{SVG}svg") if svg.get("class") == "diagram")
+    targets = {a.get(XLINK_HREF) for a in diagram.iter(f"{SVG}a")}
+    assert {"#box-previous_studies", "#box-new_studies", "#box-total_studies"} <= targets
+
+
+def test_a_pool_of_three_screeners_gets_fleiss_kappa_and_every_pair(tmp_path, cli):
+    review = Review(
+        init_review(tmp_path / "pool", reviewers=[Reviewer("alice"), Reviewer("bob"), Reviewer("dave")])
+    )
+    review.import_file(SAMPLES / "medline.nbib", "medline", database="MEDLINE")
+    review.import_file(SAMPLES / "ovid.ris", "ovid", database="Ovid")
+    from screener.screening import load_stage
+
+    ids = [r.id for r in load_stage(review, "title-abstract").records]
+    votes = {"alice": "iiei", "bob": "ieei", "dave": "ieee"}
+    for name, pattern in votes.items():
+        log = DecisionLog(decision_path(review.labels_dir, "title-abstract", name))
+        for rid, vote in zip(ids, pattern, strict=False):
+            log.append(rid, "include" if vote == "i" else "exclude")
+    status = json.loads(cli("status", "--json", "--review", str(review.root)).out)
+    agreement = json.loads(cli("agreement", "--json", "--review", str(review.root)).out)
+    root = parse(build_report(review))
+    line = next(p for p in by_attr(root, "data-stage", "title-abstract") if p.get("class") == "fleiss")
+    fleiss = by_attr(line, "data-key", "fleiss_kappa")
+    expected = status["stages"][0]["fleiss_kappa"]
+    assert len(fleiss) == 1 and text_of(fleiss[0]) == ("n/a" if expected is None else f"{expected:.3f}")
+    pairs = {p.get("data-pair") for p in by_attr(root, "data-pair")}
+    assert pairs == {f"{a['reviewer_1']}/{a['reviewer_2']}" for a in agreement} and len(pairs) == 3

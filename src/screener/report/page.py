@@ -449,9 +449,8 @@ def _stage_section(stage) -> str:  # noqa: ANN001 - StageReport
             )
         )
     for resolver, made in stage.resolvers.items():
-        rows.append(
-            (esc(resolver) + " (resolver)", f"{made} decisions", "", "", str(p["conflicts_to_resolve"]))
-        )
+        made_text = f"{made} decision" + ("" if made == 1 else "s")
+        rows.append((esc(resolver) + " (resolver)", made_text, "", "", str(p["conflicts_to_resolve"])))
     if rows:
         out.append(
             table(
