@@ -230,6 +230,8 @@ class Search:
     kind: str = "database"
     files: list[SearchFile] = field(default_factory=list)
     pubmed: dict[str, Any] = field(default_factory=dict)
+    # Files taken out with `screener import --remove`: what they were, when and why removed.
+    removed: list[dict[str, Any]] = field(default_factory=list)
     # Unknown keys, each "PATH: unknown key X, ignored (did you mean Y?)": for stderr, once.
     warnings: list[str] = field(default_factory=list, compare=False, repr=False)
 
@@ -254,6 +256,8 @@ class Search:
             {k: v for k, v in vars(f).items() if v != "" and not (k == "round" and v == 1)}
             for f in self.files
         ]
+        if self.removed:
+            data["removed"] = self.removed
         return data
 
     @classmethod
@@ -275,6 +279,7 @@ class Search:
             kind=data.get("kind", "database"),
             files=[SearchFile(**{k: v for k, v in f.items() if k in known}) for f in data.get("files", [])],
             pubmed=dict(data.get("pubmed", {})),
+            removed=[dict(entry) for entry in data.get("removed", [])],
             warnings=checked.warnings,
         )
 
@@ -775,11 +780,62 @@ class Review:
                     hint="nothing was written; if it really is another export, pass --allow-overlap",
                 )
 
+    def remove_file(
+        self, name: str, reason: str = "", search: str | None = None
+    ) -> tuple[Search, SearchFile]:
+        """Take a wrongly imported file out of the review, its provenance kept: its entry moves
+        from the search's [[files]] to [[removed]] (with the time and the reason) and the stored
+        copy is deleted (git keeps it). `name` is its stored name (`embase-2.ris`, with or
+        without `searches/`) or the name it was imported under, when that names one file."""
+        from .names import inside
+
+        wanted = name.removeprefix("searches/").removeprefix("./searches/")
+        with self.lock():
+            matches = [
+                (s, f)
+                for s in self.searches()
+                if search is None or s.name == search
+                for f in s.files
+                if wanted in (f.path, f.original_name)
+            ]
+            stored = [(s, f) for s, f in matches if f.path == wanted]
+            matches = stored or matches
+            if not matches:
+                listed = ", ".join(f.path for s in self.searches() for f in s.files) or "none"
+                raise ScreenerError(
+                    f"no search lists a file {name!r}",
+                    hint=f"give the stored name shown by 'screener status --json' (files: {listed})",
+                )
+            if len(matches) > 1:
+                raise ScreenerError(
+                    f"{name!r} names {len(matches)} imported files "
+                    f"({', '.join('searches/' + f.path for _, f in matches)})",
+                    hint="give the stored name of the one to remove",
+                )
+            owner, file = matches[0]
+            if owner.source == "pubmed":
+                raise ScreenerError(
+                    f"searches/{file.path} was fetched from PubMed by search {owner.name!r}; "
+                    "its runs are one record of provenance",
+                    hint="to redo that search: screener search pubmed --search NAME --restart",
+                )
+            stored_path = inside(self.root, "searches", file.path, what="searches")  # before any write
+            owner.files = [f for f in owner.files if f is not file]
+            entry = {k: v for k, v in vars(file).items() if v != ""}
+            entry["removed"] = now_iso()
+            if reason:
+                entry["reason"] = reason
+            owner.removed.append(entry)
+            self.save_search(owner)
+            stored_path.unlink(missing_ok=True)
+            return owner, file
+
     def free_file_name(self, search: str, extension: str) -> str:
         """A file name in searches/ that no file has and no search lists (a listed file that
         went missing keeps its name: restoring it from git must not clash)."""
         self.searches_dir.mkdir(parents=True, exist_ok=True)
         listed = {f.path.lower() for s in self.searches() for f in s.files}
+        listed |= {str(r["path"]).lower() for s in self.searches() for r in s.removed}
         candidate = f"{search}{extension}"
         n = 2
         while (

@@ -663,6 +663,27 @@ SEARCH = Table(
             ),
             "stored file",
         ),
+        # Files taken out with `screener import --remove`: their provenance, kept.
+        "removed": Tables(
+            Table(
+                {
+                    "path": _FILE_NAME,
+                    "format": Choice(FORMATS),
+                    "sha256": Sha256(),
+                    "records": _COUNT,
+                    "encoding": Text(multiline=False),
+                    "imported": Timestamp(),
+                    "original_name": Text(controls=True),
+                    "round": _ROUND,
+                    "date_searched": Date(),
+                    "removed": Timestamp(),
+                    "reason": Text(),
+                },
+                required=["path", "sha256", "removed"],
+                missing=_WRITTEN_BY_SCREENER,
+            ),
+            "removed file",
+        ),
         "pubmed": Table(
             {
                 "query_translation": Text(),

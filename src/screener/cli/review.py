@@ -53,8 +53,8 @@ def init(directory: Path, title: str, question: str, reviewers: tuple[str, ...])
 
 
 @cli.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--search", "search_name", required=True, help="Name of the search these files belong to.")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--search", "search_name", default=None, help="Name of the search these files belong to.")
 @click.option("--database", default="", help="The database searched, e.g. Embase, MEDLINE (Ovid).")
 @click.option("--date-searched", default="", help="When the search was run (YYYY-MM-DD).")
 @click.option("--query", default="", help="The search strategy as run.")
@@ -81,11 +81,20 @@ def init(directory: Path, title: str, question: str, reviewers: tuple[str, ...])
     is_flag=True,
     help="Import a file even when 90% or more of its records are in the search already.",
 )
+@click.option(
+    "--remove",
+    "remove",
+    default=None,
+    metavar="STORED_NAME",
+    help="Take a wrongly imported file out of the review (its stored name, e.g. embase-2.ris); "
+    "its provenance stays in the search's toml under [[removed]].",
+)
+@click.option("--reason", default="", help="With --remove: why the file was removed, kept with it.")
 @review_option
 @json_option
 def import_(
     files: tuple[Path, ...],
-    search_name: str,
+    search_name: str | None,
     database: str,
     date_searched: str,
     query: str,
@@ -93,6 +102,8 @@ def import_(
     kind: str | None,
     fmt: str | None,
     allow_overlap: bool,
+    remove: str | None,
+    reason: str,
     review_dir: Path | None,
     as_json: bool,
 ) -> None:
@@ -108,7 +119,15 @@ def import_(
     Example:
       screener import embase.ris --search embase --database Embase \\
           --date-searched 2012-09-30 --query-file embase-strategy.txt
+      screener import --remove embase-2.ris --reason "the same export twice"
     """
+    if remove is not None:
+        if files:
+            raise click.UsageError("--remove takes no files to import: one command does one of the two")
+        _remove_file(find_review(review_dir), remove, reason, search_name, as_json)
+        return
+    if not files or not search_name:
+        raise click.UsageError("give the files to import and --search NAME (or --remove STORED_NAME)")
     review = find_review(review_dir)
     if query_file is not None:
         query = read_user_text(query_file, "query file").strip()
@@ -153,6 +172,18 @@ def import_(
             click.echo(
                 f"{r['file']}: already imported (search {r['search']!r}, {r['stored_as']}); nothing added"
             )
+
+
+def _remove_file(review: Review, name: str, reason: str, search: str | None, as_json: bool) -> None:
+    owner, file = review.remove_file(name, reason=reason, search=search)
+    if as_json:
+        print_json({"removed": f"searches/{file.path}", "search": owner.name, "records": file.records})
+        return
+    click.echo(
+        f"searches/{file.path} removed from search {owner.name!r} ({file.records} records); its provenance "
+        f"stays in searches/{owner.name}.toml under [[removed]]. Decisions on its records stay in labels/: "
+        "'screener check' lists those that no longer point at a record"
+    )
 
 
 @cli.command()
