@@ -4,6 +4,7 @@ decisions made while they shared it are carried by appending, never by rewriting
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -159,3 +160,49 @@ def test_a_decision_made_before_the_split_record_arrived_is_not_carried(
     result = cli("--review", root, "dedup", "--carry-decisions", "--json")
     assert result.code == 0 and json.loads(result.out)["decisions_carried"] == 0
     assert len(read_log(labels)) == 1
+
+
+# -- import --remove: a wrongly imported file taken out, its provenance kept -----------------
+
+
+def test_a_wrongly_imported_file_is_removed_with_its_provenance_kept(tmp_path: Path, cli) -> None:
+    root = tmp_path / "review"
+    assert cli("init", str(root), "--reviewer", "alice", "--reviewer", "bob").code == 0
+    (tmp_path / "embase.ris").write_text(ris(ARTICLE, OTHER))
+    (tmp_path / "again.ris").write_text(ris(ARTICLE, OTHER) + "\n")  # the same export, one more newline
+    r = str(root)
+    assert cli("import", str(tmp_path / "embase.ris"), "--search", "embase", "--review", r).code == 0
+    assert (
+        cli(
+            "import", str(tmp_path / "again.ris"), "--search", "embase", "--allow-overlap", "--review", r
+        ).code
+        == 0
+    )
+    assert json.loads(cli("prisma", "--format", "json", "--review", r).out)["database_results"] == 4
+
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    missing = cli("import", "--remove", "nothing.ris", "--review", r)
+    assert missing.code == 2 and "no search lists a file 'nothing.ris'" in missing.err
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+    removed = cli("import", "--remove", "searches/embase-2.ris", "--reason", "imported twice", "--review", r)
+    assert removed.code == 0, removed
+    assert not (root / "searches" / "embase-2.ris").exists()
+    review = Review(root)
+    search = review.search("embase")
+    assert [f.path for f in search.files] == ["embase.ris"]
+    assert [(e["path"], e["reason"], e["records"]) for e in search.removed] == [
+        ("embase-2.ris", "imported twice", 2)
+    ]
+    assert search.removed[0]["sha256"] == hashlib.sha256((tmp_path / "again.ris").read_bytes()).hexdigest()
+    assert search.removed[0]["removed"] and search.removed[0]["original_name"] == "again.ris"
+    assert json.loads(cli("prisma", "--format", "json", "--review", r).out)["database_results"] == 2
+    assert cli("check", "--review", r).code == 0
+    # Its stored name is not given to the next file: provenance never names two files.
+    assert (
+        cli(
+            "import", str(tmp_path / "again.ris"), "--search", "embase", "--allow-overlap", "--review", r
+        ).code
+        == 0
+    )
+    assert [f.path for f in Review(root).search("embase").files] == ["embase.ris", "embase-3.ris"]
