@@ -10,7 +10,6 @@ from rich.text import Text
 
 from ..errors import ScreenerError
 from ..importers import FORMATS
-from ..review import Review
 from . import cli
 from .common import (
     Table,
@@ -124,13 +123,14 @@ def dedup(
 
     review = find_review(None)
     if interactive:
+        from ..dedup.review_pairs import review_pairs
         from ..screening.screen import require_terminal
 
         require_terminal("screener dedup --review", "run it in a terminal; without --review dedup needs none")
     with err_console.status("Deduplicating the review's searches"):
         outcome = dd.dedup_review(review, keep_distinct_pairs=bool(pairs_out))
     if interactive:
-        decided = _review_pairs(review, outcome, reviewer)
+        decided = review_pairs(review, outcome, reviewer, console)
         if decided:
             with err_console.status("Deduplicating again with your decisions"):
                 outcome = dd.dedup_review(review, keep_distinct_pairs=bool(pairs_out))
@@ -223,68 +223,3 @@ def _write_pairs(path: Path, result: Any, rename: dict[str, str] | None) -> None
         for p, (together, explanation) in zip(result.pairs, result.pair_outcomes(), strict=True)
     ]
     write_csv(path, list(rows[0]) if rows else ["id_1", "id_2", "label", "same_study", "explanation"], rows)
-
-
-def _review_pairs(review: Review, outcome: Any, reviewer: str | None) -> int:
-    """Show each pending uncertain pair side by side; s = same, d = different, k = skip, q = quit."""
-    import os
-
-    from ..dedup.decisions import append_decision, pair_key, read_decisions
-
-    who = reviewer or os.environ.get("USER") or "reviewer"
-    by_id = {}
-    for record in outcome.result.records:
-        by_id.setdefault(record.id, record)
-    path = review.dedup_decisions_path
-    earlier = read_decisions(path)  # a skipped pair comes back: say who skipped it and when
-    decided = 0
-    pending = outcome.pending
-    if not pending:
-        console.print("No uncertain pairs to decide.")
-        return 0
-    for number, pair in enumerate(pending, start=1):
-        a, b = by_id[pair.id_1], by_id[pair.id_2]
-        table = Table(
-            title=f"Pair {number} of {len(pending)}: {pair.reason.split(':')[0]}",
-            title_justify="left",
-            show_lines=True,
-            expand=True,
-        )
-        table.add_column("", style="bold", width=9)
-        table.add_column(f"{a.id} ({a.search})", ratio=1)
-        table.add_column(f"{b.id} ({b.search})", ratio=1)
-        for label, getter in (
-            ("title", lambda r: r.title),
-            ("authors", lambda r: "; ".join(r.authors[:6])),
-            ("year", lambda r: str(r.year or "")),
-            ("journal", lambda r: r.journal or r.journal_abbrev),
-            ("volume", lambda r: f"{r.volume} ({r.issue})" if r.issue else r.volume),
-            ("pages", lambda r: r.pages),
-            ("doi", lambda r: r.doi),
-            ("pmid", lambda r: r.pmid),
-            ("abstract", lambda r: (r.abstract[:300] + "...") if len(r.abstract) > 300 else r.abstract),
-        ):
-            table.add_row(label, getter(a), getter(b))
-        console.print(table)
-        console.print(Text(pair.reason, style="dim"))
-        before = earlier.get(pair_key(pair.id_1, pair.id_2))
-        if before is not None:
-            who_when = f"{before.reviewer or 'someone'} on {before.timestamp or 'an unknown day'}"
-            console.print(Text(f"decided before: {before.decision} by {who_when}"))
-        console.print(
-            "[bold]s[/bold] same   [bold]d[/bold] different   [bold]k[/bold] skip   [bold]q[/bold] quit"
-        )
-        while True:
-            key = click.getchar().lower()
-            if key in ("s", "d", "k", "q"):
-                break
-        if key == "q":
-            break
-        if key == "k":
-            console.print("skipped")
-            continue
-        append_decision(path, pair.id_1, pair.id_2, "same" if key == "s" else "different", who)
-        decided += 1
-        console.print(f"saved: {'same' if key == 's' else 'different'}")
-    console.print(f"{decided} decisions saved in {path}")
-    return decided
