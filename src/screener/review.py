@@ -48,9 +48,12 @@ SEARCH_NAME_HINT = (
     "use letters, digits, space, '.', '_', '-' or \"'\"; no leading dot or space; at most 64 characters; "
     "e.g. --search medline-2012"
 )
-# Decision files merge line by line (each is only appended to); raw exports are kept byte for
-# byte (their sha256 is recorded), so git must never convert their line endings (core.autocrlf).
-GIT_ATTRIBUTES = "labels/**/*.csv merge=union\nlabels/*.csv merge=union\nsearches/** -text\n"
+# Decision and allocation files merge line by line (each is only appended to); raw exports are
+# kept byte for byte (their sha256 is recorded), so git must never convert their line endings
+# (core.autocrlf).
+GIT_ATTRIBUTES = (
+    "labels/**/*.csv merge=union\nlabels/*.csv merge=union\nallocation/*.csv merge=union\nsearches/** -text\n"
+)
 # The share of a file's records already in its search that makes it the same export again.
 OVERLAP_REFUSED = 0.9
 # review.toml and searches/*.toml are small; anything bigger is not one.

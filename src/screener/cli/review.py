@@ -223,7 +223,8 @@ def status(review_dir: Path | None, as_json: bool) -> None:
     console.print(f"Reviewers: {people or 'none declared in review.toml'}")
     for stage in info.get("stages", []):
         table = Table(title=f"Screening: {stage['stage']} ({stage['records']} records)", title_justify="left")
-        for column in ("reviewer", "screened", "included", "still need their vote"):
+        need = "still need their vote" + (" (their share)" if stage["allocated"] else "")
+        for column in ("reviewer", "screened", "included", need):
             table.add_column(column, justify="left" if column == "reviewer" else "right")
         for name, p in stage["reviewers"].items():
             table.add_row(
@@ -236,6 +237,15 @@ def status(review_dir: Path | None, as_json: bool) -> None:
             + f"; {stage['conflicts_to_resolve']} conflicts to resolve"
             + f"; {stage['screened_by_some_only']} screened by one screener only"
         )
+        if stage["verify_sample"] is not None:
+            from ..screening import describe_sample
+
+            console.print(f"  {describe_sample(stage['verify_sample'])}", highlight=False)
+        if stage["not_allocated"]:
+            console.print(
+                f"  {stage['not_allocated']} records waiting for votes are not allocated yet "
+                "('screener allocate')"
+            )
         if stage["decisions_on_ids_not_in_review"]:
             console.print(
                 f"  {stage['decisions_on_ids_not_in_review']} decisions point at ids that are not in the "
