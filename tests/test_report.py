@@ -370,3 +370,13 @@ def test_a_pool_of_three_screeners_gets_fleiss_kappa_and_every_pair(tmp_path, cl
     assert len(fleiss) == 1 and text_of(fleiss[0]) == ("n/a" if expected is None else f"{expected:.3f}")
     pairs = {p.get("data-pair") for p in by_attr(root, "data-pair")}
     assert pairs == {f"{a['reviewer_1']}/{a['reviewer_2']}" for a in agreement} and len(pairs) == 3
+
+
+def test_dollar_signs_in_the_review_are_text_not_formulas(tmp_path):
+    title = r"Costs from $\badcmd to $5"  # matplotlib would read this as a (broken) formula
+    review = Review(init_review(tmp_path / "money", title=title, reviewers=[Reviewer("alice")]))
+    review.import_file(SAMPLES / "medline.nbib", "medline", database="MEDLINE $x$")
+    root = parse(build_report(review))
+    diagram = next(svg for svg in root.iter(f"{SVG}svg") if svg.get("class") == "diagram")
+    assert title in text_of(diagram) and "MEDLINE $x$" in text_of(diagram)
+    assert not [p for p in root.iter(f"{H}p") if p.get("class") == "warning"]

@@ -81,6 +81,9 @@ def diagram_svg(data: ReportData) -> str:
         boxes = [p for p in axes.patches if hasattr(p, "get_boxstyle")]
         found: dict[str, list[Any]] = {}
         for text in axes.texts:
+            # Text from the review is text: two "$" in a title must not be read as mathtext
+            # (a bad formula would fail the drawing).
+            text.set_parse_math(False)
             words = " ".join(text.get_text().split())
             for start, _anchors in _BOX_LINKS:
                 if words.startswith(start):
