@@ -141,11 +141,17 @@ class StageView:
 
 
     def not_allocated(self, voting: set[str]) -> int:
+        """Records waiting for votes that fewer screeners are asked for (or voted) than they need."""
         from .allocate import covered_by
 
-        return sum(
-            1 for rid in voting if len(covered_by(self, rid, self.allocation)) < self.votes_for(rid)
-        )
+        assigned = self.allocation.assigned if self.allocation is not None else {}
+        short = 0
+        for record_id in voting:
+            needed = self.votes_for(record_id)
+            asked = sum(1 for name in assigned.get(record_id, ()) if name not in self.inactive)
+            if asked < needed and len(covered_by(self, record_id, self.allocation)) < needed:
+                short += 1
+        return short
 
     def waiting(self) -> dict[str, set[str]]:
         """The records not final yet, by what they wait for: conflicts (the resolver), open
@@ -401,6 +407,19 @@ def sample_agreement(view: StageView) -> dict[str, Any] | None:
         "percent_agreement": agreeing / len(rows) if rows else float("nan"),
         "kappa": fleiss_kappa(rows),
     }
+
+
+def describe_sample(sample: dict[str, Any]) -> str:
+    """One line on the verified sample (`sample_agreement`), for `agreement` and `status`."""
+    head = f"verified sample ({sample['fraction']:.0%})"
+    if not sample["double_screened"]:
+        return f"{head}: none of its {sample['records']} records screened twice yet"
+    kappa = sample["kappa"]
+    return (
+        f"{head}: {sample['double_screened']} of {sample['records']} records screened twice, "
+        f"{sample['agreeing']} agree ({sample['percent_agreement']:.1%}); "
+        f"Fleiss' kappa {format(kappa, '.3f') if math.isfinite(kappa) else 'n/a'}"
+    )
 
 
 def allocation_summary(

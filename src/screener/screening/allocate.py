@@ -147,12 +147,14 @@ class Plan:
     short: list[str]  # records that need more screeners than are active
     existing_lines: int
     warnings: list[str] = field(default_factory=list)
+    verify_sample: float = 0.0  # with votes = 1: the share of records that gets two screeners
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "stage": self.stage,
             "file": str(self.path),
             "votes": self.votes,
+            "verify_sample": self.verify_sample,
             "existing_lines": self.existing_lines,
             "new_lines": len(self.new),
             "screeners": self.shares,
@@ -221,6 +223,7 @@ def plan_allocation(view: StageView) -> Plan:
         short,
         allocation.lines if allocation is not None else 0,
         allocation.problems() + allocation.warnings() if allocation is not None else [],
+        view.verify_sample if view.votes == 1 else 0.0,
     )
 
 
@@ -258,13 +261,16 @@ def allocate(review, stage: str, dry_run: bool = False) -> Plan:  # noqa: ANN001
     return plan
 
 
-def screen_records(view: StageView, reviewer: str) -> tuple[list[Record], str]:
+def screen_records(view: StageView, reviewer: str, every: bool = False) -> tuple[list[Record], str]:
     """The records a screener's screen holds, in the stage's order, and a line saying what they
-    are. Without an allocation: every record. With one: the reviewer's share that still needs
-    their vote, and the records they have decided (their ranking learns from every decision)."""
+    are. Without an allocation (or with `every`): every record. With one: the reviewer's share
+    that still needs their vote, and the records they have decided (their ranking learns from
+    every decision)."""
     need = view.progress()["need_vote_from"].get(reviewer)
-    if view.allocation is None:
+    if view.allocation is None or every:
         said = f"{need} records still need your vote" if need is not None else ""
+        if view.allocation is not None:
+            said += " (of your share; every record shown)"
         return list(view.records), said
     share = view.allocation.share(reviewer)
     mine = view.decisions.get(reviewer, {})
