@@ -14,6 +14,7 @@ Exit code 1 when a check fails, with the screenshots kept (--keep) to look at.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -93,6 +94,7 @@ def main() -> int:
         capture_output=True,
         text=True,
         check=False,
+        env=dict(os.environ, SCREENER_CACHE_DIR=str(work / "cache")),  # leaves nothing in the user's cache
     )
     if built.returncode:
         print(f"e2e: screener report failed: {built.stderr.strip()}", file=sys.stderr)
@@ -103,10 +105,11 @@ def main() -> int:
 
     dom = chromium(args.chromium, work / "profile", "--dump-dom", url).stdout
     filters = dom.count('class="filter"')
+    buttons = dom.count('<button type="button">')  # each sortable column's header, made by the script
     has_diagram = re.search(r"<svg[^>]*class=\"diagram\"", dom) is not None
-    print(f"e2e: {version}; DOM: {filters} table search boxes added by the page's script")
+    print(f"e2e: {version}; DOM: {filters} table search boxes and {buttons} sort buttons added by the script")
     print(f"e2e: DOM: the diagram's <svg> is there: {has_diagram}")
-    if filters < 2:
+    if filters < 2 or buttons < 10:
         failures.append("the page's script did not run (no search boxes on the tables): check its CSP hash")
     if not has_diagram:
         failures.append("no diagram <svg> in the DOM")
