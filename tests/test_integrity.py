@@ -140,7 +140,7 @@ def test_concurrent_labellers_write_one_header_and_every_line(screened: Review) 
     workers = [subprocess.Popen([sys.executable, "-c", script, str(path), f"w{n}"]) for n in range(4)]
     assert all(w.wait(timeout=120) == 0 for w in workers)
     lines = path.read_text().splitlines()
-    assert lines.count("record_id,decision,reason,note,timestamp,version") == 1
+    assert lines.count("record_id,decision,reason,note,timestamp,version,tags") == 1
     decisions = read_log(path)
     assert len(decisions) == 240
     assert {d.record_id for d in decisions} == {f"w{n}:{i}" for n in range(4) for i in range(60)}
