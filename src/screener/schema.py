@@ -572,6 +572,7 @@ REVIEW = Table(
     {
         "title": Text(),
         "question": Text(),
+        "criteria": Text(),  # inclusion criteria, read by the ranking with the question
         "stages": ListOf(
             Choice(STAGES, why="full-text screening reads the title-abstract decisions"),
             unique=True,

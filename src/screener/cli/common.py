@@ -141,9 +141,10 @@ def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
     write_output(path, people_csv(columns, rows))
 
 
-def build_ranker(texts: list[str], config: Any, cache_dir: Path) -> Any:
+def build_ranker(texts: list[str], config: Any, cache_dir: Path, question: str = "") -> Any:
     """A Ranker for screen and rank, with a progress bar while its features are built (the
-    first time on a large review takes tens of seconds; the bar vanishes when it is done)."""
+    first time on a large review takes tens of seconds; the bar vanishes when it is done).
+    `question`: the review's (ranking.question.review_question), "" for none."""
     from ..ranking import Ranker
 
     with progress_bar("Reading the records for ranking", transient=True) as (progress, task):
@@ -152,6 +153,7 @@ def build_ranker(texts: list[str], config: Any, cache_dir: Path) -> Any:
             config,
             cache_dir=cache_dir,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
+            question=question,
         )
 
 

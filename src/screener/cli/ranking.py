@@ -67,6 +67,22 @@ from .common import (
 @click.option(
     "--query", type=click.Choice(["max", "uncertainty", "random"]), default="max", show_default=True
 )
+@click.option(
+    "--question", default="", help="The review question: it ranks the records before the first inclusion."
+)
+@click.option(
+    "--question-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the question from this text file (e.g. question, criteria and search terms).",
+)
+@click.option(
+    "--priors",
+    "priors_text",
+    default="1,1",
+    show_default=True,
+    metavar="N_REL,N_IRR",
+    help="Relevant and irrelevant records known at the start; 0,0 starts from the question alone.",
+)
 @json_option
 def simulate(
     dataset: Path,
@@ -80,17 +96,24 @@ def simulate(
     classifier: str,
     interleave: bool,
     query: str,
+    question: str,
+    question_file: Path | None,
+    priors_text: str,
     as_json: bool,
 ) -> None:
     """Replay a labelled dataset as prioritised screening and report how much work it saves.
 
     Priors for seed s: r = numpy.random.RandomState(s); one relevant row r.choice(relevant), then
-    one irrelevant row r.choice(irrelevant). Then one record at a time, retraining after each,
-    until every relevant record is found. Metrics exclude the priors: WSS@95, WSS@100, RRF@10, ATD.
+    one irrelevant row r.choice(irrelevant) (--priors 1,1). More of a kind are
+    r.choice(rows, n, replace=False), relevant first; --priors 0,0 draws none and starts from
+    the question. Then one record at a time, retraining after each, until every relevant
+    record is found. Metrics exclude the priors: WSS@95, WSS@100, RRF@10, ATD. The stopping
+    rule's stop is marked on the --plot curves.
 
     \b
     Example:
       screener simulate wilson.csv --seeds 0,1,2 --level final --plot recall.png
+      screener simulate wilson.csv --question "Therapies for Wilson disease" --priors 0,0
     """
     import tempfile
 
@@ -99,10 +122,17 @@ def simulate(
     from ..outputs import FIGURE_SUFFIXES, check_output_file, prepare_output_folder
     from ..ranking import RankerConfig
     from ..ranking.datasets import load_labelled, texts_of
-    from ..ranking.simulate import parse_seeds
+    from ..ranking.simulate import parse_priors, parse_seeds
     from ..ranking.simulate import simulate as run_simulation
 
     seed_list = parse_seeds(seeds)
+    if question and question_file is not None:
+        raise ScreenerError("give --question or --question-file, not both")
+    if question_file is not None:
+        from ..textio import read_user_text
+
+        question = read_user_text(question_file, "question file")
+    n_priors = parse_priors(priors_text, question)
     if plot is not None:
         check_output_file(plot, FIGURE_SUFFIXES)
     if orders_out is not None:
@@ -130,6 +160,8 @@ def simulate(
                         n_stop,
                         cache_dir=Path(features_cache),
                         progress=lambda found, total: progress.update(task, completed=found, total=total),
+                        question=question,
+                        n_priors=n_priors,
                     )
                 )
     rows = []
@@ -148,11 +180,8 @@ def simulate(
                 if stop is None
                 else {
                     "screened": stop.stopped_at,
-                    "ranked": stop.ranked,
-                    "random_sample": stop.sample,
                     "recall": round(stop.recall, 4),
                     "work_saved": round(stop.work_saved, 4),
-                    "p_value": round(stop.p_value, 4),
                     "target": stop.target,
                 },
             }
@@ -169,7 +198,16 @@ def simulate(
 
         recall_plot(runs, plot, title=f"{dataset.stem} ({level})")
     if as_json:
-        print_json({"dataset": str(dataset), "level": level, "runs": rows, "mean": mean})
+        print_json(
+            {
+                "dataset": str(dataset),
+                "level": level,
+                "question": question,
+                "priors": list(n_priors),
+                "runs": rows,
+                "mean": mean,
+            }
+        )
         return
     table = Table(
         title=f"Simulation: {dataset.name} ({level}, {len(labels)} records, {int(labels.sum())} relevant)",
@@ -223,14 +261,25 @@ def simulate(
 @click.option(
     "--top", type=click.IntRange(min=1), default=20, show_default=True, help="How many records to list."
 )
+@click.option(
+    "--question/--no-question",
+    "use_question",
+    default=True,
+    show_default=True,
+    help="Rank by the review's question (review.toml question, criteria; the search queries) too.",
+)
 @review_option
 @json_option
-def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: bool) -> None:
+def rank(
+    reviewer: str, stage: str, top: int, use_question: bool, review_dir: Path | None, as_json: bool
+) -> None:
     """List the records a reviewer has not screened, most likely relevant first.
 
     The models (TF-IDF, linear SVM, most-likely-relevant first; by default two that take turns,
-    one reading keywords and MeSH, one not) learn from this reviewer's own decisions only; until
-    they include and exclude at least one record, the order is the file's.
+    one reading keywords and MeSH, one not) learn from this reviewer's own decisions only. When
+    review.toml states a question (or criteria), the question and the search queries rank the
+    records before the first decision and count as one relevant example, fading as inclusions
+    come; without one, the order is the file's until the reviewer includes and excludes a record.
 
     \b
     Example:
@@ -239,9 +288,11 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
     import numpy as np
 
     from ..ranking import RankerConfig, record_text
+    from ..ranking.question import review_question
     from ..screening import load_stage
 
     review = find_review(review_dir)
+    question = review_question(review) if use_question else ""
     view = load_stage(review, stage)
     records = view.records
     mine = view.decisions.get(reviewer, {})
@@ -251,11 +302,11 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
     unlabelled = np.array([k for k, r in enumerate(records) if r.id not in mine], dtype=np.int64)
     ranking = RankerConfig.from_table(review.config.ranking)
     ranker = (
-        build_ranker([record_text(r) for r in records], ranking, review.cache_dir / "features")
+        build_ranker([record_text(r) for r in records], ranking, review.cache_dir / "features", question)
         if len(records) > 1 and len(unlabelled)
         else None
     )
-    if ranker is not None and len(labelled):
+    if ranker is not None and (len(labelled) or question):
         ranker.fit(labelled, y)
     order = (
         unlabelled
@@ -279,6 +330,7 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
                 "trained_on": len(labelled),
                 "model": bool(ranker and ranker.fitted),
                 "ranking": ranking.to_table(),
+                "question": question,
                 "notice": ranker.notice if ranker else "",
                 "records": rows,
             }
@@ -291,6 +343,7 @@ def rank(reviewer: str, stage: str, top: int, review_dir: Path | None, as_json: 
         err_console.print(f"notice: {ranker.notice}", highlight=False, markup=False)
     table = Table(
         title=f"Next for {reviewer} ({stage}); model trained on {len(labelled)} decisions"
+        + (" and the review question" if question else "")
         if ranker and ranker.fitted
         else f"Next for {reviewer} ({stage}); file order until the model can learn",
         title_justify="left",

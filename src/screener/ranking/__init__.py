@@ -24,6 +24,7 @@ from scipy import sparse
 from .features import FEATURES, Progress, record_text
 from .models import CLASSIFIERS
 from .query import QUERIES
+from .question import question_weight
 
 __all__ = ["Ranker", "RankerConfig", "record_text", "FEATURES", "CLASSIFIERS", "QUERIES"]
 
@@ -235,37 +236,72 @@ class _Model:
         config: RankerConfig,
         cache_dir: Path | None = None,
         progress: Progress | None = None,
+        question: str = "",
     ) -> None:
         self.config = config
         features, self.classifier, self.query = config.build()
         # Why this model cannot rank these texts (no term tells any two records apart), or "".
         self.problem = ""
+        self.n = len(texts)
+        # The question is one more row after the records, read with the same vocabulary and
+        # weights: a relevant example that needs no label.
+        self.question_row = self.n if question else None
+        corpus = [*texts, question] if question else texts
         try:
             # float32 halves the memory the per-step product streams through; scores need no more.
-            self.X: sparse.csr_matrix = _feature_matrix(features, texts, self.config, cache_dir, progress)
+            self.X_all: sparse.csr_matrix = _feature_matrix(
+                features, corpus, self.config, cache_dir, progress
+            )
         except ValueError as exc:  # scikit-learn: empty vocabulary, or no terms left after max_df
             self.problem = str(exc)
-            self.X = sparse.csr_matrix((len(texts), 0), dtype=np.float32)
+            self.X_all = sparse.csr_matrix((len(corpus), 0), dtype=np.float32)
+        self.X = self.X_all[: self.n] if question else self.X_all
+        self.X_all = self.X_all.tocsr()
+        self.similarity: np.ndarray | None = None  # each record's cosine with the question
         # Columns of terms in one record only. For a linear model their weight is zero unless
         # that record is labelled, and then only that labelled record's score changes: the
         # unlabelled records' scores come exactly from the other columns, a smaller product.
-        document_frequency = np.bincount(self.X.indices, minlength=self.X.shape[1])
+        document_frequency = np.bincount(self.X_all.indices, minlength=self.X_all.shape[1])
         self._shared = np.flatnonzero(document_frequency >= 2)
         # Each column's position among the shared ones (-1: not shared), to place a fit's
         # weights straight into the scoring vector.
-        self._shared_position = np.full(self.X.shape[1], -1, dtype=np.int32)
+        self._shared_position = np.full(self.X_all.shape[1], -1, dtype=np.int32)
         self._shared_position[self._shared] = np.arange(len(self._shared), dtype=np.int32)
         self._shared_blocks: list[sparse.csr_matrix] | None = None
-        self._labelled_rows = _LabelledRows(self.X)
+        self._labelled_rows = _LabelledRows(self.X_all)
         self._weights = np.zeros(len(self._shared), dtype=np.float32)
         self._placed = np.zeros(0, dtype=np.int32)
         self.scores = np.zeros(self.X.shape[0])
         self.fitted = False
 
-    def fit(self, labelled: np.ndarray, y: np.ndarray) -> None:
+    def question_similarity(self) -> np.ndarray:
+        """Each record's cosine similarity with the question (rows are unit length)."""
+        if self.similarity is None:
+            row = self.X_all[self.question_row]
+            self.similarity = np.asarray((self.X @ row.T).todense()).ravel().astype(np.float32)
+        return self.similarity
+
+    def fit(self, labelled: np.ndarray, y: np.ndarray, question_weight: float = 0.0) -> None:
         """Retrain on the labelled rows (needs at least one relevant and one irrelevant, and
-        some term among them)."""
-        if len(set(y.tolist())) < 2 or self.X.shape[1] == 0:
+        some term among them). With a question and `question_weight` > 0 the question is one
+        more relevant row, weighing that much against a real one; with no irrelevant row yet
+        the records are ranked by their similarity with the question and the inclusions."""
+        if self.X.shape[1] == 0:
+            self.fitted = False
+            return
+        scale = None
+        if self.question_row is not None and question_weight > 0:
+            if not (y == 0).any():  # nothing to tell the relevant from: similarity only
+                similarity = self.question_similarity() * question_weight
+                if len(labelled):
+                    similarity = similarity + np.asarray(self.X @ self.X[labelled].sum(axis=0).T).ravel()
+                self.scores, self.fitted = similarity.astype(np.float32), bool(similarity.any())
+                return
+            labelled = np.append(labelled, self.question_row)
+            y = np.append(y, 1)
+            scale = np.ones(len(y))
+            scale[-1] = question_weight
+        if len(set(y.tolist())) < 2:
             self.fitted = False
             return
         if getattr(self.classifier, "exact_zero_for_unseen", False):
@@ -273,9 +309,12 @@ class _Model:
             if narrow.shape[1] == 0:  # the labelled records have no term at all: nothing to learn
                 self.fitted = False
                 return
-            self.classifier.fit_compact(narrow, y, columns, self.X.shape[1])
+            if scale is None:
+                self.classifier.fit_compact(narrow, y, columns, self.X_all.shape[1])
+            else:
+                self.classifier.fit_compact(narrow, y, columns, self.X_all.shape[1], scale)
             if self._shared_blocks is None:
-                self._shared_blocks = _row_blocks(self.X[:, self._shared].tocsr())
+                self._shared_blocks = _row_blocks(self.X_all[:, self._shared].tocsr())
             # The scoring weights live in one vector across steps (a fresh one costs page faults
             # every step); only the entries the last fit set are cleared.
             position = self._shared_position[self.classifier.used]
@@ -284,9 +323,11 @@ class _Model:
             self._placed = position[kept]
             self._weights[self._placed] = self.classifier.coef[kept]
             self.scores = _product(self._shared_blocks, self._weights) + np.float32(self.classifier.intercept)
+            if self.question_row is not None:
+                self.scores = self.scores[: self.n]
             # Labelled rows may lack their own terms' share; they are never ranked.
         else:
-            self.classifier.fit(self.X[labelled], y)
+            self.classifier.fit(self.X_all[labelled], y)
             self.scores = self.classifier.scores(self.X)
         self.fitted = True
 
@@ -306,10 +347,14 @@ class Ranker:
         seed: int = 0,
         cache_dir: Path | None = None,
         progress: Progress | None = None,
+        question: str = "",
     ) -> None:
         """`progress(done, total)` is called while feature matrices are built (not when they
-        come from `cache_dir`)."""
+        come from `cache_dir`). `question`: the review's question (ranking.question), which
+        ranks the records before the first inclusion and is then a relevant example whose
+        weight fades (question.question_weight)."""
         self.config = config or RankerConfig()
+        self.question = question.strip()
         members = self.config.members()
 
         def part(k: int) -> Progress | None:  # member k's share of one bar over all builds
@@ -317,7 +362,7 @@ class Ranker:
                 return None
             return lambda done, total: progress(k * total + done, len(members) * total)
 
-        self.models = [_Model(texts, c, cache_dir, part(k)) for k, c in enumerate(members)]
+        self.models = [_Model(texts, c, cache_dir, part(k), self.question) for k, c in enumerate(members)]
         # Said to the reviewer when no model can rank these records (they keep their order).
         self.notice = (
             f"ranking is off: no word tells these {len(texts)} records apart; they stay in their order"
@@ -332,14 +377,23 @@ class Ranker:
         self.turn = 0  # the model the next fit retrains
 
     def fit(self, labelled: np.ndarray, y: np.ndarray) -> None:
-        """Retrain on the labelled rows (needs at least one relevant and one irrelevant)."""
-        if len(set(y.tolist())) < 2:
+        """Retrain on the labelled rows (needs at least one relevant and one irrelevant, or
+        a question)."""
+        labelled, y = np.asarray(labelled, dtype=np.int64), np.asarray(y, dtype=int)
+        if self.question:
+            weight = question_weight(int(y.sum()))
+            if not (y == 0).any():
+                self._rank_by_question(labelled, y, weight)
+                return
+        elif len(set(y.tolist())) < 2:
             self.fitted = False
             return
+        else:
+            weight = 0.0
         model = self.models[self.turn]
         for other in self.models:
             if other is model or not other.fitted:
-                other.fit(labelled, y)
+                other.fit(labelled, y, weight)
         self.turn = (self.turn + 1) % len(self.models)
         # A model that cannot learn from these records leaves its turn to one that can.
         usable = model if model.fitted else next((m for m in self.models if m.fitted), None)
@@ -347,6 +401,21 @@ class Ranker:
             self.fitted = False
             return
         self.scores, self.fitted = usable.scores, True
+
+    def _rank_by_question(self, labelled: np.ndarray, y: np.ndarray, weight: float) -> None:
+        """No irrelevant record yet: every model's similarity with the question (and the
+        inclusions), summed, ranks the records."""
+        usable = [m for m in self.models if not m.problem]
+        for model in usable:
+            model.fit(labelled, y, weight)
+        usable = [m for m in usable if m.fitted]
+        if not usable:
+            self.fitted = False
+            return
+        self.scores = np.sum([m.scores for m in usable], axis=0)
+        self.fitted = True
+        for model in usable:
+            model.fitted = False  # the first fit with an irrelevant record trains every model
 
     def next_order(self, unlabelled: np.ndarray) -> np.ndarray:
         """Unlabelled rows in screening order (random until the model can be trained)."""

@@ -45,15 +45,22 @@ class _Linear:
         self.fit_compact(compact, y, used, X.shape[1])
 
     def fit_compact(
-        self, compact: sparse.csr_matrix, y: np.ndarray, used: np.ndarray, n_columns: int
+        self,
+        compact: sparse.csr_matrix,
+        y: np.ndarray,
+        used: np.ndarray,
+        n_columns: int,
+        scale: np.ndarray | None = None,
     ) -> None:
-        """Fit on `compact`, whose column k is column used[k] of an n_columns-wide matrix."""
+        """Fit on `compact`, whose column k is column used[k] of an n_columns-wide matrix.
+        `scale` multiplies each row's balanced weight (the review question's fading weight)."""
         import sklearn
 
         self.model = self._estimator()
+        weights = self._sample_weight(y) if scale is None else self._sample_weight(y) * scale
         # The input was built here and is finite: skip sklearn's per-call validation.
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            self.model.fit(compact, y, sample_weight=self._sample_weight(y))
+            self.model.fit(compact, y, sample_weight=weights)
         self.used, self.coef, self.n_columns = used, self.model.coef_.ravel().astype(np.float32), n_columns
         self.intercept = float(np.ravel(self.model.intercept_)[0])
 

@@ -41,17 +41,56 @@ def priors(labels: np.ndarray, seed: int) -> tuple[int, int]:
     return int(included), int(excluded)
 
 
+def prior_rows(labels: np.ndarray, seed: int, n_priors: tuple[int, int] = (1, 1)) -> tuple[int, ...]:
+    """`n_priors` = (relevant, irrelevant) prior rows for a seed, from one r = RandomState(seed):
+    the relevant ones first, then the irrelevant ones; one of a kind is r.choice(rows) (so 1,1
+    is `priors` exactly), more are r.choice(rows, n, replace=False), none draws nothing."""
+    r = np.random.RandomState(seed)
+    chosen: list[int] = []
+    for value, n in zip((1, 0), n_priors, strict=True):
+        rows = np.flatnonzero(labels == value)
+        if n > len(rows):
+            kind = "relevant" if value else "irrelevant"
+            raise ScreenerError(
+                f"--priors asks for {n} {kind} records; the dataset has {len(rows)}",
+                hint="ask for fewer priors",
+            )
+        if n == 1:
+            chosen.append(int(r.choice(rows)))
+        elif n > 1:
+            chosen.extend(int(x) for x in r.choice(rows, n, replace=False))
+    return tuple(chosen)
+
+
+def parse_priors(text: str, question: str = "") -> tuple[int, int]:
+    """`--priors N_REL,N_IRR`: two whole numbers; 0,0 only with a question to start from."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) <= 6 for p in parts):
+        raise ScreenerError(
+            f"--priors {text!r} is not two counts",
+            hint="give relevant,irrelevant prior records, e.g. --priors 1,1 (or 0,0 with --question)",
+        )
+    counts = (int(parts[0]), int(parts[1]))
+    if counts == (0, 0) and not question.strip():
+        raise ScreenerError(
+            "--priors 0,0 starts from the question alone, and no question was given",
+            hint="add --question TEXT or --question-file FILE, or give priors such as --priors 1,1",
+        )
+    return counts
+
+
 @dataclass
 class Simulation:
     seed: int
     order: list[int]  # rows in screening order, priors first
-    prior_rows: tuple[int, int]
+    prior_rows: tuple[int, ...]
     labels: np.ndarray
     step_seconds: list[float]
 
     def screened_labels(self) -> np.ndarray:
         """Labels in screening order with the priors left out."""
-        return self.labels[[r for r in self.order if r not in self.prior_rows]]
+        priors = set(self.prior_rows)
+        return self.labels[[r for r in self.order if r not in priors]]
 
     def metrics(self) -> dict[str, float]:
         order = self.screened_labels()
@@ -62,14 +101,11 @@ class Simulation:
             "atd": atd(order),
         }
 
-    def stopping(self, target: float = 0.95, alpha: float = 0.05, sample: str = "ranked"):  # noqa: ANN201
-        """Where the statistical stopping rule would have stopped this run (see stopping.py)."""
-        from .stopping import simulate_stopping
+    def stopping(self, target: float = 0.95):  # noqa: ANN201 - stopping.StopResult
+        """Where screener's stopping rule would have stopped this run (stopping.DEFAULT_RULE)."""
+        from .stopping import DEFAULT_RULE
 
-        order = self.screened_labels()
-        return simulate_stopping(
-            order, int(order.sum()), np.random.RandomState(self.seed), target, alpha, sample=sample
-        )
+        return DEFAULT_RULE.stop(self.screened_labels(), target)
 
 
 def simulate(
@@ -81,28 +117,34 @@ def simulate(
     ranker: Ranker | None = None,
     cache_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    question: str | None = None,
+    n_priors: tuple[int, int] = (1, 1),
 ) -> Simulation:
     """Screen in ranked order, retraining after every record, until every relevant record is
     found (or `n_stop` records are screened). `cache_dir` keeps the feature matrix for the
-    next seed; `progress(found, relevant)` hears of each relevant record found."""
+    next seed; `progress(found, relevant)` hears of each relevant record found. `question`
+    ranks the records before the first inclusion and then trains beside them (Ranker);
+    `n_priors` (relevant, irrelevant) are drawn by prior_rows, 0,0 with a question only."""
     import time
 
     labels = np.asarray(labels, dtype=int)
-    ranker = ranker or Ranker(texts, config, seed=seed, cache_dir=cache_dir)
-    first, second = priors(labels, seed)
-    order = [first, second]
+    if tuple(n_priors) == (0, 0) and not (question or "").strip():
+        raise ScreenerError("a simulation from no prior records needs a question to start from")
+    ranker = ranker or Ranker(texts, config, seed=seed, cache_dir=cache_dir, question=question or "")
+    chosen = prior_rows(labels, seed, tuple(n_priors))
+    order = list(chosen)
     is_labelled = np.zeros(len(labels), dtype=bool)
-    is_labelled[[first, second]] = True
+    is_labelled[order] = True
     relevant = int(labels.sum())
-    remaining_relevant = relevant - int(labels[first])
+    remaining_relevant = relevant - int(labels[order].sum())
     steps: list[float] = []
     limit = n_stop if n_stop is not None else len(labels)
     if progress is not None:
         progress(relevant - remaining_relevant, relevant)  # the relevant prior
     while remaining_relevant > 0 and len(order) < min(limit, len(labels)):
         start = time.perf_counter()
-        labelled = np.array(order)
-        ranker.fit(labelled, labels[labelled])
+        labelled = np.array(order, dtype=np.int64)
+        ranker.fit(labelled, labels[labelled] if len(labelled) else np.zeros(0, dtype=int))
         candidates = np.flatnonzero(~is_labelled)
         nxt = int(ranker.next_order(candidates)[0])
         steps.append(time.perf_counter() - start)
@@ -115,4 +157,4 @@ def simulate(
     candidates = np.flatnonzero(~is_labelled)
     if len(candidates):
         order.extend(int(x) for x in ranker.next_order(candidates))
-    return Simulation(seed, order, (first, second), labels, steps)
+    return Simulation(seed, order, chosen, labels, steps)
