@@ -1,17 +1,31 @@
-"""Prioritised screening: screener's ranking against ASReview's default (elas_u4) and random
-order, on every labelled dataset in ../shared/data/screening/, same priors, same metrics.
+"""Prioritised screening: screener's ranking, with and without the review question, against
+ASReview's default (elas_u4) and random order, on every labelled dataset in ../shared/data/screening/,
+same priors, same metrics; and screener's stopping rule against buscar and the oracle on the same runs.
 
-For each dataset and seed both tools replay the dataset from the priors of that seed
-(screener.ranking.simulate.priors); WSS@95, RRF@10 and ATD come from the same function
-(screener.ranking.metrics) applied to each tool's screening order. ASReview 3 runs in the
-benchmark environment (.venv-bench). A third tool, "elas replica", is elas_u4 rebuilt from
-screener's parts (ranking.TITLE_ABSTRACT_PARTNER): it should score as ASReview does, and where it
-does, the differences between screener and ASReview are the models', not the harness's.
+For each dataset and seed the tools replay the dataset from the priors of that seed
+(screener.ranking.simulate.priors: one relevant and one irrelevant record); WSS@95, RRF@10 and ATD
+come from the same function (screener.ranking.metrics) applied to each tool's screening order,
+priors left out. The tools:
+  screener             the default ranking, no question (1+1 priors)
+  screener + question  the default ranking with the dataset's question (benchmarks/questions.toml)
+  question alone       no priors at all (--priors 0,0): the question ranks the first records;
+                       metrics cover every record
+  elas replica         elas_u4 rebuilt from screener's parts (--tools to add it): where it scores as
+                       ASReview does, differences are the models', not the harness's
+  random, asreview elas_u4 (ASReview 3 in .venv-bench)
+Questions were written from each dataset's PROVENANCE.md before any run (see questions.toml).
+
+Stopping: on every screener run, where screener's rule (stopping.DEFAULT_RULE), buscar (Callaghan &
+Müller-Hansen 2020: bias 1, every 10 records, 95 % confidence) and the oracle (stop exactly at 95 %
+recall) stop; the share of runs reaching 95 % recall and the median work saved. The rule's settings
+were chosen on the Cohen 2006 sets; the other datasets check them.
 Also times one retrain-and-rerank step at 20,000 records.
-Targets: mean WSS@95 at least 2 points above elas_u4 and no dataset more than 2 points below;
-median step at 20,000 records at most 50 ms and at least 2x faster than ASReview's.
+Targets: with the question, mean WSS@95 at least 2 points above elas_u4 and no dataset more than 2
+points below; from the question alone at least elas_u4; the stopping rule reaches 95 % recall in at
+least 95 % of runs with a median saving at least twice buscar's; the step at 20,000 records at most
+50 ms and at least 2x faster than ASReview's.
 
-    python benchmarks/ranking_bench.py [--seeds 0,1,2,3,4] [--datasets ADHD,wilson] [--level final] [--json]
+    python benchmarks/ranking_bench.py [--seeds 0,1,2] [--datasets ADHD,wilson] [--level final] [--json]
 """
 
 from __future__ import annotations
@@ -23,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -32,12 +47,19 @@ from screener.errors import ScreenerError
 from screener.ranking import TITLE_ABSTRACT_PARTNER, Ranker, RankerConfig
 from screener.ranking.datasets import load_labelled, texts_of
 from screener.ranking.simulate import priors
+from screener.ranking.stopping import DEFAULT_RULE, buscar_stop, oracle_stop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screener_runs import metrics, screener_run  # noqa: E402
+from screener_runs import labels_from_positions, metrics, screener_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENING = REPO.parent / "shared" / "data" / "screening"
+QUESTIONS = Path(__file__).resolve().parent / "questions.toml"
+
+
+def questions() -> dict[str, str]:
+    """The question of each dataset, by file stem (written before any run, never edited after)."""
+    return tomllib.loads(QUESTIONS.read_text())["questions"]
 
 
 def asreview_order(records, labels, seed: int, python: str) -> tuple[list[int], float]:
@@ -69,7 +91,10 @@ def step_timing(texts: list[str], python: str | None, n: int = 20_000, steps: in
     rng = np.random.RandomState(0)
     labelled = rng.choice(n, size=200, replace=False)
     y = (rng.rand(200) < 0.2).astype(int)
-    ranker = Ranker(big, RankerConfig())
+    # With a question, as a review that states one ranks (the question is one more training row).
+    ranker = Ranker(
+        big, RankerConfig(), question="Drug treatment of adults with chronic disease: effects and harms"
+    )
     times = []
     unlabelled = np.setdiff1d(np.arange(n), labelled)
     for _ in range(steps):
@@ -118,15 +143,24 @@ def load_level(path: Path, level: str) -> tuple[list, np.ndarray] | None:
 
 
 CACHE = REPO / "benchmarks" / "out" / "ranking"
-# The tools screener's own simulation runs: the default, and ASReview's model rebuilt.
-SCREENER_TOOLS = {"screener": RankerConfig(), "elas replica": TITLE_ABSTRACT_PARTNER}
+# The tools screener's own simulation runs: (configuration, with the question, priors).
+SCREENER_TOOLS = {
+    "screener": (RankerConfig(), False, (1, 1)),
+    "screener + question": (RankerConfig(), True, (1, 1)),
+    "question alone": (RankerConfig(), True, (0, 0)),
+    "elas replica": (TITLE_ABSTRACT_PARTNER, False, (1, 1)),
+}
+ASREVIEW = "asreview elas_u4"
+DEFAULT_TOOLS = ["screener", "screener + question", "question alone", "random", ASREVIEW]
 
 
 def run_one(path: Path, level: str, seed: int, tool: str, python: str | None, tag: str) -> dict:
     """One simulated run of one tool, cached on disk: screener's by its configuration
     (screener_runs.py), the others in benchmarks/out/ranking/ under `tag`."""
     if tool in SCREENER_TOOLS:
-        return {**screener_run(path, level, seed, SCREENER_TOOLS[tool]), "tool": tool}
+        config, with_question, n_priors = SCREENER_TOOLS[tool]
+        question = questions()[path.stem] if with_question else None
+        return {**screener_run(path, level, seed, config, question, n_priors), "tool": tool}
     cache = CACHE / tag / level / path.stem / f"{tool.split()[0]}-seed{seed}.json"
     if cache.exists():
         return json.loads(cache.read_text())
@@ -146,20 +180,73 @@ def run_one(path: Path, level: str, seed: int, tool: str, python: str | None, ta
     return result
 
 
+def stopping_rows(results: list[dict]) -> list[dict]:
+    """Where each rule stops each screener run: screener's, buscar's and the oracle's."""
+    rows = []
+    for r in results:
+        if "relevant_at" not in r:
+            continue
+        labels = labels_from_positions(r["relevant_at"], r["screened"])
+        for rule, stop in (
+            ("screener", DEFAULT_RULE.stop(labels)),
+            ("buscar", buscar_stop(labels)),
+            ("oracle", oracle_stop(labels)),
+        ):
+            rows.append(
+                {"dataset": r["dataset"], "tool": r["tool"], "seed": r["seed"], "rule": rule}
+                | {"recall": stop.recall, "work_saved": stop.work_saved, "screened": stop.stopped_at}
+            )
+    return rows
+
+
+def is_development(dataset: str) -> bool:
+    """The datasets the stopping rule's settings were chosen on (the Cohen 2006 sets)."""
+    cohen = SCREENING / "cohen_2006_drug_class_reviews"
+    return (cohen / f"{dataset}.csv").exists()
+
+
+def summarise_stopping(stops: list[dict]) -> list[str]:
+    lines = []
+    for part, keep in (
+        ("all runs", lambda d: True),
+        ("chosen on (Cohen 2006)", is_development),
+        ("checked on (the others)", lambda d: not is_development(d)),
+    ):
+        chosen = [s for s in stops if keep(s["dataset"])]
+        if not chosen:
+            continue
+        runs = len(chosen) // 3
+        cells = []
+        medians = {}
+        for rule in ("screener", "buscar", "oracle"):
+            mine = [s for s in chosen if s["rule"] == rule]
+            met = np.mean([s["recall"] >= 0.95 for s in mine])
+            medians[rule] = float(np.median([s["work_saved"] for s in mine]))
+            cells.append(
+                f"{rule} met {met:.0%}, saved median {medians[rule]:.1%} "
+                f"(mean {np.mean([s['work_saved'] for s in mine]):.1%})"
+            )
+        ratio = medians["screener"] / medians["buscar"] if medians["buscar"] > 0 else float("inf")
+        lines.append(f"  {part}, {runs} runs: " + "; ".join(cells) + f"; screener/buscar median {ratio:.1f}x")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--datasets", default="", help="comma-separated name fragments (default: all)")
     parser.add_argument("--level", choices=["ta", "final"], default="final")
+    parser.add_argument("--tools", default=",".join(DEFAULT_TOOLS), help="comma-separated tool names")
     parser.add_argument("--asreview-python", default=str(REPO / ".venv-bench" / "bin" / "python"))
-    parser.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (default 1)")
     parser.add_argument(
         "--tag",
         default="",
         help="reuse runs cached under this name in benchmarks/out/ranking/ (default: no cache)",
     )
+    parser.add_argument("--no-timing", action="store_true", help="skip the step timing")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     python = args.asreview_python if Path(args.asreview_python).exists() else None
@@ -170,7 +257,7 @@ def main() -> None:
     # Each dataset read once here: the table below needs its records and labels again.
     datasets = {p: loaded for p in paths if (loaded := load_level(p, args.level)) is not None}
     paths = list(datasets)
-    tools = ["screener", "elas replica", "random"] + (["asreview elas_u4"] if python else [])
+    tools = [t for t in args.tools.split(",") if t != ASREVIEW or python]
     tag = args.tag or f"run-{time.strftime('%Y%m%d-%H%M%S')}"
     from concurrent.futures import ProcessPoolExecutor
 
@@ -190,7 +277,6 @@ def main() -> None:
                 file=sys.stderr,
             )
     rows = []
-    stops = []
     all_texts: list[str] = []
     for path, (records, labels) in datasets.items():
         all_texts.extend(texts_of(records)[:2000])
@@ -199,76 +285,109 @@ def main() -> None:
             row = {"dataset": path.stem, "tool": tool, "records": len(labels), "relevant": int(labels.sum())}
             for key in ("wss@95", "rrf@10", "atd"):
                 row[key] = round(float(np.mean([r[key] for r in mine])), 4)
+            row["worst wss@95"] = round(float(np.min([r["wss@95"] for r in mine])), 4)
             if "seconds_per_step" in mine[0]:
                 row["seconds_per_step"] = round(float(np.median([r["seconds_per_step"] for r in mine])), 4)
             rows.append(row)
-            if tool == "screener":
-                stops += [dict(r["stop"], dataset=path.stem, seed=r["seed"]) for r in mine]
-    # Three rounds, ours then theirs each time: the machine is shared, so medians and ratios.
-    rounds = [step_timing(all_texts or ["empty"], python) for _ in range(3)]
-    timing = {key: statistics.median(r[key] for r in rounds) for key in ("screener_ms", "slower_model_ms")}
-    if all("asreview_ms" in r for r in rounds):
-        timing["asreview_ms"] = statistics.median(r["asreview_ms"] for r in rounds)
-        timing["ratios"] = [round(r["asreview_ms"] / r["screener_ms"], 2) for r in rounds]
-    elif rounds and "asreview_error" in rounds[0]:
-        timing["asreview_error"] = rounds[0]["asreview_error"]
+    stops = stopping_rows([r for r in results if r["tool"] in SCREENER_TOOLS])
+    timing: dict = {}
+    if not args.no_timing:
+        # Three rounds, ours then theirs each time: the machine is shared, so medians and ratios.
+        rounds = [step_timing(all_texts or ["empty"], python) for _ in range(3)]
+        timing = {
+            key: statistics.median(r[key] for r in rounds) for key in ("screener_ms", "slower_model_ms")
+        }
+        if all("asreview_ms" in r for r in rounds):
+            timing["asreview_ms"] = statistics.median(r["asreview_ms"] for r in rounds)
+            timing["ratios"] = [round(r["asreview_ms"] / r["screener_ms"], 2) for r in rounds]
+        elif rounds and "asreview_error" in rounds[0]:
+            timing["asreview_error"] = rounds[0]["asreview_error"]
     if args.json:
         print(json.dumps({"rows": rows, "stopping": stops, "step_at_20000": timing}, indent=2))
         return
     print(
-        f"Prioritised screening, {args.level} labels, seeds {args.seeds}: mean over seeds (priors excluded)"
+        f"Prioritised screening, {args.level} labels, seeds {args.seeds}: mean over seeds and the worst "
+        "seed (priors excluded; question alone: no priors, every record)"
     )
     header = (
-        f"{'dataset':28} {'tool':17} {'records':>7} {'rel':>4} {'WSS@95':>7} {'RRF@10':>7} {'ATD':>6} "
-        f"{'s/step':>7}"
+        f"{'dataset':24} {'tool':19} {'records':>7} {'rel':>4} {'WSS@95':>7} {'worst':>7} {'RRF@10':>7} "
+        f"{'ATD':>6} {'s/step':>7}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
-            f"{r['dataset'][:28]:28} {r['tool']:17} {r['records']:>7} {r['relevant']:>4} {r['wss@95']:>7.1%} "
-            f"{r['rrf@10']:>7.1%} {r['atd']:>6.1%} {r.get('seconds_per_step', float('nan')):>7.4f}"
+            f"{r['dataset'][:24]:24} {r['tool']:19} {r['records']:>7} {r['relevant']:>4} {r['wss@95']:>7.1%} "
+            f"{r['worst wss@95']:>7.1%} {r['rrf@10']:>7.1%} {r['atd']:>6.1%} "
+            f"{r.get('seconds_per_step', float('nan')):>7.4f}"
         )
-    by_tool: dict[str, list[float]] = {}
+    by_tool: dict[str, dict[str, float]] = {}
     for r in rows:
-        by_tool.setdefault(r["tool"], []).append(r["wss@95"])
+        by_tool.setdefault(r["tool"], {})[r["dataset"]] = r["wss@95"]
     print()
     for tool, values in by_tool.items():
-        print(f"mean WSS@95 {tool:17} {np.mean(values):.1%}")
-    if "asreview elas_u4" in by_tool:
-        ours = {r["dataset"]: r["wss@95"] for r in rows if r["tool"] == "screener"}
-        theirs = {r["dataset"]: r["wss@95"] for r in rows if r["tool"] == "asreview elas_u4"}
-        gain = (np.mean(list(ours.values())) - np.mean(list(theirs.values()))) * 100
-        worst = min((ours[d] - theirs[d]) * 100 for d in ours)
-        print(
-            f"WSS@95 vs elas_u4: {gain:+.1f} points on average (target >= +2), worst dataset {worst:+.1f} "
-            f"(target >= -2)"
-        )
-        replica = {r["dataset"]: r["wss@95"] for r in rows if r["tool"] == "elas replica"}
-        apart = max(abs(replica[d] - theirs[d]) * 100 for d in replica)
-        print(f"harness check: elas replica vs elas_u4, largest difference on a dataset {apart:.1f} points")
+        print(f"mean WSS@95 {tool:19} {np.mean(list(values.values())):.1%}")
+    if ASREVIEW in by_tool:
+        theirs = by_tool[ASREVIEW]
         relevant = {r["dataset"]: r["relevant"] for r in rows}
-        print("WSS@95 points vs elas_u4 by dataset, worst first (relevant records in brackets):")
-        by_gap = sorted(ours, key=lambda d: ours[d] - theirs[d])
-        cells = [f"{d[:16]} ({relevant[d]}) {(ours[d] - theirs[d]) * 100:+.1f}" for d in by_gap]
-        print("  " + ", ".join(cells))
+        targets = {"screener": (2, -2), "screener + question": (2, -2), "question alone": (0, None)}
+        for tool, (mean_target, worst_target) in targets.items():
+            if tool not in by_tool:
+                continue
+            ours = by_tool[tool]
+            gaps = {d: (ours[d] - theirs[d]) * 100 for d in ours if d in theirs}
+            worst = min(gaps, key=gaps.get)
+            print(
+                f"{tool} vs elas_u4: {np.mean(list(gaps.values())):+.1f} points on average "
+                f"(target >= {mean_target:+d}), worst dataset {worst[:20]} {gaps[worst]:+.1f}"
+                + (f" (target >= {worst_target:+d})" if worst_target is not None else "")
+            )
+            cells = [
+                f"{d[:16]} ({relevant[d]}) {g:+.1f}" for d, g in sorted(gaps.items(), key=lambda x: x[1])
+            ]
+            print("  by dataset, worst first: " + ", ".join(cells))
+        if "elas replica" in by_tool:
+            replica = by_tool["elas replica"]
+            apart = max(abs(replica[d] - theirs[d]) * 100 for d in replica if d in theirs)
+            print(
+                f"harness check: elas replica vs elas_u4, largest difference on a dataset {apart:.1f} points"
+            )
     if stops:
-        met = np.mean([s["recall"] >= s["target"] for s in stops])
+        print()
+        print("Stopping at 95% recall, per dataset (mean over its screener runs): recall there / work saved")
+        print(f"{'dataset':24} {'runs':>4} {'screener':>15} {'buscar':>15} {'oracle saved':>12}")
+        for path in paths:
+            mine = [s for s in stops if s["dataset"] == path.stem]
+            if not mine:
+                continue
+
+            def cell(rule: str, mine: list[dict] = mine) -> str:
+                chosen = [s for s in mine if s["rule"] == rule]
+                recall = np.mean([s["recall"] for s in chosen])
+                return f"{recall:.0%} / {np.mean([s['work_saved'] for s in chosen]):.0%}"
+
+            oracle = np.mean([s["work_saved"] for s in mine if s["rule"] == "oracle"])
+            print(
+                f"{path.stem[:24]:24} {len(mine) // 3:>4} {cell('screener'):>15} {cell('buscar'):>15} "
+                f"{oracle:>12.0%}"
+            )
         print(
-            f"stopping rule (target recall 95%, alpha 0.05): met in {met:.1%} of {len(stops)} runs "
-            f"(target >= 95%); median recall at the stop {np.median([s['recall'] for s in stops]):.1%}, "
-            f"median work saved {np.median([s['work_saved'] for s in stops]):.1%}"
+            "stopping rules, target recall 95% (screener's: met in >= 95% of runs, median saved >= 2x"
+            " buscar's):"
         )
-    print(
-        f"step at 20,000 records: screener {timing['screener_ms']:.1f} ms "
-        f"(the slower of its models' steps {timing['slower_model_ms']:.1f} ms)"
-        + (
-            f", ASReview {timing['asreview_ms']:.1f} ms (medians of 3 rounds; ASReview/screener "
-            f"per round {timing['ratios']}, target >= 2)"
-            if "asreview_ms" in timing
-            else f" (ASReview: {timing.get('asreview_error', 'not run')})"
+        for line in summarise_stopping(stops):
+            print(line)
+    if timing:
+        print(
+            f"step at 20,000 records (with a question): screener {timing['screener_ms']:.1f} ms "
+            f"(the slower of its models' steps {timing['slower_model_ms']:.1f} ms)"
+            + (
+                f", ASReview {timing['asreview_ms']:.1f} ms (medians of 3 rounds; ASReview/screener "
+                f"per round {timing['ratios']}, target >= 2)"
+                if "asreview_ms" in timing
+                else f" (ASReview: {timing.get('asreview_error', 'not run')})"
+            )
         )
-    )
 
 
 if __name__ == "__main__":

@@ -228,12 +228,16 @@ def test_stop_point_agrees_with_the_scalar_test():
 
 
 def test_live_estimate_ranked_order_tests_the_records_after_the_trigger():
-    from screener.ranking.stopping import live_estimate
+    """The hypergeometric bound still comes from the records after the trigger; what the screen
+    says and follows in ranked order is screener's stopping rule (stopping.DEFAULT_RULE, #16),
+    which tells how many more records it expects to need."""
+    from screener.ranking.stopping import DEFAULT_RULE, live_estimate
 
     labels = [1] * 100 + [0] * 49
     early = live_estimate(labels, total=3000, trigger=50)
     assert not early.sampling and early.recall_low is None and not early.safe_to_stop
-    assert "starts testing after 50" in early.describe()
+    more = early.expected.more
+    assert f"the stopping rule expects about {more} more records to reach 95% recall" in early.describe()
     # Past the trigger, more irrelevant records raise the recall bound until it reaches 95 %.
     bounds = []
     for extra in (1, 200, 600, 1400):
@@ -243,7 +247,11 @@ def test_live_estimate_ranked_order_tests_the_records_after_the_trigger():
     assert bounds == sorted(bounds) and bounds[0] < 0.95 <= bounds[-1]
     final = live_estimate(labels + [0] * 1400, total=3000, trigger=50)
     assert final.safe_to_stop and final.relevant_left_high <= 5
-    assert "safe to stop at 95% recall" in final.describe()
+    assert "the stopping rule says stop: 95% recall is reached" in final.describe()
+    # The rule says stop after exactly the records it expected, if none of them is relevant.
+    assert live_estimate(labels + [0] * more, total=3000).safe_to_stop
+    assert not live_estimate(labels + [0] * (more - 1), total=3000).safe_to_stop
+    assert DEFAULT_RULE.says_stop(np.array(labels + [0] * more), 3000)
     # A relevant record in the sample counts against stopping.
     worse = live_estimate(labels + [0] * 1300 + [1] + [0] * 99, total=3000, trigger=50)
     assert worse.p_value > final.p_value

@@ -18,10 +18,21 @@ def recall_plot(runs, path: Path, title: str = "") -> None:  # noqa: ANN001 - li
     from .metrics import recall_curve
 
     figure, axes = plt.subplots(figsize=(7, 5), dpi=120)
-    for run in runs:
+    for k, run in enumerate(runs):
         order = run.screened_labels()
         x = np.arange(1, len(order) + 1) / len(order)
-        axes.plot(x * 100, recall_curve(order) * 100, lw=1.2, label=f"seed {run.seed}")
+        (line,) = axes.plot(x * 100, recall_curve(order) * 100, lw=1.2, label=f"seed {run.seed}")
+        # Where the stopping rule said stop, on the run's own curve.
+        stop = run.stopping()
+        axes.plot(
+            [stop.stopped_at / len(order) * 100],
+            [stop.recall * 100],
+            marker="v",
+            markersize=8,
+            color=line.get_color(),
+            linestyle="none",
+            label="stopping rule says stop" if k == 0 else None,
+        )
     axes.plot([0, 100], [0, 100], "k--", lw=1, label="random order")
     axes.axhline(95, color="grey", lw=0.6, ls=":")
     axes.set_xlabel("records screened (%)")

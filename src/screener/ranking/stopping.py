@@ -17,6 +17,7 @@ screened). `sample="random"` draws at random from what is left, the textbook ver
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -129,13 +130,19 @@ class LiveEstimate:
     p_value: float | None  # of "recall < target"
     target: float
     alpha: float
+    # Ranked order: screener's stopping rule (DEFAULT_RULE), which the screen shows and follows.
+    expected: Expectation | None = None
 
     @property
     def safe_to_stop(self) -> bool:
+        if self.expected is not None:
+            return self.expected.says_stop
         return self.p_value is not None and self.p_value < self.alpha
 
     def describe(self) -> str:
         head = f"{self.found} relevant found, {self.irrelevant_in_a_row} irrelevant in a row"
+        if self.expected is not None:
+            return f"{head}; {self.expected.statement()}"
         if self.recall_low is None:
             if not self.sampling:
                 return f"{head}; the stopping rule starts testing after {self.trigger} in a row"
@@ -171,12 +178,14 @@ def live_estimate(
     trigger = default_trigger(total) if trigger is None else trigger
     found = int(labels.sum())
     in_a_row = irrelevant_in_a_row(labels)
+    found_at = tuple(np.flatnonzero(labels).tolist())
+    expected = _cached_expectation(found_at, n, total, target) if ranked else None
     if n >= total:  # everything is screened: nothing relevant can be left
-        return LiveEstimate(n, found, in_a_row, trigger, True, 1.0, 0, 0.0, target, alpha)
+        return LiveEstimate(n, found, in_a_row, trigger, True, 1.0, 0, 0.0, target, alpha, expected)
     if ranked:
         start = trigger_point(labels, trigger)
         if start is None:
-            return LiveEstimate(n, found, in_a_row, trigger, False, None, None, None, target, alpha)
+            return LiveEstimate(n, found, in_a_row, trigger, False, None, None, None, target, alpha, expected)
         remaining, before, sample = total - start, int(labels[:start].sum()), labels[start:]
     else:
         remaining, before, sample = total, 0, labels
@@ -195,4 +204,320 @@ def live_estimate(
     left = None
     if recall_low is not None:
         left = max(0, math.floor(found / recall_low) - found) if recall_low < 1 else 0
-    return LiveEstimate(n, found, in_a_row, trigger, True, recall_low, left, p_target, target, alpha)
+    return LiveEstimate(
+        n, found, in_a_row, trigger, True, recall_low, left, p_target, target, alpha, expected
+    )
+
+
+# -- buscar (Callaghan & Müller-Hansen 2020), as the paper states it ------------------------
+
+
+def buscar_p(labels_in_order: np.ndarray, total: int, target: float = 0.95, bias: float = 1.0) -> float:
+    """Callaghan & Müller-Hansen's p-value of H0 "recall < target" after ranked screening.
+
+    Every run of the last n records screened (n = 1 .. all) is taken as a random sample from
+    an urn holding those n records and every record not yet screened. Under H0 the urn holds
+    at least K = floor(found / target) + 1 - (found before the run) relevant records; the
+    chance of seeing no more than the run's relevant records in n draws is a hypergeometric
+    tail. The p-value is the smallest over the runs. Only bias 1 (unbiased urns) is implemented.
+    """
+    from scipy.stats import hypergeom
+
+    if bias != 1.0:
+        raise ValueError("only bias 1 (an unbiased urn) is implemented")
+    labels = np.asarray(labels_in_order, dtype=np.int64)
+    screened = len(labels)
+    if screened >= total:
+        return 0.0
+    found = int(labels.sum())
+    in_run = np.cumsum(labels[::-1])  # relevant records among the last n, n = 1 .. screened
+    sizes = np.arange(1, screened + 1)
+    urn = total - screened + sizes
+    k_null = np.floor(found / target) + 1 - (found - in_run)
+    p = hypergeom.cdf(in_run, urn, np.minimum(k_null, urn), sizes)
+    p = np.where(k_null > urn, 0.0, p)  # H0 would need more relevant records than the urn has
+    return float(np.nanmin(p)) if len(p) else 1.0
+
+
+def buscar_stop(
+    labels_in_order: np.ndarray, target: float = 0.95, alpha: float = 0.05, every: int = 10
+) -> StopResult:
+    """Where buscar stops a run (its test every `every` records, confidence 1 - alpha); the
+    labels hold every record in screening order, priors left out."""
+    labels = np.asarray(labels_in_order, dtype=np.int64)
+    n, relevant = len(labels), int(labels.sum())
+    stop, p = n, 0.0
+    for screened in range(every, n + 1, every):
+        p = buscar_p(labels[:screened], n, target)
+        if p < alpha:
+            stop = screened
+            break
+    return _result(labels, relevant, stop, p, target)
+
+
+def oracle_stop(labels_in_order: np.ndarray, target: float = 0.95) -> StopResult:
+    """Stopping exactly when `target` recall is reached: the saving no rule can beat."""
+    labels = np.asarray(labels_in_order, dtype=np.int64)
+    relevant = int(labels.sum())
+    needed = math.ceil(target * relevant)
+    stop = int(np.searchsorted(np.cumsum(labels), needed) + 1) if relevant else 0
+    return _result(labels, relevant, stop, 0.0, target)
+
+
+def _result(labels: np.ndarray, relevant: int, stop: int, p: float, target: float) -> StopResult:
+    n = len(labels)
+    recall = float(labels[:stop].sum()) / relevant if relevant else 1.0
+    return StopResult(stop, stop, 0, recall, 1 - stop / n if n else 0.0, p, target)
+
+
+# -- the knee of the gain curve (Cormack & Grossman 2016) -----------------------------------
+
+
+def knee(labels_in_order: np.ndarray) -> int:
+    """Records screened at the knee of the gain curve (relevant found against records screened):
+    the point farthest above the straight line from the start to the last record screened."""
+    found = np.cumsum(np.asarray(labels_in_order, dtype=np.int64))
+    screened = len(found)
+    if screened == 0 or found[-1] == 0:
+        return 0
+    positions = np.arange(1, screened + 1)
+    # Proportional to the distance above the chord from (0, 0) to (screened, found[-1]).
+    return int(np.argmax(found * screened - positions * found[-1]) + 1)
+
+
+@dataclass
+class KneeRule:
+    """Stop when the discovery rate before the knee is `ratio` times the rate since, with one
+    relevant record added after the knee (none found yet counts as one), and at least
+    `min_screened` records screened. `ratio` is max(min_ratio, ratio_base - relevant found):
+    few relevant records found ask for a steeper fall, as in Cormack & Grossman's rule
+    (6 and 156, min 150)."""
+
+    min_ratio: float = 6.0
+    ratio_base: float = 156.0
+    min_screened: int = 150
+
+    def threshold(self, found: int) -> float:
+        return max(self.min_ratio, self.ratio_base - found)
+
+    def slope_ratio(self, labels_in_order: np.ndarray) -> tuple[float, int]:
+        """The rate before the knee over the rate since (with one more relevant record), and the knee."""
+        labels = np.asarray(labels_in_order, dtype=np.int64)
+        at = knee(labels)
+        if at == 0 or at >= len(labels):
+            return 0.0, at
+        before = labels[:at].sum() / at
+        since = (labels[at:].sum() + 1) / (len(labels) - at)
+        return float(before / since), at
+
+    def says_stop(self, labels_in_order: np.ndarray) -> bool:
+        labels = np.asarray(labels_in_order, dtype=np.int64)
+        if len(labels) < self.min_screened:
+            return False
+        ratio, _ = self.slope_ratio(labels)
+        return ratio >= self.threshold(int(labels.sum()))
+
+    def more_needed(self, labels_in_order: np.ndarray, total: int) -> int:
+        """Records still to screen before the rule says stop, if no more relevant ones come up
+        (the knee stays where it is): 0 when it says stop now."""
+        labels = np.asarray(labels_in_order, dtype=np.int64)
+        screened, found = len(labels), int(labels.sum())
+        at = knee(labels)
+        if found == 0 or at == 0:
+            return total - screened  # nothing found: nothing tells the rule where to stop
+        since = int(labels[at:].sum())
+        # ratio(s) = (found_at / at) * (s - at) / (since + 1) >= threshold  =>  s >= ...
+        found_at = found - since
+        needed = at + math.ceil(self.threshold(found) * at * (since + 1) / found_at)
+        needed = max(needed, self.min_screened)
+        return int(min(total, needed) - screened) if needed > screened else 0
+
+    def stop(self, labels_in_order: np.ndarray, every: int = 1, target: float = 0.95) -> StopResult:
+        """Where the rule stops a run (labels of every record in screening order, priors left
+        out), checked every `every` records."""
+        labels = np.asarray(labels_in_order, dtype=np.int64)
+        n, relevant = len(labels), int(labels.sum())
+        stop = n
+        for screened in range(max(self.min_screened, every), n, every):
+            if self.says_stop(labels[:screened]):
+                stop = screened
+                break
+        return _result(labels, relevant, stop, 0.0, target)
+
+
+# -- the rate of discovery as a fading Poisson process (after Sneyd & Stevenson 2021) -------
+
+
+def _exponential_fit(found_at: np.ndarray, start: int, screened: int, slack: float) -> tuple[float, float]:
+    """(a, b) of a Poisson process of relevant records at rate a * exp(-b (x - start)) over
+    screening positions start .. screened, b the slowest decay whose log-likelihood is within
+    `slack` of the best (0: the maximum-likelihood fit). A slower decay leaves more to find."""
+    from scipy.optimize import brentq, minimize_scalar
+
+    x = np.asarray(found_at, dtype=float) - start
+    n, width, total_x = len(x), screened - start, float(x.sum())
+
+    def log_likelihood(b: float) -> float:  # with a at its best for this b
+        a = n * b / -math.expm1(-b * width)
+        return n * math.log(a) - b * total_x - n
+
+    fit = minimize_scalar(lambda b: -log_likelihood(b), bounds=(1e-9, 1.0), method="bounded")
+    b = float(fit.x)
+    if slack > 0:
+        best = log_likelihood(b)
+        low = 1e-9
+        if log_likelihood(low) < best - slack:
+            b = brentq(lambda v: log_likelihood(v) - (best - slack), low, b)
+        else:
+            b = low
+    return n * b / -math.expm1(-b * width), b
+
+
+def expected_left(
+    labels_in_order: np.ndarray, total: int, from_knee: bool = True, slack: float = 0.0, tail: float = 0.0
+) -> float:
+    """Relevant records a fading rate of discovery, fitted to the records screened (since the
+    knee of the gain curve with `from_knee`), expects among the `total - screened` left; plus
+    `tail` times what the rate since the knee (one more relevant record counted) would find
+    there if it stayed as it is: ranked lists end in long tails where relevant records
+    still turn up, now and then, at about the rate they did since the knee."""
+    labels = np.asarray(labels_in_order, dtype=np.int64)
+    screened = len(labels)
+    start = knee(labels) if from_knee else 0
+    found_at = np.flatnonzero(labels[start:]) + start + 0.5
+    if screened >= total or len(found_at) == 0:
+        return 0.0
+    a, b = _exponential_fit(found_at, start, screened, slack)
+    left = a / b * (math.exp(-b * (screened - start)) - math.exp(-b * (total - start)))
+    if tail > 0:
+        at = knee(labels)
+        if screened > at:
+            left += tail * (labels[at:].sum() + 1) / (screened - at) * (total - screened)
+    return left
+
+
+@dataclass
+class RateRule:
+    """Stop when the relevant records found reach `target` of those found plus an upper
+    bound on those still unscreened: the quantile `confidence` of a Poisson count whose mean
+    the fitted rate of discovery expects (its decay the slowest within `slack` log-likelihood
+    of the best fit, from the knee with `from_knee`). Checked every `every` records once
+    `min_screened` are screened, and only after `min_run` irrelevant records in a row (as a
+    share of all records, at least 20): a rate fitted to a short run says little."""
+
+    from_knee: bool = False
+    slack: float = 1.35
+    confidence: float = 0.95
+    min_screened: int = 100
+    min_run: float = 0.0
+    tail: float = 0.0
+    every: int = 10
+
+    def left_high(self, labels_in_order: np.ndarray, total: int) -> int:
+        """At most this many relevant records are left (at the rule's confidence)."""
+        from scipy.stats import poisson
+
+        mean = expected_left(labels_in_order, total, self.from_knee, self.slack, self.tail)
+        return int(poisson.ppf(self.confidence, mean)) if mean > 0 else 0
+
+    def run_needed(self, total: int) -> int:
+        return max(20, math.ceil(self.min_run * total)) if self.min_run > 0 else 0
+
+    def says_stop(self, labels_in_order: np.ndarray, total: int, target: float = 0.95) -> bool:
+        labels = np.asarray(labels_in_order, dtype=np.int64)
+        found = int(labels.sum())
+        if len(labels) >= total:
+            return True
+        if len(labels) < self.min_screened or found == 0:
+            return False
+        if irrelevant_in_a_row(labels) < self.run_needed(total):
+            return False
+        if self.tail > 0:  # the tail's share alone, without a fit, often rules stopping out
+            from scipy.stats import poisson
+
+            at = knee(labels)
+            share = self.tail * (labels[at:].sum() + 1) / max(len(labels) - at, 1) * (total - len(labels))
+            if found < target * (found + poisson.ppf(self.confidence, share)):
+                return False
+        return found >= target * (found + self.left_high(labels, total))
+
+    def more_needed(self, labels_in_order: np.ndarray, total: int, target: float = 0.95) -> int | None:
+        """Records still to screen before the rule says stop if none of them is relevant (0: it
+        says stop now; None: no relevant record found yet, so nothing to estimate from)."""
+        labels = np.asarray(labels_in_order, dtype=np.int64)
+        if self.says_stop(labels, total, target):
+            return 0
+        if not labels.any():
+            return None
+        left = total - len(labels)
+
+        def stops_after(more: int) -> bool:
+            return self.says_stop(np.concatenate([labels, np.zeros(more, dtype=np.int64)]), total, target)
+
+        high = 1
+        while high < left and not stops_after(high):
+            high *= 2
+        high = min(high, left)
+        low = high // 2
+        while high - low > 1:  # the fewest more records after which the rule says stop
+            middle = (low + high) // 2
+            low, high = (low, middle) if stops_after(middle) else (middle, high)
+        return high
+
+    def stop(self, labels_in_order: np.ndarray, target: float = 0.95) -> StopResult:
+        """Where the rule stops a run: labels of every record in screening order, priors out."""
+        labels = np.asarray(labels_in_order, dtype=np.int64)
+        n, relevant = len(labels), int(labels.sum())
+        stop = n
+        for screened in range(max(self.min_screened, self.every), n, self.every):
+            if self.says_stop(labels[:screened], n, target):
+                stop = screened
+                break
+        return _result(labels, relevant, stop, 0.0, target)
+
+
+# screener's rule (chosen on the Cohen 2006 sets, checked on the four others: ranking_bench.py).
+DEFAULT_RULE = RateRule(slack=0.0, tail=0.1)
+
+
+@dataclass
+class Expectation:
+    """What the stopping rule says about a screening so far, for the screen and reports."""
+
+    says_stop: bool
+    more: int | None  # records still to screen if none of them is relevant (None: no estimate yet)
+    target: float
+    relevant_left: int | None  # at most this many relevant records left, by the rule's fit
+
+    def statement(self) -> str:
+        if self.says_stop:
+            return f"the stopping rule says stop: {self.target:.0%} recall is reached"
+        if self.more is None:
+            return "the stopping rule needs a relevant record before it can estimate"
+        return f"the stopping rule expects about {self.more} more records to reach {self.target:.0%} recall"
+
+
+def expectation(
+    labels_in_order: np.ndarray, total: int, target: float = 0.95, rule: RateRule | None = None
+) -> Expectation:
+    """The stopping rule on decisions so far (1 relevant, 0 not, in screening order) among
+    `total` records: whether it says stop, and how many more records it expects to need."""
+    rule = rule or DEFAULT_RULE
+    labels = np.asarray(labels_in_order, dtype=np.int64)
+    more = rule.more_needed(labels, total, target)
+    left = rule.left_high(labels, total) if labels.any() and len(labels) < total else None
+    return Expectation(more == 0, more, target, 0 if len(labels) >= total else left)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_expectation(found_at: tuple[int, ...], screened: int, total: int, target: float) -> Expectation:
+    """expectation() for a screen that redraws often with the same decisions."""
+    labels = np.zeros(screened, dtype=np.int64)
+    labels[list(found_at)] = 1
+    return expectation(labels, total, target)
+
+
+def stopping_statement(labels_in_order: np.ndarray, total: int, target: float = 0.95) -> tuple[str, bool]:
+    """("the stopping rule expects about N more records to reach 95% recall", says stop)."""
+    said = expectation(labels_in_order, total, target)
+    return said.statement(), said.says_stop

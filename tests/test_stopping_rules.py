@@ -1,0 +1,136 @@
+"""Stopping rules: screener's (a fading rate of discovery), buscar's, the oracle, and what the
+screen says about them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from screener.ranking.stopping import (
+    DEFAULT_RULE,
+    buscar_p,
+    buscar_stop,
+    expectation,
+    expected_left,
+    knee,
+    oracle_stop,
+    stopping_statement,
+)
+
+
+def ranked_orders(runs: int, seed: int = 0, n: int = 2000, bias: float = 20.0):  # noqa: ANN201
+    """Orders where relevant records come up `bias` times likelier than the others, as a
+    ranking makes them, with 10 to 120 relevant records."""
+    rng = np.random.RandomState(seed)
+    for _ in range(runs):
+        relevant = rng.randint(10, 120)
+        weights = np.where(np.arange(n) < relevant, bias, 1.0)
+        order = rng.choice(n, size=n, replace=False, p=weights / weights.sum())
+        yield (order < relevant).astype(int)
+
+
+def test_buscar_p_is_the_smallest_hypergeometric_tail_over_the_last_runs():
+    """Written out window by window, as Callaghan & Müller-Hansen state the test."""
+    from scipy.stats import hypergeom
+
+    labels = np.array([1, 1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    total, target = 60, 0.95
+    found = labels.sum()
+    expected = []
+    for n in range(1, len(labels) + 1):
+        window = labels[len(labels) - n :]
+        seen_in_window = window.sum()
+        urn = total - len(labels) + n
+        least = math.floor(found / target) + 1 - (found - seen_in_window)
+        expected.append(0.0 if least > urn else hypergeom.cdf(seen_in_window, urn, least, n))
+    assert buscar_p(labels, total, target) == pytest.approx(min(expected))
+    assert buscar_p(labels, len(labels)) == 0.0  # everything screened
+    with pytest.raises(ValueError, match="bias"):
+        buscar_p(labels, total, target, bias=2.0)
+
+
+def test_buscar_stops_at_its_first_check_below_alpha():
+    labels = next(ranked_orders(1, seed=3))
+    stop = buscar_stop(labels)
+    assert stop.stopped_at % 10 == 0 or stop.stopped_at == len(labels)
+    assert buscar_p(labels[: stop.stopped_at], len(labels)) < 0.05
+    earlier = range(10, stop.stopped_at, 10)
+    assert all(buscar_p(labels[:s], len(labels)) >= 0.05 for s in earlier)
+
+
+def test_oracle_stops_where_recall_first_reaches_the_target():
+    labels = np.array([1] * 19 + [0] * 30 + [1] + [0] * 50)
+    stop = oracle_stop(labels, 0.95)
+    assert stop.stopped_at == 19 and stop.recall == 0.95 and stop.work_saved == pytest.approx(0.81)
+    assert oracle_stop(labels, 1.0).stopped_at == 50
+
+
+def test_knee_is_where_the_gain_curve_bends():
+    labels = np.array([1] * 30 + [0] * 70 + [1] + [0] * 99)
+    assert knee(labels) == 30
+    assert knee(np.zeros(5, dtype=int)) == 0
+
+
+def test_expected_left_grows_with_a_slower_discovery():
+    fast = np.array([1] * 20 + [0] * 200)
+    slow = np.array(([1] + [0] * 10) * 20)
+    assert expected_left(fast, 2000, from_knee=False) < expected_left(slow, 2000, from_knee=False)
+    # Counting the tail's rate adds what it would find in the records left.
+    assert expected_left(fast, 2000, False, 0.0, tail=0.1) == pytest.approx(
+        expected_left(fast, 2000, False) + 0.1 * 1 / 200 * (2000 - 220)
+    )
+
+
+def test_screeners_rule_meets_its_target_and_saves_more_than_buscar():
+    met, ours, theirs = [], [], []
+    for labels in ranked_orders(30, seed=1, n=800):
+        stop = DEFAULT_RULE.stop(labels)
+        met.append(stop.recall >= 0.95)
+        ours.append(stop.work_saved)
+        theirs.append(buscar_stop(labels).work_saved)
+    assert np.mean(met) >= 0.95
+    assert np.median(ours) > np.median(theirs) > 0
+
+
+def test_the_rule_waits_for_a_relevant_record_and_for_enough_records():
+    assert not DEFAULT_RULE.says_stop(np.zeros(500, dtype=int), 2000)
+    assert not DEFAULT_RULE.says_stop(np.array([1] * 20 + [0] * 40), 2000)  # under min_screened
+    assert DEFAULT_RULE.says_stop(np.array([1] * 20 + [0] * 40), 60)  # everything screened
+
+
+def test_statement_says_how_many_more_records_the_rule_expects():
+    labels = np.array([1] * 30 + [0] * 80)
+    said = expectation(labels, 3000)
+    assert not said.says_stop and said.more > 0 and said.relevant_left >= 1
+    text, stop = stopping_statement(labels, 3000)
+    assert text == f"the stopping rule expects about {said.more} more records to reach 95% recall"
+    assert stop is False
+    # That many irrelevant records later the rule says stop, one fewer and it does not.
+    done = np.concatenate([labels, np.zeros(said.more, dtype=int)])
+    assert stopping_statement(done, 3000) == ("the stopping rule says stop: 95% recall is reached", True)
+    assert not expectation(done[:-1], 3000).says_stop
+    # A relevant record among them pushes the stop further.
+    found_another = np.concatenate([labels, [0] * 10, [1]])
+    assert expectation(found_another, 3000).more > said.more - 11
+    assert expectation(np.zeros(40, dtype=int), 3000).more is None
+    assert "needs a relevant record" in stopping_statement(np.zeros(40, dtype=int), 3000)[0]
+    assert "90% recall" in expectation(labels, 3000, target=0.9).statement()
+
+
+def test_recall_curves_mark_where_the_rule_stopped(tmp_path, monkeypatch):
+    from screener.ranking import plots
+    from screener.ranking.simulate import Simulation
+
+    labels = next(ranked_orders(1, seed=5, n=600))
+    run = Simulation(0, list(range(len(labels))), (), labels, [])
+    stop = run.stopping()
+    shown = {}
+    monkeypatch.setattr(plots, "save_figure", lambda figure, path: shown.update(figure=figure))
+    plots.recall_plot([run], tmp_path / "curves.png")
+    marks = [line for line in shown["figure"].axes[0].get_lines() if line.get_marker() == "v"]
+    assert len(marks) == 1
+    x, y = marks[0].get_xdata()[0], marks[0].get_ydata()[0]
+    assert x == pytest.approx(stop.stopped_at / len(labels) * 100) and y == pytest.approx(stop.recall * 100)
+    assert marks[0].get_label() == "stopping rule says stop"
