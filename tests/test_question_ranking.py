@@ -269,13 +269,25 @@ def test_rank_uses_the_review_question_by_default(cli, tmp_path):
         writer.writerow(["title", "abstract", "authors", "year"])
         for k, text in enumerate(texts):
             writer.writerow([f"Record {k}", text, f"Author{k} A", "2001"])
-    assert (
-        cli("import", str(export), "--search", "s", "--database", "Embase", "--review", str(root)).code == 0
+    query = '(hepatic[tiab] OR liver[tiab]) AND resection* NOT "case report"[pt]'
+    imported = cli(
+        "import",
+        str(export),
+        "--search",
+        "s",
+        "--database",
+        "Embase",
+        "--query",
+        query,
+        "--review",
+        str(root),
     )
+    assert imported.code == 0, imported
     result = cli("rank", "--reviewer", "alice", "--top", "6", "--json", "--review", str(root))
     assert result.code == 0, result
     report = json.loads(result.out)
     assert report["model"] is True and report["trained_on"] == 0 and report["question"].startswith(QUESTION)
+    assert report["question"].splitlines()[-1] == "hepatic liver resection"  # the query's words
     top = [int(r["title"].split()[1]) for r in report["records"]]
     assert labels[top].mean() >= 0.8
     plain = json.loads(
