@@ -1,13 +1,19 @@
-"""Keystroke-to-next-record latency of `screener screen`, measured through a real pty.
+"""What a person waits for in `screener screen`, measured through a real pty: the start (until the
+first record's id is on screen) and each keystroke (from the key to the next record's id).
 
-Builds a review of N records (default 20,000: a MEDLINE export made from real records with
-fresh PMIDs), starts `screener screen` in a pseudo-terminal, then for K keystrokes sends a
-decision key and times until the next record's id line is on screen. Prints median, p95 and
-max (target: median at most 100 ms). Decisions are fsynced before the next record is drawn,
-so the time includes the write; in ranked order (the default) it also includes retraining the
-model on the reviewer's decisions and re-ranking every remaining record.
+Builds a review of N records (default 20,000: a MEDLINE export made from real records with fresh
+PMIDs), or takes one with --review. Then, as a reviewer would meet it:
+  prepare       `screener dedup` and `screener rank` once, so the parse, dedup and feature caches
+                exist (what an earlier command leaves), timed but not a target
+  first start   the first `screener screen` of the reviewer (target: under 5 s)
+  keystrokes    K decisions in that session, while the model retrains in the background after each
+                one (target: median under 50 ms); pexpect's own 50 ms `delaybeforesend` is off,
+                so the time is screener's
+  later start   quit and start again (target: under 1 s)
+Each decision is fsynced before the next record is drawn, so a keystroke's time includes the write.
 
-    python benchmarks/screen_latency.py [--records 20000] [--keys 200] [--json]
+    python benchmarks/screen_latency.py [--records 20000] [--keys 200] [--order ranked] [--json]
+    nice -n 10 python benchmarks/screen_latency.py --review /tmp/big-review   # reuse a review
 """
 
 from __future__ import annotations
@@ -15,8 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,46 +34,74 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from import_bench import build_file  # noqa: E402
 from screener.review import Review, Reviewer, init_review  # noqa: E402
-from screener.screening import load_stage  # noqa: E402
+
+ID_LINE = r"· (pmid:\d+)"
+TARGETS = {"first_start_s": 5.0, "later_start_s": 1.0, "median_ms": 50.0}
+
+
+def spawn(review: Path, order: str) -> pexpect.spawn:
+    env = dict(os.environ, COLUMNS="120", LINES="40", TERM="xterm")
+    env.pop("DISPLAY", None)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "screener", "screen", "--reviewer", "alice", "--order", order],
+        cwd=str(review),
+        env=env,
+        encoding="utf-8",
+        timeout=300,
+        dimensions=(40, 120),
+    )
+    child.delaybeforesend = None  # else every send sleeps 50 ms first, and that is what gets timed
+    return child
+
+
+def start(review: Path, order: str) -> tuple[pexpect.spawn, float, str]:
+    """A screen session, the seconds until the first record's id is on screen, and that id."""
+    began = time.perf_counter()
+    child = spawn(review, order)
+    child.expect(ID_LINE)
+    seconds = time.perf_counter() - began
+    shown = child.match.group(1)
+    child.expect("quit")  # the rest of the drawing
+    return child, seconds, shown
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--keys", type=int, default=200)
     parser.add_argument("--order", choices=["ranked", "file"], default="ranked")
+    parser.add_argument("--review", type=Path, help="an existing review (alice screens it; her decisions go)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        export = build_file("medline", args.records, folder)
-        review = Review(init_review(folder / "review", reviewers=[Reviewer("alice"), Reviewer("bob")]))
-        review.import_file(export, "medline", database="MEDLINE")
-        start = time.perf_counter()
-        order = [r.id for r in load_stage(review, "title-abstract").records]
-        prepare = time.perf_counter() - start
-        env = dict(os.environ, COLUMNS="120", LINES="50", TERM="xterm")
-        child = pexpect.spawn(
-            sys.executable,
-            ["-m", "screener", "screen", "--reviewer", "alice", "--order", args.order],
-            cwd=str(review.root),
-            env=env,
-            encoding="utf-8",
-            timeout=120,
-        )
-        start = time.perf_counter()
-        child.expect(r"· (pmid:\d+)")
-        shown = [child.match.group(1)]
-        startup = time.perf_counter() - start
-        child.expect("quit")
+        if args.review:
+            root = args.review.resolve()
+            review = Review(root)
+        else:
+            folder = Path(tmp)
+            export = build_file("medline", args.records, folder)
+            review = Review(init_review(folder / "review", reviewers=[Reviewer("alice"), Reviewer("bob")]))
+            review.import_file(export, "medline", database="MEDLINE")
+            root = review.root
+        labels = review.labels_dir / "title-abstract" / "alice.csv"
+        labels.unlink(missing_ok=True)  # alice starts afresh
+        began = time.perf_counter()
+        for command in (["dedup"], ["rank", "--reviewer", "alice", "--top", "1"]):
+            subprocess.run(
+                [sys.executable, "-m", "screener", *command], cwd=root, check=True, capture_output=True
+            )
+        prepare = time.perf_counter() - began
+
+        child, first_start, first = start(root, args.order)
+        shown = [first]
         latencies = []
         keys = "ie"
-        for k in range(min(args.keys, len(order) - 1)):
+        for k in range(args.keys):
             sent = time.perf_counter()
             child.send(keys[k % 2])
-            child.expect(r"· (pmid:\d+)")  # the next record's id line is on screen
+            child.expect(ID_LINE)  # the next record's id line is on screen
             latencies.append((time.perf_counter() - sent) * 1000)
             shown.append(child.match.group(1))
             child.expect("quit")  # the rest of the screen, before the next key
@@ -75,33 +109,47 @@ def main() -> None:
             sys.exit("a record was shown twice: the screen did not advance")
         child.send("q")
         child.expect(pexpect.EOF)
-        saved = len(re.findall(r"\n", (review.labels_dir / "title-abstract" / "alice.csv").read_text())) - 1
+        saved = len(labels.read_text().splitlines()) - 1
+
+        child, later_start, again = start(root, args.order)
+        child.send("q")
+        child.expect(pexpect.EOF)
+        if again in shown[:-1]:
+            sys.exit(f"the later start showed {again}, already decided")
+        count = len(Review(root).records())
     latencies.sort()
     result = {
-        "records": args.records,
+        "records": count,
+        "order": args.order,
         "keystrokes": len(latencies),
         "decisions_saved": saved,
         "median_ms": round(statistics.median(latencies), 1),
-        "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 1),
+        "p95_ms": round(latencies[max(0, int(len(latencies) * 0.95) - 1)], 1),
         "max_ms": round(latencies[-1], 1),
-        "startup_seconds": round(startup, 1),
-        "prepare_seconds_in_process": round(prepare, 1),
-        "order": args.order,
-        "target_median_ms": 100,
+        "first_start_s": round(first_start, 2),
+        "later_start_s": round(later_start, 2),
+        "prepare_s": round(prepare, 1),
+        "targets": TARGETS,
     }
+    result["ok"] = all(result[k] < v for k, v in TARGETS.items())
     if args.json:
         print(json.dumps(result, indent=2))
         return
     print(
-        f"screener screen on {args.records} records, {len(latencies)} keystrokes through a pty "
-        "(target: median <= 100 ms)"
+        f"screener screen on {count} records ({args.order} order), {len(latencies)} keystrokes through a "
+        f"pty; dedup and rank run first ({result['prepare_s']} s)"
     )
-    print(f"{'median ms':>10} {'p95 ms':>8} {'max ms':>8} {'saved':>6} {'startup s':>10}")
-    print(
-        f"{result['median_ms']:>10} {result['p95_ms']:>8} {result['max_ms']:>8} {saved:>6} "
-        f"{result['startup_seconds']:>10}"
-        f"{'  OK' if result['median_ms'] <= 100 else '  OVER TARGET'}"
-    )
+    print(f"{'':<22}{'ours':>10}{'target':>10}")
+    rows = [
+        ("first start (s)", result["first_start_s"], f"< {TARGETS['first_start_s']}"),
+        ("later start (s)", result["later_start_s"], f"< {TARGETS['later_start_s']}"),
+        ("keystroke median (ms)", result["median_ms"], f"< {TARGETS['median_ms']}"),
+        ("keystroke p95 (ms)", result["p95_ms"], ""),
+        ("keystroke max (ms)", result["max_ms"], ""),
+    ]
+    for name, ours, target in rows:
+        print(f"{name:<22}{ours:>10}{target:>10}")
+    print(f"decisions saved: {saved}; {'all targets met' if result['ok'] else 'OVER TARGET'}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ from screener.screening.screen import (
     screen_lines,
 )
 
+from .test_screening import screened  # noqa: F401  (fixture)
+
 TA, FT = "title-abstract", "full-text"
 LONG = " ".join(f"word{k}" for k in range(700)) + " THE-VERY-END"  # about 5,000 characters
 
@@ -251,3 +253,64 @@ def test_full_text_reason_and_not_retrieved_keys(tmp_path):
     saved = [(d.decision, d.reason) for d in s.log.read()]
     assert saved == [("exclude", "Wrong outcome"), ("not-retrieved", "")]
     assert s.message == "exclusion cancelled"
+
+
+# -- start-up caches: they can never change a result ---------------------------------------
+
+
+def test_studies_cache_equals_the_computation_and_is_never_trusted(screened):  # noqa: F811
+    from screener.screening import review_studies
+    from screener.screening.screen import _studies_key, screen_studies
+
+    expected = review_studies(screened)
+    first = screen_studies(screened)  # computed and stored
+    again = screen_studies(screened)  # from the cache
+    as_dicts = [[r.to_dict() for r in studies] for studies, _ in (expected, first, again)]
+    assert as_dicts[0] == as_dicts[1] == as_dicts[2]
+    assert expected[1] == first[1] == again[1]
+    key = _studies_key(screened)
+    entry = screened.cache_dir / "studies" / f"{key}.marshal"
+    assert entry.exists()
+    entry.write_bytes(b"planted")  # a damaged or planted entry is rebuilt
+    assert [r.to_dict() for r in screen_studies(screened)[0]] == as_dicts[0]
+    # A person's dedup decision is an input: a new key.
+    screened.dedup_decisions_path.write_text("record_id_1,record_id_2,decision,reviewer,timestamp,version\n")
+    assert _studies_key(screened) != key
+
+
+def test_the_saved_order_is_used_only_for_the_same_decisions(tmp_path):
+    from screener.screening.screen import load_saved_order, save_order
+
+    class FakeReview:
+        cache_dir = tmp_path / "cache"
+
+    s = session(tmp_path)
+    s.decide("include")
+    ids = [r.id for r in reversed(s.records)]
+    save_order(FakeReview, s, "alice", "settings", ids)
+    restarted = session(tmp_path, done=s.log.current())
+    assert load_saved_order(FakeReview, restarted, "alice", "settings")
+    assert restarted.queue == [rid for rid in ids if rid != "pmid:100"]
+    other = session(tmp_path, done=s.log.current())
+    assert not load_saved_order(FakeReview, other, "alice", "other settings")
+    other.decide("exclude")  # the decisions changed: the saved order is for other decisions
+    third = session(tmp_path, done=other.log.current())
+    assert not load_saved_order(FakeReview, third, "alice", "settings")
+    assert third.queue == ["pmid:102", "pmid:103", "pmid:104", "pmid:105"]
+
+
+def test_the_stopping_rule_in_the_background_shows_the_latest(tmp_path):
+    from screener.screening.screen import StoppingInBackground
+
+    s = session(tmp_path, order="ranked", stopping=StoppingInBackground(hold=True))
+    assert s.shown_estimate() is None  # held until the first record is drawn
+    lines = text_of(screen_lines(s, console(80, 24), no_highlight, 80, 24))
+    assert "the stopping rule: computing..." in lines[1]
+    s.stopping.release()
+    s.stopping.wait()
+    assert s.stopping.news()
+    assert s.shown_estimate().describe() == s.stopping_estimate().describe()
+    s.decide("include")
+    s.shown_estimate()
+    s.stopping.wait()
+    assert s.shown_estimate().found == 1

@@ -11,6 +11,7 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import ScreenerError
 from ..records import Record
@@ -115,6 +116,10 @@ class ScreenSession:
     scroll: int = 0  # first abstract line shown
     scroll_of: str | None = None  # the record `scroll` belongs to
     page_size: int = 10  # abstract lines on screen at the last draw: what a page scrolls
+    stopping: StoppingInBackground | None = None  # computes the stopping rule off the key loop
+    # Called once the first record is drawn: background work starts then, so that the first
+    # drawing does not share the interpreter with numpy's and scikit-learn's imports.
+    on_first_draw: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         self.by_id = {r.id: r for r in self.records}
@@ -126,6 +131,9 @@ class ScreenSession:
             ordered = sorted(self.done.items(), key=lambda item: item[1].timestamp)
             self.history = [rid for rid, _ in ordered if rid in self.by_id]
         self._haystack: dict[str, str] = {}
+        self.changes = 0  # decisions and undos so far: what cached views of `done` are keyed by
+        self._labels: list[int] = []
+        self._labels_for = -1
 
     @property
     def current(self) -> Record | None:
@@ -153,15 +161,32 @@ class ScreenSession:
             return None
         return len(self.need_vote - self.done.keys())
 
+    def stopping_labels(self) -> list[int] | None:
+        """This reviewer's decisions as the stopping rule reads them (1 relevant), in the order
+        they were made; None when the rule says nothing here (file order, full text)."""
+        if self.order not in ("ranked", "random") or self.stage != "title-abstract":
+            return None
+        if self._labels_for != self.changes:  # sorted once per change, not on every drawing
+            decided = sorted(self.done.values(), key=lambda d: d.timestamp)
+            self._labels = [1 if d.includes else 0 for d in decided]
+            self._labels_for = self.changes
+        return self._labels
+
     def stopping_estimate(self):  # noqa: ANN201 - ranking.stopping.LiveEstimate | None
         """The stopping rule on this reviewer's decisions, in the order they were made."""
-        if self.order not in ("ranked", "random") or self.stage != "title-abstract":
+        labels = self.stopping_labels()
+        if labels is None:
             return None
         from ..ranking.stopping import live_estimate
 
-        decided = sorted(self.done.values(), key=lambda d: d.timestamp)
-        labels = [1 if d.includes else 0 for d in decided]
         return live_estimate(labels, len(self.records), ranked=self.order == "ranked")
+
+    def shown_estimate(self):  # noqa: ANN201 - ranking.stopping.LiveEstimate | None
+        """What the screen shows of the stopping rule: from the background worker when there
+        is one (the latest it has computed), else computed now."""
+        if self.stopping is None:
+            return self.stopping_estimate()
+        return self.stopping.latest(self)
 
     def decide(self, decision: str, reason: str = "") -> Decision:
         """Save a decision on the record on screen (appended, fsynced) and move on. A record
@@ -171,6 +196,7 @@ class ScreenSession:
         earlier = self.done.get(record.id)
         entry = self.log.append(record.id, decision, reason, self.pending_note, self.pending_tags)
         self.done[record.id] = entry
+        self.changes += 1
         if record.id in self.history:
             self.history.remove(record.id)
         self.history.append(record.id)
@@ -197,6 +223,7 @@ class ScreenSession:
             return
         record_id = self.history.pop()
         taken_back = self.done.pop(record_id, None)
+        self.changes += 1
         self.log.append(record_id, "undecided", "", "undo")
         self.revisit = None
         if record_id in self.queue:
@@ -310,6 +337,83 @@ def can_open_links() -> bool:
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     )
 
+class StoppingInBackground:
+    """The stopping rule, computed in a background thread after each change of the decisions:
+    on 20,000 records it takes seconds, and a keystroke must not wait for it. The screen shows
+    the latest estimate computed (at most a decision or two behind, said so), and is drawn
+    again when a newer one arrives (`news`)."""
+
+    def __init__(self, hold: bool = False) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.hold = hold  # start no thread until release(): the first drawing comes first
+        self.thread: threading.Thread | None = None
+        self.wanted: tuple[tuple[int, ...], int, bool] | None = None
+        self.asked: tuple[int, ...] | None = None
+        self.result = None  # (labels it is for, LiveEstimate)
+        self.failed = ""
+        self.fresh = False  # a result not drawn yet
+
+    def latest(self, session: ScreenSession):  # noqa: ANN201 - LiveEstimate | None
+        labels = session.stopping_labels()
+        if labels is None:
+            return None
+        labels = tuple(labels)
+        if labels != self.asked:
+            self.asked = labels
+            self._request((labels, len(session.records), session.order == "ranked"))
+        result = self.result
+        self.fresh = False
+        return result[1] if result is not None else None
+
+    def release(self) -> None:
+        with self.lock:
+            self.hold = False
+        if self.wanted is not None:
+            self._request(self.wanted)
+
+    def behind(self) -> bool:
+        result = self.result
+        return result is not None and result[0] != self.asked
+
+    def news(self) -> bool:
+        return self.fresh
+
+    def _request(self, wanted: tuple[tuple[int, ...], int, bool]) -> None:
+        import threading
+
+        with self.lock:
+            if self.failed:
+                return
+            self.wanted = wanted
+            if self.hold or self.thread is not None and self.thread.is_alive():
+                return
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        from ..ranking.stopping import live_estimate
+
+        while True:
+            with self.lock:
+                wanted, self.wanted = self.wanted, None
+            if wanted is None:
+                return
+            labels, total, ranked = wanted
+            try:
+                self.result = (labels, live_estimate(list(labels), total, ranked=ranked))
+            except Exception as exc:  # noqa: BLE001 - an aid: screening goes on without it
+                self.failed = f"the stopping rule failed ({type(exc).__name__}: {exc})"
+                return
+            self.fresh = True
+
+    def wait(self) -> None:
+        thread = self.thread
+        if thread is not None:
+            thread.join()
+
+
 class BackgroundRanking:
     """Retrains in a background thread, so the next record never waits for the model.
 
@@ -320,12 +424,17 @@ class BackgroundRanking:
     Ranking is an aid: when the model cannot rank these records, or its training fails, the
     records keep their order and the reviewer is told once, in the session's message line; a
     decision is never held up or lost for it, and no traceback reaches the screen.
+
+    `build` makes the ranker in the thread too (reading the records' features takes seconds on
+    a large review): the screen starts at once, in the order it has, and the ranking applies
+    from the first decision after it is ready.
     """
 
-    def __init__(self, ranker) -> None:  # noqa: ANN001 - ranking.Ranker
+    def __init__(self, ranker=None, build: Callable[[], object] | None = None) -> None:  # noqa: ANN001
         import threading
 
         self.ranker = ranker
+        self.build = build
         self.lock = threading.Lock()
         self.position = None  # rank position of every row in the latest ranking
         self.thread = None
@@ -341,11 +450,10 @@ class BackgroundRanking:
     def request(self, session: ScreenSession) -> None:
         import threading
 
-        import numpy as np
-
         row_of = session.row_of
-        labelled = np.array([row_of[rid] for rid in session.done], dtype=np.int64)
-        y = np.array([int(d.includes) for d in session.done.values()], dtype=int)
+        # Plain lists: numpy is imported by the thread, never on the way to the next record.
+        labelled = [row_of[rid] for rid in session.done]
+        y = [int(d.includes) for d in session.done.values()]
         with self.lock:
             if self.failed:
                 return
@@ -358,13 +466,19 @@ class BackgroundRanking:
     def _train(self) -> None:
         import numpy as np
 
+        if self.ranker is None:
+            try:
+                self.ranker = self.build()
+            except Exception as exc:  # noqa: BLE001 - see the class docstring
+                self.failed = f"ranking stopped ({type(exc).__name__}: {exc}); the order stays as it is"
+                return
         while True:
             with self.lock:
                 wanted, self.wanted = self.wanted, None
             if wanted is None:
                 return
             try:
-                self.ranker.fit(*wanted)
+                self.ranker.fit(np.array(wanted[0], dtype=np.int64), np.array(wanted[1], dtype=int))
             except Exception as exc:  # noqa: BLE001 - see the class docstring
                 self.failed = f"ranking stopped ({type(exc).__name__}: {exc}); the order stays as it is"
                 return
@@ -380,21 +494,180 @@ class BackgroundRanking:
         if thread is not None:
             thread.join()
 
-    def apply(self, session: ScreenSession) -> None:
+    def ranked_ids(self, session: ScreenSession) -> list[str] | None:
+        """Every record id in the latest ranking's order (None before the first ranking)."""
+        position = self.position
+        if position is None:
+            return None
         import numpy as np
 
-        notice = self.failed or getattr(self.ranker, "notice", "")
+        return [session.records[k].id for k in np.argsort(position, kind="stable")]
+
+    def apply(self, session: ScreenSession) -> None:
+        notice = self.failed or (getattr(self.ranker, "notice", "") if self.ranker is not None else "")
         if notice and not self.told:
             self.told = True
             session.message = f"{session.message}; {notice}" if session.message else notice
         position = self.position
         if position is None or not session.queue:
             return
+        import numpy as np
+
         row_of = session.row_of
         waiting = [rid for rid in session.queue if rid not in session.skipped]
         rows = np.array([row_of[rid] for rid in waiting], dtype=np.int64)
         ordered = [waiting[k] for k in np.argsort(position[rows], kind="stable")]
         session.queue = ordered + [rid for rid in session.queue if rid in session.skipped]
+
+
+# -- start-up: what the screen needs, from a cache keyed by everything it comes from ------------
+
+# Bump when what the studies cache holds changes shape.
+STUDIES_CACHE_VERSION = "2"
+
+
+def _studies_key(review) -> str | None:  # noqa: ANN001 - Review
+    """A hash of everything the deduplicated studies come from: each stored export (its sha256,
+    checked against the file: None when it was not verified since it last changed, so the slow
+    path verifies it), labels/dedup.csv, review.toml, and the code that computes them."""
+    import hashlib
+
+    from .. import __version__
+    from ..names import read_regular_bytes
+    from ..review import PARSE_CACHE_VERSION
+
+    digest = hashlib.sha256(f"{STUDIES_CACHE_VERSION}|{__version__}|{PARSE_CACHE_VERSION}".encode())
+    package = Path(__file__).resolve().parents[1]
+    code = sorted((package / "dedup").glob("*.py")) + [
+        package / "records.py",
+        package / "review.py",
+        package / "screening" / "__init__.py",
+    ]
+    for source in code:  # a new dedup rule or record field is a new key, whatever the version says
+        digest.update(source.read_bytes())
+    for search in review.searches():
+        for f in search.files:
+            if review._verified_signature(review.raw_file_path(f), f.sha256) is None:
+                return None
+            digest.update(f"{search.name}|{f.path}|{f.sha256}|{f.format}|{f.records}|{f.round}\0".encode())
+    for path in (review.dedup_decisions_path, review.config_path):
+        if path.exists() or path.is_symlink():
+            digest.update(read_regular_bytes(path))
+        digest.update(b"\0")
+    return digest.hexdigest()[:32]
+
+
+def screen_studies(review) -> tuple[list[Record], dict[str, str]]:  # noqa: ANN001 - Review
+    """screening.review_studies(review), from the cache when nothing it comes from changed.
+
+    Reading, deduplicating and merging 20,000 records takes seconds even with the parse and
+    dedup caches; the merged studies load in a fraction of that. The cache can never change a
+    result: its key covers every input and the code, and an entry of the wrong shape is rebuilt.
+    """
+    import marshal
+
+    from ..importers import gc_paused
+    from ..review import _RECORD_FIELDS
+    from ..textio import atomic_write_bytes
+    from . import review_studies
+
+    key = _studies_key(review)
+    path = review.cache_dir / "studies" / f"{key}.marshal" if key else None
+    if path is not None and path.exists():
+        try:
+            with gc_paused():  # 20,000 records: a collection pass per thousand objects made costs seconds
+                fields, rows, member_of = marshal.loads(path.read_bytes())
+                if tuple(fields) != _RECORD_FIELDS:
+                    raise ValueError("written by another version")
+                studies = [Record(*row) for row in rows]
+            ids = {r.id for r in studies}
+            shaped = all(isinstance(r.id, str) and isinstance(r.title, str) for r in studies)
+            if not shaped or not isinstance(member_of, dict) or not all(
+                isinstance(k, str) and v in ids for k, v in member_of.items()
+            ):
+                raise ValueError("cache entry of the wrong shape")
+            return studies, member_of
+        except Exception:  # noqa: BLE001 - a damaged or planted entry is rebuilt, never trusted
+            pass
+    studies, member_of = review_studies(review)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with gc_paused():
+                rows = [tuple(r.__dict__.values()) for r in studies]
+                data = marshal.dumps((_RECORD_FIELDS, rows, member_of))
+            atomic_write_bytes(path, data, durable=False)
+            for stale in sorted(path.parent.glob("*.marshal"), key=lambda f: f.stat().st_mtime)[:-3]:
+                stale.unlink(missing_ok=True)  # keep the few latest
+        except OSError:
+            pass  # a read-only cache: slower, never wrong
+    return studies, member_of
+
+
+def _order_path(review, session: ScreenSession, reviewer: str, settings: str) -> Path:  # noqa: ANN001
+    """Where the ranking a session ended with is kept: keyed by the reviewer's decision file as
+    it is, the records in their order and the ranking settings, so it is only ever used for
+    exactly the decisions it was trained on."""
+    import hashlib
+
+    from .. import __version__
+
+    digest = hashlib.sha256(f"{__version__}|{reviewer}|{session.stage}|{settings}".encode())
+    for record in session.records:
+        digest.update(record.id.encode("utf-8", "surrogateescape") + b"\0")
+    if session.log.path.exists():
+        from ..names import read_regular_bytes
+
+        digest.update(read_regular_bytes(session.log.path))
+    return review.cache_dir / "screen-order" / f"{digest.hexdigest()[:32]}.marshal"
+
+
+def load_saved_order(review, session: ScreenSession, reviewer: str, settings: str) -> bool:  # noqa: ANN001
+    """Put the queue in the order the last session's ranking left it, when the decisions have
+    not changed since (else nothing changes). Returns whether it did."""
+    import marshal
+
+    path = _order_path(review, session, reviewer, settings)
+    try:
+        ids = marshal.loads(path.read_bytes())
+    except Exception:  # noqa: BLE001 - none yet, or damaged: the order stays
+        return False
+    if not isinstance(ids, list) or sorted(ids) != sorted(session.by_id):
+        return False
+    rank = {rid: k for k, rid in enumerate(ids)}
+    session.queue.sort(key=rank.__getitem__)
+    return True
+
+
+def save_order(review, session: ScreenSession, reviewer: str, settings: str, ids: list[str] | None) -> None:  # noqa: ANN001, E501
+    import marshal
+
+    from ..textio import atomic_write_bytes
+
+    if ids is None:
+        return
+    path = _order_path(review, session, reviewer, settings)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, marshal.dumps(list(ids)), durable=False)
+        for stale in sorted(path.parent.glob("*.marshal"), key=lambda f: f.stat().st_mtime)[:-8]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def still_need_vote(view, reviewer: str) -> set[str] | None:  # noqa: ANN001 - StageView
+    """The records still waiting for votes that this screener's vote counts for (not final, in
+    no conflict; with an allocation, of their share): the session leaves out what they decided,
+    as status does. None for anyone else."""
+    if reviewer not in view.screeners or reviewer in view.inactive:
+        return None
+    waiting = view.waiting()
+    voting = waiting["open"] | waiting["undecided"]
+    allocation = getattr(view, "allocation", None)
+    if allocation is not None:
+        voting &= set(allocation.share(reviewer))
+    return voting
 
 
 def highlighter(include: list[str], exclude: list[str]) -> Callable:
@@ -461,10 +734,16 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
     bar_width = max(0, width - len(counts) - 1)
     filled = round(bar_width * session.screened / total) if total else bar_width
     top.append(Text.assemble(("━" * filled, "green"), ("━" * (bar_width - filled), "grey37"), counts))
-    estimate = session.stopping_estimate()
+    estimate = session.shown_estimate()
     if estimate is not None:
         style = "bold green" if estimate.safe_to_stop else "dim"
-        top.extend(_wrapped(Text(estimate.describe(), style=style), console, width)[:2])
+        said = estimate.describe()
+        if session.stopping is not None and session.stopping.behind():
+            said = "(updating) " + said
+        top.extend(_wrapped(Text(said, style=style), console, width)[:2])
+    elif session.stopping is not None and session.stopping_labels() is not None:
+        said = session.stopping.failed or "the stopping rule: computing..."
+        top.append(Text(_cut(said, width), style="dim"))
     record = session.current
     if record is None:
         left = session.matches_waiting()
@@ -567,11 +846,12 @@ def help_lines(session: ScreenSession, console, width: int) -> list:  # noqa: AN
     for key, _, meaning in KEYS[session.stage]:
         if key == "m" and not session.allow_maybe:
             meaning = "(a resolver answers include or exclude; maybe settles nothing)"
-        out.extend(_wrapped(Text.assemble((f"{key:>6}  ", "bold"), meaning), console, width))
+        wrapped = _wrapped(Text(meaning), console, max(20, width - 8))  # a hanging indent
+        out.append(Text.assemble((f"{key:>6}  ", "bold"), wrapped[0]))
+        out.extend(Text.assemble(" " * 8, line) for line in wrapped[1:])
     out.append(Text(""))
     out.append(Text("What the decisions mean", style="bold"))
-    for line in MEANING[session.stage]:
-        out.extend(_wrapped(Text(line), console, width))
+    out.extend(_wrapped(Text(" ".join(MEANING[session.stage])), console, width))
     out.append(Text(""))
     out.append(Text("Where they are saved", style="bold"))
     out.extend(
@@ -586,7 +866,7 @@ def help_lines(session: ScreenSession, console, width: int) -> list:  # noqa: AN
     )
     out.append(Text(""))
     out.append(Text("The stopping rule", style="bold"))
-    estimate = session.stopping_estimate()
+    estimate = session.shown_estimate()
     if estimate is not None:
         out.extend(_wrapped(Text(estimate.describe()), console, width))
         out.extend(
@@ -599,6 +879,8 @@ def help_lines(session: ScreenSession, console, width: int) -> list:  # noqa: AN
                 width,
             )
         )
+    elif session.stopping_labels() is not None:
+        out.append(Text("Being computed; ? again in a moment shows it."))
     else:
         out.extend(
             _wrapped(
@@ -613,14 +895,17 @@ def help_lines(session: ScreenSession, console, width: int) -> list:  # noqa: AN
     return out
 
 
+def _short(path: Path) -> str:
+    """labels/<stage>/<reviewer>.csv, as the review names it."""
+    return "/".join(path.parts[-3:])
+
+
 def history_lines(session: ScreenSession, entries: list[Decision], cursor: int, top: int, width: int, height: int):  # noqa: ANN001, ANN201, E501
     """The history view: one decision per line, newest first, the chosen one marked; ids whole."""
     from rich.text import Text
 
-    head = Text(
-        _cut(f"Your {len(entries)} decisions at {session.stage}, newest first ({session.log.path})", width),
-        style="bold",
-    )
+    said = f"Your {len(entries)} decisions at {session.stage}, newest first ({_short(session.log.path)})"
+    head = Text(_cut(said, width), style="bold")
     rows = []
     for k in range(top, min(len(entries), top + max(1, height - 3))):
         entry = entries[k]
@@ -653,8 +938,12 @@ def run_terminal(
     """The key loop. Returns when the reviewer quits. `getchar` returns one key: a character,
     or a name (pgdn, pgup, up, down, enter, esc) for keys that send a sequence."""
     quit_asked = False  # q pressed once with a note not yet saved
+    first = True
     while True:
         render(session, console, highlight)
+        if first and session.on_first_draw is not None:
+            session.on_first_draw()
+        first = False
         key = getchar()
         if len(key) == 1:
             key = key.lower()
@@ -854,6 +1143,8 @@ class KeyReader:
         self.saved = None
         self.waiting = False
         self.old_handler = None
+        # Asked while no key comes: something changed that the screen should show (draw again).
+        self.news: Callable[[], bool] | None = None
 
     def __enter__(self) -> KeyReader:
         if self.fd is not None:
@@ -898,6 +1189,9 @@ class KeyReader:
         import os
         import select
 
+        while self.news is not None and not select.select([self.fd], [], [], 0.1)[0]:
+            if self.news():
+                return "resize"
         data = os.read(self.fd, 1)
         if not data:
             return "q"
