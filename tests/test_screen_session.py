@@ -314,3 +314,18 @@ def test_the_stopping_rule_in_the_background_shows_the_latest(tmp_path):
     s.shown_estimate()
     s.stopping.wait()
     assert s.shown_estimate().found == 1
+
+
+def test_tags_reach_the_exports(screened):  # noqa: F811
+    import csv
+
+    from screener.export import export
+    from screener.screening.labels import record_decision
+
+    study = "pmid:16511671"
+    assert record_decision(screened, "alice", TA, study, "include", tags="rct, adults").tags == "rct; adults"
+    record_decision(screened, "bob", TA, study, "include")
+    rows = list(csv.DictReader(io.StringIO(export(screened, TA, "all", "csv")[0])))
+    row = next(r for r in rows if r["study_id"] == study)
+    assert row["tags"] == "alice: rct; adults" and row["decision"] == "include"
+    assert "tags alice: rct; adults" in export(screened, TA, "included", "ris")[0]

@@ -11,7 +11,7 @@ import csv
 import io
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ScreenerError
@@ -28,6 +28,7 @@ CSV_COLUMNS = (
     "reason",
     "decided_by",
     "notes",
+    "tags",
     "merged_ids",
     "searches",
     "title",
@@ -53,6 +54,7 @@ class ExportRow:
     reason: str
     decided_by: str
     notes: list[str]  # "reviewer: note"
+    tags: list[str] = field(default_factory=list)  # "reviewer: tag; tag" (the labels files' tags column)
 
 
 def final_decisions(review, stage: str = "full-text", decision: str = "included") -> list[ExportRow]:  # noqa: ANN001
@@ -80,8 +82,13 @@ def final_decisions(review, stage: str = "full-text", decision: str = "included"
             for name, decisions in view.decisions.items()
             if record.id in decisions and decisions[record.id].note
         ]
+        tags = [
+            f"{name}: {decisions[record.id].tags}"
+            for name, decisions in view.decisions.items()
+            if record.id in decisions and decisions[record.id].tags
+        ]
         rows.append(
-            ExportRow(record, outcome, final.reason if final else "", final.by if final else "", notes)
+            ExportRow(record, outcome, final.reason if final else "", final.by if final else "", notes, tags)
         )
     return rows
 
@@ -98,6 +105,7 @@ def _fields(row: ExportRow) -> dict[str, Any]:
         "reason": row.reason,
         "decided_by": row.decided_by,
         "notes": " | ".join(row.notes),
+        "tags": " | ".join(row.tags),
         "merged_ids": r.extra.get("merged_ids", r.id),
         "searches": r.extra.get("merged_searches", r.search),
         "title": r.title,
@@ -138,6 +146,7 @@ def _decision_note(row: ExportRow) -> str:
     if row.decided_by:
         parts.append(f"decided by: {row.decided_by}")
     parts.extend(f"note {n}" for n in row.notes)
+    parts.extend(f"tags {t}" for t in row.tags)
     return "; ".join(_one_line(p) for p in parts)
 
 
