@@ -329,3 +329,12 @@ def test_tags_reach_the_exports(screened):  # noqa: F811
     row = next(r for r in rows if r["study_id"] == study)
     assert row["tags"] == "alice: rct; adults" and row["decision"] == "include"
     assert "tags alice: rct; adults" in export(screened, TA, "included", "ris")[0]
+
+
+def test_a_note_typed_on_a_reopened_record_stays_with_it(tmp_path):
+    s = session(tmp_path)
+    # decide, reopen it from the history, type a note, try to leave: refused; decide: the note goes with it
+    drive(s, ["i", "h", "enter", "n", "esc", "s", "m", "q"], ["seen the full text"])
+    saved = [(d.record_id, d.decision, d.note) for d in s.log.read()]
+    assert saved == [("pmid:100", "include", ""), ("pmid:100", "maybe", "seen the full text")]
+    assert s.current.id == "pmid:101"

@@ -240,6 +240,9 @@ class ScreenSession:
 
     def skip(self) -> None:
         if self.revisit is not None:
+            if self.pending_note or self.pending_tags:  # they were typed for this record
+                self.message = "decide to keep your note and tags, or n/t then Enter to clear them"
+                return
             self.revisit = None
             self.message = "back to the queue; the decision is unchanged"
             return
