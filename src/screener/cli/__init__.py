@@ -94,8 +94,7 @@ def _one_line(text: str) -> str:
 
 
 # Registering the commands: each module adds its own to `cli` when imported.
-from . import dedup, export, prisma, ranking, review, screening, search  # noqa: E402,F401
-from . import report  # noqa: E402,F401
+from . import allocate, dedup, export, prisma, ranking, report, review, screening, search  # noqa: E402,F401
 from .ranking import rank, simulate  # noqa: E402,F401  (tests call them directly)
 
 if __name__ == "__main__":
