@@ -177,3 +177,26 @@ def test_explain_duplicates_names_each_copy_its_search_and_the_record_it_joined(
     first = rows[0]
     kept = f"{first['merged_into']} ({first['merged_into_search']})"
     assert text[0] == f"{first['record_id']} ({first['search']}) -> {kept}"
+
+
+def test_dollar_signs_from_the_review_are_drawn_as_text(cli, tmp_path):
+    """A title or database name with two "$" is text, not a matplotlib formula (a bad formula
+    failed the drawing with an internal error)."""
+    root = tmp_path / "money"
+    assert cli("init", str(root), "--title", r"Costs from $\badcmd to $5", "--reviewer", "alice").code == 0
+    imported = cli(
+        "import",
+        str(SAMPLES / "medline.nbib"),
+        "--search",
+        "medline",
+        "--database",
+        "MEDLINE $x$",
+        "--review",
+        str(root),
+    )
+    assert imported.code == 0, imported
+    path = tmp_path / "prisma.svg"
+    result = cli("prisma", "--diagram", str(path), "--review", str(root))
+    assert result.code == 0, result
+    svg = path.read_text()
+    assert "MEDLINE $x$" in svg and r"$\badcmd" in svg

@@ -356,4 +356,8 @@ def flow_figure(counts: PrismaCounts, title: str = ""):  # noqa: ANN201 - matplo
         axes.plot([ox + ow / 2, ox + ow / 2], [52, join_y], color="#333333", lw=0.9)
         _arrow(axes, ox + ow / 2, join_y, mx + mw, join_y)
 
+    for text in [*axes.texts, *figure.texts]:
+        # Names, databases and reasons come from the review: text, never mathtext (two "$" in
+        # a database name would be read as a formula, and a bad one fails the drawing).
+        text.set_parse_math(False)
     return figure
