@@ -117,6 +117,8 @@ def test_statement_says_how_many_more_records_the_rule_expects():
     assert expectation(np.zeros(40, dtype=int), 3000).more is None
     assert "needs a relevant record" in stopping_statement(np.zeros(40, dtype=int), 3000)[0]
     assert "90% recall" in expectation(labels, 3000, target=0.9).statement()
+    everything = expectation(np.array([1, 0, 1, 0]), 4)
+    assert everything.says_stop and everything.statement() == "every record is screened: recall is 100%"
 
 
 def test_recall_curves_mark_where_the_rule_stopped(tmp_path, monkeypatch):

@@ -445,8 +445,11 @@ class Expectation:
     more: int | None  # records still to screen if none of them is relevant (None: no estimate yet)
     target: float
     relevant_left: int | None  # at most this many relevant records left, by the rule's fit
+    complete: bool = False  # every record is screened
 
     def statement(self) -> str:
+        if self.complete:
+            return "every record is screened: recall is 100%"
         if self.says_stop:
             return f"the stopping rule says stop: {self.target:.0%} recall is reached"
         if self.more is None:
@@ -463,7 +466,8 @@ def expectation(
     labels = np.asarray(labels_in_order, dtype=np.int64)
     more = rule.more_needed(labels, total, target)
     left = rule.left_high(labels, total) if labels.any() and len(labels) < total else None
-    return Expectation(more == 0, more, target, 0 if len(labels) >= total else left)
+    complete = len(labels) >= total
+    return Expectation(more == 0, more, target, 0 if complete else left, complete)
 
 
 @functools.lru_cache(maxsize=64)
