@@ -273,6 +273,20 @@ def test_studies_cache_equals_the_computation_and_is_never_trusted(screened):  #
     assert entry.exists()
     entry.write_bytes(b"planted")  # a damaged or planted entry is rebuilt
     assert [r.to_dict() for r in screen_studies(screened)[0]] == as_dicts[0]
+    # The abstracts are read when needed: one record's alone, then all.
+    from screener.screening.screen import screen_studies_lazy
+
+    screen_studies(screened)  # stored again
+    studies, _, abstracts = screen_studies_lazy(screened)
+    assert abstracts is not None and all(r.abstract == "" for r in studies)
+    with_abstract = next(k for k, r in enumerate(expected[0]) if r.abstract)
+    abstracts.ensure(studies[with_abstract])
+    assert studies[with_abstract].abstract == expected[0][with_abstract].abstract
+    assert sum(1 for r in studies if r.abstract) == 1
+    abstracts.fill_all()
+    assert [r.to_dict() for r in studies] == as_dicts[0]
+    entry.with_suffix(".abstracts").write_bytes(b"\x00" * 3)  # damaged: rebuilt, not trusted
+    assert screen_studies_lazy(screened)[2] is None
     # A person's dedup decision is an input: a new key.
     screened.dedup_decisions_path.write_text("record_id_1,record_id_2,decision,reviewer,timestamp,version\n")
     assert _studies_key(screened) != key
@@ -338,3 +352,15 @@ def test_a_note_typed_on_a_reopened_record_stays_with_it(tmp_path):
     saved = [(d.record_id, d.decision, d.note) for d in s.log.read()]
     assert saved == [("pmid:100", "include", ""), ("pmid:100", "maybe", "seen the full text")]
     assert s.current.id == "pmid:101"
+
+
+def test_need_vote_count_after_undo_and_change(tmp_path):
+    s = session(tmp_path, need_vote={"pmid:100", "pmid:101"})
+    s.decide("include")
+    s.decide("exclude")
+    assert s.still_need_vote == 0
+    s.undo()
+    assert s.still_need_vote == 1 == len(s.need_vote - s.done.keys())
+    s.open_decided("pmid:100")
+    s.decide("exclude")  # a change is no new vote
+    assert s.still_need_vote == 1

@@ -155,9 +155,19 @@ class DecisionLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._columns: tuple[str, ...] | None = None
+
+    def columns(self) -> tuple[str, ...]:
+        """The file's columns (file_columns), read once the file has its header."""
+        if self._columns is not None:
+            return self._columns
+        columns = file_columns(self.path)
+        if columns == COLUMNS and self.path.exists():  # a header without tags may gain it by hand
+            self._columns = columns
+        return columns
 
     def takes_tags(self) -> bool:
-        return "tags" in file_columns(self.path)
+        return "tags" in self.columns()
 
     def read(self) -> list[Decision]:
         return read_log(self.path)
@@ -180,7 +190,7 @@ class DecisionLog:
         file's own columns (`file_columns`): tags into a file without the column are refused."""
         from ..applog import append_rows
 
-        columns = file_columns(self.path)
+        columns = self.columns()
         if "tags" not in columns and any(e.tags for e in entries):
             raise tags_refused(self.path)
         rows = [

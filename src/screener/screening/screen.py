@@ -120,6 +120,7 @@ class ScreenSession:
     # Called once the first record is drawn: background work starts then, so that the first
     # drawing does not share the interpreter with numpy's and scikit-learn's imports.
     on_first_draw: Callable[[], None] | None = None
+    abstracts: LazyAbstracts | None = None  # abstracts read when needed (a cache's), else all in place
 
     def __post_init__(self) -> None:
         self.by_id = {r.id: r for r in self.records}
@@ -134,6 +135,8 @@ class ScreenSession:
         self.changes = 0  # decisions and undos so far: what cached views of `done` are keyed by
         self._labels: list[int] = []
         self._labels_for = -1
+        self._need: int | None = None
+        self._wrapped: tuple[tuple[str, int], list] | None = None  # the abstract's lines, last drawn
 
     @property
     def current(self) -> Record | None:
@@ -159,7 +162,9 @@ class ScreenSession:
     def still_need_vote(self) -> int | None:
         if self.need_vote is None:
             return None
-        return len(self.need_vote - self.done.keys())
+        if self._need is None:  # counted once, then kept up to date by decide and undo
+            self._need = len(self.need_vote - self.done.keys())
+        return self._need
 
     def stopping_labels(self) -> list[int] | None:
         """This reviewer's decisions as the stopping rule reads them (1 relevant), in the order
@@ -195,6 +200,8 @@ class ScreenSession:
         assert record is not None
         earlier = self.done.get(record.id)
         entry = self.log.append(record.id, decision, reason, self.pending_note, self.pending_tags)
+        if self._need is not None and earlier is None and record.id in self.need_vote:
+            self._need -= 1
         self.done[record.id] = entry
         self.changes += 1
         if record.id in self.history:
@@ -223,6 +230,8 @@ class ScreenSession:
             return
         record_id = self.history.pop()
         taken_back = self.done.pop(record_id, None)
+        if self._need is not None and taken_back is not None and record_id in self.need_vote:
+            self._need += 1
         self.changes += 1
         self.log.append(record_id, "undecided", "", "undo")
         self.revisit = None
@@ -289,6 +298,8 @@ class ScreenSession:
         """Screen only the records whose title, abstract or authors hold every word (case
         ignored); an empty search goes back to the full queue."""
         terms = words.casefold().split()
+        if self.abstracts is not None:
+            self.abstracts.fill_all()
         self.revisit = None
         if not terms:
             self.search, self.matches = "", None
@@ -349,8 +360,9 @@ class StoppingInBackground:
     def __init__(self, hold: bool = False) -> None:
         import threading
 
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.hold = hold  # start no thread until release(): the first drawing comes first
+        self.busy = False
         self.thread: threading.Thread | None = None
         self.wanted: tuple[tuple[int, ...], int, bool] | None = None
         self.asked: tuple[int, ...] | None = None
@@ -387,34 +399,39 @@ class StoppingInBackground:
         import threading
 
         with self.lock:
-            if self.failed:
-                return
             self.wanted = wanted
-            if self.hold or self.thread is not None and self.thread.is_alive():
+            self.lock.notify_all()
+            if self.failed or self.hold or self.thread is not None:
                 return
-            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread = threading.Thread(target=self._work, daemon=True)
             self.thread.start()
 
-    def _run(self) -> None:
+    def _work(self) -> None:
         from ..ranking.stopping import live_estimate
 
         while True:
             with self.lock:
+                self.busy = False
+                self.lock.notify_all()
+                while self.wanted is None:
+                    self.lock.wait()
                 wanted, self.wanted = self.wanted, None
-            if wanted is None:
-                return
+                self.busy = True
             labels, total, ranked = wanted
             try:
                 self.result = (labels, live_estimate(list(labels), total, ranked=ranked))
             except Exception as exc:  # noqa: BLE001 - an aid: screening goes on without it
-                self.failed = f"the stopping rule failed ({type(exc).__name__}: {exc})"
+                with self.lock:
+                    self.failed = f"the stopping rule failed ({type(exc).__name__}: {exc})"
+                    self.busy = False
+                    self.lock.notify_all()
                 return
             self.fresh = True
 
     def wait(self) -> None:
-        thread = self.thread
-        if thread is not None:
-            thread.join()
+        with self.lock:
+            while self.thread is not None and not self.failed and (self.busy or self.wanted is not None):
+                self.lock.wait()
 
 
 class BackgroundRanking:
@@ -438,10 +455,14 @@ class BackgroundRanking:
 
         self.ranker = ranker
         self.build = build
-        self.lock = threading.Lock()
+        # One worker for the session: starting a thread per decision made the key loop wait
+        # for the new thread to be scheduled.
+        self.lock = threading.Condition()
         self.position = None  # rank position of every row in the latest ranking
+        self.applied = None  # the ranking the queue was last put in the order of
         self.thread = None
         self.wanted = None  # (labelled rows, labels) waiting to be trained on
+        self.busy = False  # the worker is building or training
         self.failed = ""  # why ranking stopped, once it has
         self.told = False  # the reviewer has seen the notice or the failure
 
@@ -460,31 +481,41 @@ class BackgroundRanking:
         with self.lock:
             if self.failed:
                 return
-            self.wanted = (labelled, y)
-            if self.thread is not None and self.thread.is_alive():
-                return  # the running thread picks up the newest request when it finishes
-            self.thread = threading.Thread(target=self._train, daemon=True)
-            self.thread.start()
+            self.wanted = (labelled, y)  # the worker takes the newest request when it is free
+            self.lock.notify_all()
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._work, daemon=True)
+                self.thread.start()
 
-    def _train(self) -> None:
+    def _stop(self, exc: Exception) -> None:
+        with self.lock:
+            self.failed = f"ranking stopped ({type(exc).__name__}: {exc}); the order stays as it is"
+            self.busy = False
+            self.wanted = None
+            self.lock.notify_all()
+
+    def _work(self) -> None:
         import numpy as np
 
         if self.ranker is None:
             try:
+                with self.lock:
+                    self.busy = True
                 self.ranker = self.build()
             except Exception as exc:  # noqa: BLE001 - see the class docstring
-                self.failed = f"ranking stopped ({type(exc).__name__}: {exc}); the order stays as it is"
-                return
+                return self._stop(exc)
         while True:
             with self.lock:
+                self.busy = False
+                self.lock.notify_all()
+                while self.wanted is None:
+                    self.lock.wait()
                 wanted, self.wanted = self.wanted, None
-            if wanted is None:
-                return
+                self.busy = True
             try:
                 self.ranker.fit(np.array(wanted[0], dtype=np.int64), np.array(wanted[1], dtype=int))
             except Exception as exc:  # noqa: BLE001 - see the class docstring
-                self.failed = f"ranking stopped ({type(exc).__name__}: {exc}); the order stays as it is"
-                return
+                return self._stop(exc)
             if self.ranker.fitted:
                 order = np.argsort(-self.ranker.scores, kind="stable")
                 position = np.empty(len(order), dtype=np.int64)
@@ -492,10 +523,10 @@ class BackgroundRanking:
                 self.position = position
 
     def wait(self) -> None:
-        """For tests and the end of a session: let the running training finish."""
-        thread = self.thread
-        if thread is not None:
-            thread.join()
+        """For tests: until every request so far is trained on (or ranking stopped)."""
+        with self.lock:
+            while self.thread is not None and not self.failed and (self.busy or self.wanted is not None):
+                self.lock.wait()
 
     def ranked_ids(self, session: ScreenSession) -> list[str] | None:
         """Every record id in the latest ranking's order (None before the first ranking)."""
@@ -512,8 +543,9 @@ class BackgroundRanking:
             self.told = True
             session.message = f"{session.message}; {notice}" if session.message else notice
         position = self.position
-        if position is None or not session.queue:
-            return
+        if position is None or not session.queue or position is self.applied:
+            return  # nothing new: the queue is in this ranking's order already
+        self.applied = position
         import numpy as np
 
         row_of = session.row_of
@@ -526,7 +558,7 @@ class BackgroundRanking:
 # -- start-up: what the screen needs, from a cache keyed by everything it comes from ------------
 
 # Bump when what the studies cache holds changes shape.
-STUDIES_CACHE_VERSION = "2"
+STUDIES_CACHE_VERSION = "3"
 
 
 def _studies_key(review) -> str | None:  # noqa: ANN001 - Review
@@ -561,11 +593,23 @@ def _studies_key(review) -> str | None:  # noqa: ANN001 - Review
 
 
 def screen_studies(review) -> tuple[list[Record], dict[str, str]]:  # noqa: ANN001 - Review
-    """screening.review_studies(review), from the cache when nothing it comes from changed.
+    """screening.review_studies(review), from the cache when nothing it comes from changed
+    (see `screen_studies_lazy`), every abstract in place."""
+    studies, member_of, abstracts = screen_studies_lazy(review)
+    if abstracts is not None:
+        abstracts.fill_all()
+    return studies, member_of
+
+
+def screen_studies_lazy(review) -> tuple[list[Record], dict[str, str], LazyAbstracts | None]:  # noqa: ANN001
+    """The deduplicated studies and the map from every record id to its study, as
+    screening.review_studies computes them, from a cache when nothing they come from changed.
 
     Reading, deduplicating and merging 20,000 records takes seconds even with the parse and
-    dedup caches; the merged studies load in a fraction of that. The cache can never change a
-    result: its key covers every input and the code, and an entry of the wrong shape is rebuilt.
+    dedup caches; the cached studies load in a fraction of that, and their abstracts (four
+    fifths of the bytes) are read when needed: `LazyAbstracts` (None: every abstract is in
+    place). The cache can never change a result: its key covers every input and the code, and
+    an entry of the wrong shape is rebuilt.
     """
     import marshal
 
@@ -576,6 +620,7 @@ def screen_studies(review) -> tuple[list[Record], dict[str, str]]:  # noqa: ANN0
 
     key = _studies_key(review)
     path = review.cache_dir / "studies" / f"{key}.marshal" if key else None
+    at = _RECORD_FIELDS.index("abstract")
     if path is not None and path.exists():
         try:
             with gc_paused():  # 20,000 records: a collection pass per thousand objects made costs seconds
@@ -589,7 +634,7 @@ def screen_studies(review) -> tuple[list[Record], dict[str, str]]:  # noqa: ANN0
                 isinstance(k, str) and v in ids for k, v in member_of.items()
             ):
                 raise ValueError("cache entry of the wrong shape")
-            return studies, member_of
+            return studies, member_of, LazyAbstracts(path.with_suffix(".abstracts"), studies)
         except Exception:  # noqa: BLE001 - a damaged or planted entry is rebuilt, never trusted
             pass
     studies, member_of = review_studies(review)
@@ -598,13 +643,91 @@ def screen_studies(review) -> tuple[list[Record], dict[str, str]]:  # noqa: ANN0
             path.parent.mkdir(parents=True, exist_ok=True)
             with gc_paused():
                 rows = [tuple(r.__dict__.values()) for r in studies]
+                rows = [row[:at] + ("",) + row[at + 1 :] for row in rows]
                 data = marshal.dumps((_RECORD_FIELDS, rows, member_of))
+            # The abstracts first: a studies entry is only ever read beside its abstracts.
+            atomic_write_bytes(path.with_suffix(".abstracts"), LazyAbstracts.pack(studies), durable=False)
             atomic_write_bytes(path, data, durable=False)
             for stale in sorted(path.parent.glob("*.marshal"), key=lambda f: f.stat().st_mtime)[:-3]:
                 stale.unlink(missing_ok=True)  # keep the few latest
+                stale.with_suffix(".abstracts").unlink(missing_ok=True)
         except OSError:
             pass  # a read-only cache: slower, never wrong
-    return studies, member_of
+    return studies, member_of, None
+
+
+class LazyAbstracts:
+    """The abstracts of cached studies, read when needed: one record's when it is drawn, every
+    one before a search or the ranking reads them (`fill_all`, also run in the background once
+    the first record is on screen). The file: 8 bytes giving the length of a marshalled list of
+    offsets, that list, then every abstract in UTF-8, one after the other."""
+
+    def __init__(self, path: Path, records: list[Record]) -> None:
+        import marshal
+        import threading
+
+        self.path = path
+        self.records = records
+        self.lock = threading.Lock()
+        self.filled = False
+        # Kept open for the session: opening a file costs milliseconds on some file systems.
+        self.handle = path.open("rb")
+        size = int.from_bytes(self.handle.read(8), "little")
+        self.offsets = marshal.loads(self.handle.read(size))
+        self.start = 8 + size
+        if not isinstance(self.offsets, list) or len(self.offsets) != len(records) + 1:
+            raise ValueError("abstracts of another entry")
+        self.index = {r.id: k for k, r in enumerate(records)}
+        self.loaded: set[str] = set()
+
+    @staticmethod
+    def pack(records: list[Record]) -> bytes:
+        import marshal
+
+        blobs = [r.abstract.encode("utf-8", "surrogatepass") for r in records]
+        offsets = [0]
+        for blob in blobs:
+            offsets.append(offsets[-1] + len(blob))
+        header = marshal.dumps(offsets)
+        return len(header).to_bytes(8, "little") + header + b"".join(blobs)
+
+    def ensure(self, record: Record) -> None:
+        """This record's abstract in place (a read of its bytes alone)."""
+        if self.filled or record.id in self.loaded:
+            return
+        k = self.index.get(record.id)
+        if k is None:
+            return
+        import os
+
+        length = self.offsets[k + 1] - self.offsets[k]
+        data = os.pread(self.handle.fileno(), length, self.start + self.offsets[k])
+        if len(data) != length:
+            raise self._changed()
+        record.abstract = data.decode("utf-8", "surrogatepass")
+        self.loaded.add(record.id)
+
+    def _changed(self) -> ScreenerError:
+        return ScreenerError(
+            "changed while the screen was reading it (the abstracts are cut short)",
+            path=self.path,
+            hint="start the screen again (your decisions are all saved); the cache is rebuilt",
+        )
+
+    def fill_all(self) -> None:
+        """Every abstract in place (once; later calls return at once)."""
+        import os
+
+        with self.lock:
+            if self.filled:
+                return
+            blob = os.pread(self.handle.fileno(), self.offsets[-1] + 1, self.start)
+            if len(blob) != self.offsets[-1]:
+                raise self._changed()
+            offsets = self.offsets
+            for k, record in enumerate(self.records):
+                record.abstract = blob[offsets[k] : offsets[k + 1]].decode("utf-8", "surrogatepass")
+            self.filled = True
 
 
 def _order_path(review, session: ScreenSession, reviewer: str, settings: str) -> Path:  # noqa: ANN001
@@ -780,7 +903,12 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
         top.append(Text(" · ".join(parts), style="dim"))
         authors = "; ".join(record.authors[:30]) + (" et al." if len(record.authors) > 30 else "")
         top.append(Text(_cut(authors or "(no authors)", width), style="italic"))
-        abstract = _wrapped(_abstract_text(record, highlight), console, width)
+        if session.abstracts is not None:
+            session.abstracts.ensure(record)
+        if session._wrapped is None or session._wrapped[0] != (record.id, width):
+            lines = _wrapped(_abstract_text(record, highlight), console, width)
+            session._wrapped = ((record.id, width), lines)
+        abstract = session._wrapped[1]
         if record.id in session.context:
             bottom.extend(_wrapped(Text(session.context[record.id], style="magenta"), console, width)[:3])
     pending = []
@@ -833,11 +961,28 @@ def render(session: ScreenSession, console, highlight: Callable, show_help: bool
 
 
 def draw(console, lines: list) -> None:  # noqa: ANN001
-    console.clear()
+    """Clear the terminal and write the lines, in one write: rich's print measures, wraps and
+    asks the terminal whether it is one on every call, a third of a keystroke's time; the
+    lines are already cut to the width, so their styled segments go out as they are."""
+    from rich.segment import Segment
+
+    segments: list = []
     for n, line in enumerate(lines):
-        line.no_wrap = True
-        line.overflow = "crop"
-        console.print(line, end="" if n == len(lines) - 1 else "\n", highlight=False, soft_wrap=False)
+        segments.extend(line.render(console, end=""))
+        if n < len(lines) - 1:
+            segments.append(Segment.line())
+    try:
+        text = console._render_buffer(segments)  # rich's own segments-to-terminal step
+    except AttributeError:  # a rich without it: the slower public way
+        from rich.text import Text
+
+        console.clear()
+        screen = Text("\n").join(lines)
+        screen.no_wrap, screen.overflow = True, "crop"
+        console.print(screen, end="", highlight=False, soft_wrap=False)
+        return
+    console.file.write(("\x1b[H\x1b[2J" if console.is_terminal else "") + text)
+    console.file.flush()
 
 
 def help_lines(session: ScreenSession, console, width: int) -> list:  # noqa: ANN001
