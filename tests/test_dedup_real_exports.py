@@ -55,7 +55,7 @@ def test_database_notes_are_no_part_of_the_title(annotated):
 def test_a_title_that_only_looks_like_a_note_keeps_its_words():
     # "to:" in lower case is a word of the title, not Ovid's TO: field.
     assert N.title_key("Response to: intrapleural fibrinolytics") != N.title_key("Response")
-    assert N.notice_kind(N.title_key("Response to: intrapleural fibrinolytics"), []) == "notice"
+    assert N.notice_kind(N.title_key("Response to: intrapleural fibrinolytics"), []) == "reply"
     # "[corrected]" marks a corrected word; the rest of the title stays.
     assert N.title_key("Gemcitabine plus cisplatin [corrected] in lung cancer") == N.title_key(
         "Gemcitabine plus cisplatin in lung cancer"
@@ -334,3 +334,29 @@ def test_a_year_apart_with_a_venue_on_one_side_stays_apart():
     assert not together([_working_paper(2017), article])
     # Two years apart is too far even without a venue.
     assert not together([_working_paper(2016), _working_paper(2018)])
+
+
+@pytest.mark.parametrize(
+    ("title", "types", "kind"),
+    [
+        ("Erratum: {t}", [], "correction"),
+        ("Corrigendum to {t}", [], "correction"),
+        ("{t}", ["Published Erratum"], "correction"),
+        ("Notice of retraction: {t}", [], "retraction"),
+        ("Reply to: {t}", [], "reply"),
+        ("In reply", ["Letter"], "reply"),
+        ("Comment on: {t}", [], "comment"),
+        ("{t}", ["Letter"], "comment"),
+        ("{t}", ["Journal Article"], ""),
+    ],
+)
+def test_notices_have_a_kind(title, types, kind):
+    assert N.notice_kind(N.title_key(title.format(t=TITLE)), types) == kind
+
+
+def test_an_erratum_and_a_reply_with_one_doi_are_different_records():
+    erratum = rec(title=f"Erratum: {TITLE}", authors=["Hamont, D."], year=2011, doi="10.1000/x.1")
+    reply = rec(title=f"Reply to: {TITLE}", authors=["Hamont, D."], year=2011, doi="10.1000/x.1")
+    same_erratum = rec(title=f"Correction: {TITLE}", authors=["Hamont, D."], year=2011, doi="10.1000/x.1")
+    assert not together([erratum, reply])
+    assert together([erratum, same_erratum])

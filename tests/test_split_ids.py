@@ -90,11 +90,6 @@ def review_with_erratum(tmp_path: Path, cli) -> Review:
     for name in ("embase", "cochrane"):
         result = cli("import", str(tmp_path / f"{name}.ris"), "--search", name, "--review", str(root))
         assert result.code == 0, result
-    # Imports within one second tie and fall back to search order; say which came first.
-    toml = root / "searches" / "embase.toml"
-    text = toml.read_text()
-    stamp = text.split('imported = "')[1].split('"')[0]
-    toml.write_text(text.replace(stamp, "2020-01-01T00:00:00+00:00"))
     return Review(root)
 
 
@@ -206,3 +201,100 @@ def test_a_wrongly_imported_file_is_removed_with_its_provenance_kept(tmp_path: P
         == 0
     )
     assert [f.path for f in Review(root).search("embase").files] == ["embase.ris", "embase-3.ris"]
+
+
+# -- what an attack found ---------------------------------------------------------------------
+
+
+def test_a_real_id_equal_to_a_split_id_neither_hangs_nor_collides() -> None:
+    import threading
+
+    from screener.dedup import split_id
+
+    article = finalise(Record(search="embase", doi=DOI, title=TITLE, authors=["Hamont, D."], year=2010))
+    erratum = finalise(Record(search="cochrane", doi=DOI, title=f"Erratum: {TITLE}", authors=["Hamont, D."]))
+    # A crafted record whose DOI is the erratum's split id.
+    crafted = finalise(Record(search="hostile", doi=split_id(erratum).removeprefix("doi:"), title="Other"))
+    out: list = []
+    worker = threading.Thread(
+        target=lambda: out.append(deduplicate([article, erratum, crafted])), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "deduplicate did not finish"
+    ids = [r.id for r in out[0].records]
+    assert len(set(ids)) == 3 and ids[2] == crafted.id  # the real id stays; the split id steps aside
+
+
+def test_a_decision_made_after_the_split_is_never_carried(review_with_erratum: Review, cli) -> None:
+    root = str(review_with_erratum.root)
+    assert cli("label", f"doi:{DOI}", "exclude", "--reviewer", "alice", "--review", root).code == 0
+    result = cli("--review", root, "dedup", "--carry-decisions", "--json")
+    assert result.code == 0 and json.loads(result.out)["decisions_carried"] == 0
+
+
+def test_a_doi_holding_a_tilde_is_no_split_id(tmp_path: Path, cli) -> None:
+    root = tmp_path / "review"
+    assert cli("init", str(root), "--reviewer", "alice").code == 0
+    (tmp_path / "e.ris").write_text(
+        ris({**OTHER, "DO": "10.1000/gut~2014"}, {**ARTICLE, "DO": "10.1000/gut"})
+    )
+    assert cli("import", str(tmp_path / "e.ris"), "--search", "embase", "--review", str(root)).code == 0
+    assert cli("label", "doi:10.1000/gut", "exclude", "--reviewer", "alice", "--review", str(root)).code == 0
+    result = json.loads(cli("--review", str(root), "dedup", "--carry-decisions", "--json").out)
+    assert result["split_ids"] == [] and result["decisions_carried"] == 0
+
+
+def test_decisions_on_split_ids_pass_check(review_with_erratum: Review, cli) -> None:
+    root = str(review_with_erratum.root)
+    split = json.loads(cli("--review", root, "dedup", "--json").out)["split_ids"][0]["split_id"]
+    assert cli("label", split, "include", "--reviewer", "alice", "--review", root).code == 0
+    result = cli("check", "--review", root)
+    assert result.code == 0, result
+
+
+def test_removing_the_article_leaves_the_erratum_its_own_id_and_decisions(
+    review_with_erratum: Review, cli
+) -> None:
+    root = str(review_with_erratum.root)
+    split = json.loads(cli("--review", root, "dedup", "--json").out)["split_ids"][0]["split_id"]
+    assert (review_with_erratum.root / "labels" / "ids.csv").exists()  # recorded by the imports
+    for reviewer in ("alice", "bob"):
+        assert cli("label", f"doi:{DOI}", "exclude", "--reviewer", reviewer, "--review", root).code == 0
+        assert cli("label", split, "include", "--reviewer", reviewer, "--review", root).code == 0
+    assert cli("import", "--remove", "embase.ris", "--review", root).code == 0
+    prisma = json.loads(cli("prisma", "--format", "json", "--review", root).out)
+    assert prisma["records_excluded"] == 0  # the article's exclusion did not move to the erratum
+    assert prisma["records_screened"] == 1
+    from screener.screening import load_stage
+
+    view = load_stage(Review(review_with_erratum.root), "title-abstract")
+    assert [r.id for r in view.records] == [split] and view.final[split].decision == "include"
+    checked = cli("check", "--review", root)
+    assert checked.code == 1 and f"doi:{DOI}" in checked.out + checked.err  # the orphans are named
+
+
+def test_an_export_spread_over_earlier_files_is_refused_as_a_repeat(tmp_path: Path, cli) -> None:
+    root = tmp_path / "review"
+    assert cli("init", str(root), "--reviewer", "alice").code == 0
+    (tmp_path / "part1.ris").write_text(ris(ARTICLE))
+    (tmp_path / "part2.ris").write_text(ris(OTHER))
+    (tmp_path / "whole.ris").write_text(ris(ARTICLE, OTHER))
+    r = str(root)
+    assert (
+        cli(
+            "import", str(tmp_path / "part1.ris"), str(tmp_path / "part2.ris"), "--search", "e", "--review", r
+        ).code
+        == 0
+    )
+    refused = cli("import", str(tmp_path / "whole.ris"), "--search", "e", "--review", r)
+    assert refused.code == 2 and "searches/e.ris, searches/e-2.ris" in refused.err
+
+
+def test_a_reason_that_is_not_text_is_refused_naming_the_option(review_with_erratum: Review, cli) -> None:
+    root = str(review_with_erratum.root)
+    before = (review_with_erratum.root / "searches" / "cochrane.toml").read_bytes()
+    for reason in ("caf\udce9", "a\x1b[31mred"):
+        result = cli("import", "--remove", "cochrane.ris", "--reason", reason, "--review", root)
+        assert result.code == 2 and "--reason" in result.err
+    assert (review_with_erratum.root / "searches" / "cochrane.toml").read_bytes() == before

@@ -555,12 +555,14 @@ class Clock:
 
 
 def write_decisions(path: Path, rows: list[tuple[str, str, str, str, str]]) -> None:
-    from screener.screening.decisions import COLUMNS
+    # The decisions were written before labels files had a tags column: they keep their six
+    # columns, as any file written then does (nothing already written is rewritten).
+    from screener.screening.decisions import COLUMNS_WITHOUT_TAGS
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        writer.writerow(COLUMNS_WITHOUT_TAGS)
         for row in rows:
             writer.writerow([*row, "reconstruction"])
 

@@ -396,6 +396,12 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
+def import_time() -> str:
+    """When a file is imported, to the millisecond: which of two records sharing an id the review
+    held first is decided by it (dedup's split ids), and scripts import many files a second."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
 class Review:
     """A review directory on disk. Cheap to construct; reads files when asked."""
 
@@ -708,7 +714,7 @@ class Review:
                 sha256=parsed.sha256,
                 records=len(parsed.records),
                 encoding=parsed.encoding,
-                imported=now_iso(),
+                imported=import_time(),
                 # A file name that is not valid UTF-8 is kept readable in the provenance.
                 original_name=os.fsencode(Path(path).name).decode("utf-8", "replace"),
                 round=round,
@@ -771,17 +777,24 @@ class Review:
         return current, updating
 
     def _refuse_repeated_export(self, search: Search, parsed: ParsedFile, path: str | Path) -> None:
+        """An export whose records are mostly in the search already (in one file or spread over
+        several: two halves, then the whole) is the same search imported again."""
         new_ids = [r.id for r in parsed.records]
+        if not new_ids:
+            return
+        held_in: dict[str, str] = {}
         for file in search.files:
-            held = {r.id for r in self.load_file_records(search, file)}
-            overlap = sum(1 for record_id in new_ids if record_id in held)
-            if new_ids and overlap >= OVERLAP_REFUSED * len(new_ids):
-                raise ScreenerError(
-                    f"{overlap} of its {len(new_ids)} records are already in search {search.name!r}, "
-                    f"from searches/{file.path}: the same export imported again?",
-                    path=path,
-                    hint="nothing was written; if it really is another export, pass --allow-overlap",
-                )
+            for record in self.load_file_records(search, file):
+                held_in.setdefault(record.id, file.path)
+        found = [held_in[i] for i in new_ids if i in held_in]
+        if len(found) >= OVERLAP_REFUSED * len(new_ids):
+            files = ", ".join(f"searches/{name}" for name in dict.fromkeys(found))
+            raise ScreenerError(
+                f"{len(found)} of its {len(new_ids)} records are already in search {search.name!r}, "
+                f"from {files}: the same export imported again?",
+                path=path,
+                hint="nothing was written; if it really is another export, pass --allow-overlap",
+            )
 
     def remove_file(
         self, name: str, reason: str = "", search: str | None = None
@@ -823,6 +836,10 @@ class Review:
                     hint="to redo that search: screener search pubmed --search NAME --restart",
                 )
             stored_path = inside(self.root, "searches", file.path, what="searches")  # before any write
+            from .dedup.split_ids import record_splits
+
+            # An erratum split from its article keeps its own id once the article is gone.
+            record_splits(self)
             owner.files = [f for f in owner.files if f is not file]
             entry = {k: v for k, v in vars(file).items() if v != ""}
             entry["removed"] = now_iso()

@@ -107,6 +107,9 @@ def update_review(
         from .prisma import prisma_counts
 
         before = prisma_counts(review)
+        from .dedup.split_ids import record_splits
+
+        record_splits(review)  # ids split so far stay with their records, whatever the round brings
         # Every file's search checked before the first is written: a refused update writes nothing.
         spelled: dict[str, str] = {}
         for name, _, _ in parsed:
@@ -128,6 +131,10 @@ def update_review(
             review, searches, parsed, known, settings, client, progress, database, date_searched
         )
         report.unfinished = unfinished
+        try:
+            record_splits(review)
+        except ScreenerError:  # the round is in; what blocks dedup, every later command says
+            pass
         return report
 
 

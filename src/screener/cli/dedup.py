@@ -136,9 +136,11 @@ def dedup(
                 outcome = dd.dedup_review(review, keep_distinct_pairs=bool(pairs_out))
     if pairs_out:
         _write_pairs(pairs_out, outcome.result, None)
+    from ..dedup.split_ids import record_splits
     from ..screening.split_ids import carry_decisions as carry
     from ..screening.split_ids import carry_plan, split_ids
 
+    record_splits(review, outcome)
     splits = split_ids(review)
     plan = carry_plan(review) if splits else []
     carried = carry(review, plan) if carry_decisions and plan else 0

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
+from ..errors import ScreenerError
 from ..importers import FORMATS, read_records
 from ..prisma import KINDS as SEARCH_KINDS
 from ..review import Review, Reviewer, init_review
@@ -159,6 +160,19 @@ def import_(
                 "stored_as": f"searches/{result.stored_as}",
             }
         )
+    if any(r["added"] for r in results):
+        from ..dedup.split_ids import record_splits
+
+        try:
+            with err_console.status("Deduplicating"):
+                record_splits(review)  # labels/ids.csv: an id split now stays split
+        except ScreenerError as exc:  # the files are in; what blocks dedup, every command will say
+            err_console.print(
+                f"warning: imported, but not deduplicated: {exc}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
     if as_json:
         print_json(results)
         return
@@ -175,6 +189,13 @@ def import_(
 
 
 def _remove_file(review: Review, name: str, reason: str, search: str | None, as_json: bool) -> None:
+    import unicodedata
+
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in reason):
+        raise click.BadParameter(
+            "holds a control character or bytes that are not text in this locale; type it as plain text",
+            param_hint="--reason",
+        )
     owner, file = review.remove_file(name, reason=reason, search=search)
     if as_json:
         print_json({"removed": f"searches/{file.path}", "search": owner.name, "records": file.records})

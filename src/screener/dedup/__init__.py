@@ -167,10 +167,16 @@ def deduplicate(
     index_of: dict[str, list[int]] = {}
     for position, record in enumerate(records):
         index_of.setdefault(record.id, []).append(position)
-    for members in list(index_of.values()):
-        if len(members) > 1:  # a person may have answered on the split id of one of them
+    # A person may have answered on the split id of a record that shares its id. Collected
+    # apart: a split id equal to a real id must not grow the list being walked.
+    aliases: dict[str, list[int]] = {}
+    for members in index_of.values():
+        if len(members) > 1:
             for position in members:
-                index_of.setdefault(split_id(records[position]), []).append(position)
+                aliases.setdefault(split_id(records[position]), []).append(position)
+    for alias, positions in aliases.items():
+        held = index_of.setdefault(alias, [])
+        held.extend(p for p in positions if p not in held)
     human: dict[tuple[int, int], str] = {}
     for decision, id_pairs in (("same", same), ("different", different)):
         for a, b in id_pairs:
@@ -268,7 +274,8 @@ def split_shared_ids(
     for position, record in enumerate(records):
         groups.setdefault(record.id, []).append(position)
     renamed: dict[int, str] = {}
-    for record_id, members in groups.items():
+    taken: set[str] = set(groups)  # a split id is never an id the review already has
+    for members in groups.values():
         if len(members) < 2 or len({int(cluster_of[i]) for i in members}) < 2:
             continue
 
@@ -276,7 +283,6 @@ def split_shared_ids(
             return (seniority[position] if seniority is not None else 0), position
 
         keeper = int(cluster_of[min(members, key=rank)])
-        taken: set[str] = {record_id}
         alias_of_cluster: dict[int, str] = {}
         for position in sorted(members, key=rank):
             group = int(cluster_of[position])
@@ -382,7 +388,7 @@ def pending_pairs(result: DedupResult) -> list[Pair]:
 
 
 # Bump when the rules change, so cached clusters are recomputed.
-DEDUP_VERSION = "7"
+DEDUP_VERSION = "8"
 
 
 def _cache_key(review, keep_distinct_pairs: bool) -> str:  # noqa: ANN001
@@ -392,11 +398,13 @@ def _cache_key(review, keep_distinct_pairs: bool) -> str:  # noqa: ANN001
     for search in review.searches():
         for f in search.files:
             digest.update(f"{search.name}|{f.sha256}|{f.format}".encode())
-    decisions = review.dedup_decisions_path
-    if decisions.exists() or decisions.is_symlink():
-        from ..names import read_regular_bytes
+    from ..names import read_regular_bytes
+    from .split_ids import ids_path
 
-        digest.update(read_regular_bytes(decisions))
+    for path in (review.dedup_decisions_path, ids_path(review)):  # human decisions, recorded splits
+        digest.update(b"|")
+        if path.exists() or path.is_symlink():
+            digest.update(read_regular_bytes(path))
     return digest.hexdigest()[:32]
 
 
@@ -453,7 +461,9 @@ def _cached_deduplicate(
 
 def dedup_review(review, keep_distinct_pairs: bool = False) -> ReviewDedup:  # noqa: ANN001 - Review
     """Deduplicate every search of a review, honouring labels/dedup.csv."""
-    records = review.records()
+    from .split_ids import apply_recorded
+
+    records = apply_recorded(review, review.records())
     seniority = _seniority(review)
     if len(seniority) != len(records):  # the review's counts are checked on load; never guess
         seniority = None
@@ -483,13 +493,20 @@ def dedup_review(review, keep_distinct_pairs: bool = False) -> ReviewDedup:  # n
     return ReviewDedup(result, kept, searches, pending_pairs(result))
 
 
-def _seniority(review) -> list[tuple[int, str]]:  # noqa: ANN001 - Review
+def _seniority(review) -> list[tuple[int, float]]:  # noqa: ANN001 - Review
     """Per record of review.records(): the round and the import time of its file, the order in
-    which the review came to hold it."""
-    out: list[tuple[int, str]] = []
+    which the review came to hold it (a time that cannot be read counts as the earliest)."""
+    import datetime as dt
+
+    out: list[tuple[int, float]] = []
     for search in review.searches():
         for f in search.files:
-            out.extend([(f.round, f.imported)] * f.records)
+            try:
+                stamp = dt.datetime.fromisoformat(f.imported)
+                when = (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).timestamp()
+            except ValueError:
+                when = float("-inf")
+            out.extend([(f.round, when)] * f.records)
     return out
 
 

@@ -49,7 +49,7 @@ class Prepared:
     doi: np.ndarray
     pmid: np.ndarray
     abstract: np.ndarray
-    notice: np.ndarray  # bool
+    notice: np.ndarray  # the kind of notice (normalise.notice_kind), "" for an article
     protocol: np.ndarray  # bool
     conference: np.ndarray  # bool
     part: np.ndarray
@@ -106,7 +106,7 @@ def prepare(records: Sequence[Record]) -> Prepared:
         cols["doi"].append(r.doi)
         cols["pmid"].append(r.pmid)
         cols["abstract"].append(N.fold(r.abstract[:600]) if r.abstract else "")
-        cols["notice"].append(bool(N.notice_kind(title, r.publication_types)))
+        cols["notice"].append(N.notice_kind(title, r.publication_types))
         cols["protocol"].append(N.is_protocol(title))
         cols["conference"].append(N.is_conference(N.fold(r.journal), r.publication_types, r.pages))
         cols["part"].append(N.part_number(title))
@@ -116,7 +116,7 @@ def prepare(records: Sequence[Record]) -> Prepared:
     for key, values in cols.items():
         if key == "year":
             arrays[key] = np.array(values, dtype=np.int32).reshape(n)
-        elif key in ("notice", "protocol", "conference"):
+        elif key in ("protocol", "conference"):
             arrays[key] = np.array(values, dtype=bool).reshape(n)
         else:
             arrays[key] = np.array(values, dtype=object).reshape(n)
@@ -342,6 +342,8 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
     has_authors = bool(p.authors[i]) and bool(p.authors[j])
     # Look-alikes that are different articles.
     if p.notice[i] != p.notice[j]:
+        if p.notice[i] and p.notice[j]:
+            return DISTINCT, f"two notices of different kinds ({p.notice[i]} and {p.notice[j]})"
         return DISTINCT, "an erratum/comment/retraction notice and an article"
     if p.protocol[i] != p.protocol[j]:
         return DISTINCT, "a protocol and a report of results"

@@ -161,14 +161,30 @@ _CONFERENCE_VENUE = re.compile(
 )
 
 
+_NOTICE_KINDS = (
+    ("correction", re.compile(r"errat|corrigend|correction")),
+    ("retraction", re.compile(r"retract|expression of concern")),
+    ("reply", re.compile(r"reply|response")),
+    ("comment", re.compile(r"comment|letter|editorial")),
+)
+
+
 def notice_kind(title_folded: str, publication_types: list[str]) -> str:
-    """'notice' for errata, corrections, retractions, comments and replies; '' otherwise."""
-    if _NOTICE.match(title_folded):
-        return "notice"
+    """The kind of notice: 'correction' (erratum, corrigendum), 'retraction' (or expression of
+    concern), 'reply' (reply, response) or 'comment' (comment, letter, editorial); '' for an
+    article. Two notices of different kinds on one article (an erratum and a reply, which often
+    carry the article's DOI) are different records."""
+    match = _NOTICE.match(title_folded)
+    if match:
+        return _kind_of(match.group(0))
     for ptype in publication_types:
         if _NOTICE_TYPES.search(ptype) and not re.search(r"journal article|review", ptype, re.I):
-            return "notice"
+            return _kind_of(ptype.lower())
     return ""
+
+
+def _kind_of(words: str) -> str:
+    return next((kind for kind, pattern in _NOTICE_KINDS if pattern.search(words)), "comment")
 
 
 def is_protocol(title_folded: str) -> bool:

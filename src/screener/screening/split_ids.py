@@ -1,12 +1,14 @@
 """Ids split by deduplication, and carrying the decisions made while they were shared.
 
 A DOI can name two records that dedup keeps apart (an article and its erratum, found by two
-searches). Until screener 0.1 such records shared the id `doi:X`, so one decision decided both.
-Now the record found first keeps `doi:X` and the other is `doi:X~<hash>` (dedup.split_shared_ids).
-A decision recorded on `doi:X` after the other record was imported was shown on both: this
-module finds those decisions and appends the same decision on the split id to the same
-reviewer's file, with a note saying where it came from. No line is ever rewritten; a reviewer
-who has decided the split id already keeps their own decision.
+searches). Up to screener 0.1 such records shared the id `doi:X`, so one decision decided both.
+Since 0.2 the record found first keeps `doi:X` and the other is `doi:X~<hash>`
+(dedup.split_shared_ids, recorded in labels/ids.csv). A decision that screener 0.1 recorded on
+`doi:X` after the other record was imported was shown on both: this module finds those
+decisions and appends the same decision on the split id to the same reviewer's file, with a
+note saying where it came from. A decision written by 0.2 or later was made on one record and
+is never carried. No line is ever rewritten; a reviewer who has decided the split id already
+keeps their own decision.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from dataclasses import dataclass
 
 from .decisions import Decision, DecisionLog, decision_path, latest, now_stamp
 from .decisions import read_log as read_decisions
+
+# The first version that gave split records ids of their own: decisions it wrote are on one record.
+SPLITTING_VERSION = (0, 2)
 
 
 @dataclass(frozen=True)
@@ -36,18 +41,20 @@ class Carry:
 
 
 def split_ids(review) -> list[SplitId]:  # noqa: ANN001 - Review
-    """Every record whose id dedup split, with the shared id it had."""
+    """Every record whose id dedup split (recorded or not yet), with the shared id it had: the
+    records whose id differs from the one their export gives them. A DOI that holds a '~' is
+    no split id."""
     from ..dedup import dedup_review
 
     outcome = dedup_review(review)
+    natural = review.records()
     imported = [f.imported for s in review.searches() for f in s.files for _ in range(f.records)]
     found: dict[str, SplitId] = {}
     for position, record in enumerate(outcome.result.records):
-        shared, tilde, _ = record.id.rpartition("~")
-        if not tilde or record.id in found:
+        if position >= len(natural) or record.id == natural[position].id or record.id in found:
             continue
         when = imported[position] if position < len(imported) else ""
-        found[record.id] = SplitId(shared, record.id, record.search, record.title, when)
+        found[record.id] = SplitId(natural[position].id, record.id, record.search, record.title, when)
     return list(found.values())
 
 
@@ -59,10 +66,22 @@ def _parse_time(text: str) -> dt.datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
+def _written_before_splitting(version: str) -> bool:
+    """True unless the version column reads as 0.2 or later. A file from elsewhere ("reconstruction",
+    empty) predates splitting as far as anyone can tell."""
+    parts = version.strip().split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) < SPLITTING_VERSION
+    except (ValueError, IndexError):
+        return True
+
+
 def _seen_on_split_record(decision: Decision, split: SplitId) -> bool:
-    """A decision on the shared id was shown on the split record too when it was made after that
-    record's file came into the review. When either time cannot be read, it is carried: the
-    reviewer is shown it and can change it, whereas a decision silently dropped is lost."""
+    """A decision on the shared id was shown on the split record too when a version that shared
+    ids wrote it after that record's file came into the review. When a time cannot be read, it
+    is carried: the reviewer is shown it and can change it, a decision dropped is lost."""
+    if not _written_before_splitting(decision.version):
+        return False
     made, arrived = _parse_time(decision.timestamp), _parse_time(split.imported)
     return made is None or arrived is None or made >= arrived
 

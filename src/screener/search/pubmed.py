@@ -30,7 +30,7 @@ from Bio import Medline
 
 from ..errors import ScreenerError
 from ..names import atomic_write_beneath, check_name, inside, read_regular_bytes
-from ..review import Review, Search, SearchFile, environment_summary, now_iso
+from ..review import Review, Search, SearchFile, environment_summary, import_time, now_iso
 from ..textio import atomic_write_bytes, atomic_write_text
 from .entrez import EntrezClient, EntrezSettings, HistoryExpired, TransientError
 
@@ -454,7 +454,7 @@ class PubmedSearch:
                     format="medline",
                     sha256=hashlib.sha256(body).hexdigest(),
                     records=len(chunks),
-                    imported=now_iso(),
+                    imported=import_time(),
                 )
             )
         search = Search(
@@ -647,7 +647,7 @@ def write_pubmed_update(review: Review, update: PubmedUpdate) -> None:
                 format="medline",
                 sha256=hashlib.sha256(update.body).hexdigest(),
                 records=update.new,
-                imported=now_iso(),
+                imported=import_time(),
                 round=update.round,
                 date_searched=today,
             )
