@@ -8,7 +8,7 @@ decisions with reasons for what went through. The first build reads and deduplic
 records (the cache fills); the next builds are timed, in-process (`build_report`) and as the
 command (`screener report -o`, Python start-up and imports included).
 
-    python benchmarks/report_bench.py [--records 100000] [--repeat 3] [--json]
+    python benchmarks/report_bench.py [--records 100000] [--repeat 3] [--keep DIR] [--json]
 """
 
 from __future__ import annotations
@@ -120,12 +120,17 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--keep", type=Path, help="Keep the generated review and its cache here, and reuse them next time."
+    )
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         os.environ["SCREENER_CACHE_DIR"] = str(folder / "cache")  # a cache of its own, warmed below
         example = folder / "lesurtel"
+        shutil.rmtree(example, ignore_errors=True)
         example.mkdir()
         shutil.copy(REPO / "review.toml", example / "review.toml")
         shutil.copytree(REPO / "searches", example / "searches")
@@ -144,7 +149,12 @@ def main() -> None:
             "target_s": 2,
         }
         start = time.perf_counter()
-        big = big_review(folder, args.records)
+        kept = folder / "review" / "review.toml"
+        if args.keep and kept.is_file() and len(Review(kept.parent).records()) == args.records:
+            big = Review(kept.parent)  # made by an earlier run with --keep
+        else:
+            shutil.rmtree(folder / "review", ignore_errors=True)
+            big = big_review(folder, args.records)
         made = time.perf_counter() - start
         start = time.perf_counter()
         page = build_report(big)

@@ -147,9 +147,10 @@ def search_kind(search) -> str:  # noqa: ANN001 - review.Search
     return kind
 
 
-def prisma_counts(review, outcome=None, views=None) -> PrismaCounts:  # noqa: ANN001 - review.Review
-    """The counts; `outcome` (dedup_review) and `views` (the title-abstract and full-text
-    StageViews) when the caller has them already (the report), else computed."""
+def prisma_counts(review, outcome=None, views=None, studied=None) -> PrismaCounts:  # noqa: ANN001 - Review
+    """The counts; `outcome` (dedup_review), `views` (the title-abstract and full-text
+    StageViews) and `studied` (review_studies' answer) when the caller has them already (the
+    report), else computed."""
     from ..dedup import dedup_review
     from ..screening import load_stage, review_studies
 
@@ -218,7 +219,7 @@ def prisma_counts(review, outcome=None, views=None) -> PrismaCounts:  # noqa: AN
             records[i].id for i in members if i != representative and not in_databases(i)
         )
 
-    studies, member_of = review_studies(review, outcome)
+    studies, member_of = studied or review_studies(review, outcome)
     if views is None:
         views = [load_stage(review, stage, studies, member_of) for stage in ("title-abstract", "full-text")]
     ta, ft = views

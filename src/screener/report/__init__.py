@@ -142,9 +142,13 @@ def report_data(review, generated: str | None = None) -> ReportData:  # noqa: AN
     config = review.config
     outcome = dedup_review(review)
     studies, member_of = review_studies(review, outcome)
-    views = {stage: load_stage(review, stage, studies, member_of) for stage in STAGES}
+    title_abstract = load_stage(review, "title-abstract", studies, member_of)
+    views = {
+        "title-abstract": title_abstract,
+        "full-text": load_stage(review, "full-text", studies, member_of, title_abstract=title_abstract),
+    }
     # The same counts as `prisma --format json`, from the same deduplication and decisions.
-    counts = prisma_counts(review, outcome, [views[stage] for stage in STAGES])
+    counts = prisma_counts(review, outcome, [views[stage] for stage in STAGES], (studies, member_of))
     stages = []
     for stage in config.stages:
         view = views[stage]

@@ -204,11 +204,13 @@ def load_stage(
     stage: str,
     studies: list[Record] | None = None,  # noqa: ANN001
     member_of: dict[str, str] | None = None,
+    title_abstract: StageView | None = None,
 ) -> StageView:
     """Read every decision file of a stage and work out finals and conflicts.
 
     `studies` are the deduplicated records (default: computed); `member_of` maps any record id
-    to its study's id.
+    to its study's id; `title_abstract`, for the full-text stage, the title-abstract view the
+    caller has already (default: read again).
     """
     if stage not in STAGES:
         raise ScreenerError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
@@ -218,7 +220,7 @@ def load_stage(
     screeners = [r.name for r in config.reviewers if r.role == "screener"]
     resolvers = [r.name for r in config.reviewers if r.role == "resolver"]
     if stage == "full-text":
-        title_abstract = load_stage(review, "title-abstract", studies, member_of)
+        title_abstract = title_abstract or load_stage(review, "title-abstract", studies, member_of)
         included = {k for k, f in title_abstract.final.items() if f.decision == "include"}
         records = [r for r in studies if r.id in included]
     else:
