@@ -668,7 +668,7 @@ def _studies_sections(data: ReportData) -> str:
 def _id_list(ids: Sequence[str]) -> str:
     if not ids:
         return "<p><em>none</em></p>"
-    return '<p class="ids">' + " ".join(esc(i) for i in ids) + "</p>"
+    return '<p class="ids">' + esc(" ".join(ids)) + "</p>"  # one escape for 100,000 ids, not one each
 
 
 def _records_section(data: ReportData) -> str:
