@@ -364,3 +364,16 @@ def test_need_vote_count_after_undo_and_change(tmp_path):
     s.open_decided("pmid:100")
     s.decide("exclude")  # a change is no new vote
     assert s.still_need_vote == 1
+
+
+def test_the_drawing_keeps_every_style(tmp_path):
+    from screener.screening.screen import draw
+
+    s = session(tmp_path)
+    c = Console(file=io.StringIO(), width=80, height=24, force_terminal=True, color_system="standard")
+    draw(c, screen_lines(s, c, no_highlight, 80, 24))
+    out = c.file.getvalue()
+    assert out.startswith("\x1b[H\x1b[2J")
+    assert "\x1b[1mTrial number 0 of something\x1b[0m" in out  # the title, bold
+    assert "\x1b[2m2000 · Journal of Tests · pmid:100\x1b[0m" in out  # the id line, dim
+    assert out.endswith("q quit\x1b[0m") and out.count("\n") == 23  # the keys last, nothing scrolls

@@ -968,7 +968,9 @@ def draw(console, lines: list) -> None:  # noqa: ANN001
 
     segments: list = []
     for n, line in enumerate(lines):
-        segments.extend(line.render(console, end=""))
+        # render() gives the spans' styles; the line's own style goes under them, as print does.
+        style = console.get_style(line.style) if line.style else None
+        segments.extend(Segment.apply_style(line.render(console, end=""), style))
         if n < len(lines) - 1:
             segments.append(Segment.line())
     try:
