@@ -360,3 +360,53 @@ def test_an_erratum_and_a_reply_with_one_doi_are_different_records():
     same_erratum = rec(title=f"Correction: {TITLE}", authors=["Hamont, D."], year=2011, doi="10.1000/x.1")
     assert not together([erratum, reply])
     assert together([erratum, same_erratum])
+
+
+def test_a_journal_named_in_two_languages_with_the_same_volume_and_issue():
+    # Chosen on wagner digital_work (a Japanese journal and its English name), checked on the others.
+    one = rec(
+        title="Predicting reviewer workload from the history of an open source project",
+        authors=["Tanaka, Hiroshi", "Mori, Aiko"],
+        year=2016,
+        journal="Joho Shori Gakkai Ronbunshi",
+        volume="57",
+        issue="3",
+        pages="",
+    )
+    other = rec(
+        **{
+            **one.to_dict(),
+            "journal": "Transactions of the Information Processing Society of Japan",
+            "pages": "A-12_1-9",
+            "id": "",
+        }
+    )
+    assert together([one, other])
+    # With pages on both sides that differ, the journal is no longer the only weak field.
+    assert not together(
+        [
+            rec(**{**one.to_dict(), "pages": "100-110", "id": ""}),
+            rec(**{**other.to_dict(), "pages": "200-210", "id": ""}),
+        ]
+    )
+
+
+def test_a_footnote_mark_after_the_title_is_not_a_number_of_the_study():
+    title = "Collective bargaining for platform workers: reflections on the limits of analogy"
+    one = rec(title=title, authors=["Weber, Kai"], year=2018, journal="Work Studies", volume="12", pages="38")
+    other = rec(
+        title=f"{title} 1",
+        authors=["Weber, K."],
+        year=2018,
+        journal="Work Studies",
+        volume="12",
+        pages="38-59",
+    )
+    assert together([one, other])
+    # A number that is part of the title still keeps studies apart.
+    assert not together(
+        [
+            rec(**{**one.to_dict(), "title": f"{title} 2", "id": ""}),
+            rec(**{**other.to_dict(), "title": f"{title} 3", "id": ""}),
+        ]
+    )

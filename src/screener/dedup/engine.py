@@ -303,6 +303,14 @@ def _field_state(a: str, b: str) -> int:
 
 
 _DIGITS = re.compile(r"\d+")
+
+
+def _footnote_mark_only(a: str, b: str) -> bool:
+    """One title is the other plus a lone digit at its end (a footnote mark), and long enough
+    that the digit cannot be what tells two studies apart."""
+    short, long_ = sorted((a, b), key=len)
+    rest = long_[len(short) :]
+    return len(short) >= 40 and long_.startswith(short) and re.fullmatch(r" ?\d", rest) is not None
 _MEETING_BOOK = re.compile(r"\b(?:abstracts|proceedings|congress|conference|symposium|meeting)\b")
 
 
@@ -424,6 +432,10 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
             "a short, generic title with nothing else to tell them apart"
         )
     if p.numbers[i] != p.numbers[j]:
+        if _footnote_mark_only(p.title[i], p.title[j]) and page == 1 and volume == 1 and dy == 0 and au >= 90:
+            # "... employee representation 1": a footnote mark the export kept, not a number of
+            # the study, when volume and first page agree.
+            return DUPLICATE, "same article; one title ends with a footnote mark"
         # "Phase 2"/"phase 3", "5-year"/"10-year", "cohort 12"/"cohort 13": other studies.
         return (UNCERTAIN if t >= 95 and au >= 90 and page == 1 else DISTINCT), (
             "titles that differ in their numbers"
@@ -452,6 +464,20 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
                 # Pages are the field exports garble most (Excel dates, supplement and e-page
                 # forms, a page count for a range): alone against the rest they weigh little.
                 return DUPLICATE, "same title, authors, year and journal; only the pages differ"
+            if (
+                journal == -1
+                and page == 0
+                and volume == 1
+                and issue == 1
+                and dy == 0
+                and au >= 90
+                and has_authors
+                and len(p.title[i]) >= 40
+            ):
+                # One journal named in its own language and in English (Jinko Chino Gakkai
+                # Ronbunshi / Transactions of the Japanese Society for AI), the same volume and
+                # issue, no pages on one side: the journal's name is the one weak field against.
+                return DUPLICATE, "same title, authors, year, volume and issue; only the journal name differs"
             # (Same volume and pages: the journal's name is only spelt differently.)
             return UNCERTAIN, "same title and authors, different journal, pages or volume"
         if dy == 1 and details_agree < 2 and ab < 90:
