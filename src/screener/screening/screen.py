@@ -407,8 +407,6 @@ class StoppingInBackground:
             self.thread.start()
 
     def _work(self) -> None:
-        from ..ranking.stopping import live_estimate
-
         while True:
             with self.lock:
                 self.busy = False
@@ -419,6 +417,8 @@ class StoppingInBackground:
                 self.busy = True
             labels, total, ranked = wanted
             try:
+                from ..ranking.stopping import live_estimate
+
                 self.result = (labels, live_estimate(list(labels), total, ranked=ranked))
             except Exception as exc:  # noqa: BLE001 - an aid: screening goes on without it
                 with self.lock:
@@ -713,6 +713,14 @@ class LazyAbstracts:
             path=self.path,
             hint="start the screen again (your decisions are all saved); the cache is rebuilt",
         )
+
+    def fill_in_background(self) -> None:
+        """fill_all for a background thread: a failure is left for the next reader to report
+        (in one line), never a traceback on the reviewer's screen."""
+        try:
+            self.fill_all()
+        except Exception:  # noqa: BLE001, S110 - ensure() or find() meets it and says what it is
+            pass
 
     def fill_all(self) -> None:
         """Every abstract in place (once; later calls return at once)."""
