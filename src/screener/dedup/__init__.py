@@ -388,7 +388,7 @@ def pending_pairs(result: DedupResult) -> list[Pair]:
 
 
 # Bump when the rules change, so cached clusters are recomputed.
-DEDUP_VERSION = "9"
+DEDUP_VERSION = "10"
 
 
 def _cache_key(review, keep_distinct_pairs: bool) -> str:  # noqa: ANN001

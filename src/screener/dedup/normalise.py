@@ -404,7 +404,16 @@ def _names_match(a: str, b: str) -> bool:
     return all(x.startswith(y) or y.startswith(x) for x, y in zip(words_a, words_b, strict=True))
 
 
-_PAGES = re.compile(r"([A-Za-z]?)(\d+)\s*(?:[-\u2010-\u2015]+\s*([A-Za-z]?)(\d+))?")
+# A supplement numbered in roman numerals prefixes its pages ("viii108" in Annals of Oncology,
+# where another database writes "108"): the numeral goes, the page stays. One letter ("e43268",
+# "S108") is kept: it tells electronic and supplement pages from the journal's own.
+_ROMAN_SUPPLEMENT = r"(?:(?<![A-Za-z])[ivxIVX]{2,5}(?=\d))?"
+_PAGES = re.compile(
+    _ROMAN_SUPPLEMENT
+    + r"([A-Za-z]?)(\d+)\s*(?:[-\u2010-\u2015]+\s*"
+    + _ROMAN_SUPPLEMENT
+    + r"([A-Za-z]?)(\d+))?"
+)
 
 
 # Ovid writes a supplement's or a part's number where the pages go ("Suppl-12" for S109-S112,
