@@ -410,3 +410,11 @@ def test_a_footnote_mark_after_the_title_is_not_a_number_of_the_study():
             rec(**{**other.to_dict(), "title": f"{title} 3", "id": ""}),
         ]
     )
+
+
+@pytest.mark.parametrize(
+    ("pages", "key"), [("viii108", ("108", "")), ("iv12-iv15", ("12", "15")), ("S108", ("s108", ""))]
+)
+def test_a_roman_supplement_number_before_the_page_is_no_part_of_it(pages, key):
+    # Chosen on rathbone respiratory (Annals of Oncology's "viii108" against "108"), checked on the others.
+    assert N.pages_key(pages) == key
