@@ -377,3 +377,35 @@ def test_the_drawing_keeps_every_style(tmp_path):
     assert "\x1b[1mTrial number 0 of something\x1b[0m" in out  # the title, bold
     assert "\x1b[2m2000 · Journal of Tests · pmid:100\x1b[0m" in out  # the id line, dim
     assert out.endswith("q quit\x1b[0m") and out.count("\n") == 23  # the keys last, nothing scrolls
+
+
+def test_the_screen_says_while_the_ranking_is_being_built(tmp_path):
+    import threading
+
+    from screener.screening.screen import BackgroundRanking
+
+    started, release = threading.Event(), threading.Event()
+
+    class Ranker:
+        notice, fitted = "", False
+
+        def fit(self, labelled, y) -> None:  # noqa: ANN001
+            pass
+
+    def build():  # noqa: ANN202
+        started.set()
+        release.wait(10)
+        return Ranker()
+
+    s = session(tmp_path, order="ranked")
+    s.rerank = background = BackgroundRanking(build=build)
+    background.request(s)
+    started.wait(10)
+    def top() -> str:
+        return text_of(screen_lines(s, console(120, 40), no_highlight, 120, 40))[0]
+
+    assert "ranking: reading the records" in top()
+    s.decide("include")  # never waits for the model
+    release.set()
+    background.wait()
+    assert "ranking" not in top()

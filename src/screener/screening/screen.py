@@ -487,6 +487,10 @@ class BackgroundRanking:
                 self.thread = threading.Thread(target=self._work, daemon=True)
                 self.thread.start()
 
+    def preparing(self) -> bool:
+        """The model is still being built (its features read): the order is the one it had."""
+        return self.ranker is None and self.thread is not None and not self.failed
+
     def _stop(self, exc: Exception) -> None:
         with self.lock:
             self.failed = f"ranking stopped ({type(exc).__name__}: {exc}); the order stays as it is"
@@ -864,6 +868,9 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
         counts += f" · {need} still need your vote"
     if session.matches is not None:
         counts += f" · search {session.search!r}: {session.matches_waiting()} left"
+    preparing = getattr(session.rerank, "preparing", None)
+    if preparing is not None and preparing():
+        counts += " · ranking: reading the records"
     counts = _cut(counts, width)
     bar_width = max(0, width - len(counts) - 1)
     filled = round(bar_width * session.screened / total) if total else bar_width
