@@ -298,3 +298,14 @@ def test_a_reason_that_is_not_text_is_refused_naming_the_option(review_with_erra
         result = cli("import", "--remove", "cochrane.ris", "--reason", reason, "--review", root)
         assert result.code == 2 and "--reason" in result.err
     assert (review_with_erratum.root / "searches" / "cochrane.toml").read_bytes() == before
+
+
+def test_dedup_of_files_gives_split_ids_too(tmp_path: Path, cli) -> None:
+    (tmp_path / "embase.ris").write_text(ris(ARTICLE, OTHER))
+    (tmp_path / "cochrane.ris").write_text(ris(ERRATUM))
+    out = tmp_path / "clusters.csv"
+    args = ["dedup", "--input", str(tmp_path / "embase.ris"), "--input", str(tmp_path / "cochrane.ris")]
+    assert cli(*args, "--output", str(out)).code == 0
+    rows = [line.split(",") for line in out.read_text().splitlines()[1:]]
+    ids = [row[0] for row in rows]
+    assert len(set(ids)) == 3 and ids[0] == f"doi:{DOI}" and ids[2].startswith(f"doi:{DOI}~")

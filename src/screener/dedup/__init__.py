@@ -525,9 +525,11 @@ def dedup_files(
 
     ids: list[str] = []
     records: list[Record] = []
+    own_ids: list[bool] = []  # the record's own id (not a table's id column): split like a review's
     for path in paths:
         parsed = read_records(path, fmt)
         file_ids = [r.id for r in parsed.records]
+        own_ids.extend([parsed.format not in ("csv", "excel")] * len(file_ids))
         if parsed.format in ("csv", "excel"):
             if parsed.format == "csv":
                 from ..importers.tabular import read_frame_from_text
@@ -549,4 +551,9 @@ def dedup_files(
             record.id = f"{len(ids)}"  # every input row is its own record here
             ids.append(rid)
             records.append(record)
-    return ids, deduplicate(records)
+    result = deduplicate(records)
+    # As in a review, no id names two records kept apart (an article and its erratum by DOI).
+    named = [replace(r, id=rid) for r, rid in zip(records, ids, strict=True)]
+    split, _ = split_shared_ids(named, result.cluster_of, [])
+    ids = [s.id if own else rid for s, rid, own in zip(split, ids, own_ids, strict=True)]
+    return ids, result
