@@ -241,8 +241,9 @@ def _thin(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def stopping_statement(labels: list[int], total: int) -> str:
     """The stopping rule's statement on these decisions (1 include, 0 exclude, in order).
 
-    The rule lives in ranking/stopping.py (`live_estimate(...).describe()`, as the screen shows
-    it) and may change; any failure there leaves the page whole and says so instead."""
+    The rule lives in ranking/stopping.py: `live_estimate(...).describe()` is what the screen
+    shows (found so far, and the rule's expectation of how many more records reach 95% recall).
+    The rule may change; any failure there leaves the page whole and says so instead."""
     if not labels:
         return "No decisions yet: the stopping rule has nothing to judge."
     try:
