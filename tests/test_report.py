@@ -388,3 +388,16 @@ def test_dollar_signs_in_the_review_are_text_not_formulas(tmp_path):
     diagram = next(svg for svg in root.iter(f"{SVG}svg") if svg.get("class") == "diagram")
     assert title in text_of(diagram) and "MEDLINE $x$" in text_of(diagram)
     assert not [p for p in root.iter(f"{H}p") if p.get("class") == "warning"]
+
+
+def test_pairs_decided_by_a_person_are_listed_with_who_decided(small):
+    from screener.dedup.decisions import append_decision
+
+    ids = [r.id for r in small.records("hostile")]
+    append_decision(small.dedup_decisions_path, ids[0], ids[2], "different", reviewer="alice")
+    root = parse(build_report(small))
+    section = next(e for e in root.iter(f"{H}section") if e.get("id") == "dedup")
+    body = text_of(section)
+    assert "Pairs decided by a person (labels/dedup.csv): 1:" in " ".join(body.split())
+    rows = [r for r in section.iter(f"{H}tr") if ids[0] in text_of(r)]
+    assert len(rows) == 1 and "different" in text_of(rows[0]) and "alice" in text_of(rows[0])
