@@ -86,14 +86,25 @@ def test_a_question_ranks_before_any_decision():
     assert not plain.fitted
 
 
-def test_a_question_trains_against_exclusions_before_the_first_inclusion():
+def test_before_the_first_inclusion_the_question_alone_ranks():
+    """Exclusions before the first inclusion do not train a model against the question (they
+    are the records most like it): the records keep the question's own order."""
     texts, labels = topic_texts()
     excluded = np.flatnonzero(labels == 0)[:15]
     ranker = Ranker(texts, question=QUESTION)
+    ranker.fit(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=int))
+    cold = ranker.scores.copy()
     ranker.fit(excluded, np.zeros(len(excluded), dtype=int))
     assert ranker.fitted and len(ranker.scores) == len(texts)
+    np.testing.assert_array_equal(ranker.scores, cold)
+    expected = sum(m.question_similarity() for m in ranker.models)
+    np.testing.assert_allclose(ranker.scores, expected, rtol=1e-6)
     rest = np.setdiff1d(np.arange(len(texts)), excluded)
     assert labels[ranker.next_order(rest)[:20]].mean() >= 0.8
+    # The first inclusion trains the models (with the question as one more relevant row).
+    included = np.flatnonzero(labels == 1)[:1]
+    ranker.fit(np.concatenate([excluded, included]), np.array([0] * 15 + [1]))
+    assert all(m.fitted for m in ranker.models) and not np.allclose(ranker.scores, cold)
 
 
 def test_the_question_is_one_more_relevant_row_in_training():

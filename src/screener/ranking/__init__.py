@@ -382,6 +382,11 @@ class Ranker:
         labelled, y = np.asarray(labelled, dtype=np.int64), np.asarray(y, dtype=int)
         if self.question:
             weight = question_weight(int(y.sum()))
+            # Before the first inclusion the question alone ranks: its relevance, not a model
+            # trained against exclusions that are, by then, the records most like it.
+            if not (y == 1).any():
+                self._rank_by_question(labelled[:0], y[:0], weight)
+                return
             if not (y == 0).any():
                 self._rank_by_question(labelled, y, weight)
                 return
@@ -403,8 +408,8 @@ class Ranker:
         self.scores, self.fitted = usable.scores, True
 
     def _rank_by_question(self, labelled: np.ndarray, y: np.ndarray, weight: float) -> None:
-        """No irrelevant record yet: every model's similarity with the question (and the
-        inclusions), summed, ranks the records."""
+        """No inclusion yet, or no exclusion yet: every model's similarity with the question
+        (and the inclusions), summed, ranks the records."""
         usable = [m for m in self.models if not m.problem]
         for model in usable:
             model.fit(labelled, y, weight)
