@@ -11,7 +11,6 @@ from ..errors import ScreenerError
 from . import cli
 from .common import (
     Table,
-    build_ranker,
     console,
     err_console,
     find_review,
@@ -34,6 +33,7 @@ from .common import (
 @stage_option
 @click.option("--reason", default="", help="Exclusion reason (full text: one of review.toml's reasons).")
 @click.option("--note", default="", help="A note kept with the decision.")
+@click.option("--tags", default="", help='Tags kept with the decision, comma-separated ("rct, adults").')
 @click.option(
     "--import",
     "import_file",
@@ -53,6 +53,7 @@ def label(
     stage: str,
     reason: str,
     note: str,
+    tags: str,
     import_file: Path | None,
     skip_unknown: bool,
     review_dir: Path | None,
@@ -66,6 +67,7 @@ def label(
     Examples:
       screener label --reviewer alice pmid:16511671 include
       screener label --reviewer alice --stage full-text pmid:16511671 exclude --reason "Wrong population"
+      screener label --reviewer alice pmid:16511671 include --tags "rct, adults"
       screener label --reviewer alice --import rayyan-decisions.csv
     """
     from ..screening.labels import import_decisions, record_decision
@@ -83,10 +85,11 @@ def label(
         return
     if not record_id or not decision:
         raise ScreenerError("give RECORD_ID and DECISION (include, exclude, maybe...), or --import FILE")
-    entry = record_decision(review, reviewer, stage, record_id, decision, reason, note)
+    entry = record_decision(review, reviewer, stage, record_id, decision, reason, note, tags)
     click.echo(
         f"{reviewer} ({stage}): {entry.record_id} {entry.decision}"
         + (f" ({entry.reason})" if entry.reason else "")
+        + (f" [{entry.tags}]" if entry.tags else "")
     )
 
 
@@ -158,7 +161,14 @@ def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
     Example:
       screener agreement --stage title-abstract --json
     """
-    from ..screening import agreement, load_stage, pool_kappa, review_studies
+    from ..screening import (
+        agreement,
+        describe_sample,
+        load_stage,
+        pool_kappa,
+        review_studies,
+        sample_agreement,
+    )
 
     review = find_review(review_dir)
     studies, member_of = review_studies(review)
@@ -200,6 +210,9 @@ def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
                 f"{view.stage}: Fleiss' kappa over the {len(view.screeners)} screeners, {n} records "
                 f"with two votes or more: {number(kappa)}"
             )
+        sample = sample_agreement(view)
+        if sample is not None:
+            click.echo(f"{view.stage}: {describe_sample(sample)}")
 
 
 @cli.command()
@@ -213,27 +226,46 @@ def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
     help="ranked: most likely relevant first, learnt from your own decisions after each one (file "
     "order until you have included and excluded at least one).",
 )
+@click.option(
+    "--all",
+    "all_records",
+    is_flag=True,
+    help="With an allocation ('screener allocate'): every record, not only your share (your votes "
+    "outside it count like any other).",
+)
 @review_option
-def screen(reviewer: str, stage: str, order: str, review_dir: Path | None) -> None:
+def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir: Path | None) -> None:
     """Screen records one at a time in the terminal, blind to the other screeners.
 
     Keys: i include, e exclude (full text: then a reason by number), r report not retrieved
-    (full text), m maybe, u undo, n note, s skip for now, ? help, q quit. Each decision is on
-    disk before the next record appears; quitting and starting again resumes where you were.
+    (full text), m maybe, u undo (also your last decision of an earlier session), n note,
+    t tags, s skip for now, h history (see and change earlier decisions), / search the records
+    and screen the matches, o the record's PubMed/DOI link, space/PgDn/PgUp scroll the
+    abstract, ? help (what each key and decision means, where decisions are saved, the
+    stopping rule), q quit. Each decision is on disk before the next record appears; a change
+    appends a line; quitting and starting again resumes where you were. With an allocation,
+    the screen holds your share of the records still waiting for votes.
 
     \b
     Example:
       screener screen --reviewer alice --stage title-abstract
     """
+    import gc
+    import threading
+
     from ..screening import load_stage
+    from ..screening.allocate import screen_records
     from ..screening.decisions import DecisionLog, decision_path, session_lock
     from ..screening.screen import (
         KeyReader,
         ScreenSession,
+        StoppingInBackground,
         highlighter,
         order_records,
         require_terminal,
         run_terminal,
+        screen_studies_lazy,
+        still_need_vote,
     )
 
     review = find_review(review_dir)
@@ -247,36 +279,76 @@ def screen(reviewer: str, stage: str, order: str, review_dir: Path | None) -> No
         )
     require_terminal("screener screen", "in scripts, record decisions with 'screener label'")
     with session_lock(review.cache_dir / "locks", stage, reviewer):
-        with err_console.status("Preparing the records"):
-            view = load_stage(review, stage)
+        err_console.print("Preparing the records...")  # no spinner: stopping its thread takes a while
+        gc.disable()  # 20,000 records: the cyclic collector would walk them again and again
+        studies, member_of, abstracts = screen_studies_lazy(review)  # abstracts read when needed
+        view = load_stage(review, stage, studies, member_of)
+        gc.freeze()  # they live all session: no collection walks them again
+        gc.enable()
         log = DecisionLog(decision_path(review.labels_dir, stage, reviewer))
+        records, need = screen_records(view, reviewer, every=all_records)  # the allocation's share
         session = ScreenSession(
             stage,
-            order_records(view.records, "random" if order == "random" else "file", f"{reviewer}/{stage}"),
+            order_records(records, "random" if order == "random" else "file", f"{reviewer}/{stage}"),
             log,
             config.exclusion_reasons,
             done=dict(view.decisions.get(reviewer, {})),
             order=order,
+            need_vote=still_need_vote(view, reviewer),
+            abstracts=abstracts,
         )
+        session.message = need
+        session.stopping = StoppingInBackground(hold=True)  # seconds on 20,000 records: not in the key loop
+        background = settings = None
         if order == "ranked" and len(session.records) > 1:
-            from ..ranking import RankerConfig, record_text
-            from ..screening.screen import BackgroundRanking
-
-            ranker = build_ranker(
-                [record_text(r) for r in session.records],
-                RankerConfig.from_table(config.ranking),
-                review.cache_dir / "features",
-            )
-            with err_console.status("Ranking the records"):
-                background = BackgroundRanking(ranker)
-                background.request(session)
-                background.wait()  # the first ranking before the first record
-                background.apply(session)
+            background, settings = _background_ranking(review, session, reviewer)
             session.rerank = background
+
+        def start_background() -> None:
+            if abstracts is not None:  # every abstract, before a search or the ranking asks
+                threading.Thread(target=abstracts.fill_in_background, daemon=True).start()
+            session.stopping.release()
+            if background is not None:
+                background.request(session)  # the first ranking, applied from the first decision
+
+        session.on_first_draw = start_background
         highlight = highlighter(config.highlight_include, config.highlight_exclude)
         with KeyReader() as keys:
-            run_terminal(session, console, highlight, keys.getchar, keys.prompt)
+            keys.news = session.stopping.news  # a newer estimate: draw again
+            run_terminal(session, console, highlight, keys.getchar, keys.prompt, click.launch)
+        if background is not None:
+            from ..screening.screen import save_order
+
+            save_order(review, session, reviewer, settings, background.ranked_ids(session))
     console.print(f"{session.screened} of {len(session.records)} screened; decisions in {log.path}")
+
+
+def _background_ranking(review, session, reviewer: str):  # noqa: ANN001, ANN202
+    """The ranking for `screen --order ranked`, built and trained in a background thread (with
+    numpy and scikit-learn imported there): the first record shows at once, in the order the
+    last session's ranking left (when the decisions are unchanged since), else in file order
+    until the model is ready."""
+    from ..names import read_regular_bytes
+    from ..screening.screen import BackgroundRanking, load_saved_order
+
+    records = session.records
+    # Everything the ranking reads besides the decisions: the [ranking] table and the question.
+    settings = read_regular_bytes(review.config_path).decode("utf-8", "replace")
+
+    def build():  # noqa: ANN202
+        from ..ranking import Ranker, RankerConfig, record_text
+        from ..ranking.question import review_question
+
+        if session.abstracts is not None:
+            session.abstracts.fill_all()  # the model reads them
+        texts = [record_text(r) for r in records]
+        config = RankerConfig.from_table(review.config.ranking)
+        question = review_question(review)  # it ranks the records before the first inclusion
+        return Ranker(texts, config, cache_dir=review.cache_dir / "features", question=question)
+
+    background = BackgroundRanking(build=build)
+    load_saved_order(review, session, reviewer, settings)
+    return background, settings
 
 
 @cli.command()
@@ -295,7 +367,7 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
     """
     from ..screening import load_stage
     from ..screening.decisions import DecisionLog, decision_path, session_lock
-    from ..screening.screen import ScreenSession, highlighter, require_terminal, run_terminal
+    from ..screening.screen import KeyReader, ScreenSession, highlighter, require_terminal, run_terminal
 
     review = find_review(review_dir)
     config = review.config
@@ -331,11 +403,13 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
         if not to_settle:
             console.print(f"No conflicts to resolve at {stage}.")
             return
-        run_terminal(
-            session,
-            console,
-            highlighter(config.highlight_include, config.highlight_exclude),
-            click.getchar,
-            lambda text: click.prompt(text, default=""),
-        )
+        with KeyReader() as keys:
+            run_terminal(
+                session,
+                console,
+                highlighter(config.highlight_include, config.highlight_exclude),
+                keys.getchar,
+                keys.prompt,
+                click.launch,
+            )
     console.print(f"{session.screened} of {len(to_settle)} conflicts resolved")

@@ -1,0 +1,63 @@
+"""Issue #15: the screen and agreement with an allocation and a verified sample (the call sites in
+cli/screening.py): the screen holds a screener's share, --all every record; agreement reports the
+verified sample."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from screener.screening import load_stage
+from screener.screening.allocate import allocate
+from screener.screening.decisions import DecisionLog, decision_path
+
+from .test_allocate import TA, make_review
+from .test_verified_sample import SAMPLE, split, vote
+
+
+def test_the_screen_holds_the_share_and_says_how_many_need_your_vote(tmp_path) -> None:
+    """Through a real terminal: alice's screen offers her share only; --all offers every record."""
+    pexpect = pytest.importorskip("pexpect")
+    review = make_review(tmp_path, ["alice", "bob", "dave"], count=6)
+    allocate(review, TA)
+    share = load_stage(review, TA).allocation.share("alice")
+    assert len(share) == 4
+    env = dict(os.environ, COLUMNS="120", LINES="40", TERM="xterm")
+
+    def spawn(*args: str):  # noqa: ANN202
+        return pexpect.spawn(
+            sys.executable,
+            ["-m", "screener", "screen", "--reviewer", "alice", "--order", "file", *args],
+            cwd=str(review.root),
+            env=env,
+            encoding="utf-8",
+            timeout=60,
+        )
+
+    child = spawn()
+    child.expect_exact("4 records of your share still need your vote (4 allocated to you)")
+    for _ in range(6):  # more keys than records: the screen runs out after the share
+        child.send("e")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    decided = DecisionLog(decision_path(review.labels_dir, TA, "alice")).current()
+    assert set(decided) == share
+    child = spawn("--all")
+    child.expect_exact("0 records still need your vote (of your share; every record shown)")
+    child.send("i")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    decided = DecisionLog(decision_path(review.labels_dir, TA, "alice")).current()
+    assert len(decided) == 5 and set(decided) > share  # a vote outside her share, counted
+
+
+def test_agreement_reports_the_verified_sample(cli, tmp_path) -> None:
+    review = make_review(tmp_path, ["alice", "bob"], count=40, votes=1, extra=SAMPLE)
+    inside, _ = split(review)
+    vote(review, "alice", inside[0], "exclude")
+    vote(review, "bob", inside[0], "include")
+    result = cli("agreement", "--stage", TA, "--review", str(review.root))
+    assert result.code == 0, result
+    assert f"verified sample (20%): 1 of {len(inside)} records screened twice, 0 agree (0.0%)" in result.out
