@@ -13,6 +13,7 @@ files (labels/*.csv) never do: they keep exactly what the reviewer typed.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -71,23 +72,31 @@ def check_output_file(path: Path, suffixes: Sequence[str] = ()) -> Path:
     _refuse_review_files(path)
     if path.exists() and not os.access(path, os.W_OK):
         raise ScreenerError("cannot be written (permission denied)", path=path)
+    if path.is_file() and not path.stat().st_mode & 0o222:
+        # Root may write anything; a file nobody may write is still kept as its owner set it.
+        raise ScreenerError("is read-only", path=path, hint="name another file, or chmod u+w it first")
     return path
 
 
+REVIEW_FOLDERS = ("searches", "labels", "allocation")
+
+
 def _refuse_review_files(path: Path) -> None:
-    """An output never replaces a review's own records: its review.toml, a file in searches/
-    or labels/ (`export -o labels/title-abstract/alice.csv` would wipe alice's decisions)."""
+    """An output never replaces a review's own records: its review.toml, a file in searches/,
+    labels/ or allocation/ (`export -o labels/title-abstract/alice.csv` would wipe alice's
+    decisions). Every review.toml above the path counts, not only the nearest: a review.toml
+    committed into labels/ must not make labels/ look like a review of its own."""
     target = path.parent.resolve() / path.name
     for folder in (target.parent, *target.parent.parents):
         if (folder / "review.toml").is_file():
             inside = target.relative_to(folder).parts
-            if inside == ("review.toml",) or inside[0] in ("searches", "labels"):
+            if inside == ("review.toml",) or inside[0] in REVIEW_FOLDERS:
                 raise ScreenerError(
-                    "is in the review's own files (review.toml, searches/, labels/); outputs go elsewhere",
+                    "is in the review's own files (review.toml, searches/, labels/, allocation/); "
+                    "outputs go elsewhere",
                     path=path,
-                    hint="name a file outside searches/ and labels/, e.g. -o included.ris",
+                    hint="name a file outside them, e.g. -o included.ris",
                 )
-            return
 
 
 def prepare_output_folder(path: Path) -> Path:
@@ -115,11 +124,21 @@ def write_output(path: Path, data: bytes | str) -> None:
         if path.exists() and not path.is_file():
             # /dev/null, /dev/stdout, a FIFO: written to, never replaced (a rename over a device
             # node would turn it into a plain file for everyone on the machine).
-            with path.open("wb") as handle:
-                handle.write(payload)
+            # Non-blocking open: a FIFO nobody reads is refused at once instead of hanging.
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            try:
+                os.set_blocking(fd, True)
+                with os.fdopen(fd, "wb", closefd=False) as handle:
+                    handle.write(payload)
+            finally:
+                os.close(fd)
         else:
             atomic_write_bytes(path, payload)
     except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise ScreenerError(
+                "is a pipe that no program is reading", path=path, hint="start its reader first"
+            ) from None
         raise ScreenerError(f"cannot be written ({exc.strerror or exc})", path=path) from None
 
 

@@ -76,6 +76,7 @@ _DOI_PREFIX = re.compile(
     re.IGNORECASE,
 )
 _DOI_IN_TEXT = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def normalise_doi(value: str | None) -> str:
@@ -86,7 +87,9 @@ def normalise_doi(value: str | None) -> str:
     """
     if not value:
         return ""
-    text = str(value).strip()
+    # Control and bidi characters are no part of a DOI: a NUL or U+202E in an export's DOI
+    # would otherwise enter the record's id, and reverse the ids shown after it.
+    text = _INVISIBLE.sub("", str(value)).strip()
     if text.startswith("10.") and " " not in text and "%" not in text and "&" not in text:
         # Already bare: the common case, kept cheap.
         return text.rstrip(".,;:)]}>\"'").lower() if _DOI_IN_TEXT.match(text) else ""

@@ -59,7 +59,7 @@ OVERLAP_REFUSED = 0.9
 # review.toml and searches/*.toml are small; anything bigger is not one.
 MAX_TOML_BYTES = 4 << 20
 # Bump when parsing changes what a file yields, so cached records are rebuilt.
-PARSE_CACHE_VERSION = "3"
+PARSE_CACHE_VERSION = "4"
 STAGES = ("title-abstract", "full-text")
 ROLES = ("screener", "resolver")
 

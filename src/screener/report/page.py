@@ -80,10 +80,23 @@ def diagram_svg(data: ReportData) -> str:
         axes = figure.axes[0]
         boxes = [p for p in axes.patches if hasattr(p, "get_boxstyle")]
         found: dict[str, list[Any]] = {}
+
+        def box_of(text: Any) -> Any:
+            """The box the text was written in (at its top left corner), or None: a title
+            starting "Reports excluded" is no box and must not take a box's link."""
+            x, y = text.get_position()
+            for patch in boxes:
+                top = patch.get_y() + patch.get_height()
+                if abs(patch.get_x() + 1.2 - x) < 0.01 and abs(top - 1.2 - y) < 0.01:
+                    return patch
+            return None
+
         for text in axes.texts:
             # Text from the review is text: two "$" in a title must not be read as mathtext
             # (a bad formula would fail the drawing).
             text.set_parse_math(False)
+            if box_of(text) is None:
+                continue
             words = " ".join(text.get_text().split())
             for start, _anchors in _BOX_LINKS:
                 if words.startswith(start):
@@ -93,11 +106,7 @@ def diagram_svg(data: ReportData) -> str:
             texts = sorted(found.get(start, []), key=lambda t: t.get_position()[0])
             for text, anchor in zip(texts, anchors, strict=False):
                 text.set_url(f"#{anchor}")
-                x, y = text.get_position()
-                for patch in boxes:  # the box the text was written in (at its top left corner)
-                    top = patch.get_y() + patch.get_height()
-                    if abs(patch.get_x() + 1.2 - x) < 0.01 and abs(top - 1.2 - y) < 0.01:
-                        patch.set_url(f"#{anchor}")
+                box_of(text).set_url(f"#{anchor}")
         buffer = io.StringIO()
         # Stable ids for clip paths, so the same review gives the same page.
         with matplotlib.rc_context({"svg.hashsalt": "screener-report", "svg.fonttype": "none"}):
@@ -106,6 +115,7 @@ def diagram_svg(data: ReportData) -> str:
         plt.close(figure)
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]  # no XML declaration, no DOCTYPE naming a DTD on the web
+    svg = svg.replace(' target="_blank"', "")  # a box's list is on this page, not in a new tab
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL)
     title = "PRISMA 2020 flow diagram" + (" (in progress, not final)" if data.counts.in_progress else "")
     svg = re.sub(

@@ -267,6 +267,11 @@ def screen_records(view: StageView, reviewer: str, every: bool = False) -> tuple
     that still needs their vote, and the records they have decided (their ranking learns from
     every decision)."""
     need = view.progress()["need_vote_from"].get(reviewer)
+    if need is None:  # not an active screener (active = false): nothing waits for their vote
+        return list(view.records), (
+            "you are marked active = false in review.toml: no record waits for your vote, "
+            "though a decision you make still counts"
+        )
     if view.allocation is None or every:
         said = f"{need} records still need your vote" if need is not None else ""
         if view.allocation is not None:

@@ -83,6 +83,7 @@ def read_log_rows(path: Path) -> tuple[list[Decision], list[str]]:
     A malformed line is an error naming it."""
     from ..applog import read_rows
 
+    file_columns(path)  # a header in another order is an error, not a misread
     log = read_rows(path, COLUMNS[0], is_complete)
     out = []
     for number, row in log.rows:
@@ -138,7 +139,18 @@ def file_columns(path: Path) -> tuple[str, ...]:
     if not first:
         return COLUMNS
     names = tuple(c.strip() for c in first.split(","))
-    return COLUMNS if names == COLUMNS else COLUMNS_WITHOUT_TAGS
+    if names == COLUMNS:
+        return COLUMNS
+    if names and names[0] == COLUMNS[0] and names != COLUMNS[: len(names)]:
+        # Lines are read by position: a header in another order would read a note as a tag.
+        raise ScreenerError(
+            f"has the header {first[:120]!r}; decision files have {','.join(COLUMNS)}, in that order "
+            "(the first two at least)",
+            path=path,
+            line=1,
+            hint="restore the file from git, or put the columns back in that order",
+        )
+    return COLUMNS_WITHOUT_TAGS
 
 
 def tags_refused(path: Path) -> ScreenerError:

@@ -55,6 +55,30 @@ def _known_form(record_id: str, known: set[str], member_of: dict[str, str]) -> s
     return record_id
 
 
+def _check_resolver_target(
+    review,  # noqa: ANN001
+    view,  # noqa: ANN001 - StageView
+    member_of: dict[str, str],
+    reviewer: str,
+    record_id: str,
+    decision: str,
+    stage: str,
+) -> None:
+    """A resolver answers conflicts only: an answer on a record not in conflict would settle
+    nothing now, and would silently settle the conflict its screeners might create later."""
+    roles = {r.name: r.role for r in review.config.reviewers}
+    if roles.get(reviewer) != "resolver" or decision == "undecided":
+        return
+    study = member_of.get(record_id, record_id)
+    disputed = {c.record_id for c in view.conflicts if c.kind != "single"}
+    settled_by_resolver = study in view.final and view.final[study].by == reviewer
+    if study in set(view.record_ids) and study not in disputed and not settled_by_resolver:
+        raise ScreenerError(
+            f"{record_id} is not in conflict at {stage}: a resolver's answer would settle nothing",
+            hint="'screener conflicts' lists what the resolver decides",
+        )
+
+
 def _check_resolver_answer(review, reviewer: str, decision: str) -> None:  # noqa: ANN001
     """A resolver settles a conflict: include or exclude (or not retrieved), never maybe."""
     roles = {r.name: r.role for r in review.config.reviewers}
@@ -101,16 +125,7 @@ def record_decision(
     view = load_stage(review, stage, studies, member_of)
     known = set(view.record_ids)
     log = DecisionLog(decision_path(review.labels_dir, stage, reviewer))
-    roles = {r.name: r.role for r in review.config.reviewers}
-    if roles.get(reviewer) == "resolver" and decision != "undecided":
-        study = member_of.get(record_id, record_id)
-        disputed = {c.record_id for c in view.conflicts if c.kind != "single"}
-        settled_by_resolver = study in view.final and view.final[study].by == reviewer
-        if study in known and study not in disputed and not settled_by_resolver:
-            raise ScreenerError(
-                f"{record_id} is not in conflict at {stage}: a resolver's answer would settle nothing",
-                hint="'screener conflicts' lists what the resolver decides",
-            )
+    _check_resolver_target(review, view, member_of, reviewer, record_id, decision, stage)
     if record_id not in known and member_of.get(record_id) not in known:
         # A decision on an id that is no record (a typo, a search since removed) can always be
         # taken back: that is how 'screener check' tells you to clear it.
@@ -198,7 +213,8 @@ def import_decisions(
         )
     reason_column, note_column, tags_column = columns.get("reason"), columns.get("note"), columns.get("tags")
     studies, member_of = review_studies(review)
-    known = set(load_stage(review, stage, studies, member_of).record_ids)
+    view = load_stage(review, stage, studies, member_of)
+    known = set(view.record_ids)
     entries: list[Decision] = []
     unknown: list[str] = []
     data_rows = 0
@@ -242,6 +258,10 @@ def import_decisions(
         if record_id not in known and member_of.get(record_id) not in known:
             unknown.append(record_id)
             continue
+        try:
+            _check_resolver_target(review, view, member_of, reviewer, record_id, decision, stage)
+        except ScreenerError as exc:
+            raise ScreenerError(exc.message, path=path, line=number, hint=exc.hint) from None
         entries.append(Decision(record_id, decision, reason, note, now_stamp(), tags=normalise_tags(tags)))
     if not data_rows:
         raise ScreenerError("holds no decisions", path=path, hint="a line naming the columns, then rows")

@@ -615,6 +615,7 @@ def screen_studies_lazy(review) -> tuple[list[Record], dict[str, str], LazyAbstr
     place). The cache can never change a result: its key covers every input and the code, and
     an entry of the wrong shape is rebuilt.
     """
+    import hashlib
     import marshal
 
     from ..importers import gc_paused
@@ -628,9 +629,11 @@ def screen_studies_lazy(review) -> tuple[list[Record], dict[str, str], LazyAbstr
     if path is not None and path.exists():
         try:
             with gc_paused():  # 20,000 records: a collection pass per thousand objects made costs seconds
-                fields, rows, member_of = marshal.loads(path.read_bytes())
+                fields, rows, member_of, stored_key, digest = marshal.loads(path.read_bytes())
                 if tuple(fields) != _RECORD_FIELDS:
                     raise ValueError("written by another version")
+                if stored_key != key:  # an entry copied or renamed under this key
+                    raise ValueError("an entry of other inputs")
                 studies = [Record(*row) for row in rows]
             ids = {r.id for r in studies}
             shaped = all(isinstance(r.id, str) and isinstance(r.title, str) for r in studies)
@@ -638,7 +641,7 @@ def screen_studies_lazy(review) -> tuple[list[Record], dict[str, str], LazyAbstr
                 isinstance(k, str) and v in ids for k, v in member_of.items()
             ):
                 raise ValueError("cache entry of the wrong shape")
-            return studies, member_of, LazyAbstracts(path.with_suffix(".abstracts"), studies)
+            return studies, member_of, LazyAbstracts(path.with_suffix(".abstracts"), studies, digest)
         except Exception:  # noqa: BLE001 - a damaged or planted entry is rebuilt, never trusted
             pass
     studies, member_of = review_studies(review)
@@ -648,9 +651,11 @@ def screen_studies_lazy(review) -> tuple[list[Record], dict[str, str], LazyAbstr
             with gc_paused():
                 rows = [tuple(r.__dict__.values()) for r in studies]
                 rows = [row[:at] + ("",) + row[at + 1 :] for row in rows]
-                data = marshal.dumps((_RECORD_FIELDS, rows, member_of))
+                packed = LazyAbstracts.pack(studies)
+                digest = hashlib.sha256(packed).hexdigest()
+                data = marshal.dumps((_RECORD_FIELDS, rows, member_of, key, digest))
             # The abstracts first: a studies entry is only ever read beside its abstracts.
-            atomic_write_bytes(path.with_suffix(".abstracts"), LazyAbstracts.pack(studies), durable=False)
+            atomic_write_bytes(path.with_suffix(".abstracts"), packed, durable=False)
             atomic_write_bytes(path, data, durable=False)
             for stale in sorted(path.parent.glob("*.marshal"), key=lambda f: f.stat().st_mtime)[:-3]:
                 stale.unlink(missing_ok=True)  # keep the few latest
@@ -666,11 +671,13 @@ class LazyAbstracts:
     the first record is on screen). The file: 8 bytes giving the length of a marshalled list of
     offsets, that list, then every abstract in UTF-8, one after the other."""
 
-    def __init__(self, path: Path, records: list[Record]) -> None:
+    def __init__(self, path: Path, records: list[Record], digest: str = "") -> None:
         import marshal
+        import os
         import threading
 
         self.path = path
+        self.digest = digest  # sha256 of the whole file, checked when every abstract is read
         self.records = records
         self.lock = threading.Lock()
         self.filled = False
@@ -681,6 +688,8 @@ class LazyAbstracts:
         self.start = 8 + size
         if not isinstance(self.offsets, list) or len(self.offsets) != len(records) + 1:
             raise ValueError("abstracts of another entry")
+        if os.fstat(self.handle.fileno()).st_size != self.start + self.offsets[-1]:
+            raise ValueError("abstracts cut short or grown")  # rebuilt before the screen opens
         self.index = {r.id: k for k, r in enumerate(records)}
         self.loaded: set[str] = set()
 
@@ -708,12 +717,21 @@ class LazyAbstracts:
         data = os.pread(self.handle.fileno(), length, self.start + self.offsets[k])
         if len(data) != length:
             raise self._changed()
-        record.abstract = data.decode("utf-8", "surrogatepass")
+        try:
+            record.abstract = data.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            raise self._changed() from None
         self.loaded.add(record.id)
 
     def _changed(self) -> ScreenerError:
+        # The entry goes, so the next start rebuilds it instead of meeting it again.
+        for stale in (self.path, self.path.with_suffix(".marshal")):
+            try:
+                stale.unlink(missing_ok=True)
+            except OSError:
+                pass
         return ScreenerError(
-            "changed while the screen was reading it (the abstracts are cut short)",
+            "changed or was damaged while the screen was reading it",
             path=self.path,
             hint="start the screen again (your decisions are all saved); the cache is rebuilt",
         )
@@ -736,9 +754,18 @@ class LazyAbstracts:
             blob = os.pread(self.handle.fileno(), self.offsets[-1] + 1, self.start)
             if len(blob) != self.offsets[-1]:
                 raise self._changed()
+            if self.digest:
+                import hashlib
+
+                whole = os.pread(self.handle.fileno(), self.start, 0) + blob
+                if hashlib.sha256(whole).hexdigest() != self.digest:
+                    raise self._changed()
             offsets = self.offsets
-            for k, record in enumerate(self.records):
-                record.abstract = blob[offsets[k] : offsets[k + 1]].decode("utf-8", "surrogatepass")
+            try:
+                for k, record in enumerate(self.records):
+                    record.abstract = blob[offsets[k] : offsets[k + 1]].decode("utf-8", "surrogatepass")
+            except UnicodeDecodeError:
+                raise self._changed() from None
             self.filled = True
 
 
