@@ -74,15 +74,13 @@ class TimedClient(EntrezClient):
         return super()._urlopen(request, *args, **kwargs)
 
 
-def _most_in_one_second(times: list[float]) -> int:
-    return max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
-
-
 def _check_rate(client: TimedClient, fake: FakePubmed, per_second: int) -> list[float]:
     gaps = [b - a for a, b in zip(client.sent, client.sent[1:], strict=False)]
     assert min(gaps) >= 1 / per_second - 0.005, gaps  # as sent by the client
-    # As seen by the server, arrivals can bunch up a little behind a slow one.
-    assert _most_in_one_second([r.time for r in fake.requests()]) <= per_second + 1
+    # Not checked at the server: on a loaded machine its thread wakes late and arrivals bunch
+    # behind a slow one (CI saw 12 in one second from a client that sent them 0.1 s apart);
+    # that measures the scheduler, not screener. What screener controls is the gap it keeps.
+    assert len(fake.requests()) >= len(client.sent)
     return gaps
 
 
