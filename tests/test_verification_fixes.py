@@ -168,3 +168,18 @@ def test_control_and_bidi_characters_never_enter_a_doi() -> None:
     assert normalise_doi("10.1000/aaa\u202e") == "10.1000/aaa"
     assert normalise_doi("10.1000/nul\x00x") == "10.1000/nulx"
     assert normalise_doi("https://doi.org/10.1000/ok\u200b") == "10.1000/ok"
+
+
+def test_each_box_list_counts_its_studies_once_and_an_empty_review_says_so(tmp_path: Path) -> None:
+    import re
+
+    from screener.prisma import prisma_counts
+    from screener.report import build_report
+
+    review = build(tmp_path)
+    page = build_report(review)
+    included = prisma_counts(review).to_dict()["total_studies"]
+    summary = re.search(r'<details id="box-total_studies"><summary>[^<]*\(n = (\d+)\)', page)
+    assert summary and int(summary.group(1)) == included
+    empty = Review(init_review(tmp_path / "empty", reviewers=[Reviewer("alice")]))
+    assert "No records yet" in build_report(empty) and "Screening complete" not in build_report(empty)

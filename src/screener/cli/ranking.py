@@ -273,7 +273,9 @@ def simulate(
 def rank(
     reviewer: str, stage: str, top: int, use_question: bool, review_dir: Path | None, as_json: bool
 ) -> None:
-    """List the records a reviewer has not screened, most likely relevant first.
+    """List the records still waiting for a reviewer's vote, most likely relevant first: what
+    their screen offers (their share when the records are allocated), never a record that is
+    final or waits for the resolver.
 
     The models (TF-IDF, linear SVM, most-likely-relevant first; by default two that take turns,
     one reading keywords and MeSH, one not) learn from this reviewer's own decisions only. When
@@ -299,7 +301,15 @@ def rank(
     row_of = {r.id: k for k, r in enumerate(records)}
     labelled = np.array([row_of[i] for i in mine], dtype=np.int64)
     y = np.array([int(d.includes) for d in mine.values()], dtype=int)
-    unlabelled = np.array([k for k, r in enumerate(records) if r.id not in mine], dtype=np.int64)
+    from ..screening.allocate import screen_records
+
+    waiting = view.waiting()
+    voting = waiting["open"] | waiting["undecided"]
+    offered = {r.id for r in screen_records(view, reviewer)[0]}
+    unlabelled = np.array(
+        [k for k, r in enumerate(records) if r.id not in mine and r.id in voting and r.id in offered],
+        dtype=np.int64,
+    )
     ranking = RankerConfig.from_table(review.config.ranking)
     ranker = (
         build_ranker([record_text(r) for r in records], ranking, review.cache_dir / "features", question)

@@ -643,7 +643,7 @@ def _studies_sections(data: ReportData) -> str:
     out.append("</section>")
     out.append(
         '<section id="excluded" aria-labelledby="excluded-h">'
-        f'<h2 id="excluded-h">Excluded at full text ({len(data.excluded)})</h2>'
+        f'<h2 id="excluded-h">Excluded at full text or not retrieved ({len(data.excluded)})</h2>'
         "<p>Reports assessed in full text and excluded, with the reason, and reports not retrieved. "
         'Records excluded at title and abstract are listed by id under <a href="#box-records_excluded">'
         "the diagram's records</a>.</p>"
@@ -693,7 +693,9 @@ def _records_section(data: ReportData) -> str:
     ]
 
     def block(anchor: str, heading: str, parts: Sequence[tuple[str, str, Sequence[str]]]) -> None:
-        total = sum(len(ids) for _, _, ids in parts)
+        # A study box and its report box list the same ids: the heading counts them once.
+        same = all(list(ids) == list(parts[0][2]) for _, _, ids in parts)
+        total = len(parts[0][2]) if parts and same else sum(len(ids) for _, _, ids in parts)
         inner = "".join(
             f'<h4>{esc(label)} (n = {len(ids)})</h4><div data-box="{esc(key)}">{_id_list(ids)}</div>'
             for key, label, ids in parts
@@ -838,7 +840,7 @@ progress { width: 6rem; vertical-align: middle; }
   nav, .filter, th button::after { display: none; }
   a { color: inherit; text-decoration: none; }
   h2 { break-after: avoid; } figure, table.two-by-two, tr { break-inside: avoid; }
-  svg.diagram { max-width: 100%; }
+  svg.diagram { max-width: 100%; max-height: 23cm; }  /* under its heading, on one page */
   details { border: 0; padding: 0; } details > summary { list-style: none; }
 }
 """
@@ -905,7 +907,10 @@ SCRIPT = """
   window.addEventListener("hashchange", openTarget);
   openTarget();
   window.addEventListener("beforeprint", function () {
-    document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+    // Every list but the raw record ids, which would fill twenty pages.
+    document.querySelectorAll("details").forEach(function (d) {
+      if (!d.closest("#records")) { d.open = true; }
+    });
   });
 })();
 """
@@ -929,11 +934,12 @@ def render(data: ReportData) -> str:
     # The numbers for scripts, as JSON that cannot close its own script element.
     payload = json.dumps(data.to_dict(), ensure_ascii=False, allow_nan=False, sort_keys=True)
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    status = (
-        "In progress: " + esc(data.counts.in_progress_text())
-        if data.counts.in_progress
-        else "Screening complete"
-    )
+    if data.counts.in_progress:
+        status = "In progress: " + esc(data.counts.in_progress_text())
+    elif not data.counts.to_dict().get("records_screened"):
+        status = "No records yet: import a search to begin"
+    else:
+        status = "Screening complete"
     warnings = "".join(f'<p class="warning">warning: {esc(w)}</p>' for w in data.warnings)
     nav = "".join(
         f'<li><a href="#{anchor}">{label}</a></li>'
