@@ -45,10 +45,19 @@ class Table(RichTable):
     def add_row(self, *cells: Any, **kwargs: Any) -> None:
         super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **kwargs)
 
+    # Columns of ids (and short names) are never wrapped: an id split over two lines cannot be
+    # copied. The titles beside them wrap instead.
+    UNWRAPPED = frozenset(
+        ("record", "record id", "record_id", "id", "shared id", "split id", "stage", "pair")
+    )
+
     def add_column(self, *args: Any, **kwargs: Any) -> None:
         # A narrow terminal folds a cell onto more lines; it never cuts an id or a title with
         # "…", which would make two records look alike and an id impossible to copy.
         kwargs.setdefault("overflow", "fold")
+        header = args[0] if args else kwargs.get("header", "")
+        if str(header).strip().lower() in self.UNWRAPPED:
+            kwargs.setdefault("no_wrap", True)
         super().add_column(*args, **kwargs)
 
 
