@@ -45,11 +45,9 @@ class Table(RichTable):
     def add_row(self, *cells: Any, **kwargs: Any) -> None:
         super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **kwargs)
 
-    # Columns of ids (and short names) are never wrapped: an id split over two lines cannot be
-    # copied. The titles beside them wrap instead.
-    UNWRAPPED = frozenset(
-        ("record", "record id", "record_id", "id", "shared id", "split id", "stage", "pair")
-    )
+    # Short names are never wrapped ("title-abst / ract"). Ids are folded, not kept whole: a
+    # 70-character DOI kept on one line would leave the title no room at 80 columns.
+    UNWRAPPED = frozenset(("stage", "pair"))
 
     def add_column(self, *args: Any, **kwargs: Any) -> None:
         # A narrow terminal folds a cell onto more lines; it never cuts an id or a title with
