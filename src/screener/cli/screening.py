@@ -320,7 +320,8 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
             from ..screening.screen import save_order
 
             save_order(review, session, reviewer, settings, background.ranked_ids(session))
-    console.print(f"{session.screened} of {len(session.records)} screened; decisions in {log.path}")
+    # On a line of its own: the screen's last line (the key list) has no newline after it.
+    console.print(f"\n{session.screened} of {len(session.records)} screened; decisions in {log.path}")
 
 
 def _background_ranking(review, session, reviewer: str):  # noqa: ANN001, ANN202

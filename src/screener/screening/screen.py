@@ -317,7 +317,8 @@ class ScreenSession:
             return
         self.search, self.matches = " ".join(words.split()), found
         self.message = (
-            f"{waiting} records to screen match {self.search!r}"
+            (f"1 record to screen matches {self.search!r}" if waiting == 1 else
+             f"{waiting} records to screen match {self.search!r}")
             + (f" ({decided} already decided)" if decided else "")
             + "; / then Enter goes back to the full queue"
         )
