@@ -66,6 +66,14 @@ BOXES = (
 )
 
 
+# What a stage waits for, in words a reader without the docs follows (singular, plural).
+_PLAIN = {
+    "undecided": ("not screened yet", "not screened yet"),
+    "open": ("waiting for another vote", "waiting for more votes"),
+    "conflicts": ("conflict for the resolver", "conflicts for the resolver"),
+}
+
+
 @dataclass
 class PrismaCounts:
     boxes: dict[str, list[str]]  # box -> record ids (identified boxes: every record, duplicates too)
@@ -93,11 +101,12 @@ class PrismaCounts:
         """What the counts still wait for, in one line ("" when the review is finished)."""
         parts = []
         for stage, waiting in self.awaiting.items():
-            said = [f"{n} {what}" for what, n in waiting.items() if n]
+            said = [f"{n} {_PLAIN.get(what, (what, what))[n != 1]}" for what, n in waiting.items() if n]
             if said:
                 parts.append(f"{stage}: {', '.join(said)}")
         if self.duplicate_pairs_undecided:
-            parts.append(f"{self.duplicate_pairs_undecided} duplicate pairs undecided")
+            pairs = self.duplicate_pairs_undecided
+            parts.append(f"{pairs} duplicate pair{'' if pairs == 1 else 's'} undecided")
         return "; ".join(parts)
 
     @property
