@@ -637,6 +637,19 @@ _FILE_NAME = Name("stored file name (a file in searches/)", limit=MAX_FILE_NAME)
 _COUNT = Integer(0)
 _ROUND = Integer(1, "1 is the original review, 2 the first `screener update`, ...")
 
+# A file stored in searches/: its entry under [[files]], and under [[removed]] once taken out.
+_STORED_FILE = {
+    "path": _FILE_NAME,
+    "format": Choice(FORMATS),
+    "sha256": Sha256(),
+    "records": _COUNT,
+    "encoding": Text(multiline=False),
+    "imported": Timestamp(),
+    "original_name": Text(controls=True),  # the imported file's name, as it was
+    "round": _ROUND,
+    "date_searched": Date(),
+}
+
 SEARCH = Table(
     {
         "name": Name("search name"),
@@ -648,17 +661,7 @@ SEARCH = Table(
         "date_searched": Date(),
         "files": Tables(
             Table(
-                {
-                    "path": _FILE_NAME,
-                    "format": Choice(FORMATS),
-                    "sha256": Sha256(),
-                    "records": _COUNT,
-                    "encoding": Text(multiline=False),
-                    "imported": Timestamp(),
-                    "original_name": Text(controls=True),  # the imported file's name, as it was
-                    "round": _ROUND,
-                    "date_searched": Date(),
-                },
+                _STORED_FILE,
                 required=["path", "format", "sha256", "records"],
                 missing=_WRITTEN_BY_SCREENER,
             ),
@@ -667,19 +670,7 @@ SEARCH = Table(
         # Files taken out with `screener import --remove`: their provenance, kept.
         "removed": Tables(
             Table(
-                {
-                    "path": _FILE_NAME,
-                    "format": Choice(FORMATS),
-                    "sha256": Sha256(),
-                    "records": _COUNT,
-                    "encoding": Text(multiline=False),
-                    "imported": Timestamp(),
-                    "original_name": Text(controls=True),
-                    "round": _ROUND,
-                    "date_searched": Date(),
-                    "removed": Timestamp(),
-                    "reason": Text(),
-                },
+                {**_STORED_FILE, "removed": Timestamp(), "reason": Text()},
                 required=["path", "sha256", "removed"],
                 missing=_WRITTEN_BY_SCREENER,
             ),
