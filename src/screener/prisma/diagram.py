@@ -100,15 +100,10 @@ def _reasons(table: dict[str, int]) -> str:
 
 def draw(counts: PrismaCounts, path: str | Path, title: str = "") -> Path:
     """Draw the flow (see `flow_figure`) where the user asked: .svg, .png or .pdf."""
-    import matplotlib.pyplot as plt
-
     figure = flow_figure(counts, title)
     path = Path(path)
-    try:
-        # Where the user asked, atomically; a folder that is missing or not writable is one line.
-        save_figure(figure, path, dpi=150 if path.suffix.lower() == ".png" else None)
-    finally:
-        plt.close(figure)
+    # Where the user asked, atomically; a folder that is missing or not writable is one line.
+    save_figure(figure, path, dpi=150 if path.suffix.lower() == ".png" else None)
     return path
 
 
@@ -118,9 +113,7 @@ def flow_figure(counts: PrismaCounts, title: str = ""):  # noqa: ANN201 - matplo
     included), with the "other methods" column when any search is a website, organisation or
     citation search. The caller closes it (`report` adds links to its boxes before saving)."""
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     # Real text in SVG and PDF, so the numbers can be selected, searched and edited.
     matplotlib.rcParams["svg.fonttype"] = "none"
@@ -128,7 +121,9 @@ def flow_figure(counts: PrismaCounts, title: str = ""):  # noqa: ANN201 - matplo
     data = counts.to_dict()
     other = any(data[k] for k in ("website_results", "organisation_results", "citations_results"))
     updated = counts.updated
-    figure = plt.figure(figsize=(8.27, 11.69))  # A4 portrait
+    # A Figure of its own, not pyplot's: no GUI backend, nothing to close, and pyplot's import
+    # was a third of the report command's time on the worked example.
+    figure = Figure(figsize=(8.27, 11.69))  # A4 portrait
     axes = figure.add_axes([0.03, 0.03, 0.94, 0.94])
     axes.set_xlim(0, 100)
     axes.set_ylim(0, 140)

@@ -71,7 +71,6 @@ def diagram_svg(data: ReportData) -> str:
     """The PRISMA 2020 flow diagram as inline SVG (the one `prisma --diagram` draws, with its
     in-progress marks), each box a link to the list of its record ids further down."""
     import matplotlib
-    import matplotlib.pyplot as plt
 
     from ..prisma.diagram import flow_figure
 
@@ -112,7 +111,7 @@ def diagram_svg(data: ReportData) -> str:
         with matplotlib.rc_context({"svg.hashsalt": "screener-report", "svg.fonttype": "none"}):
             figure.savefig(buffer, format="svg", metadata={"Date": None})
     finally:
-        plt.close(figure)
+        figure.clear()  # a Figure of its own (no pyplot): nothing else holds it
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]  # no XML declaration, no DOCTYPE naming a DTD on the web
     svg = svg.replace(' target="_blank"', "")  # a box's list is on this page, not in a new tab
