@@ -628,13 +628,15 @@ class Review:
         except OSError:
             pass  # a read-only checkout still works, only slower
 
+    def record_files(self) -> list[tuple[Search, SearchFile, int]]:
+        """For each record of records(), in the same order: its search, its stored file and its
+        position in that file. From the provenance alone (load_file_records holds every file to
+        its recorded count), so nothing is parsed or read from the cache."""
+        return [(s, f, k) for s in self.searches() for f in s.files for k in range(f.records)]
+
     def record_rounds(self) -> list[int]:
         """The round (review version) of each record of records(), in the same order."""
-        out: list[int] = []
-        for s in self.searches():
-            for f in s.files:
-                out.extend([f.round] * len(self.load_file_records(s, f)))
-        return out
+        return [f.round for _, f, _ in self.record_files()]
 
     def current_round(self) -> int:
         """The latest review version: 1 until the first `screener update`."""

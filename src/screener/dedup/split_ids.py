@@ -34,12 +34,7 @@ def ids_path(review) -> Path:  # noqa: ANN001 - Review
 
 def record_keys(review) -> list[RecordKey]:  # noqa: ANN001 - Review
     """The place of every record of review.records(), in the same order."""
-    keys: list[RecordKey] = []
-    for search in review.searches():
-        for file in search.files:
-            count = len(review.load_file_records(search, file))
-            keys.extend((search.name, file.sha256, position) for position in range(count))
-    return keys
+    return [(search.name, file.sha256, position) for search, file, position in review.record_files()]
 
 
 def _is_complete(row: list[str]) -> bool:
