@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -48,18 +49,15 @@ class DedupResult:
     seconds: dict[str, float] = field(default_factory=dict)
     compared: int = 0  # pairs scored in full
     candidates: int = 0  # pairs the blocking proposed (titles compared)
-    _clusters: tuple[tuple[int, int], list[list[int]]] | None = field(default=None, repr=False, compare=False)
 
-    @property
+    @cached_property
     def clusters(self) -> list[list[int]]:
-        """Record positions per cluster; computed once (callers ask often: ~1 s at 100,000)."""
-        key = id(self.cluster_of), len(self.cluster_of)
-        if self._clusters is None or self._clusters[0] != key:
-            groups: dict[int, list[int]] = {}
-            for index, c in enumerate(self.cluster_of.tolist()):
-                groups.setdefault(c, []).append(index)
-            self._clusters = (key, list(groups.values()))
-        return [list(members) for members in self._clusters[1]]
+        """Record positions per cluster; computed once (callers ask often: ~1 s at 100,000).
+        A result is never changed after it is made; callers only read these lists."""
+        groups: dict[int, list[int]] = {}
+        for index, c in enumerate(self.cluster_of.tolist()):
+            groups.setdefault(c, []).append(index)
+        return list(groups.values())
 
     def uncertain(self) -> list[Pair]:
         return [p for p in self.pairs if p.label == "uncertain" and p.decided_by == "rules"]
@@ -503,15 +501,16 @@ def _seniority(review) -> list[tuple[int, float]]:  # noqa: ANN001 - Review
     which the review came to hold it (a time that cannot be read counts as the earliest)."""
     import datetime as dt
 
+    when: dict[str, float] = {}
     out: list[tuple[int, float]] = []
-    for search in review.searches():
-        for f in search.files:
+    for _, f, _ in review.record_files():
+        if f.imported not in when:
             try:
                 stamp = dt.datetime.fromisoformat(f.imported)
-                when = (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).timestamp()
+                when[f.imported] = (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).timestamp()
             except ValueError:
-                when = float("-inf")
-            out.extend([(f.round, when)] * f.records)
+                when[f.imported] = float("-inf")
+        out.append((f.round, when[f.imported]))
     return out
 
 
