@@ -303,8 +303,7 @@ def rank(
     y = np.array([int(d.includes) for d in mine.values()], dtype=int)
     from ..screening.allocate import screen_records
 
-    waiting = view.waiting()
-    voting = waiting["open"] | waiting["undecided"]
+    voting = view.voting()
     offered = {r.id for r in screen_records(view, reviewer)[0]}
     unlabelled = np.array(
         [k for k, r in enumerate(records) if r.id not in mine and r.id in voting and r.id in offered],

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
@@ -108,7 +109,7 @@ class StageView:
             for name in self.screeners
         }
         waiting = self.waiting()
-        voting = waiting["open"] | waiting["undecided"]  # records a screener's vote can still move
+        voting = waiting["open"] | waiting["undecided"]  # as self.voting(), from the waiting at hand
         shares = {name: self.allocation.share(name) for name in self.screeners} if self.allocation else {}
         return {
             "stage": self.stage,
@@ -161,6 +162,12 @@ class StageView:
         undecided = set(self.record_ids) - self.final.keys() - conflicts - open_records
         return {"undecided": undecided, "open": open_records, "conflicts": conflicts}
 
+    def voting(self) -> set[str]:
+        """The records a screener's vote can still move: open or undecided (not final, and not
+        a conflict, which waits for the resolver)."""
+        waiting = self.waiting()
+        return waiting["open"] | waiting["undecided"]
+
 
 def _normalised(decision: Decision) -> tuple[str, str]:
     if decision.decision in ("include", "maybe"):
@@ -197,6 +204,13 @@ def decide_final(
         outcome, reason = _normalised(resolver)
         return Final(record_id, outcome, reason, resolver_name), conflict
     return None, conflict
+
+
+def load_stages(review, studies: list[Record], member_of: dict[str, str]) -> dict[str, StageView]:  # noqa: ANN001
+    """Both stages, the title-abstract decisions read once (full text reads them too)."""
+    title_abstract = load_stage(review, "title-abstract", studies, member_of)
+    full_text = load_stage(review, "full-text", studies, member_of, title_abstract=title_abstract)
+    return {"title-abstract": title_abstract, "full-text": full_text}
 
 
 def load_stage(
@@ -378,13 +392,20 @@ def fleiss_kappa(counts: list[list[int]]) -> float:
 def pool_kappa(view: StageView) -> tuple[float, int]:
     """Fleiss' kappa over the whole pool of screeners (include and maybe count as include), on
     the records with two votes or more, and how many records that is."""
+    rows = _vote_rows(view, view.record_ids)
+    return fleiss_kappa(rows), len(rows)
+
+
+def _vote_rows(view: StageView, record_ids: Iterable[str]) -> list[list[int]]:
+    """Per record with two votes or more: [votes to include, votes to exclude] (maybe counts as
+    include), the rows Fleiss' kappa reads."""
     rows = []
-    for record_id in view.record_ids:
+    for record_id in record_ids:
         votes = [view.decisions.get(name, {}).get(record_id) for name in view.screeners]
         included = [d.includes for d in votes if d is not None]
         if len(included) >= 2:
             rows.append([sum(included), len(included) - sum(included)])
-    return fleiss_kappa(rows), len(rows)
+    return rows
 
 
 def sample_agreement(view: StageView) -> dict[str, Any] | None:
@@ -394,12 +415,7 @@ def sample_agreement(view: StageView) -> dict[str, Any] | None:
     if view.votes != 1 or view.verify_sample <= 0:
         return None
     sample = [rid for rid in view.record_ids if view.in_sample(rid)]
-    rows = []
-    for record_id in sample:
-        votes = [view.decisions.get(n, {}).get(record_id) for n in view.screeners]
-        included = [d.includes for d in votes if d is not None]
-        if len(included) >= 2:
-            rows.append([sum(included), len(included) - sum(included)])
+    rows = _vote_rows(view, sample)
     agreeing = sum(1 for row in rows if 0 in row)
     return {
         "fraction": view.verify_sample,
@@ -430,8 +446,7 @@ def allocation_summary(
     """Per screener with a share (and every active one): records allocated to them (with
     `planned` ones added), of those decided by them, and still to do (waiting for votes, theirs
     missing); `active` false for a screener who left."""
-    waiting = view.waiting()
-    voting = waiting["open"] | waiting["undecided"]
+    voting = view.voting()
     out: dict[str, dict[str, Any]] = {}
     for name in view.screeners:
         share = view.allocation.share(name) if view.allocation is not None else set()

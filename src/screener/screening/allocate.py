@@ -188,8 +188,7 @@ def plan_allocation(view: StageView) -> Plan:
             for name in names:
                 if name in load:
                     load[name] += 1
-    waiting = view.waiting()
-    voting = waiting["open"] | waiting["undecided"]
+    voting = view.voting()
     new: list[tuple[str, str]] = []
     short: list[str] = []
     for record_id in sorted(voting, key=lambda r: _digest(view.stage, r)):
@@ -279,8 +278,7 @@ def screen_records(view: StageView, reviewer: str, every: bool = False) -> tuple
         return list(view.records), said
     share = view.allocation.share(reviewer)
     mine = view.decisions.get(reviewer, {})
-    waiting = view.waiting()
-    voting = waiting["open"] | waiting["undecided"]
+    voting = view.voting()
     records = [r for r in view.records if r.id in mine or (r.id in share and r.id in voting)]
     if not share:
         return records, (

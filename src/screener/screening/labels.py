@@ -55,28 +55,27 @@ def _known_form(record_id: str, known: set[str], member_of: dict[str, str]) -> s
     return record_id
 
 
-def _check_resolver_target(
-    review,  # noqa: ANN001
-    view,  # noqa: ANN001 - StageView
-    member_of: dict[str, str],
-    reviewer: str,
-    record_id: str,
-    decision: str,
-    stage: str,
-) -> None:
-    """A resolver answers conflicts only: an answer on a record not in conflict would settle
-    nothing now, and would silently settle the conflict its screeners might create later."""
+def _resolver_target_check(review, view, member_of: dict[str, str], reviewer: str):  # noqa: ANN001, ANN202
+    """A check of each answer (record_id, decision) of `reviewer`: a resolver answers conflicts
+    only, since an answer on a record not in conflict would settle nothing now, and would
+    silently settle the conflict its screeners might create later. What it reads is gathered
+    once, for an import of many rows."""
     roles = {r.name: r.role for r in review.config.reviewers}
-    if roles.get(reviewer) != "resolver" or decision == "undecided":
-        return
-    study = member_of.get(record_id, record_id)
-    disputed = {c.record_id for c in view.conflicts if c.kind != "single"}
-    settled_by_resolver = study in view.final and view.final[study].by == reviewer
-    if study in set(view.record_ids) and study not in disputed and not settled_by_resolver:
-        raise ScreenerError(
-            f"{record_id} is not in conflict at {stage}: a resolver's answer would settle nothing",
-            hint="'screener conflicts' lists what the resolver decides",
-        )
+    known = set(view.record_ids)
+    disputed = view.waiting()["conflicts"]
+
+    def check(record_id: str, decision: str) -> None:
+        if roles.get(reviewer) != "resolver" or decision == "undecided":
+            return
+        study = member_of.get(record_id, record_id)
+        settled_by_resolver = study in view.final and view.final[study].by == reviewer
+        if study in known and study not in disputed and not settled_by_resolver:
+            raise ScreenerError(
+                f"{record_id} is not in conflict at {view.stage}: a resolver's answer would settle nothing",
+                hint="'screener conflicts' lists what the resolver decides",
+            )
+
+    return check
 
 
 def _check_resolver_answer(review, reviewer: str, decision: str) -> None:  # noqa: ANN001
@@ -125,7 +124,7 @@ def record_decision(
     view = load_stage(review, stage, studies, member_of)
     known = set(view.record_ids)
     log = DecisionLog(decision_path(review.labels_dir, stage, reviewer))
-    _check_resolver_target(review, view, member_of, reviewer, record_id, decision, stage)
+    _resolver_target_check(review, view, member_of, reviewer)(record_id, decision)
     if record_id not in known and member_of.get(record_id) not in known:
         # A decision on an id that is no record (a typo, a search since removed) can always be
         # taken back: that is how 'screener check' tells you to clear it.
@@ -215,6 +214,7 @@ def import_decisions(
     studies, member_of = review_studies(review)
     view = load_stage(review, stage, studies, member_of)
     known = set(view.record_ids)
+    check_target = _resolver_target_check(review, view, member_of, reviewer)
     entries: list[Decision] = []
     unknown: list[str] = []
     data_rows = 0
@@ -259,7 +259,7 @@ def import_decisions(
             unknown.append(record_id)
             continue
         try:
-            _check_resolver_target(review, view, member_of, reviewer, record_id, decision, stage)
+            check_target(record_id, decision)
         except ScreenerError as exc:
             raise ScreenerError(exc.message, path=path, line=number, hint=exc.hint) from None
         entries.append(Decision(record_id, decision, reason, note, now_stamp(), tags=normalise_tags(tags)))

@@ -828,8 +828,7 @@ def still_need_vote(view, reviewer: str) -> set[str] | None:  # noqa: ANN001 - S
     as status does. None for anyone else."""
     if reviewer not in view.screeners or reviewer in view.inactive:
         return None
-    waiting = view.waiting()
-    voting = waiting["open"] | waiting["undecided"]
+    voting = view.voting()
     allocation = getattr(view, "allocation", None)
     if allocation is not None:
         voting &= set(allocation.share(reviewer))
@@ -991,16 +990,11 @@ def _abstract_text(record: Record, highlight: Callable):  # noqa: ANN202 - rich.
     return abstract
 
 
-def render(session: ScreenSession, console, highlight: Callable, show_help: bool = False) -> None:  # noqa: ANN001
-    """Draw the screen (or the help) to fit the terminal as it is now: the last line is written
-    without a newline, so nothing scrolls off the top."""
+def render(session: ScreenSession, console, highlight: Callable) -> None:  # noqa: ANN001
+    """Draw the screen to fit the terminal as it is now (the help is show_help's): the last line
+    is written without a newline, so nothing scrolls off the top."""
     width, height = console.size
-    lines = (
-        help_lines(session, console, width)
-        if show_help
-        else screen_lines(session, console, highlight, width, height)
-    )
-    draw(console, lines[:height])
+    draw(console, screen_lines(session, console, highlight, width, height)[:height])
 
 
 def draw(console, lines: list) -> None:  # noqa: ANN001
@@ -1158,7 +1152,6 @@ def run_terminal(
             session.scroll += step if key in SCROLL_DOWN else -step
             session.scroll = max(0, session.scroll)
             continue
-        quit_asked = False
         if key == "u":
             session.undo()
             continue
