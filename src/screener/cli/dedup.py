@@ -141,8 +141,8 @@ def dedup(
     from ..screening.split_ids import carry_plan, split_ids
 
     record_splits(review, outcome)
-    splits = split_ids(review)
-    plan = carry_plan(review) if splits else []
+    splits = split_ids(review, outcome)
+    plan = carry_plan(review, splits)
     carried = carry(review, plan) if carry_decisions and plan else 0
     if output:
         kept = set(outcome.kept)

@@ -14,7 +14,7 @@ keeps their own decision.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .decisions import Decision, DecisionLog, decision_path, latest, now_stamp
 from .decisions import read_log as read_decisions
@@ -40,15 +40,15 @@ class Carry:
     decision: Decision  # the reviewer's decision on the shared id, to be appended on the split id
 
 
-def split_ids(review) -> list[SplitId]:  # noqa: ANN001 - Review
+def split_ids(review, outcome=None) -> list[SplitId]:  # noqa: ANN001 - Review, ReviewDedup
     """Every record whose id dedup split (recorded or not yet), with the shared id it had: the
     records whose id differs from the one their export gives them. A DOI that holds a '~' is
     no split id."""
     from ..dedup import dedup_review
 
-    outcome = dedup_review(review)
+    outcome = outcome or dedup_review(review)
     natural = review.records()
-    imported = [f.imported for s in review.searches() for f in s.files for _ in range(f.records)]
+    imported = [f.imported for _, f, _ in review.record_files()]
     found: dict[str, SplitId] = {}
     for position, record in enumerate(outcome.result.records):
         if position >= len(natural) or record.id == natural[position].id or record.id in found:
@@ -86,12 +86,12 @@ def _seen_on_split_record(decision: Decision, split: SplitId) -> bool:
     return made is None or arrived is None or made >= arrived
 
 
-def carry_plan(review) -> list[Carry]:  # noqa: ANN001 - Review
+def carry_plan(review, splits: list[SplitId] | None = None) -> list[Carry]:  # noqa: ANN001 - Review
     """The decisions to append: per stage and reviewer, their latest decision on each shared id,
     when it was made while the split record shared that id and they have none on the split id."""
     from . import STAGES
 
-    splits = split_ids(review)
+    splits = split_ids(review) if splits is None else splits
     if not splits:
         return []
     plan: list[Carry] = []
@@ -131,13 +131,7 @@ def carry_decisions(review, plan: list[Carry]) -> int:  # noqa: ANN001 - Review
             log = DecisionLog(decision_path(review.labels_dir, stage, reviewer))
             if not log.takes_tags():  # a file from before tags: they go into the note
                 entries = [
-                    Decision(
-                        **{
-                            **e.__dict__,
-                            "tags": "",
-                            "note": f"{e.note} [tags: {e.tags}]" if e.tags else e.note,
-                        }
-                    )
+                    replace(e, tags="", note=f"{e.note} [tags: {e.tags}]" if e.tags else e.note)
                     for e in entries
                 ]
             log.append_many(entries)
