@@ -70,7 +70,9 @@ def _rel(review, path: Path) -> str:  # noqa: ANN001
 
 def _check_links(review, report: CheckReport) -> None:  # noqa: ANN001
     """Symlinks anywhere under searches/, labels/ and allocation/ (and those folders themselves)."""
-    for top in ("searches", "labels", "allocation"):
+    from .outputs import REVIEW_FOLDERS
+
+    for top in REVIEW_FOLDERS:
         base = review.root / top
         if base.is_symlink():
             report.problems.append(f"{top}/ is a symbolic link; replace it with the real folder")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import errno
 import io
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -57,6 +58,18 @@ def _check_folder(folder: Path, path: Path) -> None:
         raise ScreenerError(f"{folder} is not a folder", path=path)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ScreenerError(f"cannot be written (no permission to write in {folder})", path=path)
+
+
+def finite(value: Any) -> Any:
+    """Strict JSON: an undefined number (kappa with no overlap) is null, never NaN; for every
+    command's --json and the report's numbers."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
 
 
 def check_output_file(path: Path, suffixes: Sequence[str] = ()) -> Path:

@@ -4,7 +4,6 @@ stage options, strict JSON, progress bars."""
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from ..outputs import finite
 from ..review import Review
 
 
@@ -95,16 +95,6 @@ def json_option(function: Any) -> Any:
 def print_json(data: Any) -> None:
     """Strict JSON: an undefined number (kappa with no overlap) is null, never NaN."""
     click.echo(json.dumps(finite(data), indent=2, ensure_ascii=False, allow_nan=False))
-
-
-def finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite(v) for v in value]
-    return value
 
 
 def stage_option(function: Any) -> Any:

@@ -165,6 +165,7 @@ def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
         agreement,
         describe_sample,
         load_stage,
+        load_stages,
         pool_kappa,
         review_studies,
         sample_agreement,
@@ -173,7 +174,8 @@ def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
     review = find_review(review_dir)
     studies, member_of = review_studies(review)
     stages = ["title-abstract", "full-text"] if stage == "all" else [stage]
-    views = [load_stage(review, s, studies, member_of) for s in stages]
+    both = load_stages(review, studies, member_of) if stage == "all" else None
+    views = [both[s] if both else load_stage(review, s, studies, member_of) for s in stages]
     results = [a for view in views for a in agreement(view)]
     if as_json:
         print_json([a.to_dict() for a in results])

@@ -161,7 +161,7 @@ def prisma_counts(review, outcome=None, views=None, studied=None) -> PrismaCount
     StageViews) and `studied` (review_studies' answer) when the caller has them already (the
     report), else computed."""
     from ..dedup import dedup_review
-    from ..screening import load_stage, review_studies
+    from ..screening import load_stages, review_studies
 
     searches = {s.name: s for s in review.searches()}
     outcome = outcome or dedup_review(review)
@@ -230,7 +230,7 @@ def prisma_counts(review, outcome=None, views=None, studied=None) -> PrismaCount
 
     studies, member_of = studied or review_studies(review, outcome)
     if views is None:
-        views = [load_stage(review, stage, studies, member_of) for stage in ("title-abstract", "full-text")]
+        views = list(load_stages(review, studies, member_of).values())
     ta, ft = views
     reasons: dict[str, list[str]] = {}
     other_studies: list[str] = []

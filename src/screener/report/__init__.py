@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import __version__
+from ..outputs import finite
 from ..records import Record
 
 # The stopping rule is evaluated on a screener's decisions in the order they were made; the
@@ -81,7 +82,7 @@ class ReportData:
     def to_dict(self) -> dict[str, Any]:
         """The page's numbers for scripts; keys as in `prisma --format json` (prisma) and
         `agreement --json` (agreement)."""
-        return _finite(
+        return finite(
             {
                 "title": self.title,
                 "question": self.question,
@@ -121,32 +122,17 @@ class ReportData:
         )
 
 
-def _finite(value: Any) -> Any:
-    """Strict JSON: an undefined number (kappa with no overlap) is null, never NaN."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def report_data(review, generated: str | None = None) -> ReportData:  # noqa: ANN001 - review.Review
     """Everything the page shows, computed from the review's files."""
     from ..dedup import dedup_review
     from ..dedup.decisions import read_decisions
     from ..prisma import prisma_counts
-    from ..screening import STAGES, agreement, load_stage, pool_kappa, review_studies
+    from ..screening import STAGES, agreement, load_stages, pool_kappa, review_studies
 
     config = review.config
     outcome = dedup_review(review)
     studies, member_of = review_studies(review, outcome)
-    title_abstract = load_stage(review, "title-abstract", studies, member_of)
-    views = {
-        "title-abstract": title_abstract,
-        "full-text": load_stage(review, "full-text", studies, member_of, title_abstract=title_abstract),
-    }
+    views = load_stages(review, studies, member_of)
     # The same counts as `prisma --format json`, from the same deduplication and decisions.
     counts = prisma_counts(review, outcome, [views[stage] for stage in STAGES], (studies, member_of))
     stages = []

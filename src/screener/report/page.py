@@ -90,10 +90,7 @@ def diagram_svg(data: ReportData) -> str:
                     return patch
             return None
 
-        for text in axes.texts:
-            # Text from the review is text: two "$" in a title must not be read as mathtext
-            # (a bad formula would fail the drawing).
-            text.set_parse_math(False)
+        for text in axes.texts:  # (flow_figure draws review text as text, never as mathtext)
             if box_of(text) is None:
                 continue
             words = " ".join(text.get_text().split())
@@ -108,7 +105,7 @@ def diagram_svg(data: ReportData) -> str:
                 box_of(text).set_url(f"#{anchor}")
         buffer = io.StringIO()
         # Stable ids for clip paths, so the same review gives the same page.
-        with matplotlib.rc_context({"svg.hashsalt": "screener-report", "svg.fonttype": "none"}):
+        with matplotlib.rc_context({"svg.hashsalt": "screener-report"}):
             figure.savefig(buffer, format="svg", metadata={"Date": None})
     finally:
         figure.clear()  # a Figure of its own (no pyplot): nothing else holds it
