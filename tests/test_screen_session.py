@@ -117,7 +117,9 @@ def test_undo_after_a_restart_takes_back_the_last_decision(tmp_path):
     assert len(first.log.read()) == 4  # nothing appended for the empty undo
 
 
-def test_history_lists_newest_first_and_a_change_appends(tmp_path):
+def test_history_lists_newest_first_and_a_change_appends(tmp_path, monkeypatch):
+    # Every decision in one millisecond (a fast machine): the file's order must still decide.
+    monkeypatch.setattr("screener.screening.decisions.now_stamp", lambda: "2026-01-01T00:00:00.000+00:00")
     s = session(tmp_path)
     for key in ("include", "exclude", "maybe"):
         s.decide(key)

@@ -269,9 +269,12 @@ class ScreenSession:
         earlier sessions too), the newest first."""
         from .decisions import latest
 
-        current = latest(self.log.read())
+        lines = self.log.read()
+        current = latest(lines)
+        # Two decisions can share a millisecond: the later line in the file is the newer one.
+        position = {d.record_id: i for i, d in enumerate(lines)}
         entries = [d for d in current.values() if d.record_id in self.by_id]
-        entries.sort(key=lambda d: d.timestamp, reverse=True)
+        entries.sort(key=lambda d: (d.timestamp, position[d.record_id]), reverse=True)
         return entries
 
     def open_decided(self, record_id: str) -> None:
