@@ -14,7 +14,7 @@ from screener.screening import load_stage
 from .conftest import SAMPLES
 
 
-def make_review(cli, tmp_path: Path, screeners: list[str], votes: int | None = None) -> Review:
+def make_review(cli, tmp_path: Path, screeners: list[str], votes: int | str | None = None) -> Review:
     root = tmp_path / "review"
     people = [arg for name in screeners for arg in ("--reviewer", name)]
     assert cli("init", str(root), *people, "--reviewer", "carol:resolver").code == 0
@@ -250,3 +250,44 @@ def test_rank_tables_never_cut_ids_or_titles(cli, tmp_path: Path, monkeypatch) -
     record_column = "".join(cells[2].strip() for cells in rows)  # a folded cell, joined again
     title_column = " ".join(cells[3].strip() for cells in rows)
     assert f"doi:{long_doi}" in record_column and title in " ".join(title_column.split())
+
+
+def test_votes_per_stage(cli, tmp_path: Path) -> None:
+    """One vote at title-abstract, two at full text: a table of one number per stage."""
+    review = make_review(cli, tmp_path, ["alice", "bob"], votes="{ title-abstract = 1, full-text = 2 }")
+    record = load_stage(review, "title-abstract").record_ids[0]
+    label(cli, review, "alice", record, "include")
+    view = load_stage(Review(review.root), "title-abstract")
+    assert view.votes == 1 and view.final[record].decision == "include"
+    assert load_stage(Review(review.root), "full-text").votes == 2
+    result = cli("status", "--review", str(review.root))
+    assert result.code == 0, result
+
+
+@pytest.mark.parametrize(
+    ("votes", "said"),
+    [
+        ("{ fulltext = 1 }", "screening.votes.fulltext"),
+        ("{ full-text = 4 }", "screening.votes.full-text"),
+        ("{ full-text = 3 }", "screening.votes.full-text is 3 but 2 screeners are active"),
+        ('{ title-abstract = "one" }', "screening.votes.title-abstract"),
+    ],
+)
+def test_votes_per_stage_out_of_range_is_refused(cli, tmp_path: Path, votes: str, said: str) -> None:
+    review = make_review(cli, tmp_path, ["alice", "bob"])
+    with review.config_path.open("a") as handle:
+        handle.write(f"\n[screening]\nvotes = {votes}\n")
+    result = cli("status", "--review", str(review.root))
+    assert result.code == 2 and said in result.err, result.err
+    assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(("votes", "code"), [("{ title-abstract = 1 }", 0), ("{ title-abstract = 2 }", 2)])
+def test_a_verified_sample_needs_single_screening_at_some_stage(cli, tmp_path: Path, votes: str, code: int):
+    review = make_review(cli, tmp_path, ["alice", "bob"])
+    with review.config_path.open("a") as handle:
+        handle.write(f"\n[screening]\nvotes = {votes}\nverify_sample = 0.1\n")
+    result = cli("status", "--review", str(review.root))
+    assert result.code == code, result.err
+    if code:
+        assert "verify_sample" in result.err and "votes is 2" in result.err

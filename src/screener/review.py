@@ -112,18 +112,18 @@ class ReviewConfig:
     highlight_include: list[str] = field(default_factory=list)
     highlight_exclude: list[str] = field(default_factory=list)
     ranking: dict[str, Any] = field(default_factory=dict)  # [ranking]: RankerConfig.from_table
-    # [screening] votes: agreeing screener decisions that make a record final (0: the default,
-    # two, or one when the review has a single screener).
-    votes: int = 0
+    # [screening] votes: agreeing screener decisions that make a record final, for every stage
+    # or per stage (0 or a stage left out: the default, two, or one with a single screener).
+    votes: int | dict[str, int] = 0
     raw: dict[str, Any] = field(default_factory=dict)
     # Unknown keys, each "review.toml: unknown key X, ignored (did you mean Y?)": for stderr, once.
     warnings: list[str] = field(default_factory=list, compare=False, repr=False)
 
-    @property
-    def votes_needed(self) -> int:
-        """[screening] votes, else two, or one when a single screener is active."""
+    def votes_needed(self, stage: str) -> int:
+        """[screening] votes at this stage, else two, or one when a single screener is active."""
         active = sum(1 for r in self.reviewers if r.role == "screener" and r.active)
-        return self.votes or max(1, min(2, active))
+        votes = self.votes.get(stage, 0) if isinstance(self.votes, dict) else self.votes
+        return votes or max(1, min(2, active))
 
     def to_toml(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.raw)
@@ -189,18 +189,20 @@ def _line_endings_converted(data: bytes, sha256: str) -> bool:
     return False
 
 
-def _votes(data: dict[str, Any], path: Path) -> int:
-    """[screening] votes, refused when more than the active screeners could ever give: every
-    record would stay open."""
+def _votes(data: dict[str, Any], path: Path) -> int | dict[str, int]:
+    """[screening] votes (a number, or one per stage), refused when more than the active
+    screeners could ever give: every record would stay open."""
     votes = data.get("screening", {}).get("votes", 0)
     reviewers = data.get("reviewers", [])
     active = sum(1 for r in reviewers if r.get("role", "screener") == "screener" and r.get("active", True))
-    if votes and active and votes > active:
-        raise ScreenerError(
-            f"screening.votes is {votes} but {active} screeners are active: no record could become final",
-            path=path,
-            hint="lower votes, or add (or reactivate) screeners in [[reviewers]]",
-        )
+    for key, number in votes.items() if isinstance(votes, dict) else [("", votes)]:
+        if number and active and number > active:
+            name = f"screening.votes.{key}" if key else "screening.votes"
+            raise ScreenerError(
+                f"{name} is {number} but {active} screeners are active: no record could become final",
+                path=path,
+                hint="lower votes, or add (or reactivate) screeners in [[reviewers]]",
+            )
     return votes
 
 

@@ -259,14 +259,30 @@ class Boolean(Spec):
 
 
 class Votes(Integer):
-    """How many agreeing screener decisions make a record final: 1 to 3."""
+    """How many agreeing screener decisions make a record final: 1 to 3, for every stage
+    (`votes = 2`) or per stage (`votes = { title-abstract = 1, full-text = 2 }`)."""
+
+    STAGES = ("title-abstract", "full-text")
 
     def __init__(self) -> None:
         super().__init__(1, "1 (single screening) to 3; 2 is dual screening")
-        self.kind = "a whole number from 1 to 3"
+        self.kind = "a whole number from 1 to 3, or a table of one per stage"
         self.example = "2"
 
     def check(self, value: Any, key: str, ctx: Context) -> Any:
+        if isinstance(value, dict):
+            unknown = [k for k in value if k not in self.STAGES]
+            if unknown:
+                raise ctx.error(
+                    f"{key}.{unknown[0]}",
+                    "is no stage",
+                    f"votes per stage: {{ title-abstract = 1, full-text = 2 }}; the stages are "
+                    f"{' and '.join(self.STAGES)}",
+                )
+            return {stage: self._one(number, f"{key}.{stage}", ctx) for stage, number in value.items()}
+        return self._one(value, key, ctx)
+
+    def _one(self, value: Any, key: str, ctx: Context) -> int:
         value = super().check(value, key, ctx)
         if value > 3:
             raise ctx.error(key, f"is {value}; it must be at most 3", self.why)
@@ -764,11 +780,15 @@ def _check_verify_sample(out: dict[str, Any], ctx: Context) -> None:
         return
     reviewers = out.get("reviewers", [])
     active = sum(1 for r in reviewers if r.get("role", "screener") == "screener" and r.get("active", True))
-    votes = screening.get("votes") or max(1, min(2, active))  # the default, as ReviewConfig.votes_needed
-    if votes != 1:
+    default = max(1, min(2, active))  # as ReviewConfig.votes_needed
+    votes = screening.get("votes") or default
+    per_stage = votes if isinstance(votes, dict) else {stage: votes for stage in Votes.STAGES}
+    stages = [s for s in out.get("stages", Votes.STAGES) if s in Votes.STAGES]
+    if all(per_stage.get(stage, default) != 1 for stage in stages):
+        shown_votes = votes if not isinstance(votes, dict) else max(per_stage.get(s, default) for s in stages)
         raise ctx.error(
             "screening.verify_sample",
-            f"is set, but votes is {votes}: every record is screened {votes} times already",
+            f"is set, but votes is {shown_votes}: every record is screened {shown_votes} times already",
             "a verified sample is for single screening: set votes = 1 in [screening], "
             "or remove verify_sample",
         )

@@ -279,7 +279,7 @@ def load_stage(
         screeners,
         resolvers,
         decisions,
-        votes=config.votes_needed,
+        votes=config.votes_needed(stage),
         verify_sample=float(config.raw.get("screening", {}).get("verify_sample", 0.0)),
         inactive=frozenset(r.name for r in config.reviewers if not r.active),
         unknown_ids=unknown,
