@@ -4,6 +4,10 @@ This is how screener's default was chosen; it prints mean WSS@95 per dataset for
 and the mean over datasets. Runs are cached by configuration in benchmarks/out/runs/ (screener_runs.py).
 
     python benchmarks/ranking_variants.py [--seeds 0,1,2,3,4] [--variants elas,default] [--jobs 2]
+
+Variants whose name ends in "+q..." rank with the dataset's question (questions.toml) beside the
+1+1 priors; "tiab" variants read title and abstract only (no keywords or MeSH), as the reviews
+held out from us do.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 from screener.ranking import TITLE_ABSTRACT_PARTNER, RankerConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ranking_bench import questions  # noqa: E402
 from screener_runs import screener_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,11 +55,27 @@ VARIANTS = {
     "two-views-terms25": alone(
         features="tfidf-two-views", feature_options={"index_terms": "separate", "index_weight": 0.25}
     ),
+    # The default with the review's question (fading as 5 / (5 + inclusions)), and faster or slower.
+    "one-bag+elas-tiab+q": RankerConfig(),
+    "one-bag+elas-tiab+q-fade0": RankerConfig(question_fade=0.0),
+    "one-bag+elas-tiab+q-fade1": RankerConfig(question_fade=1.0),
+    "one-bag+elas-tiab+q-fade20": RankerConfig(question_fade=20.0),
+    # The default reading title and abstract only, as on reviews without index terms.
+    "tiab": RankerConfig(feature_options={"index_terms": "ignore"}),
+    "tiab+q": RankerConfig(feature_options={"index_terms": "ignore"}),
+    "tiab+q-fade1": RankerConfig(feature_options={"index_terms": "ignore"}, question_fade=1.0),
+    "tiab+q-fade20": RankerConfig(feature_options={"index_terms": "ignore"}, question_fade=20.0),
+    # From the question alone, no prior records ("+q0": priors 0,0; metrics over every record).
+    "one-bag+elas-tiab+q0": RankerConfig(),
+    "one-bag+elas-tiab+q0-fade0": RankerConfig(question_fade=0.0),
+    "one-bag+elas-tiab+q0-fade1": RankerConfig(question_fade=1.0),
 }
 
 
 def run(variant: str, path: Path, seed: int, level: str) -> float:
-    return screener_run(path, level, seed, VARIANTS[variant])["wss@95"]
+    question = questions()[path.stem] if "+q" in variant else None
+    n_priors = (0, 0) if "+q0" in variant else (1, 1)
+    return screener_run(path, level, seed, VARIANTS[variant], question=question, n_priors=n_priors)["wss@95"]
 
 
 def main() -> None:

@@ -38,7 +38,10 @@ def config_key(config: RankerConfig) -> str:
     as the parts resolve them, so a changed default in a part never reuses older runs.
     (Delete benchmarks/out/runs/ to simulate afresh after a change that keeps all of these.)"""
     parts = [[vars(part) for part in member.build()] for member in config.members()]
-    content = json.dumps([screener.__version__, asdict(config), parts], sort_keys=True, default=str)
+    options = asdict(config)
+    if options.get("question_fade") == 5.0:  # added after runs were cached: at its default, as before
+        del options["question_fade"]
+    content = json.dumps([screener.__version__, options, parts], sort_keys=True, default=str)
     name = f"{config.features}-{config.classifier}" + ("-turns" if config.interleave else "")
     return f"{name}-{hashlib.sha256(content.encode()).hexdigest()[:10]}"
 

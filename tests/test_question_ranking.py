@@ -124,8 +124,29 @@ def test_the_question_is_one_more_relevant_row_in_training():
     model.classifier.fit_compact = spy
     ranker.fit(labelled, labels[labelled])
     assert seen["rows"] == len(labelled) + 1 and seen["y"][-1] == 1
-    assert seen["scale"][-1] == pytest.approx(question_weight(3)) and (seen["scale"][:-1] == 1).all()
+    assert seen["scale"][-1] == pytest.approx(question_weight(3, RankerConfig().question_fade))
+    assert (seen["scale"][:-1] == 1).all()
     assert ranker.scores.shape == (len(texts),)
+
+
+def test_question_fade_zero_keeps_the_question_for_the_cold_start_only():
+    texts, labels = topic_texts()
+    ranker = Ranker(texts, RankerConfig(interleave=False, question_fade=0.0), question=QUESTION)
+    ranker.fit(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=int))
+    assert ranker.fitted  # the question ranks before any decision
+    model = ranker.models[0]
+    seen = {}
+    original = model.classifier.fit_compact
+
+    def spy(compact, y, used, n_columns, scale=None):  # noqa: ANN001, ANN202
+        seen.update(rows=compact.shape[0], scale=scale)
+        return original(compact, y, used, n_columns, scale)
+
+    model.classifier.fit_compact = spy
+    labelled = np.concatenate([np.flatnonzero(labels == 1)[:2], np.flatnonzero(labels == 0)[:10]])
+    ranker.fit(labelled, labels[labelled])
+    assert seen == {"rows": len(labelled), "scale": None}  # no question row once a record is included
+    assert question_weight(0, 0.0) == 1.0 and question_weight(4, 0.0) == 0.0
 
 
 def test_prior_rows_follow_the_specification():

@@ -24,7 +24,7 @@ from scipy import sparse
 from .features import FEATURES, Progress, record_text
 from .models import CLASSIFIERS
 from .query import QUERIES
-from .question import question_weight
+from .question import QUESTION_FADE, question_weight
 
 __all__ = ["Ranker", "RankerConfig", "record_text", "FEATURES", "CLASSIFIERS", "QUERIES"]
 
@@ -48,6 +48,10 @@ class RankerConfig:
     # with the partner +2.4 on average and at most 3.1 below (benchmarks/ranking_bench.py,
     # final inclusions; on title/abstract labels +1.3 and at most 4.0 below).
     interleave: bool = True
+    # How fast the review's question fades as a training example: its weight against one real
+    # inclusion is fade / (fade + inclusions) (question.question_weight); 0 keeps it for the
+    # cold start only.
+    question_fade: float = QUESTION_FADE
 
     def members(self) -> list[RankerConfig]:
         """The models that take turns: this one alone, or this one and the partner."""
@@ -381,7 +385,7 @@ class Ranker:
         a question)."""
         labelled, y = np.asarray(labelled, dtype=np.int64), np.asarray(y, dtype=int)
         if self.question:
-            weight = question_weight(int(y.sum()))
+            weight = question_weight(int(y.sum()), self.config.question_fade)
             # Before the first inclusion the question alone ranks: its relevance, not a model
             # trained against exclusions that are, by then, the records most like it.
             if not (y == 1).any():

@@ -62,7 +62,12 @@ def review_question(review: Any) -> str:  # noqa: ANN401 - review.Review (import
     return question_text(config.question, config.title, criteria, queries)
 
 
-def question_weight(inclusions: int, fade: float = 5.0) -> float:
+# How fast the question fades as a training example (RankerConfig.question_fade).
+QUESTION_FADE = 5.0
+
+
+def question_weight(inclusions: int, fade: float = QUESTION_FADE) -> float:
     """The question's weight in training, against one real inclusion's: 1 before any, then
-    fading as fade / (fade + inclusions): by then the reviewer's own inclusions say more."""
-    return fade / (fade + inclusions)
+    fading as fade / (fade + inclusions): by then the reviewer's own inclusions say more
+    (fade 0: the question ranks only until the first inclusion)."""
+    return 1.0 if inclusions == 0 else fade / (fade + inclusions)
