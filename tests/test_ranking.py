@@ -531,8 +531,13 @@ def test_every_benchmarked_variant_builds():
     for name, config in module.VARIANTS.items():
         features, _, _ = config.build()
         assert features.name == config.features
-        # Only the default takes turns: a variant that names one model is that model alone.
-        assert config.interleave == (config == RankerConfig()), name
+        # Only the default and its variations (with a question, or reading title and abstract
+        # only) take turns: a variant that names one model is that model alone.
+        on_the_default = name.startswith(("one-bag+elas-tiab", "tiab"))
+        assert config.interleave == on_the_default, name
+        if on_the_default:
+            default = RankerConfig()
+            assert (config.features, config.classifier) == (default.features, default.classifier), name
 
 
 def test_ranking_bench_skips_a_dataset_without_the_level(tmp_path, capsys):
