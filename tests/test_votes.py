@@ -4,6 +4,7 @@ decisions, any disagreement a conflict, screeners who leave, and what a resolver
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -290,4 +291,46 @@ def test_a_verified_sample_needs_single_screening_at_some_stage(cli, tmp_path: P
     result = cli("status", "--review", str(review.root))
     assert result.code == code, result.err
     if code:
-        assert "verify_sample" in result.err and "votes is 2" in result.err
+        assert "verify_sample" in result.err and "no stage has votes = 1" in result.err
+
+
+@pytest.mark.parametrize(
+    ("screening", "said"),
+    [
+        ("votes = {}", "screening.votes is an empty table"),
+        ('votes = { "Title-Abstract" = 1 }', "did you mean 'title-abstract'"),
+        ('votes = { "title-abstract " = 1 }', "screening.votes.'title-abstract '"),
+        ("votes = { title-abstract = { x = 1 } }", "is a table; it must be a whole number from 1 to 3 ("),
+        ("votes = { title-abstract = 3 }\nverify_sample = 0.1", "screening.votes.title-abstract is 3"),
+        ("votes = { title-abstract = 2 }\nverify_sample = 0.1", "no stage has votes = 1"),
+    ],
+)
+def test_votes_per_stage_errors_say_what_is_wrong(cli, tmp_path: Path, screening: str, said: str) -> None:
+    review = make_review(cli, tmp_path, ["alice", "bob"])
+    with review.config_path.open("a") as handle:
+        handle.write(f"\n[screening]\n{screening}\n")
+    before = sorted(p.name for p in (review.root / "labels" / "title-abstract").glob("*"))
+    result = cli("label", "--reviewer", "alice", "pmid:16511671", "include", "--review", str(review.root))
+    assert result.code == 2 and said in result.err, result.err
+    assert sorted(p.name for p in (review.root / "labels" / "title-abstract").glob("*")) == before
+
+
+def test_votes_for_a_stage_the_review_does_not_have_is_refused(cli, tmp_path: Path) -> None:
+    review = make_review(cli, tmp_path, ["alice", "bob"])
+    text = review.config_path.read_text()
+    text, replaced = re.subn(r"stages = \[[^\]]*\]", 'stages = ["title-abstract"]', text)
+    assert replaced == 1
+    review.config_path.write_text(text + "\n[screening]\nvotes = { full-text = 1 }\n")
+    result = cli("status", "--review", str(review.root))
+    assert (
+        result.code == 2
+        and "screening.votes.full-text is for a stage this review does not have" in result.err
+    )
+
+
+def test_a_number_of_thousands_of_digits_is_an_error_not_a_crash(cli, tmp_path: Path) -> None:
+    review = make_review(cli, tmp_path, ["alice", "bob"])
+    with review.config_path.open("a") as handle:
+        handle.write("\n[screening]\nvotes = " + "9" * 5000 + "\n")
+    result = cli("status", "--review", str(review.root))
+    assert result.code == 2 and "number too long" in result.err and "Traceback" not in result.err

@@ -175,7 +175,7 @@ def parse_config(data: dict[str, Any], path: Path) -> ReviewConfig:
         highlight_include=list(highlight.get("include", [])),
         highlight_exclude=list(highlight.get("exclude", [])),
         ranking=dict(ranking),
-        votes=_votes(data, path),
+        votes=_votes(data),
         raw=data,
         warnings=checked.warnings,
     )
@@ -189,21 +189,9 @@ def _line_endings_converted(data: bytes, sha256: str) -> bool:
     return False
 
 
-def _votes(data: dict[str, Any], path: Path) -> int | dict[str, int]:
-    """[screening] votes (a number, or one per stage), refused when more than the active
-    screeners could ever give: every record would stay open."""
-    votes = data.get("screening", {}).get("votes", 0)
-    reviewers = data.get("reviewers", [])
-    active = sum(1 for r in reviewers if r.get("role", "screener") == "screener" and r.get("active", True))
-    for key, number in votes.items() if isinstance(votes, dict) else [("", votes)]:
-        if number and active and number > active:
-            name = f"screening.votes.{key}" if key else "screening.votes"
-            raise ScreenerError(
-                f"{name} is {number} but {active} screeners are active: no record could become final",
-                path=path,
-                hint="lower votes, or add (or reactivate) screeners in [[reviewers]]",
-            )
-    return votes
+def _votes(data: dict[str, Any]) -> int | dict[str, int]:
+    """[screening] votes: a number, or one per stage (checked by schema.check_review)."""
+    return data.get("screening", {}).get("votes", 0)
 
 
 @dataclass

@@ -263,6 +263,7 @@ class Votes(Integer):
     (`votes = 2`) or per stage (`votes = { title-abstract = 1, full-text = 2 }`)."""
 
     STAGES = ("title-abstract", "full-text")
+    PER_STAGE = "{ title-abstract = 1, full-text = 2 }"
 
     def __init__(self) -> None:
         super().__init__(1, "1 (single screening) to 3; 2 is dual screening")
@@ -270,22 +271,36 @@ class Votes(Integer):
         self.example = "2"
 
     def check(self, value: Any, key: str, ctx: Context) -> Any:
-        if isinstance(value, dict):
-            unknown = [k for k in value if k not in self.STAGES]
-            if unknown:
-                raise ctx.error(
-                    f"{key}.{unknown[0]}",
-                    "is no stage",
-                    f"votes per stage: {{ title-abstract = 1, full-text = 2 }}; the stages are "
-                    f"{' and '.join(self.STAGES)}",
+        if not isinstance(value, dict):
+            return self._one(value, key, ctx)
+        if not value:
+            raise ctx.error(
+                key,
+                "is an empty table",
+                f"give one number per stage, e.g. votes = {self.PER_STAGE}, or remove votes",
+            )
+        for stage in value:
+            if stage not in self.STAGES:
+                close = difflib.get_close_matches(
+                    stage.casefold().replace("_", "-"), self.STAGES, n=1, cutoff=0.6
                 )
-            return {stage: self._one(number, f"{key}.{stage}", ctx) for stage, number in value.items()}
-        return self._one(value, key, ctx)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ctx.error(
+                    f"{key}.{key_text(stage)}",
+                    "is no stage",
+                    f"{hint}the stages are {' and '.join(self.STAGES)}, e.g. votes = {self.PER_STAGE}",
+                )
+        return {stage: self._one(number, f"{key}.{stage}", ctx) for stage, number in value.items()}
 
     def _one(self, value: Any, key: str, ctx: Context) -> int:
-        value = super().check(value, key, ctx)
-        if value > 3:
-            raise ctx.error(key, f"is {value}; it must be at most 3", self.why)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ctx.error(
+                key,
+                f"is {found(value)}; it must be a whole number from 1 to 3",
+                f"write the number without quotes; {self.why}",
+            )
+        if not 1 <= value <= 3:
+            raise ctx.error(key, f"is {value}; it must be from 1 to 3", self.why)
         return value
 
 
@@ -762,6 +777,7 @@ def check_review(data: dict[str, Any], path: Path) -> Checked:
                 "each reviewer has their own name: it names their decision files "
                 "(one file on macOS and Windows when names differ only in case)",
             )
+    _check_votes(out, ctx)
     _check_verify_sample(out, ctx)
     reasons = out.get("full_text", {}).get("exclusion_reasons")
     if reasons == [] and "full-text" in stages:
@@ -773,24 +789,65 @@ def check_review(data: dict[str, Any], path: Path) -> Checked:
     return Checked(out, ctx.warnings)
 
 
+def _active_screeners(out: dict[str, Any]) -> int:
+    reviewers = out.get("reviewers", [])
+    return sum(1 for r in reviewers if r.get("role", "screener") == "screener" and r.get("active", True))
+
+
+def _votes_per_stage(out: dict[str, Any]) -> dict[str, int]:
+    """[screening] votes at each of the review's stages, defaults filled in (as ReviewConfig.votes_needed)."""
+    votes = out.get("screening", {}).get("votes", 0)
+    default = max(1, min(2, _active_screeners(out)))
+    stages = [s for s in out.get("stages", Votes.STAGES) if s in Votes.STAGES]
+    given = votes if isinstance(votes, dict) else dict.fromkeys(stages, votes)
+    return {stage: given.get(stage) or default for stage in stages}
+
+
+def _check_votes(out: dict[str, Any], ctx: Context) -> None:
+    """Votes for a stage the review has, and no more than its active screeners can give (else
+    every record would stay open)."""
+    votes = out.get("screening", {}).get("votes", 0)
+    stages = out.get("stages", Votes.STAGES)
+    if isinstance(votes, dict):
+        for stage in votes:
+            if stage not in stages:
+                raise ctx.error(
+                    f"screening.votes.{stage}",
+                    f"is for a stage this review does not have (stages = {list(stages)})",
+                    f"remove it from votes, or add {stage!r} to stages",
+                )
+    active = _active_screeners(out)
+    for key, number in votes.items() if isinstance(votes, dict) else [("", votes)]:
+        if number and active and number > active:
+            raise ctx.error(
+                f"screening.votes.{key}" if key else "screening.votes",
+                f"is {number} but {active} screener{'s are' if active > 1 else ' is'} active: "
+                "no record could become final",
+                "lower votes, or add (or reactivate) screeners in [[reviewers]]",
+            )
+
+
 def _check_verify_sample(out: dict[str, Any], ctx: Context) -> None:
-    """A verified sample is for single screening, and needs a second screener to verify it."""
+    """A verified sample is for single screening (at some stage), and needs a second screener
+    to verify it."""
     screening = out.get("screening", {})
     if not screening.get("verify_sample"):
         return
-    reviewers = out.get("reviewers", [])
-    active = sum(1 for r in reviewers if r.get("role", "screener") == "screener" and r.get("active", True))
-    default = max(1, min(2, active))  # as ReviewConfig.votes_needed
-    votes = screening.get("votes") or default
-    per_stage = votes if isinstance(votes, dict) else {stage: votes for stage in Votes.STAGES}
-    stages = [s for s in out.get("stages", Votes.STAGES) if s in Votes.STAGES]
-    if all(per_stage.get(stage, default) != 1 for stage in stages):
-        shown_votes = votes if not isinstance(votes, dict) else max(per_stage.get(s, default) for s in stages)
+    active = _active_screeners(out)
+    per_stage = _votes_per_stage(out)
+    if per_stage and 1 not in per_stage.values():
+        given = screening.get("votes") or f"{max(per_stage.values())} (the default)"
+        said = (
+            f"votes is {given}: every record is screened {max(per_stage.values())} times already"
+            if not isinstance(given, dict)
+            else "no stage has votes = 1: every record is screened "
+            + " and ".join(f"{n} times at {stage}" for stage, n in per_stage.items())
+        )
         raise ctx.error(
             "screening.verify_sample",
-            f"is set, but votes is {shown_votes}: every record is screened {shown_votes} times already",
-            "a verified sample is for single screening: set votes = 1 in [screening], "
-            "or remove verify_sample",
+            f"is set, but {said}",
+            "a verified sample is for single screening: set votes = 1 in [screening] "
+            "(or for one stage: votes = { title-abstract = 1 }), or remove verify_sample",
         )
     if active < 2:
         raise ctx.error(
@@ -851,6 +908,14 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
             path=path,
             line=int(line.group(1)) if line else None,
             hint="fix it by hand or restore it from git",
+        ) from None
+    except ValueError:  # an integer of more than 4,300 digits (Python's limit on int conversion)
+        long_number = re.search(r"\d{4000,}", text)
+        raise ScreenerError(
+            "has a number too long to read (thousands of digits)",
+            path=path,
+            line=text.count("\n", 0, long_number.start()) + 1 if long_number else None,
+            hint="no value of screener's is that long: fix it by hand or restore the file from git",
         ) from None
     except RecursionError:
         raise ScreenerError(

@@ -441,7 +441,8 @@ def _stage_section(stage) -> str:  # noqa: ANN001 - StageReport
         f"{p['excluded']} excluded"
         + (f", {p['not_retrieved']} not retrieved" if p["not_retrieved"] else "")
         + f"; {p['conflicts_to_resolve']} conflicts to resolve; {p['screened_by_some_only']} waiting for "
-        f"more votes ({p['votes']} agreeing votes make a record final); {p['not_screened']} not screened "
+        f"more votes ({p['votes']} agreeing vote{'s make' if p['votes'] > 1 else ' makes'} a record final); "
+        f"{p['not_screened']} not screened "
         "by anyone yet.</p>"
     )
     rows = []
