@@ -12,6 +12,9 @@ priors left out. The tools:
                        metrics cover every record
   elas replica         elas_u4 rebuilt from screener's parts (--tools to add it): where it scores as
                        ASReview does, differences are the models', not the harness's
+  tiab, tiab + question
+                       the default (and with the question) reading title and abstract only, as
+                       on reviews without keywords or MeSH (--tools to add them)
   random, asreview elas_u4 (ASReview 3 in .venv-bench)
 Questions were written from each dataset's PROVENANCE.md before any run (see questions.toml).
 
@@ -144,11 +147,16 @@ def load_level(path: Path, level: str) -> tuple[list, np.ndarray] | None:
 
 CACHE = REPO / "benchmarks" / "out" / "ranking"
 # The tools screener's own simulation runs: (configuration, with the question, priors).
+TIAB = RankerConfig(feature_options={"index_terms": "ignore"})
 SCREENER_TOOLS = {
     "screener": (RankerConfig(), False, (1, 1)),
     "screener + question": (RankerConfig(), True, (1, 1)),
     "question alone": (RankerConfig(), True, (0, 0)),
     "elas replica": (TITLE_ABSTRACT_PARTNER, False, (1, 1)),
+    # The default reading title and abstract only (keywords and MeSH ignored), as on reviews
+    # whose records carry none: the condition of the reviews held out from us.
+    "tiab": (TIAB, False, (1, 1)),
+    "tiab + question": (TIAB, True, (1, 1)),
 }
 ASREVIEW = "asreview elas_u4"
 DEFAULT_TOOLS = ["screener", "screener + question", "question alone", "random", ASREVIEW]
