@@ -241,6 +241,9 @@ def test_conflicts_agreement_and_status_commands(cli, screened):
     assert rows[0]["decisions"]
     text = cli("conflicts", "--review", root)
     assert HOUSE in text.out
+    # The resolver's work first; a record waiting for a second vote is said to be that.
+    assert "1 to resolve, 1 waiting for more votes" in text.out and "waiting for votes" in text.out
+    assert text.out.index(HOUSE) < text.out.index(GOMEZ)
     agreement_rows = json.loads(cli("agreement", "--json", "--review", root).out)
     ta = [a for a in agreement_rows if a["stage"] == TA][0]
     assert ta["n"] == 2 and ta["percent_agreement"] == 0.5

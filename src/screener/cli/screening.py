@@ -128,7 +128,14 @@ def conflicts(stage: str, review_dir: Path | None, as_json: bool) -> None:
     if not rows:
         click.echo(f"No conflicts at {stage}.")
         return
-    table = Table(title=f"Conflicts at {stage}", title_justify="left")
+    # Disagreements first: they are the resolver's work; records waiting for more votes are not.
+    rows.sort(key=lambda r: r["kind"] == "single")
+    waiting = sum(r["kind"] == "single" for r in rows)
+    table = Table(
+        title=f"Conflicts at {stage}: {len(rows) - waiting} to resolve, {waiting} waiting for more votes",
+        title_justify="left",
+    )
+    kinds = {"disagree": "disagree", "reason": "reasons differ", "single": "waiting for votes"}
     for column in ("record", "kind", "decisions", "title"):
         table.add_column(column)
     for r in rows:
@@ -136,7 +143,7 @@ def conflicts(stage: str, review_dir: Path | None, as_json: bool) -> None:
             f"{n}: {d['decision']}" + (f" ({d['reason']})" if d["reason"] else "")
             for n, d in r["decisions"].items()
         )
-        table.add_row(r["record_id"], r["kind"], decided, r["title"] or "(no title)")
+        table.add_row(r["record_id"], kinds.get(r["kind"], r["kind"]), decided, r["title"] or "(no title)")
     console.print(table)
 
 
