@@ -120,10 +120,10 @@ class ReviewConfig:
     warnings: list[str] = field(default_factory=list, compare=False, repr=False)
 
     def votes_needed(self, stage: str) -> int:
-        """[screening] votes at this stage, else two, or one when a single screener is active."""
+        """[screening] votes at this stage, else the default (default_votes)."""
         active = sum(1 for r in self.reviewers if r.role == "screener" and r.active)
         votes = self.votes.get(stage, 0) if isinstance(self.votes, dict) else self.votes
-        return votes or max(1, min(2, active))
+        return votes or default_votes(active)
 
     def to_toml(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.raw)
@@ -175,7 +175,7 @@ def parse_config(data: dict[str, Any], path: Path) -> ReviewConfig:
         highlight_include=list(highlight.get("include", [])),
         highlight_exclude=list(highlight.get("exclude", [])),
         ranking=dict(ranking),
-        votes=_votes(data),
+        votes=data.get("screening", {}).get("votes", 0),  # a number, or one per stage (schema-checked)
         raw=data,
         warnings=checked.warnings,
     )
@@ -189,9 +189,10 @@ def _line_endings_converted(data: bytes, sha256: str) -> bool:
     return False
 
 
-def _votes(data: dict[str, Any]) -> int | dict[str, int]:
-    """[screening] votes: a number, or one per stage (checked by schema.check_review)."""
-    return data.get("screening", {}).get("votes", 0)
+def default_votes(active_screeners: int) -> int:
+    """Votes that make a record final where review.toml says none: two, or one when the
+    review has a single active screener."""
+    return max(1, min(2, active_screeners))
 
 
 @dataclass

@@ -31,7 +31,7 @@ from .names import MAX_FILE_NAME, MAX_NAME, check_name, name_problem, rule_text
 from .prisma import KINDS
 
 # review.py imports this module only inside its functions: importing it here makes no cycle.
-from .review import ROLES, STAGES  # STAGES in screening order: full-text reads title-abstract
+from .review import ROLES, STAGES, default_votes  # STAGES in screening order: full-text reads title-abstract
 
 SOURCES = ("file", "pubmed")
 # tomllib's time grows with the square of a dotted key's length (10,000 parts: 3 s, 400 MB).
@@ -262,7 +262,6 @@ class Votes(Integer):
     """How many agreeing screener decisions make a record final: 1 to 3, for every stage
     (`votes = 2`) or per stage (`votes = { title-abstract = 1, full-text = 2 }`)."""
 
-    STAGES = ("title-abstract", "full-text")
     PER_STAGE = "{ title-abstract = 1, full-text = 2 }"
 
     def __init__(self) -> None:
@@ -280,15 +279,13 @@ class Votes(Integer):
                 f"give one number per stage, e.g. votes = {self.PER_STAGE}, or remove votes",
             )
         for stage in value:
-            if stage not in self.STAGES:
-                close = difflib.get_close_matches(
-                    stage.casefold().replace("_", "-"), self.STAGES, n=1, cutoff=0.6
-                )
+            if stage not in STAGES:
+                close = difflib.get_close_matches(stage.casefold().replace("_", "-"), STAGES, n=1, cutoff=0.6)
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 raise ctx.error(
                     f"{key}.{key_text(stage)}",
                     "is no stage",
-                    f"{hint}the stages are {' and '.join(self.STAGES)}, e.g. votes = {self.PER_STAGE}",
+                    f"{hint}the stages are {' and '.join(STAGES)}, e.g. votes = {self.PER_STAGE}",
                 )
         return {stage: self._one(number, f"{key}.{stage}", ctx) for stage, number in value.items()}
 
@@ -795,10 +792,10 @@ def _active_screeners(out: dict[str, Any]) -> int:
 
 
 def _votes_per_stage(out: dict[str, Any]) -> dict[str, int]:
-    """[screening] votes at each of the review's stages, defaults filled in (as ReviewConfig.votes_needed)."""
+    """[screening] votes at each of the review's stages, defaults filled in."""
     votes = out.get("screening", {}).get("votes", 0)
-    default = max(1, min(2, _active_screeners(out)))
-    stages = [s for s in out.get("stages", Votes.STAGES) if s in Votes.STAGES]
+    default = default_votes(_active_screeners(out))
+    stages = [s for s in out.get("stages", STAGES) if s in STAGES]
     given = votes if isinstance(votes, dict) else dict.fromkeys(stages, votes)
     return {stage: given.get(stage) or default for stage in stages}
 
@@ -807,7 +804,7 @@ def _check_votes(out: dict[str, Any], ctx: Context) -> None:
     """Votes for a stage the review has, and no more than its active screeners can give (else
     every record would stay open)."""
     votes = out.get("screening", {}).get("votes", 0)
-    stages = out.get("stages", Votes.STAGES)
+    stages = out.get("stages", STAGES)
     if isinstance(votes, dict):
         for stage in votes:
             if stage not in stages:
