@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from screener.ranking import TITLE_ABSTRACT_PARTNER, RankerConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ranking_bench import questions  # noqa: E402
+from ranking_bench import TIAB, questions  # noqa: E402
 from screener_runs import screener_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,10 +62,10 @@ VARIANTS = {
     "one-bag+elas-tiab+q-fade1": RankerConfig(question_fade=1.0),
     "one-bag+elas-tiab+q-fade20": RankerConfig(question_fade=20.0),
     # The default reading title and abstract only, as on reviews without index terms.
-    "tiab": RankerConfig(feature_options={"index_terms": "ignore"}),
-    "tiab+q": RankerConfig(feature_options={"index_terms": "ignore"}),
-    "tiab+q-fade1": RankerConfig(feature_options={"index_terms": "ignore"}, question_fade=1.0),
-    "tiab+q-fade20": RankerConfig(feature_options={"index_terms": "ignore"}, question_fade=20.0),
+    "tiab": TIAB,
+    "tiab+q": TIAB,
+    "tiab+q-fade1": replace(TIAB, question_fade=1.0),
+    "tiab+q-fade20": replace(TIAB, question_fade=20.0),
     # From the question alone, no prior records ("+q0": priors 0,0; metrics over every record).
     "one-bag+elas-tiab+q0": RankerConfig(),
     "one-bag+elas-tiab+q0-fade0": RankerConfig(question_fade=0.0),

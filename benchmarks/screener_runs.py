@@ -24,6 +24,7 @@ import screener
 from screener.ranking import RankerConfig
 from screener.ranking.datasets import load_labelled, texts_of
 from screener.ranking.metrics import atd, rrf, wss
+from screener.ranking.question import QUESTION_FADE
 from screener.ranking.simulate import simulate
 
 RUNS = Path(__file__).resolve().parent / "out" / "runs"
@@ -39,7 +40,8 @@ def config_key(config: RankerConfig) -> str:
     (Delete benchmarks/out/runs/ to simulate afresh after a change that keeps all of these.)"""
     parts = [[vars(part) for part in member.build()] for member in config.members()]
     options = asdict(config)
-    if options.get("question_fade") == 5.0:  # added after runs were cached: at its default, as before
+    # question_fade came after runs were cached: at its default it is left out, as before.
+    if options.get("question_fade") == QUESTION_FADE:
         del options["question_fade"]
     content = json.dumps([screener.__version__, options, parts], sort_keys=True, default=str)
     name = f"{config.features}-{config.classifier}" + ("-turns" if config.interleave else "")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -33,10 +34,10 @@ from screener.ranking import Ranker, RankerConfig, stopping
 from screener.ranking.datasets import load_labelled, texts_of
 from screener.ranking.simulate import prior_rows
 
-REPO = Path(__file__).resolve().parents[1]
-SCREENING = REPO.parent / "shared" / "data" / "screening"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ranking_bench import REPO, SCREENING, is_development  # noqa: E402
+
 OUT = REPO / "benchmarks" / "out" / "scores"
-DEVELOPMENT = ("wilson", "virus", "Nagtegaal")  # the datasets that are not Cohen 2006 sets
 EVERY = 10
 
 
@@ -146,7 +147,7 @@ def main() -> None:
         cells = "".join(f"{f'{s:.0%} / {r:.0%}':>20}" for s, r in results[cache.stem].values())
         print(f"{cache.stem[:24]:24}{cells}")
     for group, chosen in (("Cohen 2006", True), ("the others", False)):
-        names = [name for name in results if name.startswith(DEVELOPMENT) != chosen]
+        names = [name for name in results if is_development(name) == chosen]
         if not names:
             continue
         print(f"\n{group}, {len(names)} runs (window {args.window}, safety {args.safety}):")
