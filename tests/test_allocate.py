@@ -271,17 +271,11 @@ def test_allocate_command(cli, tmp_path) -> None:
 
 def test_two_clones_allocate_after_their_own_imports_and_git_merges_without_conflict(tmp_path) -> None:
     """The allocation files of two clones merge line by line (init's .gitattributes)."""
-    from .test_screening import _git
+    from .test_screening import _git, _publish
 
     review = make_review(tmp_path, ["alice", "bob", "dave"], count=12)
     allocate(review, TA)
-    remote = tmp_path / "remote.git"
-    _git(tmp_path, "init", "--bare", "-b", "main", str(remote))
-    _git(review.root, "init", "-b", "main")
-    _git(review.root, "add", "-A")
-    _git(review.root, "commit", "-m", "review")
-    _git(review.root, "remote", "add", "origin", str(remote))
-    _git(review.root, "push", "origin", "main")
+    remote = _publish(review.root, tmp_path)
     clones = {}
     for name, start in (("one", 3000), ("two", 4000)):
         _git(tmp_path, "clone", str(remote), name)

@@ -6,6 +6,7 @@ import json
 import os
 import random
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -265,15 +266,21 @@ def _git(cwd, *args):
     return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
 
 
-def test_two_reviewers_two_clones_no_merge_conflict(tmp_path, screened):
-    """Alice and Bob screen on their own machines and share through one bare repository."""
+def _publish(root: Path, tmp_path: Path) -> Path:
+    """The review at `root` committed and pushed to a new bare repository (returned)."""
     remote = tmp_path / "remote.git"
     _git(tmp_path, "init", "--bare", "-b", "main", str(remote))
-    _git(screened.root, "init", "-b", "main")
-    _git(screened.root, "add", "-A")
-    _git(screened.root, "commit", "-m", "review")
-    _git(screened.root, "remote", "add", "origin", str(remote))
-    _git(screened.root, "push", "origin", "main")
+    _git(root, "init", "-b", "main")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-m", "review")
+    _git(root, "remote", "add", "origin", str(remote))
+    _git(root, "push", "origin", "main")
+    return remote
+
+
+def test_two_reviewers_two_clones_no_merge_conflict(tmp_path, screened):
+    """Alice and Bob screen on their own machines and share through one bare repository."""
+    remote = _publish(screened.root, tmp_path)
     machines = {}
     for name in ("alice", "bob"):
         _git(tmp_path, "clone", str(remote), f"{name}-machine")
