@@ -106,9 +106,11 @@ def read_log(path: Path) -> list[Decision]:
 
 
 def latest(decisions: list[Decision]) -> dict[str, Decision]:
-    """The latest decision per record; records whose latest line is `undecided` are left out."""
+    """The latest decision per record, in the order they were made (a changed decision moves to
+    its new line's place); records whose latest line is `undecided` are left out."""
     last: dict[str, Decision] = {}
     for decision in decisions:
+        last.pop(decision.record_id, None)
         last[decision.record_id] = decision
     return {k: v for k, v in last.items() if v.decision != "undecided"}
 

@@ -269,13 +269,10 @@ class ScreenSession:
         earlier sessions too), the newest first."""
         from .decisions import latest
 
-        lines = self.log.read()
-        current = latest(lines)
-        # Two decisions can share a millisecond: the later line in the file is the newer one.
-        position = {d.record_id: i for i, d in enumerate(lines)}
-        entries = [d for d in current.values() if d.record_id in self.by_id]
-        entries.sort(key=lambda d: (d.timestamp, position[d.record_id]), reverse=True)
-        return entries
+        entries = [d for d in latest(self.log.read()).values() if d.record_id in self.by_id]
+        # By time, then (decisions in one millisecond) in the order latest() gives: the file's.
+        entries.sort(key=lambda d: d.timestamp)
+        return entries[::-1]
 
     def open_decided(self, record_id: str) -> None:
         """Show a decided record so that its decision can be changed (the next key appends)."""
