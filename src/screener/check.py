@@ -258,7 +258,7 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
                         report.open_work.append(
                             f"{stage}: {left} of {len(view.records)} records still need {name}'s vote"
                         )
-                disputed = sum(1 for c in view.conflicts if c.kind != "single")
+                disputed = sum(1 for c in view.conflicts if c.to_resolve)
                 if disputed:
                     report.open_work.append(f"{stage}: {disputed} conflicts to resolve ('screener resolve')")
     except ScreenerError as exc:

@@ -69,7 +69,7 @@ def final_decisions(review, stage: str = "full-text", decision: str = "included"
     studies, member_of = review_studies(review)
     view = load_stage(review, stage, studies, member_of)
     rows = []
-    waiting = {c.record_id: "open" if c.kind == "single" else "conflict" for c in view.conflicts}
+    waiting = {c.record_id: "conflict" if c.to_resolve else "open" for c in view.conflicts}
     for record in view.records:
         final = view.final.get(record.id)
         outcome = final.decision if final else waiting.get(record.id, "undecided")

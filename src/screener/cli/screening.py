@@ -391,7 +391,7 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
     require_terminal("screener resolve", "in scripts, record the resolver's decisions with 'screener label'")
     with session_lock(review.cache_dir / "locks", stage, reviewer):
         view = load_stage(review, stage)
-        to_settle = [c for c in view.conflicts if c.kind != "single"]
+        to_settle = [c for c in view.conflicts if c.to_resolve]
         by_id = {r.id: r for r in view.records}
         context = {
             c.record_id: "  ".join(

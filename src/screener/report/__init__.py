@@ -153,7 +153,7 @@ def report_data(review, generated: str | None = None) -> ReportData:  # noqa: AN
                         "decisions": {n: (d.decision, d.reason) for n, d in c.decisions.items()},
                     }
                     for c in view.conflicts
-                    if c.kind != "single"  # "single": open, waiting for more votes, not a conflict
+                    if c.to_resolve
                 ],
                 {name: len(view.decisions.get(name, {})) for name in view.resolvers},
             )

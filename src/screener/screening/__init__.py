@@ -64,6 +64,11 @@ class Conflict:
     kind: str  # "disagree", "reason", "single" (only some screeners decided)
     decisions: dict[str, Decision]
 
+    @property
+    def to_resolve(self) -> bool:
+        """A disagreement, for the resolver; "single" is open: waiting for more votes."""
+        return self.kind != "single"
+
 
 @dataclass
 class StageView:
@@ -157,8 +162,8 @@ class StageView:
     def waiting(self) -> dict[str, set[str]]:
         """The records not final yet, by what they wait for: conflicts (the resolver), open
         (fewer agreeing votes than needed), undecided (no screener's vote yet)."""
-        conflicts = {c.record_id for c in self.conflicts if c.kind != "single"}
-        open_records = {c.record_id for c in self.conflicts if c.kind == "single"}
+        conflicts = {c.record_id for c in self.conflicts if c.to_resolve}
+        open_records = {c.record_id for c in self.conflicts if not c.to_resolve}
         undecided = set(self.record_ids) - self.final.keys() - conflicts - open_records
         return {"undecided": undecided, "open": open_records, "conflicts": conflicts}
 
