@@ -10,12 +10,14 @@ import pytest
 
 from screener.ranking.stopping import (
     DEFAULT_RULE,
+    RateRule,
     buscar_p,
     buscar_stop,
     expectation,
     expected_left,
     knee,
     oracle_stop,
+    slowest_recent_rate,
     stopping_statement,
 )
 
@@ -77,10 +79,34 @@ def test_expected_left_grows_with_a_slower_discovery():
     fast = np.array([1] * 20 + [0] * 200)
     slow = np.array(([1] + [0] * 10) * 20)
     assert expected_left(fast, 2000, from_knee=False) < expected_left(slow, 2000, from_knee=False)
-    # Counting the tail's rate adds what it would find in the records left.
-    assert expected_left(fast, 2000, False, 0.0, tail=0.1) == pytest.approx(
-        expected_left(fast, 2000, False) + 0.1 * 1 / 200 * (2000 - 220)
-    )
+
+
+def test_slowest_recent_rate_is_the_slowest_run_of_the_last_records_one_more_counted():
+    def written_out(labels: np.ndarray) -> float:
+        return min((labels[len(labels) - n :].sum() + 1) / n for n in range(1, len(labels) + 1))
+
+    labels = np.array([1] * 20 + [0] * 200)
+    # The last 200 hold no relevant record: (0 + 1) / 200; longer runs reach the 20 found.
+    assert slowest_recent_rate(labels) == pytest.approx(1 / 200) == pytest.approx(written_out(labels))
+    mixed = np.array(([1] + [0] * 10) * 20 + [0] * 50)
+    assert slowest_recent_rate(mixed) == pytest.approx(written_out(mixed))
+    assert slowest_recent_rate(np.array([], dtype=int)) == 1.0
+
+
+def test_the_rule_bounds_what_is_left_by_the_larger_of_the_fit_and_the_floor():
+    from scipy.stats import poisson
+
+    rule = RateRule(slack=0.0, floor=0.25)
+    fast = np.array([1] * 20 + [0] * 200)  # the fit expects next to nothing: the floor decides
+    floor = 0.25 * (1 / 200) * (2000 - 220)
+    assert rule.floor_left(fast, 2000) == pytest.approx(floor)
+    assert expected_left(fast, 2000, from_knee=False) < floor
+    assert rule.left_high(fast, 2000) == poisson.ppf(0.95, floor)
+    slow = np.array(([1] + [0] * 10) * 20)  # still finding: the fit decides
+    fitted = expected_left(slow, 2000, from_knee=False)
+    assert fitted > rule.floor_left(slow, 2000)
+    assert rule.left_high(slow, 2000) == poisson.ppf(0.95, fitted)
+    assert RateRule(slack=0.0).floor_left(fast, 2000) == 0.0
 
 
 def test_screeners_rule_meets_its_target_and_saves_more_than_buscar():
