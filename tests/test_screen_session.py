@@ -209,7 +209,11 @@ def test_help_says_keys_meaning_file_and_stopping_rule(tmp_path):
     said = "\n".join(text_of(help_lines(s, console(80, 24), 80)))
     assert str(s.log.path) in said.replace("\n", "")
     assert "goes on to full text" in said and "never maybe" in said
-    assert s.stopping_estimate().describe() in " ".join(line.strip() for line in said.splitlines())
+    joined = " ".join(line.strip() for line in said.splitlines())
+    assert s.stopping_estimate().describe() in joined
+    assert "slowest recent rate" in joined and "random sample" not in joined  # the ranked rule, explained
+    random = "\n".join(text_of(help_lines(session(tmp_path / "r", order="random"), console(80, 24), 80)))
+    assert "random sample" in " ".join(line.strip() for line in random.splitlines())
     for key in ("i", "e", "m", "u", "n", "t", "s", "h", "/", "o", "?", "q"):
         assert f"\n{key:>6}  " in said
     file_order = "\n".join(text_of(help_lines(session(tmp_path, order="file"), console(80, 24), 80)))
