@@ -16,6 +16,7 @@ from screener.ranking.stopping import (
     expectation,
     expected_left,
     knee,
+    last_quarter_rate,
     oracle_stop,
     slowest_recent_rate,
     stopping_statement,
@@ -91,6 +92,25 @@ def test_slowest_recent_rate_is_the_slowest_run_of_the_last_records_one_more_cou
     mixed = np.array(([1] + [0] * 10) * 20 + [0] * 50)
     assert slowest_recent_rate(mixed) == pytest.approx(written_out(mixed))
     assert slowest_recent_rate(np.array([], dtype=int)) == 1.0
+
+
+def test_last_quarter_rate_counts_a_tenth_of_a_record_besides_those_found():
+    labels = np.array([1] * 20 + [0] * 60 + [1, 0, 0, 0, 1] + [0] * 15)  # 100 screened: 2 in the last 25
+    assert last_quarter_rate(labels) == pytest.approx((2 + 0.1) / 25)
+    assert last_quarter_rate(np.array([1] * 20 + [0] * 80)) == pytest.approx(0.1 / 25)
+
+
+def test_a_steady_tail_keeps_the_rule_going_where_the_slowest_rate_alone_stops():
+    """Relevant records still turning up every 100 records, as title/abstract labels do: the
+    last quarter's rate says more are left than the slowest run of the last records does."""
+    steady = np.array([1] * 150 + [0] * 250 + ([0] * 99 + [1]) * 10 + [0] * 20)  # 1,420 screened
+    total = 3000
+    slowest_only = RateRule(slack=0.0, floor=0.25)
+    both = RateRule(slack=0.0, floor=0.25, recent=0.4)
+    assert both.floor_left(steady, total) == pytest.approx(0.4 * last_quarter_rate(steady) * (total - 1420))
+    assert both.floor_left(steady, total) > slowest_only.floor_left(steady, total)
+    assert expected_left(steady, total, from_knee=False) < 0.1  # the fitted fade sees nothing left
+    assert slowest_only.says_stop(steady, total) and not both.says_stop(steady, total)
 
 
 def test_the_rule_bounds_what_is_left_by_the_larger_of_the_fit_and_the_floor():
