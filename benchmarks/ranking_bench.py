@@ -21,7 +21,8 @@ Questions were written from each dataset's PROVENANCE.md before any run (see que
 Stopping: on every screener run, where screener's rule (stopping.DEFAULT_RULE), buscar (Callaghan &
 Müller-Hansen 2020: bias 1, every 10 records, 95 % confidence) and the oracle (stop exactly at 95 %
 recall) stop; the share of runs reaching 95 % recall and the median work saved. The rule's settings
-were chosen on the Cohen 2006 sets; the other datasets check them.
+were chosen on the Cohen 2006 sets with final and title/abstract labels; the other datasets check
+them (run both levels: --level final, --level ta).
 Also times one retrain-and-rerank step at 20,000 records.
 Targets: with the question, mean WSS@95 at least 2 points above elas_u4 and no dataset more than 2
 points below; from the question alone at least elas_u4; the stopping rule reaches 95 % recall in at
@@ -208,7 +209,7 @@ def stopping_rows(results: list[dict]) -> list[dict]:
 
 
 def is_development(dataset: str) -> bool:
-    """The datasets the stopping rule's settings were chosen on (the Cohen 2006 sets)."""
+    """The datasets the stopping rule's settings were chosen on (the Cohen 2006 sets, both label levels)."""
     cohen = SCREENING / "cohen_2006_drug_class_reviews"
     return (cohen / f"{dataset}.csv").exists()
 
