@@ -1060,9 +1060,10 @@ def help_lines(session: ScreenSession, console, width: int) -> list:  # noqa: AN
             _wrapped(
                 Text(
                     "In ranked order the rule reads where relevant records came up: it bounds those still "
-                    "unscreened by the larger of a fading rate of discovery fitted to your decisions and a "
-                    "share of the slowest recent rate, and says stop when the records found are 95% of "
-                    "those found plus that bound (chosen on simulated reviews; it cannot promise it)."
+                    "unscreened by the largest of a fading rate of discovery fitted to your decisions and "
+                    "shares of two recent rates (the slowest recent rate, the last quarter's), and says "
+                    "stop when the records found are 95% of those found plus that bound (chosen on "
+                    "simulated reviews; it cannot promise it)."
                     if estimate.expected is not None
                     else "In random order every record screened is a random sample: the rule says when "
                     "recall is at least the target with 95% confidence."
