@@ -65,6 +65,8 @@ bench: install bench-env
 	$(BIN)/python benchmarks/dedup_scale.py
 	$(BIN)/python benchmarks/screen_latency.py
 	$(BIN)/python benchmarks/ranking_bench.py --asreview-python $(BENCH_VENV)/bin/python
+	$(BIN)/python benchmarks/ranking_bench.py --level ta --tools screener --no-timing
+	$(BIN)/python benchmarks/stopping_choice.py
 	$(BIN)/python benchmarks/ranker_startup.py
 	$(BIN)/python benchmarks/report_bench.py
 

@@ -1,0 +1,188 @@
+"""How screener's stopping rule was chosen (#16), replayed: a grid of the rule's settings on the
+screener runs cached in benchmarks/out/runs/ (ranking_bench.py and ranking_variants.py write them,
+with final and title/abstract labels), chosen on the Cohen 2006 sets and checked on the others.
+
+The rule (stopping.RateRule) bounds the relevant records still unscreened by the largest of a
+fitted fading rate of discovery, `floor` times what the slowest recent rate finds in the records
+left, and `recent` times what the last quarter's rate (with `prior` records counted) finds there.
+Each setting is replayed on every run (a check every 10 records from 100, as RateRule.stop does).
+The choice: among the settings that reach 95 % recall in at least `--margin` of the Cohen runs at
+each label level, the largest median work saved over both levels pooled, ties to the larger mean.
+It prints the chosen setting and stopping.DEFAULT_RULE (one and the same, unless the cached runs
+changed), on the Cohen runs and on the others, beside buscar (bias 1, every 10 records, 95 %) on
+the same runs; then checks that RateRule.stop, the code the screen runs, stops each run where this
+replay does.
+
+    python benchmarks/stopping_choice.py [--margin 0.975] [--jobs 2]
+
+The per-run replay is cached in benchmarks/out/stopping/ (the fitted fade is the slow part).
+DEFAULT_RULE was chosen on 320 Cohen runs: ranking_bench's (final labels: plain, with the question,
+from the question alone; title/abstract labels: plain; seeds 0-2) and those ranking_variants.py
+wrote for #16 (question fades 0, 1 and 20, title and abstract only; mostly seed 0). A fresh clone
+caches only the runs it makes, so its replay may choose otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import pickle
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import poisson
+
+from screener.ranking.stopping import DEFAULT_RULE, RateRule, buscar_stop, expected_left
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ranking_bench import REPO, is_development  # noqa: E402
+from screener_runs import labels_from_positions  # noqa: E402
+
+RUNS = REPO / "benchmarks" / "out" / "runs"
+CACHE = REPO / "benchmarks" / "out" / "stopping" / "replay.pkl"
+PRIORS = (0.1, 0.25, 0.5, 1.0)
+FLOORS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+RECENTS = (0.0, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0)
+TARGET, CONFIDENCE, FIRST, EVERY = 0.95, 0.95, 100, 10
+
+
+def cached_runs() -> list[dict]:
+    runs = []
+    for path in sorted(RUNS.glob("*/*/*/*.json")):
+        run = json.loads(path.read_text())
+        if "relevant_at" not in run or not run["relevant_at"]:
+            continue
+        level = path.parent.parent.name
+        labels = labels_from_positions(run["relevant_at"], run["screened"])
+        key = str(path.relative_to(RUNS))
+        runs.append({"key": key, "dataset": run["dataset"], "level": level, "labels": labels})
+    return runs
+
+
+def replay(labels: np.ndarray) -> dict:
+    """Per check: records screened, found, the fitted fade's expectation, the slowest recent rate
+    and the last quarter's rate for each prior; and where buscar stops."""
+    n = len(labels)
+    checks = list(range(max(FIRST, EVERY), n, EVERY))
+    rows = np.zeros((len(checks), 4 + len(PRIORS)))
+    for i, k in enumerate(checks):
+        seen = labels[:k]
+        found = int(seen.sum())
+        in_run = np.cumsum(seen[::-1])
+        since = (3 * k) // 4
+        rows[i, :4] = (
+            k,
+            found,
+            expected_left(seen, n, from_knee=False, slack=0.0) if found else 0.0,
+            np.min((in_run + 1) / np.arange(1, k + 1)) * (n - k),
+        )
+        rows[i, 4:] = [(seen[since:].sum() + p) / (k - since) * (n - k) for p in PRIORS]
+    return {"checks": rows, "buscar": buscar_stop(labels).stopped_at}
+
+
+def stop_at(checks: np.ndarray, n: int, floor: float, recent: float, prior_index: int) -> int:
+    if not len(checks):
+        return n
+    found = checks[:, 1]
+    mean = np.maximum.reduce([checks[:, 2], floor * checks[:, 3], recent * checks[:, 4 + prior_index]])
+    bound = np.where(mean > 0, poisson.ppf(CONFIDENCE, mean), 0)
+    says = np.flatnonzero((found > 0) & (found >= TARGET * (found + bound)))
+    return int(checks[says[0], 0]) if len(says) else n
+
+
+def outcome(runs: list[dict], stops: list[int]) -> tuple[float, float, float]:
+    met = [r["labels"][:s].sum() / r["labels"].sum() >= TARGET for r, s in zip(runs, stops, strict=True)]
+    saved = [1 - s / len(r["labels"]) for r, s in zip(runs, stops, strict=True)]
+    return float(np.mean(met)), float(np.median(saved)), float(np.mean(saved))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--margin", type=float, default=0.975, help="runs that must reach 95%% recall")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    runs = cached_runs()
+    if not runs:
+        sys.exit(f"no cached runs in {RUNS}: run benchmarks/ranking_bench.py (--level final, --level ta)")
+    cache = pickle.loads(CACHE.read_bytes()) if CACHE.exists() else {}
+    todo = [r for r in runs if r["key"] not in cache]
+    if todo:
+        print(f"replaying {len(todo)} runs (cached in {CACHE.relative_to(REPO)})...", file=sys.stderr)
+        with ProcessPoolExecutor(args.jobs) as pool:
+            replays = pool.map(replay, [r["labels"] for r in todo], chunksize=2)
+            for run, replayed in zip(todo, replays, strict=True):
+                cache[run["key"]] = replayed
+        CACHE.parent.mkdir(parents=True, exist_ok=True)
+        CACHE.write_bytes(pickle.dumps(cache))
+    for run in runs:
+        run |= cache[run["key"]]
+    parts = {
+        (chosen, level): [r for r in runs if is_development(r["dataset"]) == chosen and r["level"] == level]
+        for chosen in (True, False)
+        for level in ("final", "ta")
+    }
+    choosing = parts[(True, "final")] + parts[(True, "ta")]
+
+    def stops(part: list[dict], setting: tuple[float, float, int]) -> list[int]:
+        return [stop_at(r["checks"], len(r["labels"]), *setting) for r in part]
+
+    candidates = []
+    for floor, recent, prior_index in itertools.product(FLOORS, RECENTS, range(len(PRIORS))):
+        if recent == 0 and prior_index:
+            continue  # the prior matters only with the last quarter's rate
+        setting = (floor, recent, prior_index)
+        levels_met = [
+            outcome(part, stops(part, setting))[0] for part in (parts[(True, "final")], parts[(True, "ta")])
+        ]
+        _, median, mean = outcome(choosing, stops(choosing, setting))
+        candidates.append((min(levels_met) >= args.margin, median, mean, setting))
+    passing = sorted((c for c in candidates if c[0]), key=lambda c: (c[1], c[2]), reverse=True)
+    print(
+        f"{len(candidates)} settings; {len(passing)} reach 95% recall in >= {args.margin:.1%} "
+        "of the Cohen runs at each level"
+    )
+    if not passing:
+        return
+    chosen = passing[0][3]
+    current = (DEFAULT_RULE.floor, DEFAULT_RULE.recent, PRIORS.index(0.1))
+
+    def describe(setting: tuple[float, float, int]) -> str:
+        return f"floor {setting[0]}, recent {setting[1]}, prior {PRIORS[setting[2]]}"
+
+    print(f"chosen: {describe(chosen)}; DEFAULT_RULE: {describe(current)}")
+    for name, setting in (("chosen", chosen), ("DEFAULT_RULE", current)):
+        met, median, mean = outcome(choosing, stops(choosing, setting))
+        print(f"  {name}, Cohen runs pooled: median saved {median:.1%} (mean {mean:.1%})")
+    print(f"{'runs':40} {'n':>4} {'met':>6} {'saved':>7} {'buscar':>7} {'ratio':>6}")
+    for (on_cohen, level), part in parts.items():
+        if not part:
+            continue
+        buscar = float(np.median([1 - r["buscar"] / len(r["labels"]) for r in part]))
+        for name, setting in (("chosen", chosen), ("DEFAULT_RULE", current)):
+            met, median, _ = outcome(part, stops(part, setting))
+            where = "Cohen (chosen on)" if on_cohen else "others (check)"
+            ratio = median / buscar if buscar else float("inf")
+            label = f"{where}, {level}, {name}"
+            print(f"{label:40} {len(part):>4} {met:>6.1%} {median:>7.1%} {buscar:>7.1%} {ratio:>5.2f}x")
+    # The replay is the rule: RateRule.stop, which the screen runs, stops each run at the same record.
+    rule = RateRule(slack=0.0, floor=current[0], recent=current[1])
+    assert PRIORS[current[2]] == 0.1, "last_quarter_rate's prior"
+    with ProcessPoolExecutor(args.jobs) as pool:
+        library = list(pool.map(_stop_with, [(rule, r["labels"]) for r in runs], chunksize=4))
+    replayed = [stop_at(r["checks"], len(r["labels"]), *current) for r in runs]
+    same = sum(a == b for a, b in zip(library, replayed, strict=True))
+    print(f"RateRule.stop agrees with the replay on {same} of {len(runs)} runs")
+
+
+def _stop_with(job: tuple[RateRule, np.ndarray]) -> int:
+    rule, labels = job
+    return rule.stop(labels).stopped_at
+
+
+if __name__ == "__main__":
+    main()
