@@ -25,9 +25,9 @@ caches only the runs it makes, so its replay may choose otherwise.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
-import pickle
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -35,18 +35,27 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import poisson
 
-from screener.ranking.stopping import DEFAULT_RULE, RateRule, buscar_stop, expected_left
+from screener.ranking.stopping import (
+    DEFAULT_RULE,
+    QUARTER_PRIOR,
+    buscar_stop,
+    expected_left,
+    last_quarter_rate,
+    slowest_recent_rate,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ranking_bench import REPO, is_development  # noqa: E402
 from screener_runs import labels_from_positions  # noqa: E402
 
 RUNS = REPO / "benchmarks" / "out" / "runs"
-CACHE = REPO / "benchmarks" / "out" / "stopping" / "replay.pkl"
-PRIORS = (0.1, 0.25, 0.5, 1.0)
+CACHE = REPO / "benchmarks" / "out" / "stopping" / "replay.json"
+PRIORS = (QUARTER_PRIOR, 0.25, 0.5, 1.0)
 FLOORS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 RECENTS = (0.0, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0)
-TARGET, CONFIDENCE, FIRST, EVERY = 0.95, 0.95, 100, 10
+TARGET = 0.95
+# The grid varies the floors only; the rest is the rule's (and its fit: slowest decay 0, not from the knee).
+CONFIDENCE, FIRST, EVERY = DEFAULT_RULE.confidence, DEFAULT_RULE.min_screened, DEFAULT_RULE.every
 
 
 def cached_runs() -> list[dict]:
@@ -57,7 +66,8 @@ def cached_runs() -> list[dict]:
             continue
         level = path.parent.parent.name
         labels = labels_from_positions(run["relevant_at"], run["screened"])
-        key = str(path.relative_to(RUNS))
+        # The run's file and its order: a run simulated afresh under the same name is replayed afresh.
+        key = f"{path.relative_to(RUNS)}:{hashlib.sha256(labels.tobytes()).hexdigest()[:16]}"
         runs.append({"key": key, "dataset": run["dataset"], "level": level, "labels": labels})
     return runs
 
@@ -66,24 +76,18 @@ def replay(labels: np.ndarray) -> dict:
     """Per check: records screened, found, the fitted fade's expectation, the slowest recent rate
     and the last quarter's rate for each prior; and where buscar stops."""
     n = len(labels)
-    checks = list(range(max(FIRST, EVERY), n, EVERY))
-    rows = np.zeros((len(checks), 4 + len(PRIORS)))
-    for i, k in enumerate(checks):
+    rows = []
+    for k in range(max(FIRST, EVERY), n, EVERY):
         seen = labels[:k]
         found = int(seen.sum())
-        in_run = np.cumsum(seen[::-1])
-        since = (3 * k) // 4
-        rows[i, :4] = (
-            k,
-            found,
-            expected_left(seen, n, from_knee=False, slack=0.0) if found else 0.0,
-            np.min((in_run + 1) / np.arange(1, k + 1)) * (n - k),
-        )
-        rows[i, 4:] = [(seen[since:].sum() + p) / (k - since) * (n - k) for p in PRIORS]
+        fitted = expected_left(seen, n, DEFAULT_RULE.from_knee, DEFAULT_RULE.slack) if found else 0.0
+        rates = [slowest_recent_rate(seen)] + [last_quarter_rate(seen, p) for p in PRIORS]
+        rows.append([k, found, fitted] + [rate * (n - k) for rate in rates])
     return {"checks": rows, "buscar": buscar_stop(labels).stopped_at}
 
 
 def stop_at(checks: np.ndarray, n: int, floor: float, recent: float, prior_index: int) -> int:
+    """Where RateRule(floor=, recent=) stops a replayed run: the same test, every check at once."""
     if not len(checks):
         return n
     found = checks[:, 1]
@@ -109,7 +113,7 @@ def main() -> None:
     runs = cached_runs()
     if not runs:
         sys.exit(f"no cached runs in {RUNS}: run benchmarks/ranking_bench.py (--level final, --level ta)")
-    cache = pickle.loads(CACHE.read_bytes()) if CACHE.exists() else {}
+    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     todo = [r for r in runs if r["key"] not in cache]
     if todo:
         print(f"replaying {len(todo)} runs (cached in {CACHE.relative_to(REPO)})...", file=sys.stderr)
@@ -118,9 +122,11 @@ def main() -> None:
             for run, replayed in zip(todo, replays, strict=True):
                 cache[run["key"]] = replayed
         CACHE.parent.mkdir(parents=True, exist_ok=True)
-        CACHE.write_bytes(pickle.dumps(cache))
+        CACHE.write_text(json.dumps(cache))
     for run in runs:
-        run |= cache[run["key"]]
+        replayed = cache[run["key"]]
+        run |= {"checks": np.array(replayed["checks"], dtype=float).reshape(-1, 4 + len(PRIORS))}
+        run["buscar"] = replayed["buscar"]
     parts = {
         (chosen, level): [r for r in runs if is_development(r["dataset"]) == chosen and r["level"] == level]
         for chosen in (True, False)
@@ -149,7 +155,7 @@ def main() -> None:
     if not passing:
         return
     chosen = passing[0][3]
-    current = (DEFAULT_RULE.floor, DEFAULT_RULE.recent, PRIORS.index(0.1))
+    current = (DEFAULT_RULE.floor, DEFAULT_RULE.recent, PRIORS.index(QUARTER_PRIOR))
 
     def describe(setting: tuple[float, float, int]) -> str:
         return f"floor {setting[0]}, recent {setting[1]}, prior {PRIORS[setting[2]]}"
@@ -170,18 +176,15 @@ def main() -> None:
             label = f"{where}, {level}, {name}"
             print(f"{label:40} {len(part):>4} {met:>6.1%} {median:>7.1%} {buscar:>7.1%} {ratio:>5.2f}x")
     # The replay is the rule: RateRule.stop, which the screen runs, stops each run at the same record.
-    rule = RateRule(slack=0.0, floor=current[0], recent=current[1])
-    assert PRIORS[current[2]] == 0.1, "last_quarter_rate's prior"
     with ProcessPoolExecutor(args.jobs) as pool:
-        library = list(pool.map(_stop_with, [(rule, r["labels"]) for r in runs], chunksize=4))
+        library = list(pool.map(_stop, [r["labels"] for r in runs], chunksize=4))
     replayed = [stop_at(r["checks"], len(r["labels"]), *current) for r in runs]
     same = sum(a == b for a, b in zip(library, replayed, strict=True))
     print(f"RateRule.stop agrees with the replay on {same} of {len(runs)} runs")
 
 
-def _stop_with(job: tuple[RateRule, np.ndarray]) -> int:
-    rule, labels = job
-    return rule.stop(labels).stopped_at
+def _stop(labels: np.ndarray) -> int:
+    return DEFAULT_RULE.stop(labels).stopped_at
 
 
 if __name__ == "__main__":

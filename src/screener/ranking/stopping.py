@@ -346,9 +346,13 @@ def expected_left(
     return a / b * (math.exp(-b * (screened - start)) - math.exp(-b * (total - start)))
 
 
-def last_quarter_rate(labels_in_order: np.ndarray, prior: float = 0.1) -> float:
+# Relevant records last_quarter_rate counts besides those found (a quarter without one is no zero rate).
+QUARTER_PRIOR = 0.1
+
+
+def last_quarter_rate(labels_in_order: np.ndarray, prior: float = QUARTER_PRIOR) -> float:
     """The rate of discovery over the last quarter of the records screened, `prior` relevant
-    records counted besides those found there (so a quarter without one is no zero rate)."""
+    records counted besides those found there."""
     labels = np.asarray(labels_in_order, dtype=np.int64)
     since = (3 * len(labels)) // 4
     return float((labels[since:].sum() + prior) / max(len(labels) - since, 1))
@@ -395,12 +399,14 @@ class RateRule:
         quarter = self.recent * last_quarter_rate(labels_in_order) if self.recent > 0 else 0.0
         return max(slowest, quarter) * left
 
-    def left_high(self, labels_in_order: np.ndarray, total: int) -> int:
-        """At most this many relevant records are left (at the rule's confidence)."""
+    def left_high(self, labels_in_order: np.ndarray, total: int, floor: float | None = None) -> int:
+        """At most this many relevant records are left (at the rule's confidence); `floor`:
+        floor_left's value when the caller has it already."""
         from scipy.stats import poisson
 
         fitted = expected_left(labels_in_order, total, self.from_knee, self.slack)
-        mean = max(fitted, self.floor_left(labels_in_order, total))
+        floor = self.floor_left(labels_in_order, total) if floor is None else floor
+        mean = max(fitted, floor)
         return int(poisson.ppf(self.confidence, mean)) if mean > 0 else 0
 
     def run_needed(self, total: int) -> int:
@@ -421,7 +427,7 @@ class RateRule:
 
             if found < target * (found + poisson.ppf(self.confidence, floor)):
                 return False
-        return found >= target * (found + self.left_high(labels, total))
+        return found >= target * (found + self.left_high(labels, total, floor))
 
     def more_needed(self, labels_in_order: np.ndarray, total: int, target: float = 0.95) -> int | None:
         """Records still to screen before the rule says stop if none of them is relevant (0: it
