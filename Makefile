@@ -18,10 +18,12 @@ $(STAMP): pyproject.toml
 
 test: install
 	$(BIN)/ruff check src tests benchmarks tools e2e
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks tools e2e
+	$(BIN)/lint-imports
 
 # The main job on the worked example at the repository root.
 run: install
@@ -71,4 +73,4 @@ bench: install bench-env
 	$(BIN)/python benchmarks/report_bench.py
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .screener .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) .screener .pytest_cache .import_linter_cache .grimp_cache

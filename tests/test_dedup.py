@@ -11,8 +11,8 @@ import json
 
 import pytest
 
+from screener import normalise as N
 from screener.dedup import deduplicate, evaluate_clusters, merge_cluster
-from screener.dedup import normalise as N
 from screener.dedup.decisions import append_decision, read_decisions
 from screener.errors import ScreenerError
 from screener.records import Record, finalise

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from screener import normalise as N
 from screener.dedup import deduplicate
-from screener.dedup import normalise as N
 from screener.dedup.engine import _issues_are_record_numbers
 from screener.records import Record, finalise
 

@@ -26,6 +26,7 @@ from typing import Any
 import tomli_w
 
 from . import __version__
+from .cache import cache_root
 from .errors import ScreenerError
 from .importers import EXTENSIONS, ParsedFile, gc_paused, parse_bytes, read_records
 from .names import (
@@ -38,6 +39,7 @@ from .names import (
     rule_text,
 )
 from .records import Record
+from .schema import KINDS, ROLES, STAGES, check_review, check_search, default_votes, parse_toml
 from .textio import atomic_write_bytes, atomic_write_text
 
 REVIEW_FILE = "review.toml"
@@ -60,8 +62,6 @@ OVERLAP_REFUSED = 0.9
 MAX_TOML_BYTES = 4 << 20
 # Bump when parsing changes what a file yields, so cached records are rebuilt.
 PARSE_CACHE_VERSION = "4"
-STAGES = ("title-abstract", "full-text")
-ROLES = ("screener", "resolver")
 
 DEFAULT_EXCLUSION_REASONS = [
     "Wrong population",
@@ -76,20 +76,9 @@ DEFAULT_EXCLUSION_REASONS = [
 
 
 
-def cache_root() -> Path:
-    """Where derived state lives: $SCREENER_CACHE_DIR, else $XDG_CACHE_HOME/screener, else
-    ~/.cache/screener. Outside every review, so nothing committed can plant a cache entry."""
-    explicit = os.environ.get("SCREENER_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "screener"
-
 
 def read_toml(path: Path) -> dict[str, Any]:
     """A TOML file of the review, read without following links, with errors naming it."""
-    from .schema import parse_toml
-
     return parse_toml(read_review_text(path, limit=MAX_TOML_BYTES), path)
 
 
@@ -149,8 +138,6 @@ class ReviewConfig:
 def parse_config(data: dict[str, Any], path: Path) -> ReviewConfig:
     """Validate `review.toml` contents (schema.REVIEW): every problem names the file and the
     key; unknown keys are kept and come back as warnings."""
-    from .schema import check_review
-
     checked = check_review(data, path)
     data = checked.data
     ranking = data.get("ranking", {})
@@ -188,11 +175,6 @@ def _line_endings_converted(data: bytes, sha256: str) -> bool:
             return True
     return False
 
-
-def default_votes(active_screeners: int) -> int:
-    """Votes that make a record final where review.toml says none: two, or one when the
-    review has a single active screener."""
-    return max(1, min(2, active_screeners))
 
 
 @dataclass
@@ -258,8 +240,6 @@ class Search:
     def from_toml(cls, data: dict[str, Any], path: Path) -> Search:
         """A search from its searches/NAME.toml, checked (schema.SEARCH); unknown keys come back
         as warnings (and are not kept when screener writes the file again)."""
-        from .schema import check_search
-
         checked = check_search(data, path)
         data = checked.data
         known = {f.name for f in dataclasses.fields(SearchFile)}
@@ -333,8 +313,6 @@ def init_review(
         reviewers=reviewers
         or [Reviewer("reviewer1"), Reviewer("reviewer2"), Reviewer("resolver", "resolver")],
     )
-    from .schema import check_review
-
     # What the command line brought, checked before anything (the folder included) is made.
     check_review(config.to_toml(), root / REVIEW_FILE)
     root.mkdir(parents=True, exist_ok=True)
@@ -500,8 +478,6 @@ class Review:
     def save_search(self, search: Search) -> None:
         """Write searches/NAME.toml, checked against its schema first: a value the command line
         brought (a database name with a control character) must not break every later read."""
-        from .schema import check_search
-
         path = self.search_toml_path(search.name)
         data = search.to_toml()
         check_search(data, path)
@@ -728,7 +704,6 @@ class Review:
         """The search a file would be imported into, with what the command line brings set on
         it, and whether the import is an update of it; raises, writing nothing, when the name or
         what the command line says cannot go with that search (update checks every file first)."""
-        from .prisma import KINDS  # the PRISMA sources a search can be
 
         check_name(search, "search name", hint=SEARCH_NAME_HINT)
         folded = search.casefold()

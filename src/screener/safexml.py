@@ -21,6 +21,8 @@ from typing import Any
 import defusedxml
 import defusedxml.ElementTree
 
+from .cache import cache_root
+
 
 class RefusedXML(ValueError):
     """The XML asks for something screener never does: a DTD, schema or entity from outside."""
@@ -66,8 +68,6 @@ def _offline_handler_class() -> type:
         # Importing the parser makes Biopython's DTD download folders (~/.config/biopython);
         # screener never downloads one, and writes nothing outside the review but its cache.
         from Bio import Entrez
-
-        from .review import cache_root
 
         Entrez.local_cache = str(cache_root() / "biopython")
     from Bio.Entrez.Parser import DataHandler

@@ -28,14 +28,25 @@ from typing import Any
 from .errors import ScreenerError
 from .importers import FORMATS
 from .names import MAX_FILE_NAME, MAX_NAME, check_name, name_problem, rule_text
-from .prisma import KINDS
 
-# review.py imports this module only inside its functions: importing it here makes no cycle.
-from .review import ROLES, STAGES, default_votes  # STAGES in screening order: full-text reads title-abstract
-
+# The values the two files may hold live here, at the bottom, and the modules that act on them
+# import them from here (review, prisma, search.pubmed): nothing here imports upwards.
+STAGES = ("title-abstract", "full-text")  # in screening order: full-text reads title-abstract
+ROLES = ("screener", "resolver")
+# The PRISMA 2020 sources a search can be: databases and registers, or other methods.
+DATABASE_KINDS = ("database", "register")
+OTHER_KINDS = ("website", "organisation", "citations")
+KINDS = DATABASE_KINDS + OTHER_KINDS
 SOURCES = ("file", "pubmed")
+DATETYPES = ("edat", "pdat", "mdat", "crdt")  # PubMed's dates a search can be limited by
 # tomllib's time grows with the square of a dotted key's length (10,000 parts: 3 s, 400 MB).
 MAX_KEY_PARTS = 32
+
+
+def default_votes(active_screeners: int) -> int:
+    """Votes that make a record final where review.toml says none: two, or one when the
+    review has a single active screener."""
+    return max(1, min(2, active_screeners))
 
 
 @dataclass
@@ -655,8 +666,6 @@ REVIEW = Table(
 
 
 def _pubmed_datetypes() -> Sequence[str]:
-    from .search.pubmed import DATETYPES  # imports Biopython: only when a search sets one
-
     return DATETYPES
 
 

@@ -10,8 +10,8 @@ from rich.text import Text
 
 from ..errors import ScreenerError
 from ..importers import FORMATS, read_records
-from ..prisma import KINDS as SEARCH_KINDS
 from ..review import Review, Reviewer, init_review
+from ..schema import KINDS as SEARCH_KINDS
 from ..textio import read_user_text
 from . import cli
 from .common import (

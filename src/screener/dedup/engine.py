@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import normalise as N
 from ..records import Record
-from . import normalise as N
 
 DUPLICATE, UNCERTAIN, DISTINCT = 2, 1, 0
 LABELS = {DUPLICATE: "duplicate", UNCERTAIN: "uncertain", DISTINCT: "distinct"}

@@ -287,7 +287,7 @@ def _same_title(a: str, b: str) -> bool:
     """Whether two titles name one article (spelling, punctuation, a subtitle left out)."""
     from rapidfuzz import fuzz
 
-    from ..dedup.normalise import title_key
+    from ..normalise import title_key
 
     key_a, key_b = title_key(a), title_key(b)
     if not key_a or not key_b or key_a == key_b:

@@ -31,10 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ScreenerError
+from ..schema import DATABASE_KINDS, KINDS
 
-DATABASE_KINDS = ("database", "register")
-OTHER_KINDS = ("website", "organisation", "citations")
-KINDS = DATABASE_KINDS + OTHER_KINDS
 # The PRISMA2020 R package's data template keys, in flow order (dbr_excluded / other_excluded
 # hold counts per reason and are kept apart).
 BOXES = (

@@ -33,12 +33,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ScreenerError
 from ..records import Record
+from ..schema import STAGES
 from .decisions import Decision, decision_path, read_log_rows
 
 if TYPE_CHECKING:
     from .allocate import Allocation
-
-STAGES = ("title-abstract", "full-text")
 
 
 def in_verified_sample(stage: str, record_id: str, fraction: float) -> bool:

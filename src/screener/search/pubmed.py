@@ -31,12 +31,12 @@ from Bio import Medline
 from ..errors import ScreenerError
 from ..names import atomic_write_beneath, check_name, inside, read_regular_bytes
 from ..review import Review, Search, SearchFile, environment_summary, import_time, now_iso
+from ..schema import DATETYPES
 from ..textio import atomic_write_bytes, atomic_write_text
 from .entrez import EntrezClient, EntrezSettings, HistoryExpired, TransientError
 
 ESEARCH_LIMIT = 9999  # PubMed's ESearch will not page past this many ids
 BATCH_SIZE = 500
-DATETYPES = ("edat", "pdat", "mdat", "crdt")
 EARLIEST = dt.date(1781, 1, 1)  # older than anything indexed in PubMed
 
 
