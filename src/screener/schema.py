@@ -29,6 +29,7 @@ from .errors import ScreenerError
 from .importers import FORMATS
 from .names import MAX_FILE_NAME, MAX_NAME, check_name, name_problem, rule_text
 from .prisma import KINDS
+from .records import safe_text
 
 # review.py imports this module only inside its functions: importing it here makes no cycle.
 from .review import ROLES, STAGES, default_votes  # STAGES in screening order: full-text reads title-abstract
@@ -194,7 +195,9 @@ class Text(Spec):
             raise ctx.error(
                 key, f"{shown(value)} starts or ends with a space", "remove the spaces: they cannot be seen"
             )
-        return value
+        # Bidi controls (no Cc, so not refused above) are cleaned like record fields: a title
+        # reaches terminals, the report and exports.
+        return value if self.controls else safe_text(value)
 
 
 class Choice(Spec):

@@ -27,7 +27,7 @@ from typing import Any
 
 import tomli_w
 
-from .harness import CONFLICT_RECORD, OPEN_RECORD, SAMPLES, Ctx, Outcome, json_problem
+from .harness import CONFLICT_RECORD, OPEN_RECORD, SAMPLES, Ctx, Outcome, json_problem, run_in_process
 
 ANY = frozenset((0, 2))
 OK = frozenset((0,))
@@ -1248,6 +1248,97 @@ def _strict_json(ctx: Ctx, outcomes: list[Outcome]) -> list[str]:
     return [f"{o.describe()}: not strict JSON ({problem})" for o, problem in problems if problem]
 
 
+# -- text that must not act on a terminal or reorder a page (issue #22) ----------------------
+
+# An OSC title change with a BEL, a screen wipe and an 8-bit CSI, then bidi overrides/isolates.
+ESCAPES = "\x1b]0;owned\x07\x1b[2J\x9b31m"
+BIDI = "\u202e\u2066\u202a"
+HOSTILE_ID = f"pmid:7{ESCAPES}{BIDI}7"
+UNSAFE_CHARS = frozenset("\x1b\x07\x9b\u202e\u2066\u202a")
+HOSTILE_TEXT = f"evil{BIDI}text{ESCAPES}"
+
+
+def _nothing_unsafe_shown(*files: str) -> Callable[[Ctx, list[Outcome]], list[str]]:
+    """No command printed a control or bidi character, and none is in the files it wrote."""
+
+    def check(ctx: Ctx, outcomes: list[Outcome]) -> list[str]:
+        # `check` exits 1 when it finds a problem (the harness takes 0 or 2): run here.
+        checked = run_in_process(["check"], ctx.review, {"SCREENER_CACHE_DIR": str(ctx.cache)})
+        problems = [
+            f"`screener {' '.join(o.argv[:3])}` printed {sorted(UNSAFE_CHARS & set(o.out + o.err))!r}"
+            for o in [*outcomes, checked]
+            if UNSAFE_CHARS & set(o.out + o.err)
+        ]
+        for name in files:
+            path = ctx.review / name
+            if not path.is_file():
+                problems.append(f"{name} was not written")
+            elif UNSAFE_CHARS & set(path.read_text(encoding="utf-8", errors="replace")):
+                problems.append(f"{name} holds control or bidi characters")
+        return problems
+
+    return check
+
+
+def _hostile_id_kept(ctx: Ctx, outcomes: list[Outcome]) -> list[str]:
+    """Ids are data: the id is still in alice's file, byte for byte."""
+    if HOSTILE_ID.encode() not in (ctx.review / ALICE).read_bytes():
+        return ["the hostile id is no longer byte-identical in alice's decision file"]
+    return []
+
+
+DISPLAY_COMMANDS = [
+    cmd("status"),
+    cmd("conflicts"),
+    cmd("conflicts", "--json"),
+    cmd("agreement"),
+    cmd("label", "--reviewer", "bob", "--stage", "title-abstract", HOSTILE_ID, "include"),
+    cmd("export", "--format", "csv", "--stage", "title-abstract", "--decision", "all", "-o", "exported.csv"),
+    cmd("export", "--format", "ris", "--stage", "title-abstract", "--decision", "all", "-o", "exported.ris"),
+    cmd("report", "-o", "shown.html", expect=OK),
+    cmd("report", "--json", expect=OK),
+]
+
+
+def display_cases() -> Iterable[Case]:
+    shown_files = ("exported.csv", "exported.ris", "shown.html")
+    rows = [*ALICE_ROWS, f"{HOSTILE_ID},include,,,2024-01-01T00:00:03.000+00:00,0.1.0"]
+    yield Case(
+        "display-labels-id-escapes",
+        DISPLAY_COMMANDS,
+        write(ALICE, labels_rows(*rows)),
+        verify=lambda ctx, outcomes: (
+            _nothing_unsafe_shown(*shown_files)(ctx, outcomes) + _hostile_id_kept(ctx, outcomes)
+        ),
+    )
+    noted = [
+        f"{CONFLICT_RECORD},include,,{HOSTILE_TEXT},2024-01-01T00:00:00.000+00:00,0.1.0,{HOSTILE_TEXT}",
+        f"{OPEN_RECORD},include,,{HOSTILE_TEXT},2024-01-01T00:00:01.000+00:00,0.1.0,rct",
+    ]
+    yield Case(
+        "display-labels-notes-and-tags",
+        DISPLAY_COMMANDS,
+        write(
+            ALICE,
+            "record_id,decision,reason,note,timestamp,version,tags\n" + "".join(r + "\n" for r in noted),
+        ),
+        verify=_nothing_unsafe_shown(*shown_files),
+    )
+    for key in ("title", "question"):
+        yield Case(
+            f"display-review-toml-bidi-{key}",
+            DISPLAY_COMMANDS,
+            edit_toml("review.toml", setter(key, value=f"Liver {BIDI}metastases")),
+            verify=_nothing_unsafe_shown(*shown_files),
+        )
+    yield Case(
+        "display-search-toml-bidi-database",
+        DISPLAY_COMMANDS,
+        edit_toml(EMBASE_TOML, setter("database", value=f"Em{BIDI}base")),
+        verify=_nothing_unsafe_shown(*shown_files),
+    )
+
+
 def all_cases() -> list[Case]:
     cases = [
         *name_cases(),
@@ -1258,6 +1349,7 @@ def all_cases() -> list[Case]:
         *export_cases(),
         *cache_cases(),
         *option_cases(),
+        *display_cases(),
     ]
     ids = [c.id for c in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}
