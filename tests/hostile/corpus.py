@@ -1339,6 +1339,87 @@ def display_cases() -> Iterable[Case]:
     )
 
 
+# -- outputs through committed links, and init into linked folders (issue #22) --------------
+
+
+def fifo_at(relative: str) -> Callable[[Ctx], None]:
+    """A FIFO at a path of the review (made on this machine: git cannot commit one)."""
+
+    def run(ctx: Ctx) -> None:
+        path = ctx.locate(relative)
+        _remove(path)
+        os.mkfifo(path)
+
+    return run
+
+
+def _still_link(relative: str) -> Callable[[Ctx, list[Outcome]], list[str]]:
+    def check(ctx: Ctx, outcomes: list[Outcome]) -> list[str]:
+        return [] if ctx.locate(relative).is_symlink() else [f"{relative} is no longer the link it was"]
+
+    return check
+
+
+# Every command that writes an output file, at the name a collaborator could commit as a link.
+OUTPUT_WRITERS = {
+    "report-default": ("report.html", ("report",)),
+    "report-named": ("shared.html", ("report", "-o", "shared.html")),
+    "prisma-diagram": ("prisma.svg", ("prisma", "--diagram", "prisma.svg")),
+    "export": (
+        "included.ris",
+        ("export", "--format", "ris", "--stage", "title-abstract", "--decision", "all", "-o", "included.ris"),
+    ),
+    "dedup-output": ("clusters.csv", ("dedup", "--output", "clusters.csv")),
+    "dedup-pairs-out": ("pairs.csv", ("dedup", "--pairs-out", "pairs.csv")),
+}
+LINK_TARGETS = {
+    "dev-null": "/dev/null",
+    "fifo": "@IN@/pipe",
+    "file-outside": "@OUT@/sentinel/secret.txt",
+    "missing": "@OUT@/sentinel/new.html",
+}
+
+
+def output_cases() -> Iterable[Case]:
+    for writer, (name, argv) in OUTPUT_WRITERS.items():
+        for slug, target in LINK_TARGETS.items():
+            yield Case(
+                f"output-{writer}-symlink-{slug}",
+                [cmd(*argv, expect=REFUSED, mentions="symbolic link")],
+                steps(fifo("pipe"), link(name, target)),
+                verify=_still_link(name),
+                subprocess=slug == "fifo",  # written through, a FIFO with a reader would block
+                timeout=20,
+            )
+    # A FIFO made where the default output goes: refused at once (only a named one is written to).
+    yield Case(
+        "output-report-default-fifo",
+        [cmd("report", expect=REFUSED, mentions="not a regular file")],
+        fifo_at("report.html"),
+        subprocess=True,
+        timeout=20,
+    )
+
+
+def init_cases() -> Iterable[Case]:
+    """`init` into a folder (a clone) whose review folders are links: nothing made at a target."""
+    for folder in ("labels", "searches", "labels/title-abstract", "labels/full-text"):
+        slug = folder.replace("/", "-")
+
+        def prepare(ctx: Ctx, folder: str = folder) -> None:
+            (ctx.outer / "sentinel" / "target").mkdir(exist_ok=True)
+            fresh = ctx.outer / "review" / "fresh"
+            (fresh / folder).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(ctx.outer / "sentinel" / "target", fresh / folder)
+
+        yield Case(
+            f"init-folder-symlink-{slug}",
+            [cmd("init", "fresh", "--reviewer", "alice", expect=REFUSED, mentions="symbolic link")],
+            prepare,
+            verify=_absent("fresh/review.toml"),
+        )
+
+
 def all_cases() -> list[Case]:
     cases = [
         *name_cases(),
@@ -1350,6 +1431,8 @@ def all_cases() -> list[Case]:
         *cache_cases(),
         *option_cases(),
         *display_cases(),
+        *output_cases(),
+        *init_cases(),
     ]
     ids = [c.id for c in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}
