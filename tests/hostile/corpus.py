@@ -1420,6 +1420,31 @@ def init_cases() -> Iterable[Case]:
         )
 
 
+# Highlight patterns that backtrack exponentially: refused by every command, naming the key.
+HANGING_PATTERNS = {
+    "nested-plus": ("include", "(a+)+$"),
+    "alternation-star": ("include", "(a|aa)*$"),
+    "words-repeated": ("exclude", "(\\w+\\s?)+$"),
+    "back-reference": ("exclude", "(x+)\\1"),
+    "in-lookahead": ("include", "(?=(a*)*b)a"),
+}
+
+
+def highlight_cases() -> Iterable[Case]:
+    for slug, (key, pattern) in HANGING_PATTERNS.items():
+        yield Case(
+            f"highlight-hangs-{slug}",
+            [
+                cmd("status", expect=REFUSED, mentions=f"highlight.{key}[0]"),
+                cmd("screen", "--reviewer", "bob", expect=REFUSED, mentions=f"highlight.{key}[0]"),
+            ],
+            edit_toml("review.toml", setter("highlight", key, value=[pattern])),
+            damaged=("review.toml",),
+            subprocess=True,  # before the fix, `screen` would spin on the pattern
+            timeout=30,
+        )
+
+
 def all_cases() -> list[Case]:
     cases = [
         *name_cases(),
@@ -1433,6 +1458,7 @@ def all_cases() -> list[Case]:
         *display_cases(),
         *output_cases(),
         *init_cases(),
+        *highlight_cases(),
     ]
     ids = [c.id for c in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}
