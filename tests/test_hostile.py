@@ -170,3 +170,30 @@ def test_in_process_runner_restores_the_environment(tmp_path: Path):
     before = dict(os.environ)
     run_in_process(["--version"], tmp_path, {"SCREENER_EUTILS_TIMEOUT": "abc"})
     assert dict(os.environ) == before
+
+
+def test_highlighting_never_hangs_on_a_pattern_or_a_text(tmp_path: Path):
+    """A pattern review.toml would refuse ((a+)+$) or a cubic one it lets through (.*a.*b) on a
+    long abstract: the screen's highlighter gives up on the text after its time limit, keeping
+    what it found. Run in a subprocess: before the limit this spun for hours."""
+    import subprocess
+    import sys
+
+    script = (
+        "import time\n"
+        "from rich.text import Text\n"
+        "from screener.screening.screen import highlighter\n"
+        "start = time.monotonic()\n"
+        "highlight = highlighter(['(a+)+$', 'liver'], ['.*a.*b'], seconds=0.2)\n"
+        "for text in ('liver ' + 'a' * 40 + '!', 'a' * 5000):\n"
+        "    shown = Text(text)\n"
+        "    highlight(shown)\n"
+        "assert time.monotonic() - start < 5, time.monotonic() - start\n"
+        "shown = Text('liver metastases')\n"
+        "highlighter(['liver'], [])(shown)\n"
+        "assert [(s.start, s.end) for s in shown.spans] == [(0, 5)], shown.spans\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]

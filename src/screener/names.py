@@ -185,6 +185,11 @@ def _open_folder_beneath(path: Path, folders: int) -> int:
     return dirfd
 
 
+def make_folder_beneath(path: Path, folders: int) -> None:
+    """Make the last `folders` folders of `path` where missing, none through a link."""
+    os.close(_open_folder_beneath(path, folders))
+
+
 def atomic_write_beneath(path: Path, data: bytes, folders: int = 1) -> None:
     """Write a file of the review all or nothing (a temporary file, fsync, rename), every step
     relative to its folder's descriptor, the last `folders` folders opened without following

@@ -4,7 +4,9 @@ and `--orders-out`, `dedup --output` and `--pairs-out`.
 Each is written where asked, atomically (a reader never sees half a file), or refused in one
 line: a folder that does not exist is not created (a typo in a path should not make folders),
 a folder given where a file is meant and a file that cannot be written are errors naming the
-path. Commands check their output paths before any work, so a bad path costs nothing.
+path. A symbolic link is never written through (one committed to a review could point at a
+device, a FIFO or anyone's file). Commands check their output paths before any work, so a bad
+path costs nothing.
 
 CSV meant to be opened by a person in a spreadsheet goes through `safe_cell`; the review's own
 files (labels/*.csv) never do: they keep exactly what the reviewer typed.
@@ -24,6 +26,7 @@ from typing import Any
 from .errors import ScreenerError
 
 FIGURE_SUFFIXES = (".svg", ".png", ".pdf")
+LINK_REFUSED = "is a symbolic link; screener never writes an output through a link"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
@@ -72,13 +75,30 @@ def finite(value: Any) -> Any:
     return value
 
 
-def check_output_file(path: Path, suffixes: Sequence[str] = ()) -> Path:
+def check_output_file(path: Path, suffixes: Sequence[str] = (), special: bool = True) -> Path:
     """`path` as a file to write: its folder exists and can be written, it is not a folder
-    (and it ends in one of `suffixes`, when given). Raises ScreenerError otherwise."""
+    (and it ends in one of `suffixes`, when given). Raises ScreenerError otherwise.
+
+    A symbolic link is refused: a link committed to a review (report.html -> /dev/sda, a FIFO,
+    someone's file) would take the output wherever it points. A FIFO or device that is no link
+    was made on this machine, by its user: it is written to when `special` (the user named it:
+    `-o /dev/null`), refused when not (a default name such as report.html)."""
     path = Path(path)
     if suffixes and path.suffix.lower() not in suffixes:
         allowed = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 else suffixes[0]
         raise ScreenerError(f"must end in {allowed} (the name sets the format)", path=path)
+    if path.is_symlink():
+        raise ScreenerError(
+            LINK_REFUSED,
+            path=path,
+            hint="remove the link (git rm it if committed), or name another file",
+        )
+    if not special and path.exists() and not path.is_file() and not path.is_dir():
+        raise ScreenerError(
+            "is a named pipe or a device, not a regular file",
+            path=path,
+            hint="remove it, or name another file",
+        )
     if path.is_dir():
         raise ScreenerError("is a folder; name a file to write", path=path)
     _check_folder(path.parent, path)
@@ -127,18 +147,20 @@ def prepare_output_folder(path: Path) -> Path:
     return path
 
 
-def write_output(path: Path, data: bytes | str) -> None:
-    """Write a file the user named, atomically; any failure is a one-line ScreenerError."""
+def write_output(path: Path, data: bytes | str, special: bool = True) -> None:
+    """Write a file the user named, atomically; any failure is a one-line ScreenerError
+    (`special`: see check_output_file)."""
     from .textio import atomic_write_bytes
 
-    path = check_output_file(path)
+    path = check_output_file(path, special=special)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         if path.exists() and not path.is_file():
-            # /dev/null, /dev/stdout, a FIFO: written to, never replaced (a rename over a device
+            # /dev/null, a FIFO: written to, never replaced (a rename over a device
             # node would turn it into a plain file for everyone on the machine).
             # Non-blocking open: a FIFO nobody reads is refused at once instead of hanging.
-            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            # O_NOFOLLOW: a link swapped in since the check is refused (ELOOP), not followed.
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
             try:
                 os.set_blocking(fd, True)
                 with os.fdopen(fd, "wb", closefd=False) as handle:
@@ -148,6 +170,8 @@ def write_output(path: Path, data: bytes | str) -> None:
         else:
             atomic_write_bytes(path, payload)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ScreenerError(LINK_REFUSED, path=path) from None
         if exc.errno == errno.ENXIO:
             raise ScreenerError(
                 "is a pipe that no program is reading", path=path, hint="start its reader first"

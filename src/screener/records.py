@@ -21,6 +21,7 @@ __all__ = [
     "normalise_pmid",
     "parse_year",
     "clean_text",
+    "safe_text",
     "split_pages",
     "record_id",
     "finalise",
@@ -169,6 +170,21 @@ def clean_text(value: Any) -> str:
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     return text
+
+
+# What a terminal, a page or an export must never show from text a file or a server brought:
+# control characters (C0 but tab and line feed, DEL, C1: a carriage return redraws the line)
+# and bidirectional controls (they reorder what follows, so an id or a note reads otherwise).
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_text(value: Any) -> str:
+    """`value` as text to show: each control or bidi character becomes a space, as in record
+    fields (`clean_text`); nothing else changes. The one cleaner for text from review.toml,
+    labels files (notes, tags, reasons; ids only where shown, never in files) and servers on
+    its way to a terminal, the report or an export."""
+    text = "" if value is None else str(value)
+    return text if text.isprintable() else _UNSAFE.sub(" ", text)
 
 
 def split_pages(start: str, end: str = "") -> str:

@@ -34,6 +34,7 @@ from .names import (
     check_name,
     check_not_link,
     inside,
+    make_folder_beneath,
     read_regular_bytes,
     read_review_text,
     rule_text,
@@ -315,10 +316,14 @@ def init_review(
     )
     # What the command line brought, checked before anything (the folder included) is made.
     check_review(config.to_toml(), root / REVIEW_FILE)
+    # A clone may bring searches/ or labels/ as links: refused before anything is made, and
+    # each folder then made without following a link swapped in since (make_folder_beneath).
+    folders = [("searches",), *(("labels", stage) for stage in config.stages)]
+    for parts in folders:
+        inside(root, *parts, what="review folder")
     root.mkdir(parents=True, exist_ok=True)
-    (root / "searches").mkdir(exist_ok=True)
-    for stage in config.stages:
-        (root / "labels" / stage).mkdir(parents=True, exist_ok=True)
+    for parts in folders:
+        make_folder_beneath(root.joinpath(*parts), len(parts))
     header = (
         "# screener review: see docs/review-format.md for every key.\n"
         "# Reviewers screen independently; a resolver settles their conflicts.\n"

@@ -28,6 +28,7 @@ from typing import Any
 from .errors import ScreenerError
 from .importers import FORMATS
 from .names import MAX_FILE_NAME, MAX_NAME, check_name, name_problem, rule_text
+from .records import safe_text
 
 # The values the two files may hold live here, at the bottom, and the modules that act on them
 # import them from here (review, prisma, search.pubmed): nothing here imports upwards.
@@ -205,7 +206,9 @@ class Text(Spec):
             raise ctx.error(
                 key, f"{shown(value)} starts or ends with a space", "remove the spaces: they cannot be seen"
             )
-        return value
+        # Bidi controls (no Cc, so not refused above) are cleaned like record fields: a title
+        # reaches terminals, the report and exports.
+        return value if self.controls else safe_text(value)
 
 
 class Choice(Spec):
@@ -441,7 +444,8 @@ class ReviewerName(Name):
 
 
 class Regex(Text):
-    """A regular expression (the screen's highlight terms)."""
+    """A regular expression (the screen's highlight terms), of the kind that cannot take hours
+    to search a text: see `regex_hazard`."""
 
     def __init__(self) -> None:
         super().__init__(multiline=False, example='"liver metasta\\\\w*"')
@@ -454,7 +458,44 @@ class Regex(Text):
             raise ctx.error(
                 key, f"{shown(value)} is not a valid regular expression ({exc})", "fix or remove the term"
             ) from None
+        hazard = regex_hazard(value)
+        if hazard:
+            raise ctx.error(
+                key,
+                f"{shown(value)} {hazard}, which can take hours to search one abstract",
+                'repeat single characters only (e.g. "metasta\\\\w*"), or list each keyword as a term',
+            )
         return value
+
+
+def regex_hazard(pattern: str) -> str | None:
+    """Why searching with `pattern` could backtrack exponentially, or None: a repetition of
+    anything but one character (`(a+)+`, `(a|aa)*`, `(ab){2,}`) or a back-reference. What is
+    left costs at most a power of the text's length, which the screen's time limit bounds."""
+    from re import _constants as c  # the parser re itself compiles with
+    from re import _parser as parser
+
+    repeats = {c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", c.MAX_REPEAT)}
+    single = {c.LITERAL, c.NOT_LITERAL, c.IN, c.ANY, c.CATEGORY}
+
+    def walk(items: Any) -> str | None:
+        for op, av in items:
+            if str(op).startswith("GROUPREF"):
+                return "refers back to a group"
+            if op in repeats and av[1] > 1 and not (len(av[2]) == 1 and av[2][0][0] in single):
+                return "repeats a group or a repetition"
+            for part in av if isinstance(av, tuple | list) else ():
+                nested = (
+                    [part] if isinstance(part, parser.SubPattern) else part if isinstance(part, list) else []
+                )
+                for sub in nested:
+                    if isinstance(sub, parser.SubPattern):
+                        found = walk(sub)
+                        if found:
+                            return found
+        return None
+
+    return walk(parser.parse(pattern))
 
 
 class ListOf(Spec):

@@ -27,7 +27,7 @@ from typing import Any
 
 import tomli_w
 
-from .harness import CONFLICT_RECORD, OPEN_RECORD, SAMPLES, Ctx, Outcome, json_problem
+from .harness import CONFLICT_RECORD, OPEN_RECORD, SAMPLES, Ctx, Outcome, json_problem, run_in_process
 
 ANY = frozenset((0, 2))
 OK = frozenset((0,))
@@ -1248,6 +1248,203 @@ def _strict_json(ctx: Ctx, outcomes: list[Outcome]) -> list[str]:
     return [f"{o.describe()}: not strict JSON ({problem})" for o, problem in problems if problem]
 
 
+# -- text that must not act on a terminal or reorder a page (issue #22) ----------------------
+
+# An OSC title change with a BEL, a screen wipe and an 8-bit CSI, then bidi overrides/isolates.
+ESCAPES = "\x1b]0;owned\x07\x1b[2J\x9b31m"
+BIDI = "\u202e\u2066\u202a"
+HOSTILE_ID = f"pmid:7{ESCAPES}{BIDI}7"
+UNSAFE_CHARS = frozenset("\x1b\x07\x9b\u202e\u2066\u202a")
+HOSTILE_TEXT = f"evil{BIDI}text{ESCAPES}"
+
+
+def _nothing_unsafe_shown(*files: str) -> Callable[[Ctx, list[Outcome]], list[str]]:
+    """No command printed a control or bidi character, and none is in the files it wrote."""
+
+    def check(ctx: Ctx, outcomes: list[Outcome]) -> list[str]:
+        # `check` exits 1 when it finds a problem (the harness takes 0 or 2): run here.
+        checked = run_in_process(["check"], ctx.review, {"SCREENER_CACHE_DIR": str(ctx.cache)})
+        problems = [
+            f"`screener {' '.join(o.argv[:3])}` printed {sorted(UNSAFE_CHARS & set(o.out + o.err))!r}"
+            for o in [*outcomes, checked]
+            if UNSAFE_CHARS & set(o.out + o.err)
+        ]
+        for name in files:
+            path = ctx.review / name
+            if not path.is_file():
+                problems.append(f"{name} was not written")
+            elif UNSAFE_CHARS & set(path.read_text(encoding="utf-8", errors="replace")):
+                problems.append(f"{name} holds control or bidi characters")
+        return problems
+
+    return check
+
+
+def _hostile_id_kept(ctx: Ctx, outcomes: list[Outcome]) -> list[str]:
+    """Ids are data: the id is still in alice's file, byte for byte."""
+    if HOSTILE_ID.encode() not in (ctx.review / ALICE).read_bytes():
+        return ["the hostile id is no longer byte-identical in alice's decision file"]
+    return []
+
+
+DISPLAY_COMMANDS = [
+    cmd("status"),
+    cmd("conflicts"),
+    cmd("conflicts", "--json"),
+    cmd("agreement"),
+    cmd("label", "--reviewer", "bob", "--stage", "title-abstract", HOSTILE_ID, "include"),
+    cmd("export", "--format", "csv", "--stage", "title-abstract", "--decision", "all", "-o", "exported.csv"),
+    cmd("export", "--format", "ris", "--stage", "title-abstract", "--decision", "all", "-o", "exported.ris"),
+    cmd("report", "-o", "shown.html", expect=OK),
+    cmd("report", "--json", expect=OK),
+]
+
+
+def display_cases() -> Iterable[Case]:
+    shown_files = ("exported.csv", "exported.ris", "shown.html")
+    rows = [*ALICE_ROWS, f"{HOSTILE_ID},include,,,2024-01-01T00:00:03.000+00:00,0.1.0"]
+    yield Case(
+        "display-labels-id-escapes",
+        DISPLAY_COMMANDS,
+        write(ALICE, labels_rows(*rows)),
+        verify=lambda ctx, outcomes: (
+            _nothing_unsafe_shown(*shown_files)(ctx, outcomes) + _hostile_id_kept(ctx, outcomes)
+        ),
+    )
+    noted = [
+        f"{CONFLICT_RECORD},include,,{HOSTILE_TEXT},2024-01-01T00:00:00.000+00:00,0.1.0,{HOSTILE_TEXT}",
+        f"{OPEN_RECORD},include,,{HOSTILE_TEXT},2024-01-01T00:00:01.000+00:00,0.1.0,rct",
+    ]
+    yield Case(
+        "display-labels-notes-and-tags",
+        DISPLAY_COMMANDS,
+        write(
+            ALICE,
+            "record_id,decision,reason,note,timestamp,version,tags\n" + "".join(r + "\n" for r in noted),
+        ),
+        verify=_nothing_unsafe_shown(*shown_files),
+    )
+    for key in ("title", "question"):
+        yield Case(
+            f"display-review-toml-bidi-{key}",
+            DISPLAY_COMMANDS,
+            edit_toml("review.toml", setter(key, value=f"Liver {BIDI}metastases")),
+            verify=_nothing_unsafe_shown(*shown_files),
+        )
+    yield Case(
+        "display-search-toml-bidi-database",
+        DISPLAY_COMMANDS,
+        edit_toml(EMBASE_TOML, setter("database", value=f"Em{BIDI}base")),
+        verify=_nothing_unsafe_shown(*shown_files),
+    )
+
+
+# -- outputs through committed links, and init into linked folders (issue #22) --------------
+
+
+def fifo_at(relative: str) -> Callable[[Ctx], None]:
+    """A FIFO at a path of the review (made on this machine: git cannot commit one)."""
+
+    def run(ctx: Ctx) -> None:
+        path = ctx.locate(relative)
+        _remove(path)
+        os.mkfifo(path)
+
+    return run
+
+
+def _still_link(relative: str) -> Callable[[Ctx, list[Outcome]], list[str]]:
+    def check(ctx: Ctx, outcomes: list[Outcome]) -> list[str]:
+        return [] if ctx.locate(relative).is_symlink() else [f"{relative} is no longer the link it was"]
+
+    return check
+
+
+# Every command that writes an output file, at the name a collaborator could commit as a link.
+OUTPUT_WRITERS = {
+    "report-default": ("report.html", ("report",)),
+    "report-named": ("shared.html", ("report", "-o", "shared.html")),
+    "prisma-diagram": ("prisma.svg", ("prisma", "--diagram", "prisma.svg")),
+    "export": (
+        "included.ris",
+        ("export", "--format", "ris", "--stage", "title-abstract", "--decision", "all", "-o", "included.ris"),
+    ),
+    "dedup-output": ("clusters.csv", ("dedup", "--output", "clusters.csv")),
+    "dedup-pairs-out": ("pairs.csv", ("dedup", "--pairs-out", "pairs.csv")),
+}
+LINK_TARGETS = {
+    "dev-null": "/dev/null",
+    "fifo": "@IN@/pipe",
+    "file-outside": "@OUT@/sentinel/secret.txt",
+    "missing": "@OUT@/sentinel/new.html",
+}
+
+
+def output_cases() -> Iterable[Case]:
+    for writer, (name, argv) in OUTPUT_WRITERS.items():
+        for slug, target in LINK_TARGETS.items():
+            yield Case(
+                f"output-{writer}-symlink-{slug}",
+                [cmd(*argv, expect=REFUSED, mentions="symbolic link")],
+                steps(fifo("pipe"), link(name, target)),
+                verify=_still_link(name),
+                subprocess=slug == "fifo",  # written through, a FIFO with a reader would block
+                timeout=20,
+            )
+    # A FIFO made where the default output goes: refused at once (only a named one is written to).
+    yield Case(
+        "output-report-default-fifo",
+        [cmd("report", expect=REFUSED, mentions="not a regular file")],
+        fifo_at("report.html"),
+        subprocess=True,
+        timeout=20,
+    )
+
+
+def init_cases() -> Iterable[Case]:
+    """`init` into a folder (a clone) whose review folders are links: nothing made at a target."""
+    for folder in ("labels", "searches", "labels/title-abstract", "labels/full-text"):
+        slug = folder.replace("/", "-")
+
+        def prepare(ctx: Ctx, folder: str = folder) -> None:
+            (ctx.outer / "sentinel" / "target").mkdir(exist_ok=True)
+            fresh = ctx.outer / "review" / "fresh"
+            (fresh / folder).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(ctx.outer / "sentinel" / "target", fresh / folder)
+
+        yield Case(
+            f"init-folder-symlink-{slug}",
+            [cmd("init", "fresh", "--reviewer", "alice", expect=REFUSED, mentions="symbolic link")],
+            prepare,
+            verify=_absent("fresh/review.toml"),
+        )
+
+
+# Highlight patterns that backtrack exponentially: refused by every command, naming the key.
+HANGING_PATTERNS = {
+    "nested-plus": ("include", "(a+)+$"),
+    "alternation-star": ("include", "(a|aa)*$"),
+    "words-repeated": ("exclude", "(\\w+\\s?)+$"),
+    "back-reference": ("exclude", "(x+)\\1"),
+    "in-lookahead": ("include", "(?=(a*)*b)a"),
+}
+
+
+def highlight_cases() -> Iterable[Case]:
+    for slug, (key, pattern) in HANGING_PATTERNS.items():
+        yield Case(
+            f"highlight-hangs-{slug}",
+            [
+                cmd("status", expect=REFUSED, mentions=f"highlight.{key}[0]"),
+                cmd("screen", "--reviewer", "bob", expect=REFUSED, mentions=f"highlight.{key}[0]"),
+            ],
+            edit_toml("review.toml", setter("highlight", key, value=[pattern])),
+            damaged=("review.toml",),
+            subprocess=True,  # before the fix, `screen` would spin on the pattern
+            timeout=30,
+        )
+
+
 def all_cases() -> list[Case]:
     cases = [
         *name_cases(),
@@ -1258,6 +1455,10 @@ def all_cases() -> list[Case]:
         *export_cases(),
         *cache_cases(),
         *option_cases(),
+        *display_cases(),
+        *output_cases(),
+        *init_cases(),
+        *highlight_cases(),
     ]
     ids = [c.id for c in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}

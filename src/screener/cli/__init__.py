@@ -90,7 +90,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+    """An error as one line of plain text: what a file or a server put in it (an id, an HTTP
+    error body) never moves the cursor or recolours the terminal."""
+    from ..records import safe_text
+
+    return " ".join(line.strip() for line in safe_text(text).splitlines() if line.strip())
 
 
 # Registering the commands: each module adds its own to `cli` when imported.

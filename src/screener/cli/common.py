@@ -4,23 +4,36 @@ stage options, strict JSON, progress bars."""
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.segment import Segment
 from rich.table import Table as RichTable
 from rich.text import Text
 
 from ..outputs import finite
+from ..records import safe_text
 from ..review import Review
 
 
 class _Console(Console):
     """Rich's console, but a reader that stops reading (`screener status | head -1`) ends the
-    command quietly with success, as a pipe's consumer asked, not with exit code 1."""
+    command quietly with success, as a pipe's consumer asked, not with exit code 1; and no
+    text it prints holds a control or bidi character (an id in a labels file, a server's
+    error): every segment but rich's own cursor controls passes `safe_text`."""
+
+    def render(self, renderable: Any, options: Any = None) -> Iterator[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control or segment.text.isprintable():
+                yield segment
+            else:
+                yield Segment(safe_text(segment.text), segment.style)
 
     def on_broken_pipe(self) -> None:
         import os
@@ -92,9 +105,21 @@ def json_option(function: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
 
 
+def echo(text: str, err: bool = False) -> None:
+    """click.echo for lines that hold what a file brought (ids, notes): `safe_text` first."""
+    click.echo(safe_text(text), err=err)
+
+
+# JSON escapes C0 controls itself; these it prints raw unless told to escape everything.
+_JSON_RAW_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def print_json(data: Any) -> None:
-    """Strict JSON: an undefined number (kappa with no overlap) is null, never NaN."""
-    click.echo(json.dumps(finite(data), indent=2, ensure_ascii=False, allow_nan=False))
+    """Strict JSON: an undefined number (kappa with no overlap) is null, never NaN. DEL, C1 and
+    bidi controls are written as \\u escapes: a script reads the same strings, a terminal
+    shows them as text."""
+    text = json.dumps(finite(data), indent=2, ensure_ascii=False, allow_nan=False)
+    click.echo(_JSON_RAW_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def stage_option(function: Any) -> Any:

@@ -11,6 +11,7 @@ from . import cli
 from .common import (
     Table,
     console,
+    echo,
     err_console,
     find_review,
     print_json,
@@ -63,14 +64,14 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
                 return
             for row in rows:
                 kept = f"{row['merged_into']} ({row['merged_into_search']})"
-                click.echo(f"{row['record_id']} ({row['search']}) -> {kept}")
+                echo(f"{row['record_id']} ({row['search']}) -> {kept}")
             return
         ids = explain(counts, box)
         if fmt == "json":
             print_json(ids)
             return
         for record_id in ids:
-            click.echo(record_id)
+            echo(record_id)
         return
     data = counts.to_dict()
     if diagram is not None:

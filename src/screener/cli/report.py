@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from . import cli
 from .common import err_console, find_review, json_option, print_json, review_option
@@ -42,8 +43,10 @@ def report_cmd(output: Path, review_dir: Path | None, as_json: bool) -> None:
     from ..report.page import render
 
     to_stdout = str(output) == "-"
+    # A pipe or device is written to only when named: report.html found here is a plain file.
+    named = click.get_current_context().get_parameter_source("output") is not ParameterSource.DEFAULT
     if not to_stdout and not as_json:
-        check_output_file(output)  # before any work: a bad path costs nothing
+        check_output_file(output, special=named)  # before any work: a bad path costs nothing
     review = find_review(review_dir)
     with err_console.status("Building the report"):
         data = report_data(review)
@@ -54,7 +57,7 @@ def report_cmd(output: Path, review_dir: Path | None, as_json: bool) -> None:
     if to_stdout:
         click.echo(page, nl=False)
         return
-    write_output(output, page)
+    write_output(output, page, special=named)
     status = "in progress" if data.counts.in_progress else "complete"
     err_console.print(
         f"Report written to {output} ({len(data.included)} studies included; screening {status})",

@@ -17,6 +17,7 @@ from . import cli
 from .common import (
     Table,
     console,
+    echo,
     err_console,
     find_review,
     json_option,
@@ -306,11 +307,11 @@ def check(review_dir: Path | None, as_json: bool) -> None:
         print_json(report.to_dict())
     else:
         for line in report.problems:
-            click.echo(f"problem: {line}")
+            echo(f"problem: {line}")
         for line in report.warnings:
-            click.echo(f"warning: {line}")
+            echo(f"warning: {line}")
         for line in report.open_work:
-            click.echo(f"open: {line}")
+            echo(f"open: {line}")
         verdict = "OK" if report.ok else f"{len(report.problems)} problems"
         click.echo(
             f"{verdict}: {report.files_verified} raw files verified, {report.decisions_read} decisions read, "

@@ -19,14 +19,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from ..records import safe_text
 from . import RecallCurve, ReportData
 
 STAGE_NAMES = {"title-abstract": "Title and abstract", "full-text": "Full text"}
 
 
 def esc(value: Any) -> str:
-    """Text for HTML content and attribute values (quotes escaped too)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """Text for HTML content and attribute values (quotes escaped too), without control or
+    bidi characters (`safe_text`): an id from a labels file must not reorder the page."""
+    return html.escape(safe_text(value), quote=True)
 
 
 def number(value: float, form: str = ".3f") -> str:

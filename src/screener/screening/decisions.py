@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import ScreenerError
+from ..records import safe_text
 
 COLUMNS = ("record_id", "decision", "reason", "note", "timestamp", "version", "tags")
 # The columns of a file written before tags existed: such a file keeps its own header (nothing
@@ -96,6 +97,10 @@ def read_log_rows(path: Path) -> tuple[list[Decision], list[str]]:
                 hint="fix that line by hand (nothing else in the file is touched)",
             )
         cells = ([row[0].strip(), *row[1:]] + [""] * len(COLUMNS))[: len(COLUMNS)]
+        # Free text a collaborator wrote (reason, note, tags) is cleaned like record fields
+        # on its way to screens, the report and exports; the id stays as written: it is data.
+        for column in (2, 3, 6):
+            cells[column] = safe_text(cells[column])
         out.append(Decision(*cells))
     return out, log.skipped
 

@@ -836,16 +836,55 @@ def still_need_vote(view, reviewer: str) -> set[str] | None:  # noqa: ANN001 - S
     return voting
 
 
-def highlighter(include: list[str], exclude: list[str]) -> Callable:
-    """A function that styles a rich Text: include terms green, exclude terms red."""
+# The longest highlighting may take on one text: review.toml refuses the patterns that
+# backtrack exponentially (schema.regex_hazard), but `.*a.*b` is still cubic in the text's length.
+HIGHLIGHT_SECONDS = 0.25
+
+
+class _HighlightTimeout(Exception):
+    pass
+
+
+def highlighter(include: list[str], exclude: list[str], seconds: float = HIGHLIGHT_SECONDS) -> Callable:
+    """A function that styles a rich Text: include terms green, exclude terms red. A text that
+    takes longer than `seconds` keeps the highlights found so far: the screen never hangs on
+    a pattern (on the main thread, where a timer signal can interrupt the search)."""
     inc = [re.compile(p, re.IGNORECASE) for p in include]
     exc = [re.compile(p, re.IGNORECASE) for p in exclude]
 
-    def apply(text) -> None:  # noqa: ANN001 - rich.text.Text
+    def highlight_all(text) -> None:  # noqa: ANN001 - rich.text.Text
         for pattern in inc:
             text.highlight_regex(pattern, "bold green")
         for pattern in exc:
             text.highlight_regex(pattern, "bold red")
+
+    def apply(text) -> None:  # noqa: ANN001 - rich.text.Text
+        import signal
+        import threading
+
+        if not (inc or exc):
+            return
+        if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+            highlight_all(text)
+            return
+
+        armed = [True]  # a signal arriving once the search is over must not raise
+
+        def expire(signum: int, frame: object) -> None:
+            if armed[0]:
+                raise _HighlightTimeout
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            highlight_all(text)
+            armed[0] = False
+        except _HighlightTimeout:
+            pass  # shown with the highlights found so far
+        finally:
+            armed[0] = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
     return apply
 
