@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import ScreenerError
+from ..review import check_reviewer
 from . import cli
 from .common import (
     Table,
@@ -294,6 +295,7 @@ def rank(
     from ..screening import load_stage
 
     review = find_review(review_dir)
+    check_reviewer(review, reviewer, ("screener",), "rank lists the records waiting for a screener's vote")
     question = review_question(review) if use_question else ""
     view = load_stage(review, stage)
     records = view.records

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import ScreenerError
+from ..review import check_reviewer
 from . import cli
 from .common import (
     Table,
@@ -279,13 +280,7 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
 
     review = find_review(review_dir)
     config = review.config
-    roles = {r.name: r.role for r in config.reviewers}
-    if roles.get(reviewer) != "screener":
-        raise ScreenerError(
-            f"{reviewer!r} is not a screener of this review",
-            path=review.config_path,
-            hint="screeners: " + ", ".join(n for n, r in roles.items() if r == "screener"),
-        )
+    check_reviewer(review, reviewer, ("screener",), "the resolver settles conflicts with 'screener resolve'")
     require_terminal("screener screen", "in scripts, record decisions with 'screener label'")
     with session_lock(review.cache_dir / "locks", stage, reviewer):
         err_console.print("Preparing the records...")  # no spinner: stopping its thread takes a while
@@ -381,13 +376,7 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
 
     review = find_review(review_dir)
     config = review.config
-    if {r.name: r.role for r in config.reviewers}.get(reviewer) != "resolver":
-        resolvers = ", ".join(r.name for r in config.reviewers if r.role == "resolver") or "none"
-        raise ScreenerError(
-            f"{reviewer!r} is not a resolver of this review",
-            path=review.config_path,
-            hint=f'resolvers: {resolvers}; a resolver has role = "resolver" in review.toml',
-        )
+    check_reviewer(review, reviewer, ("resolver",), "a screener's votes are screened with 'screener screen'")
     require_terminal("screener resolve", "in scripts, record the resolver's decisions with 'screener label'")
     with session_lock(review.cache_dir / "locks", stage, reviewer):
         view = load_stage(review, stage)

@@ -247,10 +247,14 @@ def allocate(review, stage: str, dry_run: bool = False) -> Plan:  # noqa: ANN001
             f"stage {stage!r} is not one of this review's stages ({', '.join(review.config.stages)})"
         )
     if not any(r.role == "screener" and r.active for r in review.config.reviewers):
+        from ..names import read_regular_bytes
+        from ..review import add_reviewer_hint
+
+        text = read_regular_bytes(review.config_path).decode("utf-8", "replace")
         raise ScreenerError(
             "no active screener to allocate records to",
             path=review.config_path,
-            hint='add a screener: [[reviewers]] name = "...", role = "screener"',
+            hint=add_reviewer_hint(text, "NAME", "screener") + " (or set active = true on one)",
         )
     if dry_run:
         return plan_allocation(load_stage(review, stage))
