@@ -4,6 +4,7 @@ its hint is a line review.toml takes."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -56,3 +57,143 @@ def test_one_reviewer_check_names_what_was_meant(tmp_path, name, roles, says) ->
     with pytest.raises(ScreenerError) as refused:
         check_reviewer(Review(root), name, roles)
     assert says in f"{refused.value} {refused.value.hint}"
+
+
+# -- per share and per round -------------------------------------------------------------------
+
+TA = "title-abstract"
+
+
+def _decide(review: Review, name: str, ids: list[str], included: set[str] = frozenset()) -> None:
+    from screener.screening.decisions import Decision, DecisionLog, decision_path, now_stamp
+
+    DecisionLog(decision_path(review.labels_dir, TA, name)).append_many(
+        [Decision(i, "include" if i in included else "exclude", "", "", now_stamp(), "test") for i in ids]
+    )
+
+
+def _update(review: Review, tmp_path, count: int) -> Review:
+    from screener.update import update_review
+
+    from .test_allocate import records_csv
+
+    update_review(review, imports=[("db2", records_csv(tmp_path / "round2.csv", 9000, count))])
+    return Review(review.root)
+
+
+def _session(review: Review, name: str, every: bool = False):  # noqa: ANN202 - ScreenSession
+    """The screen of `name` as `screener screen` builds it, ranked."""
+    from screener.screening import load_stage
+    from screener.screening.allocate import screen_records, share_scope
+    from screener.screening.decisions import DecisionLog, decision_path
+    from screener.screening.screen import ScreenSession, still_need_vote
+
+    view = load_stage(review, TA)
+    records, said = screen_records(view, name, every=every)
+    session = ScreenSession(
+        TA,
+        records,
+        DecisionLog(decision_path(review.labels_dir, TA, name)),
+        [],
+        done=dict(view.decisions.get(name, {})),
+        order="ranked",
+        need_vote=still_need_vote(view, name),
+        round_of=view.rounds,
+        scope=share_scope(view, name, every),
+    )
+    session.message = said
+    return session
+
+
+def _screen_text(session) -> str:  # noqa: ANN001
+    import io
+
+    from rich.console import Console
+
+    from screener.screening.screen import screen_lines
+
+    console = Console(file=io.StringIO(), width=200, height=40, force_terminal=True, color_system=None)
+    lines = screen_lines(session, console, lambda text: None, 200, 40)
+    return " ".join(line.plain for line in lines)
+
+
+def test_a_screener_who_finished_their_share_is_measured_against_it(cli, tmp_path) -> None:
+    """status, the report's progress and its stopping statement count the share, as the screen does."""
+    from screener.report import report_data
+    from screener.screening import load_stage
+    from screener.screening.allocate import allocate
+
+    from .test_allocate import make_review
+
+    review = make_review(tmp_path, ["alice", "bob", "dave"], count=60)
+    allocate(review, TA)
+    share = sorted(load_stage(review, TA).allocation.share("alice"))
+    assert len(share) == 40
+    _decide(review, "alice", share, included=set(share[:3]))
+    progress = load_stage(review, TA).progress()["reviewers"]["alice"]
+    assert (progress["screened"], progress["total"]) == (40, 40)
+    status = cli("status", "--review", str(review.root))
+    assert status.code == 0 and "40 / 40" in status.out and "40 / 60" not in status.out
+    data = report_data(review)
+    curve = next(c for c in data.curves if c.reviewer == "alice")
+    assert curve.total == 40
+    assert "alice's share (40 records)" in curve.statement and "recall is 100%" in curve.statement
+    assert "more records" not in curve.statement
+    assert data.to_dict()["stages"][0]["reviewers"]["alice"]["total"] == 40
+    screen = _screen_text(_session(review, "alice"))
+    assert "your share (40 records)" in screen and "recall is 100%" in screen
+    assert "All 40 records of your share are screened" in screen
+
+
+def test_after_an_update_nobody_is_told_to_stop_before_screening_the_new_round(cli, tmp_path) -> None:
+    """Round 1 finished, its curve long flat: the rule said stop for every record, 30 of them
+    new and unscreened. Now round 2 is judged on its own curve and the statement names it."""
+    from screener.report import report_data
+    from screener.screening import load_stage
+
+    from .test_allocate import make_review
+
+    review = make_review(tmp_path, ["alice", "bob"], count=300)
+    ids = load_stage(review, TA).record_ids
+    _decide(review, "alice", ids, included=set(ids[:8]))
+    review = _update(review, tmp_path, 30)
+    view = load_stage(review, TA)
+    assert len(view.records) == 330 and sum(1 for n in view.rounds.values() if n == 2) == 30
+    screen = _screen_text(_session(review, "alice"))
+    assert "round 2 (30 records): 0 relevant found" in screen, screen
+    assert "says stop" not in screen
+    curve = next(c for c in report_data(review).curves if c.reviewer == "alice")
+    assert "round 2 (30 records)" in curve.statement and "says stop" not in curve.statement
+    status = cli("status", "--review", str(review.root))
+    assert "round 2: 30 records; alice 0 / 30, bob 0 / 30" in " ".join(status.out.split())
+    # Round 2 screened too: the rule speaks of the last round, complete.
+    _decide(review, "alice", [r for r, n in view.rounds.items() if n == 2])
+    screen = _screen_text(_session(Review(review.root), "alice"))
+    assert "round 2 (30 records)" in screen and "recall is 100%" in screen
+
+
+def test_before_allocate_new_records_are_said_to_wait_for_allocation(cli, tmp_path) -> None:
+    """An allocated review updated: the screen and rank say the new records wait for
+    'screener allocate', not that everything is screened."""
+    from screener.screening import load_stage
+    from screener.screening.allocate import allocate
+
+    from .test_allocate import make_review
+
+    review = make_review(tmp_path, ["alice", "bob", "dave"], count=30)
+    allocate(review, TA)
+    _decide(review, "alice", sorted(load_stage(review, TA).allocation.share("alice")))
+    review = _update(review, tmp_path, 30)
+    waiting = (
+        "30 records waiting for votes are not allocated yet: run 'screener allocate --stage title-abstract'"
+    )
+    screen = _screen_text(_session(review, "alice"))
+    assert waiting in screen
+    assert "All 20 records of your share are screened" in screen
+    ranked = cli("rank", "--reviewer", "alice", "--review", str(review.root))
+    said = " ".join(ranked.out.split())
+    assert ranked.code == 0 and "nothing left" not in said, said
+    assert waiting in said
+    as_json = cli("rank", "--reviewer", "alice", "--json", "--review", str(review.root))
+    assert json.loads(as_json.out)["not_allocated"] == 30
+

@@ -303,7 +303,7 @@ def rank(
     row_of = {r.id: k for k, r in enumerate(records)}
     labelled = np.array([row_of[i] for i in mine], dtype=np.int64)
     y = np.array([int(d.includes) for d in mine.values()], dtype=int)
-    from ..screening.allocate import screen_records
+    from ..screening.allocate import allocation_notice, screen_records
 
     voting = view.voting()
     offered = {r.id for r in screen_records(view, reviewer)[0]}
@@ -344,11 +344,16 @@ def rank(
                 "question": question,
                 "notice": ranker.notice if ranker else "",
                 "records": rows,
+                # With an allocation: records waiting for votes that no share holds yet (an update's).
+                "not_allocated": view.not_allocated(voting) if view.allocation is not None else 0,
             }
         )
         return
     if not rows:
-        console.print(f"{reviewer} has screened every record at {stage}: nothing left to rank.")
+        whose = "of their share " if view.allocation is not None else ""
+        notice = allocation_notice(view)
+        said = f"{reviewer} has screened every record {whose}at {stage}"
+        console.print(f"{said}; {notice}." if notice else f"{said}: nothing left to rank.", highlight=False)
         return
     if ranker and ranker.notice:
         err_console.print(f"notice: {ranker.notice}", highlight=False, markup=False)

@@ -264,7 +264,7 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
     import threading
 
     from ..screening import load_stage
-    from ..screening.allocate import screen_records
+    from ..screening.allocate import screen_records, share_scope
     from ..screening.decisions import DecisionLog, decision_path, session_lock
     from ..screening.screen import (
         KeyReader,
@@ -300,6 +300,8 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
             order=order,
             need_vote=still_need_vote(view, reviewer),
             abstracts=abstracts,
+            round_of=view.rounds,
+            scope=share_scope(view, reviewer, every=all_records),
         )
         session.message = need
         session.stopping = StoppingInBackground(hold=True)  # seconds on 20,000 records: not in the key loop

@@ -264,6 +264,25 @@ def allocate(review, stage: str, dry_run: bool = False) -> Plan:  # noqa: ANN001
     return plan
 
 
+def allocation_notice(view: StageView) -> str:
+    """"" or what waits for `allocate`: records still waiting for votes that too few screeners
+    are asked for (an update's new records, before the allocation takes them in). A screen or a
+    ranking of one's share says so, never that nothing is left."""
+    waiting = view.not_allocated(view.voting()) if view.allocation is not None else 0
+    if not waiting:
+        return ""
+    return (
+        f"{waiting} records waiting for votes are not allocated yet: run "
+        f"'screener allocate --stage {view.stage}' (or screen every record with --all)"
+    )
+
+
+def share_scope(view: StageView, reviewer: str, every: bool = False) -> str:
+    """What a screener's screen holds when it is not every record of the stage: "your share"."""
+    active = reviewer in view.screeners and reviewer not in view.inactive
+    return "your share" if view.allocation is not None and not every and active else ""
+
+
 def screen_records(view: StageView, reviewer: str, every: bool = False) -> tuple[list[Record], str]:
     """The records a screener's screen holds, in the stage's order, and a line saying what they
     are. Without an allocation (or with `every`): every record. With one: the reviewer's share
@@ -289,4 +308,6 @@ def screen_records(view: StageView, reviewer: str, every: bool = False) -> tuple
             f"no record of the {view.stage} stage is allocated to you: run 'screener allocate', "
             "or screen every record with --all"
         )
-    return records, f"{need} records of your share still need your vote ({len(share)} allocated to you)"
+    said = f"{need} records of your share still need your vote ({len(share)} allocated to you)"
+    notice = allocation_notice(view)
+    return records, f"{said}; {notice}" if notice else said
