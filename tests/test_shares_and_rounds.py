@@ -197,3 +197,54 @@ def test_before_allocate_new_records_are_said_to_wait_for_allocation(cli, tmp_pa
     as_json = cli("rank", "--reviewer", "alice", "--json", "--review", str(review.root))
     assert json.loads(as_json.out)["not_allocated"] == 30
 
+
+# -- simulate: the labels it reads, and a cut run said to be one --------------------------------
+
+
+def _dataset(path, cells: list[str]):  # noqa: ANN001, ANN202
+    from .test_ranking import synthetic
+
+    texts, _ = synthetic(len(cells), max(1, len(cells) // 10))
+    rows = ["record_id,title,abstract,label_included"]
+    rows += [f'{k},"{t[:40]}","{t}",{cell}' for k, (t, cell) in enumerate(zip(texts, cells, strict=True))]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("yes", "no"), [("yes", "no"), ("Yes", "No"), ("TRUE", "FALSE"), ("included", "excluded"), ("1.0", "0")]
+)
+def test_simulate_reads_yes_no_labels(tmp_path, yes, no) -> None:
+    from screener.ranking.datasets import load_labelled
+
+    _, labels = load_labelled(_dataset(tmp_path / "d.csv", [yes, no, no, yes, no]), "final")
+    assert labels.tolist() == [1, 0, 0, 1, 0]
+
+
+@pytest.mark.parametrize(
+    ("cells", "says", "line"),
+    [
+        (["1", "0", "maybe", "0"], "1 rows have a label_included that is no label: 'maybe'", 4),
+        (["1", "0", "2", "0"], "that is no label: '2'", 4),
+        (["1", "", "0", "0"], "1 rows have no label (first: data row 2)", 3),
+    ],
+)
+def test_simulate_names_the_label_problem_it_has(cli, tmp_path, cells, says, line) -> None:
+    result = cli("simulate", str(_dataset(tmp_path / "d.csv", cells)))
+    assert result.code == 2 and says in " ".join(result.err.split()), result
+    assert f"d.csv:{line}:" in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_simulate_with_n_stop_says_the_run_was_cut(cli, tmp_path) -> None:
+    cells = ["1" if k % 10 == 5 else "0" for k in range(120)]  # not the records whose words stand out
+    dataset = _dataset(tmp_path / "d.csv", cells)
+    result = cli("simulate", str(dataset), "--n-stop", "20", "--json")
+    assert result.code == 0, result
+    report = json.loads(result.out)
+    run = report["runs"][0]
+    assert report["n_stop"] == 20 and run["cut_at"] == 20 and run["relevant_found_at_cut"] < 12
+    assert "not the metrics of a full run" in report["metrics_note"]
+    shown = " ".join(cli("simulate", str(dataset), "--n-stop", "20").out.split())
+    assert "seed 0: cut at 20 records" in shown and "not the metrics of a full run" in shown
+    full = json.loads(cli("simulate", str(dataset), "--json").out)
+    assert full["metrics_note"] == "" and "cut_at" not in full["runs"][0]
