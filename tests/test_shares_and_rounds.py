@@ -159,9 +159,19 @@ def test_after_an_update_nobody_is_told_to_stop_before_screening_the_new_round(c
     review = _update(review, tmp_path, 30)
     view = load_stage(review, TA)
     assert len(view.records) == 330 and sum(1 for n in view.rounds.values() if n == 2) == 30
-    screen = _screen_text(_session(review, "alice"))
+    session = _session(review, "alice")
+    screen = _screen_text(session)
     assert "round 2 (30 records): 0 relevant found" in screen, screen
     assert "says stop" not in screen
+    import io
+
+    from rich.console import Console
+
+    from screener.screening.screen import help_lines
+
+    console = Console(file=io.StringIO(), width=200, height=40, force_terminal=True, color_system=None)
+    helped = " ".join(line.plain for line in help_lines(session, console, 200))
+    assert "round 2 (30 records)" in helped and "Each round of the review is judged on its own" in helped
     curve = next(c for c in report_data(review).curves if c.reviewer == "alice")
     assert "round 2 (30 records)" in curve.statement and "says stop" not in curve.statement
     status = cli("status", "--review", str(review.root))

@@ -187,8 +187,8 @@ class ScreenSession:
         """What the stopping rule reads, hashable: per round, (round, this reviewer's decisions
         on its records as stopping_labels gives them, its records), then whether the order is
         ranked and what the records are (`scope`); None where stopping_labels is None."""
-        if self.stopping_labels() is None:
-            return None
+        if self.order not in ("ranked", "random") or self.stage != "title-abstract":
+            return None  # as stopping_labels: the rule says nothing here
         if self._rounds_for != self.changes:
             from . import stopping_rounds
 
@@ -1085,6 +1085,12 @@ def help_lines(session: ScreenSession, console, width: int) -> list:  # noqa: AN
                     "shares of two recent rates (the slowest recent rate, the last quarter's), and says "
                     "stop when the records found are 95% of those found plus that bound (chosen on "
                     "simulated reviews; it cannot promise it)."
+                    + (
+                        " Each round of the review is judged on its own records: an update's were "
+                        "never in the ranking the earlier rounds' curve comes from."
+                        if session.round_of
+                        else ""
+                    )
                     if estimate.expected is not None
                     else "In random order every record screened is a random sample: the rule says when "
                     "recall is at least the target with 95% confidence."
