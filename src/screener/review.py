@@ -178,6 +178,51 @@ def _line_endings_converted(data: bytes, sha256: str) -> bool:
 
 
 
+def add_reviewer_hint(config_text: str, name: str, role: str) -> str:
+    """How to add a reviewer, in the form review.toml already uses: `init` writes an inline
+    array (`reviewers = [ { ... }, ]`), where a `[[reviewers]]` table would make the file invalid;
+    a file written with tables gets a table."""
+    entry = f'name = "{name}", role = "{role}"'
+    if re.search(r"^\s*\[\[\s*reviewers\s*\]\]", config_text, re.M):
+        return f"add a [[reviewers]] table to review.toml with {entry} (one key a line)"
+    return f"add the line {{ {entry} }}, inside reviewers = [ ... ] in review.toml"
+
+
+def check_reviewer(review: Review, name: str, roles: tuple[str, ...] = ROLES, doing: str = "") -> Reviewer:
+    """The reviewer `name` of review.toml, with one of `roles`; else one error that says who the
+    reviewers are, the name meant (a case or a typo away), or the role `doing` needs. Every
+    command that takes --reviewer checks it here, so they refuse and accept alike."""
+    import difflib
+
+    people = review.config.reviewers
+    found = next((r for r in people if r.name == name), None)
+    if found is not None and found.role in roles:
+        return found
+    wanted = " or ".join(roles)
+    fitting = [r.name for r in people if r.role in roles]
+    listed = f"{wanted + 's' if len(roles) == 1 else 'reviewers'}: {', '.join(fitting) or 'none'}"
+    if found is not None:
+        raise ScreenerError(
+            f"{name!r} is a {found.role} in review.toml, not a {wanted}" + (f": {doing}" if doing else ""),
+            path=review.config_path,
+            hint=listed,
+        )
+    # A name differing only in case names another file on Linux, the same one on macOS: never taken.
+    same = [r.name for r in people if r.name.casefold() == name.casefold()]
+    close = same or difflib.get_close_matches(name, [r.name for r in people], n=1, cutoff=0.6)
+    if close:
+        hint = f"did you mean {close[0]!r}? {listed}"
+    else:
+        hint = listed
+        try:
+            check_name(name, "reviewer name")  # a name that could not name a decision file: no line
+            text = read_regular_bytes(review.config_path).decode("utf-8", "replace")
+            hint += f"; to add {name!r}, {add_reviewer_hint(text, name, roles[0])}"
+        except (OSError, ScreenerError):
+            pass
+    raise ScreenerError(f"{name!r} is not a reviewer of this review", path=review.config_path, hint=hint)
+
+
 @dataclass
 class SearchFile:
     path: str  # relative to searches/

@@ -383,13 +383,20 @@ def reviewer_cases() -> Iterable[Case]:
         "65-chars": "x" * 65,
         "not-in-review": "dave",
         "dot-hidden": ".hidden",
+        # Issue #22: a typo and another case of a reviewer's name are no reviewer, for every command.
+        "typo": "alcie",
+        "other-case": "Alice",
     }.items():
         yield Case(
             f"label-reviewer-{slug}",
             [cmd("label", "--reviewer", name, OPEN_RECORD, "include", expect=REFUSED)],
         )
         yield Case(f"screen-reviewer-{slug}", [cmd("screen", "--reviewer", name, expect=REFUSED)])
+        yield Case(f"rank-reviewer-{slug}", [cmd("rank", "--reviewer", name, "--json", expect=REFUSED)])
+        yield Case(f"resolve-reviewer-{slug}", [cmd("resolve", "--reviewer", name, expect=REFUSED)])
     yield Case("screen-reviewer-resolver", [cmd("screen", "--reviewer", "carol", expect=REFUSED)])
+    yield Case("rank-reviewer-resolver", [cmd("rank", "--reviewer", "carol", "--json", expect=REFUSED)])
+    yield Case("resolve-reviewer-screener", [cmd("resolve", "--reviewer", "alice", expect=REFUSED)])
     for slug, argv in {
         "label-traversal": ("label", "--reviewer", "bob", "--stage", "../../x", OPEN_RECORD, "include"),
         "label-full-text-traversal": (

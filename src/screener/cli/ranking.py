@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import ScreenerError
+from ..review import check_reviewer
 from . import cli
 from .common import (
     Table,
@@ -169,6 +170,10 @@ def simulate(
         metrics = run.metrics()
         step = float(np.median(run.step_seconds)) if run.step_seconds else float("nan")
         stop = run.stopping() if n_stop is None else None
+        cut = {}
+        if n_stop is not None:  # what the cut run found, beside metrics that read past the cut
+            found = int(labels[run.order[: run.cut_at]].sum()) if run.cut_at else int(labels.sum())
+            cut = {"cut_at": run.cut_at, "relevant_found_at_cut": found}
         rows.append(
             {
                 "seed": run.seed,
@@ -176,6 +181,7 @@ def simulate(
                 "median_step_ms": round(step * 1000, 2),
                 "records": len(labels),
                 "relevant": int(labels.sum()),
+                **cut,
                 "stop": None
                 if stop is None
                 else {
@@ -193,6 +199,14 @@ def simulate(
                 [{"row": r, "label": int(labels[r]), "prior": int(r in run.prior_rows)} for r in run.order],
             )
     mean = {k: round(float(np.mean([r[k] for r in rows])), 4) for k in ("wss@95", "wss@100", "rrf@10", "atd")}
+    cut_runs = [r for r in rows if r.get("cut_at")]
+    cut_note = (
+        f"--n-stop {n_stop} cut {len(cut_runs)} of {len(rows)} runs before every relevant record was "
+        "found: their WSS, RRF and ATD read the records after the cut in the order of the last ranking, "
+        "which learnt from none of them; they are not the metrics of a full run"
+        if cut_runs
+        else ""
+    )
     if plot:
         from ..ranking.plots import recall_plot
 
@@ -204,6 +218,8 @@ def simulate(
                 "level": level,
                 "question": question,
                 "priors": list(n_priors),
+                "n_stop": n_stop,
+                "metrics_note": cut_note,
                 "runs": rows,
                 "mean": mean,
             }
@@ -251,6 +267,14 @@ def simulate(
         "",
     )
     console.print(table)
+    for r in cut_runs:
+        console.print(
+            f"seed {r['seed']}: cut at {r['cut_at']} records, {r['relevant_found_at_cut']} of "
+            f"{r['relevant']} relevant found",
+            highlight=False,
+        )
+    if cut_note:
+        console.print(f"Note: {cut_note}.", highlight=False, markup=False)
     if plot:
         console.print(f"Recall curves in {plot}")
 
@@ -294,6 +318,7 @@ def rank(
     from ..screening import load_stage
 
     review = find_review(review_dir)
+    check_reviewer(review, reviewer, ("screener",), "rank lists the records waiting for a screener's vote")
     question = review_question(review) if use_question else ""
     view = load_stage(review, stage)
     records = view.records
@@ -301,7 +326,7 @@ def rank(
     row_of = {r.id: k for k, r in enumerate(records)}
     labelled = np.array([row_of[i] for i in mine], dtype=np.int64)
     y = np.array([int(d.includes) for d in mine.values()], dtype=int)
-    from ..screening.allocate import screen_records
+    from ..screening.allocate import allocation_notice, screen_records
 
     voting = view.voting()
     offered = {r.id for r in screen_records(view, reviewer)[0]}
@@ -342,11 +367,16 @@ def rank(
                 "question": question,
                 "notice": ranker.notice if ranker else "",
                 "records": rows,
+                # With an allocation: records waiting for votes that no share holds yet (an update's).
+                "not_allocated": view.not_allocated(voting) if view.allocation is not None else 0,
             }
         )
         return
     if not rows:
-        console.print(f"{reviewer} has screened every record at {stage}: nothing left to rank.")
+        whose = "of their share " if view.allocation is not None else ""
+        notice = allocation_notice(view)
+        said = f"{reviewer} has screened every record {whose}at {stage}"
+        console.print(f"{said}; {notice}." if notice else f"{said}: nothing left to rank.", highlight=False)
         return
     if ranker and ranker.notice:
         err_console.print(f"notice: {ranker.notice}", highlight=False, markup=False)

@@ -259,6 +259,14 @@ def status(review_dir: Path | None, as_json: bool) -> None:
             + f"; {stage['conflicts_to_resolve']} conflicts to resolve"
             + f"; {stage['screened_by_some_only']} screened by one screener only"
         )
+        for number, count in stage["rounds"].items():  # after an update: each round's own progress
+            done = [
+                f"{name} {p['rounds'][number]['screened']} / {p['rounds'][number]['total']}"
+                for name, p in stage["reviewers"].items()
+                if number in p.get("rounds", {})
+            ]
+            said = f"  round {number}: {count} records" + (f"; {', '.join(done)}" if done else "")
+            console.print(said, markup=False, highlight=False)
         if stage["verify_sample"] is not None:
             from ..screening import describe_sample
 

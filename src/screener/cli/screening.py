@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import ScreenerError
+from ..review import check_reviewer
 from . import cli
 from .common import (
     Table,
@@ -263,7 +264,7 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
     import threading
 
     from ..screening import load_stage
-    from ..screening.allocate import screen_records
+    from ..screening.allocate import screen_records, share_scope
     from ..screening.decisions import DecisionLog, decision_path, session_lock
     from ..screening.screen import (
         KeyReader,
@@ -279,13 +280,7 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
 
     review = find_review(review_dir)
     config = review.config
-    roles = {r.name: r.role for r in config.reviewers}
-    if roles.get(reviewer) != "screener":
-        raise ScreenerError(
-            f"{reviewer!r} is not a screener of this review",
-            path=review.config_path,
-            hint="screeners: " + ", ".join(n for n, r in roles.items() if r == "screener"),
-        )
+    check_reviewer(review, reviewer, ("screener",), "the resolver settles conflicts with 'screener resolve'")
     require_terminal("screener screen", "in scripts, record decisions with 'screener label'")
     with session_lock(review.cache_dir / "locks", stage, reviewer):
         err_console.print("Preparing the records...")  # no spinner: stopping its thread takes a while
@@ -305,6 +300,8 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
             order=order,
             need_vote=still_need_vote(view, reviewer),
             abstracts=abstracts,
+            round_of=view.rounds,
+            scope=share_scope(view, reviewer, every=all_records),
         )
         session.message = need
         session.stopping = StoppingInBackground(hold=True)  # seconds on 20,000 records: not in the key loop
@@ -381,13 +378,7 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
 
     review = find_review(review_dir)
     config = review.config
-    if {r.name: r.role for r in config.reviewers}.get(reviewer) != "resolver":
-        resolvers = ", ".join(r.name for r in config.reviewers if r.role == "resolver") or "none"
-        raise ScreenerError(
-            f"{reviewer!r} is not a resolver of this review",
-            path=review.config_path,
-            hint=f'resolvers: {resolvers}; a resolver has role = "resolver" in review.toml',
-        )
+    check_reviewer(review, reviewer, ("resolver",), "a screener's votes are screened with 'screener screen'")
     require_terminal("screener resolve", "in scripts, record the resolver's decisions with 'screener label'")
     with session_lock(review.cache_dir / "locks", stage, reviewer):
         view = load_stage(review, stage)

@@ -26,6 +26,25 @@ def _as_int(value: str) -> int | None:
         return None
 
 
+# Label cells as labelled datasets and screening tools write them, besides 1 and 0.
+_LABEL_WORDS = {
+    "1": 1, "yes": 1, "y": 1, "true": 1, "include": 1, "included": 1, "relevant": 1,
+    "0": 0, "no": 0, "n": 0, "false": 0, "exclude": 0, "excluded": 0, "irrelevant": 0,
+}
+
+
+def _as_label(value: str) -> int | None | str:
+    """1 or 0; None for an empty cell; the cell itself when it is no label."""
+    text = str(value).strip()
+    if text in ("", "nan", "NA", "None"):
+        return None
+    found = _LABEL_WORDS.get(text.casefold())
+    if found is None:
+        number = _as_int(text)
+        found = number if number in (0, 1) else None
+    return text if found is None else found
+
+
 def load_labelled(path: str | Path, level: str = "final") -> tuple[list[Record], np.ndarray]:
     """Records in file row order and their 0/1 labels at `level` ("ta" or "final").
 
@@ -40,7 +59,17 @@ def load_labelled(path: str | Path, level: str = "final") -> tuple[list[Record],
     column = next((c for c in columns if any(c in r.extra for r in records[:50])), None)
     labels: list[int | None]
     if column is not None:
-        labels = [_as_int(r.extra.get(column, "")) for r in records]
+        cells = [_as_label(r.extra.get(column, "")) for r in records]
+        odd = [k for k, v in enumerate(cells) if isinstance(v, str)]
+        if odd:
+            raise ScreenerError(
+                f"{len(odd)} rows have a {column} that is no label: {cells[odd[0]]!r} "
+                f"(first: data row {odd[0] + 1})",
+                path=path,
+                line=odd[0] + 2,
+                hint="labels are 1 or 0 (yes/no, true/false, included/excluded are read as such)",
+            )
+        labels = [v if isinstance(v, int) else None for v in cells]
     elif any("inclusion_code" in r.extra for r in records[:50]):
         threshold = 2 if level == "final" else 1
         labels = [

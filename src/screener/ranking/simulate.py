@@ -86,6 +86,9 @@ class Simulation:
     prior_rows: tuple[int, ...]
     labels: np.ndarray
     step_seconds: list[float]
+    # Records screened (priors included) when n_stop cut the run before every relevant record
+    # was found; the rest of `order` is the last ranking's, which never learnt from them.
+    cut_at: int | None = None
 
     def screened_labels(self) -> np.ndarray:
         """Labels in screening order with the priors left out."""
@@ -153,8 +156,9 @@ def simulate(
         remaining_relevant -= int(labels[nxt])
         if progress is not None and labels[nxt]:
             progress(relevant - remaining_relevant, relevant)
+    cut_at = len(order) if remaining_relevant > 0 and len(order) < len(labels) else None
     # The rest, in the last ranking, so metrics see a complete order.
     candidates = np.flatnonzero(~is_labelled)
     if len(candidates):
         order.extend(int(x) for x in ranker.next_order(candidates))
-    return Simulation(seed, order, chosen, labels, steps)
+    return Simulation(seed, order, chosen, labels, steps, cut_at)

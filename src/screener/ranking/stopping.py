@@ -150,6 +150,7 @@ class LiveEstimate:
     alpha: float
     # Ranked order: screener's stopping rule (DEFAULT_RULE), which the screen shows and follows.
     expected: Expectation | None = None
+    covers: str = ""  # the records judged, when not simply every record: "round 2 (30 records)"
 
     @property
     def safe_to_stop(self) -> bool:
@@ -159,6 +160,8 @@ class LiveEstimate:
 
     def describe(self) -> str:
         head = f"{self.found} relevant found, {self.irrelevant_in_a_row} irrelevant in a row"
+        if self.covers:
+            head = f"{self.covers}: {head}"
         if self.expected is not None:
             return f"{head}; {self.expected.statement()}"
         if self.recall_low is None:
@@ -225,6 +228,37 @@ def live_estimate(
     return LiveEstimate(
         n, found, in_a_row, trigger, True, recall_low, left, p_target, target, alpha, expected
     )
+
+
+def rounds_estimate(
+    rounds: list[tuple[int, list[int], int]], ranked: bool = True, scope: str = ""
+) -> LiveEstimate:
+    """The stopping rule on each round's records alone: `rounds` holds (round, decisions on its
+    records in the order they were made, 1 relevant, its records), by round. An update's records
+    were never in the ranking that the earlier rounds' curve came from, so that curve says nothing
+    about them: each round is judged on its own, and what is said is the first round the rule
+    does not say stop for (else the last), named with its records, so nobody is told to stop
+    before screening any of a round's records. `scope` names the records when they are not every
+    record of the stage ("your share")."""
+    rounds = [entry for entry in rounds if entry[2] > 0]
+    if not rounds:
+        estimate = live_estimate([], 0, ranked=ranked)
+        estimate.covers = f"{scope} (0 records)" if scope else ""
+        return estimate
+    chosen = rounds[-1]
+    estimates = {}
+    for entry in rounds:
+        estimates[entry[0]] = live_estimate(entry[1], entry[2], ranked=ranked)
+        if not estimates[entry[0]].safe_to_stop:
+            chosen = entry
+            break
+    number, _, total = chosen
+    estimate = estimates[number]
+    where = scope
+    if len(rounds) > 1 or number > 1:
+        where = f"round {number}" + (f", {scope}" if scope else "")
+    estimate.covers = f"{where} ({total} records)" if where else ""
+    return estimate
 
 
 # -- buscar (Callaghan & Müller-Hansen 2020), as the paper states it ------------------------

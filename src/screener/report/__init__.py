@@ -197,8 +197,9 @@ def recall_curves(view) -> list[RecallCurve]:  # noqa: ANN001 - screening.StageV
     """Per screener: inclusions found against records screened, in the order the decisions
     were made (as the screen feeds the stopping rule), and the rule's statement now."""
     out = []
-    total = len(view.records)
     for name in view.screeners:
+        # Measured as the screen measures it: their share with an allocation, each round alone.
+        total = len(view.scope(name))
         decided = sorted(view.decisions.get(name, {}).values(), key=lambda d: d.timestamp)
         labels = [1 if d.includes else 0 for d in decided]
         found, points = 0, [(0, 0)]
@@ -207,11 +208,9 @@ def recall_curves(view) -> list[RecallCurve]:  # noqa: ANN001 - screening.StageV
             found += label
             if k % step == 0 or k == len(labels) or label:
                 points.append((k, found))
-        out.append(
-            RecallCurve(
-                name, view.stage, total, len(labels), found, _thin(points), stopping_statement(labels, total)
-            )
-        )
+        scope = f"{name}'s share" if view.allocation is not None else ""
+        statement = stopping_statement(labels, total, view.stopping_rounds(name), scope)
+        out.append(RecallCurve(name, view.stage, total, len(labels), found, _thin(points), statement))
     return out
 
 
@@ -224,18 +223,22 @@ def _thin(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return points[::step] + ([points[-1]] if (len(points) - 1) % step else [])
 
 
-def stopping_statement(labels: list[int], total: int) -> str:
+def stopping_statement(
+    labels: list[int], total: int, rounds: list[tuple[int, list[int], int]] | None = None, scope: str = ""
+) -> str:
     """The stopping rule's statement on these decisions (1 include, 0 exclude, in order).
 
-    The rule lives in ranking/stopping.py: `live_estimate(...).describe()` is what the screen
-    shows (found so far, and the rule's expectation of how many more records reach 95% recall).
-    The rule may change; any failure there leaves the page whole and says so instead."""
+    The rule lives in ranking/stopping.py: `rounds_estimate(...).describe()` is what the screen
+    shows (found so far, and the rule's expectation of how many more records reach 95% recall),
+    each round's records judged on their own (`rounds`: StageView.stopping_rounds; default, one
+    round of `total` records), `scope` naming them ("alice's share"). The rule may change; any
+    failure there leaves the page whole and says so instead."""
     if not labels:
         return "No decisions yet: the stopping rule has nothing to judge."
     try:
-        from ..ranking.stopping import live_estimate
+        from ..ranking.stopping import rounds_estimate
 
-        estimate = live_estimate(labels, total, ranked=True)
+        estimate = rounds_estimate(rounds if rounds is not None else [(1, labels, total)], True, scope)
         text = estimate.describe()
     except Exception as exc:  # noqa: BLE001 - the report must not fail on a rule being rebuilt
         return f"The stopping rule could not be evaluated here ({type(exc).__name__}: {exc})."

@@ -90,10 +90,19 @@ class StageView:
     copies_disagree: dict[str, list[str]] = field(default_factory=dict)
     verify_sample: float = 0.0  # with votes = 1: the share of records that needs two votes
     allocation: Allocation | None = None  # allocation/<stage>.csv, when the review has one
+    # study id -> the round (review version) that brought it, after an update; absent: round 1
+    rounds: dict[str, int] = field(default_factory=dict)
 
     @property
     def record_ids(self) -> list[str]:
         return [r.id for r in self.records]
+
+    def scope(self, name: str) -> set[str]:
+        """The records a screener's progress and stopping rule are measured against: with an
+        allocation their share and what they decided outside it, else every record."""
+        if self.allocation is None:
+            return set(self.record_ids)
+        return self.allocation.share(name) | self.decisions.get(name, {}).keys()
 
     def in_sample(self, record_id: str) -> bool:
         return self.votes == 1 and in_verified_sample(self.stage, record_id, self.verify_sample)
@@ -104,14 +113,27 @@ class StageView:
 
     def progress(self) -> dict[str, Any]:
         total = len(self.records)
+        scopes = {name: self.scope(name) for name in self.screeners}
         per_reviewer = {
             name: {
                 "screened": len(self.decisions.get(name, {})),
-                "total": total,
+                # With an allocation: their share (and their votes outside it), not every record.
+                "total": len(scopes[name]),
                 "included": sum(1 for d in self.decisions.get(name, {}).values() if d.includes),
             }
             for name in self.screeners
         }
+        rounds = self.round_counts(self.record_ids)
+        if len(rounds) > 1:  # after an update: how far each screener is with each round's records
+            for name, p in per_reviewer.items():
+                decided = self.decisions.get(name, {})
+                p["rounds"] = {
+                    str(number): {
+                        "screened": sum(1 for rid in decided if self.rounds.get(rid, 1) == number),
+                        "total": count,
+                    }
+                    for number, count in self.round_counts(scopes[name]).items()
+                }
         waiting = self.waiting()
         voting = waiting["open"] | waiting["undecided"]  # as self.voting(), from the waiting at hand
         shares = {name: self.allocation.share(name) for name in self.screeners} if self.allocation else {}
@@ -136,6 +158,7 @@ class StageView:
                 if name not in self.inactive
             },
             "allocated": self.allocation is not None,
+            "rounds": {str(number): count for number, count in rounds.items()} if len(rounds) > 1 else {},
             # With an allocation: records still waiting for votes that too few screeners are asked for.
             "not_allocated": self.not_allocated(voting) if self.allocation is not None else 0,
             "verify_sample": sample_agreement(self),
@@ -144,6 +167,18 @@ class StageView:
             "copies_decided_differently": sum(len(v) for v in self.copies_disagree.values()),
         }
 
+
+    def round_counts(self, record_ids: Iterable[str]) -> dict[int, int]:
+        """Records per round among `record_ids`, by round."""
+        counts: dict[int, int] = {}
+        for record_id in record_ids:
+            number = self.rounds.get(record_id, 1)
+            counts[number] = counts.get(number, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def stopping_rounds(self, name: str) -> list[tuple[int, list[int], int]]:
+        """What the stopping rule reads of a screener (see `stopping_rounds`), on their scope."""
+        return stopping_rounds(self.decisions.get(name, {}), self.scope(name), self.rounds)
 
     def not_allocated(self, voting: set[str]) -> int:
         """Records waiting for votes that fewer screeners are asked for (or voted) than they need."""
@@ -171,6 +206,42 @@ class StageView:
         a conflict, which waits for the resolver)."""
         waiting = self.waiting()
         return waiting["open"] | waiting["undecided"]
+
+
+def stopping_rounds(
+    decided: dict[str, Decision], record_ids: Iterable[str], rounds: dict[str, int]
+) -> list[tuple[int, list[int], int]]:
+    """Per round, by round: (round, a screener's decisions on its records among `record_ids` as
+    the stopping rule reads them, 1 relevant, in the order they were made, the round's records
+    among `record_ids`). Each round is judged on its own curve (ranking.stopping.rounds_estimate):
+    an update's records were never in the ranking the first round's curve comes from."""
+    within = set(record_ids)
+    totals: dict[int, int] = {}
+    for record_id in within:
+        number = rounds.get(record_id, 1)
+        totals[number] = totals.get(number, 0) + 1
+    labels: dict[int, list[int]] = {number: [] for number in totals}
+    # File order is decision order; sorted() is stable, as the screen sorts them.
+    for record_id, decision in sorted(decided.items(), key=lambda item: item[1].timestamp):
+        if record_id in within:
+            labels[rounds.get(record_id, 1)].append(1 if decision.includes else 0)
+    return [(number, labels[number], totals[number]) for number in sorted(totals)]
+
+
+def study_rounds(review, member_of: dict[str, str]) -> dict[str, int]:  # noqa: ANN001 - Review
+    """The round that brought each study (its earliest record's), after an update; {} before
+    one (every study is of round 1)."""
+    if review.current_round() <= 1:
+        return {}
+    from ..dedup import dedup_review
+
+    records = dedup_review(review).result.records  # review.records()' order, ids as member_of has them
+    out: dict[str, int] = {}
+    for record, found_in in zip(records, review.record_rounds(), strict=True):
+        study = member_of.get(record.id)
+        if study is not None and found_in < out.get(study, found_in + 1):
+            out[study] = found_in
+    return {study: number for study, number in out.items() if number > 1}
 
 
 def _normalised(decision: Decision) -> tuple[str, str]:
@@ -311,6 +382,8 @@ def load_stage(
     from .allocate import read_allocation
 
     view.allocation = read_allocation(review.root, stage, in_stage, member_of, screeners)
+    # Full text holds title-abstract's studies: their rounds are known already.
+    view.rounds = title_abstract.rounds if title_abstract is not None else study_rounds(review, member_of)
     return view
 
 

@@ -247,10 +247,14 @@ def allocate(review, stage: str, dry_run: bool = False) -> Plan:  # noqa: ANN001
             f"stage {stage!r} is not one of this review's stages ({', '.join(review.config.stages)})"
         )
     if not any(r.role == "screener" and r.active for r in review.config.reviewers):
+        from ..names import read_regular_bytes
+        from ..review import add_reviewer_hint
+
+        text = read_regular_bytes(review.config_path).decode("utf-8", "replace")
         raise ScreenerError(
             "no active screener to allocate records to",
             path=review.config_path,
-            hint='add a screener: [[reviewers]] name = "...", role = "screener"',
+            hint=add_reviewer_hint(text, "NAME", "screener") + " (or set active = true on one)",
         )
     if dry_run:
         return plan_allocation(load_stage(review, stage))
@@ -258,6 +262,25 @@ def allocate(review, stage: str, dry_run: bool = False) -> Plan:  # noqa: ANN001
         plan = plan_allocation(load_stage(review, stage))
         write_plan(review.root, plan)
     return plan
+
+
+def allocation_notice(view: StageView) -> str:
+    """"" or what waits for `allocate`: records still waiting for votes that too few screeners
+    are asked for (an update's new records, before the allocation takes them in). A screen or a
+    ranking of one's share says so, never that nothing is left."""
+    waiting = view.not_allocated(view.voting()) if view.allocation is not None else 0
+    if not waiting:
+        return ""
+    return (
+        f"{waiting} records waiting for votes are not allocated yet: run "
+        f"'screener allocate --stage {view.stage}' (or screen every record with --all)"
+    )
+
+
+def share_scope(view: StageView, reviewer: str, every: bool = False) -> str:
+    """What a screener's screen holds when it is not every record of the stage: "your share"."""
+    active = reviewer in view.screeners and reviewer not in view.inactive
+    return "your share" if view.allocation is not None and not every and active else ""
 
 
 def screen_records(view: StageView, reviewer: str, every: bool = False) -> tuple[list[Record], str]:
@@ -285,4 +308,6 @@ def screen_records(view: StageView, reviewer: str, every: bool = False) -> tuple
             f"no record of the {view.stage} stage is allocated to you: run 'screener allocate', "
             "or screen every record with --all"
         )
-    return records, f"{need} records of your share still need your vote ({len(share)} allocated to you)"
+    said = f"{need} records of your share still need your vote ({len(share)} allocated to you)"
+    notice = allocation_notice(view)
+    return records, f"{said}; {notice}" if notice else said

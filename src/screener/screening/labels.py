@@ -31,13 +31,9 @@ _DECISION_WORDS = {
 
 
 def _check_reviewer(review, reviewer: str) -> None:  # noqa: ANN001
-    names = [r.name for r in review.config.reviewers]
-    if reviewer not in names:
-        raise ScreenerError(
-            f"{reviewer!r} is not a reviewer of this review",
-            path=review.config_path,
-            hint=f"reviewers are: {', '.join(names) or 'none'}; add [[reviewers]] to review.toml",
-        )
+    from ..review import check_reviewer
+
+    check_reviewer(review, reviewer)  # a screener or the resolver: the same check as every command
 
 
 def _known_form(record_id: str, known: set[str], member_of: dict[str, str]) -> str:

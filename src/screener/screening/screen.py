@@ -121,6 +121,10 @@ class ScreenSession:
     # drawing does not share the interpreter with numpy's and scikit-learn's imports.
     on_first_draw: Callable[[], None] | None = None
     abstracts: LazyAbstracts | None = None  # abstracts read when needed (a cache's), else all in place
+    # After an update: record id -> the round that brought it (absent: round 1); the stopping
+    # rule judges each round's records on their own.
+    round_of: dict[str, int] = field(default_factory=dict)
+    scope: str = ""  # what `records` are when not every record of the stage: "your share"
 
     def __post_init__(self) -> None:
         self.by_id = {r.id: r for r in self.records}
@@ -135,6 +139,8 @@ class ScreenSession:
         self.changes = 0  # decisions and undos so far: what cached views of `done` are keyed by
         self._labels: list[int] = []
         self._labels_for = -1
+        self._rounds: tuple = ()
+        self._rounds_for = -1
         self._need: int | None = None
         self._wrapped: tuple[tuple[str, int], list] | None = None  # the abstract's lines, last drawn
 
@@ -177,14 +183,25 @@ class ScreenSession:
             self._labels_for = self.changes
         return self._labels
 
-    def stopping_estimate(self):  # noqa: ANN201 - ranking.stopping.LiveEstimate | None
-        """The stopping rule on this reviewer's decisions, in the order they were made."""
-        labels = self.stopping_labels()
-        if labels is None:
-            return None
-        from ..ranking.stopping import live_estimate
+    def stopping_input(self) -> tuple | None:
+        """What the stopping rule reads, hashable: per round, (round, this reviewer's decisions
+        on its records as stopping_labels gives them, its records), then whether the order is
+        ranked and what the records are (`scope`); None where stopping_labels is None."""
+        if self.order not in ("ranked", "random") or self.stage != "title-abstract":
+            return None  # as stopping_labels: the rule says nothing here
+        if self._rounds_for != self.changes:
+            from . import stopping_rounds
 
-        return live_estimate(labels, len(self.records), ranked=self.order == "ranked")
+            rounds = stopping_rounds(self.done, self.by_id.keys(), self.round_of)
+            self._rounds = tuple((n, tuple(labels), total) for n, labels, total in rounds)
+            self._rounds_for = self.changes
+        return (self._rounds, self.order == "ranked", self.scope)
+
+    def stopping_estimate(self):  # noqa: ANN201 - ranking.stopping.LiveEstimate | None
+        """The stopping rule on this reviewer's decisions, in the order they were made, each
+        round's records judged on their own."""
+        wanted = self.stopping_input()
+        return None if wanted is None else estimate_for(wanted)
 
     def shown_estimate(self):  # noqa: ANN201 - ranking.stopping.LiveEstimate | None
         """What the screen shows of the stopping rule: from the background worker when there
@@ -352,6 +369,14 @@ def can_open_links() -> bool:
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     )
 
+def estimate_for(wanted: tuple):  # noqa: ANN201 - ranking.stopping.LiveEstimate
+    """The stopping rule on ScreenSession.stopping_input()."""
+    from ..ranking.stopping import rounds_estimate
+
+    rounds, ranked, scope = wanted
+    return rounds_estimate([(n, list(labels), total) for n, labels, total in rounds], ranked, scope)
+
+
 class StoppingInBackground:
     """The stopping rule, computed in a background thread after each change of the decisions:
     on 20,000 records it takes seconds, and a keystroke must not wait for it. The screen shows
@@ -365,20 +390,19 @@ class StoppingInBackground:
         self.hold = hold  # start no thread until release(): the first drawing comes first
         self.busy = False
         self.thread: threading.Thread | None = None
-        self.wanted: tuple[tuple[int, ...], int, bool] | None = None
-        self.asked: tuple[int, ...] | None = None
-        self.result = None  # (labels it is for, LiveEstimate)
+        self.wanted: tuple | None = None  # ScreenSession.stopping_input()
+        self.asked: tuple | None = None
+        self.result = None  # (the input it is for, LiveEstimate)
         self.failed = ""
         self.fresh = False  # a result not drawn yet
 
     def latest(self, session: ScreenSession):  # noqa: ANN201 - LiveEstimate | None
-        labels = session.stopping_labels()
-        if labels is None:
+        wanted = session.stopping_input()
+        if wanted is None:
             return None
-        labels = tuple(labels)
-        if labels != self.asked:
-            self.asked = labels
-            self._request((labels, len(session.records), session.order == "ranked"))
+        if wanted != self.asked:
+            self.asked = wanted
+            self._request(wanted)
         result = self.result
         self.fresh = False
         return result[1] if result is not None else None
@@ -396,7 +420,7 @@ class StoppingInBackground:
     def news(self) -> bool:
         return self.fresh
 
-    def _request(self, wanted: tuple[tuple[int, ...], int, bool]) -> None:
+    def _request(self, wanted: tuple) -> None:
         import threading
 
         with self.lock:
@@ -416,11 +440,8 @@ class StoppingInBackground:
                     self.lock.wait()
                 wanted, self.wanted = self.wanted, None
                 self.busy = True
-            labels, total, ranked = wanted
             try:
-                from ..ranking.stopping import live_estimate
-
-                self.result = (labels, live_estimate(list(labels), total, ranked=ranked))
+                self.result = (wanted, estimate_for(wanted))
             except Exception as exc:  # noqa: BLE001 - an aid: screening goes on without it
                 with self.lock:
                     self.failed = f"the stopping rule failed ({type(exc).__name__}: {exc})"
@@ -959,7 +980,7 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
             body = f"No record left that matches {session.search!r}. / then Enter: the full queue."
         else:
             body = (
-                f"All {total} records of the {session.stage} stage are screened. "
+                f"All {total} records of {session.scope or f'the {session.stage} stage'} are screened. "
                 "q to quit, u to undo, h history."
             )
         top.extend(_wrapped(Text(body, style="bold"), console, width))
@@ -1104,6 +1125,12 @@ def help_lines(session: ScreenSession, console, width: int) -> list:  # noqa: AN
                     "shares of two recent rates (the slowest recent rate, the last quarter's), and says "
                     "stop when the records found are 95% of those found plus that bound (chosen on "
                     "simulated reviews; it cannot promise it)."
+                    + (
+                        " Each round of the review is judged on its own records: an update's were "
+                        "never in the ranking the earlier rounds' curve comes from."
+                        if session.round_of
+                        else ""
+                    )
                     if estimate.expected is not None
                     else "In random order every record screened is a random sample: the rule says when "
                     "recall is at least the target with 95% confidence."

@@ -1,0 +1,260 @@
+"""Issue #22, truth at the seams: progress, rank, the stopping statement and the report are per
+screener, per share and per round; every command that takes --reviewer checks it alike, and
+its hint is a line review.toml takes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from screener.errors import ScreenerError
+from screener.review import Review, Reviewer, check_reviewer, init_review
+
+
+def _hint_line(hint: str) -> str:
+    found = re.search(r"add the line (\{.*?\}), inside reviewers", hint)
+    assert found, hint
+    return found.group(1)
+
+
+@pytest.mark.parametrize("command", ["label", "rank", "screen"])
+def test_the_unknown_reviewer_hint_is_a_line_the_review_toml_of_init_takes(cli, tmp_path, command) -> None:
+    """Following the hint word for word leaves a valid review.toml in which the name works."""
+    root = init_review(tmp_path / "r", reviewers=[Reviewer("alice"), Reviewer("carol", "resolver")])
+    args = {"label": ["pmid:1", "include"], "rank": [], "screen": []}[command]
+    result = cli(command, "--reviewer", "dave", *args, "--review", str(root))
+    assert result.code == 2 and "Traceback" not in result.err
+    line = _hint_line(" ".join(result.err.split()))
+    text = (root / "review.toml").read_text()
+    (root / "review.toml").write_text(text.replace("reviewers = [\n", f"reviewers = [\n    {line},\n", 1))
+    review = Review(root)
+    assert check_reviewer(review, "dave").role == "screener"
+
+
+def test_a_review_toml_written_with_tables_gets_a_table_in_the_hint(tmp_path) -> None:
+    root = init_review(tmp_path / "r", reviewers=[Reviewer("alice")])
+    text = (root / "review.toml").read_text()
+    text = re.sub(r"reviewers = \[.*?\]\n", "", text, flags=re.S)
+    (root / "review.toml").write_text('[[reviewers]]\nname = "alice"\nrole = "screener"\n\n' + text)
+    with pytest.raises(ScreenerError) as refused:
+        check_reviewer(Review(root), "dave")
+    assert "[[reviewers]] table" in refused.value.hint and "inside reviewers = [" not in refused.value.hint
+
+
+@pytest.mark.parametrize(
+    ("name", "roles", "says"),
+    [
+        ("alcie", ("screener",), "did you mean 'alice'?"),
+        ("Alice", ("screener",), "did you mean 'alice'?"),
+        ("carol", ("screener",), "is a resolver in review.toml, not a screener"),
+        ("alice", ("resolver",), "is a screener in review.toml, not a resolver"),
+    ],
+)
+def test_one_reviewer_check_names_what_was_meant(tmp_path, name, roles, says) -> None:
+    root = init_review(tmp_path / "r", reviewers=[Reviewer("alice"), Reviewer("carol", "resolver")])
+    with pytest.raises(ScreenerError) as refused:
+        check_reviewer(Review(root), name, roles)
+    assert says in f"{refused.value} {refused.value.hint}"
+
+
+# -- per share and per round -------------------------------------------------------------------
+
+TA = "title-abstract"
+
+
+def _decide(review: Review, name: str, ids: list[str], included: set[str] = frozenset()) -> None:
+    from screener.screening.decisions import Decision, DecisionLog, decision_path, now_stamp
+
+    DecisionLog(decision_path(review.labels_dir, TA, name)).append_many(
+        [Decision(i, "include" if i in included else "exclude", "", "", now_stamp(), "test") for i in ids]
+    )
+
+
+def _update(review: Review, tmp_path, count: int) -> Review:
+    from screener.update import update_review
+
+    from .test_allocate import records_csv
+
+    update_review(review, imports=[("db2", records_csv(tmp_path / "round2.csv", 9000, count))])
+    return Review(review.root)
+
+
+def _session(review: Review, name: str, every: bool = False):  # noqa: ANN202 - ScreenSession
+    """The screen of `name` as `screener screen` builds it, ranked."""
+    from screener.screening import load_stage
+    from screener.screening.allocate import screen_records, share_scope
+    from screener.screening.decisions import DecisionLog, decision_path
+    from screener.screening.screen import ScreenSession, still_need_vote
+
+    view = load_stage(review, TA)
+    records, said = screen_records(view, name, every=every)
+    session = ScreenSession(
+        TA,
+        records,
+        DecisionLog(decision_path(review.labels_dir, TA, name)),
+        [],
+        done=dict(view.decisions.get(name, {})),
+        order="ranked",
+        need_vote=still_need_vote(view, name),
+        round_of=view.rounds,
+        scope=share_scope(view, name, every),
+    )
+    session.message = said
+    return session
+
+
+def _screen_text(session) -> str:  # noqa: ANN001
+    import io
+
+    from rich.console import Console
+
+    from screener.screening.screen import screen_lines
+
+    console = Console(file=io.StringIO(), width=200, height=40, force_terminal=True, color_system=None)
+    lines = screen_lines(session, console, lambda text: None, 200, 40)
+    return " ".join(line.plain for line in lines)
+
+
+def test_a_screener_who_finished_their_share_is_measured_against_it(cli, tmp_path) -> None:
+    """status, the report's progress and its stopping statement count the share, as the screen does."""
+    from screener.report import report_data
+    from screener.screening import load_stage
+    from screener.screening.allocate import allocate
+
+    from .test_allocate import make_review
+
+    review = make_review(tmp_path, ["alice", "bob", "dave"], count=60)
+    allocate(review, TA)
+    share = sorted(load_stage(review, TA).allocation.share("alice"))
+    assert len(share) == 40
+    _decide(review, "alice", share, included=set(share[:3]))
+    progress = load_stage(review, TA).progress()["reviewers"]["alice"]
+    assert (progress["screened"], progress["total"]) == (40, 40)
+    status = cli("status", "--review", str(review.root))
+    assert status.code == 0 and "40 / 40" in status.out and "40 / 60" not in status.out
+    data = report_data(review)
+    curve = next(c for c in data.curves if c.reviewer == "alice")
+    assert curve.total == 40
+    assert "alice's share (40 records)" in curve.statement and "recall is 100%" in curve.statement
+    assert "more records" not in curve.statement
+    assert data.to_dict()["stages"][0]["reviewers"]["alice"]["total"] == 40
+    screen = _screen_text(_session(review, "alice"))
+    assert "your share (40 records)" in screen and "recall is 100%" in screen
+    assert "All 40 records of your share are screened" in screen
+
+
+def test_after_an_update_nobody_is_told_to_stop_before_screening_the_new_round(cli, tmp_path) -> None:
+    """Round 1 finished, its curve long flat: the rule said stop for every record, 30 of them
+    new and unscreened. Now round 2 is judged on its own curve and the statement names it."""
+    from screener.report import report_data
+    from screener.screening import load_stage
+
+    from .test_allocate import make_review
+
+    review = make_review(tmp_path, ["alice", "bob"], count=300)
+    ids = load_stage(review, TA).record_ids
+    _decide(review, "alice", ids, included=set(ids[:8]))
+    review = _update(review, tmp_path, 30)
+    view = load_stage(review, TA)
+    assert len(view.records) == 330 and sum(1 for n in view.rounds.values() if n == 2) == 30
+    session = _session(review, "alice")
+    screen = _screen_text(session)
+    assert "round 2 (30 records): 0 relevant found" in screen, screen
+    assert "says stop" not in screen
+    import io
+
+    from rich.console import Console
+
+    from screener.screening.screen import help_lines
+
+    console = Console(file=io.StringIO(), width=200, height=40, force_terminal=True, color_system=None)
+    helped = " ".join(line.plain for line in help_lines(session, console, 200))
+    assert "round 2 (30 records)" in helped and "Each round of the review is judged on its own" in helped
+    curve = next(c for c in report_data(review).curves if c.reviewer == "alice")
+    assert "round 2 (30 records)" in curve.statement and "says stop" not in curve.statement
+    status = cli("status", "--review", str(review.root))
+    assert "round 2: 30 records; alice 0 / 30, bob 0 / 30" in " ".join(status.out.split())
+    # Round 2 screened too: the rule speaks of the last round, complete.
+    _decide(review, "alice", [r for r, n in view.rounds.items() if n == 2])
+    screen = _screen_text(_session(Review(review.root), "alice"))
+    assert "round 2 (30 records)" in screen and "recall is 100%" in screen
+
+
+def test_before_allocate_new_records_are_said_to_wait_for_allocation(cli, tmp_path) -> None:
+    """An allocated review updated: the screen and rank say the new records wait for
+    'screener allocate', not that everything is screened."""
+    from screener.screening import load_stage
+    from screener.screening.allocate import allocate
+
+    from .test_allocate import make_review
+
+    review = make_review(tmp_path, ["alice", "bob", "dave"], count=30)
+    allocate(review, TA)
+    _decide(review, "alice", sorted(load_stage(review, TA).allocation.share("alice")))
+    review = _update(review, tmp_path, 30)
+    waiting = (
+        "30 records waiting for votes are not allocated yet: run 'screener allocate --stage title-abstract'"
+    )
+    screen = _screen_text(_session(review, "alice"))
+    assert waiting in screen
+    assert "All 20 records of your share are screened" in screen
+    ranked = cli("rank", "--reviewer", "alice", "--review", str(review.root))
+    said = " ".join(ranked.out.split())
+    assert ranked.code == 0 and "nothing left" not in said, said
+    assert waiting in said
+    as_json = cli("rank", "--reviewer", "alice", "--json", "--review", str(review.root))
+    assert json.loads(as_json.out)["not_allocated"] == 30
+
+
+# -- simulate: the labels it reads, and a cut run said to be one --------------------------------
+
+
+def _dataset(path, cells: list[str]):  # noqa: ANN001, ANN202
+    from .test_ranking import synthetic
+
+    texts, _ = synthetic(len(cells), max(1, len(cells) // 10))
+    rows = ["record_id,title,abstract,label_included"]
+    rows += [f'{k},"{t[:40]}","{t}",{cell}' for k, (t, cell) in enumerate(zip(texts, cells, strict=True))]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("yes", "no"), [("yes", "no"), ("Yes", "No"), ("TRUE", "FALSE"), ("included", "excluded"), ("1.0", "0")]
+)
+def test_simulate_reads_yes_no_labels(tmp_path, yes, no) -> None:
+    from screener.ranking.datasets import load_labelled
+
+    _, labels = load_labelled(_dataset(tmp_path / "d.csv", [yes, no, no, yes, no]), "final")
+    assert labels.tolist() == [1, 0, 0, 1, 0]
+
+
+@pytest.mark.parametrize(
+    ("cells", "says", "line"),
+    [
+        (["1", "0", "maybe", "0"], "1 rows have a label_included that is no label: 'maybe'", 4),
+        (["1", "0", "2", "0"], "that is no label: '2'", 4),
+        (["1", "", "0", "0"], "1 rows have no label (first: data row 2)", 3),
+    ],
+)
+def test_simulate_names_the_label_problem_it_has(cli, tmp_path, cells, says, line) -> None:
+    result = cli("simulate", str(_dataset(tmp_path / "d.csv", cells)))
+    assert result.code == 2 and says in " ".join(result.err.split()), result
+    assert f"d.csv:{line}:" in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_simulate_with_n_stop_says_the_run_was_cut(cli, tmp_path) -> None:
+    cells = ["1" if k % 10 == 5 else "0" for k in range(120)]  # not the records whose words stand out
+    dataset = _dataset(tmp_path / "d.csv", cells)
+    result = cli("simulate", str(dataset), "--n-stop", "20", "--json")
+    assert result.code == 0, result
+    report = json.loads(result.out)
+    run = report["runs"][0]
+    assert report["n_stop"] == 20 and run["cut_at"] == 20 and run["relevant_found_at_cut"] < 12
+    assert "not the metrics of a full run" in report["metrics_note"]
+    shown = " ".join(cli("simulate", str(dataset), "--n-stop", "20").out.split())
+    assert "seed 0: cut at 20 records" in shown and "not the metrics of a full run" in shown
+    full = json.loads(cli("simulate", str(dataset), "--json").out)
+    assert full["metrics_note"] == "" and "cut_at" not in full["runs"][0]
