@@ -200,3 +200,31 @@ def test_dollar_signs_from_the_review_are_drawn_as_text(cli, tmp_path):
     assert result.code == 0, result
     svg = path.read_text()
     assert "MEDLINE $x$" in svg and r"$\badcmd" in svg
+
+
+def test_a_not_retrieved_at_title_abstract_counts_the_same_in_status_and_prisma(tmp_path):
+    """Issue #22: a not-retrieved at title/abstract (a labels file written by hand) was excluded in
+    PRISMA and not retrieved in status. PRISMA 2020: not retrieved follows sought for retrieval."""
+    from screener.screening import load_stages, review_studies
+
+    review = build(tmp_path)
+    for reviewer in ("alice", "bob"):
+        DecisionLog(decision_path(review.labels_dir, "title-abstract", reviewer)).append(
+            ELIAS, "not-retrieved"
+        )
+    counts = prisma_counts(review)
+    data = counts.to_dict()
+    assert ELIAS not in counts.boxes["records_excluded"] and data["records_excluded"] == 0
+    assert ELIAS in counts.boxes["dbr_sought_reports"] and ELIAS in counts.boxes["dbr_notretrieved_reports"]
+    assert data["records_screened"] == data["records_excluded"] + data["dbr_sought_reports"]
+    assert data["dbr_sought_reports"] == data["dbr_notretrieved_reports"] + data["dbr_assessed"]
+    progress = {
+        stage: view.progress() for stage, view in load_stages(review, *review_studies(review)).items()
+    }
+    ta, ft = progress["title-abstract"], progress["full-text"]
+    assert (
+        ta["not_retrieved"] == 1
+        and ta["excluded"] == data["records_excluded"] + data["other_records_excluded"]
+    )
+    not_retrieved = data["dbr_notretrieved_reports"] + data["other_notretrieved_reports"]
+    assert not_retrieved == ta["not_retrieved"] + ft["not_retrieved"] == 2
