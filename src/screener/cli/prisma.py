@@ -95,8 +95,10 @@ def prisma(
         print_json(data)
         return
     if fmt == "csv":
-        from ..prisma.template import to_template_csv
+        from ..prisma.template import template_changes, to_template_csv
 
+        for change in template_changes(counts):
+            err_console.print(f"warning: {change}", highlight=False, markup=False, soft_wrap=True)
         click.echo(to_template_csv(counts, review.config.raw.get("prisma", {})), nl=False)
         return
     if (latest := review.current_round()) > 1:
