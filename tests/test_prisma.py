@@ -200,3 +200,66 @@ def test_dollar_signs_from_the_review_are_drawn_as_text(cli, tmp_path):
     assert result.code == 0, result
     svg = path.read_text()
     assert "MEDLINE $x$" in svg and r"$\badcmd" in svg
+
+
+def test_a_not_retrieved_at_title_abstract_counts_the_same_in_status_and_prisma(tmp_path):
+    """Issue #22: a not-retrieved at title/abstract (a labels file written by hand) was excluded in
+    PRISMA and not retrieved in status. PRISMA 2020: not retrieved follows sought for retrieval."""
+    from screener.screening import load_stages, review_studies
+
+    review = build(tmp_path)
+    for reviewer in ("alice", "bob"):
+        DecisionLog(decision_path(review.labels_dir, "title-abstract", reviewer)).append(
+            ELIAS, "not-retrieved"
+        )
+    counts = prisma_counts(review)
+    data = counts.to_dict()
+    assert ELIAS not in counts.boxes["records_excluded"] and data["records_excluded"] == 0
+    assert ELIAS in counts.boxes["dbr_sought_reports"] and ELIAS in counts.boxes["dbr_notretrieved_reports"]
+    assert data["records_screened"] == data["records_excluded"] + data["dbr_sought_reports"]
+    assert data["dbr_sought_reports"] == data["dbr_notretrieved_reports"] + data["dbr_assessed"]
+    progress = {
+        stage: view.progress() for stage, view in load_stages(review, *review_studies(review)).items()
+    }
+    ta, ft = progress["title-abstract"], progress["full-text"]
+    assert (
+        ta["not_retrieved"] == 1
+        and ta["excluded"] == data["records_excluded"] + data["other_records_excluded"]
+    )
+    not_retrieved = data["dbr_notretrieved_reports"] + data["other_notretrieved_reports"]
+    assert not_retrieved == ta["not_retrieved"] + ft["not_retrieved"] == 2
+
+
+def test_csv_keeps_every_text_it_can_and_says_which_names_the_template_cannot_hold(cli, tmp_path):
+    """Issue #22: commas in exclusion reasons were rewritten silently. The PRISMA2020 package's
+    format forbids them in these cells (PRISMA_parse_reasons_ cuts a name at its first ","), so
+    they still change there, with a warning; read as the package reads them, every name and
+    count comes back."""
+    import csv
+    import io
+    import re
+    import tomllib
+
+    import tomli_w
+
+    review = build(tmp_path)
+    reason = "Wrong population, adults; not children"
+    config = tomllib.loads(review.config_path.read_text())
+    config["full_text"]["exclusion_reasons"] = [reason]
+    review.config_path.write_text(tomli_w.dumps(config))
+    for reviewer in ("alice", "bob"):
+        log = DecisionLog(decision_path(review.labels_dir, "full-text", reviewer))
+        log.append(GOMEZ, "exclude", reason=reason)
+        log.append(SARMIENTO, "exclude", reason=reason)
+    result = cli("prisma", "--format", "csv", "--review", str(review.root))
+    assert result.code == 0
+    said = f"warning: exclusion reason {reason!r} is written as 'Wrong population  adults  not children'"
+    assert said in result.err
+    by_key = {row["data"]: row for row in csv.DictReader(io.StringIO(result.out)) if row["data"] != "NA"}
+    assert by_key["records_screened"]["description"] == "Records screened (databases and registers)"
+    for key in ("dbr_excluded", "other_excluded"):  # as the package splits them
+        entries = re.split(r"; ?", by_key[key]["n"])
+        parsed = [(re.sub(r",.*$", "", e), int(e.rsplit(",", 1)[1])) for e in entries]
+        assert parsed == [("Wrong population  adults  not children", 1)]
+    data = json.loads(cli("prisma", "--format", "json", "--review", str(review.root)).out)
+    assert data["dbr_excluded"] == {reason: 1} == data["other_excluded"]  # the JSON keeps the text

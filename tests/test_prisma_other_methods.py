@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from screener.prisma import prisma_counts
 from screener.prisma.diagram import draw
 from screener.review import Review, Reviewer, init_review
@@ -88,3 +90,32 @@ def test_an_other_methods_record_not_screened_yet_is_awaiting(tmp_path) -> None:
     assert EXCLUDED not in counts.boxes["other_sought_reports"]
     assert counts.in_progress and counts.awaiting[TA]["undecided"] == 3  # it and the two MEDLINE records
     assert len(counts.other_studies) == counts.count("other_sought_reports") + 1
+
+
+# Issue #22: a study found by a database and by citation searching, represented by its
+# citation record (more complete, or first because its search name sorts first).
+STUDY = '"Octreotide for carcinoid crisis during anaesthesia","Zed A",2001'
+DATABASE_COPIES = {
+    "less complete": f'title,authors,year\n{STUDY}\n"Another study of liver deposits","Yu B",2002\n',
+    "as complete": f'PMID,title,authors,year,abstract\n9000001,{STUDY},"Case series."\n'
+    '9000005,"Another study of liver deposits","Yu B",2002,"Cohort."\n',
+}
+
+
+@pytest.mark.parametrize("copy", sorted(DATABASE_COPIES))
+@pytest.mark.parametrize("database, citations", [("embase", "refs"), ("zdb", "arefs")])
+def test_the_columns_add_up_whichever_record_represents_the_study(
+    tmp_path, copy, database, citations
+) -> None:
+    review = Review(init_review(tmp_path / "r", reviewers=[Reviewer("alice"), Reviewer("bob")]))
+    (tmp_path / "db.csv").write_text(DATABASE_COPIES[copy])
+    (tmp_path / "refs.csv").write_text(f'PMID,title,authors,year,abstract\n9000001,{STUDY},"Case series."\n')
+    review.import_file(tmp_path / "db.csv", database, database="Embase")
+    review.import_file(tmp_path / "refs.csv", citations, database="Reference lists", kind="citations")
+    counts = prisma_counts(review)
+    data = counts.to_dict()
+    # Both studies were found by the database: its column counts them, none removed there.
+    assert data["database_results"] == 2 and data["duplicates"] == 0 and data["records_screened"] == 2
+    # The citation-search copy is the other-methods column's duplicate, whichever record leads.
+    assert data["citations_results"] == 1 == data["other_duplicates"]
+    assert data["other_methods_screened"] == 0 and counts.removed_copies == []

@@ -353,6 +353,11 @@ def test_an_updated_review_shows_the_updated_flow_and_the_previous_studies(tmp_p
     diagram = next(svg for svg in root.iter(f"{SVG}svg") if svg.get("class") == "diagram")
     targets = {a.get(XLINK_HREF) for a in diagram.iter(f"{SVG}a")}
     assert {"#box-previous_studies", "#box-new_studies", "#box-total_studies"} <= targets
+    # Issue #22: the header counted every round's records, the diagram one round's; it says which.
+    header = " ".join(text_of(next(root.iter("{http://www.w3.org/1999/xhtml}header"))).split())
+    rounds = f"round 1: {len(review.records()) - prisma['database_results']}, round 2: 4"
+    assert f"{len(review.records())} records over 2 rounds ({rounds})" in header
+    assert f"the flow diagram counts round 2's {prisma['database_results']}" in header
 
 
 def test_a_pool_of_three_screeners_gets_fleiss_kappa_and_every_pair(tmp_path, cli):

@@ -223,3 +223,43 @@ def test_a_refused_update_writes_nothing(tmp_path, cli):
         assert result.code == 2, result
         assert {p: p.read_bytes() for p in review.root.rglob("*") if p.is_file()} == before
     assert Review(root).current_round() == 1
+
+
+def test_prisma_round_draws_an_earlier_rounds_flow_as_it_was(tmp_path, cli):
+    """Issue #22: after an update, round 1's flow (JSON, CSV, diagram) is still there to draw."""
+    review = build(tmp_path)  # round 1: Osborne included after full text
+    root = str(review.root)
+    before = {fmt: cli("prisma", "--format", fmt, "--review", root).out for fmt in ("json", "csv")}
+    update_review(review, imports=[("rayyan", SAMPLES / "rayyan.csv"), ("ovid", SAMPLES / "ovid.ris")])
+    assert prisma_counts(review, round=1).to_dict() == json.loads(before["json"])
+    for fmt in ("json", "csv"):
+        assert cli("prisma", "--round", "1", "--format", fmt, "--review", root).out == before[fmt]
+    latest = json.loads(cli("prisma", "--round", "2", "--format", "json", "--review", root).out)
+    assert latest == prisma_counts(review).to_dict() and latest["round"] == 2
+    text = cli("prisma", "--round", "1", "--review", root).out
+    assert "Round 1 of 2" in " ".join(text.split())
+    # Round 1's diagram is a new review's: no previous studies, round 1's records.
+    svg = tmp_path / "round1.svg"
+    result = cli("prisma", "--round", "1", "--diagram", str(svg), "--review", root)
+    assert (
+        result.code == 0 and "Previous studies" not in svg.read_text() and "round 1 of 2" in svg.read_text()
+    )
+    for bad in ("3", "0", "x"):
+        result = cli("prisma", "--round", bad, "--review", root)
+        assert (
+            result.code == 2 and "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+        )
+    assert "no round 3: this review has rounds 1 to 2" in cli("prisma", "--round", "3", "--review", root).err
+
+
+def test_status_lists_each_rounds_date_searched(tmp_path, cli):
+    review = build(tmp_path)
+    first = review.search("medline").date_searched
+    update_review(review, imports=[("medline", SAMPLES / "ovid.ris")], date_searched="2031-02-03")
+    root = str(review.root)
+    info = json.loads(cli("status", "--json", "--review", root).out)
+    medline = next(s for s in info["searches"] if s["name"] == "medline")
+    assert [(r["round"], r["date_searched"]) for r in medline["rounds"]] == [(1, first), (2, "2031-02-03")]
+    assert sum(r["records"] for r in medline["rounds"]) == medline["records"]
+    text = cli("status", "--review", root).out
+    assert "2031-02-03 (round 2)" in text and f"{first or 'no date'} (round 1)" in text

@@ -261,6 +261,23 @@ class Search:
     def record_count(self) -> int:
         return sum(f.records for f in self.files)
 
+    def rounds(self) -> list[dict[str, Any]]:
+        """Per round this search brought records to (or was re-run in): its date searched and
+        records, oldest first. The search's own date is its first round's; an update's is kept
+        on its file, or on the PubMed run that found nothing new."""
+        first = min((f.round for f in self.files), default=1)
+        dates: dict[int, str] = {first: self.date_searched}
+        records: dict[int, int] = {}
+        for f in self.files:
+            records[f.round] = records.get(f.round, 0) + f.records
+            if not dates.get(f.round):
+                dates[f.round] = f.date_searched
+        for run in self.pubmed.get("updates", []):
+            number = int(run.get("round", 1))
+            if not dates.get(number):
+                dates[number] = str(run.get("date_run", ""))[:10]
+        return [{"round": n, "date_searched": dates[n], "records": records.get(n, 0)} for n in sorted(dates)]
+
     def to_toml(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "name": self.name,
@@ -590,8 +607,7 @@ class Review:
         if hashlib.sha256(data).hexdigest() != file.sha256:
             if _line_endings_converted(data, file.sha256):
                 raise ScreenerError(
-                    "has other line endings than when it was imported: git converted them "
-                    "(core.autocrlf)",
+                    "has other line endings than when it was imported: git converted them (core.autocrlf)",
                     path=path,
                     hint="add 'searches/** -text' to the review's .gitattributes, delete this file and "
                     "'git checkout -- searches' to get it back unconverted; if the committed copy was "
@@ -901,6 +917,7 @@ class Review:
                     "database": s.database,
                     "source": s.source,
                     "date_searched": s.date_searched,
+                    "rounds": s.rounds(),
                     "files": len(s.files),
                     "records": count,
                 }

@@ -4,7 +4,7 @@
 and imports new exports into it. Deduplication then runs over every round together, so a new
 record that is a copy of anything already found (screened or not) joins that study and is
 never screened again; only new unique studies enter screening. PRISMA shows the latest round
-with the studies of earlier rounds as "previous studies".
+with the studies of earlier rounds as "previous studies" (`prisma --round N` an earlier one).
 """
 
 from __future__ import annotations

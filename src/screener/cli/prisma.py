@@ -34,8 +34,17 @@ from .common import (
     type=click.Path(dir_okay=False, path_type=Path),
     help="Draw the PRISMA 2020 flow diagram: .svg, .png or .pdf (A4).",
 )
+@click.option(
+    "--round",
+    "round_",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The review version (after 'screener update') whose flow to show, as it was; default the latest.",
+)
 @review_option
-def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | None) -> None:
+def prisma(
+    fmt: str, box: str | None, diagram: Path | None, round_: int | None, review_dir: Path | None
+) -> None:
     """PRISMA 2020 flow counts, computed from the review's files (nothing typed by hand).
 
     JSON keys follow the PRISMA2020 R package's data template. Searches count by their `kind`
@@ -47,6 +56,7 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
       screener prisma --explain duplicates
       screener prisma --format csv > PRISMA.csv   # for the PRISMA2020 R package
       screener prisma --diagram prisma.png
+      screener prisma --round 1 --diagram round1.svg   # the first round's flow, after an update
     """
     from ..outputs import FIGURE_SUFFIXES, check_output_file
     from ..prisma import explain, prisma_counts
@@ -55,7 +65,7 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
         check_output_file(diagram, FIGURE_SUFFIXES)  # before any work: a bad path costs nothing
     review = find_review(review_dir)
     with err_console.status("Counting"):
-        counts = prisma_counts(review)
+        counts = prisma_counts(review, round=round_)
     if box:
         if box == "duplicates":  # each removed copy, its search and the record it joined
             rows = counts.removed_copies
@@ -77,16 +87,23 @@ def prisma(fmt: str, box: str | None, diagram: Path | None, review_dir: Path | N
     if diagram is not None:
         from ..prisma.diagram import draw
 
-        draw(counts, diagram, title=review.config.title)
+        title = review.config.title
+        if (latest := review.current_round()) > 1:  # which flow this is, once there is more than one
+            title = f"{title} (round {counts.round} of {latest})".lstrip()
+        draw(counts, diagram, title=title)
         err_console.print(f"PRISMA flow diagram written to {diagram}")
     if fmt == "json":
         print_json(data)
         return
     if fmt == "csv":
-        from ..prisma.template import to_template_csv
+        from ..prisma.template import template_changes, to_template_csv
 
+        for change in template_changes(counts):
+            err_console.print(f"warning: {change}", highlight=False, markup=False, soft_wrap=True)
         click.echo(to_template_csv(counts, review.config.raw.get("prisma", {})), nl=False)
         return
+    if (latest := review.current_round()) > 1:
+        console.print(f"Round {counts.round} of {latest} ('prisma --round N' shows another round's flow)")
     table = Table(title="PRISMA 2020", title_justify="left")
     table.add_column("box")
     table.add_column("n", justify="right")

@@ -231,11 +231,18 @@ def status(review_dir: Path | None, as_json: bool) -> None:
     console.print(Text(info["title"], style="bold"), Text(f" ({info['review']})"))
     table = Table(title="Searches", title_justify="left")
     for column in ("search", "database", "source", "date searched", "files", "records"):
-        table.add_column(column, justify="right" if column in ("files", "records") else "left")
-    for s in info["searches"]:
-        table.add_row(
-            s["name"], s["database"], s["source"], s["date_searched"], str(s["files"]), str(s["records"])
+        # A date (and its round) on one line: names wrap first.
+        table.add_column(
+            column,
+            justify="right" if column in ("files", "records") else "left",
+            no_wrap=column == "date searched",
         )
+    for s in info["searches"]:
+        # After an update, each round's date searched, one line each.
+        dates = s["date_searched"]
+        if len(s["rounds"]) > 1 or s["rounds"][0]["round"] > 1:
+            dates = "\n".join(f"{r['date_searched'] or 'no date'} (round {r['round']})" for r in s["rounds"])
+        table.add_row(s["name"], s["database"], s["source"], dates, str(s["files"]), str(s["records"]))
     table.add_section()
     table.add_row("total", "", "", "", "", str(info["records_identified"]))
     console.print(table)

@@ -17,11 +17,19 @@ at title/abstract. Identified by other methods = other_duplicates + studies scre
 (other_methods_screened); those = other_records_excluded + other_sought_reports + still awaiting
 a title/abstract decision.
 
-After `screener update` the review has rounds (versions). The flow then shows the latest round
-only, as PRISMA's updated-review template does: records identified in it, those removed as
-duplicates of each other or of anything an earlier round found (screened or not), and the new
-studies screened; studies included in earlier rounds are `previous_studies`, and
-`total_studies` is previous plus new.
+Each column counts one record per study and removes its other copies, whichever record
+deduplication keeps as the study's id: identified - duplicates = screened in both columns.
+
+After `screener update` the review has rounds (versions). The flow shows one round (the latest
+unless `round` says another), as PRISMA's updated-review template does: records identified in
+it, those removed as duplicates of each other or of anything an earlier round found (screened or
+not), and the new studies screened; studies included in earlier rounds are `previous_studies`,
+and `total_studies` is previous plus new. Records of later rounds are left out, so an earlier
+round's flow is drawn as it was (with today's decisions, and today's deduplication: a later
+record that joins two earlier ones as one study joins them in the earlier flow too).
+
+A not-retrieved decided at title/abstract counts as sought and not retrieved
+(screening.flow_outcome, which `status` uses too).
 """
 
 from __future__ import annotations
@@ -154,18 +162,25 @@ def search_kind(search) -> str:  # noqa: ANN001 - review.Search
     return kind
 
 
-def prisma_counts(review, outcome=None, views=None, studied=None) -> PrismaCounts:  # noqa: ANN001 - Review
+def prisma_counts(review, outcome=None, views=None, studied=None, round: int | None = None) -> PrismaCounts:  # noqa: ANN001 - Review
     """The counts; `outcome` (dedup_review), `views` (the title-abstract and full-text
     StageViews) and `studied` (review_studies' answer) when the caller has them already (the
-    report), else computed."""
+    report), else computed. `round`: the review version whose flow to draw (default the latest);
+    records of later rounds are left out, as if they had not been found yet."""
     from ..dedup import dedup_review
-    from ..screening import load_stages, review_studies
+    from ..screening import flow_outcome, load_stages, review_studies
 
     searches = {s.name: s for s in review.searches()}
     outcome = outcome or dedup_review(review)
     records = outcome.result.records
     rounds = review.record_rounds()
-    current = review.current_round()
+    latest = review.current_round()
+    current = latest if round is None else round
+    if not 1 <= current <= latest:
+        said = "round 1 only" if latest == 1 else f"rounds 1 to {latest}"
+        raise ScreenerError(
+            f"no round {current}: this review has {said}", hint="'screener status' lists them"
+        )
     kind_of_search = {name: search_kind(s) for name, s in searches.items()}
     boxes: dict[str, list[str]] = {box: [] for box in BOXES}
     per_database: Counter[str] = Counter()
@@ -188,7 +203,7 @@ def prisma_counts(review, outcome=None, views=None, studied=None) -> PrismaCount
     def in_databases(index: int) -> bool:
         return kind_of_search.get(records[index].search, "database") in DATABASE_KINDS
 
-    def note_removed(indices: list[int], kept_index: int) -> None:
+    def note_removed(indices: list[int], kept_index: int) -> None:  # kept_index: the copy it joined
         kept_record = records[kept_index]
         for i in indices:
             boxes["duplicates"].append(records[i].id)
@@ -202,28 +217,36 @@ def prisma_counts(review, outcome=None, views=None, studied=None) -> PrismaCount
             )
 
     # Which column each study belongs to: databases/registers if any of its records came from one.
+    # Each column counts one record per study and removes the rest of its copies in that column,
+    # whichever record dedup keeps as the study's id (the most complete, or the first search by
+    # name): the kept record may be a citation-search copy of a study a database found.
     kept = set(outcome.kept)
     column_of_study: dict[str, str] = {}
     previous: set[str] = set()  # studies an earlier round found
     for members in outcome.result.clusters:
         representative = next(i for i in members if i in kept)
         study = records[representative].id
-        if any(rounds[i] < current for i in members):
+        found = [i for i in members if rounds[i] <= current]  # later rounds: not found yet
+        if not found:
+            continue
+        if any(rounds[i] < current for i in found):
             previous.add(study)
             # Everything this round found again is a duplicate of what the review had.
-            note_removed([i for i in members if rounds[i] == current and in_databases(i)], representative)
+            earlier = min((i for i in found if rounds[i] < current), key=lambda i: rounds[i])
+            note_removed([i for i in found if rounds[i] == current and in_databases(i)], earlier)
             boxes["other_duplicates"].extend(
-                records[i].id for i in members if rounds[i] == current and not in_databases(i)
+                records[i].id for i in found if rounds[i] == current and not in_databases(i)
             )
             continue
-        kinds = {kind_of_search.get(records[i].search, "database") for i in members}
-        column = "dbr" if kinds & set(DATABASE_KINDS) else "other"
+        databases = [i for i in found if in_databases(i)]
+        column = "dbr" if databases else "other"
         column_of_study[study] = column
-        if column == "dbr":
-            note_removed([i for i in members if i != representative and in_databases(i)], representative)
+        counted = databases or found  # the study's records in its own column
+        stands_for = representative if representative in counted else counted[0]
+        note_removed([i for i in databases if i != stands_for], stands_for)
         # Other-methods copies of a study counted already (in either column) are its duplicates.
         boxes["other_duplicates"].extend(
-            records[i].id for i in members if i != representative and not in_databases(i)
+            records[i].id for i in found if i != stands_for and not in_databases(i)
         )
 
     studies, member_of = studied or review_studies(review, outcome)
@@ -241,23 +264,25 @@ def prisma_counts(review, outcome=None, views=None, studied=None) -> PrismaCount
                 boxes["previous_studies"].append(sid)
                 boxes["previous_reports"].append(sid)
             continue
-        column = column_of_study.get(sid, "dbr")
+        column = column_of_study.get(sid)
+        if column is None:  # found in a later round than the one shown
+            continue
         if column == "dbr":
             boxes["records_screened"].append(sid)
         else:
             other_studies.append(sid)
-        final_ta = ta.final.get(sid)
-        if final_ta is not None and final_ta.decision != "include":
+        at_title_abstract = flow_outcome(ta.final.get(sid))
+        if at_title_abstract == "excluded":
             boxes["records_excluded" if column == "dbr" else "other_records_excluded"].append(sid)
-        if final_ta is None or final_ta.decision != "include":
+        if at_title_abstract not in ("included", "not-retrieved"):
             continue
         prefix = "dbr" if column == "dbr" else "other"
         boxes[f"{prefix}_sought_reports"].append(sid)
         final_ft = ft.final.get(sid)
-        if final_ft is None:
-            continue
-        if final_ft.decision == "not-retrieved":
+        if at_title_abstract == "not-retrieved" or flow_outcome(final_ft) == "not-retrieved":
             boxes[f"{prefix}_notretrieved_reports"].append(sid)
+            continue
+        if final_ft is None:
             continue
         boxes[f"{prefix}_assessed"].append(sid)
         if final_ft.decision == "exclude":
@@ -268,7 +293,17 @@ def prisma_counts(review, outcome=None, views=None, studied=None) -> PrismaCount
             boxes["new_reports"].append(sid)
     boxes["total_studies"] = boxes["previous_studies"] + boxes["new_studies"]
     boxes["total_reports"] = boxes["previous_reports"] + boxes["new_reports"]
-    awaiting = {view.stage: {what: len(ids) for what, ids in view.waiting().items()} for view in (ta, ft)}
+    # What the flow still waits for: the studies found by the round shown (all of them for the latest).
+    known = previous | column_of_study.keys()
+    awaiting = {
+        view.stage: {what: len(ids & known) for what, ids in view.waiting().items()} for view in (ta, ft)
+    }
+    first_found: dict[str, int] = {}
+    for record, found_in in zip(records, rounds, strict=True):
+        first_found[record.id] = min(found_in, first_found.get(record.id, found_in))
+    undecided_pairs = [
+        p for p in outcome.pending if max(first_found.get(p.id_1, 1), first_found.get(p.id_2, 1)) <= current
+    ]
     pending = {stage: sum(waiting.values()) for stage, waiting in awaiting.items()}
     return PrismaCounts(
         boxes,
@@ -280,7 +315,7 @@ def prisma_counts(review, outcome=None, views=None, studied=None) -> PrismaCount
         round=current,
         other_studies=other_studies,
         awaiting=awaiting,
-        duplicate_pairs_undecided=len(outcome.pending),
+        duplicate_pairs_undecided=len(undecided_pairs),
         removed_copies=removed_copies,
     )
 

@@ -2,7 +2,9 @@
 
 Users who prefer that package (or its Shiny app) can render our numbers there: the rows,
 node and box names are the package's own (inst/extdata/PRISMA.csv); only the `n` column is
-ours. Reasons and per-database counts go in as "Name, n; Name, n", the package's syntax.
+ours. Reasons and per-database counts go in as "Name, n; Name, n", the package's syntax, which
+has no way to write a ";" or "," inside a name: those become spaces, and template_changes says
+which names changed (the JSON keeps every name as it is).
 """
 
 from __future__ import annotations
@@ -165,9 +167,35 @@ ROWS = (
 _URLS = {"total_studies_ma": "total_studies_meta_analysis.html"}
 
 
+def _template_name(name: str) -> str:
+    # The package's own format forbids both characters in a name: PRISMA_parse_reasons_
+    # (PRISMA2020's R/internal/PRISMA_format.R) splits the cell into entries at ";" and cuts
+    # each entry's name at its first "," (gsub(",.*$", "", ...)), so "Wrong population, adults,
+    # 3" would draw as "Wrong population". The CSV quoting keeps any text; only these cells change.
+    return name.replace(";", " ").replace(",", " ")
+
+
 def _named_counts(table: dict[str, int]) -> str:
-    # The package splits on ";" then ","; those characters inside a name would break it.
-    return "; ".join(f"{name.replace(';', ' ').replace(',', ' ')}, {n}" for name, n in table.items())
+    return "; ".join(f"{_template_name(name)}, {n}" for name, n in table.items())
+
+
+def template_changes(counts: PrismaCounts) -> list[str]:
+    """What the template cannot hold as it is, in one line each: names (databases, registers,
+    exclusion reasons) with a ";" or "," the package would cut, and what they are written as."""
+    out = []
+    for what, table in (
+        ("database", counts.per_database),
+        ("register", counts.per_register),
+        ("exclusion reason", counts.exclusion_reasons),
+        ("exclusion reason", counts.other_exclusion_reasons),
+    ):
+        for name in table:
+            if _template_name(name) != name:
+                out.append(
+                    f"{what} {name!r} is written as {_template_name(name)!r}: the PRISMA2020 package "
+                    "reads ';' between entries and ',' before each count, so it would cut the name there"
+                )
+    return list(dict.fromkeys(out))
 
 
 def to_template_csv(counts: PrismaCounts, meta_analysis: dict[str, int] | None = None) -> str:

@@ -328,6 +328,23 @@ _COUNT_ROWS = (
 _REPORT_BOXES = {"new_reports", "total_reports", "previous_reports"}
 
 
+def _records_said(data: ReportData) -> str:
+    """The header's count of records, and after an update which round the diagram counts (it
+    shows one round's flow, not every round's records)."""
+    per_round: dict[int, int] = {}
+    for search in data.searches:
+        for f in search.files:
+            per_round[f.round] = per_round.get(f.round, 0) + f.records
+    latest = max(data.counts.round, *per_round, 1)  # a PubMed re-run that found nothing is a round
+    if latest == 1:
+        return f"{data.records_in_review} records"
+    rounds = ", ".join(f"round {n}: {per_round.get(n, 0)}" for n in range(1, latest + 1))
+    return (
+        f"{data.records_in_review} records over {latest} rounds ({rounds}); the flow diagram "
+        f"counts round {data.counts.round}'s {data.counts.identified}"
+    )
+
+
 def _prisma_section(data: ReportData, diagram: str) -> str:
     counts = data.counts
     numbers = counts.to_dict()
@@ -338,7 +355,11 @@ def _prisma_section(data: ReportData, diagram: str) -> str:
             f"{esc(counts.in_progress_text())}</p>"
         )
     if counts.updated:
-        out.append(f"<p>Updated review: round {counts.round}, the flow of the latest round.</p>")
+        out.append(
+            f"<p>Updated review: round {counts.round}, the flow of the latest round (its records, and "
+            "the studies earlier rounds included). <code>screener prisma --round N</code> draws an "
+            "earlier round's flow.</p>"
+        )
     out.append(
         '<figure class="diagram-figure">'
         + diagram
@@ -975,7 +996,7 @@ def render(data: ReportData) -> str:
         f"<style>{CSS}</style></head><body>"
         f"<header><h1>{esc(title)}</h1>"
         f'<p class="meta">Screening report. <strong>{status}</strong>. Built by screener {esc(data.version)} '
-        f"from the review's files on {esc(data.generated)}; {data.records_in_review} records.</p>"
+        f"from the review's files on {esc(data.generated)}; {_records_said(data)}.</p>"
         + (
             f'<p class="question"><strong>Question.</strong> {esc(data.question)}</p>'
             if data.question

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -55,6 +56,20 @@ class Final:
     decision: str  # include, exclude, not-retrieved
     reason: str
     by: str  # "agreement" or the resolver's name
+
+
+def flow_outcome(final: Final | None) -> str:
+    """Where a final decision puts a record, the same in `status` and in PRISMA 2020: "included",
+    "excluded", "not-retrieved", or "" (not final).
+
+    PRISMA 2020 puts "reports not retrieved" after "reports sought for retrieval": a report is
+    sought once its record passes title/abstract. So a not-retrieved at title/abstract (screen
+    and label refuse it there; a labels file written by hand or merged can hold one) means the
+    report was sought and could not be had: counted as sought and not retrieved, never as
+    excluded, and not assessed at full text."""
+    if final is None:
+        return ""
+    return {"include": "included", "exclude": "excluded"}.get(final.decision, "not-retrieved")
 
 
 @dataclass
@@ -137,14 +152,15 @@ class StageView:
         waiting = self.waiting()
         voting = waiting["open"] | waiting["undecided"]  # as self.voting(), from the waiting at hand
         shares = {name: self.allocation.share(name) for name in self.screeners} if self.allocation else {}
+        outcomes = Counter(flow_outcome(f) for f in self.final.values())
         return {
             "stage": self.stage,
             "records": total,
             "reviewers": per_reviewer,
             "final": len(self.final),
-            "included": sum(1 for f in self.final.values() if f.decision == "include"),
-            "excluded": sum(1 for f in self.final.values() if f.decision == "exclude"),
-            "not_retrieved": sum(1 for f in self.final.values() if f.decision == "not-retrieved"),
+            "included": outcomes["included"],
+            "excluded": outcomes["excluded"],
+            "not_retrieved": outcomes["not-retrieved"],
             "conflicts_to_resolve": len(waiting["conflicts"]),
             "screened_by_some_only": len(waiting["open"]),
             "votes": self.votes,
@@ -166,7 +182,6 @@ class StageView:
             "interrupted_lines_skipped": len(self.interrupted_lines),
             "copies_decided_differently": sum(len(v) for v in self.copies_disagree.values()),
         }
-
 
     def round_counts(self, record_ids: Iterable[str]) -> dict[int, int]:
         """Records per round among `record_ids`, by round."""
