@@ -6,6 +6,8 @@ import math
 from pathlib import Path
 
 import click
+from rich.cells import cell_len
+from rich.text import Text
 
 from ..errors import ScreenerError
 from . import cli
@@ -131,20 +133,45 @@ def conflicts(stage: str, review_dir: Path | None, as_json: bool) -> None:
     # Disagreements first: they are the resolver's work; records waiting for more votes are not.
     rows.sort(key=lambda r: r["kind"] == "single")
     waiting = sum(r["kind"] == "single" for r in rows)
-    table = Table(
-        title=f"Conflicts at {stage}: {len(rows) - waiting} to resolve, {waiting} waiting for more votes",
-        title_justify="left",
+    console.print(
+        Text(f"Conflicts at {stage}: {len(rows) - waiting} to resolve, {waiting} waiting for more votes"),
+        style="bold",
     )
-    kinds = {"disagree": "disagree", "reason": "reasons differ", "single": "waiting for votes"}
-    for column in ("record", "kind", "decisions", "title"):
-        table.add_column(column)
     for r in rows:
-        decided = ", ".join(
-            f"{n}: {d['decision']}" + (f" ({d['reason']})" if d["reason"] else "")
-            for n, d in r["decisions"].items()
-        )
-        table.add_row(r["record_id"], kinds.get(r["kind"], r["kind"]), decided, r["title"] or "(no title)")
-    console.print(table)
+        for line in conflict_lines(r, console.width):
+            console.print(line, no_wrap=True, overflow="ignore", crop=False)
+
+
+_KINDS = {"disagree": "disagree", "reason": "reasons differ", "single": "waiting for votes"}
+
+
+def conflict_lines(row: dict, width: int) -> list[Text]:
+    """One conflict in a list that reads at any width: the id whole with the kind and each
+    screener's decision, wrapped under it only when they do not fit; then the title on one
+    line, cut with "…". A table squeezed its title into a narrow column, a line per word."""
+    kind = _KINDS.get(row["kind"], row["kind"])
+    decided = [
+        f"{n}: {d['decision']}" + (f" ({d['reason']})" if d["reason"] else "")
+        for n, d in row["decisions"].items()
+    ]
+    head = Text.assemble((row["record_id"], "bold"), "  ", (kind, "dim"))
+    together = " · ".join(decided)
+    lines = [head]
+    if cell_len(head.plain) + 2 + cell_len(together) <= width:
+        head.append("  " + together)
+    elif 4 + cell_len(together) <= width:
+        lines.append(Text("    " + together))
+    else:  # each decision on a line of its own, folded only when it alone is too long
+        lines.extend(Text("    " + chunk) for part in decided for chunk in _folded(part, width - 4))
+    title = Text("    " + " ".join((row["title"] or "(no title)").split()), style="italic")
+    title.truncate(max(width, 8), overflow="ellipsis")
+    return [*lines, title]
+
+
+def _folded(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, max(width, 10), break_on_hyphens=False) or [""]
 
 
 @cli.command("agreement")

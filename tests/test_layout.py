@@ -1,0 +1,118 @@
+"""Readability as a person sees it: commands at 80 columns (and narrower and wider), the report's
+tables and diagram at 1280 px, the screen's header, plurals, notes and tags where decisions are
+shown."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from rich.console import Console
+
+from screener.cli.common import Table
+from screener.review import Review, Reviewer, init_review
+from screener.screening import load_stage
+
+from .conftest import SAMPLES
+from .test_screening import GOMEZ, HOUSE, OSBORNE, SARMIENTO, TA, screened  # noqa: F401  (fixture)
+
+ELIAS = "pmid:19464140"
+
+
+@pytest.fixture
+def team(tmp_path) -> Review:
+    """The worked example's names (as long as a real team's), five studies."""
+    names = [Reviewer("reviewer-a"), Reviewer("reviewer-b"), Reviewer("resolver-c", "resolver")]
+    review = Review(init_review(tmp_path / "team", reviewers=names))
+    review.import_file(SAMPLES / "medline.nbib", "medline", database="MEDLINE")
+    review.import_file(SAMPLES / "embase.ris", "embase", database="Embase")
+    review.import_file(SAMPLES / "wos.ciw", "wos", database="Web of Science")
+    review.import_file(SAMPLES / "pubmed.xml", "pubmed", database="PubMed")
+    review.import_file(SAMPLES / "endnote.xml", "endnote", database="EndNote library")
+    return review
+
+
+def render(table: Table, width: int) -> list[str]:
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(table)
+    return console.file.getvalue().splitlines()
+
+
+def column_texts(lines: list[str]) -> list[str]:
+    """Each body column's cells, the lines of a folded cell joined without a space (as a split
+    number would read)."""
+    rows = [line.split("│")[1:-1] for line in lines if line.startswith("│")]
+    return ["".join(c[k].strip() for c in rows) for k in range(len(rows[0]))] if rows else []
+
+
+# (columns, cells) that rich squeezed below their numbers at 80 columns and less.
+NUMBER_TABLES = [
+    (
+        ("stage", "pair", "n", "agreement", "kappa (95% CI)", "PABAK", "2x2 (II, IE, EI, EE)"),
+        ("title-abstract", "reviewer-a / reviewer-b", "1110", "93.7%", "0.716 (0.653 to 0.779)", "0.874",
+         "106, 33, 37, 934"),
+    ),
+    (
+        ("reviewer", "screened", "progress", "included (incl. maybe)", "still need their vote", "title"),
+        ("a-rather-long-reviewer-name", "12,345", "99.9%", "1,234", "4,321", "word " * 40),
+    ),
+]
+
+
+@pytest.mark.parametrize("width", [64, 72, 80, 100])
+@pytest.mark.parametrize(("columns", "cells"), NUMBER_TABLES)
+def test_numbers_in_a_table_never_wrap(columns, cells, width):
+    table = Table(title="numbers")
+    for column in columns:
+        table.add_column(column)
+    table.add_row(*cells)
+    lines = render(table, width)
+    assert all(len(line) <= width for line in lines)
+    numbers = [w for cell in cells for w in cell.split() if re.fullmatch(r"[(]?[\d.,%]+[)]?,?", w)]
+    body = [line for line in lines if line.startswith("│")]
+    for number in numbers:
+        assert any(re.search(rf"(?<![\d.]){re.escape(number)}(?![\d.%])", line) for line in body), (
+            number,
+            "\n".join(lines),
+        )
+
+
+def test_agreement_at_80_columns_keeps_every_number_whole(cli, team, monkeypatch):
+    root = str(team.root)
+    ids = [r.id for r in load_stage(team, TA).records]
+    assert len(ids) >= 4
+    for k, rid in enumerate(ids):
+        cli("label", "--reviewer", "reviewer-a", rid, "include" if k % 2 else "exclude", "--review", root)
+        cli("label", "--reviewer", "reviewer-b", rid, "include" if k % 3 else "exclude", "--review", root)
+    (a,) = json.loads(cli("agreement", "--stage", TA, "--json", "--review", root).out)
+    monkeypatch.setenv("COLUMNS", "80")
+    result = cli("agreement", "--stage", TA, "--review", root)
+    lines = result.out.splitlines()
+    assert result.code == 0 and all(len(line) <= 80 for line in lines)
+    body = "\n".join(line for line in lines if line.startswith("│"))
+    wanted = [f"{a['kappa']:.3f}", f"{a['pabak']:.3f}", f"{a['percent_agreement']:.1%}", str(a["n"])]
+    wanted += [f"{a['kappa_ci_low']:.3f}", f"{a['kappa_ci_high']:.3f}"]
+    for number in wanted:
+        assert number in body, (number, result.out)
+
+
+def test_conflicts_at_80_columns_two_lines_a_record_ids_whole(cli, screened, monkeypatch):  # noqa: F811
+    root = str(screened.root)
+    for rid in (OSBORNE, HOUSE, GOMEZ, SARMIENTO, ELIAS):
+        cli("label", "--reviewer", "alice", rid, "include", "--review", root)
+        cli("label", "--reviewer", "bob", rid, "exclude", "--review", root)
+    rows = json.loads(cli("conflicts", "--json", "--review", root).out)
+    assert len(rows) == 5
+    monkeypatch.setenv("COLUMNS", "80")
+    result = cli("conflicts", "--review", root)
+    lines = result.out.splitlines()
+    assert result.code == 0 and all(len(line) <= 80 for line in lines)
+    assert len(lines) == 1 + 2 * len(rows)  # a heading, then two lines a record
+    for row in rows:
+        head = next(k for k, line in enumerate(lines) if line.startswith(row["record_id"] + " "))
+        assert "alice: include · bob: exclude" in lines[head]
+        title = " ".join(row["title"].split())
+        shown = lines[head + 1].strip()
+        assert shown == title or (shown.endswith("…") and title.startswith(shown[:-1]))
