@@ -14,6 +14,7 @@ from rich.console import Console
 from screener.cli.common import Table
 from screener.review import Review, Reviewer, init_review
 from screener.screening import load_stage
+from screener.screening.decisions import DecisionLog, decision_path
 
 from .conftest import SAMPLES
 from .test_screening import GOMEZ, HOUSE, OSBORNE, SARMIENTO, TA, screened  # noqa: F401  (fixture)
@@ -116,3 +117,61 @@ def test_conflicts_at_80_columns_two_lines_a_record_ids_whole(cli, screened, mon
         title = " ".join(row["title"].split())
         shown = lines[head + 1].strip()
         assert shown == title or (shown.endswith("…") and title.startswith(shown[:-1]))
+
+
+def test_a_resolvers_summary_is_on_a_line_of_its_own(team):
+    from .test_screen_pty import Terminal
+
+    ids = [r.id for r in load_stage(team, TA).records]
+    DecisionLog(decision_path(team.labels_dir, TA, "reviewer-a")).append(ids[0], "include")
+    DecisionLog(decision_path(team.labels_dir, TA, "reviewer-b")).append(ids[0], "exclude")
+    term = Terminal(team, 24, 80, "resolve", "--reviewer", "resolver-c")
+    term.wait_for(f"· {ids[0]}")
+    term.press("i")
+    term.wait_for("All 1 records")
+    term.press("q")
+    term.wait_for("resolved")
+    said = next(line for line in term.lines if "resolved" in line)
+    assert said.startswith("1 of 1 conflict"), term.text()  # not after the key list's "q quit"
+
+
+def test_the_header_says_when_the_ranking_is_ready_without_a_key(team, tmp_path):
+    """The ranking is built in the background (seconds on a large review): the header says
+    so, and says it no more once it is ready, without waiting for a key."""
+    import os
+    import sys
+
+    import pexpect
+
+    from .test_screen_pty import Terminal
+
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    # The child reads its records slowly: a ranking that takes a while to build.
+    (slow / "sitecustomize.py").write_text(
+        "import time\n"
+        "import screener.ranking as ranking\n"
+        "build = ranking.Ranker.__init__\n"
+        "def slow(self, *args, **kwargs):\n"
+        "    time.sleep(2)\n"
+        "    build(self, *args, **kwargs)\n"
+        "ranking.Ranker.__init__ = slow\n"
+    )
+    term = Terminal.__new__(Terminal)
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env.update(TERM="xterm", PYTHONPATH=os.pathsep.join([str(slow), *sys.path]))
+    term.child = pexpect.spawn(
+        sys.executable, ["-m", "screener", "screen", "--reviewer", "reviewer-a"], cwd=str(team.root),
+        env=env, encoding="utf-8", dimensions=(24, 100), timeout=30,
+    )
+    import pyte
+
+    term.screen = pyte.Screen(100, 24)
+    term.stream = pyte.Stream(term.screen)
+    term.wait_for("ranking: reading the records")
+    for _ in range(100):  # no key pressed
+        term._pump(0.2)
+        if "ranking" not in term.lines[0]:
+            break
+    assert "screened" in term.lines[0] and "ranking" not in term.lines[0], term.text()
+    term.quit()

@@ -350,14 +350,13 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
         session.on_first_draw = start_background
         highlight = highlighter(config.highlight_include, config.highlight_exclude)
         with KeyReader() as keys:
-            keys.news = session.stopping.news  # a newer estimate: draw again
+            keys.news = session.news  # a newer estimate, the ranking ready: draw again
             run_terminal(session, console, highlight, keys.getchar, keys.prompt, click.launch)
         if background is not None:
             from ..screening.screen import save_order
 
             save_order(review, session, reviewer, settings, background.ranked_ids(session))
-    # On a line of its own: the screen's last line (the key list) has no newline after it.
-    console.print(f"\n{session.screened} of {len(session.records)} screened; decisions in {log.path}")
+    console.print(f"{session.screened} of {len(session.records)} screened; decisions in {log.path}")
 
 
 def _background_ranking(review, session, reviewer: str):  # noqa: ANN001, ANN202

@@ -137,6 +137,7 @@ class ScreenSession:
         self._labels_for = -1
         self._need: int | None = None
         self._wrapped: tuple[tuple[str, int], list] | None = None  # the abstract's lines, last drawn
+        self._shown_preparing = False  # the header said the ranking was being built, last drawn
 
     @property
     def current(self) -> Record | None:
@@ -192,6 +193,15 @@ class ScreenSession:
         if self.stopping is None:
             return self.stopping_estimate()
         return self.stopping.latest(self)
+
+    def news(self) -> bool:
+        """Whether work in the background changed what the screen shows since it was last
+        drawn: a newer stopping estimate, or the ranking ready (or stopped) after reading the
+        records. The key reader asks while no key comes, so the screen never waits for one."""
+        if self.stopping is not None and self.stopping.news():
+            return True
+        preparing = getattr(self.rerank, "preparing", None)
+        return preparing is not None and preparing() != self._shown_preparing
 
     def decide(self, decision: str, reason: str = "") -> Decision:
         """Save a decision on the record on screen (appended, fsynced) and move on. A record
@@ -896,7 +906,8 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
     if session.matches is not None:
         counts += f" · search {session.search!r}: {session.matches_waiting()} left"
     preparing = getattr(session.rerank, "preparing", None)
-    if preparing is not None and preparing():
+    session._shown_preparing = preparing is not None and preparing()
+    if session._shown_preparing:
         counts += " · ranking: reading the records"
     counts = _cut(counts, width)
     bar_width = max(0, width - len(counts) - 1)
@@ -1151,6 +1162,9 @@ def run_terminal(
                 session.message = f"your {what} is not saved yet: decide to keep it, or q again to drop it"
                 quit_asked = True
                 continue
+            # The key list is drawn without a newline (nothing scrolls): end its line, so what
+            # the command prints next starts on a line of its own.
+            console.line()
             return
         quit_asked = False
         if key in SCROLL_DOWN or key in SCROLL_UP:
