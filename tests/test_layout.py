@@ -175,3 +175,46 @@ def test_the_header_says_when_the_ranking_is_ready_without_a_key(team, tmp_path)
             break
     assert "screened" in term.lines[0] and "ranking" not in term.lines[0], term.text()
     term.quit()
+
+
+# -- the report at 1280 px -------------------------------------------------------------------
+
+VIEWPORT = 1280
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def css_rule(page: str, selector: str) -> str:
+    style = re.search(r"<style>(.*?)</style>", page, re.DOTALL).group(1)
+    return re.search(rf"(?m)^{re.escape(selector)} \{{([^}}]*)\}}", style).group(1)
+
+
+def column_width(page: str) -> float:
+    """The page's text column at 1280 px: body's max-width less its side padding (rem, 16 px)."""
+    body = css_rule(page, "body")
+    width = min(VIEWPORT, float(re.search(r"max-width: (\d+)px", body).group(1)))
+    side = float(re.search(r"padding: [\d.]+rem ([\d.]+)rem", body).group(1)) * 16
+    return width - 2 * side
+
+
+def test_the_diagrams_box_text_reads_at_11_px_and_keeps_the_database_indent(team):
+    import html5lib
+
+    from screener.report import build_report
+
+    page = build_report(team)
+    rule = css_rule(page, "svg.diagram")
+    shown = column_width(page)
+    limit = re.search(r"max-width: (\d+)px", rule)
+    if limit:
+        shown = min(shown, float(limit.group(1)))
+    root = html5lib.parse(page, treebuilder="etree")
+    svg = next(e for e in root.iter(f"{SVG}svg") if e.get("class") == "diagram")
+    scale = shown / float(svg.get("viewBox").split()[2])
+    texts = [t for t in svg.iter(f"{SVG}text") if "IN PROGRESS" not in "".join(t.itertext())]
+    sizes = {float(re.search(r"font-size: ([\d.]+)px", t.get("style")).group(1)) for t in texts}
+    assert min(sizes) * scale >= 11, (min(sizes), scale)
+    lines = ["".join(t.itertext()) for t in texts]
+    # SVG collapses leading spaces: each database's line keeps its indent in no-break spaces.
+    for database in ("MEDLINE", "Embase", "Web of Science"):
+        line = next(line for line in lines if line.lstrip().startswith(database))
+        assert line.startswith("\u00a0\u00a0" + database), repr(line)

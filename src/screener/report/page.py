@@ -818,7 +818,8 @@ ul.files { margin: 0; padding-left: 1rem; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; font-size: .85em; max-width: 60ch; }
 .in-progress { background: #fff1e0; border-left: 4px solid #d95f02; padding: .5rem .8rem; }
 .warning { background: #fff8d6; border-left: 4px solid #b38f00; padding: .5rem .8rem; }
-svg.diagram { width: 100%; max-width: 820px; height: auto; display: block; margin: 0 auto; }
+/* The whole column: an A4 page's 6 pt box text reads at 12 px at 1280 px (at 820 px, 8.5 px). */
+svg.diagram { width: 100%; height: auto; display: block; margin: 0 auto; }
 svg.diagram a:hover path, svg.diagram a:focus path { stroke: var(--accent); stroke-width: 2; }
 svg.curve { width: 100%; max-width: 560px; height: auto; font-size: 11px; fill: var(--ink); }
 figure { margin: 1rem 0; }
