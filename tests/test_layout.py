@@ -218,3 +218,71 @@ def test_the_diagrams_box_text_reads_at_11_px_and_keeps_the_database_indent(team
     for database in ("MEDLINE", "Embase", "Web of Science"):
         line = next(line for line in lines if line.lstrip().startswith(database))
         assert line.startswith("\u00a0\u00a0" + database), repr(line)
+
+
+def noted_conflict(review: Review) -> str:
+    """A conflict whose screeners left notes and tags; returns its id."""
+    rid = load_stage(review, TA).records[0].id
+    DecisionLog(decision_path(review.labels_dir, TA, "reviewer-a")).append(
+        rid, "include", note="NOTE-A adults only", tags="rct; adults"
+    )
+    log = DecisionLog(decision_path(review.labels_dir, TA, "reviewer-b"))
+    log.append(rid, "exclude", note="NOTE-B a review")
+    return rid
+
+
+def test_the_resolver_sees_each_screeners_note_and_tags(team):
+    from .test_screen_pty import Terminal
+
+    rid = noted_conflict(team)
+    term = Terminal(team, 24, 80, "resolve", "--reviewer", "resolver-c")
+    term.wait_for(f"· {rid}")
+    text = term.text()
+    a = next(line for line in term.lines if line.startswith("reviewer-a: include"))
+    b = next(line for line in term.lines if line.startswith("reviewer-b: exclude"))
+    assert "NOTE-A adults only" in a and "tags: rct; adults" in a, text
+    assert "NOTE-B a review" in b, text
+    term.quit()
+
+
+def test_the_report_shows_notes_and_tags_in_its_conflicts_and_included_tables(team):
+    import html5lib
+
+    from screener.report import build_report
+
+    H = "{http://www.w3.org/1999/xhtml}"
+    rid = noted_conflict(team)
+    included = load_stage(team, TA).records[1].id
+    for who, note in (("reviewer-a", "FT-NOTE-A"), ("reviewer-b", "")):
+        DecisionLog(decision_path(team.labels_dir, TA, who)).append(included, "include")
+        DecisionLog(decision_path(team.labels_dir, "full-text", who)).append(
+            included, "include", note=note, tags="cohort" if who == "reviewer-b" else ""
+        )
+    root = html5lib.parse(build_report(team), treebuilder="etree")
+
+    def rows(table_test) -> dict[str, str]:  # noqa: ANN001
+        table = next(t for t in root.iter(f"{H}table") if table_test(t))
+        return {
+            "".join(tr[0].itertext()): " ".join(" ".join(tr.itertext()).split())
+            for tr in table.find(f"{H}tbody")
+        }
+
+    conflicts = rows(lambda t: "conflicts" in (t.get("class") or ""))
+    assert "NOTE-A adults only" in conflicts[rid] and "tags: rct; adults" in conflicts[rid]
+    assert "NOTE-B a review" in conflicts[rid]
+    studies = rows(lambda t: t.get("id") == "included-table")
+    assert "reviewer-a (full text): — FT-NOTE-A" in studies[included]
+    assert "reviewer-b (full text): tags: cohort" in studies[included]
+
+
+def test_a_long_id_wraps_only_after_punctuation_and_every_table_can_scroll():
+    from screener.report.page import record_id, table
+
+    doi = "doi:10.1097/sla.0b013e31816a9d65.this-is-a-very-long-suffix-of-a-doi"
+    html = record_id(doi)
+    assert re.sub(r"<[^>]+>", "", html) == doi  # the id whole, nothing added
+    pieces = re.sub(r"<(?!wbr>)[^>]+>", "", html).split("<wbr>")
+    assert len(pieces) > 3 and all(re.search(r"[/.:_-]$", p) for p in pieces[:-1])
+    assert "<wbr>" not in record_id("pmid:16511671")  # a short id never wraps
+    page = table(("record",), [(html,)])
+    assert page.startswith("<div class=table-scroll><table") and page.endswith("</table></div>")

@@ -117,7 +117,7 @@ def conflicts(stage: str, review_dir: Path | None, as_json: bool) -> None:
             "kind": c.kind,
             "title": titles.get(c.record_id, ""),
             "decisions": {
-                n: {"decision": d.decision, "reason": d.reason, "note": d.note}
+                n: {"decision": d.decision, "reason": d.reason, "note": d.note, "tags": d.tags}
                 for n, d in c.decisions.items()
             },
         }
@@ -419,11 +419,13 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
         view = load_stage(review, stage)
         to_settle = [c for c in view.conflicts if c.to_resolve]
         by_id = {r.id: r for r in view.records}
+        # Each screener's decision on a line of its own, with their note and tags.
         context = {
-            c.record_id: "  ".join(
+            c.record_id: "\n".join(
                 f"{name}: {d.decision}"
                 + (f" ({d.reason})" if d.reason else "")
-                + (f" - {d.note}" if d.note else "")
+                + (f" · note: {d.note}" if d.note else "")
+                + (f" · tags: {d.tags}" if d.tags else "")
                 for name, d in c.decisions.items()
             )
             for c in to_settle

@@ -202,7 +202,7 @@ def table(
 ) -> str:
     """A table from cells that are already HTML (escape text with esc before). The first cell
     of each row is its header (scope="row") unless row_header is False."""
-    out = [f"<table{' data-sortable' if sortable else ''}{attrs}>"]
+    out = [f"<div class=table-scroll><table{' data-sortable' if sortable else ''}{attrs}>"]
     if caption:
         out.append(f"<caption>{caption}</caption>")
     out.append(
@@ -221,11 +221,26 @@ def table(
             else:
                 cells.append(f"<td{num}>{cell}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
+# Ids longer than this (DOIs) may wrap in a table; shorter ones stay on one line.
+LONG_ID = 24
+_BREAK_AFTER = re.compile(r"([/.:_-])(?=.)")
+
+
+def breakable(value: str) -> str:
+    """`value` escaped; when long, with a line-break opportunity after each / . : _ - and
+    nowhere else: a DOI wraps where a reader expects, never inside a number, and a copy of it
+    is the id unchanged (<wbr> adds no text)."""
+    text = esc(value)
+    return _BREAK_AFTER.sub(r"\1<wbr>", text) if len(value) > LONG_ID else text  # no / . : _ - in an entity
+
+
 def record_id(value: str) -> str:
+    if len(value) > LONG_ID:
+        return f'<span class="id long">{breakable(value)}</span>'
     return f'<span class="id">{esc(value)}</span>'
 
 
@@ -236,8 +251,22 @@ def links(record) -> str:  # noqa: ANN001 - records.Record
         out.append(f'<a href="{esc(url)}" rel="noopener noreferrer">PubMed {esc(record.pmid)}</a>')
     url = doi_url(record.doi)
     if url:
-        out.append(f'<a href="{esc(url)}" rel="noopener noreferrer">doi:{esc(record.doi)}</a>')
+        out.append(f'<a href="{esc(url)}" rel="noopener noreferrer">{breakable("doi:" + record.doi)}</a>')
     return " ".join(out)
+
+
+def noted(note: str, tags: str) -> str:
+    """A decision's note and tags, as HTML after it ("" when it has neither)."""
+    out = f' <span class="note">— {esc(note)}</span>' if note else ""
+    return out + (f' <span class="tags">tags: {esc(tags)}</span>' if tags else "")
+
+
+def _notes_cell(notes: Sequence[tuple[str, str, str, str]]) -> str:
+    """Each reviewer's notes and tags on a study, one line each, with the stage they were made at."""
+    return "<br>".join(
+        esc(f"{who} ({STAGE_NAMES.get(stage, stage).lower()}):") + noted(note, tags)
+        for who, stage, note, tags in notes
+    )
 
 
 def first_author(record) -> str:  # noqa: ANN001 - records.Record
@@ -520,11 +549,9 @@ def _stage_section(stage) -> str:  # noqa: ANN001 - StageReport
             (
                 record_id(c["record_id"]),
                 esc(c["kind"]),
-                esc(
-                    "; ".join(
-                        f"{who}: {decision}" + (f" ({reason})" if reason else "")
-                        for who, (decision, reason) in c["decisions"].items()
-                    )
+                "<br>".join(
+                    esc(f"{who}: {decision}" + (f" ({reason})" if reason else "")) + noted(note, tags)
+                    for who, (decision, reason, note, tags) in c["decisions"].items()
                 ),
                 esc(c["title"]) or "<em>no title</em>",
             )
@@ -622,13 +649,14 @@ def _studies_sections(data: ReportData) -> str:
             esc(r.journal),
             links(r),
             esc(by),
+            _notes_cell(data.notes.get(r.id, ())),
         )
         for r, by in data.included
     ]
     if rows:
         out.append(
             table(
-                ("record", "first author", "year", "title", "journal", "links", "decided by"),
+                ("record", "first author", "year", "title", "journal", "links", "decided by", "notes, tags"),
                 rows,
                 caption="Studies included in the review (full text)",
                 sortable=True,
@@ -812,6 +840,9 @@ table.two-by-two { width: auto; display: inline-table; margin-right: 1.5rem; }
 .id, .ids, code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .9em; }
 .id, .ids { overflow-wrap: anywhere; } td, th { overflow-wrap: break-word; }
 td .id, th .id { white-space: nowrap; }
+td .id.long, th .id.long { white-space: normal; overflow-wrap: normal; }  /* at its <wbr> only */
+.table-scroll { overflow-x: auto; }  /* the last resort for a cell nothing can wrap */
+.note { font-style: italic; } .tags { color: var(--muted); }
 #prisma-counts, #dedup-searches, #exclusion-reasons { width: auto; min-width: min(36rem, 100%); }
 .ids { line-height: 1.7; } ul.ids { list-style: none; padding: 0; }
 ul.files { margin: 0; padding-left: 1rem; }
@@ -840,6 +871,7 @@ progress { width: 6rem; vertical-align: middle; }
   h2 { break-after: avoid; } figure, table.two-by-two, tr { break-inside: avoid; }
   svg.diagram { max-width: 100%; max-height: 23cm; }  /* under its heading, on one page */
   details { border: 0; padding: 0; } details > summary { list-style: none; }
+  .table-scroll { overflow: visible; }
 }
 """
 

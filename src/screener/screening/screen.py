@@ -963,7 +963,13 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
             session._wrapped = ((record.id, width), lines)
         abstract = session._wrapped[1]
         if record.id in session.context:
-            bottom.extend(_wrapped(Text(session.context[record.id], style="magenta"), console, width)[:3])
+            # What the resolver decides on (each screener's decision, note and tags): up to a
+            # quarter of the screen, the abstract scrolls in what is left.
+            said = _wrapped(Text(session.context[record.id], style="magenta"), console, width)
+            room = max(3, height // 4)
+            if len(said) > room:
+                said = [*said[: room - 1], Text(_cut(said[room - 1].plain, width - 1) + "…", style="magenta")]
+            bottom.extend(said)
     pending = []
     if session.pending_note:
         pending.append(f"note: {session.pending_note}")
