@@ -128,11 +128,11 @@ def test_a_resolvers_summary_is_on_a_line_of_its_own(team):
     term = Terminal(team, 24, 80, "resolve", "--reviewer", "resolver-c")
     term.wait_for(f"· {ids[0]}")
     term.press("i")
-    term.wait_for("All 1 records")
+    term.wait_for("The 1 record of")
     term.press("q")
     term.wait_for("resolved")
     said = next(line for line in term.lines if "resolved" in line)
-    assert said.startswith("1 of 1 conflict"), term.text()  # not after the key list's "q quit"
+    assert said.startswith("1 of 1 conflict resolved"), term.text()  # not after the key list
 
 
 def test_the_header_says_when_the_ranking_is_ready_without_a_key(team, tmp_path):
@@ -286,3 +286,32 @@ def test_a_long_id_wraps_only_after_punctuation_and_every_table_can_scroll():
     assert "<wbr>" not in record_id("pmid:16511671")  # a short id never wraps
     page = table(("record",), [(html,)])
     assert page.startswith("<div class=table-scroll><table") and page.endswith("</table></div>")
+
+
+@pytest.mark.parametrize(
+    ("count", "words", "said"),
+    [
+        (0, ("conflict",), "0 conflicts"),
+        (1, ("conflict",), "1 conflict"),
+        (2, ("conflict",), "2 conflicts"),
+        (1, ("study", "studies"), "1 study"),
+        (3, ("study", "studies"), "3 studies"),
+    ],
+)
+def test_plural(count, words, said):
+    from screener.words import plural
+
+    assert plural(count, *words) == said
+
+
+def test_one_of_a_kind_is_said_in_the_singular(cli, team, tmp_path):
+    root = str(team.root)
+    noted_conflict(team)
+    for command in (("status",), ("check",)):
+        result = cli(*command, "--review", root)
+        assert "1 conflict to resolve" in result.out + result.err, (command, result)
+        assert not re.search(r"\b1 (conflicts|records|studies|decisions)\b", result.out + result.err)
+    out = tmp_path / "page.html"
+    result = cli("report", "-o", str(out), "--review", root)
+    assert "(0 studies included" in " ".join(result.err.split())
+    assert "1 conflict to resolve" in " ".join(out.read_text().split())

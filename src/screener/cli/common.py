@@ -18,6 +18,7 @@ from rich.text import Text
 
 from ..outputs import finite
 from ..review import Review
+from ..words import plural
 
 # A number as a table shows it: 0.716, (0.653, 93.7%, 1,110, 934), 2012-08-20.
 _NUMBER = re.compile(r"[(\[]?[-+\u2212]?\d[\d.,:%/\u2013-]*[)\]]?[,;]?")
@@ -176,7 +177,8 @@ def warn_about_decision_files(view: Any) -> None:
         warn(line)
     for reviewer, studies in view.copies_disagree.items():
         warn(
-            f"{reviewer} decided differently on copies of {len(studies)} {view.stage} studies that "
+            f"{reviewer} decided differently on copies of "
+            f"{plural(len(studies), view.stage + ' study', view.stage + ' studies')} that "
             f"deduplication merged ({some(studies)}); their latest decision counts"
         )
 

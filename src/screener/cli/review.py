@@ -13,6 +13,7 @@ from ..importers import FORMATS, read_records
 from ..prisma import KINDS as SEARCH_KINDS
 from ..review import Review, Reviewer, init_review
 from ..textio import read_user_text
+from ..words import plural
 from . import cli
 from .common import (
     Table,
@@ -255,7 +256,7 @@ def status(review_dir: Path | None, as_json: bool) -> None:
         console.print(
             f"  final: {stage['included']} included, {stage['excluded']} excluded"
             + (f", {stage['not_retrieved']} not retrieved" if stage["not_retrieved"] else "")
-            + f"; {stage['conflicts_to_resolve']} conflicts to resolve"
+            + f"; {plural(stage['conflicts_to_resolve'], 'conflict')} to resolve"
             + f"; {stage['screened_by_some_only']} screened by one screener only"
         )
         if stage["verify_sample"] is not None:

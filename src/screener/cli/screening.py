@@ -10,6 +10,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from ..errors import ScreenerError
+from ..words import plural
 from . import cli
 from .common import (
     Table,
@@ -81,7 +82,7 @@ def label(
         report = import_decisions(review, reviewer, stage, import_file, skip_unknown=skip_unknown)
         skipped = f"; {len(report.unknown_ids)} not in the review, skipped" if report.unknown_ids else ""
         click.echo(
-            f"{report.matched} of {report.rows} ids matched{skipped}; {report.written} decisions "
+            f"{report.matched} of {report.rows} ids matched{skipped}; {plural(report.written, 'decision')} "
             f"imported for {reviewer} ({stage})"
         )
         return
@@ -243,8 +244,8 @@ def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
         if len(view.screeners) > 2:
             kappa, n = pool_kappa(view)
             click.echo(
-                f"{view.stage}: Fleiss' kappa over the {len(view.screeners)} screeners, {n} records "
-                f"with two votes or more: {number(kappa)}"
+                f"{view.stage}: Fleiss' kappa over the {len(view.screeners)} screeners, "
+                f"{plural(n, 'record')} with two votes or more: {number(kappa)}"
             )
         sample = sample_agreement(view)
         if sample is not None:
@@ -450,4 +451,4 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
                 keys.prompt,
                 click.launch,
             )
-    console.print(f"{session.screened} of {len(to_settle)} conflicts resolved")
+    console.print(f"{session.screened} of {plural(len(to_settle), 'conflict')} resolved")

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from ..words import plural
 from . import RecallCurve, ReportData
 
 STAGE_NAMES = {"title-abstract": "Title and abstract", "full-text": "Full text"}
@@ -466,10 +467,12 @@ def _stage_section(stage) -> str:  # noqa: ANN001 - StageReport
     anchor = f"stage-{stage.stage}"
     out = [f'<section id="{anchor}" aria-labelledby="{anchor}-h"><h3 id="{anchor}-h">{esc(name)}</h3>']
     out.append(
-        f'<p data-stage="{esc(stage.stage)}">{p["records"]} records; final: {p["included"]} included, '
+        f'<p data-stage="{esc(stage.stage)}">{plural(p["records"], "record")}; '
+        f'final: {p["included"]} included, '
         f"{p['excluded']} excluded"
         + (f", {p['not_retrieved']} not retrieved" if p["not_retrieved"] else "")
-        + f"; {p['conflicts_to_resolve']} conflicts to resolve; {p['screened_by_some_only']} waiting for "
+        + f"; {plural(p['conflicts_to_resolve'], 'conflict')} to resolve; "
+        f"{p['screened_by_some_only']} waiting for "
         f"more votes ({p['votes']} agreeing vote{'s make' if p['votes'] > 1 else ' makes'} a record final); "
         f"{p['not_screened']} not screened "
         "by anyone yet.</p>"
@@ -1006,7 +1009,7 @@ def render(data: ReportData) -> str:
         f"<style>{CSS}</style></head><body>"
         f"<header><h1>{esc(title)}</h1>"
         f'<p class="meta">Screening report. <strong>{status}</strong>. Built by screener {esc(data.version)} '
-        f"from the review's files on {esc(data.generated)}; {data.records_in_review} records.</p>"
+        f"from the review's files on {esc(data.generated)}; {plural(data.records_in_review, 'record')}.</p>"
         + (
             f'<p class="question"><strong>Question.</strong> {esc(data.question)}</p>'
             if data.question

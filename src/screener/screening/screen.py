@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import ScreenerError
 from ..records import Record
+from ..words import plural
 from .decisions import Decision, DecisionLog
 
 # (key, footer word, what it does): the footer shows the first two, `?` all three.
@@ -929,10 +930,12 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
         if session.matches is not None and not left:
             body = f"No record left that matches {session.search!r}. / then Enter: the full queue."
         else:
-            body = (
-                f"All {total} records of the {session.stage} stage are screened. "
-                "q to quit, u to undo, h history."
+            every = (
+                f"The 1 record of the {session.stage} stage is screened."
+                if total == 1
+                else f"All {total} records of the {session.stage} stage are screened."
             )
+            body = f"{every} q to quit, u to undo, h history."
         top.extend(_wrapped(Text(body, style="bold"), console, width))
         abstract: list = []
     else:
@@ -991,9 +994,9 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
     session.page_size = room
     shown = abstract[session.scroll : session.scroll + room]
     below = len(abstract) - session.scroll - len(shown)
-    above = f"▲ {session.scroll} lines above (PgUp, k) " if session.scroll else ""
+    above = f"▲ {plural(session.scroll, 'line')} above (PgUp, k) " if session.scroll else ""
     rule_top = Text(_cut(("─── " + above).ljust(width, "─"), width), style="grey50")
-    mark = f"▼ more below: {below} lines (space, PgDn, j) " if below else ""
+    mark = f"▼ more below: {plural(below, 'line')} (space, PgDn, j) " if below else ""
     mark = mark or ("end of abstract " if abstract else "")
     rule_bottom = Text(_cut(("─── " + mark).ljust(width, "─"), width), style="bold" if below else "grey50")
     return (top + [rule_top] + shown + [rule_bottom] + bottom)[:height]
@@ -1114,7 +1117,8 @@ def history_lines(session: ScreenSession, entries: list[Decision], cursor: int, 
     """The history view: one decision per line, newest first, the chosen one marked; ids whole."""
     from rich.text import Text
 
-    said = f"Your {len(entries)} decisions at {session.stage}, newest first ({_short(session.log.path)})"
+    said = f"Your {plural(len(entries), 'decision')} at {session.stage}, newest first "
+    said += f"({_short(session.log.path)})"
     head = Text(_cut(said, width), style="bold")
     rows = []
     for k in range(top, min(len(entries), top + max(1, height - 3))):
