@@ -128,7 +128,7 @@ def test_screen_is_blind_and_resolver_sees_both(screened):  # noqa: F811
     resolver = spawn(screened, "resolve", "--reviewer", "carol")
     resolver.expect("BOBSNOTE")  # the resolver sees both decisions and the notes
     resolver.send("i")
-    resolver.expect("All 1 records")
+    resolver.expect("The 1 record of")
     resolver.send("q")
     resolver.expect(pexpect.EOF)
     assert load_stage(screened, TA).final[first.id].by == "carol"

@@ -17,6 +17,7 @@ from typing import Any
 from .errors import ScreenerError
 from .importers import EXTENSIONS
 from .names import name_problem
+from .words import plural
 
 LEFTOVER_SUFFIXES = (".tmp",)
 
@@ -260,7 +261,8 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
                         )
                 disputed = sum(1 for c in view.conflicts if c.to_resolve)
                 if disputed:
-                    report.open_work.append(f"{stage}: {disputed} conflicts to resolve ('screener resolve')")
+                    conflicts = plural(disputed, "conflict")
+                    report.open_work.append(f"{stage}: {conflicts} to resolve ('screener resolve')")
     except ScreenerError as exc:
         report.problems.append(str(exc))
     searches = review.cache_dir / "searches"

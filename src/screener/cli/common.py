@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.segment import Segment
@@ -20,6 +21,25 @@ from rich.text import Text
 from ..outputs import finite
 from ..records import safe_text
 from ..review import Review
+from ..words import plural
+
+# A number as a table shows it: 0.716, (0.653, 93.7%, 1,110, 934), 2012-08-20.
+_NUMBER = re.compile(r"[(\[]?[-+\u2212]?\d[\d.,:%/\u2013-]*[)\]]?[,;]?")
+
+
+def _widen(widths: list[int], floors: list[int], least: list[int]) -> list[int] | None:
+    """`widths` with each column at least its floor, the same total, taken from the widest
+    columns above their own floor (never below `least`); None when they cannot give enough."""
+    out = [max(w, f) for w, f in zip(widths, floors, strict=True)]
+    excess = sum(out) - sum(widths)
+    while excess > 0:
+        spare = [(w - max(f, m), k) for k, (w, f, m) in enumerate(zip(out, floors, least, strict=True))]
+        room, widest = max(spare)
+        if room <= 0:
+            return None
+        out[widest] -= 1
+        excess -= 1
+    return out
 
 
 class _Console(Console):
@@ -50,16 +70,26 @@ err_console = _Console(stderr=True)
 
 class Table(RichTable):
     """A rich table whose cells and title are plain text: a title, a database name or an id
-    holding "[/b]" comes from a review file or an export and must never be read as markup."""
+    holding "[/b]" comes from a review file or an export and must never be read as markup.
+    A number is never split across lines ("0.71" / "6" reads as two numbers), nor a word of a
+    short-name column or of a header, when the terminal has room for them whole."""
 
     def __init__(self, *args: Any, title: Any = None, **kwargs: Any) -> None:
+        self._numbers: list[int] = []  # per column: the widest number in it
+        self._words: list[int] = []  # per column: the widest word that should stay whole
+        self._names: list[bool] = []  # per column: it holds short names (UNWRAPPED)
         super().__init__(*args, title=Text(title) if isinstance(title, str) else title, **kwargs)
 
     def add_row(self, *cells: Any, **kwargs: Any) -> None:
-        super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **kwargs)
+        cells = tuple(Text(c) if isinstance(c, str) else c for c in cells)
+        for k, cell in enumerate(cells[: len(self.columns)]):
+            if isinstance(cell, Text):
+                self._keep(k, cell.plain, whole_words=self._names[k])
+        super().add_row(*cells, **kwargs)
 
-    # Short names are never wrapped ("title-abst / ract"). Ids are folded, not kept whole: a
-    # 70-character DOI kept on one line would leave the title no room at 80 columns.
+    # Short names (a stage, a reviewer) are never folded ("title-abst / ract"); a pair of names
+    # wraps between them. Ids are folded, not kept whole: a 70-character DOI kept on one line
+    # would leave the title no room at 80 columns.
     UNWRAPPED = frozenset(("stage", "pair"))
 
     def add_column(self, *args: Any, **kwargs: Any) -> None:
@@ -67,10 +97,31 @@ class Table(RichTable):
         # "…", which would make two records look alike and an id impossible to copy.
         kwargs.setdefault("overflow", "fold")
         header = args[0] if args else kwargs.get("header", "")
-        if str(header).strip().lower() in self.UNWRAPPED:
-            kwargs.setdefault("no_wrap", True)
+        self._numbers.append(0)
+        self._words.append(0)
+        self._names.append(str(header).strip().lower() in self.UNWRAPPED)
+        self._keep(len(self._words) - 1, str(header), whole_words=True)
         super().add_column(*args, **kwargs)
 
+    def _keep(self, column: int, text: str, whole_words: bool) -> None:
+        for word in text.split():
+            if _NUMBER.fullmatch(word):
+                self._numbers[column] = max(self._numbers[column], cell_len(word))
+            elif whole_words:
+                self._words[column] = max(self._words[column], cell_len(word))
+
+    def _calculate_column_widths(self, console: Console, options: Any) -> list[int]:
+        # Rich narrows the widest columns evenly to fit, whatever they hold; give each column
+        # back the width of its widest number (then of its names and header words) from the
+        # columns that have room to spare. When even that cannot fit, rich's widths stand.
+        widths = super()._calculate_column_widths(console, options)
+        pads = [self._get_padding_width(k) for k in range(len(widths))]
+        numbers = [n + p for n, p in zip(self._numbers, pads, strict=True)]
+        for floors in ([max(n, w + p) for n, w, p in zip(numbers, self._words, pads, strict=True)], numbers):
+            kept = _widen(widths, floors, [p + 1 for p in pads])
+            if kept is not None:
+                return kept
+        return widths
 
 def review_option(function: Any) -> Any:
     return click.option(
@@ -150,7 +201,8 @@ def warn_about_decision_files(view: Any) -> None:
         warn(line)
     for reviewer, studies in view.copies_disagree.items():
         warn(
-            f"{reviewer} decided differently on copies of {len(studies)} {view.stage} studies that "
+            f"{reviewer} decided differently on copies of "
+            f"{plural(len(studies), view.stage + ' study', view.stage + ' studies')} that "
             f"deduplication merged ({some(studies)}); their latest decision counts"
         )
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..words import plural
 from . import cli
 from .common import (
     err_console,
@@ -64,4 +65,5 @@ def export_cmd(stage: str, decision: str, fmt: str, output: Path | None, review_
         click.echo(text, nl=False)
     else:
         write_output(output, text)
-    err_console.print(f"{count} {decision} studies at {stage} exported" + (f" to {output}" if output else ""))
+    exported = plural(count, decision + " study", decision + " studies")
+    err_console.print(f"{exported} at {stage} exported" + (f" to {output}" if output else ""))

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
+from ..words import plural
 from . import cli
 from .common import (
     Table,
@@ -117,7 +118,7 @@ def prisma(
         for reason, n in sorted(data[key].items(), key=lambda item: -item[1]):
             table.add_row(f"  {label}: {reason}", str(n))
     console.print(table)
-    included = f"{data['total_studies']} studies included"
+    included = f"{plural(data['total_studies'], 'study', 'studies')} included"
     if counts.updated:
         included = f"{data['previous_studies']} previous + {data['new_studies']} new = {included}"
     # The diagram's own numbers: databases and registers, then other methods after a "+".

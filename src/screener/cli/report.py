@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
+from ..words import plural
 from . import cli
 from .common import err_console, find_review, json_option, print_json, review_option
 
@@ -60,7 +61,8 @@ def report_cmd(output: Path, review_dir: Path | None, as_json: bool) -> None:
     write_output(output, page, special=named)
     status = "in progress" if data.counts.in_progress else "complete"
     err_console.print(
-        f"Report written to {output} ({len(data.included)} studies included; screening {status})",
+        f"Report written to {output} ({plural(len(data.included), 'study', 'studies')} included; "
+        f"screening {status})",
         highlight=False,
         markup=False,
     )

@@ -13,6 +13,7 @@ from ..importers import FORMATS, read_records
 from ..review import Review, Reviewer, init_review
 from ..schema import KINDS as SEARCH_KINDS
 from ..textio import read_user_text
+from ..words import plural
 from . import cli
 from .common import (
     Table,
@@ -263,7 +264,7 @@ def status(review_dir: Path | None, as_json: bool) -> None:
         console.print(
             f"  final: {stage['included']} included, {stage['excluded']} excluded"
             + (f", {stage['not_retrieved']} not retrieved" if stage["not_retrieved"] else "")
-            + f"; {stage['conflicts_to_resolve']} conflicts to resolve"
+            + f"; {plural(stage['conflicts_to_resolve'], 'conflict')} to resolve"
             + f"; {stage['screened_by_some_only']} screened by one screener only"
         )
         for number, count in stage["rounds"].items():  # after an update: each round's own progress

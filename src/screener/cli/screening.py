@@ -6,9 +6,12 @@ import math
 from pathlib import Path
 
 import click
+from rich.cells import cell_len
+from rich.text import Text
 
 from ..errors import ScreenerError
 from ..review import check_reviewer
+from ..words import plural
 from . import cli
 from .common import (
     Table,
@@ -80,7 +83,7 @@ def label(
         report = import_decisions(review, reviewer, stage, import_file, skip_unknown=skip_unknown)
         skipped = f"; {len(report.unknown_ids)} not in the review, skipped" if report.unknown_ids else ""
         click.echo(
-            f"{report.matched} of {report.rows} ids matched{skipped}; {report.written} decisions "
+            f"{report.matched} of {report.rows} ids matched{skipped}; {plural(report.written, 'decision')} "
             f"imported for {reviewer} ({stage})"
         )
         return
@@ -116,7 +119,7 @@ def conflicts(stage: str, review_dir: Path | None, as_json: bool) -> None:
             "kind": c.kind,
             "title": titles.get(c.record_id, ""),
             "decisions": {
-                n: {"decision": d.decision, "reason": d.reason, "note": d.note}
+                n: {"decision": d.decision, "reason": d.reason, "note": d.note, "tags": d.tags}
                 for n, d in c.decisions.items()
             },
         }
@@ -132,20 +135,45 @@ def conflicts(stage: str, review_dir: Path | None, as_json: bool) -> None:
     # Disagreements first: they are the resolver's work; records waiting for more votes are not.
     rows.sort(key=lambda r: r["kind"] == "single")
     waiting = sum(r["kind"] == "single" for r in rows)
-    table = Table(
-        title=f"Conflicts at {stage}: {len(rows) - waiting} to resolve, {waiting} waiting for more votes",
-        title_justify="left",
+    console.print(
+        Text(f"Conflicts at {stage}: {len(rows) - waiting} to resolve, {waiting} waiting for more votes"),
+        style="bold",
     )
-    kinds = {"disagree": "disagree", "reason": "reasons differ", "single": "waiting for votes"}
-    for column in ("record", "kind", "decisions", "title"):
-        table.add_column(column)
     for r in rows:
-        decided = ", ".join(
-            f"{n}: {d['decision']}" + (f" ({d['reason']})" if d["reason"] else "")
-            for n, d in r["decisions"].items()
-        )
-        table.add_row(r["record_id"], kinds.get(r["kind"], r["kind"]), decided, r["title"] or "(no title)")
-    console.print(table)
+        for line in conflict_lines(r, console.width):
+            console.print(line, no_wrap=True, overflow="ignore", crop=False)
+
+
+_KINDS = {"disagree": "disagree", "reason": "reasons differ", "single": "waiting for votes"}
+
+
+def conflict_lines(row: dict, width: int) -> list[Text]:
+    """One conflict in a list that reads at any width: the id whole with the kind and each
+    screener's decision, wrapped under it only when they do not fit; then the title on one
+    line, cut with "…". A table squeezed its title into a narrow column, a line per word."""
+    kind = _KINDS.get(row["kind"], row["kind"])
+    decided = [
+        f"{n}: {d['decision']}" + (f" ({d['reason']})" if d["reason"] else "")
+        for n, d in row["decisions"].items()
+    ]
+    head = Text.assemble((row["record_id"], "bold"), "  ", (kind, "dim"))
+    together = " · ".join(decided)
+    lines = [head]
+    if cell_len(head.plain) + 2 + cell_len(together) <= width:
+        head.append("  " + together)
+    elif 4 + cell_len(together) <= width:
+        lines.append(Text("    " + together))
+    else:  # each decision on a line of its own, folded only when it alone is too long
+        lines.extend(Text("    " + chunk) for part in decided for chunk in _folded(part, width - 4))
+    title = Text("    " + " ".join((row["title"] or "(no title)").split()), style="italic")
+    title.truncate(max(width, 8), overflow="ellipsis")
+    return [*lines, title]
+
+
+def _folded(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, max(width, 10), break_on_hyphens=False) or [""]
 
 
 @cli.command("agreement")
@@ -217,8 +245,8 @@ def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
         if len(view.screeners) > 2:
             kappa, n = pool_kappa(view)
             click.echo(
-                f"{view.stage}: Fleiss' kappa over the {len(view.screeners)} screeners, {n} records "
-                f"with two votes or more: {number(kappa)}"
+                f"{view.stage}: Fleiss' kappa over the {len(view.screeners)} screeners, "
+                f"{plural(n, 'record')} with two votes or more: {number(kappa)}"
             )
         sample = sample_agreement(view)
         if sample is not None:
@@ -320,14 +348,13 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
         session.on_first_draw = start_background
         highlight = highlighter(config.highlight_include, config.highlight_exclude)
         with KeyReader() as keys:
-            keys.news = session.stopping.news  # a newer estimate: draw again
+            keys.news = session.news  # a newer estimate, the ranking ready: draw again
             run_terminal(session, console, highlight, keys.getchar, keys.prompt, click.launch)
         if background is not None:
             from ..screening.screen import save_order
 
             save_order(review, session, reviewer, settings, background.ranked_ids(session))
-    # On a line of its own: the screen's last line (the key list) has no newline after it.
-    console.print(f"\n{session.screened} of {len(session.records)} screened; decisions in {log.path}")
+    console.print(f"{session.screened} of {len(session.records)} screened; decisions in {log.path}")
 
 
 def _background_ranking(review, session, reviewer: str):  # noqa: ANN001, ANN202
@@ -384,11 +411,13 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
         view = load_stage(review, stage)
         to_settle = [c for c in view.conflicts if c.to_resolve]
         by_id = {r.id: r for r in view.records}
+        # Each screener's decision on a line of its own, with their note and tags.
         context = {
-            c.record_id: "  ".join(
+            c.record_id: "\n".join(
                 f"{name}: {d.decision}"
                 + (f" ({d.reason})" if d.reason else "")
-                + (f" - {d.note}" if d.note else "")
+                + (f" · note: {d.note}" if d.note else "")
+                + (f" · tags: {d.tags}" if d.tags else "")
                 for name, d in c.decisions.items()
             )
             for c in to_settle
@@ -413,4 +442,4 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
                 keys.prompt,
                 click.launch,
             )
-    console.print(f"{session.screened} of {len(to_settle)} conflicts resolved")
+    console.print(f"{session.screened} of {plural(len(to_settle), 'conflict')} resolved")

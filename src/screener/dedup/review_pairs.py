@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..words import plural
 from .decisions import append_decision, pair_key, read_decisions
 
 
@@ -72,5 +73,5 @@ def review_pairs(review, outcome, reviewer: str | None, console: Console) -> int
         append_decision(path, pair.id_1, pair.id_2, "same" if key == "s" else "different", who)
         decided += 1
         console.print(f"saved: {'same' if key == 's' else 'different'}")
-    console.print(f"{decided} decisions saved in {path}")
+    console.print(f"{plural(decided, 'decision')} saved in {path}")
     return decided

@@ -42,7 +42,12 @@ def _box(
     )
     lines = []
     for paragraph in text.split("\n"):
-        lines.extend(textwrap.wrap(paragraph, wrap) or [""])
+        body = paragraph.lstrip(" ")
+        # An indent (a database under "Databases") in no-break spaces: SVG collapses leading
+        # spaces. A wrapped line goes further in, under its own first line.
+        indent = "\u00a0" * (len(paragraph) - len(body))
+        more = indent + "\u00a0" * 2 if indent else ""
+        lines.extend(textwrap.wrap(body, wrap, initial_indent=indent, subsequent_indent=more) or [""])
     axes.text(
         x + 1.2,
         y + h - 1.2,

@@ -74,6 +74,8 @@ class ReportData:
     curves: list[RecallCurve]
     included: list[tuple[Record, str]]  # study, who decided (agreement or the resolver)
     excluded: list[tuple[Record, str, str]]  # study, decision (exclude / not-retrieved), reason
+    # study id -> (reviewer, stage, note, tags) for every decision on it with a note or tags
+    notes: dict[str, list[tuple[str, str, str, str]]] = field(default_factory=dict)
     version: str = __version__
     generated: str = ""
     records_in_review: int = 0
@@ -150,7 +152,9 @@ def report_data(review, generated: str | None = None) -> ReportData:  # noqa: AN
                         "record_id": c.record_id,
                         "kind": c.kind,
                         "title": titles.get(c.record_id, ""),
-                        "decisions": {n: (d.decision, d.reason) for n, d in c.decisions.items()},
+                        "decisions": {
+                            n: (d.decision, d.reason, d.note, d.tags) for n, d in c.decisions.items()
+                        },
                     }
                     for c in view.conflicts
                     if c.to_resolve
@@ -170,6 +174,12 @@ def report_data(review, generated: str | None = None) -> ReportData:  # noqa: AN
         for sid, final in full_text.final.items()
         if final.decision in _NO_REASON and sid in study_of
     ]
+    notes: dict[str, list[tuple[str, str, str, str]]] = {}
+    for stage in config.stages:
+        for name, decided in views[stage].decisions.items():
+            for sid, d in decided.items():
+                if d.note or d.tags:
+                    notes.setdefault(sid, []).append((name, stage, d.note, d.tags))
     dedup = outcome.to_dict()
     dedup.pop("seconds", None)  # timings differ run to run; the page shows what was found
     warnings = list(config.warnings)
@@ -187,6 +197,7 @@ def report_data(review, generated: str | None = None) -> ReportData:  # noqa: AN
         curves=recall_curves(views[STOPPING_STAGE]) if STOPPING_STAGE in config.stages else [],
         included=included,
         excluded=excluded,
+        notes=notes,
         generated=generated or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         records_in_review=outcome.records_in,
         warnings=warnings,

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..records import safe_text
+from ..words import plural
 from . import RecallCurve, ReportData
 
 STAGE_NAMES = {"title-abstract": "Title and abstract", "full-text": "Full text"}
@@ -204,7 +205,7 @@ def table(
 ) -> str:
     """A table from cells that are already HTML (escape text with esc before). The first cell
     of each row is its header (scope="row") unless row_header is False."""
-    out = [f"<table{' data-sortable' if sortable else ''}{attrs}>"]
+    out = [f"<div class=table-scroll><table{' data-sortable' if sortable else ''}{attrs}>"]
     if caption:
         out.append(f"<caption>{caption}</caption>")
     out.append(
@@ -223,11 +224,26 @@ def table(
             else:
                 cells.append(f"<td{num}>{cell}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
+# Ids longer than this (DOIs) may wrap in a table; shorter ones stay on one line.
+LONG_ID = 24
+_BREAK_AFTER = re.compile(r"([/.:_-])(?=.)")
+
+
+def breakable(value: str) -> str:
+    """`value` escaped; when long, with a line-break opportunity after each / . : _ - and
+    nowhere else: a DOI wraps where a reader expects, never inside a number, and a copy of it
+    is the id unchanged (<wbr> adds no text)."""
+    text = esc(value)
+    return _BREAK_AFTER.sub(r"\1<wbr>", text) if len(value) > LONG_ID else text  # no / . : _ - in an entity
+
+
 def record_id(value: str) -> str:
+    if len(value) > LONG_ID:
+        return f'<span class="id long">{breakable(value)}</span>'
     return f'<span class="id">{esc(value)}</span>'
 
 
@@ -238,8 +254,22 @@ def links(record) -> str:  # noqa: ANN001 - records.Record
         out.append(f'<a href="{esc(url)}" rel="noopener noreferrer">PubMed {esc(record.pmid)}</a>')
     url = doi_url(record.doi)
     if url:
-        out.append(f'<a href="{esc(url)}" rel="noopener noreferrer">doi:{esc(record.doi)}</a>')
+        out.append(f'<a href="{esc(url)}" rel="noopener noreferrer">{breakable("doi:" + record.doi)}</a>')
     return " ".join(out)
+
+
+def noted(note: str, tags: str) -> str:
+    """A decision's note and tags, as HTML after it ("" when it has neither)."""
+    out = f' <span class="note">— {esc(note)}</span>' if note else ""
+    return out + (f' <span class="tags">tags: {esc(tags)}</span>' if tags else "")
+
+
+def _notes_cell(notes: Sequence[tuple[str, str, str, str]]) -> str:
+    """Each reviewer's notes and tags on a study, one line each, with the stage they were made at."""
+    return "<br>".join(
+        esc(f"{who} ({STAGE_NAMES.get(stage, stage).lower()}):") + noted(note, tags)
+        for who, stage, note, tags in notes
+    )
 
 
 def first_author(record) -> str:  # noqa: ANN001 - records.Record
@@ -337,7 +367,7 @@ def _records_said(data: ReportData) -> str:
             per_round[f.round] = per_round.get(f.round, 0) + f.records
     latest = max(data.counts.round, *per_round, 1)  # a PubMed re-run that found nothing is a round
     if latest == 1:
-        return f"{data.records_in_review} records"
+        return plural(data.records_in_review, "record")
     rounds = ", ".join(f"round {n}: {per_round.get(n, 0)}" for n in range(1, latest + 1))
     return (
         f"{data.records_in_review} records over {latest} rounds ({rounds}); the flow diagram "
@@ -460,10 +490,12 @@ def _stage_section(stage) -> str:  # noqa: ANN001 - StageReport
     anchor = f"stage-{stage.stage}"
     out = [f'<section id="{anchor}" aria-labelledby="{anchor}-h"><h3 id="{anchor}-h">{esc(name)}</h3>']
     out.append(
-        f'<p data-stage="{esc(stage.stage)}">{p["records"]} records; final: {p["included"]} included, '
+        f'<p data-stage="{esc(stage.stage)}">{plural(p["records"], "record")}; '
+        f'final: {p["included"]} included, '
         f"{p['excluded']} excluded"
         + (f", {p['not_retrieved']} not retrieved" if p["not_retrieved"] else "")
-        + f"; {p['conflicts_to_resolve']} conflicts to resolve; {p['screened_by_some_only']} waiting for "
+        + f"; {plural(p['conflicts_to_resolve'], 'conflict')} to resolve; "
+        f"{p['screened_by_some_only']} waiting for "
         f"more votes ({p['votes']} agreeing vote{'s make' if p['votes'] > 1 else ' makes'} a record final); "
         f"{p['not_screened']} not screened "
         "by anyone yet.</p>"
@@ -543,11 +575,9 @@ def _stage_section(stage) -> str:  # noqa: ANN001 - StageReport
             (
                 record_id(c["record_id"]),
                 esc(c["kind"]),
-                esc(
-                    "; ".join(
-                        f"{who}: {decision}" + (f" ({reason})" if reason else "")
-                        for who, (decision, reason) in c["decisions"].items()
-                    )
+                "<br>".join(
+                    esc(f"{who}: {decision}" + (f" ({reason})" if reason else "")) + noted(note, tags)
+                    for who, (decision, reason, note, tags) in c["decisions"].items()
                 ),
                 esc(c["title"]) or "<em>no title</em>",
             )
@@ -645,13 +675,14 @@ def _studies_sections(data: ReportData) -> str:
             esc(r.journal),
             links(r),
             esc(by),
+            _notes_cell(data.notes.get(r.id, ())),
         )
         for r, by in data.included
     ]
     if rows:
         out.append(
             table(
-                ("record", "first author", "year", "title", "journal", "links", "decided by"),
+                ("record", "first author", "year", "title", "journal", "links", "decided by", "notes, tags"),
                 rows,
                 caption="Studies included in the review (full text)",
                 sortable=True,
@@ -835,13 +866,17 @@ table.two-by-two { width: auto; display: inline-table; margin-right: 1.5rem; }
 .id, .ids, code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .9em; }
 .id, .ids { overflow-wrap: anywhere; } td, th { overflow-wrap: break-word; }
 td .id, th .id { white-space: nowrap; }
+td .id.long, th .id.long { white-space: normal; overflow-wrap: normal; }  /* at its <wbr> only */
+.table-scroll { overflow-x: auto; }  /* the last resort for a cell nothing can wrap */
+.note { font-style: italic; } .tags { color: var(--muted); }
 #prisma-counts, #dedup-searches, #exclusion-reasons { width: auto; min-width: min(36rem, 100%); }
 .ids { line-height: 1.7; } ul.ids { list-style: none; padding: 0; }
 ul.files { margin: 0; padding-left: 1rem; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; font-size: .85em; max-width: 60ch; }
 .in-progress { background: #fff1e0; border-left: 4px solid #d95f02; padding: .5rem .8rem; }
 .warning { background: #fff8d6; border-left: 4px solid #b38f00; padding: .5rem .8rem; }
-svg.diagram { width: 100%; max-width: 820px; height: auto; display: block; margin: 0 auto; }
+/* The whole column: an A4 page's 6 pt box text reads at 12 px at 1280 px (at 820 px, 8.5 px). */
+svg.diagram { width: 100%; height: auto; display: block; margin: 0 auto; }
 svg.diagram a:hover path, svg.diagram a:focus path { stroke: var(--accent); stroke-width: 2; }
 svg.curve { width: 100%; max-width: 560px; height: auto; font-size: 11px; fill: var(--ink); }
 figure { margin: 1rem 0; }
@@ -862,6 +897,7 @@ progress { width: 6rem; vertical-align: middle; }
   h2 { break-after: avoid; } figure, table.two-by-two, tr { break-inside: avoid; }
   svg.diagram { max-width: 100%; max-height: 23cm; }  /* under its heading, on one page */
   details { border: 0; padding: 0; } details > summary { list-style: none; }
+  .table-scroll { overflow: visible; }
 }
 """
 

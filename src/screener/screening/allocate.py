@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ScreenerError
 from ..records import Record
+from ..words import plural
 
 if TYPE_CHECKING:
     from . import StageView
@@ -295,7 +296,9 @@ def screen_records(view: StageView, reviewer: str, every: bool = False) -> tuple
             "though a decision you make still counts"
         )
     if view.allocation is None or every:
-        said = f"{need} records still need your vote" if need is not None else ""
+        said = ""
+        if need is not None:
+            said = f"{plural(need, 'record')} still {'needs' if need == 1 else 'need'} your vote"
         if view.allocation is not None:
             said += " (of your share; every record shown)"
         return list(view.records), said
@@ -308,6 +311,9 @@ def screen_records(view: StageView, reviewer: str, every: bool = False) -> tuple
             f"no record of the {view.stage} stage is allocated to you: run 'screener allocate', "
             "or screen every record with --all"
         )
-    said = f"{need} records of your share still need your vote ({len(share)} allocated to you)"
+    said = (
+        f"{plural(need, 'record')} of your share still {'needs' if need == 1 else 'need'} your vote "
+        f"({len(share)} allocated to you)"
+    )
     notice = allocation_notice(view)
     return records, f"{said}; {notice}" if notice else said

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import ScreenerError
 from ..records import Record
+from ..words import plural
 from .decisions import Decision, DecisionLog
 
 # (key, footer word, what it does): the footer shows the first two, `?` all three.
@@ -143,6 +144,7 @@ class ScreenSession:
         self._rounds_for = -1
         self._need: int | None = None
         self._wrapped: tuple[tuple[str, int], list] | None = None  # the abstract's lines, last drawn
+        self._shown_preparing = False  # the header said the ranking was being built, last drawn
 
     @property
     def current(self) -> Record | None:
@@ -209,6 +211,15 @@ class ScreenSession:
         if self.stopping is None:
             return self.stopping_estimate()
         return self.stopping.latest(self)
+
+    def news(self) -> bool:
+        """Whether work in the background changed what the screen shows since it was last
+        drawn: a newer stopping estimate, or the ranking ready (or stopped) after reading the
+        records. The key reader asks while no key comes, so the screen never waits for one."""
+        if self.stopping is not None and self.stopping.news():
+            return True
+        preparing = getattr(self.rerank, "preparing", None)
+        return preparing is not None and preparing() != self._shown_preparing
 
     def decide(self, decision: str, reason: str = "") -> Decision:
         """Save a decision on the record on screen (appended, fsynced) and move on. A record
@@ -957,7 +968,8 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
     if session.matches is not None:
         counts += f" · search {session.search!r}: {session.matches_waiting()} left"
     preparing = getattr(session.rerank, "preparing", None)
-    if preparing is not None and preparing():
+    session._shown_preparing = preparing is not None and preparing()
+    if session._shown_preparing:
         counts += " · ranking: reading the records"
     counts = _cut(counts, width)
     bar_width = max(0, width - len(counts) - 1)
@@ -979,10 +991,13 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
         if session.matches is not None and not left:
             body = f"No record left that matches {session.search!r}. / then Enter: the full queue."
         else:
-            body = (
-                f"All {total} records of {session.scope or f'the {session.stage} stage'} are screened. "
-                "q to quit, u to undo, h history."
+            where = session.scope or f"the {session.stage} stage"
+            every = (
+                f"The 1 record of {where} is screened."
+                if total == 1
+                else f"All {total} records of {where} are screened."
             )
+            body = f"{every} q to quit, u to undo, h history."
         top.extend(_wrapped(Text(body, style="bold"), console, width))
         abstract: list = []
     else:
@@ -1013,7 +1028,13 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
             session._wrapped = ((record.id, width), lines)
         abstract = session._wrapped[1]
         if record.id in session.context:
-            bottom.extend(_wrapped(Text(session.context[record.id], style="magenta"), console, width)[:3])
+            # What the resolver decides on (each screener's decision, note and tags): up to a
+            # quarter of the screen, the abstract scrolls in what is left.
+            said = _wrapped(Text(session.context[record.id], style="magenta"), console, width)
+            room = max(3, height // 4)
+            if len(said) > room:
+                said = [*said[: room - 1], Text(_cut(said[room - 1].plain, width - 1) + "…", style="magenta")]
+            bottom.extend(said)
     pending = []
     if session.pending_note:
         pending.append(f"note: {session.pending_note}")
@@ -1035,9 +1056,9 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
     session.page_size = room
     shown = abstract[session.scroll : session.scroll + room]
     below = len(abstract) - session.scroll - len(shown)
-    above = f"▲ {session.scroll} lines above (PgUp, k) " if session.scroll else ""
+    above = f"▲ {plural(session.scroll, 'line')} above (PgUp, k) " if session.scroll else ""
     rule_top = Text(_cut(("─── " + above).ljust(width, "─"), width), style="grey50")
-    mark = f"▼ more below: {below} lines (space, PgDn, j) " if below else ""
+    mark = f"▼ more below: {plural(below, 'line')} (space, PgDn, j) " if below else ""
     mark = mark or ("end of abstract " if abstract else "")
     rule_bottom = Text(_cut(("─── " + mark).ljust(width, "─"), width), style="bold" if below else "grey50")
     return (top + [rule_top] + shown + [rule_bottom] + bottom)[:height]
@@ -1164,7 +1185,8 @@ def history_lines(session: ScreenSession, entries: list[Decision], cursor: int, 
     """The history view: one decision per line, newest first, the chosen one marked; ids whole."""
     from rich.text import Text
 
-    said = f"Your {len(entries)} decisions at {session.stage}, newest first ({_short(session.log.path)})"
+    said = f"Your {plural(len(entries), 'decision')} at {session.stage}, newest first "
+    said += f"({_short(session.log.path)})"
     head = Text(_cut(said, width), style="bold")
     rows = []
     for k in range(top, min(len(entries), top + max(1, height - 3))):
@@ -1218,6 +1240,9 @@ def run_terminal(
                 session.message = f"your {what} is not saved yet: decide to keep it, or q again to drop it"
                 quit_asked = True
                 continue
+            # The key list is drawn without a newline (nothing scrolls): end its line, so what
+            # the command prints next starts on a line of its own.
+            console.line()
             return
         quit_asked = False
         if key in SCROLL_DOWN or key in SCROLL_UP:
