@@ -18,8 +18,15 @@ from screener.errors import ScreenerError
 from screener.search import EntrezClient, EntrezSettings, PubmedSearch, load_settings
 from screener.search.pubmed import _day, _last_run
 
-from .conftest import FIXTURES, needs_shared
-from .eutils_server import EutilsServer, FakePubmed, Fault, generate_records, records_from_medline_text
+from .conftest import FIXTURES, SAMPLES, needs_shared
+from .eutils_server import (
+    EutilsServer,
+    FakePubmed,
+    Fault,
+    generate_records,
+    generated_medline,
+    records_from_medline_text,
+)
 
 
 def settings_for(server: EutilsServer, **overrides) -> EntrezSettings:
@@ -545,3 +552,50 @@ def test_update_last_run_of_a_malformed_pubmed_table(review):
         search.pubmed = pubmed
         assert isinstance(_last_run(search), str)
     assert _day("not a date") is None and _day("2024-03-01T12:00:00+00:00") == dt.date(2024, 3, 1)
+
+
+def _medline_file(tmp_path, name: str, first: int, count: int = 2):
+    path = tmp_path / name
+    blocks = [generated_medline(str(first + i), dt.date(2006, 1, 1)) for i in range(count)]
+    path.write_text("\n\n".join(blocks) + "\n")
+    return path
+
+
+def test_search_never_replaces_a_file_another_search_owns(review, tmp_path):
+    """Search x's second file is x-2.nbib; a new search x-2 stores its records beside it."""
+    review.import_file(_medline_file(tmp_path, "a.nbib", 90000001), "x")
+    review.import_file(_medline_file(tmp_path, "b.nbib", 90000011), "x")
+    assert [f.path for f in review.search("x").files] == ["x.nbib", "x-2.nbib"]
+    before = (review.searches_dir / "x-2.nbib").read_bytes()
+    with EutilsServer(FakePubmed(generate_records(3))) as server:
+        result = PubmedSearch(review, "x-2", "q", settings=settings_for(server)).run()
+    assert (review.searches_dir / "x-2.nbib").read_bytes() == before
+    assert result.search.files[0].path != "x-2.nbib"
+    assert len(review.records("x")) == 4 and len(review.records("x-2")) == 3
+
+
+@pytest.mark.parametrize("name", ["MEDLINE", "Medline"])
+def test_search_name_compared_as_import_compares_it(review, name):
+    review.import_file(SAMPLES / "medline.nbib", "medline")
+    with EutilsServer(FakePubmed(generate_records(3))) as server:
+        with pytest.raises(ScreenerError, match="medline"):
+            PubmedSearch(review, name, "q", settings=settings_for(server)).run()
+    assert [s.name for s in review.searches()] == ["medline"]
+
+
+def test_search_holds_the_review_lock_while_it_runs(review):
+    """An import into the same search waits for the run instead of being overwritten."""
+    probe = (
+        "import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)\n"
+        "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(1)\n"
+    )
+    held: list[bool] = []
+
+    def progress(done: int, total: int) -> None:
+        probed = subprocess.run([sys.executable, "-c", probe, str(review.root)], check=False)
+        held.append(probed.returncode == 1)
+
+    with EutilsServer(FakePubmed(generate_records(3))) as server:
+        PubmedSearch(review, "x", "q", settings=settings_for(server), progress=progress).run()
+    assert held and all(held)

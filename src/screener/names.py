@@ -54,6 +54,12 @@ def name_problem(value: object, limit: int = MAX_NAME) -> str | None:
     return None
 
 
+def name_key(value: str) -> str:
+    """What two names are compared by: names equal after case folding are one file on macOS
+    and Windows, so the review holds at most one of them."""
+    return unicodedata.normalize("NFKC", value).casefold()
+
+
 def check_name(
     value: object, what: str, *, limit: int = MAX_NAME, hint: str = "", path: str | Path | None = None
 ) -> str:

@@ -33,6 +33,7 @@ from .names import (
     check_name,
     check_not_link,
     inside,
+    name_key,
     read_regular_bytes,
     read_review_text,
     rule_text,
@@ -730,15 +731,7 @@ class Review:
         what the command line says cannot go with that search (update checks every file first)."""
         from .prisma import KINDS  # the PRISMA sources a search can be
 
-        check_name(search, "search name", hint=SEARCH_NAME_HINT)
-        folded = search.casefold()
-        names = [s.name for s in self.searches()]
-        clash = next((name for name in names if name != search and name.casefold() == folded), None)
-        if clash:  # one file on macOS and Windows
-            raise ScreenerError(
-                f"search {search!r} differs from the existing search {clash!r} only in case",
-                hint=f"use --search {clash}, or a name of its own",
-            )
+        self.refuse_name_clash(search)
         if date_searched:
             try:
                 dt.date.fromisoformat(date_searched)
@@ -768,6 +761,18 @@ class Review:
             if value:
                 setattr(current, attr, value)
         return current, updating
+
+    def refuse_name_clash(self, search: str) -> None:
+        """Refuse a new or named search whose name is another search's in another case (one
+        file on macOS and Windows): every command that creates a search compares names so."""
+        check_name(search, "search name", hint=SEARCH_NAME_HINT)
+        key = name_key(search)
+        clash = next((s.name for s in self.searches() if s.name != search and name_key(s.name) == key), None)
+        if clash:
+            raise ScreenerError(
+                f"search {search!r} differs from the existing search {clash!r} only in case",
+                hint=f"use --search {clash}, or a name of its own",
+            )
 
     def _refuse_repeated_export(self, search: Search, parsed: ParsedFile, path: str | Path) -> None:
         """An export whose records are mostly in the search already (in one file or spread over
