@@ -297,8 +297,20 @@ BAD_NAMES = {
     "dotdot": "..",
     "backslash": "a\\..\\b",
     "space-first": " lead",
+    # Windows cannot create a device name's file, drops a trailing dot; look-alikes pose as others.
+    "con": "con",
+    "windows-com1-ext": "COM1.x",
+    "trailing-dot": "x.",
+    "confusable-cyrillic-i": "medl\u0456ne",
+    "fullwidth": "\uff4dedline",
 }
-GOOD_NAMES = {"con": "con", "unicode-muller": "Müller", "unicode-cjk": "李"}
+GOOD_NAMES = {
+    "console": "console",
+    "unicode-muller": "Müller",
+    "unicode-cjk": "李",
+    "unicode-cyrillic": "медлайн",
+    "unicode-kanji-katakana": "医中誌ウェブ",
+}
 
 
 def name_cases() -> Iterable[Case]:
