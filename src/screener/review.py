@@ -279,13 +279,35 @@ class Search:
         )
 
 
+# Folders of a review that hold its data: a review.toml in them is a file a commit brought.
+DATA_FOLDERS = ("searches", "labels", CACHE_DIR)
+
+
+def _holding_review(folder: Path) -> Path | None:
+    """The review whose data folder (searches/, labels/, .screener/) `folder` is in, if any."""
+    for parent in folder.parents:
+        if (parent / REVIEW_FILE).is_file() and folder.relative_to(parent).parts[0] in DATA_FOLDERS:
+            return parent
+    return None
+
+
 def find_review(start: str | Path | None = None) -> Path:
-    """The review directory: `start` itself if given, else the nearest with a review.toml."""
+    """The review directory: `start` itself if given, else the nearest with a review.toml
+    that is not inside another review's data folders (a review.toml planted in searches/ or
+    labels/ is data of the review around it, never a review of its own)."""
     if start is not None:
         root = Path(start).resolve()
         if not (root / REVIEW_FILE).is_file():
             raise ScreenerError(
                 f"no {REVIEW_FILE} in {root}", hint="run 'screener init DIR' to create a review"
+            )
+        holder = _holding_review(root)
+        if holder is not None:
+            raise ScreenerError(
+                f"is inside {root.relative_to(holder).parts[0]}/ of the review in {holder}, "
+                "so it is that review's data, not a review",
+                path=root / REVIEW_FILE,
+                hint=f"pass --review {holder}",
             )
         return root
     try:
@@ -295,7 +317,7 @@ def find_review(start: str | Path | None = None) -> Path:
             "the current folder no longer exists", hint="cd into the review again, or pass --review DIR"
         ) from None
     for candidate in (here, *here.parents):
-        if (candidate / REVIEW_FILE).is_file():
+        if (candidate / REVIEW_FILE).is_file() and _holding_review(candidate) is None:
             return candidate
     raise ScreenerError(
         f"no {REVIEW_FILE} in {here} or any folder above it",
