@@ -255,13 +255,14 @@ def test_csv_first_row_longer_than_header_refused(tmp_path: Path):
     assert info.value.line == 2
 
 
-def test_csv_row_of_empty_cells_refused(tmp_path: Path):
-    # Spreadsheets export rows of empty cells below the data; such a row is no record.
+def test_csv_row_of_empty_cells_kept_out(tmp_path: Path):
+    # Spreadsheets export rows of empty cells below the data; such a row is no record (issue
+    # #22: kept out of screening with a warning, where it was refused with the whole file).
     path = tmp_path / "sheet.csv"
     path.write_text("title,abstract,year\nFirst,One,2001\n\n,,\nSecond,Two,2002\n")
-    with pytest.raises(ImportFormatError, match="record 2 holds nothing to screen") as info:
-        read_records(path)
-    assert info.value.line == 4 and "row of empty cells" in info.value.hint
+    parsed = read_records(path)
+    assert [r.title for r in parsed.records] == ["First", "Second"]
+    assert parsed.empty == ["record 2 (line 4)"]
 
 
 # -- 3. two articles under one PMID ----------------------------------------------------------
@@ -375,42 +376,94 @@ def test_titleless_record_does_not_join_a_supplements_abstracts():
     assert {p.label for p in result.pairs if "without a title" in p.reason} == {"uncertain"}
 
 
-def test_empty_record_refused(cli, review, tmp_path: Path):
+def test_empty_record_kept_out_with_a_warning(cli, review, tmp_path: Path):
     path = tmp_path / "empty-record.ris"
-    path.write_text("TY  - JOUR\nTI  - A title\nER  - \n\nTY  - JOUR\nER  - \n")
-    assert_refused(cli, review, path, "record 2 holds nothing to screen", line=5)
+    data = b"TY  - JOUR\nTI  - A title\nER  - \n\nTY  - JOUR\nER  - \n"
+    path.write_bytes(data)
+    result = cli("import", str(path), "--search", "x", "--review", str(review.root))
+    assert result.code == 0, result
+    assert "warning:" in result.err and "1 empty record (record 2 (line 5))" in result.err, result
+    assert (review.searches_dir / "x.ris").read_bytes() == data  # the raw file unchanged
+    assert [r.title for r in review.records()] == ["A title"]
+    assert review.empty_records() == {"x": 1}
+    check = cli("check", "--review", str(review.root))
+    assert "searches/x.ris: 1 empty record kept out of screening" in check.err + check.out, check
 
 
-def test_empty_record_in_medline_refused(tmp_path: Path):
+def test_empty_record_in_medline_kept_out(tmp_path: Path):
     path = tmp_path / "empty.nbib"
     path.write_text(medline_text() + "\nLA  - eng\nSO  - x\n")
-    with pytest.raises(ImportFormatError, match="record 3 holds nothing"):
-        read_records(path)
+    parsed = read_records(path)
+    assert len(parsed.records) == 2 and len(parsed.empty) == 1 and parsed.empty[0].startswith("record 3")
+
+
+# Blank entries as each format writes them (reference managers export `TY  - GEN`/`ER  -`).
+EMPTY_RECORDS = {
+    "ris-gen": ("e.ris", "TY  - JOUR\nTI  - One\nER  - \n\nTY  - GEN\nER  - \n\nTY  - JOUR\nTI  - Two\nER  -\n"),
+    "ris-first": ("f.ris", "TY  -\nER  -\n\nTY  - JOUR\nTI  - One\nER  - \n\nTY  - JOUR\nTI  - Two\nER  -\n"),
+    "medline": ("m.nbib", "PMID- 1\nTI  - One\nSO  - X\n\nLA  - eng\n\nPMID- 2\nTI  - Two\nSO  - Y\n"),
+    "bibtex": ("b.bib", "@article{a, title={One}}\n@misc{b,}\n@article{c, title={Two}}\n"),
+    "csv": ("c.csv", "title,abstract,year\nOne,a,2001\n,,\nTwo,b,2002\n"),
+    "wos": (
+        "w.ciw",
+        "FN Clarivate Analytics Web of Science\nVR 1.0\n"
+        "PT J\nTI One\nER\n\nPT J\nER\n\nPT J\nTI Two\nER\n\nEF\n",
+    ),
+    "endnote-xml": (
+        "e.xml",
+        "<xml><records><record><titles><title>One</title></titles></record><record></record>"
+        "<record><titles><title>Two</title></titles></record></records></xml>",
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "text"), EMPTY_RECORDS.values(), ids=EMPTY_RECORDS.keys())
+def test_empty_records_of_every_format_kept_out_and_counted(review, tmp_path: Path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    result = review.import_file(path, "s")
+    assert [r.title for r in review.records()] == ["One", "Two"]
+    assert result.parsed.empty and review.search("s").files[0].empty == 1
+    assert review.empty_records() == {"s": 1}
+    assert (review.searches_dir / result.stored_as).read_text() == text
+
+
+@needs_shared
+@pytest.mark.parametrize("name", ["baseline_reference_types.ris", "baseline_tag-notes.ris"])
+def test_fixtures_with_blank_entries_import(review, name):
+    """ASReview's test exports hold blank entries (every reference type, empty; notes only)."""
+    path = FIXTURES / "asreview_demo_exports" / name
+    result = review.import_file(path, "asreview")
+    assert result.added and result.parsed.empty
+    assert review.empty_records() == {"asreview": len(result.parsed.empty)}
 
 
 # -- files stored by an earlier version keep their records ------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("name", "text", "count"),
+    ("name", "text", "count", "new"),
     [
-        ("cut.nbib", "PMID- 1\nTI  - Whole\nSO  - X\n\nPMID- 2\nTI  - Cut off", 2),
-        ("glued.nbib", "PMID- 1\nTI  - One\nSO  - X\nPMID- 2\nTI  - Two\nSO  - Y\n", 1),
-        ("blank-rows.csv", "title,abstract\nA,a\n,\nB,b\n", 3),
-        ("short-last-row.csv", "title,abstract,year\nA,a,2001\nB", 2),
-        ("shifted.csv", "title,abstract\nA,with comma,a\nB,b\n", 2),
-        ("empty-record.ris", "TY  - JOUR\nTI  - A\nER  - \n\nTY  - JOUR\nER  - \n", 2),
-        ("pmid-clash.csv", "pmid,title\n7,Liver resection\n7,Aspirin in stroke\n", 2),
+        ("cut.nbib", "PMID- 1\nTI  - Whole\nSO  - X\n\nPMID- 2\nTI  - Cut off", 2, None),
+        ("glued.nbib", "PMID- 1\nTI  - One\nSO  - X\nPMID- 2\nTI  - Two\nSO  - Y\n", 1, None),
+        ("blank-rows.csv", "title,abstract\nA,a\n,\nB,b\n", 3, 2),
+        ("short-last-row.csv", "title,abstract,year\nA,a,2001\nB", 2, None),
+        ("shifted.csv", "title,abstract\nA,with comma,a\nB,b\n", 2, None),
+        ("empty-record.ris", "TY  - JOUR\nTI  - A\nER  - \n\nTY  - JOUR\nER  - \n", 2, 1),
+        ("pmid-clash.csv", "pmid,title\n7,Liver resection\n7,Aspirin in stroke\n", 2, None),
     ],
 )
-def test_stored_file_read_as_when_imported(name: str, text: str, count: int):
+def test_stored_file_read_as_when_imported(name: str, text: str, count: int, new: int | None):
     """A file a review already holds gives the records it gave when it was imported (earlier
     versions accepted these), so the review's counts and decisions stay; a new import of the
-    same file is refused."""
+    same file is refused, or (an empty record) gives the records to screen without it."""
     data = text.encode()
     assert len(parse_bytes(data, name, strict=False).records) == count
-    with pytest.raises(ImportFormatError):
-        parse_bytes(data, name)
+    if new is None:
+        with pytest.raises(ImportFormatError):
+            parse_bytes(data, name)
+    else:
+        assert len(parse_bytes(data, name).records) == new
 
 
 # -- 5. only regular files are read ------------------------------------------------------------

@@ -209,6 +209,9 @@ class SearchFile:
     # update, and so on (`screener update`).
     round: int = 1
     date_searched: str = ""  # an update's search date (the search's own is the first one)
+    # Records of the export with nothing to screen, kept out of `records` (the raw file keeps
+    # them); PRISMA: records removed before screening for other reasons.
+    empty: int = 0
 
 
 @dataclass
@@ -234,6 +237,11 @@ class Search:
     def record_count(self) -> int:
         return sum(f.records for f in self.files)
 
+    @property
+    def empty_count(self) -> int:
+        """Empty records of its exports, kept out of screening (see SearchFile.empty)."""
+        return sum(f.empty for f in self.files)
+
     def to_toml(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "name": self.name,
@@ -248,7 +256,7 @@ class Search:
         if self.pubmed:
             data["pubmed"] = self.pubmed
         data["files"] = [
-            {k: v for k, v in vars(f).items() if v != "" and not (k == "round" and v == 1)}
+            {k: v for k, v in vars(f).items() if v != "" and (k, v) not in (("round", 1), ("empty", 0))}
             for f in self.files
         ]
         if self.removed:
@@ -563,7 +571,8 @@ class Review:
             if data is None:
                 data = self.verify_raw_file(search, file)
             # strict=False: a stored file gives the records it gave when it was imported.
-            records = parse_bytes(data, path, file.format, search.name, strict=False).records
+            drop = file.empty > 0  # as at its import
+            records = parse_bytes(data, path, file.format, search.name, strict=False, drop_empty=drop).records
             self._write_cache(cache, records)
         if len(records) != file.records:
             raise ScreenerError(
@@ -641,6 +650,11 @@ class Review:
             atomic_write_bytes(cache, _records_to_cache(records), durable=False)
         except OSError:
             pass  # a read-only checkout still works, only slower
+
+    def empty_records(self) -> dict[str, int]:
+        """Per search, the empty records its exports held, kept out of screening (PRISMA 2020:
+        records removed before screening, other reasons); searches without any are left out."""
+        return {s.name: s.empty_count for s in self.searches() if s.empty_count}
 
     def record_files(self) -> list[tuple[Search, SearchFile, int]]:
         """For each record of records(), in the same order: its search, its stored file and its
@@ -735,6 +749,7 @@ class Review:
                 original_name=os.fsencode(Path(path).name).decode("utf-8", "replace"),
                 round=round,
                 date_searched=date_searched if updating else "",
+                empty=len(parsed.empty),
             )
         )
         try:

@@ -208,6 +208,13 @@ def update(
     if not report.pubmed and not any(item["added"] for item in report.imported):
         click.echo(f"Nothing new: every file was imported before; the review stays at round {report.round}.")
         return
+    for item in report.imported:
+        if item["added"] and item["empty"]:
+            click.echo(
+                f"warning: searches/{item['file']}: {item['empty']} empty records kept out of screening "
+                "(PRISMA: removed before screening, other reasons); the file is stored unchanged",
+                err=True,
+            )
     for item in report.unfinished:
         click.echo(f"warning: the previous round is unfinished ({item}); the update went ahead", err=True)
     click.echo(f"Update round {report.round}:")
