@@ -399,7 +399,7 @@ def test_empty_record_in_medline_kept_out(tmp_path: Path):
 
 # Blank entries as each format writes them (reference managers export `TY  - GEN`/`ER  -`).
 EMPTY_RECORDS = {
-    "ris-gen": ("e.ris", "TY  - JOUR\nTI  - One\nER  - \n\nTY  - GEN\nER  - \n\nTY  - JOUR\nTI  - Two\nER  -\n"),
+    "ris-gen": ("e.ris", "TY  - JOUR\nTI  - One\nER  -\n\nTY  - GEN\nER  -\n\nTY  - JOUR\nTI  - Two\nER  -"),
     "ris-first": ("f.ris", "TY  -\nER  -\n\nTY  - JOUR\nTI  - One\nER  - \n\nTY  - JOUR\nTI  - Two\nER  -\n"),
     "medline": ("m.nbib", "PMID- 1\nTI  - One\nSO  - X\n\nLA  - eng\n\nPMID- 2\nTI  - Two\nSO  - Y\n"),
     "bibtex": ("b.bib", "@article{a, title={One}}\n@misc{b,}\n@article{c, title={Two}}\n"),
