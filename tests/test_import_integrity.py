@@ -519,6 +519,8 @@ def test_symlink_named_by_the_user_is_followed(tmp_path: Path):
         ("“liver” – resection".encode("cp1252"), "“liver” – resection"),
         (b"\xef\xbb\xbf" + "café".encode(), "café"),
         ("café".encode("utf-16"), "café"),  # Notepad's "Unicode"
+        ("café AND liver".encode("utf-16-le"), "café AND liver"),  # no BOM (issue #22)
+        ("café AND liver".encode("utf-16-be"), "café AND liver"),
     ],
 )
 def test_read_user_text_encodings(tmp_path: Path, data: bytes, expected: str):
@@ -570,3 +572,12 @@ def test_real_zotero_csv_cut_is_refused(tmp_path: Path):
     for cut in (len(data) // 2, len(data) - 3000, len(data) - 50):
         with pytest.raises(ImportFormatError, match="cut off"):
             parse_bytes(data[:cut], "zotero.csv")
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_export_without_bom_is_read(tmp_path: Path, codec: str):
+    """Not 'a binary file': the NUL in every other byte says UTF-16 (issue #22)."""
+    path = tmp_path / "export.ris"
+    path.write_bytes("TY  - JOUR\r\nTI  - Hépatectomie\r\nER  - \r\n".encode(codec))
+    parsed = read_records(path)
+    assert [r.title for r in parsed.records] == ["Hépatectomie"] and parsed.encoding == codec
