@@ -581,3 +581,36 @@ def test_utf16_export_without_bom_is_read(tmp_path: Path, codec: str):
     path.write_bytes("TY  - JOUR\r\nTI  - Hépatectomie\r\nER  - \r\n".encode(codec))
     parsed = read_records(path)
     assert [r.title for r in parsed.records] == ["Hépatectomie"] and parsed.encoding == codec
+
+
+# A stray '}' closes a BibTeX entry early: the fields after it are lost, so import says so.
+EARLY_CLOSE = {
+    "brace-after-journal": (
+        "@article{a,\n  title={One},\n  journal={J}},\n  author={Smith, J},\n  year={2001}\n}\n",
+        3,
+        "author, year",
+    ),
+    "brace-after-title": (
+        '@article{a, title="One"},\n  year = 2001,\n}\n@article{b, title={Two}}',
+        1,
+        "year",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "line", "lost"), EARLY_CLOSE.values(), ids=EARLY_CLOSE.keys())
+def test_bibtex_entry_closed_early_warns(cli, review, tmp_path: Path, text: str, line: int, lost: str):
+    path = tmp_path / "refs.bib"
+    path.write_text(text)
+    parsed = read_records(path)
+    assert parsed.records[0].title == "One"
+    assert len(parsed.warnings) == 1 and parsed.warnings[0].startswith(f"{path}:{line}: "), parsed.warnings
+    assert "entry 'a' ends early" in parsed.warnings[0] and f"({lost})" in parsed.warnings[0]
+    result = cli("import", str(path), "--search", "bib", "--review", str(review.root))
+    assert result.code == 0 and f"warning: {path}:{line}: BibTeX entry 'a'" in result.err, result
+
+
+def test_bibtex_comments_between_entries_are_no_warning(tmp_path: Path):
+    path = tmp_path / "refs.bib"
+    path.write_text("% Encoding: UTF-8\n@article{a, title={One}}\n\nNotes, a = b\n@article{b, title={Two}}")
+    assert read_records(path).warnings == []

@@ -137,8 +137,9 @@ def import_(
         with err_console.status(f"Reading {path} ({number} of {len(files)})"):
             parsed.append(read_records(path, fmt, search_name))
     for parsed_file in parsed:
-        if warning := empty_warning(parsed_file):
-            err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
+        for warning in [*parsed_file.warnings, empty_warning(parsed_file)]:
+            if warning:
+                err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
     results = []
     for path, parsed_file in zip(files, parsed, strict=True):
         result = review.import_file(

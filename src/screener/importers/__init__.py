@@ -66,6 +66,8 @@ class ParsedFile:
     # empty cells), kept out of `records` and said where: "record 2 (line 5)". The raw file
     # keeps them; PRISMA counts them as removed before screening (other reasons).
     empty: list[str] = field(default_factory=list)
+    # What was read but may not be what the file means (a BibTeX entry closed early), one line each.
+    warnings: list[str] = field(default_factory=list)
 
 
 # What may stand before a RIS file's first `TY  -` line: Ovid's record number ("1.", "3001. ",
@@ -159,8 +161,9 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-# Formats whose parser takes `strict` (see parse_bytes).
+# Formats whose parser takes `strict` (see parse_bytes), and those that take a list to add warnings to.
 _STRICT_PARSERS = frozenset(("medline", "csv"))
+_WARNING_PARSERS = frozenset(("bibtex",))
 
 
 def parse_bytes(
@@ -193,6 +196,7 @@ def _parse_bytes(
     if fmt is not None and fmt not in FORMATS:
         raise ImportFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     digest = hashlib.sha256(data).hexdigest()
+    warnings: list[str] = []
     if fmt == "excel" or (fmt is None and _is_excel(data)):
         if not data.startswith(b"PK\x03\x04"):
             raise ImportFormatError(
@@ -222,7 +226,12 @@ def _parse_bytes(
             )
         fmt = detected
         parser = _module(_TEXT_PARSERS[fmt])
-        raw_records = parser.parse(text, path, strict) if fmt in _STRICT_PARSERS else parser.parse(text, path)
+        if fmt in _STRICT_PARSERS:
+            raw_records = parser.parse(text, path, strict)
+        elif fmt in _WARNING_PARSERS:
+            raw_records = parser.parse(text, path, warnings)
+        else:
+            raw_records = parser.parse(text, path)
     where = _Where(fmt, text, path, len(raw_records))
     if not raw_records:
         raise ImportFormatError(
@@ -241,7 +250,7 @@ def _parse_bytes(
     _separate_shared_dois(records)
     if strict:
         _refuse_conflicting_ids(records, where)
-    return ParsedFile(Path(path), fmt, encoding, records, digest, data, empty)
+    return ParsedFile(Path(path), fmt, encoding, records, digest, data, empty, warnings)
 
 
 # The fields that make a record something a reviewer can screen or find.
