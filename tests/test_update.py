@@ -223,3 +223,19 @@ def test_a_refused_update_writes_nothing(tmp_path, cli):
         assert result.code == 2, result
         assert {p: p.read_bytes() for p in review.root.rglob("*") if p.is_file()} == before
     assert Review(root).current_round() == 1
+
+
+def test_update_import_warns_of_empty_records_and_bibtex_closed_early(tmp_path, cli):
+    review = build(tmp_path)
+    blank = tmp_path / "cinahl.ris"
+    blank.write_text("TY  - JOUR\nTI  - A new trial\nER  -\n\nTY  - GEN\nER  -\n")
+    bib = tmp_path / "scholar.bib"
+    bib.write_text("@article{k,\n  title={Another new trial}},\n  year={2020}\n}\n")
+    result = cli(
+        "update", "--import", f"cinahl={blank}", "--import", f"scholar={bib}", "--review", str(review.root)
+    )
+    assert result.code == 0, result
+    assert "searches/cinahl.ris: 1 empty record kept out of screening" in result.err, result
+    assert "BibTeX entry 'k' ends early" in result.err and "(year)" in result.err, result
+    assert review.empty_records() == {"cinahl": 1}
+    assert prisma_counts(review).count("excluded_other") == 1

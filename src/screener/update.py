@@ -182,6 +182,7 @@ def _open_round(
                 "file": result.stored_as,
                 "records": len(parsed_file.records),
                 "empty": len(parsed_file.empty),  # kept out of screening (empty_warning says so)
+                "warnings": list(parsed_file.warnings),
                 "added": result.added,
             }
         )

@@ -209,9 +209,12 @@ def update(
         click.echo(f"Nothing new: every file was imported before; the review stays at round {report.round}.")
         return
     for item in report.imported:
+        for warning in item["warnings"] if item["added"] else []:
+            click.echo(f"warning: {warning}", err=True)
         if item["added"] and item["empty"]:
             click.echo(
-                f"warning: searches/{item['file']}: {item['empty']} empty records kept out of screening "
+                f"warning: searches/{item['file']}: {item['empty']} empty "
+                f"record{'s' if item['empty'] != 1 else ''} kept out of screening "
                 "(PRISMA: removed before screening, other reasons); the file is stored unchanged",
                 err=True,
             )
