@@ -599,3 +599,42 @@ def test_search_holds_the_review_lock_while_it_runs(review):
     with EutilsServer(FakePubmed(generate_records(3))) as server:
         PubmedSearch(review, "x", "q", settings=settings_for(server), progress=progress).run()
     assert held and all(held)
+
+
+def test_esearch_count_not_a_number_is_retried_then_one_line(review):
+    """<Count>abc</Count> was an internal error; it is a bad answer, retried like one."""
+    faults = [Fault("esearch", 1, "count-abc")]
+    messages: list[str] = []
+    with EutilsServer(FakePubmed(generate_records(7), faults=faults)) as server:
+        client = EntrezClient(settings_for(server), on_retry=messages.append)
+        PubmedSearch(review, "m", "q", settings=settings_for(server), client=client).run()
+    assert len(stored_pmids(review, "m")) == 7
+    assert any("count 'abc', not a number" in m for m in messages), messages
+    always = [Fault("esearch", n, "count-abc") for n in range(1, 10)]
+    with EutilsServer(FakePubmed(generate_records(7), faults=always)) as server:
+        with pytest.raises(ScreenerError, match="kept failing .*not a number") as info:
+            PubmedSearch(review, "n", "q", settings=settings_for(server, max_retries=2)).run()
+    assert "\n" not in str(info.value)
+
+
+def test_efetch_body_not_utf8_is_kept_with_a_replacement_character(review):
+    faults = [Fault("efetch", 1, "not-utf8")]
+    messages: list[str] = []
+    with EutilsServer(FakePubmed(generate_records(5), faults=faults)) as server:
+        client = EntrezClient(settings_for(server), on_retry=messages.append)
+        PubmedSearch(review, "m", "q", settings=settings_for(server), client=client).run()
+    titles = [r.title for r in review.records("m")]
+    assert len(titles) == 5 and sum("Caf\ufffd" in t for t in titles) == 1
+    assert any("not UTF-8" in m for m in messages), messages
+    assert (review.searches_dir / "m.nbib").read_bytes().decode("utf-8")
+
+
+def test_http_error_body_reaches_the_terminal_cleaned(cli, review, monkeypatch):
+    with EutilsServer(FakePubmed(generate_records(3), faults=[Fault("esearch", 1, "400-escapes")])) as server:
+        monkeypatch.setenv("SCREENER_EUTILS_URL", server.base_url)
+        monkeypatch.setenv("NCBI_EMAIL", "tester@example.org")
+        result = cli("search", "pubmed", "--search", "m", "--query", "q", "--review", str(review.root))
+    assert result.code == 2 and "NCBI refused the request (HTTP 400)" in result.err, result
+    assert "Bad request" in result.err and "retmax" in result.err
+    assert not any(c in result.err for c in "\x1b\x07\x00"), repr(result.err)
+    assert len([line for line in result.err.splitlines() if "error" in line]) == 1
