@@ -583,18 +583,24 @@ def test_search_name_compared_as_import_compares_it(review, name):
     assert [s.name for s in review.searches()] == ["medline"]
 
 
+_LOCK_PROBE = (
+    "import fcntl, os, sys\n"
+    "fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)\n"
+    "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(1)\n"
+)
+
+
+def _review_locked(review) -> bool:
+    """Whether another process holds the review's lock (Review.lock) now."""
+    return subprocess.run([sys.executable, "-c", _LOCK_PROBE, str(review.root)], check=False).returncode == 1
+
+
 def test_search_holds_the_review_lock_while_it_runs(review):
     """An import into the same search waits for the run instead of being overwritten."""
-    probe = (
-        "import fcntl, os, sys\n"
-        "fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)\n"
-        "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(1)\n"
-    )
     held: list[bool] = []
 
     def progress(done: int, total: int) -> None:
-        probed = subprocess.run([sys.executable, "-c", probe, str(review.root)], check=False)
-        held.append(probed.returncode == 1)
+        held.append(_review_locked(review))
 
     with EutilsServer(FakePubmed(generate_records(3))) as server:
         PubmedSearch(review, "x", "q", settings=settings_for(server), progress=progress).run()
@@ -638,3 +644,23 @@ def test_http_error_body_reaches_the_terminal_cleaned(cli, review, monkeypatch):
     assert "Bad request" in result.err and "retmax" in result.err
     assert not any(c in result.err for c in "\x1b\x07\x00"), repr(result.err)
     assert len([line for line in result.err.splitlines() if "error" in line]) == 1
+
+
+def test_pubmed_update_is_written_under_the_review_lock(review, monkeypatch):
+    from screener.search.pubmed import update_pubmed, write_pubmed_update
+
+    fake = FakePubmed(generate_records(4))
+    with EutilsServer(fake) as server:
+        PubmedSearch(review, "m", "q", settings=settings_for(server)).run()
+        fake.add(generate_records(6)[4:])
+        update = update_pubmed(review, "m", round=2, settings=settings_for(server))
+    held: list[bool] = []
+    save = type(review).save_search
+
+    def saving(self, search) -> None:
+        held.append(_review_locked(self))
+        save(self, search)
+
+    monkeypatch.setattr(type(review), "save_search", saving)
+    write_pubmed_update(review, update)
+    assert held == [True]

@@ -641,6 +641,11 @@ def update_pubmed(
 def write_pubmed_update(review: Review, update: PubmedUpdate) -> None:
     """Store an update: the new records as a MEDLINE file of the search, and the run in its
     provenance (`[[pubmed.updates]]`), so a search that found nothing still records its run."""
+    with review.lock():  # re-entrant: update_review holds it already; a caller on its own may not
+        _write_pubmed_update(review, update)
+
+
+def _write_pubmed_update(review: Review, update: PubmedUpdate) -> None:
     search = review.search(update.search)
     if search is None:
         raise ScreenerError(f"no search {update.search!r} in this review")
