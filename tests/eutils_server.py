@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import threading
 import time
 import urllib.parse
@@ -88,7 +89,10 @@ def records_from_medline_text(text: str, date: dt.date = dt.date(2006, 1, 1)) ->
 class Fault:
     endpoint: str  # "esearch" or "efetch"
     nth: int  # the nth request to that endpoint (1-based) gets it
-    kind: str  # "429", "503", "slow", "truncate", "short", "expire"
+    # "429", "503", "slow", "truncate", "short", "expire"; "count-abc" (ESearch Count not a
+    # number), "not-utf8" (an EFetch body with a Latin-1 byte), "400-escapes" (an error body
+    # with terminal escape sequences)
+    kind: str
 
 
 @dataclass
@@ -233,6 +237,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             entry.status = 200
             return None
+        if fault == "400-escapes":
+            return self._send(400, b"\x1b]0;owned\x07\x1b[31mBad\x00 request\x1b[0m <b>retmax</b>", entry)
+        if fault == "count-abc" and status == 200:
+            body = re.sub(rb"<Count>\d+</Count>", b"<Count>abc</Count>", body, count=1)
+        if fault == "not-utf8" and status == 200:
+            body = body.replace(b"TI  - ", b"TI  - Caf\xe9 ", 1)
         if fault == "short" and status == 200:
             body = body[: body.rfind(b"\n\nPMID-")] + b"\n"  # a whole record missing, length right
         return self._send(status, body, entry, {"Content-Type": f"{kind}; charset=UTF-8"})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from screener.importers import parse_bytes
 from screener.review import Review, Reviewer, init_review
 from screener.screening.decisions import DecisionLog, decision_path
@@ -98,3 +100,32 @@ def test_bibtex_round_trip_keeps_special_characters(cli, tmp_path):
     first = by_title.get("Survival & recurrence after 50% hepatectomy: a_b #1 cohort")
     assert first is not None, list(by_title)
     assert first.authors[0].startswith("Müller") and first.pages == "345-351" and first.year == 2009
+
+
+# URLs an export may bring (RIS UR); only http(s), ftp and doi (or none) reach a reference manager.
+EXPORT_URLS = {
+    "https": ("https://example.org/a?b=1", True),
+    "ftp": ("ftp://example.org/a.pdf", True),
+    "doi": ("doi:10.1000/xyz", True),
+    "no-scheme": ("www.example.org/a", True),
+    "javascript": ("javascript:alert(document.cookie)", False),
+    "javascript-mixed-case-tab": ("JaVa\tScRiPt:alert(1)", False),
+    "data": ("data:text/html;base64,PHNjcmlwdD4=", False),
+    "file": ("file:///etc/passwd", False),
+    "vbscript": ("vbscript:msgbox(1)", False),
+}
+
+
+@pytest.mark.parametrize(("url", "kept"), EXPORT_URLS.values(), ids=EXPORT_URLS.keys())
+def test_ris_export_drops_urls_of_unsafe_schemes(cli, tmp_path, url, kept):
+    review = Review(init_review(tmp_path / "r", reviewers=[Reviewer("alice")]))
+    path = tmp_path / "in.ris"
+    path.write_text(f"TY  - JOUR\nTI  - A trial\nUR  - {url}\nER  - \n")
+    review.import_file(path, "s")
+    (record,) = review.records()
+    DecisionLog(decision_path(review.labels_dir, "title-abstract", "alice")).append(record.id, "include")
+    DecisionLog(decision_path(review.labels_dir, "full-text", "alice")).append(record.id, "include")
+    result = cli("export", "--format", "ris", "--review", str(review.root))
+    assert result.code == 0, result
+    assert ("UR  - " in result.out) == kept, result.out
+    assert "script:" not in result.out.lower() and "data:" not in result.out and "file:" not in result.out

@@ -255,13 +255,14 @@ def test_csv_first_row_longer_than_header_refused(tmp_path: Path):
     assert info.value.line == 2
 
 
-def test_csv_row_of_empty_cells_refused(tmp_path: Path):
-    # Spreadsheets export rows of empty cells below the data; such a row is no record.
+def test_csv_row_of_empty_cells_kept_out(tmp_path: Path):
+    # Spreadsheets export rows of empty cells below the data; such a row is no record (issue
+    # #22: kept out of screening with a warning, where it was refused with the whole file).
     path = tmp_path / "sheet.csv"
     path.write_text("title,abstract,year\nFirst,One,2001\n\n,,\nSecond,Two,2002\n")
-    with pytest.raises(ImportFormatError, match="record 2 holds nothing to screen") as info:
-        read_records(path)
-    assert info.value.line == 4 and "row of empty cells" in info.value.hint
+    parsed = read_records(path)
+    assert [r.title for r in parsed.records] == ["First", "Second"]
+    assert parsed.empty == ["record 2 (line 4)"]
 
 
 # -- 3. two articles under one PMID ----------------------------------------------------------
@@ -375,42 +376,94 @@ def test_titleless_record_does_not_join_a_supplements_abstracts():
     assert {p.label for p in result.pairs if "without a title" in p.reason} == {"uncertain"}
 
 
-def test_empty_record_refused(cli, review, tmp_path: Path):
+def test_empty_record_kept_out_with_a_warning(cli, review, tmp_path: Path):
     path = tmp_path / "empty-record.ris"
-    path.write_text("TY  - JOUR\nTI  - A title\nER  - \n\nTY  - JOUR\nER  - \n")
-    assert_refused(cli, review, path, "record 2 holds nothing to screen", line=5)
+    data = b"TY  - JOUR\nTI  - A title\nER  - \n\nTY  - JOUR\nER  - \n"
+    path.write_bytes(data)
+    result = cli("import", str(path), "--search", "x", "--review", str(review.root))
+    assert result.code == 0, result
+    assert "warning:" in result.err and "1 empty record (record 2 (line 5))" in result.err, result
+    assert (review.searches_dir / "x.ris").read_bytes() == data  # the raw file unchanged
+    assert [r.title for r in review.records()] == ["A title"]
+    assert review.empty_records() == {"x": 1}
+    check = cli("check", "--review", str(review.root))
+    assert "searches/x.ris: 1 empty record kept out of screening" in check.err + check.out, check
 
 
-def test_empty_record_in_medline_refused(tmp_path: Path):
+def test_empty_record_in_medline_kept_out(tmp_path: Path):
     path = tmp_path / "empty.nbib"
     path.write_text(medline_text() + "\nLA  - eng\nSO  - x\n")
-    with pytest.raises(ImportFormatError, match="record 3 holds nothing"):
-        read_records(path)
+    parsed = read_records(path)
+    assert len(parsed.records) == 2 and len(parsed.empty) == 1 and parsed.empty[0].startswith("record 3")
+
+
+# Blank entries as each format writes them (reference managers export `TY  - GEN`/`ER  -`).
+EMPTY_RECORDS = {
+    "ris-gen": ("e.ris", "TY  - JOUR\nTI  - One\nER  -\n\nTY  - GEN\nER  -\n\nTY  - JOUR\nTI  - Two\nER  -"),
+    "ris-first": ("f.ris", "TY  -\nER  -\n\nTY  - JOUR\nTI  - One\nER  - \n\nTY  - JOUR\nTI  - Two\nER  -\n"),
+    "medline": ("m.nbib", "PMID- 1\nTI  - One\nSO  - X\n\nLA  - eng\n\nPMID- 2\nTI  - Two\nSO  - Y\n"),
+    "bibtex": ("b.bib", "@article{a, title={One}}\n@misc{b,}\n@article{c, title={Two}}\n"),
+    "csv": ("c.csv", "title,abstract,year\nOne,a,2001\n,,\nTwo,b,2002\n"),
+    "wos": (
+        "w.ciw",
+        "FN Clarivate Analytics Web of Science\nVR 1.0\n"
+        "PT J\nTI One\nER\n\nPT J\nER\n\nPT J\nTI Two\nER\n\nEF\n",
+    ),
+    "endnote-xml": (
+        "e.xml",
+        "<xml><records><record><titles><title>One</title></titles></record><record></record>"
+        "<record><titles><title>Two</title></titles></record></records></xml>",
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "text"), EMPTY_RECORDS.values(), ids=EMPTY_RECORDS.keys())
+def test_empty_records_of_every_format_kept_out_and_counted(review, tmp_path: Path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    result = review.import_file(path, "s")
+    assert [r.title for r in review.records()] == ["One", "Two"]
+    assert result.parsed.empty and review.search("s").files[0].empty == 1
+    assert review.empty_records() == {"s": 1}
+    assert (review.searches_dir / result.stored_as).read_text() == text
+
+
+@needs_shared
+@pytest.mark.parametrize("name", ["baseline_reference_types.ris", "baseline_tag-notes.ris"])
+def test_fixtures_with_blank_entries_import(review, name):
+    """ASReview's test exports hold blank entries (every reference type, empty; notes only)."""
+    path = FIXTURES / "asreview_demo_exports" / name
+    result = review.import_file(path, "asreview")
+    assert result.added and result.parsed.empty
+    assert review.empty_records() == {"asreview": len(result.parsed.empty)}
 
 
 # -- files stored by an earlier version keep their records ------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("name", "text", "count"),
+    ("name", "text", "count", "new"),
     [
-        ("cut.nbib", "PMID- 1\nTI  - Whole\nSO  - X\n\nPMID- 2\nTI  - Cut off", 2),
-        ("glued.nbib", "PMID- 1\nTI  - One\nSO  - X\nPMID- 2\nTI  - Two\nSO  - Y\n", 1),
-        ("blank-rows.csv", "title,abstract\nA,a\n,\nB,b\n", 3),
-        ("short-last-row.csv", "title,abstract,year\nA,a,2001\nB", 2),
-        ("shifted.csv", "title,abstract\nA,with comma,a\nB,b\n", 2),
-        ("empty-record.ris", "TY  - JOUR\nTI  - A\nER  - \n\nTY  - JOUR\nER  - \n", 2),
-        ("pmid-clash.csv", "pmid,title\n7,Liver resection\n7,Aspirin in stroke\n", 2),
+        ("cut.nbib", "PMID- 1\nTI  - Whole\nSO  - X\n\nPMID- 2\nTI  - Cut off", 2, None),
+        ("glued.nbib", "PMID- 1\nTI  - One\nSO  - X\nPMID- 2\nTI  - Two\nSO  - Y\n", 1, None),
+        ("blank-rows.csv", "title,abstract\nA,a\n,\nB,b\n", 3, 2),
+        ("short-last-row.csv", "title,abstract,year\nA,a,2001\nB", 2, None),
+        ("shifted.csv", "title,abstract\nA,with comma,a\nB,b\n", 2, None),
+        ("empty-record.ris", "TY  - JOUR\nTI  - A\nER  - \n\nTY  - JOUR\nER  - \n", 2, 1),
+        ("pmid-clash.csv", "pmid,title\n7,Liver resection\n7,Aspirin in stroke\n", 2, None),
     ],
 )
-def test_stored_file_read_as_when_imported(name: str, text: str, count: int):
+def test_stored_file_read_as_when_imported(name: str, text: str, count: int, new: int | None):
     """A file a review already holds gives the records it gave when it was imported (earlier
     versions accepted these), so the review's counts and decisions stay; a new import of the
-    same file is refused."""
+    same file is refused, or (an empty record) gives the records to screen without it."""
     data = text.encode()
     assert len(parse_bytes(data, name, strict=False).records) == count
-    with pytest.raises(ImportFormatError):
-        parse_bytes(data, name)
+    if new is None:
+        with pytest.raises(ImportFormatError):
+            parse_bytes(data, name)
+    else:
+        assert len(parse_bytes(data, name).records) == new
 
 
 # -- 5. only regular files are read ------------------------------------------------------------
@@ -466,6 +519,8 @@ def test_symlink_named_by_the_user_is_followed(tmp_path: Path):
         ("“liver” – resection".encode("cp1252"), "“liver” – resection"),
         (b"\xef\xbb\xbf" + "café".encode(), "café"),
         ("café".encode("utf-16"), "café"),  # Notepad's "Unicode"
+        ("café AND liver".encode("utf-16-le"), "café AND liver"),  # no BOM (issue #22)
+        ("café AND liver".encode("utf-16-be"), "café AND liver"),
     ],
 )
 def test_read_user_text_encodings(tmp_path: Path, data: bytes, expected: str):
@@ -517,3 +572,45 @@ def test_real_zotero_csv_cut_is_refused(tmp_path: Path):
     for cut in (len(data) // 2, len(data) - 3000, len(data) - 50):
         with pytest.raises(ImportFormatError, match="cut off"):
             parse_bytes(data[:cut], "zotero.csv")
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_export_without_bom_is_read(tmp_path: Path, codec: str):
+    """Not 'a binary file': the NUL in every other byte says UTF-16 (issue #22)."""
+    path = tmp_path / "export.ris"
+    path.write_bytes("TY  - JOUR\r\nTI  - Hépatectomie\r\nER  - \r\n".encode(codec))
+    parsed = read_records(path)
+    assert [r.title for r in parsed.records] == ["Hépatectomie"] and parsed.encoding == codec
+
+
+# A stray '}' closes a BibTeX entry early: the fields after it are lost, so import says so.
+EARLY_CLOSE = {
+    "brace-after-journal": (
+        "@article{a,\n  title={One},\n  journal={J}},\n  author={Smith, J},\n  year={2001}\n}\n",
+        3,
+        "author, year",
+    ),
+    "brace-after-title": (
+        '@article{a, title="One"},\n  year = 2001,\n}\n@article{b, title={Two}}',
+        1,
+        "year",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "line", "lost"), EARLY_CLOSE.values(), ids=EARLY_CLOSE.keys())
+def test_bibtex_entry_closed_early_warns(cli, review, tmp_path: Path, text: str, line: int, lost: str):
+    path = tmp_path / "refs.bib"
+    path.write_text(text)
+    parsed = read_records(path)
+    assert parsed.records[0].title == "One"
+    assert len(parsed.warnings) == 1 and parsed.warnings[0].startswith(f"{path}:{line}: "), parsed.warnings
+    assert "entry 'a' ends early" in parsed.warnings[0] and f"({lost})" in parsed.warnings[0]
+    result = cli("import", str(path), "--search", "bib", "--review", str(review.root))
+    assert result.code == 0 and f"warning: {path}:{line}: BibTeX entry 'a'" in result.err, result
+
+
+def test_bibtex_comments_between_entries_are_no_warning(tmp_path: Path):
+    path = tmp_path / "refs.bib"
+    path.write_text("% Encoding: UTF-8\n@article{a, title={One}}\n\nNotes, a = b\n@article{b, title={Two}}")
+    assert read_records(path).warnings == []

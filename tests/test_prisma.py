@@ -263,3 +263,16 @@ def test_csv_keeps_every_text_it_can_and_says_which_names_the_template_cannot_ho
         assert parsed == [("Wrong population  adults  not children", 1)]
     data = json.loads(cli("prisma", "--format", "json", "--review", str(review.root)).out)
     assert data["dbr_excluded"] == {reason: 1} == data["other_excluded"]  # the JSON keeps the text
+def test_empty_records_are_removed_before_screening_and_the_column_adds_up(tmp_path):
+    """Blank entries of an export (kept out of screening at import) are identified, then
+    'removed for other reasons' (PRISMA 2020), so identified - removed = screened."""
+    review = Review(init_review(tmp_path / "r"))
+    path = tmp_path / "blank.ris"
+    blank = "TY  - GEN\nER  -\n\n"
+    path.write_text("TY  - JOUR\nTI  - One\nER  -\n\n" + blank * 2 + "TY  - JOUR\nTI  - Two\nER  -\n")
+    review.import_file(path, "embase", database="Embase")
+    counts = prisma_counts(review)
+    assert counts.count("database_results") == 4 and counts.per_database == {"Embase": 4}
+    assert counts.count("excluded_other") == 2
+    removed = counts.count("duplicates") + counts.count("excluded_automatic") + counts.count("excluded_other")
+    assert counts.count("database_results") - removed == counts.count("records_screened") == 2

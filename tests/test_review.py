@@ -6,6 +6,8 @@ import json
 import shutil
 import tomllib
 
+import pytest
+
 from screener.review import Review
 
 from .conftest import SAMPLES
@@ -211,3 +213,19 @@ def test_help_has_examples(cli):
         result = cli(*command, "--help")
         assert result.code == 0
         assert "Example" in result.out, command
+
+
+@pytest.mark.parametrize("folder", ["searches", "labels/title-abstract", ".screener/x"])
+def test_review_toml_planted_in_a_data_folder_is_not_a_review(cli, review, folder):
+    """A review.toml a commit put in searches/ or labels/ is data: commands run there act on the
+    review around it, and --review naming that folder says so."""
+    review.import_file(SAMPLES / "embase.ris", "embase")
+    planted = review.root / folder
+    planted.mkdir(parents=True, exist_ok=True)
+    shutil.copy(review.config_path, planted / "review.toml")
+    status = cli("status", "--json", cwd=planted)
+    assert status.code == 0, status
+    assert json.loads(status.out)["records_identified"] == 2
+    named = cli("status", "--review", str(planted))
+    assert named.code == 2 and f"--review {review.root}" in named.err, named
+    assert len(named.err.strip().splitlines()) == 1

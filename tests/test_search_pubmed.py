@@ -18,8 +18,15 @@ from screener.errors import ScreenerError
 from screener.search import EntrezClient, EntrezSettings, PubmedSearch, load_settings
 from screener.search.pubmed import _day, _last_run
 
-from .conftest import FIXTURES, needs_shared
-from .eutils_server import EutilsServer, FakePubmed, Fault, generate_records, records_from_medline_text
+from .conftest import FIXTURES, SAMPLES, needs_shared
+from .eutils_server import (
+    EutilsServer,
+    FakePubmed,
+    Fault,
+    generate_records,
+    generated_medline,
+    records_from_medline_text,
+)
 
 
 def settings_for(server: EutilsServer, **overrides) -> EntrezSettings:
@@ -545,3 +552,115 @@ def test_update_last_run_of_a_malformed_pubmed_table(review):
         search.pubmed = pubmed
         assert isinstance(_last_run(search), str)
     assert _day("not a date") is None and _day("2024-03-01T12:00:00+00:00") == dt.date(2024, 3, 1)
+
+
+def _medline_file(tmp_path, name: str, first: int, count: int = 2):
+    path = tmp_path / name
+    blocks = [generated_medline(str(first + i), dt.date(2006, 1, 1)) for i in range(count)]
+    path.write_text("\n\n".join(blocks) + "\n")
+    return path
+
+
+def test_search_never_replaces_a_file_another_search_owns(review, tmp_path):
+    """Search x's second file is x-2.nbib; a new search x-2 stores its records beside it."""
+    review.import_file(_medline_file(tmp_path, "a.nbib", 90000001), "x")
+    review.import_file(_medline_file(tmp_path, "b.nbib", 90000011), "x")
+    assert [f.path for f in review.search("x").files] == ["x.nbib", "x-2.nbib"]
+    before = (review.searches_dir / "x-2.nbib").read_bytes()
+    with EutilsServer(FakePubmed(generate_records(3))) as server:
+        result = PubmedSearch(review, "x-2", "q", settings=settings_for(server)).run()
+    assert (review.searches_dir / "x-2.nbib").read_bytes() == before
+    assert result.search.files[0].path != "x-2.nbib"
+    assert len(review.records("x")) == 4 and len(review.records("x-2")) == 3
+
+
+@pytest.mark.parametrize("name", ["MEDLINE", "Medline"])
+def test_search_name_compared_as_import_compares_it(review, name):
+    review.import_file(SAMPLES / "medline.nbib", "medline")
+    with EutilsServer(FakePubmed(generate_records(3))) as server:
+        with pytest.raises(ScreenerError, match="medline"):
+            PubmedSearch(review, name, "q", settings=settings_for(server)).run()
+    assert [s.name for s in review.searches()] == ["medline"]
+
+
+_LOCK_PROBE = (
+    "import fcntl, os, sys\n"
+    "fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)\n"
+    "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(1)\n"
+)
+
+
+def _review_locked(review) -> bool:
+    """Whether another process holds the review's lock (Review.lock) now."""
+    return subprocess.run([sys.executable, "-c", _LOCK_PROBE, str(review.root)], check=False).returncode == 1
+
+
+def test_search_holds_the_review_lock_while_it_runs(review):
+    """An import into the same search waits for the run instead of being overwritten."""
+    held: list[bool] = []
+
+    def progress(done: int, total: int) -> None:
+        held.append(_review_locked(review))
+
+    with EutilsServer(FakePubmed(generate_records(3))) as server:
+        PubmedSearch(review, "x", "q", settings=settings_for(server), progress=progress).run()
+    assert held and all(held)
+
+
+def test_esearch_count_not_a_number_is_retried_then_one_line(review):
+    """<Count>abc</Count> was an internal error; it is a bad answer, retried like one."""
+    faults = [Fault("esearch", 1, "count-abc")]
+    messages: list[str] = []
+    with EutilsServer(FakePubmed(generate_records(7), faults=faults)) as server:
+        client = EntrezClient(settings_for(server), on_retry=messages.append)
+        PubmedSearch(review, "m", "q", settings=settings_for(server), client=client).run()
+    assert len(stored_pmids(review, "m")) == 7
+    assert any("count 'abc', not a number" in m for m in messages), messages
+    always = [Fault("esearch", n, "count-abc") for n in range(1, 10)]
+    with EutilsServer(FakePubmed(generate_records(7), faults=always)) as server:
+        with pytest.raises(ScreenerError, match="kept failing .*not a number") as info:
+            PubmedSearch(review, "n", "q", settings=settings_for(server, max_retries=2)).run()
+    assert "\n" not in str(info.value)
+
+
+def test_efetch_body_not_utf8_is_kept_with_a_replacement_character(review):
+    faults = [Fault("efetch", 1, "not-utf8")]
+    messages: list[str] = []
+    with EutilsServer(FakePubmed(generate_records(5), faults=faults)) as server:
+        client = EntrezClient(settings_for(server), on_retry=messages.append)
+        PubmedSearch(review, "m", "q", settings=settings_for(server), client=client).run()
+    titles = [r.title for r in review.records("m")]
+    assert len(titles) == 5 and sum("Caf\ufffd" in t for t in titles) == 1
+    assert any("not UTF-8" in m for m in messages), messages
+    assert (review.searches_dir / "m.nbib").read_bytes().decode("utf-8")
+
+
+def test_http_error_body_reaches_the_terminal_cleaned(cli, review, monkeypatch):
+    with EutilsServer(FakePubmed(generate_records(3), faults=[Fault("esearch", 1, "400-escapes")])) as server:
+        monkeypatch.setenv("SCREENER_EUTILS_URL", server.base_url)
+        monkeypatch.setenv("NCBI_EMAIL", "tester@example.org")
+        result = cli("search", "pubmed", "--search", "m", "--query", "q", "--review", str(review.root))
+    assert result.code == 2 and "NCBI refused the request (HTTP 400)" in result.err, result
+    assert "Bad request" in result.err and "retmax" in result.err
+    assert not any(c in result.err for c in "\x1b\x07\x00"), repr(result.err)
+    assert len([line for line in result.err.splitlines() if "error" in line]) == 1
+
+
+def test_pubmed_update_is_written_under_the_review_lock(review, monkeypatch):
+    from screener.search.pubmed import update_pubmed, write_pubmed_update
+
+    fake = FakePubmed(generate_records(4))
+    with EutilsServer(fake) as server:
+        PubmedSearch(review, "m", "q", settings=settings_for(server)).run()
+        fake.add(generate_records(6)[4:])
+        update = update_pubmed(review, "m", round=2, settings=settings_for(server))
+    held: list[bool] = []
+    save = type(review).save_search
+
+    def saving(self, search) -> None:
+        held.append(_review_locked(self))
+        save(self, search)
+
+    monkeypatch.setattr(type(review), "save_search", saving)
+    write_pubmed_update(review, update)
+    assert held == [True]

@@ -263,3 +263,17 @@ def test_status_lists_each_rounds_date_searched(tmp_path, cli):
     assert sum(r["records"] for r in medline["rounds"]) == medline["records"]
     text = cli("status", "--review", root).out
     assert "2031-02-03 (round 2)" in text and f"{first or 'no date'} (round 1)" in text
+def test_update_import_warns_of_empty_records_and_bibtex_closed_early(tmp_path, cli):
+    review = build(tmp_path)
+    blank = tmp_path / "cinahl.ris"
+    blank.write_text("TY  - JOUR\nTI  - A new trial\nER  -\n\nTY  - GEN\nER  -\n")
+    bib = tmp_path / "scholar.bib"
+    bib.write_text("@article{k,\n  title={Another new trial}},\n  year={2020}\n}\n")
+    result = cli(
+        "update", "--import", f"cinahl={blank}", "--import", f"scholar={bib}", "--review", str(review.root)
+    )
+    assert result.code == 0, result
+    assert "searches/cinahl.ris: 1 empty record kept out of screening" in result.err, result
+    assert "BibTeX entry 'k' ends early" in result.err and "(year)" in result.err, result
+    assert review.empty_records() == {"cinahl": 1}
+    assert prisma_counts(review).count("excluded_other") == 1

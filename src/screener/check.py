@@ -115,6 +115,11 @@ def _check_searches(review, report: CheckReport) -> bool:  # noqa: ANN001
                 review.verify_raw_file(search, file)  # hashed afresh, whatever the cache says
                 review.load_file_records(search, file)
                 report.files_verified += 1
+                if file.empty:
+                    report.warnings.append(
+                        f"searches/{file.path}: {file.empty} empty record{'s' if file.empty != 1 else ''} "
+                        "kept out of screening (PRISMA: removed before screening, other reasons)"
+                    )
             except ScreenerError as exc:
                 report.problems.append(str(exc))
                 ok = False

@@ -18,7 +18,7 @@ from .errors import ScreenerError
 from .outputs import safe_cell
 from .records import Record
 
-__all__ = ["export", "final_decisions", "safe_cell", "to_bibtex", "to_csv", "to_ris"]
+__all__ = ["export", "final_decisions", "safe_cell", "safe_url", "to_bibtex", "to_csv", "to_ris"]
 
 FORMATS = ("ris", "csv", "bibtex")
 DECISION_FILTERS = ("included", "excluded", "all")
@@ -150,6 +150,22 @@ def _decision_note(row: ExportRow) -> str:
     return "; ".join(_one_line(p) for p in parts)
 
 
+# Schemes a reference manager may open from an exported record; anything else (javascript:,
+# data:, file:, vbscript:) is dropped: the export is opened and clicked in other programs.
+SAFE_URL_SCHEMES = frozenset(("http", "https", "ftp", "doi"))
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def safe_url(url: str) -> str:
+    """`url` when it has a safe scheme (or none), else "". Browsers ignore white space and
+    control characters inside a scheme ('java\tscript:'), so they do not hide one here."""
+    compact = re.sub(r"[\s\x00-\x1f\x7f-\x9f]", "", url or "")
+    scheme = _SCHEME.match(compact)
+    if scheme is None:
+        return "" if ":" in compact.split("/", 1)[0] else url
+    return url if scheme.group(1).lower() in SAFE_URL_SCHEMES else ""
+
+
 def to_ris(rows: list[ExportRow]) -> str:
     lines: list[str] = []
 
@@ -180,7 +196,7 @@ def to_ris(rows: list[ExportRow]) -> str:
         for keyword in r.keywords or r.mesh:
             tag("KW", keyword)
         tag("LA", r.language)
-        tag("UR", r.url)
+        tag("UR", safe_url(r.url))
         tag("N1", _decision_note(row))
         lines.append("ER  - ")
         lines.append("")

@@ -7,13 +7,16 @@ through `inside`, which refuses symlinks on the way. Appends open each folder in
 and the file with `O_NOFOLLOW`, relative to the folder above (`open_append_beneath`).
 
 The rule: letters and digits of any script, space, `.`, `_`, `-` and `'`; no path separator, no
-leading dot or space, no trailing space, at most 64 characters.
+leading dot or space, no trailing space or dot, at most 64 characters; no compatibility
+variant of a character (fullwidth `ｍ`), no mix of look-alike scripts (Latin with Cyrillic or
+Greek), no Windows device name (`CON`, `nul.txt`).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import shlex
 import stat
 import unicodedata
@@ -46,12 +49,56 @@ def name_problem(value: object, limit: int = MAX_NAME) -> str | None:
         return "starts with a dot or a space"
     if value[-1] == " ":
         return "ends with a space"
+    if value[-1] == ".":  # Windows drops it: 'x.' and 'x' would be one file there
+        return "ends with a dot (Windows drops it, so it would be another name's file there)"
     for char in value:
         if char in _PUNCTUATION or char.isalnum() and unicodedata.category(char)[0] in "LN":
             continue
         shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
         return f"has the character {shown}"
+    return _lookalike_problem(value) or _windows_problem(value)
+
+
+# Scripts whose letters look alike: a name mixing them can pose as another ('medlіne', і Cyrillic).
+_CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})
+# Device names on Windows, whatever the case or extension ('con.toml' cannot be created there).
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(10)), *(f"LPT{n}" for n in range(10))}
+)
+
+
+def _lookalike_problem(value: str) -> str | None:
+    for char in value:
+        plain = unicodedata.normalize("NFKC", char)
+        if plain != char:
+            return f"has the character {char!r}, a variant of {plain!r} (use {plain!r})"
+    # Word by word: 'медлайн.toml' and 'embase ранее' are honest; 'medlіne' is not.
+    for word in re.split(r"[ ._'-]+", value):
+        scripts: dict[str, str] = {}
+        for char in word:
+            script = unicodedata.name(char, "").split(" ")[0]
+            if char.isalpha() and script in _CONFUSABLE_SCRIPTS:
+                scripts.setdefault(script, char)
+        if len(scripts) > 1:
+            (first, _), (other, char) = list(scripts.items())[:2]
+            return (
+                f"mixes {first.title()} and {other.title()} letters in {word!r} ({char!r} is "
+                f"{unicodedata.name(char)}), so it can look like another name; write it in one script"
+            )
     return None
+
+
+def _windows_problem(value: str) -> str | None:
+    stem, dot, rest = value.partition(".")
+    if stem.rstrip(" ").upper() in _WINDOWS_DEVICES:
+        return f"is a device name on Windows, never a file there; add to it, e.g. {f'{stem}-1{dot}{rest}'!r}"
+    return None
+
+
+def name_key(value: str) -> str:
+    """What two names are compared by: names equal after case folding are one file on macOS
+    and Windows, so the review holds at most one of them."""
+    return unicodedata.normalize("NFKC", value).casefold()
 
 
 def check_name(

@@ -35,6 +35,7 @@ from .names import (
     check_not_link,
     inside,
     make_folder_beneath,
+    name_key,
     read_regular_bytes,
     read_review_text,
     rule_text,
@@ -236,6 +237,9 @@ class SearchFile:
     # update, and so on (`screener update`).
     round: int = 1
     date_searched: str = ""  # an update's search date (the search's own is the first one)
+    # Records of the export with nothing to screen, kept out of `records` (the raw file keeps
+    # them); PRISMA: records removed before screening for other reasons.
+    empty: int = 0
 
 
 @dataclass
@@ -278,6 +282,11 @@ class Search:
                 dates[number] = str(run.get("date_run", ""))[:10]
         return [{"round": n, "date_searched": dates[n], "records": records.get(n, 0)} for n in sorted(dates)]
 
+    @property
+    def empty_count(self) -> int:
+        """Empty records of its exports, kept out of screening (see SearchFile.empty)."""
+        return sum(f.empty for f in self.files)
+
     def to_toml(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "name": self.name,
@@ -292,7 +301,7 @@ class Search:
         if self.pubmed:
             data["pubmed"] = self.pubmed
         data["files"] = [
-            {k: v for k, v in vars(f).items() if v != "" and not (k == "round" and v == 1)}
+            {k: v for k, v in vars(f).items() if v != "" and (k, v) not in (("round", 1), ("empty", 0))}
             for f in self.files
         ]
         if self.removed:
@@ -321,13 +330,35 @@ class Search:
         )
 
 
+# Folders of a review that hold its data: a review.toml in them is a file a commit brought.
+DATA_FOLDERS = ("searches", "labels", CACHE_DIR)
+
+
+def _holding_review(folder: Path) -> Path | None:
+    """The review whose data folder (searches/, labels/, .screener/) `folder` is in, if any."""
+    for parent in folder.parents:
+        if (parent / REVIEW_FILE).is_file() and folder.relative_to(parent).parts[0] in DATA_FOLDERS:
+            return parent
+    return None
+
+
 def find_review(start: str | Path | None = None) -> Path:
-    """The review directory: `start` itself if given, else the nearest with a review.toml."""
+    """The review directory: `start` itself if given, else the nearest with a review.toml
+    that is not inside another review's data folders (a review.toml planted in searches/ or
+    labels/ is data of the review around it, never a review of its own)."""
     if start is not None:
         root = Path(start).resolve()
         if not (root / REVIEW_FILE).is_file():
             raise ScreenerError(
                 f"no {REVIEW_FILE} in {root}", hint="run 'screener init DIR' to create a review"
+            )
+        holder = _holding_review(root)
+        if holder is not None:
+            raise ScreenerError(
+                f"is inside {root.relative_to(holder).parts[0]}/ of the review in {holder}, "
+                "so it is that review's data, not a review",
+                path=root / REVIEW_FILE,
+                hint=f"pass --review {holder}",
             )
         return root
     try:
@@ -337,7 +368,7 @@ def find_review(start: str | Path | None = None) -> Path:
             "the current folder no longer exists", hint="cd into the review again, or pass --review DIR"
         ) from None
     for candidate in (here, *here.parents):
-        if (candidate / REVIEW_FILE).is_file():
+        if (candidate / REVIEW_FILE).is_file() and _holding_review(candidate) is None:
             return candidate
     raise ScreenerError(
         f"no {REVIEW_FILE} in {here} or any folder above it",
@@ -583,7 +614,8 @@ class Review:
             if data is None:
                 data = self.verify_raw_file(search, file)
             # strict=False: a stored file gives the records it gave when it was imported.
-            records = parse_bytes(data, path, file.format, search.name, strict=False).records
+            drop = file.empty > 0  # as at its import
+            records = parse_bytes(data, path, file.format, search.name, strict=False, drop_empty=drop).records
             self._write_cache(cache, records)
         if len(records) != file.records:
             raise ScreenerError(
@@ -660,6 +692,11 @@ class Review:
             atomic_write_bytes(cache, _records_to_cache(records), durable=False)
         except OSError:
             pass  # a read-only checkout still works, only slower
+
+    def empty_records(self) -> dict[str, int]:
+        """Per search, the empty records its exports held, kept out of screening (PRISMA 2020:
+        records removed before screening, other reasons); searches without any are left out."""
+        return {s.name: s.empty_count for s in self.searches() if s.empty_count}
 
     def record_files(self) -> list[tuple[Search, SearchFile, int]]:
         """For each record of records(), in the same order: its search, its stored file and its
@@ -754,6 +791,7 @@ class Review:
                 original_name=os.fsencode(Path(path).name).decode("utf-8", "replace"),
                 round=round,
                 date_searched=date_searched if updating else "",
+                empty=len(parsed.empty),
             )
         )
         try:
@@ -771,15 +809,7 @@ class Review:
         it, and whether the import is an update of it; raises, writing nothing, when the name or
         what the command line says cannot go with that search (update checks every file first)."""
 
-        check_name(search, "search name", hint=SEARCH_NAME_HINT)
-        folded = search.casefold()
-        names = [s.name for s in self.searches()]
-        clash = next((name for name in names if name != search and name.casefold() == folded), None)
-        if clash:  # one file on macOS and Windows
-            raise ScreenerError(
-                f"search {search!r} differs from the existing search {clash!r} only in case",
-                hint=f"use --search {clash}, or a name of its own",
-            )
+        self.refuse_name_clash(search)
         if date_searched:
             try:
                 dt.date.fromisoformat(date_searched)
@@ -809,6 +839,18 @@ class Review:
             if value:
                 setattr(current, attr, value)
         return current, updating
+
+    def refuse_name_clash(self, search: str) -> None:
+        """Refuse a new or named search whose name is another search's in another case (one
+        file on macOS and Windows): every command that creates a search compares names so."""
+        check_name(search, "search name", hint=SEARCH_NAME_HINT)
+        key = name_key(search)
+        clash = next((s.name for s in self.searches() if s.name != search and name_key(s.name) == key), None)
+        if clash:
+            raise ScreenerError(
+                f"search {search!r} differs from the existing search {clash!r} only in case",
+                hint=f"use --search {clash}, or a name of its own",
+            )
 
     def _refuse_repeated_export(self, search: Search, parsed: ParsedFile, path: str | Path) -> None:
         """An export whose records are mostly in the search already (in one file or spread over

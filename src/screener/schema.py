@@ -726,6 +726,7 @@ _STORED_FILE = {
     "original_name": Text(controls=True),  # the imported file's name, as it was
     "round": _ROUND,
     "date_searched": Date(),
+    "empty": _COUNT,  # empty records of the export, kept out of screening
 }
 
 SEARCH = Table(

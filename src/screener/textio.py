@@ -26,7 +26,8 @@ _BOMS = [
 
 
 def decode_bytes(data: bytes, path: str | Path) -> tuple[str, str]:
-    """Decode an export: a BOM decides; else UTF-8; else Windows-1252 (what old exports use).
+    """Decode an export: a BOM decides; else UTF-16 when its NULs say so (no BOM); else UTF-8;
+    else Windows-1252 (what old exports use).
 
     Returns (text, encoding). Raises ImportFormatError for empty or binary files.
     """
@@ -45,6 +46,19 @@ def decode_bytes(data: bytes, path: str | Path) -> tuple[str, str]:
                     hint="re-export it as UTF-8",
                 ) from None
     head = data[:8192]
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        try:
+            text = data.decode(utf16)
+        except UnicodeDecodeError as exc:
+            raise ImportFormatError(
+                f"looks like {utf16.upper()} text without a byte-order mark, but is not valid "
+                f"{utf16.upper()} (byte {exc.start})",
+                path=path,
+                hint="re-export it as UTF-8",
+            ) from None
+        if "\x00" not in text:
+            return text, utf16
     if b"\x00" in head or _looks_binary(head):
         raise ImportFormatError(
             "is a binary file, not a text export",
@@ -59,6 +73,19 @@ def decode_bytes(data: bytes, path: str | Path) -> tuple[str, str]:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "latin-1"
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when `data` is UTF-16 with no byte-order mark (some Windows
+    tools write it so): a NUL in every other byte, as Latin text gives, and almost never between."""
+    head = data[:8192]
+    if len(data) % 2 or len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    for zeros, others, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.6 * len(zeros) and others.count(0) <= 0.01 * len(others):
+            return encoding
+    return None
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -134,7 +161,7 @@ def read_export_bytes(path: str | Path) -> bytes:
 def read_user_text(path: str | Path, what: str) -> str:
     """A small text file the user names on the command line (a query file), as text.
 
-    UTF-8 (a BOM is dropped), UTF-16 with a BOM (Notepad's "Unicode"), else Windows-1252, the
+    UTF-8 (a BOM is dropped), UTF-16 with a BOM (Notepad's "Unicode") or without, else Windows-1252, the
     usual encoding of text saved on Windows. A binary file, a device, a FIFO or anything over
     MAX_USER_TEXT_BYTES is refused with a ScreenerError naming `what` ("query file").
     """
@@ -154,15 +181,19 @@ def read_user_text(path: str | Path, what: str) -> str:
                 ) from None
             break
     else:
-        if b"\x00" in data or _looks_binary(data[:8192]):
+        utf16 = _utf16_without_bom(data)
+        if utf16 is not None:
+            text = data.decode(utf16, "replace")
+        elif b"\x00" in data or _looks_binary(data[:8192]):
             raise not_text
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
+        else:
             try:
-                text = data.decode("cp1252")
-            except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
-                text = data.decode("latin-1")
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                try:
+                    text = data.decode("cp1252")
+                except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+                    text = data.decode("latin-1")
     if "\x00" in text:
         raise not_text
     return text

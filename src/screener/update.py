@@ -25,7 +25,7 @@ Progress = Callable[[int, int], None]
 class UpdateReport:
     round: int
     pubmed: list[Any] = field(default_factory=list)  # search.pubmed.PubmedUpdate per search
-    imported: list[dict[str, Any]] = field(default_factory=list)  # {search, file, records, added}
+    imported: list[dict[str, Any]] = field(default_factory=list)  # {search, file, records, empty, added}
     identified: int = 0  # records of this round
     duplicates: int = 0  # removed: copies of earlier rounds or of each other
     new_studies_to_screen: int = 0
@@ -181,6 +181,8 @@ def _open_round(
                 "search": name,
                 "file": result.stored_as,
                 "records": len(parsed_file.records),
+                "empty": len(parsed_file.empty),  # kept out of screening (empty_warning says so)
+                "warnings": list(parsed_file.warnings),
                 "added": result.added,
             }
         )

@@ -297,8 +297,20 @@ BAD_NAMES = {
     "dotdot": "..",
     "backslash": "a\\..\\b",
     "space-first": " lead",
+    # Windows cannot create a device name's file, drops a trailing dot; look-alikes pose as others.
+    "con": "con",
+    "windows-com1-ext": "COM1.x",
+    "trailing-dot": "x.",
+    "confusable-cyrillic-i": "medl\u0456ne",
+    "fullwidth": "\uff4dedline",
 }
-GOOD_NAMES = {"con": "con", "unicode-muller": "Müller", "unicode-cjk": "李"}
+GOOD_NAMES = {
+    "console": "console",
+    "unicode-muller": "Müller",
+    "unicode-cjk": "李",
+    "unicode-cyrillic": "медлайн",
+    "unicode-kanji-katakana": "医中誌ウェブ",
+}
 
 
 def name_cases() -> Iterable[Case]:
@@ -860,11 +872,16 @@ def export_cases() -> Iterable[Case]:
         "untitled.csv",
     )
     yield imported("ris-empty-record", "TY  - JOUR\nER  - \n", ANY, "empty-record.ris")
+    # A reference manager's blank entry among records: kept out of screening, the rest imported.
+    yield imported("ris-blank-entry", NEW_RIS + "\nTY  - GEN\nER  -\n", OK, "blank-entry.ris")
     yield imported("binary", b"%PDF-1.7\n\x00\x01\x02\xff" * 100, REFUSED, "scan.pdf")
     yield imported("empty", b"", REFUSED, "empty.ris")
     yield imported("whitespace-only", b"\n \r\n\t\n", REFUSED, "blank.ris")
     yield imported("utf-16-bom", NEW_RIS.encode("utf-16"), OK, "utf16.ris")
-    yield imported("utf-16-no-bom", NEW_RIS.encode("utf-16-le"), ANY, "utf16le.ris")
+    yield imported("utf-16-no-bom", NEW_RIS.encode("utf-16-le"), OK, "utf16le.ris")
+    yield imported("utf-16-be-no-bom", NEW_RIS.encode("utf-16-be"), OK, "utf16be.ris")
+    cut = NEW_RIS.encode("utf-16-le") + b"\x00\xd8"  # a lone high surrogate at the end
+    yield imported("utf-16-no-bom-cut", cut, REFUSED, "utf16cut.ris")
     yield imported(
         "invalid-utf-8-bom", b"\xef\xbb\xbf" + NEW_RIS.encode() + b"\xff\xfe\xfd", ANY, "bad-bom.ris"
     )

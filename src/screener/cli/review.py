@@ -9,7 +9,7 @@ import click
 from rich.text import Text
 
 from ..errors import ScreenerError
-from ..importers import FORMATS, read_records
+from ..importers import FORMATS, empty_warning, read_records
 from ..review import Review, Reviewer, init_review
 from ..schema import KINDS as SEARCH_KINDS
 from ..textio import read_user_text
@@ -138,6 +138,10 @@ def import_(
     for number, path in enumerate(files, start=1):
         with err_console.status(f"Reading {path} ({number} of {len(files)})"):
             parsed.append(read_records(path, fmt, search_name))
+    for parsed_file in parsed:
+        for warning in [*parsed_file.warnings, empty_warning(parsed_file)]:
+            if warning:
+                err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
     results = []
     for path, parsed_file in zip(files, parsed, strict=True):
         result = review.import_file(
@@ -158,6 +162,7 @@ def import_(
                 "format": parsed_file.format,
                 "encoding": parsed_file.encoding,
                 "records": len(parsed_file.records),
+                "empty": len(parsed_file.empty),
                 "added": result.added,
                 "stored_as": f"searches/{result.stored_as}",
             }

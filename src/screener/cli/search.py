@@ -208,6 +208,16 @@ def update(
     if not report.pubmed and not any(item["added"] for item in report.imported):
         click.echo(f"Nothing new: every file was imported before; the review stays at round {report.round}.")
         return
+    for item in report.imported:
+        for warning in item["warnings"] if item["added"] else []:
+            click.echo(f"warning: {warning}", err=True)
+        if item["added"] and item["empty"]:
+            click.echo(
+                f"warning: searches/{item['file']}: {item['empty']} empty "
+                f"record{'s' if item['empty'] != 1 else ''} kept out of screening "
+                "(PRISMA: removed before screening, other reasons); the file is stored unchanged",
+                err=True,
+            )
     for item in report.unfinished:
         click.echo(f"warning: the previous round is unfinished ({item}); the update went ahead", err=True)
     click.echo(f"Update round {report.round}:")

@@ -62,6 +62,12 @@ class ParsedFile:
     records: list[Record]
     sha256: str
     data: bytes | None = field(default=None, repr=False)  # the file's bytes, stored as they are
+    # Records with nothing to screen (a reference manager's blank `TY  - GEN`/`ER  -`, a row of
+    # empty cells), kept out of `records` and said where: "record 2 (line 5)". The raw file
+    # keeps them; PRISMA counts them as removed before screening (other reasons).
+    empty: list[str] = field(default_factory=list)
+    # What was read but may not be what the file means (a BibTeX entry closed early), one line each.
+    warnings: list[str] = field(default_factory=list)
 
 
 # What may stand before a RIS file's first `TY  -` line: Ovid's record number ("1.", "3001. ",
@@ -155,30 +161,42 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-# Formats whose parser takes `strict` (see parse_bytes).
+# Formats whose parser takes `strict` (see parse_bytes), and those that take a list to add warnings to.
 _STRICT_PARSERS = frozenset(("medline", "csv"))
+_WARNING_PARSERS = frozenset(("bibtex",))
 
 
 def parse_bytes(
-    data: bytes, path: str | Path, fmt: str | None = None, search: str = "", *, strict: bool = True
+    data: bytes,
+    path: str | Path,
+    fmt: str | None = None,
+    search: str = "",
+    *,
+    strict: bool = True,
+    drop_empty: bool | None = None,
 ) -> ParsedFile:
     """Parse an export held in memory; see `read_records`.
 
     `strict=False` is for a file already stored in a review: it gives the records the file gave
-    when it was imported, without the checks added since (a file cut off, an empty record, two
-    articles under one PMID), so a review made with an earlier version keeps its records and
-    its counts. New files are always read strictly.
+    when it was imported, without the checks added since (a file cut off, two articles under
+    one PMID), so a review made with an earlier version keeps its records and its counts.
+    New files are always read strictly. Empty records are kept out (`ParsedFile.empty`) when
+    `drop_empty`, by default when strict; a stored file drops them when its provenance says
+    it did at import.
     """
     with gc_paused():
-        return _parse_bytes(data, path, fmt, search, strict)
+        return _parse_bytes(data, path, fmt, search, strict, strict if drop_empty is None else drop_empty)
 
 
-def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str, strict: bool) -> ParsedFile:
+def _parse_bytes(
+    data: bytes, path: str | Path, fmt: str | None, search: str, strict: bool, drop_empty: bool
+) -> ParsedFile:
     import hashlib
 
     if fmt is not None and fmt not in FORMATS:
         raise ImportFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     digest = hashlib.sha256(data).hexdigest()
+    warnings: list[str] = []
     if fmt == "excel" or (fmt is None and _is_excel(data)):
         if not data.startswith(b"PK\x03\x04"):
             raise ImportFormatError(
@@ -208,7 +226,12 @@ def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str, st
             )
         fmt = detected
         parser = _module(_TEXT_PARSERS[fmt])
-        raw_records = parser.parse(text, path, strict) if fmt in _STRICT_PARSERS else parser.parse(text, path)
+        if fmt in _STRICT_PARSERS:
+            raw_records = parser.parse(text, path, strict)
+        elif fmt in _WARNING_PARSERS:
+            raw_records = parser.parse(text, path, warnings)
+        else:
+            raw_records = parser.parse(text, path)
     where = _Where(fmt, text, path, len(raw_records))
     if not raw_records:
         raise ImportFormatError(
@@ -216,22 +239,18 @@ def _parse_bytes(data: bytes, path: str | Path, fmt: str | None, search: str, st
             path=path,
             hint="check that the export finished, or pass --format",
         )
-    records = []
+    records, empty = [], []
     for position, record in enumerate(raw_records):
         record.search = search
-        records.append(finalise(record, position))
-        if strict and _is_empty(record):
-            raise ImportFormatError(
-                f"record {position + 1} holds nothing to screen: no title, abstract, authors, year, "
-                "journal or identifier",
-                path=path,
-                line=where.line(position),
-                hint="remove that empty record (in a table, a row of empty cells) and import the file again",
-            )
+        finished = finalise(record, position)  # at its place in the file: later ids stay as they were
+        if drop_empty and _is_empty(record):
+            empty.append(where.record(position))
+            continue
+        records.append(finished)
     _separate_shared_dois(records)
     if strict:
         _refuse_conflicting_ids(records, where)
-    return ParsedFile(Path(path), fmt, encoding, records, digest, data)
+    return ParsedFile(Path(path), fmt, encoding, records, digest, data, empty, warnings)
 
 
 # The fields that make a record something a reviewer can screen or find.
@@ -257,6 +276,19 @@ _CONTENT_FIELDS = (
 
 def _is_empty(record: Record) -> bool:
     return not any(getattr(record, name) for name in _CONTENT_FIELDS)
+
+
+def empty_warning(parsed: ParsedFile) -> str | None:
+    """The warning for a file's empty records (import, update), or None when it has none."""
+    if not parsed.empty:
+        return None
+    n = len(parsed.empty)
+    shown = ", ".join(parsed.empty[:5]) + (", ..." if n > 5 else "")
+    return (
+        f"{parsed.path}: {n} empty record{'s' if n != 1 else ''} ({shown}) with no title, abstract, "
+        "authors, year, journal or identifier: kept out of screening (PRISMA: removed before "
+        "screening, other reasons); the file is stored unchanged"
+    )
 
 
 class _Where:

@@ -107,12 +107,35 @@ def _parse_quietly(text: str) -> bibtexparser.Library:
         logger.setLevel(level)
 
 
-def parse(text: str, path: str | Path) -> list[Record]:
+# Text after an entry that reads as its fields (`, author = {...}`): a stray '}' closed it early.
+_LEFT_FIELDS = re.compile(r"\s*(?:,|[A-Za-z][\w-]*\s*=\s*[{\"\w])")
+
+
+def _left_over(block: object, entry: object, path: str | Path) -> str | None:
+    """A warning when `block` (text outside any entry) is the rest of `entry`'s fields."""
+    raw = str(getattr(block, "raw", "") or "")
+    if not isinstance(entry, bibtexparser.model.Entry) or not _LEFT_FIELDS.match(raw):
+        return None
+    names = re.findall(r"(?:^|,)\s*([A-Za-z][\w-]*)\s*=", raw, re.MULTILINE)
+    lost = ", ".join(dict.fromkeys(names)) or "text"
+    line = (getattr(block, "start_line", 0) or 0) + 1
+    return (
+        f"{path}:{line}: BibTeX entry {entry.key!r} ends early: a stray '}}' on this line closes it, "
+        f"so what follows ({lost}) is not part of the record; fix the braces and import the file again"
+    )
+
+
+def parse(text: str, path: str | Path, warnings: list[str] | None = None) -> list[Record]:
     # bibtexparser's LatexDecodingMiddleware (pylatexenc) takes ~13 ms an entry; exports only
     # use accents, escapes and a few commands, which `delatex` handles a hundred times faster.
     library = _parse_quietly(text)
     entries = []
+    previous: object = None
     for block in library.blocks:
+        if isinstance(block, bibtexparser.model.ImplicitComment) and warnings is not None:
+            if (warning := _left_over(block, previous, path)) is not None:
+                warnings.append(warning)
+        previous = block
         if isinstance(block, bibtexparser.model.Entry):
             entries.append(block)
         elif isinstance(block, bibtexparser.model.DuplicateFieldKeyBlock):

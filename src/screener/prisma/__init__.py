@@ -198,6 +198,18 @@ def prisma_counts(review, outcome=None, views=None, studied=None, round: int | N
         elif kind == "register":
             per_register[name] += 1
 
+    # Empty records of this round's exports, kept out of screening at import (SearchFile.empty):
+    # identified, then removed before screening for other reasons (a box of the database column).
+    for name, search in searches.items():
+        kind = kind_of_search[name]
+        empty = [f for f in search.files if f.empty and f.round == current]
+        if kind not in DATABASE_KINDS or not empty:
+            continue
+        ids = [f"searches/{f.path}: empty record {n}" for f in empty for n in range(1, f.empty + 1)]
+        boxes[f"{kind}_results"].extend(ids)
+        boxes["excluded_other"].extend(ids)
+        (per_database if kind == "database" else per_register)[search.database or name] += len(ids)
+
     removed_copies: list[dict[str, str]] = []
 
     def in_databases(index: int) -> bool:

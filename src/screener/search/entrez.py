@@ -35,6 +35,7 @@ from typing import Any
 from Bio import Entrez
 
 from ..errors import ScreenerError
+from ..records import clean_text
 from ..safexml import entrez_read
 
 NCBI_BASE = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
@@ -203,7 +204,9 @@ class EntrezClient:
             with self._biopython():
                 handle = function(**params)
             try:
-                data = handle.read()
+                # Biopython decodes a text/plain body as UTF-8 and raises on a bad byte; the
+                # bytes are read as sent and checked by the caller (see _utf8).
+                data = handle.buffer.read() if hasattr(handle, "buffer") else handle.read()
             finally:
                 handle.close()
         except urllib.error.HTTPError as exc:
@@ -214,7 +217,8 @@ class EntrezClient:
                 raise TransientError(f"HTTP {exc.code}", exc.headers.get("Retry-After")) from None
             if exc.code == 400 and params.get("webenv"):
                 raise HistoryExpired(body.decode("utf-8", "replace")[:300]) from None
-            message = body.decode("utf-8", "replace").strip()[:300] or exc.reason
+            # The body reaches the terminal: tags, escapes and control characters cleaned out.
+            message = clean_text(body.decode("utf-8", "replace"))[:300] or clean_text(exc.reason)
             raise ScreenerError(f"NCBI refused the request (HTTP {exc.code}): {message}") from None
         except (http.client.IncompleteRead, http.client.RemoteDisconnected) as exc:
             raise TransientError(f"truncated response ({type(exc).__name__})") from None
@@ -295,7 +299,10 @@ class EntrezClient:
             if "ERROR" in result and not result.get("Count"):
                 raise ScreenerError(f"PubMed refused the query: {result['ERROR']}")
             ids = [str(i) for i in result.get("IdList", [])]
-            count = int(result.get("Count", 0))
+            count_text = str(result.get("Count", "0")).strip()
+            if not count_text.isascii() or not count_text.isdigit():
+                raise TransientError(f"ESearch gave the count {clean_text(count_text)[:40]!r}, not a number")
+            count = int(count_text)
             if len(ids) < min(retmax, count):
                 raise TransientError("ESearch returned fewer ids than it announced")
             return {
@@ -327,7 +334,22 @@ class EntrezClient:
             "rettype": "medline",
             "retmode": "text",
         }
-        return self.call(Entrez.efetch, params, validate)
+        return self.call(Entrez.efetch, params, self._utf8(validate))
+
+    def _utf8(self, validate: Callable[[bytes], Any] | None) -> Callable[[bytes], Any]:
+        """`validate` given the body as UTF-8: MEDLINE is text, so a byte that is not UTF-8
+        becomes U+FFFD in that record (said above the progress bar) instead of failing the run."""
+
+        def check(data: bytes) -> Any:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if self.on_retry:
+                    self.on_retry(f"EFetch sent a byte that is not UTF-8 (byte {exc.start}); kept as U+FFFD")
+                data = data.decode("utf-8", "replace").encode("utf-8")
+            return validate(data) if validate else data
+
+        return check
 
     def efetch_medline_ids(self, ids: list[str], validate: Callable[[bytes], Any] | None = None) -> Any:
         """MEDLINE records of these PMIDs (Biopython POSTs a long id list)."""
@@ -338,4 +360,4 @@ class EntrezClient:
             "rettype": "medline",
             "retmode": "text",
         }
-        return self.call(Entrez.efetch, params, validate)
+        return self.call(Entrez.efetch, params, self._utf8(validate))

@@ -392,6 +392,13 @@ class PubmedSearch:
         self._save_state(state)
 
     def run(self, restart: bool = False) -> PubmedSearchResult:
+        # The review's lock, like import and update: an import into this name while the search
+        # runs waits, then finds the search (two runs of one name would share the state too).
+        with self.review.lock():
+            return self._run(restart)
+
+    def _run(self, restart: bool) -> PubmedSearchResult:
+        self.review.refuse_name_clash(self.name)
         if self.review.search(self.name) is not None:
             raise ScreenerError(
                 f"search {self.name!r} exists already",
@@ -446,7 +453,8 @@ class PubmedSearch:
         files = []
         if chunks:  # a query with no hits is a search with no file, not an empty export
             body = ("\n\n".join(chunks) + "\n").encode("utf-8")
-            stored = f"{self.name}.nbib"
+            # Never NAME.nbib blindly: search x's second file is x-2.nbib, beside a new search x-2.
+            stored = self.review.free_file_name(self.name, ".nbib")
             atomic_write_beneath(self.review.searches_dir / stored, body)
             files.append(
                 SearchFile(
@@ -633,6 +641,11 @@ def update_pubmed(
 def write_pubmed_update(review: Review, update: PubmedUpdate) -> None:
     """Store an update: the new records as a MEDLINE file of the search, and the run in its
     provenance (`[[pubmed.updates]]`), so a search that found nothing still records its run."""
+    with review.lock():  # re-entrant: update_review holds it already; a caller on its own may not
+        _write_pubmed_update(review, update)
+
+
+def _write_pubmed_update(review: Review, update: PubmedUpdate) -> None:
     search = review.search(update.search)
     if search is None:
         raise ScreenerError(f"no search {update.search!r} in this review")
