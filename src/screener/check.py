@@ -56,6 +56,7 @@ def check_review(review) -> CheckReport:  # noqa: ANN001 - a review.Review
     _check_links(review, report)
     searches_ok = _check_searches(review, report)
     _check_labels(review, report, config)
+    _check_fulltext(review, report)
     if searches_ok and not report.problems:
         _open_work(review, report)
     return report
@@ -221,6 +222,56 @@ def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
                     f"labels/dedup.csv: {len(unknown)} ids are not records of the review "
                     f"({', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''})"
                 )
+
+
+def _check_fulltext(review, report: CheckReport) -> None:  # noqa: ANN001
+    """fulltext/manifest.csv parses; every attached PDF this clone has matches its sha256; the
+    ones it lacks are named (PDFs are never committed: a clone without them is normal)."""
+    from .fulltext.manifest import latest, pdf_folder, read_manifest
+    from .fulltext.text import sha256_bytes
+    from .names import read_regular_bytes
+
+    try:
+        entries, skipped = read_manifest(review.root)
+        folder = pdf_folder(review.root)
+    except ScreenerError as exc:
+        report.problems.append(str(exc))
+        return
+    report.warnings.extend(skipped)
+    lacking: list[str] = []
+    named: set[str] = set()
+    for entry in latest(entries).values():
+        if not entry.has_file:
+            continue
+        named.add(entry.file)
+        path = folder / entry.file
+        if not path.exists() and not path.is_symlink():
+            lacking.append(entry.file)
+            continue
+        try:
+            digest = sha256_bytes(read_regular_bytes(path))
+        except ScreenerError as exc:
+            report.problems.append(str(exc))
+            continue
+        report.files_verified += 1
+        if digest != entry.sha256:
+            report.problems.append(
+                f"fulltext/pdf/{entry.file}: its sha256 is not the one fulltext/manifest.csv line "
+                f"{entry.line} records for {entry.record_id} (replaced or damaged); attach the right "
+                "PDF again with 'screener fulltext attach'"
+            )
+    if lacking:
+        report.warnings.append(
+            f"{len(lacking)} attached PDFs are not in this clone (fulltext/pdf/{lacking[0]}"
+            f"{' ...' if len(lacking) > 1 else ''}); copy fulltext/pdf/ from a teammate to read them"
+        )
+    if folder.is_dir() and not folder.is_symlink():
+        stray = sorted(p.name for p in folder.iterdir() if p.suffix == ".pdf" and p.name not in named)
+        if stray:
+            report.warnings.append(
+                f"fulltext/pdf/ holds {len(stray)} PDFs the manifest does not list ({stray[0]}"
+                f"{' ...' if len(stray) > 1 else ''}); left by an interrupted attach? attach them again"
+            )
 
 
 def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001

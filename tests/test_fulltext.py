@@ -1,0 +1,373 @@
+"""Full texts: attaching a folder of PDFs, the manifest, check, status, show and the missing list."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+
+import pytest
+
+from screener.fulltext import attach as ft
+from screener.fulltext.manifest import MANIFEST, pdf_file_name, read_manifest
+from screener.fulltext.match import Matcher
+from screener.records import Record
+
+from .conftest import FIXTURES, needs_shared
+from .fulltext_helpers import article, fulltext_review, make_pdf, write
+
+TRIAL = {
+    "title": "Exercise therapy for chronic low back pain in older adults: a randomised controlled trial",
+    "authors": "Okafor, Chidi; Lindqvist, Maria",
+    "year": "2019",
+    "doi": "10.1234/jtm.2019.0042",
+    "journal": "J Test Med",
+    "pages": "101-110",
+}
+COHORT = {
+    "title": "Sleep duration and cognitive decline in a prospective cohort of nurses",
+    "authors": "Haddad, Rana; Berg, Tomas",
+    "year": "2020",
+    "journal": "Cohort Studies",
+    "pages": "5-15",
+}
+
+
+def _attach(cli, review, folder, *extra):
+    result = cli("--review", str(review.root), "fulltext", "attach", str(folder), "--json", *extra)
+    assert result.code == 0, result
+    return json.loads(result.out)
+
+
+def test_attach_matches_by_doi_and_by_title_and_copies_under_a_name_from_the_id(cli, review_pair):
+    review, folder = review_pair
+    data = _attach(cli, review, folder)
+    outcomes = {p["file"]: p for p in data["pdfs"]}
+    assert outcomes["downloads/okafor.pdf"]["outcome"] == "attached"
+    assert outcomes["Haddad 2020.PDF"]["outcome"] == "attached"
+    assert outcomes["unrelated.pdf"]["outcome"] == "unmatched"
+    ids = {r.title: r.id for r in review.records()}
+    pdf_dir = review.root / "fulltext" / "pdf"
+    for title in (TRIAL["title"], COHORT["title"]):
+        assert (pdf_dir / pdf_file_name(ids[title])).is_file()
+    assert "*" in (pdf_dir / ".gitignore").read_text()  # never committed, whatever the review's .gitignore
+    entries, _ = read_manifest(review.root)
+    assert {e.record_id for e in entries} == set(ids.values())
+    assert {e.state for e in entries} == {"prepared"} and {e.source for e in entries} == {"attach"}
+    # Attaching the same folder again changes nothing.
+    again = _attach(cli, review, folder)
+    assert again["counts"]["attached"] == 0 and again["counts"]["already_attached"] == 2
+    assert len(read_manifest(review.root)[0]) == 2
+
+
+def test_status_json_is_a_stable_contract(cli, review_pair):
+    review, folder = review_pair
+    _attach(cli, review, folder)
+    out = json.loads(cli("--review", str(review.root), "fulltext", "status", "--json").out)
+    assert len(out) == 2
+    for item in out:
+        assert {"record_id", "state", "sha256", "path", "present"} <= set(item)
+        assert item["state"] == "prepared" and item["present"] is True and len(item["sha256"]) == 64
+        assert item["path"].startswith("fulltext/pdf/") and (review.root / item["path"]).is_file()
+
+
+def test_dry_run_writes_nothing(cli, review_pair):
+    review, folder = review_pair
+    data = _attach(cli, review, folder, "--dry-run")
+    assert data["counts"]["attached"] == 2
+    assert not (review.root / "fulltext").exists()
+
+
+@pytest.fixture
+def review_pair(tmp_path):
+    review = fulltext_review(tmp_path, [TRIAL, COHORT])
+    folder = tmp_path / "pdfs"
+    # By DOI (and title); by title and first author with no DOI; one of nothing in the review.
+    write(
+        folder / "downloads",
+        "okafor.pdf",
+        article(TRIAL["title"], "Chidi Okafor, Maria Lindqvist", 2019, TRIAL["doi"]),
+    )
+    write(folder, "Haddad 2020.PDF", article(COHORT["title"], "Rana Haddad and Tomas Berg", 2020))
+    write(folder, "unrelated.pdf", article("Bird migration over the Baltic sea in autumn", "Jan Nowak", 2018))
+    return review, folder
+
+
+# Near misses: one PDF, and records by the same author whose titles differ by a word or a
+# number. The PDF's own record may be absent: then nothing may be attached.
+BASE = "Long-term outcomes of hip replacement in elderly patients"
+NEAR_MISSES = [
+    ("part I / part II", f"{BASE}: Part II", [f"{BASE}: Part I"]),
+    ("part 1 / part 2", f"{BASE}, part 2", [f"{BASE}, part 1"]),
+    ("one word", f"{BASE} with osteoarthritis", [f"{BASE} with osteoporosis"]),
+    (
+        "a number",
+        "Mortality at 10 years after hip replacement in elderly patients",
+        ["Mortality at 1 years after hip replacement in elderly patients"],
+    ),
+    ("longer title", f"{BASE} and their carers", [BASE]),
+    ("shorter title", BASE, [f"{BASE} and their carers"]),
+]
+
+
+@pytest.mark.parametrize(("case", "pdf_title", "others"), NEAR_MISSES, ids=[c[0] for c in NEAR_MISSES])
+def test_near_miss_titles_by_one_author_never_match_each_other(tmp_path, cli, case, pdf_title, others):
+    rows = [
+        {"title": t, "authors": "Moreau, Jeanne; Patel, Ravi", "year": str(2015 + i), "pages": f"{i}1-{i}9"}
+        for i, t in enumerate(others)
+    ]
+    review = fulltext_review(tmp_path, rows)
+    folder = tmp_path / "pdfs"
+    write(folder, "paper.pdf", article(pdf_title, "Jeanne Moreau, Ravi Patel", 2015))
+    data = _attach(cli, review, folder)
+    assert data["counts"]["attached"] == 0, data
+    assert data["pdfs"][0]["outcome"] in ("uncertain", "unmatched")
+    # With its own record in the review too, the PDF goes to that record, never to the sibling.
+    review2 = fulltext_review(
+        tmp_path / "both",
+        [
+            *rows,
+            {"title": pdf_title, "authors": "Moreau, Jeanne; Patel, Ravi", "year": "2015", "pages": "90-99"},
+        ],
+    )
+    data = _attach(cli, review2, folder)
+    own = next(r.id for r in review2.records() if r.title == pdf_title)
+    assert data["pdfs"][0]["outcome"] == "attached" and data["pdfs"][0]["record_id"] == own, data
+
+
+def test_a_doi_without_its_title_goes_to_a_person(tmp_path, cli):
+    review = fulltext_review(tmp_path, [TRIAL])
+    folder = tmp_path / "pdfs"
+    # A commentary that cites the trial's DOI: not the trial's report.
+    write(
+        folder,
+        "comment.pdf",
+        article("A commentary on exercise and back pain in later life", "Ann Other", 2020, TRIAL["doi"]),
+    )
+    data = _attach(cli, review, folder)
+    assert data["pdfs"][0]["outcome"] == "uncertain" and "not its title" in data["pdfs"][0]["reason"]
+
+
+def test_two_pdfs_for_one_record_both_wait(tmp_path, cli):
+    review = fulltext_review(tmp_path, [COHORT])
+    folder = tmp_path / "pdfs"
+    write(folder, "a.pdf", article(COHORT["title"], "Rana Haddad", 2020))
+    write(folder, "b.pdf", article(COHORT["title"], "Rana Haddad", 2020, journal="Preprints"))
+    data = _attach(cli, review, folder)
+    assert [p["outcome"] for p in data["pdfs"]] == ["uncertain", "uncertain"]
+
+
+def test_review_attaches_what_a_person_chooses(tmp_path, cli):
+    review = fulltext_review(tmp_path, [TRIAL])
+    folder = tmp_path / "pdfs"
+    write(
+        folder,
+        "comment.pdf",
+        article("Exercise for back pain in older adults", "Chidi Okafor", 2019, TRIAL["doi"]),
+    )
+    plan = ft.plan(review, folder)
+    assert plan.outcomes[0].outcome == "uncertain"
+    asked = []
+    record_id = review.records()[0].id
+    assert ft.decide(review, plan, lambda o: asked.append(o.file) or record_id, "alice") == 1
+    (entry,) = read_manifest(review.root)[0]
+    assert entry.record_id == record_id and entry.who == "alice"
+    assert entry.state == "needs_manual_preparation" and "wrong file" in entry.note
+
+
+def _generated_bad(tmp_path):
+    from pypdf import PdfReader, PdfWriter
+
+    good = article(COHORT["title"], "Rana Haddad", 2020)
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(good)))
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-128")
+    locked = io.BytesIO()
+    writer.write(locked)
+    owner_only = PdfWriter(clone_from=PdfReader(io.BytesIO(good)))
+    owner_only.encrypt(user_password="", owner_password="owner", algorithm="RC4-128")
+    opened = io.BytesIO()
+    owner_only.write(opened)
+    return {
+        "encrypted.pdf": (locked.getvalue(), "unreadable", "encrypted with a password"),
+        "truncated.pdf": (good[: len(good) // 3], "unreadable", "damaged"),
+        "not-a-pdf.pdf": (b"<html><body>Access denied</body></html>", "unreadable", "not a PDF"),
+        "empty.pdf": (b"", "unreadable", "not a PDF"),
+        "figure-only.pdf": (make_pdf(["0 2 4 6 8"]).replace(b"Background", b"Background"), None, None),
+        # Encrypted with an empty user password only (printing restricted): it opens.
+        "owner-password.pdf": (opened.getvalue(), "attached", ""),
+    }
+
+
+def test_unreadable_and_encrypted_pdfs_are_reported_in_one_line_never_attached(tmp_path, cli):
+    review = fulltext_review(tmp_path, [COHORT])
+    folder = tmp_path / "pdfs"
+    cases = _generated_bad(tmp_path)
+    for name, (data, _, _) in cases.items():
+        write(folder, name, data)
+    result = _attach(cli, review, folder)
+    got = {p["file"]: p for p in result["pdfs"]}
+    for name, (_, outcome, words) in cases.items():
+        if outcome is None:
+            continue
+        assert got[name]["outcome"] == outcome, got[name]
+        assert words in got[name]["reason"] and "\n" not in got[name]["reason"]
+
+
+SHARED_PDFS = [
+    ("pdfminer-aes-128.pdf", "unreadable", "encrypted"),
+    ("pdfminer-rc4-40.pdf", "unreadable", "encrypted"),
+    ("pdfminer-issue-1113-evil-xobjects.pdf", "unreadable", "damaged"),
+    ("pdfminer-simple1.pdf", "unreadable", "damaged"),
+    ("pdfminer-pdf-with-jbig2.pdf", "no_text", "no text layer"),
+    ("pdfminer-matplotlib.pdf", "no_text", "no text layer"),
+    ("pdfminer-zen_of_python_corrupted.pdf", "unmatched", ""),
+    ("grobid-dehyphenisation1.pdf", "no_text", "no text layer"),
+    ("tracemonkey-pldi-09.pdf", "attached", "title"),
+    ("pdfminer-naacl06-shinyama.pdf", "attached", "title"),
+]
+REAL_PAPERS = [
+    {
+        "title": "Trace-based just-in-time type specialization for dynamic languages",
+        "authors": "Gal, Andreas; Eich, Brendan; Shaver, Mike",
+        "year": "2009",
+        "doi": "10.1145/1542476.1542528",
+        "journal": "PLDI",
+        "pages": "465-478",
+    },
+    {
+        "title": "Preemptive information extraction using unrestricted relation discovery",
+        "authors": "Shinyama, Yusuke; Sekine, Satoshi",
+        "year": "2006",
+        "journal": "HLT-NAACL",
+        "pages": "304-311",
+    },
+    # Near misses of both, by the same authors.
+    {
+        "title": "Trace-based just-in-time type specialization for static languages",
+        "authors": "Gal, Andreas",
+        "year": "2010",
+        "pages": "1-9",
+    },
+    {
+        "title": "Preemptive information extraction using unrestricted relation discovery: part II",
+        "authors": "Shinyama, Yusuke",
+        "year": "2007",
+        "pages": "2-8",
+    },
+]
+
+
+@needs_shared
+def test_real_and_hostile_pdfs_from_public_test_corpora(tmp_path, cli):
+    review = fulltext_review(tmp_path, REAL_PAPERS)
+    folder = tmp_path / "pdfs"
+    for name, _, _ in SHARED_PDFS:  # read in place, never copied into the repository
+        write(folder, name, (FIXTURES / "pdfs_public_test_corpora" / name).read_bytes())
+    started = time.perf_counter()
+    result = _attach(cli, review, folder)
+    assert time.perf_counter() - started < 60  # the hostile file must not hang
+    got = {p["file"]: p for p in result["pdfs"]}
+    ids = {r.title: r.id for r in review.records()}
+    for name, outcome, words in SHARED_PDFS:
+        assert got[name]["outcome"] == outcome, got[name]
+        assert words in got[name]["reason"]
+    assert got["tracemonkey-pldi-09.pdf"]["record_id"] == ids[REAL_PAPERS[0]["title"]]
+    assert got["pdfminer-naacl06-shinyama.pdf"]["record_id"] == ids[REAL_PAPERS[1]["title"]]
+    text = cli("--review", str(review.root), "fulltext", "show", ids[REAL_PAPERS[0]["title"]]).out
+    assert "--- page 1 of 14 ---" in text and "--- page 14 of 14 ---" in text and "TraceMonkey" in text
+
+
+def test_check_verifies_hashes_and_names_what_a_clone_lacks(cli, review_pair):
+    review, folder = review_pair
+    _attach(cli, review, folder)
+    ok = json.loads(cli("--review", str(review.root), "check", "--json").out)
+    assert ok["ok"], ok
+    pdfs = sorted((review.root / "fulltext" / "pdf").glob("*.pdf"))
+    pdfs[0].write_bytes(pdfs[0].read_bytes() + b"\n% changed")
+    pdfs[1].unlink()
+    result = cli("--review", str(review.root), "check", "--json")
+    report = json.loads(result.out)
+    assert not report["ok"] and any("sha256" in p and pdfs[0].name in p for p in report["problems"])
+    assert any("not in this clone" in w for w in report["warnings"])
+    status = json.loads(cli("--review", str(review.root), "fulltext", "status", "--json").out)
+    assert sorted(item["present"] for item in status) == [False, True]
+    shown = cli("--review", str(review.root), "fulltext", "show", status[0]["record_id"])
+    missing = next(i for i in status if not i["present"])
+    lacking = cli("--review", str(review.root), "fulltext", "show", missing["record_id"])
+    assert lacking.code == 2 and "not in this clone" in lacking.err and "Traceback" not in lacking.err
+    assert shown.code in (0, 2)
+
+
+def test_show_prints_the_text_with_page_marks(cli, tmp_path):
+    review = fulltext_review(tmp_path, [COHORT])
+    folder = tmp_path / "pdfs"
+    write(folder, "x.pdf", article(COHORT["title"], "Rana Haddad", 2020))
+    _attach(cli, review, folder)
+    record_id = review.records()[0].id
+    out = cli("--review", str(review.root), "fulltext", "show", record_id).out
+    assert out.startswith("--- page 1 of 1 ---") and "Sleep duration" in out
+
+
+def test_list_missing_exports_ris_and_csv_for_interlibrary_loans(cli, review_pair, tmp_path):
+    review, folder = review_pair
+    (folder / "Haddad 2020.PDF").unlink()
+    _attach(cli, review, folder)
+    ris = cli("--review", str(review.root), "fulltext", "list", "--missing", "--format", "ris").out
+    assert ris.count("TY  - JOUR") == 1 and "Sleep duration" in ris and "needs manual retrieval" in ris
+    out = tmp_path / "missing.csv"
+    result = cli(
+        "--review", str(review.root), "fulltext", "list", "--missing", "--format", "csv", "-o", str(out)
+    )
+    assert result.code == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [r["title"] for r in rows] == [COHORT["title"]]
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("doi:10.1/x,prepared,{sha},../../etc/passwd,attach,,,,,,", "PDF file name"),
+        ("doi:10.1/x,prepared,{sha},other.pdf,attach,,,,,,", "not the name screener gives"),
+        ("doi:10.1/x,prepared,nothex,{file},attach,,,,,,", "sha256"),
+        ("doi:10.1/x,lost,,,,,,,,,", "state one of"),
+    ],
+)
+def test_a_bad_manifest_line_is_one_error_naming_it(cli, tmp_path, line, words):
+    review = fulltext_review(tmp_path, [COHORT])
+    (review.root / "fulltext").mkdir()
+    text = line.format(sha="a" * 64, file=pdf_file_name("doi:10.1/x"))
+    (review.root / "fulltext" / MANIFEST).write_text(f"record_id,state\n{text}\n")
+    result = cli("--review", str(review.root), "fulltext", "status")
+    assert result.code == 2 and words in result.err and "manifest.csv:2" in result.err, result
+
+
+def test_names_from_ids_are_safe_and_distinct():
+    names = {pdf_file_name(i) for i in ("doi:10.1/a_b", "doi:10.1/a/b", "../../x", ".hidden", "pmid:1")}
+    assert len(names) == 5 and all("/" not in n and not n.startswith(".") for n in names)
+
+
+def test_init_keeps_pdfs_out_of_git_and_merges_the_manifest(tmp_path):
+    from screener.review import init_review
+
+    root = init_review(tmp_path / "r")
+    assert "fulltext/pdf/" in (root / ".gitignore").read_text()
+    assert "fulltext/manifest.csv merge=union" in (root / ".gitattributes").read_text()
+
+
+def test_matcher_speed_on_many_records():
+    records = [
+        Record(
+            id=f"x:{i}",
+            title=f"Study {i} of topic {i % 7} in cohort number {i * 3}",
+            authors=["Smith, J"],
+            year=2000,
+        )
+        for i in range(2000)
+    ]
+    matcher = Matcher(records)
+    started = time.perf_counter()
+    for i in range(50):
+        match = matcher.match(f"Study {i} of topic {i % 7} in cohort number {i * 3}\nJ Smith\n2000\n")
+        assert match.outcome == "attach" and match.record_id == f"x:{i}", match
+    assert time.perf_counter() - started < 5
