@@ -371,3 +371,30 @@ def test_matcher_speed_on_many_records():
         match = matcher.match(f"Study {i} of topic {i % 7} in cohort number {i * 3}\nJ Smith\n2000\n")
         assert match.outcome == "attach" and match.record_id == f"x:{i}", match
     assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [
+        # An author line starting with the initial "A." is no continuation of the title.
+        (
+            f"{COHORT['title']}\nA. Haddad, T. Berg\n2020",
+            "attach",
+        ),
+        (
+            f"{COHORT['title']}\nand their families\nR Haddad",
+            "review",
+        ),
+        (
+            "Sleep duration and cognitive decline in a prospective cohort of nurses: a trial\nR Haddad",
+            "review",
+        ),
+        ("Long sleep duration and cognitive decline in a prospective cohort of nurses\nR Haddad", "review"),
+        # Hyphenation and a footnote mark glued to the last word do not hide the title.
+        ("Sleep duration and cognitive de-\ncline in a prospective cohort of nurses1\nR. Haddad", "attach"),
+        ("Bird migration\nJ Nowak", "none"),
+    ],
+)
+def test_title_lookup_boundaries(text, outcome):
+    record = Record(id="x:1", title=COHORT["title"], authors=["Haddad, Rana"], year=2020)
+    assert Matcher([record]).match(text).outcome == outcome

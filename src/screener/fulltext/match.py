@@ -36,6 +36,8 @@ CLOSE = 80.0
 # ("Editorial", "Reply") to identify a report on its own.
 MIN_TITLE_CHARS = 20
 MIN_TITLE_WORDS = 3
+# How many of the records sharing most title words with a PDF are scored for closeness.
+FUZZY_SCORED = 8
 _DOI = re.compile(r"10\.\d{4,9}/[^\s\"'<>]+")
 _PMID = re.compile(r"\bPMID:?\s*(\d{1,9})\b", re.IGNORECASE)
 _CONNECTORS = frozenset(
@@ -123,12 +125,14 @@ class Matcher:
         meta_title = fold(metadata.get("title", "")).replace(" ", "")
         candidates: dict[int, Candidate] = {}
 
-        def candidate(index: int) -> Candidate:
+        def candidate(index: int, close: bool = True) -> Candidate | None:
             if index not in candidates:
                 target = self.targets[index]
                 exact, why = page.title_stands(target.compact)
                 if not exact and meta_title and target.compact and meta_title == target.compact:
                     exact, why = True, ""
+                if not exact and not close:
+                    return None
                 score = 100.0 if exact else page.closeness(target)
                 candidates[index] = Candidate(
                     target.record.id,
@@ -142,9 +146,11 @@ class Matcher:
             return candidates[index]
 
         for index, kind in ids.items():
-            candidate(index).by_id = kind
-        for index in page.sharing_words(self):
-            candidate(index)
+            candidate(index).by_id = kind  # type: ignore[union-attr]
+        # Every record whose title's words are all there is looked up exactly (a cheap find);
+        # only the few sharing most words are scored for closeness (a fuzzy alignment).
+        for rank, (index, _share) in enumerate(page.sharing_words(self)):
+            candidate(index, close=rank < FUZZY_SCORED)
         shown = sorted(candidates.values(), key=lambda c: (-c.score, not c.by_id, c.record_id))
         shown = [c for c in shown if c.by_id or c.score >= CLOSE]
         return _decide(shown, {self.targets[i].record.id: self.targets[i] for i in candidates})
@@ -299,14 +305,19 @@ class _Page:
         if last + 1 < len(self.lines):
             following = self.lines[last + 1].lstrip()
             tokens = self.line_tokens[last + 1]
-            if following[:1].islower() or following[:1] in ":-\u2013\u2014(" or tokens[0] in _CONNECTORS:
+            # "in adolescents", ": a trial", "And Their Carers"; not an author's initial ("A. Smith").
+            article = tokens[0] == "a" and re.match(r"[Aa] [a-z]", following) is not None
+            connector = len(tokens[0]) > 1 and tokens[0] in _CONNECTORS or article
+            if following[:1].islower() or following[:1] in ":-\u2013\u2014(" or connector:
                 return "the line after the title seems to carry it on (a longer title?)"
         return ""
 
-    def sharing_words(self, matcher: Matcher) -> list[int]:
-        """Records with at least 60% of their title's words in the text (cheap blocking)."""
+    def sharing_words(self, matcher: Matcher) -> list[tuple[int, float]]:
+        """Records with at least 60% of their title's words in the text, most first (cheap
+        blocking), with that share."""
         counts = Counter(chain.from_iterable(matcher.by_word.get(word, ()) for word in self.words))
-        return [i for i, n in counts.items() if n >= 0.6 * len(matcher.targets[i].words)]
+        shares = ((i, n / len(matcher.targets[i].words)) for i, n in counts.items())
+        return sorted(((i, share) for i, share in shares if share >= 0.6), key=lambda item: -item[1])
 
     def closeness(self, target: _Target) -> float:
         if not self._folded_head:
