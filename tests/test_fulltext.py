@@ -398,3 +398,24 @@ def test_matcher_speed_on_many_records():
 def test_title_lookup_boundaries(text, outcome):
     record = Record(id="x:1", title=COHORT["title"], authors=["Haddad, Rana"], year=2020)
     assert Matcher([record]).match(text).outcome == outcome
+
+
+def test_mark_not_available_then_prepared_needs_a_file(cli, review_pair):
+    review, folder = review_pair
+    record_id = next(r.id for r in review.records() if r.title == COHORT["title"])
+    root = str(review.root)
+    assert (
+        cli("--review", root, "fulltext", "mark", record_id, "not_available", "--note", "none held").code == 0
+    )
+    status = {
+        i["record_id"]: i for i in json.loads(cli("--review", root, "fulltext", "status", "--json").out)
+    }
+    assert status[record_id]["state"] == "not_available" and status[record_id]["note"] == "none held"
+    refused = cli("--review", root, "fulltext", "mark", record_id, "prepared")
+    assert refused.code == 2 and "no file" in refused.err
+    _attach(cli, review, folder)
+    assert cli("--review", root, "fulltext", "mark", record_id, "needs_manual_retrieval").code == 0
+    status = {
+        i["record_id"]: i for i in json.loads(cli("--review", root, "fulltext", "status", "--json").out)
+    }
+    assert status[record_id]["state"] == "needs_manual_retrieval" and "sha256" not in status[record_id]

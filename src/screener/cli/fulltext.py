@@ -198,6 +198,28 @@ def show(record_id: str) -> None:
     click.echo(report_text(review, record_id), nl=False)
 
 
+@fulltext.command()
+@click.argument("record_id")
+@click.argument("state", type=click.Choice(["not_available", "needs_manual_retrieval", "prepared"]))
+@click.option("--note", default="", help="Why (e.g. 'library has no holdings').")
+@click.option("--reviewer", default=None, help="Your name, recorded in the manifest (default: $USER).")
+def mark(record_id: str, state: str, note: str, reviewer: str | None) -> None:
+    """Set RECORD_ID's report state by hand: not_available (no copy can be found),
+    needs_manual_retrieval (the attached file is wrong: set it aside), prepared (a file that
+    needed a look is fine). The PRISMA count of reports not retrieved stays the screen's `r`.
+
+    \b
+    Examples:
+      screener fulltext mark pmid:12345678 not_available --note "no library holds it"
+      screener fulltext mark doi:10.1000/xyz prepared
+    """
+    from ..fulltext import mark as set_state
+
+    review = find_review(None)
+    entry = set_state(review, record_id, state, _who(reviewer), note)
+    console.print(Text(f"{entry.record_id}: {entry.state}"))
+
+
 @fulltext.command(name="list")
 @click.option("--missing", is_flag=True, required=True, help="The records with no file attached.")
 @click.option("--format", "fmt", type=click.Choice(["ris", "csv"]), default="csv", show_default=True)

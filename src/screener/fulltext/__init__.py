@@ -12,7 +12,17 @@ from typing import Any
 
 from ..errors import ScreenerError
 from ..records import Record
-from .manifest import NEEDS_RETRIEVAL, Entry, latest, pdf_folder, read_manifest
+from .manifest import (
+    NEEDS_RETRIEVAL,
+    NOT_AVAILABLE,
+    PREPARED,
+    Entry,
+    append,
+    latest,
+    new_entry,
+    pdf_folder,
+    read_manifest,
+)
 
 
 @dataclass
@@ -119,3 +129,39 @@ def report_text(review, record_id: str) -> str:  # noqa: ANN001
     if not pdf.has_text_layer():
         raise ScreenerError(f"{report.path}: {scan_hint()}")
     return pdf.with_page_marks()
+
+
+# What a person may set by hand (`screener fulltext mark`).
+MARKS = (NOT_AVAILABLE, NEEDS_RETRIEVAL, PREPARED)
+
+
+def mark(review, record_id: str, state: str, who: str, note: str = "") -> Entry:  # noqa: ANN001
+    """Record a person's word on a report: no copy can be found (`not_available`), the file
+    attached is wrong and is set aside (`needs_manual_retrieval`), or a file that needed a look
+    is fine (`prepared`, keeping its file and sha256)."""
+    if state not in MARKS:
+        raise ScreenerError(f"a report can be marked {', '.join(MARKS)}, not {state!r}")
+    report = find_report(review, record_id)
+    if state == PREPARED:
+        if not report.has_file or report.entry is None:
+            raise ScreenerError(
+                f"record {report.record.id} has no file to call prepared",
+                hint="attach it first: screener fulltext attach FOLDER",
+            )
+        old = report.entry
+        entry = new_entry(
+            report.record.id,
+            PREPARED,
+            who,
+            sha256=old.sha256,
+            file=old.file,
+            source=old.source,
+            original_name=old.original_name,
+            url=old.url,
+            note=note,
+        )
+    else:
+        entry = new_entry(report.record.id, state, who, note=note)
+    with review.lock():
+        append(review.root, [entry])
+    return entry
