@@ -419,3 +419,15 @@ def test_mark_not_available_then_prepared_needs_a_file(cli, review_pair):
         i["record_id"]: i for i in json.loads(cli("--review", root, "fulltext", "status", "--json").out)
     }
     assert status[record_id]["state"] == "needs_manual_retrieval" and "sha256" not in status[record_id]
+
+
+def test_status_says_how_many_full_texts_are_attached_and_missing(cli, review_pair):
+    review, folder = review_pair
+    (folder / "Haddad 2020.PDF").unlink()
+    _attach(cli, review, folder)
+    root = str(review.root)
+    info = json.loads(cli("--review", root, "status", "--json").out)
+    assert info["full_texts"]["with_file"] == 1 and info["full_texts"]["without_file"] == 1
+    assert info["full_texts"]["sources"] == {"attach": 1}
+    out = cli("--review", root, "status").out
+    assert "Full texts: 1 of 2 attached (1 by attach), 1 without a file" in out

@@ -165,3 +165,23 @@ def mark(review, record_id: str, state: str, who: str, note: str = "") -> Entry:
     with review.lock():
         append(review.root, [entry])
     return entry
+
+
+def summary(review) -> dict[str, Any]:  # noqa: ANN001
+    """Counts for `screener status`: records at the full-text stage per state, with a file, without
+    one, files this clone lacks, and where the files came from."""
+    items, _ = reports(review)
+    states: dict[str, int] = {}
+    sources: dict[str, int] = {}
+    for item in items:
+        states[item.state] = states.get(item.state, 0) + 1
+        if item.has_file and item.entry is not None:
+            sources[item.entry.source or "unknown"] = sources.get(item.entry.source or "unknown", 0) + 1
+    return {
+        "records": len(items),
+        "with_file": sum(i.has_file for i in items),
+        "without_file": sum(not i.has_file for i in items),
+        "not_in_this_clone": sum(i.has_file and not i.present for i in items),
+        "states": states,
+        "sources": sources,
+    }
