@@ -283,6 +283,10 @@ def test_check_verifies_hashes_and_names_what_a_clone_lacks(cli, review_pair):
     _attach(cli, review, folder)
     ok = json.loads(cli("--review", str(review.root), "check", "--json").out)
     assert ok["ok"], ok
+    assert not any("full text" in w for w in ok["open_work"]), ok
+    (review.root / ".gitattributes").write_text("labels/** merge=union\n")  # a review made before
+    old = json.loads(cli("--review", str(review.root), "check", "--json").out)
+    assert any("fulltext/manifest.csv merge=union" in w for w in old["warnings"]), old
     pdfs = sorted((review.root / "fulltext" / "pdf").glob("*.pdf"))
     pdfs[0].write_bytes(pdfs[0].read_bytes() + b"\n% changed")
     pdfs[1].unlink()
@@ -313,6 +317,11 @@ def test_list_missing_exports_ris_and_csv_for_interlibrary_loans(cli, review_pai
     review, folder = review_pair
     (folder / "Haddad 2020.PDF").unlink()
     _attach(cli, review, folder)
+    checked = json.loads(cli("--review", str(review.root), "check", "--json").out)
+    assert (
+        "full-text: 1 of 2 records have no full text attached ('screener fulltext status')"
+        in checked["open_work"]
+    )
     ris = cli("--review", str(review.root), "fulltext", "list", "--missing", "--format", "ris").out
     assert ris.count("TY  - JOUR") == 1 and "Sleep duration" in ris and "needs manual retrieval" in ris
     out = tmp_path / "missing.csv"

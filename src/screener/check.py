@@ -238,6 +238,12 @@ def _check_fulltext(review, report: CheckReport) -> None:  # noqa: ANN001
         report.problems.append(str(exc))
         return
     report.warnings.extend(skipped)
+    attributes = review.root / ".gitattributes"
+    if entries and "fulltext/manifest.csv merge=union" not in _text_or_empty(attributes):
+        report.warnings.append(
+            ".gitattributes lacks 'fulltext/manifest.csv merge=union': two clones that both attached "
+            "PDFs will meet a merge conflict in the manifest (add the line)"
+        )
     lacking: list[str] = []
     named: set[str] = set()
     for entry in latest(entries).values():
@@ -272,6 +278,15 @@ def _check_fulltext(review, report: CheckReport) -> None:  # noqa: ANN001
                 f"fulltext/pdf/ holds {len(stray)} PDFs the manifest does not list ({stray[0]}"
                 f"{' ...' if len(stray) > 1 else ''}); left by an interrupted attach? attach them again"
             )
+
+
+def _text_or_empty(path: Path) -> str:
+    if path.is_symlink() or not path.is_file():
+        return ""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
@@ -312,6 +327,15 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
                 disputed = sum(1 for c in view.conflicts if c.to_resolve)
                 if disputed:
                     report.open_work.append(f"{stage}: {disputed} conflicts to resolve ('screener resolve')")
+                if stage == "full-text" and view.records:
+                    from .fulltext import reports
+
+                    missing = sum(not r.has_file for r in reports(review, (view.records, member_of))[0])
+                    if missing:
+                        report.open_work.append(
+                            f"full-text: {missing} of {len(view.records)} records have no full text attached "
+                            "('screener fulltext status')"
+                        )
     except ScreenerError as exc:
         report.problems.append(str(exc))
     searches = review.cache_dir / "searches"

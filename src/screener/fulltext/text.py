@@ -29,8 +29,10 @@ from ..errors import ScreenerError
 
 # The first pages hold the title, the authors and the DOI: matching reads only these.
 FIRST_PAGES = 2
-# Seconds one file may take (a hostile file must not hang a run over a thousand PDFs).
+# Seconds one file's first pages may take (a hostile file must not hang a run over a thousand
+# PDFs), and its whole text (`fulltext show` of a long report).
 TIME_LIMIT = 20.0
+WHOLE_TIME_LIMIT = 120.0
 MAX_BYTES = 200 << 20
 # Fewer letters than this on the pages read: no usable text layer (a scan, or a figure).
 MIN_LETTERS = 200
@@ -99,7 +101,7 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 
 def extract(
-    data: bytes, name: str = "", pages: int | None = FIRST_PAGES, time_limit: float = TIME_LIMIT
+    data: bytes, name: str = "", pages: int | None = FIRST_PAGES, time_limit: float | None = None
 ) -> PdfText:
     """The text of the first `pages` pages (all when None) of the PDF `data`; a PdfProblem
     naming `name` when it cannot be read."""
@@ -115,6 +117,8 @@ def extract(
         return cached
     import pypdf
 
+    if time_limit is None:
+        time_limit = TIME_LIMIT if pages is not None else WHOLE_TIME_LIMIT
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)  # its warnings are ours to phrase
     try:
         with _time_limit(time_limit), warnings.catch_warnings():
