@@ -15,7 +15,7 @@ from screener.fulltext.match import Matcher
 from screener.records import Record
 
 from .conftest import FIXTURES, needs_shared
-from .fulltext_helpers import article, fulltext_review, make_pdf, write
+from .fulltext_helpers import article, fulltext_review, write
 
 TRIAL = {
     "title": "Exercise therapy for chronic low back pain in older adults: a randomised controlled trial",
@@ -193,7 +193,6 @@ def _generated_bad(tmp_path):
         "truncated.pdf": (good[: len(good) // 3], "unreadable", "damaged"),
         "not-a-pdf.pdf": (b"<html><body>Access denied</body></html>", "unreadable", "not a PDF"),
         "empty.pdf": (b"", "unreadable", "not a PDF"),
-        "figure-only.pdf": (make_pdf(["0 2 4 6 8"]).replace(b"Background", b"Background"), None, None),
         # Encrypted with an empty user password only (printing restricted): it opens.
         "owner-password.pdf": (opened.getvalue(), "attached", ""),
     }
@@ -208,8 +207,6 @@ def test_unreadable_and_encrypted_pdfs_are_reported_in_one_line_never_attached(t
     result = _attach(cli, review, folder)
     got = {p["file"]: p for p in result["pdfs"]}
     for name, (_, outcome, words) in cases.items():
-        if outcome is None:
-            continue
         assert got[name]["outcome"] == outcome, got[name]
         assert words in got[name]["reason"] and "\n" not in got[name]["reason"]
 
@@ -440,3 +437,35 @@ def test_status_says_how_many_full_texts_are_attached_and_missing(cli, review_pa
     assert info["full_texts"]["sources"] == {"attach": 1}
     out = cli("--review", root, "status").out
     assert "Full texts: 1 of 2 attached (1 by attach), 1 without a file" in out
+
+
+def test_ocr_adds_a_text_layer_to_a_scan_when_ocrmypdf_is_installed(cli, tmp_path, monkeypatch):
+    review = fulltext_review(tmp_path, [COHORT])
+    folder = tmp_path / "pdfs"
+    from pypdf import PdfWriter
+
+    blank = PdfWriter()
+    blank.add_blank_page(595, 842)
+    image_only = io.BytesIO()
+    blank.write(image_only)
+    write(folder, "scan.pdf", image_only.getvalue())
+    without = _attach(cli, review, folder, "--dry-run")
+    assert without["pdfs"][0]["outcome"] == "no_text" and "no text layer" in without["pdfs"][0]["reason"]
+    monkeypatch.setenv("PATH", str(tmp_path / "nobin"))
+    refused = cli("--review", str(review.root), "fulltext", "attach", str(folder), "--ocr")
+    assert refused.code == 2 and "ocrmypdf" in refused.err
+    # A stand-in ocrmypdf: writes the "recognised" PDF (the article with its text) to its last argument.
+    recognised = write(tmp_path, "recognised.pdf", article(COHORT["title"], "Rana Haddad", 2020))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "ocrmypdf"
+    fake.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "{recognised}" "$last"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    data = _attach(cli, review, folder, "--ocr")
+    assert data["pdfs"][0]["outcome"] == "attached" and data["pdfs"][0]["ocr"] is True, data
+    (entry,) = read_manifest(review.root)[0]
+    assert entry.sha256 == data["pdfs"][0]["sha256"] and "ocrmypdf" in entry.note
+    stored = review.root / "fulltext" / "pdf" / entry.file
+    assert stored.read_bytes() == recognised.read_bytes()
+    assert json.loads(cli("--review", str(review.root), "check", "--json").out)["ok"]

@@ -41,9 +41,17 @@ def _who(reviewer: str | None) -> str:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Say what would be attached; write nothing.")
 @click.option("--review", "interactive", is_flag=True, help="Then decide the uncertain PDFs in the terminal.")
+@click.option(
+    "--ocr",
+    "use_ocr",
+    is_flag=True,
+    help="OCR PDFs without a text layer (scans) with ocrmypdf, when installed.",
+)
 @click.option("--reviewer", default=None, help="Your name, recorded in the manifest (default: $USER).")
 @json_option
-def attach(folder: Path, dry_run: bool, interactive: bool, reviewer: str | None, as_json: bool) -> None:
+def attach(
+    folder: Path, dry_run: bool, interactive: bool, use_ocr: bool, reviewer: str | None, as_json: bool
+) -> None:
     """Match the PDFs in FOLDER to the records at the full-text stage and attach them.
 
     A DOI or PMID in a PDF's text or metadata, then the record's whole title on lines of its
@@ -73,7 +81,10 @@ def attach(folder: Path, dry_run: bool, interactive: bool, reviewer: str | None,
     who = _who(reviewer)
     with progress_bar("Reading the PDFs", transient=True, hidden=as_json) as (progress, task):
         plan = ft.plan(
-            review, folder, progress=lambda done, total: progress.update(task, completed=done, total=total)
+            review,
+            folder,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+            use_ocr=use_ocr,
         )
     attached = 0 if dry_run else ft.apply(review, plan, who)
     if interactive:

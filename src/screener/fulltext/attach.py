@@ -19,7 +19,16 @@ from ..names import atomic_write_beneath
 from . import reports, stage_records
 from .manifest import NEEDS_PREPARATION, PREPARED, Entry, append, ensure_pdf_folder, new_entry, pdf_file_name
 from .match import ATTACH, NONE, Candidate, Matcher
-from .text import MAX_BYTES, PdfProblem, extract, scan_hint, sha256_bytes
+from .text import (
+    MAX_BYTES,
+    PdfProblem,
+    extract,
+    ocr,
+    ocr_available,
+    ocr_cache_path,
+    scan_hint,
+    sha256_bytes,
+)
 
 # What happened to each PDF.
 ATTACHED = "attached"
@@ -43,6 +52,7 @@ class PdfOutcome:
     sha256: str = ""
     title_found: bool = False
     candidates: list[Candidate] = field(default_factory=list)
+    ocr_of: str = ""  # with --ocr: the sha256 of the file as found (sha256 is then the OCRed copy's)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +62,7 @@ class PdfOutcome:
             "reason": self.reason,
             "sha256": self.sha256,
             "candidates": [c.to_dict() for c in self.candidates[:5]],
+            "ocr": bool(self.ocr_of),
         }
 
 
@@ -72,8 +83,20 @@ def find_pdfs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".pdf" and p.is_file())
 
 
-def plan(review, folder: Path, progress: Callable[[int, int], None] | None = None) -> Plan:  # noqa: ANN001
-    """What attaching `folder` would do, PDF by PDF; nothing is written."""
+def plan(
+    review,  # noqa: ANN001
+    folder: Path,
+    progress: Callable[[int, int], None] | None = None,
+    use_ocr: bool = False,
+) -> Plan:
+    """What attaching `folder` would do, PDF by PDF; nothing is written in the review. With
+    `use_ocr`, a PDF without a text layer is OCRed (ocrmypdf, when installed) and its OCRed
+    copy is what would be attached."""
+    if use_ocr and not ocr_available():
+        raise ScreenerError(
+            "--ocr needs ocrmypdf, which is not installed",
+            hint="install it (e.g. apt-get install ocrmypdf, or pip install ocrmypdf) or leave out --ocr",
+        )
     stage = stage_records(review)
     records = stage[0]
     if not records:
@@ -88,7 +111,7 @@ def plan(review, folder: Path, progress: Callable[[int, int], None] | None = Non
     seen: dict[str, str] = {}  # sha256 -> the first file with those bytes
     for done, path in enumerate(paths):
         name = str(path.relative_to(folder))
-        outcomes.append(_one(path, name, matcher, seen))
+        outcomes.append(_one(path, name, matcher, seen, use_ocr))
         if progress:
             progress(done + 1, len(paths))
     # One report per record: two PDFs for one record both wait for a person, and a record that
@@ -111,7 +134,7 @@ def plan(review, folder: Path, progress: Callable[[int, int], None] | None = Non
     return Plan(Path(folder), outcomes)
 
 
-def _one(path: Path, name: str, matcher: Matcher, seen: dict[str, str]) -> PdfOutcome:
+def _one(path: Path, name: str, matcher: Matcher, seen: dict[str, str], use_ocr: bool = False) -> PdfOutcome:
     try:
         if path.stat().st_size > MAX_BYTES:
             return PdfOutcome(name, UNREADABLE, reason=f"is larger than {MAX_BYTES >> 20} MiB")
@@ -126,12 +149,22 @@ def _one(path: Path, name: str, matcher: Matcher, seen: dict[str, str]) -> PdfOu
         pdf = extract(data, name)
     except PdfProblem as exc:
         return PdfOutcome(name, UNREADABLE, reason=str(exc).removeprefix(f"{name}: "), sha256=digest)
+    original = ""
+    if not pdf.has_text_layer() and use_ocr:
+        try:
+            data = ocr(data, name)
+            pdf = extract(data, name)
+        except PdfProblem as exc:
+            return PdfOutcome(name, UNREADABLE, reason=str(exc).removeprefix(f"{name}: "), sha256=digest)
+        original, digest = digest, sha256_bytes(data)
+        if not pdf.has_text_layer():
+            return PdfOutcome(name, NO_TEXT, reason="no text layer, even after OCR", sha256=digest)
     if not pdf.has_text_layer():
         return PdfOutcome(name, NO_TEXT, reason=scan_hint(), sha256=digest)
     match = matcher.match(pdf.text, pdf.metadata)
     outcome = {ATTACH: ATTACHED, NONE: UNMATCHED}.get(match.outcome, UNCERTAIN)
     return PdfOutcome(
-        name, outcome, match.record_id, match.reason, digest, match.title_found, match.candidates
+        name, outcome, match.record_id, match.reason, digest, match.title_found, match.candidates, original
     )
 
 
@@ -150,7 +183,9 @@ def _attach(review, folder: Path, items: list[tuple[PdfOutcome, str, bool]], who
         target = ensure_pdf_folder(review.root)
         batch: list[Entry] = []
         for outcome, record_id, title_found in items:
-            data = (folder / outcome.file).read_bytes()
+            # An OCRed copy is read from the cache, where ocr() keeps it by the original's hash.
+            source = ocr_cache_path(outcome.ocr_of) if outcome.ocr_of else folder / outcome.file
+            data = source.read_bytes()
             if sha256_bytes(data) != outcome.sha256:
                 outcome.outcome, outcome.reason = (
                     UNCERTAIN,
@@ -160,7 +195,10 @@ def _attach(review, folder: Path, items: list[tuple[PdfOutcome, str, bool]], who
             file_name = pdf_file_name(record_id)
             atomic_write_beneath(target / file_name, data, folders=2)
             state = PREPARED if title_found else NEEDS_PREPARATION
-            note = "" if title_found else "the record's title is not in the first pages (wrong file?)"
+            notes = [] if title_found else ["the record's title is not in the first pages (wrong file?)"]
+            if outcome.ocr_of:
+                notes.append(f"text layer added by ocrmypdf (the file found had sha256 {outcome.ocr_of})")
+            note = "; ".join(notes)
             batch.append(
                 new_entry(
                     record_id,

@@ -217,5 +217,55 @@ def ocr_available() -> bool:
 
 def scan_hint() -> str:
     if ocr_available():
-        return "OCR it first: ocrmypdf IN.pdf OUT.pdf, then attach OUT.pdf"
-    return "it has no text layer (a scan): OCR it (e.g. install ocrmypdf and run ocrmypdf IN.pdf OUT.pdf)"
+        return "no text layer (a scan?): attach with --ocr, or run ocrmypdf IN.pdf OUT.pdf and attach OUT.pdf"
+    return "no text layer (a scan?): OCR it first (e.g. install ocrmypdf, run ocrmypdf IN.pdf OUT.pdf)"
+
+
+OCR_TIME_LIMIT = 600
+
+
+def ocr(data: bytes, name: str) -> bytes:
+    """The PDF with a text layer added by ocrmypdf (optional: only when it is installed), cached
+    by the original's sha256 so a second run does not OCR again."""
+    import subprocess
+    import tempfile
+
+    digest = sha256_bytes(data)
+    cached = ocr_cache_path(digest)
+    try:
+        return cached.read_bytes()
+    except OSError:
+        pass
+    program = shutil.which("ocrmypdf")
+    if program is None:
+        raise PdfProblem(f"{name}: {scan_hint()}")
+    with tempfile.TemporaryDirectory(prefix="screener-ocr-") as tmp:
+        source, target = Path(tmp) / "in.pdf", Path(tmp) / "out.pdf"
+        source.write_bytes(data)
+        try:
+            done = subprocess.run(
+                [program, "--skip-text", "--quiet", str(source), str(target)],
+                capture_output=True,
+                text=True,
+                timeout=OCR_TIME_LIMIT,
+            )
+        except subprocess.TimeoutExpired:
+            raise PdfProblem(f"{name}: OCR took more than {OCR_TIME_LIMIT} s; skipped") from None
+        except OSError as exc:
+            raise PdfProblem(f"{name}: ocrmypdf could not run ({exc.strerror})") from None
+        if done.returncode != 0 or not target.is_file():
+            said = " ".join((done.stderr or "").split())[-160:]
+            raise PdfProblem(f"{name}: OCR failed (ocrmypdf exit {done.returncode}: {said or 'no message'})")
+        result = target.read_bytes()
+    from ..textio import atomic_write_bytes
+
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(cached, result)
+    except OSError:
+        pass
+    return result
+
+
+def ocr_cache_path(data_sha256: str) -> Path:
+    return cache_root() / "fulltext" / "ocr" / data_sha256[:2] / f"{data_sha256}.pdf"
