@@ -469,3 +469,23 @@ def test_ocr_adds_a_text_layer_to_a_scan_when_ocrmypdf_is_installed(cli, tmp_pat
     stored = review.root / "fulltext" / "pdf" / entry.file
     assert stored.read_bytes() == recognised.read_bytes()
     assert json.loads(cli("--review", str(review.root), "check", "--json").out)["ok"]
+
+
+def test_the_report_lists_each_included_studys_full_text_source(cli, review_pair, tmp_path):
+    from screener.screening.decisions import DecisionLog, decision_path
+
+    review, folder = review_pair
+    (folder / "Haddad 2020.PDF").unlink()
+    _attach(cli, review, folder)
+    for name in ("alice", "bob"):
+        log = DecisionLog(decision_path(review.labels_dir, "full-text", name))
+        for record in review.records():
+            log.append(record.id, "include")
+    root = str(review.root)
+    data = json.loads(cli("--review", root, "report", "--json").out)
+    sources = {v.get("source", v["state"]) for v in data["full_texts"].values()}
+    assert sources == {"attach", "needs_manual_retrieval"}
+    page = tmp_path / "report.html"
+    assert cli("--review", root, "report", "-o", str(page)).code == 0
+    html = page.read_text()
+    assert "<th" in html and "full text" in html and "needs manual retrieval" in html

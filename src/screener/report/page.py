@@ -608,6 +608,15 @@ def _ranking_section(data: ReportData) -> str:
     return "".join(out)
 
 
+def _full_text(item: dict | None) -> str:
+    """Where an included study's report came from: "attach, 2026-01-05" or its state."""
+    if not item:
+        return ""
+    if "sha256" in item:
+        return ", ".join(p for p in (item.get("source", ""), item.get("date", "")[:10]) if p)
+    return item.get("state", "").replace("_", " ")
+
+
 def _studies_sections(data: ReportData) -> str:
     out = [
         '<section id="included" aria-labelledby="included-h">'
@@ -622,13 +631,14 @@ def _studies_sections(data: ReportData) -> str:
             esc(r.journal),
             links(r),
             esc(by),
+            esc(_full_text(data.full_texts.get(r.id))),
         )
         for r, by in data.included
     ]
     if rows:
         out.append(
             table(
-                ("record", "first author", "year", "title", "journal", "links", "decided by"),
+                ("record", "first author", "year", "title", "journal", "links", "decided by", "full text"),
                 rows,
                 caption="Studies included in the review (full text)",
                 sortable=True,
