@@ -489,3 +489,46 @@ def test_the_report_lists_each_included_studys_full_text_source(cli, review_pair
     assert cli("--review", root, "report", "-o", str(page)).code == 0
     html = page.read_text()
     assert "<th" in html and "full text" in html and "needs manual retrieval" in html
+
+
+def test_the_screen_at_full_text_shows_the_report_and_o_opens_its_pdf(tmp_path, monkeypatch):
+    from screener.screening.screen import run_terminal, screen_lines
+
+    from .test_screen_session import console, no_highlight, session, text_of
+
+    pages = "--- page 1 of 2 ---\nIntroduction THE-REPORT-TEXT\n--- page 2 of 2 ---\nMethods\n"
+    s = session(
+        tmp_path,
+        "full-text",
+        report_text=lambda rid: pages if rid == "pmid:100" else None,
+        report_file=lambda rid: "/tmp/x.pdf" if rid == "pmid:100" else "",
+    )
+    shown = "\n".join(text_of(screen_lines(s, console(80, 24), no_highlight, 80, 24)))
+    assert "--- page 1 of 2 ---" in shown and "THE-REPORT-TEXT" in shown and "word0" not in shown
+    opened = []
+    monkeypatch.setenv("DISPLAY", ":0")
+    keys = iter(["o", "q"])
+    run_terminal(s, console(80, 24), no_highlight, lambda: next(keys), lambda _: "", opened.append)
+    assert opened == ["/tmp/x.pdf"]
+    # A record without a file shows its abstract, and o its link.
+    s.queue = s.queue[1:]
+    shown = "\n".join(text_of(screen_lines(s, console(80, 24), no_highlight, 80, 24)))
+    assert "Abstract 1 about" in shown
+
+
+def test_the_screens_readers_give_the_attached_reports_text_and_path(cli, review_pair):
+    from screener.cli.screening import _full_text_readers
+    from screener.screening import load_stage
+
+    review, folder = review_pair
+    (folder / "Haddad 2020.PDF").unlink()
+    _attach(cli, review, folder)
+    text_of, path_of = _full_text_readers(review, load_stage(review, "full-text"), None)
+    ids = {r.title: r.id for r in review.records()}
+    trial, cohort = ids[TRIAL["title"]], ids[COHORT["title"]]
+    assert text_of(trial).startswith("--- page 1 of 1 ---") and "Exercise therapy" in text_of(trial)
+    assert path_of(trial).endswith(".pdf") and text_of(cohort) is None and path_of(cohort) == ""
+    for pdf in (review.root / "fulltext" / "pdf").glob("*.pdf"):
+        pdf.unlink()  # a clone without the PDFs
+    text_of, path_of = _full_text_readers(review, load_stage(review, "full-text"), None)
+    assert "not in this clone" in text_of(trial) and path_of(trial) == ""
