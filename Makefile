@@ -71,6 +71,7 @@ bench: install bench-env
 	$(BIN)/python benchmarks/stopping_choice.py
 	$(BIN)/python benchmarks/ranker_startup.py
 	$(BIN)/python benchmarks/report_bench.py
+	$(BIN)/python benchmarks/fulltext_attach_bench.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .screener .pytest_cache .import_linter_cache .grimp_cache

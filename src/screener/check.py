@@ -57,6 +57,7 @@ def check_review(review) -> CheckReport:  # noqa: ANN001 - a review.Review
     _check_links(review, report)
     searches_ok = _check_searches(review, report)
     _check_labels(review, report, config)
+    _check_fulltext(review, report)
     if searches_ok and not report.problems:
         _open_work(review, report)
     return report
@@ -229,6 +230,71 @@ def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
                 )
 
 
+def _check_fulltext(review, report: CheckReport) -> None:  # noqa: ANN001
+    """fulltext/manifest.csv parses; every attached PDF this clone has matches its sha256; the
+    ones it lacks are named (PDFs are never committed: a clone without them is normal)."""
+    from .fulltext.manifest import latest, pdf_folder, read_manifest
+    from .fulltext.text import sha256_bytes
+    from .names import read_regular_bytes
+
+    try:
+        entries, skipped = read_manifest(review.root)
+        folder = pdf_folder(review.root)
+    except ScreenerError as exc:
+        report.problems.append(str(exc))
+        return
+    report.warnings.extend(skipped)
+    attributes = review.root / ".gitattributes"
+    if entries and "fulltext/manifest.csv merge=union" not in _text_or_empty(attributes):
+        report.warnings.append(
+            ".gitattributes lacks 'fulltext/manifest.csv merge=union': two clones that both attached "
+            "PDFs will meet a merge conflict in the manifest (add the line)"
+        )
+    lacking: list[str] = []
+    named: set[str] = set()
+    for entry in latest(entries).values():
+        if not entry.has_file:
+            continue
+        named.add(entry.file)
+        path = folder / entry.file
+        if not path.exists() and not path.is_symlink():
+            lacking.append(entry.file)
+            continue
+        try:
+            digest = sha256_bytes(read_regular_bytes(path))
+        except ScreenerError as exc:
+            report.problems.append(str(exc))
+            continue
+        report.files_verified += 1
+        if digest != entry.sha256:
+            report.problems.append(
+                f"fulltext/pdf/{entry.file}: its sha256 is not the one fulltext/manifest.csv line "
+                f"{entry.line} records for {entry.record_id} (replaced or damaged); attach the right "
+                "PDF again with 'screener fulltext attach'"
+            )
+    if lacking:
+        report.warnings.append(
+            f"{len(lacking)} attached PDFs are not in this clone (fulltext/pdf/{lacking[0]}"
+            f"{' ...' if len(lacking) > 1 else ''}); copy fulltext/pdf/ from a teammate to read them"
+        )
+    if folder.is_dir() and not folder.is_symlink():
+        stray = sorted(p.name for p in folder.iterdir() if p.suffix == ".pdf" and p.name not in named)
+        if stray:
+            report.warnings.append(
+                f"fulltext/pdf/ holds {len(stray)} PDFs the manifest does not list ({stray[0]}"
+                f"{' ...' if len(stray) > 1 else ''}); left by an interrupted attach? attach them again"
+            )
+
+
+def _text_or_empty(path: Path) -> str:
+    if path.is_symlink() or not path.is_file():
+        return ""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
     """What is still to do: listed, never a failure."""
     from .dedup import dedup_review
@@ -268,6 +334,15 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
                 if disputed:
                     conflicts = plural(disputed, "conflict")
                     report.open_work.append(f"{stage}: {conflicts} to resolve ('screener resolve')")
+                if stage == "full-text" and view.records:
+                    from .fulltext import reports
+
+                    missing = sum(not r.has_file for r in reports(review, (view.records, member_of))[0])
+                    if missing:
+                        report.open_work.append(
+                            f"full-text: {missing} of {len(view.records)} records have no full text attached "
+                            "('screener fulltext status')"
+                        )
     except ScreenerError as exc:
         report.problems.append(str(exc))
     searches = review.cache_dir / "searches"

@@ -111,7 +111,7 @@ def check_output_file(path: Path, suffixes: Sequence[str] = (), special: bool = 
     return path
 
 
-REVIEW_FOLDERS = ("searches", "labels", "allocation")
+REVIEW_FOLDERS = ("searches", "labels", "allocation", "fulltext")
 
 
 def _refuse_review_files(path: Path) -> None:
@@ -125,7 +125,7 @@ def _refuse_review_files(path: Path) -> None:
             inside = target.relative_to(folder).parts
             if inside == ("review.toml",) or inside[0] in REVIEW_FOLDERS:
                 raise ScreenerError(
-                    "is in the review's own files (review.toml, searches/, labels/, allocation/); "
+                    "is in the review's own files (review.toml, searches/, labels/, allocation/, fulltext/); "
                     "outputs go elsewhere",
                     path=path,
                     hint="name a file outside them, e.g. -o included.ris",

@@ -57,6 +57,7 @@ SEARCH_NAME_HINT = (
 # (core.autocrlf).
 GIT_ATTRIBUTES = (
     "labels/**/*.csv merge=union\nlabels/*.csv merge=union\nallocation/*.csv merge=union\nsearches/** -text\n"
+    "fulltext/manifest.csv merge=union\n"
 )
 # The share of a file's records already in its search that makes it the same export again.
 OVERLAP_REFUSED = 0.9
@@ -424,7 +425,8 @@ def init_review(
     atomic_write_text(root / REVIEW_FILE, header + tomli_w.dumps(config.to_toml()))
     gitignore = root / ".gitignore"
     if not gitignore.exists() and not gitignore.is_symlink():
-        atomic_write_text(gitignore, f"{CACHE_DIR}/\n")
+        # Full texts are copyrighted: fulltext/pdf/ is never committed (its own .gitignore says so too).
+        atomic_write_text(gitignore, f"{CACHE_DIR}/\nfulltext/pdf/\n")
     attributes = root / ".gitattributes"
     if not attributes.exists() and not attributes.is_symlink():
         # Decision files are only appended to: when two clones both appended, git keeps both

@@ -2,7 +2,7 @@
 
 One module per stage registers its commands on the `cli` group: review (init, import, status,
 check), search (search pubmed, update), dedup, screening (label, conflicts, agreement, screen,
-resolve), ranking (simulate, rank), export, prisma."""
+resolve), ranking (simulate, rank), export, prisma, fulltext (attach, status, show, list)."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def _one_line(text: str) -> str:
 
 
 # Registering the commands: each module adds its own to `cli` when imported.
-from . import allocate, dedup, export, prisma, ranking, report, review, screening, search  # noqa: E402,F401
+from . import allocate, dedup, export, fulltext, prisma, ranking, report, review, screening, search  # noqa: E402,F401
 from .ranking import rank, simulate  # noqa: E402,F401  (tests call them directly)
 
 if __name__ == "__main__":

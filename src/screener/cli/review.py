@@ -231,6 +231,9 @@ def status(review_dir: Path | None, as_json: bool) -> None:
 
         with err_console.status("Reading decisions"):
             info["stages"] = progress_all(review)
+            from ..fulltext import summary
+
+            info["full_texts"] = summary(review)
     if as_json:
         print_json(info)
         return
@@ -299,6 +302,17 @@ def status(review_dir: Path | None, as_json: bool) -> None:
                 f"  {stage['interrupted_lines_skipped']} lines cut by an interrupted write are ignored "
                 "('screener check' lists them)"
             )
+    texts = info.get("full_texts")
+    if texts and texts["records"]:
+        sources = ", ".join(f"{n} by {source}" for source, n in sorted(texts["sources"].items()))
+        console.print(
+            Text(
+                f"Full texts: {texts['with_file']} of {texts['records']} attached"
+                + (f" ({sources})" if sources else "")
+                + f", {texts['without_file']} without a file ('screener fulltext status')"
+                + (f"; {texts['not_in_this_clone']} not in this clone" if texts["not_in_this_clone"] else "")
+            )
+        )
 
 
 @cli.command()

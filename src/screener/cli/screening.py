@@ -332,6 +332,8 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
             scope=share_scope(view, reviewer, every=all_records),
         )
         session.message = need
+        if stage == "full-text":
+            session.report_text, session.report_file = _full_text_readers(review, view, member_of)
         session.stopping = StoppingInBackground(hold=True)  # seconds on 20,000 records: not in the key loop
         background = settings = None
         if order == "ranked" and len(session.records) > 1:
@@ -430,6 +432,8 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
             context=context,
             allow_maybe=False,
         )
+        if stage == "full-text":
+            session.report_text, session.report_file = _full_text_readers(review, view, None)
         if not to_settle:
             console.print(f"No conflicts to resolve at {stage}.")
             return
@@ -443,3 +447,39 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
                 click.launch,
             )
     console.print(f"{session.screened} of {plural(len(to_settle), 'conflict')} resolved")
+
+
+def _full_text_readers(review, view, member_of):  # noqa: ANN001, ANN202 - Review, StageView, dict | None
+    """For the screen at full text: a record id -> its report's text with page marks (None when
+    no file is attached, so the abstract shows), and -> its PDF's path ("" when none here). A
+    file that cannot be read says why in place of the text, in one line."""
+    import functools
+
+    from ..errors import ScreenerError
+    from ..fulltext import reports
+    from ..fulltext.manifest import pdf_folder
+    from ..fulltext.text import extract, scan_hint
+    from ..names import read_regular_bytes
+
+    stage = (view.records, member_of) if member_of is not None else None
+    items = {r.record.id: r for r in reports(review, stage)[0]}
+    folder = pdf_folder(review.root)
+
+    def path_of(record_id: str) -> str:
+        item = items.get(record_id)
+        return str(folder / item.entry.file) if item and item.present and item.entry else ""
+
+    @functools.lru_cache(maxsize=64)
+    def text_of(record_id: str) -> str | None:
+        item = items.get(record_id)
+        if item is None or not item.has_file:
+            return None
+        if not item.present:
+            return f"(the PDF, {item.path}, is not in this clone: copy fulltext/pdf/ from a teammate)"
+        try:
+            pdf = extract(read_regular_bytes(folder / item.entry.file), item.path, pages=None)
+        except ScreenerError as exc:
+            return f"({exc})"
+        return pdf.with_page_marks() if pdf.has_text_layer() else f"({item.path}: {scan_hint()})"
+
+    return text_of, path_of

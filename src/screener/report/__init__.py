@@ -80,6 +80,8 @@ class ReportData:
     generated: str = ""
     records_in_review: int = 0
     warnings: list[str] = field(default_factory=list)
+    # record id -> its full text's state and where the file came from (fulltext.Report.to_dict)
+    full_texts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The page's numbers for scripts; keys as in `prisma --format json` (prisma) and
@@ -119,6 +121,7 @@ class ReportData:
                 "ranking": [c.to_dict() for c in self.curves],
                 "included": [r.id for r, _ in self.included],
                 "excluded": {r.id: reason for r, _, reason in self.excluded},
+                "full_texts": self.full_texts,
                 "warnings": list(self.warnings),
             }
         )
@@ -180,6 +183,13 @@ def report_data(review, generated: str | None = None) -> ReportData:  # noqa: AN
             for sid, d in decided.items():
                 if d.note or d.tags:
                     notes.setdefault(sid, []).append((name, stage, d.note, d.tags))
+    from ..fulltext import reports
+
+    shown = ("state", "source", "sha256", "date", "who")
+    full_texts = {
+        r.record.id: {k: v for k, v in r.to_dict().items() if k in shown}
+        for r in reports(review, (full_text.records, member_of))[0]
+    }
     dedup = outcome.to_dict()
     dedup.pop("seconds", None)  # timings differ run to run; the page shows what was found
     warnings = list(config.warnings)
@@ -201,6 +211,7 @@ def report_data(review, generated: str | None = None) -> ReportData:  # noqa: AN
         generated=generated or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         records_in_review=outcome.records_in,
         warnings=warnings,
+        full_texts=full_texts,
     )
 
 

@@ -661,6 +661,15 @@ def _ranking_section(data: ReportData) -> str:
     return "".join(out)
 
 
+def _full_text(item: dict | None) -> str:
+    """Where an included study's report came from: "attach, 2026-01-05" or its state."""
+    if not item:
+        return ""
+    if "sha256" in item:
+        return ", ".join(p for p in (item.get("source", ""), item.get("date", "")[:10]) if p)
+    return item.get("state", "").replace("_", " ")
+
+
 def _studies_sections(data: ReportData) -> str:
     out = [
         '<section id="included" aria-labelledby="included-h">'
@@ -676,13 +685,24 @@ def _studies_sections(data: ReportData) -> str:
             links(r),
             esc(by),
             _notes_cell(data.notes.get(r.id, ())),
+            esc(_full_text(data.full_texts.get(r.id))),
         )
         for r, by in data.included
     ]
     if rows:
         out.append(
             table(
-                ("record", "first author", "year", "title", "journal", "links", "decided by", "notes, tags"),
+                (
+                    "record",
+                    "first author",
+                    "year",
+                    "title",
+                    "journal",
+                    "links",
+                    "decided by",
+                    "notes, tags",
+                    "full text",
+                ),
                 rows,
                 caption="Studies included in the review (full text)",
                 sortable=True,

@@ -46,8 +46,8 @@ KEYS = {
         ("s", "skip", "skip for now: the record comes back at the end"),
         ("h", "history", "your decisions at this stage, newest first: open one to change it"),
         ("/", "search", "search the records by words in title, abstract, authors; screen the matches"),
-        ("o", "link", "show (and open, with a display) the record's PubMed or DOI link"),
-        ("space", "more", "scroll the abstract down (also PgDn, j); PgUp or k scrolls up"),
+        ("o", "link", "open the report's PDF (with a display; else show its path), else the PubMed/DOI link"),
+        ("space", "more", "scroll the report's text (or the abstract) down (also PgDn, j); PgUp or k up"),
         ("?", "help", "this help"),
         ("q", "quit", "quit; your decisions are already saved"),
     ],
@@ -126,6 +126,11 @@ class ScreenSession:
     # rule judges each round's records on their own.
     round_of: dict[str, int] = field(default_factory=dict)
     scope: str = ""  # what `records` are when not every record of the stage: "your share"
+    # At full text: a record id -> the report's text with page marks, shown instead of the
+    # abstract (None: no file, the abstract is shown); and -> the PDF's path ("" when none).
+    # Given by the caller, which knows where reports live (screener.fulltext is a layer above).
+    report_text: Callable[[str], str | None] | None = None
+    report_file: Callable[[str], str] | None = None
 
     def __post_init__(self) -> None:
         self.by_id = {r.id: r for r in self.records}
@@ -1024,7 +1029,8 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
         if session.abstracts is not None:
             session.abstracts.ensure(record)
         if session._wrapped is None or session._wrapped[0] != (record.id, width):
-            lines = _wrapped(_abstract_text(record, highlight), console, width)
+            text = session.report_text(record.id) if session.report_text is not None else None
+            lines = _wrapped(_abstract_text(record, highlight, text), console, width)
             session._wrapped = ((record.id, width), lines)
         abstract = session._wrapped[1]
         if record.id in session.context:
@@ -1064,10 +1070,10 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
     return (top + [rule_top] + shown + [rule_bottom] + bottom)[:height]
 
 
-def _abstract_text(record: Record, highlight: Callable):  # noqa: ANN202 - rich.text.Text
+def _abstract_text(record: Record, highlight: Callable, report: str | None = None):  # noqa: ANN202 - rich.text.Text
     from rich.text import Text
 
-    abstract = Text(record.abstract or "(no abstract)")
+    abstract = Text(report if report is not None else record.abstract or "(no abstract)")
     highlight(abstract)
     return abstract
 
@@ -1273,7 +1279,14 @@ def run_terminal(
         if record is None:
             session.message = "nothing to decide here: u undo, h history, / search, q quit"
             continue
-        if key == "o":
+        pdf = session.report_file(record.id) if key == "o" and session.report_file is not None else ""
+        if pdf:
+            if launch is not None and can_open_links():
+                launch(pdf)
+                session.message = f"opened {pdf}"
+            else:
+                session.message = f"PDF: {pdf}"
+        elif key == "o":
             link = record_link(record)
             if not link:
                 session.message = f"{record.id} has no PMID, DOI or web address"

@@ -1,0 +1,264 @@
+"""Full texts: attach a folder of PDFs, the state of each report, a report's text, the missing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+from ..errors import ScreenerError
+from . import cli
+from .common import Table, console, err_console, find_review, json_option, print_json, progress_bar
+
+
+@cli.group()
+def fulltext() -> None:
+    """Full texts of the records at the full-text stage (those included at title-abstract).
+
+    PDFs live in fulltext/pdf/, which git never commits (reports are copyrighted); the tracked
+    fulltext/manifest.csv says each record's state, the PDF's sha256, where it came from and
+    who attached it, so a clone without the PDFs still knows (docs/review-format.md).
+
+    \b
+    Examples:
+      screener fulltext attach ~/Downloads/review-pdfs
+      screener fulltext attach ~/Downloads/review-pdfs --review   # decide the uncertain ones
+      screener fulltext status
+      screener fulltext list --missing --format ris -o ill-requests.ris
+      screener fulltext show pmid:12345678
+    """
+
+
+def _who(reviewer: str | None) -> str:
+    from ..screening.decisions import check_reviewer_name
+
+    return check_reviewer_name(reviewer or os.environ.get("USER") or "reviewer")
+
+
+@fulltext.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Say what would be attached; write nothing.")
+@click.option("--review", "interactive", is_flag=True, help="Then decide the uncertain PDFs in the terminal.")
+@click.option(
+    "--ocr",
+    "use_ocr",
+    is_flag=True,
+    help="OCR PDFs without a text layer (scans) with ocrmypdf, when installed.",
+)
+@click.option("--reviewer", default=None, help="Your name, recorded in the manifest (default: $USER).")
+@json_option
+def attach(
+    folder: Path, dry_run: bool, interactive: bool, use_ocr: bool, reviewer: str | None, as_json: bool
+) -> None:
+    """Match the PDFs in FOLDER to the records at the full-text stage and attach them.
+
+    A DOI or PMID in a PDF's text or metadata, then the record's whole title on lines of its
+    own with its first author, decide; a PDF is attached only when one record is certain. Near
+    misses (Part I / Part II, a title inside a longer one), PDFs naming another record's DOI and
+    two PDFs for one record are uncertain: decide them with --review. Unreadable, encrypted and
+    image-only PDFs (scans) and PDFs matching nothing are reported, never attached. Files are
+    copied into fulltext/pdf/ under a name made from the record id.
+
+    \b
+    Examples:
+      screener fulltext attach ~/Downloads/pdfs --dry-run
+      screener fulltext attach ~/Downloads/pdfs --json
+      screener fulltext attach ~/Downloads/pdfs --review
+    """
+    from ..fulltext import attach as ft
+
+    if interactive and (dry_run or as_json):
+        raise ScreenerError("--review asks in the terminal: not with --dry-run or --json")
+    if interactive:
+        from ..screening.screen import require_terminal
+
+        require_terminal(
+            "screener fulltext attach --review", "run it in a terminal; without --review none is needed"
+        )
+    review = find_review(None)
+    who = _who(reviewer)
+    with progress_bar("Reading the PDFs", transient=True, hidden=as_json) as (progress, task):
+        plan = ft.plan(
+            review,
+            folder,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+            use_ocr=use_ocr,
+        )
+    attached = 0 if dry_run else ft.apply(review, plan, who)
+    if interactive:
+        attached += ft.decide(review, plan, lambda outcome: _ask(outcome), who)
+    if as_json:
+        print_json(
+            {
+                "folder": str(folder),
+                "dry_run": dry_run,
+                "counts": plan.counts(),
+                "pdfs": [o.to_dict() for o in plan.outcomes],
+            }
+        )
+        return
+    _print_plan(plan, dry_run)
+    counts = plan.counts()
+    verb = "would be attached" if dry_run else "attached"
+    summary = (
+        f"{len(plan.outcomes)} PDFs: {counts['attached']} {verb}, {counts['uncertain']} uncertain, "
+        f"{counts['unmatched']} unmatched, {counts['unreadable']} unreadable, {counts['no_text']} no text"
+    )
+    extra = [f"{counts[k]} {k.replace('_', ' ')}" for k in ("already_attached", "duplicate") if counts[k]]
+    console.print(Text(summary + (", " + ", ".join(extra) if extra else "")))
+    if counts["uncertain"] and not interactive:
+        console.print(Text(f"decide the uncertain ones: screener fulltext attach {folder} --review"))
+
+
+def _print_plan(plan, dry_run: bool) -> None:  # noqa: ANN001
+    shown = [o for o in plan.outcomes if o.outcome not in ("already_attached",)]
+    if not shown:
+        return
+    table = Table(title="Would attach" if dry_run else "Full texts", title_justify="left")
+    for column in ("file", "outcome", "record", "why"):
+        table.add_column(column)
+    for o in shown:
+        table.add_row(o.file, o.outcome.replace("_", " "), o.record_id, o.reason)
+    console.print(table)
+
+
+def _ask(outcome) -> str | None:  # noqa: ANN001 - a fulltext.attach.PdfOutcome
+    table = Table(title=f"{outcome.file}: {outcome.reason}", title_justify="left", show_lines=True)
+    for column in ("key", "record", "title", "score", "found"):
+        table.add_column(column)
+    options = outcome.candidates[:9]
+    for number, c in enumerate(options, start=1):
+        found = ", ".join(
+            w
+            for w, on in (
+                ("title", c.exact),
+                ("author", c.author),
+                ("year", c.year),
+                (c.by_id, bool(c.by_id)),
+            )
+            if on
+        )
+        table.add_row(str(number), c.record_id, c.title, f"{c.score:.0f}", found)
+    console.print(table)
+    console.print(
+        f"[bold]1-{len(options)}[/bold] attach to that record   [bold]k[/bold] skip   [bold]q[/bold] quit"
+    )
+    while True:
+        key = click.getchar().lower()
+        if key == "q":
+            return None
+        if key == "k":
+            console.print("skipped")
+            return ""
+        if key.isdigit() and 1 <= int(key) <= len(options):
+            console.print(Text(f"attached to {options[int(key) - 1].record_id}"))
+            return options[int(key) - 1].record_id
+
+
+@fulltext.command()
+@json_option
+def status(as_json: bool) -> None:
+    """The state of each full-text report: attached, missing, not available.
+
+    --json: one object per record at the full-text stage with `record_id`, `state`, `title`,
+    and, when a file is attached, `sha256` (of the PDF's bytes), `path` (relative to the
+    review's folder) and `present` (whether this clone has the file).
+    """
+    from ..fulltext import reports
+
+    review = find_review(None)
+    items, skipped = reports(review)
+    for line in skipped:
+        err_console.print(Text(f"warning: {line}", style="yellow"))
+    if as_json:
+        print_json([r.to_dict() for r in items])
+        return
+    table = Table(title="Full texts", title_justify="left")
+    for column in ("record", "state", "file", "source", "title"):
+        table.add_column(column)
+    for r in items:
+        where = r.path + ("" if r.present or not r.has_file else " (not in this clone)")
+        table.add_row(r.record.id, r.state, where, r.entry.source if r.entry else "", r.record.title)
+    console.print(table)
+    counts: dict[str, int] = {}
+    for r in items:
+        counts[r.state] = counts.get(r.state, 0) + 1
+    lacking = sum(r.has_file and not r.present for r in items)
+    line = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in sorted(counts.items()))
+    console.print(Text(f"{len(items)} records at the full-text stage: {line or 'none'}"))
+    if lacking:
+        console.print(
+            Text(f"{lacking} attached PDFs are not in this clone (copy fulltext/pdf/ from a teammate)")
+        )
+
+
+@fulltext.command()
+@click.argument("record_id")
+def show(record_id: str) -> None:
+    """Print the text of RECORD_ID's report, page by page.
+
+    \b
+    Example:
+      screener fulltext show pmid:12345678 | less
+    """
+    from ..fulltext import report_text
+
+    review = find_review(None)
+    click.echo(report_text(review, record_id), nl=False)
+
+
+@fulltext.command()
+@click.argument("record_id")
+@click.argument("state", type=click.Choice(["not_available", "needs_manual_retrieval", "prepared"]))
+@click.option("--note", default="", help="Why (e.g. 'library has no holdings').")
+@click.option("--reviewer", default=None, help="Your name, recorded in the manifest (default: $USER).")
+def mark(record_id: str, state: str, note: str, reviewer: str | None) -> None:
+    """Set RECORD_ID's report state by hand: not_available (no copy can be found),
+    needs_manual_retrieval (the attached file is wrong: set it aside), prepared (a file that
+    needed a look is fine). The PRISMA count of reports not retrieved stays the screen's `r`.
+
+    \b
+    Examples:
+      screener fulltext mark pmid:12345678 not_available --note "no library holds it"
+      screener fulltext mark doi:10.1000/xyz prepared
+    """
+    from ..fulltext import mark as set_state
+
+    review = find_review(None)
+    entry = set_state(review, record_id, state, _who(reviewer), note)
+    console.print(Text(f"{entry.record_id}: {entry.state}"))
+
+
+@fulltext.command(name="list")
+@click.option("--missing", is_flag=True, required=True, help="The records with no file attached.")
+@click.option("--format", "fmt", type=click.Choice(["ris", "csv"]), default="csv", show_default=True)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here."
+)
+def list_missing(missing: bool, fmt: str, output: Path | None) -> None:
+    """Export the records at the full-text stage that have no file yet (for interlibrary loans).
+
+    \b
+    Example:
+      screener fulltext list --missing --format ris -o ill-requests.ris
+    """
+    from ..export import WRITERS, final_decisions
+    from ..fulltext import reports
+    from ..outputs import check_output_file, write_output
+
+    if output is not None:
+        check_output_file(output)
+    review = find_review(None)
+    items, _ = reports(review)
+    lacking = {r.record.id: r.state for r in items if not r.has_file}
+    rows = [row for row in final_decisions(review, "full-text", "all") if row.record.id in lacking]
+    for row in rows:
+        row.notes.append(f"full text: {lacking[row.record.id].replace('_', ' ')}")
+    text = WRITERS[fmt](rows)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_output(output, text.encode("utf-8"))
+        err_console.print(Text(f"{len(rows)} records without a full text exported to {output}"))
