@@ -9,12 +9,17 @@ The rules that keep a decision from being lost or invented, whatever the file we
 - files are opened with `O_NOFOLLOW`: a committed symlink is refused, never written through;
 - reading checks the encoding (UTF-8, an Excel BOM tolerated) and names the line of a bad byte.
 
-Lines starting with `#` are comments.
+Records are one physical line each (a writer puts every cell on one line), so a line is read
+on its own: a quote left open by a cut or by hand is that line's fault, never swallows the lines
+after it, and the line is skipped and reported. Ids are data, never syntax: a line starting with
+`#` is a comment only when it is no complete row (`#x:1,include` is a decision on the id `#x:1`);
+writers quote a cell starting with `#` all the same, so other tools never take it for a comment.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import fcntl
 import io
 import os
@@ -62,31 +67,93 @@ def read_rows(path: Path, header_first: str, is_complete: Callable[[list[str]], 
             hint="restore it from git",
         )
     ends_with_newline = text.endswith("\n")
-    parsed: list[tuple[int, list[str]]] = []
-    reader = csv.reader(io.StringIO(text))
-    try:
-        for row in reader:
-            parsed.append((reader.line_num, row))
-    except csv.Error as exc:
-        raise ScreenerError(
-            f"is not a readable CSV file ({exc})",
-            path=path,
-            line=reader.line_num + 1,
-            hint="restore it from git",
-        ) from None
-    for index, (number, row) in enumerate(parsed):
+    parsed: list[tuple[int, list[str], bool]] = []
+    lines = text.split("\n")
+    if ends_with_newline:
+        lines.pop()
+    for number, line in enumerate(lines, 1):
+        try:
+            row, closed = parse_line(line.removesuffix("\r"))
+        except csv.Error as exc:
+            raise ScreenerError(
+                f"is not a readable CSV file ({exc})", path=path, line=number, hint="restore it from git"
+            ) from None
+        parsed.append((number, row, closed))
+    for index, (number, row, closed) in enumerate(parsed):
         first = row[0].strip() if row else ""
-        if not any(cell.strip() for cell in row) or first.startswith("#"):
+        if not any(cell.strip() for cell in row):
             continue
+        if first.startswith("#") and closed and not is_complete(row):
+            continue  # a comment (the cut mark among them)
         if number == 1 and first == header_first:
+            continue
+        if not closed:
+            out.skipped.append(
+                f'{path}:{number}: a line with an unclosed quote (cut by an interrupted write, or a " '
+                "typed by hand) is ignored; its decision does not count: close the quote by hand, or "
+                "delete the line and decide that record again"
+            )
             continue
         last = index == len(parsed) - 1
         following = parsed[index + 1][1] if index + 1 < len(parsed) else []
         cut_by_writer = bool(following) and following[0].strip() == CUT_MARK
         if (last and not ends_with_newline or cut_by_writer) and not is_complete(row):
-            out.skipped.append(f"{path}:{number}: an incomplete line (an interrupted write) is ignored")
+            out.skipped.append(
+                f"{path}:{number}: an incomplete line (an interrupted write) is ignored; its decision "
+                "does not count: decide that record again"
+            )
             continue
         out.rows.append((number, row))
+    return out
+
+
+def parse_line(line: str) -> tuple[list[str], bool]:
+    """One physical line's cells, and whether every quote it opens is closed (a line cut inside
+    a quoted cell is not). A stray quote inside a cell is read as Excel reads it."""
+    row = next(csv.reader([line]), [])
+    try:
+        next(csv.reader([line], strict=True), [])
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            return row, False
+    return row, True
+
+
+def time_order(stamps: Sequence[str]) -> list[int]:
+    """The indices of a log's lines (given by their timestamps, in file order) in the order the
+    decisions were made: by timestamp, ties in file order. A line without a readable timestamp
+    (written by hand) counts as made with the line before it. Folding lines in this order gives
+    the same result whatever order git's union merge left the lines of two machines in."""
+    times = _times(stamps)
+    return sorted(range(len(stamps)), key=times.__getitem__)
+
+
+def disorder(path: Path, numbered: Sequence[tuple[int, str]]) -> str | None:
+    """A warning when the lines (line number, timestamp) are not in time order: the first line
+    made earlier than a line above it, or None."""
+    times = _times([stamp for _, stamp in numbered])
+    latest = 0
+    for index in range(1, len(numbered)):
+        if times[index] < times[latest]:
+            return (
+                f"{path}:{numbered[index][0]}: made at {numbered[index][1]}, before line "
+                f"{numbered[latest][0]} above it ({numbered[latest][1]}): the file's order and its "
+                "timestamps disagree (git's union merge of two clones' files does this, or a clock "
+                "was wrong); the latest timestamp counts, whatever the order of the lines"
+            )
+        if times[index] > times[latest]:
+            latest = index
+    return None
+
+
+def _times(stamps: Sequence[str]) -> list[dt.datetime]:
+    out: list[dt.datetime] = []
+    for stamp in stamps:
+        try:
+            time = dt.datetime.fromisoformat(stamp.strip())
+        except ValueError:
+            time = out[-1] if out else dt.datetime.min.replace(tzinfo=dt.UTC)
+        out.append(time if time.tzinfo else time.replace(tzinfo=dt.UTC))
     return out
 
 
@@ -120,13 +187,14 @@ def append_rows(
             tail = _last_line(fd, size)
             if tail is not None:  # the file does not end with a newline
                 try:
-                    row = next(csv.reader([tail.rstrip("\r")]))
-                except (csv.Error, StopIteration):
-                    row = [tail]
-                complete = not tail.strip() or tail.lstrip().startswith("#") or is_complete(row)
+                    row, closed = parse_line(tail.rstrip("\r"))
+                except csv.Error:
+                    row, closed = [tail], False
+                comment = tail.lstrip().startswith("#") and closed
+                complete = not tail.strip() or comment or (closed and is_complete(row))
                 buffer.write("\n" if complete else f"\n{CUT_MARK}\n")
         for row in rows:
-            writer.writerow([_one_line(cell) for cell in row])
+            buffer.write(",".join(_cell(_one_line(cell)) for cell in row) + "\n")
         data = buffer.getvalue().encode("utf-8")
         written = 0
         while written < len(data):
@@ -136,6 +204,14 @@ def append_rows(
         raise ScreenerError(f"cannot be written ({exc.strerror})", path=path) from None
     finally:
         os.close(fd)
+
+
+def _cell(cell: str) -> str:
+    """A cell as the csv module writes it (quoted when it holds a comma or a quote), and quoted
+    too when it starts with `#`, so no reader takes an id for a comment."""
+    if cell.startswith("#") or "," in cell or '"' in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
 
 
 def _one_line(cell: str) -> str:
