@@ -146,3 +146,51 @@ def test_equal_timestamps_keep_file_order(tmp_path: Path) -> None:
     path.write_text(HEADER + f"pmid:1,include,,,{T1},0.2.0,\npmid:1,exclude,,,{T1},0.2.0,\npmid:1,maybe\n")
     # a line without a timestamp (typed by hand) counts as made with the line before it
     assert [d.decision for d in read_log(path)] == ["include", "exclude", "maybe"]
+
+
+# -- allocation union-merged from two clones -------------------------------------------------
+
+
+def test_a_union_merge_of_two_allocations_is_reported_and_not_made_worse(tmp_path: Path) -> None:
+    import shutil
+
+    from screener.check import check_review
+    from screener.screening.allocate import over_allocated
+
+    root = init_review(
+        tmp_path / "a" / "review",
+        reviewers=[Reviewer("alice"), Reviewer("bob"), Reviewer("dan"), Reviewer("carol", "resolver")],
+    )
+    source = tmp_path / "export.csv"
+    words = "liver kidney heart lung brain bone skin blood nerve gut".split()
+    source.write_text(
+        "PMID,title,abstract,authors,year\n"
+        + "".join(
+            f'{n},"{words[n]} {words[-n - 1]} trial {n}","Abstract {n}.","Author{n} A",2001\n'
+            for n in range(1, 7)
+        )
+    )
+    Review(root).import_file(source, "db", database="MEDLINE")
+    clone = tmp_path / "b" / "review"
+    shutil.copytree(root, clone)
+    first = Review(root)
+    allocate(first, TA)  # clone A allocates 6 records x 2 votes
+    second = Review(clone)
+    for pmid in ("pmid:1", "pmid:2"):  # clone B: alice decides first, then allocates
+        DecisionLog(labels(second, "alice")).append(pmid, "include")
+    allocate(second, TA)
+    # git's union merge: both clones' lines, each once
+    ours = allocation_path(root, TA).read_text().splitlines()
+    theirs = allocation_path(clone, TA).read_text().splitlines()
+    merged = ours + [line for line in theirs if line not in ours]
+    allocation_path(root, TA).write_text("\n".join(merged) + "\n")
+    shutil.copy(labels(second, "alice"), labels(first, "alice").parent / "alice.csv")
+    assert len(merged) - 1 > 12  # over-allocated: more than 6 records x 2 votes
+    view = load_stage(first, TA)
+    over = over_allocated(view)
+    assert over and view.progress()["over_allocated"] == len(over)
+    assert any("more screeners than the votes" in w for w in check_review(first).warnings)
+    again = allocate(first, TA)
+    assert not {record for record, _ in again.new} & over.keys()  # a re-run adds nothing for them
+    assert any("more screeners than the votes" in w for w in again.warnings)
+    assert over_allocated(load_stage(first, TA)) == over

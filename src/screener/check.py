@@ -245,6 +245,7 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
     """What is still to do: listed, never a failure."""
     from .dedup import dedup_review
     from .screening import load_stage, review_studies
+    from .screening.allocate import over_allocation_warning
 
     try:
         outcome = dedup_review(review)
@@ -265,6 +266,9 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
                 if view.allocation is not None:  # allocation/<stage>.csv, read by load_stage
                     report.problems.extend(view.allocation.problems())
                     report.warnings.extend(view.allocation.warnings())
+                    over = over_allocation_warning(view)
+                    if over:
+                        report.warnings.append(over)
                 progress = view.progress()
                 if progress["not_allocated"]:
                     report.open_work.append(

@@ -104,6 +104,8 @@ class StageView:
         return 2 if self.in_sample(record_id) else self.votes
 
     def progress(self) -> dict[str, Any]:
+        from .allocate import over_allocated
+
         total = len(self.records)
         per_reviewer = {
             name: {
@@ -139,6 +141,8 @@ class StageView:
             "allocated": self.allocation is not None,
             # With an allocation: records still waiting for votes that too few screeners are asked for.
             "not_allocated": self.not_allocated(voting) if self.allocation is not None else 0,
+            # With an allocation: records asked of more screeners than their votes (a union merge).
+            "over_allocated": len(over_allocated(self)),
             "verify_sample": sample_agreement(self),
             "decisions_on_ids_not_in_review": sum(len(v) for v in self.not_in_review.values()),
             "interrupted_lines_skipped": len(self.interrupted_lines),
