@@ -194,3 +194,27 @@ def test_a_union_merge_of_two_allocations_is_reported_and_not_made_worse(tmp_pat
     assert not {record for record, _ in again.new} & over.keys()  # a re-run adds nothing for them
     assert any("more screeners than the votes" in w for w in again.warnings)
     assert over_allocated(load_stage(first, TA)) == over
+
+
+# -- errors that name the right thing --------------------------------------------------------
+
+
+def test_errors_name_the_stage_the_tags_and_the_reviewer(tmp_path: Path, cli) -> None:
+    review = hash_review(tmp_path, ("wos:1", "wos:2", "wos:3"))
+    at = ("--review", str(review.root))
+    decisions = tmp_path / "full-text.csv"
+    decisions.write_text("record_id,decision,reason\nwos:1,include,\nwos:9,include,\n")
+    result = cli(*at, "label", "--reviewer", "alice", "--stage", "full-text", "--import", str(decisions))
+    assert result.code == 2
+    assert "1 have not reached the full-text stage" in result.err and "wos:1" in result.err, result
+    assert "not in the review: wos:9" in result.err
+    result = cli(*at, "label", "--reviewer", "alice", "--stage", "full-text", "wos:1", "include")
+    assert result.code == 2 and "has not reached the full-text stage" in result.err, result
+    result = cli(*at, "label", "--reviewer", "alice", "wos:1", "include", "--tags", "x" * 30_000)
+    assert result.code == 2 and "shorten tags" in " ".join(result.err.split()), result
+    assert "note" not in result.err
+    path = labels(review, "alice").with_name("Alice.csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + f"wos:1,include,,,{T1},0.2.0,\n")
+    warning = next(w for w in check_review(review).warnings if "Alice.csv" in w)
+    assert "case-sensitively" in warning and "alice.csv" in warning

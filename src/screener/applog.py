@@ -168,12 +168,14 @@ def append_rows(
     `folders` folders of `path` are in the review (labels/, labels/<stage>/): opened without
     following links (names.open_append_beneath)."""
     for row in rows:
-        for cell in row:
+        for column, cell in zip(header, row, strict=False):
             if len(cell) > MAX_CELL:
+                what = "tags" if column == "tags" else f"the {column}"
                 raise ScreenerError(
-                    f"a value of {len(cell)} characters is too long for a decision file (at most {MAX_CELL})",
+                    f"{what} of {len(cell)} characters {'are' if column == 'tags' else 'is'} too long for "
+                    f"a decision file (at most {MAX_CELL})",
                     path=path,
-                    hint="shorten the note",
+                    hint=f"shorten {what}",
                 )
     fd = open_append_beneath(path, folders)
     try:
