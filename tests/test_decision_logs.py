@@ -218,3 +218,41 @@ def test_errors_name_the_stage_the_tags_and_the_reviewer(tmp_path: Path, cli) ->
     path.write_text(HEADER + f"wos:1,include,,,{T1},0.2.0,\n")
     warning = next(w for w in check_review(review).warnings if "Alice.csv" in w)
     assert "case-sensitively" in warning and "alice.csv" in warning
+
+
+# -- control characters from labels files never reach the terminal ---------------------------
+
+ESC_ID = "\x1b]0;pwned\x07id:1"
+LEAKING_COMMANDS = [
+    pytest.param(("status",), id="status"),
+    pytest.param(("check",), id="check"),
+    pytest.param(("conflicts",), id="conflicts"),
+    pytest.param(("agreement",), id="agreement"),
+    pytest.param(("rank", "--reviewer", "alice"), id="rank"),
+    pytest.param(("export", "--stage", "title-abstract"), id="export"),
+    pytest.param(("label", "--reviewer", "bob", "--import", "@IMPORT@"), id="label-import"),
+    pytest.param(("label", "--reviewer", "alice", ESC_ID, "undecided"), id="label"),
+]
+
+
+@pytest.mark.parametrize("argv", LEAKING_COMMANDS)
+def test_escape_sequences_in_labels_files_never_reach_the_terminal(tmp_path: Path, cli, argv) -> None:
+    review = hash_review(tmp_path, ("wos:1", "wos:2", "wos:3"))
+    path = labels(review, "alice")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        HEADER
+        + f"{ESC_ID},include,,,{T1},0.2.0,\n"
+        + f"wos:1,include,,a note \x1b[31mred,{T2}\x1b[2J,0.2.0,tag\x1b[0m\n"
+        + f"wos:2,exclude,,,{T1}\x1b[5m,0.2.0,\n"
+    )
+    review.dedup_decisions_path.write_text(
+        "record_id_1,record_id_2,decision,reviewer,timestamp,version\n"
+        f"\x1b[31mwos:1,wos:2,skip,bo\x1b[2Jb,{T1}\x1b[5m,0.2.0\n"
+    )
+    source = tmp_path / "import.csv"
+    source.write_text(f"record_id,decision\n{ESC_ID},include\nwos:3,include\n")
+    argv = tuple(str(source) if a == "@IMPORT@" else a for a in argv)
+    result = cli("--review", str(review.root), *argv)
+    assert "\x1b" not in result.out + result.err, result
+    assert "Traceback" not in result.err

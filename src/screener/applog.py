@@ -29,6 +29,7 @@ from pathlib import Path
 
 from .errors import ScreenerError
 from .names import open_append_beneath, read_review_text
+from .records import clean_text
 
 CUT_MARK = "# the line above was cut by an interrupted write; screener ignores it"
 # How far back from the end an append looks for the start of the last line.
@@ -117,6 +118,14 @@ def parse_line(line: str) -> tuple[list[str], bool]:
         if "unexpected end of data" in str(exc):
             return row, False
     return row, True
+
+
+def shown(text: str) -> str:
+    """A field read from a log anyone can edit (a note, a reviewer, a timestamp), as the
+    terminal, the report and exports may show it: cleaned like a record's fields when it holds
+    a control character (an escape sequence, a bidi override), else exactly as written. Ids are
+    not passed through here: they are data, matched as written, and cleaned where shown."""
+    return text if text.isprintable() else clean_text(text)
 
 
 def time_order(stamps: Sequence[str]) -> list[int]:

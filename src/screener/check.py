@@ -198,7 +198,7 @@ def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
             report.decisions_read += len(decisions)
             report.warnings.extend(log.skipped)
             if log.disorder:
-                report.warnings.append(clean_text(log.disorder))
+                report.warnings.append(log.disorder)
             if known_ids is not None:
                 latest = {d.record_id: d.decision for d in decisions}  # an undecided line retracts
                 unknown = sorted(i for i, d in latest.items() if d != "undecided" and i not in known_ids)
@@ -218,7 +218,7 @@ def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
             report.problems.append(str(exc))
             return
         if disorder:
-            report.warnings.append(clean_text(disorder))
+            report.warnings.append(disorder)
         if known_ids is not None:
             unknown = sorted({i for pair in pairs for i in pair} - known_ids)
             if unknown:

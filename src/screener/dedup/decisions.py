@@ -43,7 +43,7 @@ def read_decision_log(path: Path) -> tuple[dict[tuple[str, str], PairDecision], 
     """The latest decision per pair, by timestamp (ties: file order; after a union merge of two
     clones' files the last line need not be the latest), and a warning when the file's order and
     its timestamps disagree. A malformed line is an error naming file and line."""
-    from ..applog import disorder, read_rows, time_order
+    from ..applog import disorder, read_rows, shown, time_order
 
     rows = read_rows(path, COLUMNS[0], _is_complete).rows
     for number, row in rows:
@@ -59,8 +59,10 @@ def read_decision_log(path: Path) -> tuple[dict[tuple[str, str], PairDecision], 
     for index in time_order(stamps):
         row = rows[index][1]
         id_1, id_2 = row[0].strip(), row[1].strip()
-        latest[pair_key(id_1, id_2)] = PairDecision(id_1, id_2, row[2], *(row[3:5] + ["", ""])[:2])
-    return latest, disorder(path, [(number, stamp) for (number, _), stamp in zip(rows, stamps, strict=True)])
+        reviewer, stamp = (row[3:5] + ["", ""])[:2]
+        latest[pair_key(id_1, id_2)] = PairDecision(id_1, id_2, row[2], shown(reviewer), shown(stamp))
+    numbered = [(number, shown(stamp)) for (number, _), stamp in zip(rows, stamps, strict=True)]
+    return latest, disorder(path, numbered)
 
 
 def append_decision(path: Path, id_1: str, id_2: str, decision: str, reviewer: str = "") -> PairDecision:

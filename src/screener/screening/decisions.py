@@ -91,11 +91,12 @@ def read_log_file(path: Path) -> LogFile:
     """Every decision line of a file, in the order they were made (`applog.time_order`: after a
     union merge the line last in the file need not be the latest). A malformed line is an error
     naming it."""
-    from ..applog import disorder, read_rows, time_order
+    from ..applog import disorder, read_rows, shown, time_order
 
     file_columns(path)  # a header in another order is an error, not a misread
     log = read_rows(path, COLUMNS[0], is_complete)
-    out = []
+    out: list[Decision] = []
+    stamps: list[str] = []
     for number, row in log.rows:
         if not is_complete(row):
             raise ScreenerError(
@@ -106,11 +107,11 @@ def read_log_file(path: Path) -> LogFile:
                 hint="fix that line by hand (nothing else in the file is touched)",
             )
         cells = ([row[0].strip(), *row[1:]] + [""] * len(COLUMNS))[: len(COLUMNS)]
-        out.append(Decision(*cells))
-    stamps = [d.timestamp for d in out]
+        stamps.append(cells[4])
+        out.append(Decision(cells[0], cells[1], *map(shown, cells[2:])))
     ordered = [out[i] for i in time_order(stamps)]
     numbers = [number for number, _ in log.rows]
-    return LogFile(ordered, log.skipped, disorder(path, list(zip(numbers, stamps, strict=True))))
+    return LogFile(ordered, log.skipped, disorder(path, list(zip(numbers, map(shown, stamps), strict=True))))
 
 
 def read_log_rows(path: Path) -> tuple[list[Decision], list[str]]:
