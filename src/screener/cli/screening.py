@@ -307,6 +307,8 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
             order=order,
             need_vote=still_need_vote(view, reviewer),
             abstracts=abstracts,
+            settled={r.id for r in records} - view.voting(),  # final or in conflict: shown last
+            finals={rid: (f.decision, f.reason) for rid, f in view.final.items()},
         )
         session.message = need
         session.stopping = StoppingInBackground(hold=True)  # seconds on 20,000 records: not in the key loop
