@@ -256,3 +256,114 @@ def test_escape_sequences_in_labels_files_never_reach_the_terminal(tmp_path: Pat
     result = cli("--review", str(review.root), *argv)
     assert "\x1b" not in result.out + result.err, result
     assert "Traceback" not in result.err
+
+
+# -- property: any union merge of several machines' logs folds to the same decisions ----------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from screener.dedup.decisions import COLUMNS as PAIR_COLUMNS  # noqa: E402
+from screener.screening.decisions import Decision, latest  # noqa: E402
+
+IDS = ["pmid:1", "#x:1", 'wos:"a,b"', "doi:10.1/x y", "#"]
+NOTES = st.text(alphabet="ab #\",;'", max_size=6)
+ENTRY = st.tuples(st.sampled_from(IDS), st.sampled_from(("include", "exclude", "maybe", "undecided")), NOTES)
+PAIR = st.tuples(st.sampled_from(IDS), st.sampled_from(IDS), st.sampled_from(("same", "different", "skip")))
+prop = settings(max_examples=60, deadline=None, derandomize=True, database=None)
+
+
+def _iso(ms: int) -> str:
+    import datetime as dt
+
+    start = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    return (start + dt.timedelta(milliseconds=ms)).isoformat(timespec="milliseconds")
+
+
+def merged_logs(data, entries: st.SearchStrategy, machines: int) -> tuple[list, list[list], list[int]]:  # noqa: ANN001
+    """A shared history, each machine's decisions after it (times distinct across machines, in
+    order within each), and an interleaving of the machines' lines as git's union merge can
+    leave them (each machine's lines in their own order)."""
+    base = data.draw(st.lists(entries, max_size=3))
+    own = [data.draw(st.lists(entries, max_size=6)) for _ in range(machines)]
+    total = len(base) + sum(map(len, own))
+    times = sorted(data.draw(st.lists(st.integers(0, 10**9), min_size=total, max_size=total, unique=True)))
+    base_times, rest = times[: len(base)], times[len(base) :]
+    rest = data.draw(st.permutations(rest))  # which machine decided when
+    timed_base = [(base_times[k], *e) for k, e in enumerate(base)]
+    timed: list[list] = []
+    for entries_of in own:
+        mine, rest = sorted(rest[: len(entries_of)]), rest[len(entries_of) :]
+        timed.append([(mine[k], *e) for k, e in enumerate(entries_of)])
+    order = data.draw(st.permutations([m for m, entries_of in enumerate(own) for _ in entries_of]))
+    return timed_base, timed, order
+
+
+def union(path: Path, write, base: list, machines: list[list], order: list[int]) -> None:  # noqa: ANN001
+    """Each machine's file written by screener's own writer, then merged: the shared lines, and
+    the machines' added lines interleaved in `order`."""
+    import tempfile
+
+    added: list[list[str]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        shared = Path(folder) / "base" / "x" / "log.csv"
+        shared.parent.mkdir(parents=True)
+        write(shared, base)
+        head = shared.read_text()
+        for m, entries in enumerate(machines):
+            own = Path(folder) / f"m{m}" / "x" / "log.csv"
+            own.parent.mkdir(parents=True)
+            own.write_text(head)
+            write(own, entries)
+            added.append(own.read_text()[len(head) :].splitlines(keepends=True))
+    lines = [added[m].pop(0) for m in order]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(head + "".join(lines))
+
+
+def write_decisions(path: Path, entries: list) -> None:
+    if entries:
+        DecisionLog(path).append_many([Decision(i, d, "", n, _iso(t), "0.2.0") for t, i, d, n in entries])
+    elif not path.exists():
+        path.write_text(HEADER)
+
+
+def write_pairs(path: Path, entries: list) -> None:
+    from screener.applog import append_rows
+    from screener.dedup.decisions import _is_complete
+
+    rows = [[a, b, d, "someone", _iso(t), "0.2.0"] for t, a, b, d in entries]
+    if rows:
+        append_rows(path, PAIR_COLUMNS, rows, _is_complete, folders=2)
+    elif not path.exists():
+        path.write_text(",".join(PAIR_COLUMNS) + "\n")
+
+
+@prop
+@given(data=st.data(), machines=st.integers(2, 3))
+def test_any_union_merge_of_decision_logs_folds_to_the_latest_decisions(
+    tmp_path_factory, data, machines
+) -> None:
+    base, own, order = merged_logs(data, ENTRY, machines)
+    path = tmp_path_factory.mktemp("merge") / "labels" / TA / "alice.csv"
+    union(path, write_decisions, base, own, order)
+    expected: dict[str, tuple[str, str]] = {}
+    for _, record_id, decision, note in sorted(base + [e for m in own for e in m]):
+        expected.pop(record_id, None)
+        if decision != "undecided":
+            expected[record_id] = (decision, note)
+    assert {k: (d.decision, d.note) for k, d in latest(read_log(path)).items()} == expected
+
+
+@prop
+@given(data=st.data(), machines=st.integers(2, 3))
+def test_any_union_merge_of_dedup_decisions_folds_to_the_latest_decisions(
+    tmp_path_factory, data, machines
+) -> None:
+    from screener.dedup.decisions import pair_key
+
+    base, own, order = merged_logs(data, PAIR, machines)
+    path = tmp_path_factory.mktemp("merge") / "labels" / "dedup.csv"
+    union(path, write_pairs, base, own, order)
+    expected = {pair_key(a, b): d for _, a, b, d in sorted(base + [e for m in own for e in m])}
+    assert {k: v.decision for k, v in read_decisions(path).items()} == expected
