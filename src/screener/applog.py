@@ -23,6 +23,7 @@ import datetime as dt
 import fcntl
 import io
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ MAX_LINE = 100_000
 # MAX_LINE; reading allows longer cells, which a person may have typed by hand.
 MAX_CELL = 20_000
 csv.field_size_limit(max(csv.field_size_limit(), 16 << 20))
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass
@@ -67,14 +69,14 @@ def read_rows(path: Path, header_first: str, is_complete: Callable[[list[str]], 
             line=text[: text.index("\x00")].count("\n") + 1,
             hint="restore it from git",
         )
-    ends_with_newline = text.endswith("\n")
+    ends_with_newline = text.endswith(("\n", "\r"))
     parsed: list[tuple[int, list[str], bool]] = []
-    lines = text.split("\n")
+    lines = _LINE_END.split(text)  # as the csv module ends lines: \r\n, \n or \r
     if ends_with_newline:
         lines.pop()
     for number, line in enumerate(lines, 1):
         try:
-            row, closed = parse_line(line.removesuffix("\r"))
+            row, closed = parse_line(line)
         except csv.Error as exc:
             raise ScreenerError(
                 f"is not a readable CSV file ({exc})", path=path, line=number, hint="restore it from git"
@@ -112,6 +114,8 @@ def parse_line(line: str) -> tuple[list[str], bool]:
     """One physical line's cells, and whether every quote it opens is closed (a line cut inside
     a quoted cell is not). A stray quote inside a cell is read as Excel reads it."""
     row = next(csv.reader([line]), [])
+    if '"' not in line:
+        return row, True
     try:
         next(csv.reader([line], strict=True), [])
     except csv.Error as exc:
