@@ -62,6 +62,12 @@ def test_an_id_starting_with_hash_is_an_id_in_every_file(tmp_path: Path, key: st
     assert not view.interrupted_lines
     report = check_review(review)
     assert report.ok and report.decisions_read == 2, report.to_dict()
+    # exports: quoted, so a reader that skips '#' lines (R's read.table) keeps the record
+    exported = tmp_path / "included.csv"
+    at = ("--review", str(review.root))
+    assert cli(*at, "export", "--stage", TA, "--format", "csv", "-o", str(exported)).code == 0
+    quoted = '"' + key.replace('"', '""') + '"'
+    assert exported.read_text().splitlines()[1].startswith(quoted + ",include")
     # A file written before the fix holds the id unquoted: still a decision, not a comment.
     with labels(review, "alice").open("a") as handle:
         handle.write(f"{key},exclude,,,2999-01-01T00:00:00.000+00:00,0.1,\n")

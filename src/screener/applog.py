@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .errors import ScreenerError
 from .names import open_append_beneath, read_review_text
+from .outputs import csv_line
 from .records import clean_text
 
 CUT_MARK = "# the line above was cut by an interrupted write; screener ignores it"
@@ -209,7 +210,7 @@ def append_rows(
                 complete = not tail.strip() or comment or (closed and is_complete(row))
                 buffer.write("\n" if complete else f"\n{CUT_MARK}\n")
         for row in rows:
-            buffer.write(",".join(_cell(_one_line(cell)) for cell in row) + "\n")
+            buffer.write(csv_line([_one_line(cell) for cell in row]))
         data = buffer.getvalue().encode("utf-8")
         written = 0
         while written < len(data):
@@ -219,14 +220,6 @@ def append_rows(
         raise ScreenerError(f"cannot be written ({exc.strerror})", path=path) from None
     finally:
         os.close(fd)
-
-
-def _cell(cell: str) -> str:
-    """A cell as the csv module writes it (quoted when it holds a comma or a quote), and quoted
-    too when it starts with `#`, so no reader takes an id for a comment."""
-    if cell.startswith("#") or "," in cell or '"' in cell:
-        return '"' + cell.replace('"', '""') + '"'
-    return cell
 
 
 def _one_line(cell: str) -> str:
