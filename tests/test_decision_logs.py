@@ -103,14 +103,23 @@ CUT_LINES = [
 ]
 
 
+CUT_LINES += [
+    # a write cut inside a character, and a crash that left the file's end zero-filled
+    pytest.param(
+        f"wos:3,exclude,,,{T1},0.2.0,\nwos:2,include,,caf\xc3".encode("latin-1"), 3, id="cut-in-utf8"
+    ),
+    pytest.param(b"wos:2,include,,note,2026-01-01T10:00\x00\x00\x00\x00", 2, id="zero-filled-tail"),
+]
+
+
 @pytest.mark.parametrize(("content", "line"), CUT_LINES)
 def test_a_line_cut_inside_a_quote_never_counts_or_swallows_later_lines(
-    tmp_path: Path, content: str, line: int
+    tmp_path: Path, content: str | bytes, line: int
 ) -> None:
     review = hash_review(tmp_path, ("wos:1", "wos:2", "wos:3"))
     path = labels(review, "alice")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(HEADER + content)
+    path.write_bytes(HEADER.encode() + (content if isinstance(content, bytes) else content.encode()))
     DecisionLog(path).append("wos:1", "include")  # the next decision, appended after the cut line
     DecisionLog(path).append("wos:3", "include")
     decided = {d.record_id: d.decision for d in read_log(path)}

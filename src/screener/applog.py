@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ScreenerError
-from .names import open_append_beneath, read_review_text
+from .names import open_append_beneath, read_regular_bytes
 from .outputs import csv_line
 from .records import clean_text
 
@@ -62,20 +62,16 @@ def read_rows(path: Path, header_first: str, is_complete: Callable[[list[str]], 
     out = LogRows()
     if not path.exists() and not path.is_symlink():
         return out
-    text = read_review_text(path, hint="save it as UTF-8 (decision files are plain UTF-8 CSV)")
-    if "\x00" in text:
-        raise ScreenerError(
-            "holds NUL bytes; it is not a CSV text file",
-            path=path,
-            line=text[: text.index("\x00")].count("\n") + 1,
-            hint="restore it from git",
-        )
+    text = _read_text(path)
     ends_with_newline = text.endswith(("\n", "\r"))
     parsed: list[tuple[int, list[str], bool]] = []
     lines = _LINE_END.split(text)  # as the csv module ends lines: \r\n, \n or \r
     if ends_with_newline:
         lines.pop()
     for number, line in enumerate(lines, 1):
+        if _damage(line):  # judged below, by where the line is
+            parsed.append((number, [line], True))
+            continue
         try:
             row, closed = parse_line(line)
         except csv.Error as exc:
@@ -84,6 +80,27 @@ def read_rows(path: Path, header_first: str, is_complete: Callable[[list[str]], 
             ) from None
         parsed.append((number, row, closed))
     for index, (number, row, closed) in enumerate(parsed):
+        last = index == len(parsed) - 1
+        following = parsed[index + 1][1] if index + 1 < len(parsed) else []
+        cut_by_writer = bool(following) and following[0].strip() == CUT_MARK
+        damage = _damage(lines[index])
+        if damage and number > 1 and (last and not ends_with_newline or cut_by_writer):
+            # A write cut inside a character, or a crash that left the file's end zero-filled.
+            out.skipped.append(
+                f"{path}:{number}: an incomplete line (an interrupted write left {damage}) is ignored; "
+                "its decision does not count: decide that record again"
+            )
+            continue
+        if damage == "NUL bytes":
+            what = "holds NUL bytes; it is not a CSV text file"
+            raise ScreenerError(what, path=path, line=number, hint="restore it from git")
+        if damage:
+            raise ScreenerError(
+                "is not valid UTF-8",
+                path=path,
+                line=number,
+                hint="save it as UTF-8 (decision files are plain UTF-8 CSV)",
+            )
         first = row[0].strip() if row else ""
         if not any(cell.strip() for cell in row):
             continue
@@ -98,9 +115,6 @@ def read_rows(path: Path, header_first: str, is_complete: Callable[[list[str]], 
                 "delete the line and decide that record again"
             )
             continue
-        last = index == len(parsed) - 1
-        following = parsed[index + 1][1] if index + 1 < len(parsed) else []
-        cut_by_writer = bool(following) and following[0].strip() == CUT_MARK
         if (last and not ends_with_newline or cut_by_writer) and not is_complete(row):
             out.skipped.append(
                 f"{path}:{number}: an incomplete line (an interrupted write) is ignored; its decision "
@@ -109,6 +123,24 @@ def read_rows(path: Path, header_first: str, is_complete: Callable[[list[str]], 
             continue
         out.rows.append((number, row))
     return out
+
+
+def _read_text(path: Path) -> str:
+    """The log's text; a byte that is no UTF-8 (say, of a character cut by an interrupted
+    write) kept as a lone surrogate, for the reader to judge the line it is on (`_damage`)."""
+    data = read_regular_bytes(path)
+    if data.startswith(b"\xef\xbb\xbf"):  # an Excel BOM
+        data = data[3:]
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _damage(line: str) -> str:
+    """What makes a line no text: NUL bytes, or bytes that are no UTF-8 ("" when none)."""
+    if "\x00" in line:
+        return "NUL bytes"
+    if not line.isascii() and any("\udc80" <= char <= "\udcff" for char in line):
+        return "bytes that are no UTF-8"
+    return ""
 
 
 def parse_line(line: str) -> tuple[list[str], bool]:
@@ -208,6 +240,7 @@ def append_rows(
                     row, closed = [tail], False
                 comment = tail.lstrip().startswith("#") and closed
                 complete = not tail.strip() or comment or (closed and is_complete(row))
+                complete = complete and not _damage(tail)
                 buffer.write("\n" if complete else f"\n{CUT_MARK}\n")
         for row in rows:
             buffer.write(csv_line([_one_line(cell) for cell in row]))
@@ -234,4 +267,4 @@ def _last_line(fd: int, size: int) -> str | None:
     tail = os.pread(fd, size - start, start)
     if tail.endswith(b"\n"):
         return None
-    return tail.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
+    return tail.rsplit(b"\n", 1)[-1].decode("utf-8", "surrogateescape")
