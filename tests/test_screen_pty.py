@@ -242,3 +242,31 @@ def test_help_explains_and_resizing_redraws(review):
     term.screen.resize(40, 120)
     term.wait_for("t tags  s skip  h history")  # the wide key list: drawn again at the new size
     term.quit()
+
+
+def test_all_records_shows_waiting_records_first_and_a_final_one_needs_two_presses(tmp_path):
+    """Issue #22: `screen --all` showed final records first, and one stray key reopened one as a
+    conflict."""
+    export = tmp_path / "export.nbib"
+    blocks = [
+        medline(900 + k, f"Record {k} on {t} surgery", f"About {t}.", f"A{k}", 2010)
+        for k, t in enumerate(TOPICS)
+    ]
+    export.write_text("\n".join(blocks))
+    root = init_review(tmp_path / "r", reviewers=[Reviewer("alice"), Reviewer("bob"), Reviewer("dan")])
+    review = Review(root)
+    review.import_file(export, "medline", database="MEDLINE")
+    for name in ("alice", "bob"):  # pmid:900 is final: included by agreement
+        DecisionLog(decision_path(review.labels_dir, TA, name)).append("pmid:900", "include")
+    term = Terminal(review, 24, 80, "screen", "--reviewer", "dan", "--order", "file", "--all")
+    term.wait_for("pmid:901")
+    for pmid in (902, 903, 904, 900):  # every waiting record, then the final one
+        term.press("i")
+        term.wait_for(f"pmid:{pmid}")
+    term.press("e")
+    term.wait_for("reopens it as a conflict")
+    assert [row[0] for row in labels(review, "dan")] == ["pmid:901", "pmid:902", "pmid:903", "pmid:904"]
+    term.press("e")
+    term.wait_for("saved: exclude")
+    term.quit()
+    assert labels(review, "dan")[-1][:2] == ["pmid:900", "exclude"]

@@ -415,3 +415,28 @@ def test_the_screen_says_while_the_ranking_is_being_built(tmp_path):
     release.set()
     background.wait()
     assert "ranking" not in top()
+
+
+def test_settled_records_come_last_and_reopening_a_final_one_takes_the_key_twice(tmp_path) -> None:
+    """Issue #22: with every record on screen (--all), a final record came first and one stray key
+    reopened it as a conflict."""
+    s = session(tmp_path, settled={"pmid:100", "pmid:101"}, finals={"pmid:100": ("exclude", "")})
+    assert s.queue == ["pmid:102", "pmid:103", "pmid:104", "pmid:105", "pmid:100", "pmid:101"]
+    s.queue = ["pmid:100", *s.queue[:4], "pmid:101"]  # the final record on screen
+    assert s.decide("include") is None and not s.log.path.exists()  # asked, nothing saved
+    assert "reopens it as a conflict" in s.message and s.current.id == "pmid:100"
+    s.confirming = None  # what any other key does (run_terminal): the next press asks again
+    assert s.decide("include") is None
+    assert s.decide("include") is not None  # the same key again: saved
+    assert s.log.read()[-1].record_id == "pmid:100"
+    s.queue.insert(0, "pmid:100")
+    s.done.pop("pmid:100")
+    assert s.decide("exclude") is not None  # agreeing with the final decision changes nothing: no question
+
+
+def test_another_key_cancels_the_confirmation(tmp_path) -> None:
+    s = session(tmp_path, settled={"pmid:100"}, finals={"pmid:100": ("exclude", "")})
+    s.queue = ["pmid:100", "pmid:101"]
+    keys = iter(["i", "o", "i", "q"])  # include, then a key that is no vote, include again: asked twice
+    run_terminal(s, console(80, 24), no_highlight, lambda: next(keys), lambda _: "", None)
+    assert not s.log.path.exists() and "reopens it as a conflict" in s.message

@@ -9,21 +9,29 @@ The rules that keep a decision from being lost or invented, whatever the file we
 - files are opened with `O_NOFOLLOW`: a committed symlink is refused, never written through;
 - reading checks the encoding (UTF-8, an Excel BOM tolerated) and names the line of a bad byte.
 
-Lines starting with `#` are comments.
+Records are one physical line each (a writer puts every cell on one line), so a line is read
+on its own: a quote left open by a cut or by hand is that line's fault, never swallows the lines
+after it, and the line is skipped and reported. Ids are data, never syntax: a line starting with
+`#` is a comment only when it is no complete row (`#x:1,include` is a decision on the id `#x:1`);
+writers quote a cell starting with `#` all the same, so other tools never take it for a comment.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import fcntl
 import io
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ScreenerError
-from .names import open_append_beneath, read_review_text
+from .names import open_append_beneath, read_regular_bytes
+from .outputs import csv_line
+from .records import safe_text
 
 CUT_MARK = "# the line above was cut by an interrupted write; screener ignores it"
 # How far back from the end an append looks for the start of the last line.
@@ -32,6 +40,7 @@ MAX_LINE = 100_000
 # MAX_LINE; reading allows longer cells, which a person may have typed by hand.
 MAX_CELL = 20_000
 csv.field_size_limit(max(csv.field_size_limit(), 16 << 20))
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass
@@ -53,40 +62,144 @@ def read_rows(path: Path, header_first: str, is_complete: Callable[[list[str]], 
     out = LogRows()
     if not path.exists() and not path.is_symlink():
         return out
-    text = read_review_text(path, hint="save it as UTF-8 (decision files are plain UTF-8 CSV)")
-    if "\x00" in text:
-        raise ScreenerError(
-            "holds NUL bytes; it is not a CSV text file",
-            path=path,
-            line=text[: text.index("\x00")].count("\n") + 1,
-            hint="restore it from git",
-        )
-    ends_with_newline = text.endswith("\n")
-    parsed: list[tuple[int, list[str]]] = []
-    reader = csv.reader(io.StringIO(text))
-    try:
-        for row in reader:
-            parsed.append((reader.line_num, row))
-    except csv.Error as exc:
-        raise ScreenerError(
-            f"is not a readable CSV file ({exc})",
-            path=path,
-            line=reader.line_num + 1,
-            hint="restore it from git",
-        ) from None
-    for index, (number, row) in enumerate(parsed):
-        first = row[0].strip() if row else ""
-        if not any(cell.strip() for cell in row) or first.startswith("#"):
+    text = _read_text(path)
+    ends_with_newline = text.endswith(("\n", "\r"))
+    parsed: list[tuple[int, list[str], bool]] = []
+    lines = _LINE_END.split(text)  # as the csv module ends lines: \r\n, \n or \r
+    if ends_with_newline:
+        lines.pop()
+    for number, line in enumerate(lines, 1):
+        if _damage(line):  # judged below, by where the line is
+            parsed.append((number, [line], True))
             continue
-        if number == 1 and first == header_first:
-            continue
+        try:
+            row, closed = parse_line(line)
+        except csv.Error as exc:
+            raise ScreenerError(
+                f"is not a readable CSV file ({exc})", path=path, line=number, hint="restore it from git"
+            ) from None
+        parsed.append((number, row, closed))
+    for index, (number, row, closed) in enumerate(parsed):
         last = index == len(parsed) - 1
         following = parsed[index + 1][1] if index + 1 < len(parsed) else []
         cut_by_writer = bool(following) and following[0].strip() == CUT_MARK
+        damage = _damage(lines[index])
+        if damage and number > 1 and (last and not ends_with_newline or cut_by_writer):
+            # A write cut inside a character, or a crash that left the file's end zero-filled.
+            out.skipped.append(
+                f"{path}:{number}: an incomplete line (an interrupted write left {damage}) is ignored; "
+                "its decision does not count: decide that record again"
+            )
+            continue
+        if damage == "NUL bytes":
+            what = "holds NUL bytes; it is not a CSV text file"
+            raise ScreenerError(what, path=path, line=number, hint="restore it from git")
+        if damage:
+            raise ScreenerError(
+                "is not valid UTF-8",
+                path=path,
+                line=number,
+                hint="save it as UTF-8 (decision files are plain UTF-8 CSV)",
+            )
+        first = row[0].strip() if row else ""
+        if not any(cell.strip() for cell in row):
+            continue
+        if first.startswith("#") and closed and not is_complete(row):
+            continue  # a comment (the cut mark among them)
+        if number == 1 and first == header_first:
+            continue
+        if not closed:
+            out.skipped.append(
+                f'{path}:{number}: a line with an unclosed quote (cut by an interrupted write, or a " '
+                "typed by hand) is ignored; its decision does not count: close the quote by hand, or "
+                "delete the line and decide that record again"
+            )
+            continue
         if (last and not ends_with_newline or cut_by_writer) and not is_complete(row):
-            out.skipped.append(f"{path}:{number}: an incomplete line (an interrupted write) is ignored")
+            out.skipped.append(
+                f"{path}:{number}: an incomplete line (an interrupted write) is ignored; its decision "
+                "does not count: decide that record again"
+            )
             continue
         out.rows.append((number, row))
+    return out
+
+
+def _read_text(path: Path) -> str:
+    """The log's text; a byte that is no UTF-8 (say, of a character cut by an interrupted
+    write) kept as a lone surrogate, for the reader to judge the line it is on (`_damage`)."""
+    data = read_regular_bytes(path)
+    if data.startswith(b"\xef\xbb\xbf"):  # an Excel BOM
+        data = data[3:]
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _damage(line: str) -> str:
+    """What makes a line no text: NUL bytes, or bytes that are no UTF-8 ("" when none)."""
+    if "\x00" in line:
+        return "NUL bytes"
+    if not line.isascii() and any("\udc80" <= char <= "\udcff" for char in line):
+        return "bytes that are no UTF-8"
+    return ""
+
+
+def parse_line(line: str) -> tuple[list[str], bool]:
+    """One physical line's cells, and whether every quote it opens is closed (a line cut inside
+    a quoted cell is not). A stray quote inside a cell is read as Excel reads it."""
+    row = next(csv.reader([line]), [])
+    if '"' not in line:
+        return row, True
+    try:
+        next(csv.reader([line], strict=True), [])
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            return row, False
+    return row, True
+
+
+def shown(text: str) -> str:
+    """A field read from a log anyone can edit (a note, a reviewer, a timestamp), as the
+    terminal, the report and exports may show it: each control or bidi character (an escape
+    sequence, a bidi override) a space (`records.safe_text`), else exactly as written. Ids are
+    not passed through here: they are data, matched as written, and cleaned where shown."""
+    return safe_text(text)
+
+
+def time_order(stamps: Sequence[str]) -> list[int]:
+    """The indices of a log's lines (given by their timestamps, in file order) in the order the
+    decisions were made: by timestamp, ties in file order. A line without a readable timestamp
+    (written by hand) counts as made with the line before it. Folding lines in this order gives
+    the same result whatever order git's union merge left the lines of two machines in."""
+    times = _times(stamps)
+    return sorted(range(len(stamps)), key=times.__getitem__)
+
+
+def disorder(path: Path, numbered: Sequence[tuple[int, str]]) -> str | None:
+    """A warning when the lines (line number, timestamp) are not in time order: the first line
+    made earlier than a line above it, or None."""
+    times = _times([stamp for _, stamp in numbered])
+    latest = 0
+    for index in range(1, len(numbered)):
+        if times[index] < times[latest]:
+            return (
+                f"{path}:{numbered[index][0]}: made at {numbered[index][1]}, before line "
+                f"{numbered[latest][0]} above it ({numbered[latest][1]}): the file's order and its "
+                "timestamps disagree (git's union merge of two clones' files does this, or a clock "
+                "was wrong); the latest timestamp counts, whatever the order of the lines"
+            )
+        if times[index] > times[latest]:
+            latest = index
+    return None
+
+
+def _times(stamps: Sequence[str]) -> list[dt.datetime]:
+    out: list[dt.datetime] = []
+    for stamp in stamps:
+        try:
+            time = dt.datetime.fromisoformat(stamp.strip())
+        except ValueError:
+            time = out[-1] if out else dt.datetime.min.replace(tzinfo=dt.UTC)
+        out.append(time if time.tzinfo else time.replace(tzinfo=dt.UTC))
     return out
 
 
@@ -101,12 +214,14 @@ def append_rows(
     `folders` folders of `path` are in the review (labels/, labels/<stage>/): opened without
     following links (names.open_append_beneath)."""
     for row in rows:
-        for cell in row:
+        for column, cell in zip(header, row, strict=False):
             if len(cell) > MAX_CELL:
+                what = "tags" if column == "tags" else f"the {column}"
                 raise ScreenerError(
-                    f"a value of {len(cell)} characters is too long for a decision file (at most {MAX_CELL})",
+                    f"{what} of {len(cell)} characters {'are' if column == 'tags' else 'is'} too long for "
+                    f"a decision file (at most {MAX_CELL})",
                     path=path,
-                    hint="shorten the note",
+                    hint=f"shorten {what}",
                 )
     fd = open_append_beneath(path, folders)
     try:
@@ -120,13 +235,15 @@ def append_rows(
             tail = _last_line(fd, size)
             if tail is not None:  # the file does not end with a newline
                 try:
-                    row = next(csv.reader([tail.rstrip("\r")]))
-                except (csv.Error, StopIteration):
-                    row = [tail]
-                complete = not tail.strip() or tail.lstrip().startswith("#") or is_complete(row)
+                    row, closed = parse_line(tail.rstrip("\r"))
+                except csv.Error:
+                    row, closed = [tail], False
+                comment = tail.lstrip().startswith("#") and closed
+                complete = not tail.strip() or comment or (closed and is_complete(row))
+                complete = complete and not _damage(tail)
                 buffer.write("\n" if complete else f"\n{CUT_MARK}\n")
         for row in rows:
-            writer.writerow([_one_line(cell) for cell in row])
+            buffer.write(csv_line([_one_line(cell) for cell in row]))
         data = buffer.getvalue().encode("utf-8")
         written = 0
         while written < len(data):
@@ -150,4 +267,4 @@ def _last_line(fd: int, size: int) -> str | None:
     tail = os.pread(fd, size - start, start)
     if tail.endswith(b"\n"):
         return None
-    return tail.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
+    return tail.rsplit(b"\n", 1)[-1].decode("utf-8", "surrogateescape")

@@ -145,9 +145,10 @@ def _check_searches(review, report: CheckReport) -> bool:  # noqa: ANN001
 
 def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
     """Every decision file parses; every id is a record of the review."""
-    from .dedup.decisions import read_decisions
+    from .dedup.decisions import read_decision_log
+    from .records import clean_text
     from .screening import STAGES
-    from .screening.decisions import read_log_rows
+    from .screening.decisions import read_log_file
 
     labels = review.root / "labels"
     if not labels.is_dir() or labels.is_symlink():
@@ -194,21 +195,23 @@ def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
                 report.problems.append(f"{where}: the reviewer name {problem}; rename the file")
                 continue
             if path.stem not in reviewers:
-                report.warnings.append(
-                    f"{where}: {path.stem!r} is not a reviewer in review.toml; these decisions are ignored"
-                )
+                report.warnings.append(f"{where}: {_not_a_reviewer(path.stem, reviewers)}")
             try:
-                decisions, skipped = read_log_rows(path)
+                log = read_log_file(path)
             except ScreenerError as exc:
                 report.problems.append(str(exc))
                 continue
+            decisions = log.decisions
             report.decisions_read += len(decisions)
-            report.warnings.extend(skipped)
+            report.warnings.extend(log.skipped)
+            if log.disorder:
+                report.warnings.append(log.disorder)
             if known_ids is not None:
                 latest = {d.record_id: d.decision for d in decisions}  # an undecided line retracts
                 unknown = sorted(i for i, d in latest.items() if d != "undecided" and i not in known_ids)
                 if unknown:
-                    shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+                    # Ids from a file anyone can edit: never an escape sequence on the terminal.
+                    shown = ", ".join(map(clean_text, unknown[:5])) + (" ..." if len(unknown) > 5 else "")
                     report.problems.append(
                         f"{where}: decisions on {len(unknown)} ids that are no records of the review "
                         f"({shown}); take each back with 'screener label --reviewer {path.stem} "
@@ -217,16 +220,18 @@ def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
     dedup_file = labels / "dedup.csv"
     if dedup_file.exists() and not dedup_file.is_symlink():
         try:
-            pairs = read_decisions(dedup_file)
+            pairs, disorder = read_decision_log(dedup_file)
         except ScreenerError as exc:
             report.problems.append(str(exc))
             return
+        if disorder:
+            report.warnings.append(disorder)
         if known_ids is not None:
             unknown = sorted({i for pair in pairs for i in pair} - known_ids)
             if unknown:
                 report.problems.append(
                     f"labels/dedup.csv: {len(unknown)} ids are not records of the review "
-                    f"({', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''})"
+                    f"({', '.join(clean_text(i) for i in unknown[:5])}{' ...' if len(unknown) > 5 else ''})"
                 )
 
 
@@ -293,12 +298,24 @@ def _text_or_empty(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
+def _not_a_reviewer(name: str, reviewers: set[str]) -> str:
+    """Why a decision file counts for nothing, and the reviewer it probably belongs to: names
+    are compared exactly, so `Alice.csv` is not alice's file."""
+    said = f"{name!r} is not a reviewer in review.toml; these decisions are ignored"
+    alike = sorted(r for r in reviewers if r.casefold() == name.casefold())
+    if alike:
+        return (
+            f"{said} (names are compared case-sensitively: is it {alike[0]}'s file? rename it to "
+            f"{alike[0]}.csv, or merge its lines into that file)"
+        )
+    return f"{said} (add them to review.toml's reviewers, or rename the file to a reviewer's name)"
 
 
 def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
     """What is still to do: listed, never a failure."""
     from .dedup import dedup_review
     from .screening import load_stage, review_studies
+    from .screening.allocate import over_allocation_warning
 
     try:
         outcome = dedup_review(review)
@@ -319,6 +336,9 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
                 if view.allocation is not None:  # allocation/<stage>.csv, read by load_stage
                     report.problems.extend(view.allocation.problems())
                     report.warnings.extend(view.allocation.warnings())
+                    over = over_allocation_warning(view)
+                    if over:
+                        report.warnings.append(over)
                 progress = view.progress()
                 if progress["not_allocated"]:
                     report.open_work.append(

@@ -7,15 +7,13 @@ spreadsheet would run as a formula are neutralised.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ScreenerError
-from .outputs import safe_cell
+from .outputs import csv_line, safe_cell
 from .records import Record
 
 __all__ = ["export", "final_decisions", "safe_cell", "safe_url", "to_bibtex", "to_csv", "to_ris"]
@@ -123,13 +121,11 @@ def _fields(row: ExportRow) -> dict[str, Any]:
 
 
 def to_csv(rows: list[ExportRow]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    lines = [csv_line(CSV_COLUMNS)]
     for row in rows:
         fields = _fields(row)
-        writer.writerow([safe_cell(fields[c]) for c in CSV_COLUMNS])
-    return out.getvalue()
+        lines.append(csv_line([safe_cell(fields[c]) for c in CSV_COLUMNS]))
+    return "".join(lines)
 
 
 # -- RIS ---------------------------------------------------------------------------------

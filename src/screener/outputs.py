@@ -14,7 +14,6 @@ files (labels/*.csv) never do: they keep exactly what the reviewer typed.
 
 from __future__ import annotations
 
-import csv
 import errno
 import io
 import math
@@ -42,14 +41,27 @@ def safe_cell(value: Any) -> str:
     return text
 
 
+def csv_line(cells: Sequence[str]) -> str:
+    """One CSV line, as the csv module writes it, and a cell starting with `#` quoted too: ids
+    are data, and a reader that skips `#` lines as comments (R's read.table, pandas with
+    comment="#") must not skip a record whose id starts with one. A line break in a cell is
+    quoted as well."""
+    if len(cells) == 1 and not cells[0]:
+        return '""\n'
+    return ",".join(_quoted(cell) for cell in cells) + "\n"
+
+
+def _quoted(cell: str) -> str:
+    if cell.startswith("#") or any(char in cell for char in ',"\r\n'):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
 def people_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     """CSV for a spreadsheet: a header, then each row's cells through `safe_cell`."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([safe_cell(c) for c in columns])
-    for row in rows:
-        writer.writerow([safe_cell(row.get(c, "")) for c in columns])
-    return out.getvalue()
+    lines = [csv_line([safe_cell(c) for c in columns])]
+    lines.extend(csv_line([safe_cell(row.get(c, "")) for c in columns]) for row in rows)
+    return "".join(lines)
 
 
 def _check_folder(folder: Path, path: Path) -> None:

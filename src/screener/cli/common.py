@@ -190,7 +190,9 @@ def warn_about_decision_files(view: Any) -> None:
         err_console.print(Text(f"warning: {text}", style="yellow"), soft_wrap=True)
 
     def some(ids: list[str]) -> str:
-        return ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")
+        from ..records import clean_text  # ids from a file anyone can edit: no escape sequence
+
+        return ", ".join(map(clean_text, ids[:3])) + (" ..." if len(ids) > 3 else "")
 
     for reviewer, ids in view.not_in_review.items():
         warn(

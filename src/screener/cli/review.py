@@ -292,6 +292,11 @@ def status(review_dir: Path | None, as_json: bool) -> None:
                 f"  {stage['not_allocated']} records waiting for votes are not allocated yet "
                 "('screener allocate')"
             )
+        if stage["over_allocated"]:
+            console.print(
+                f"  {stage['over_allocated']} records are allocated to more screeners than the votes they "
+                "need (two clones ran 'screener allocate'?); 'screener check' says what to do"
+            )
         if stage["decisions_on_ids_not_in_review"]:
             console.print(
                 f"  {stage['decisions_on_ids_not_in_review']} decisions point at ids that are not in the "

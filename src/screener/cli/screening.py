@@ -90,10 +90,12 @@ def label(
     if not record_id or not decision:
         raise ScreenerError("give RECORD_ID and DECISION (include, exclude, maybe...), or --import FILE")
     entry = record_decision(review, reviewer, stage, record_id, decision, reason, note, tags)
+    from ..records import clean_text  # an id taken back may be any bytes a file held
+
     click.echo(
-        f"{reviewer} ({stage}): {entry.record_id} {entry.decision}"
-        + (f" ({entry.reason})" if entry.reason else "")
-        + (f" [{entry.tags}]" if entry.tags else "")
+        f"{reviewer} ({stage}): {clean_text(entry.record_id)} {entry.decision}"
+        + (f" ({clean_text(entry.reason)})" if entry.reason else "")
+        + (f" [{clean_text(entry.tags)}]" if entry.tags else "")
     )
 
 
@@ -330,6 +332,8 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
             abstracts=abstracts,
             round_of=view.rounds,
             scope=share_scope(view, reviewer, every=all_records),
+            settled={r.id for r in records} - view.voting(),  # final or in conflict: shown last
+            finals={rid: (f.decision, f.reason) for rid, f in view.final.items()},
         )
         session.message = need
         if stage == "full-text":

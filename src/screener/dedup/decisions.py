@@ -1,4 +1,4 @@
-"""Human decisions on pairs of records: `labels/dedup.csv`, append-only, latest line wins.
+"""Human decisions on pairs of records: `labels/dedup.csv`, append-only, latest decision wins.
 
 Columns: record_id_1, record_id_2, decision (same | different | skip), reviewer, timestamp,
 version. Every later run and every update honours them.
@@ -36,10 +36,17 @@ def _is_complete(row: list[str]) -> bool:
 
 def read_decisions(path: Path) -> dict[tuple[str, str], PairDecision]:
     """The latest decision per pair; a malformed line is an error naming file and line."""
-    from ..applog import read_rows
+    return read_decision_log(path)[0]
 
-    latest: dict[tuple[str, str], PairDecision] = {}
-    for number, row in read_rows(path, COLUMNS[0], _is_complete).rows:
+
+def read_decision_log(path: Path) -> tuple[dict[tuple[str, str], PairDecision], str | None]:
+    """The latest decision per pair, by timestamp (ties: file order; after a union merge of two
+    clones' files the last line need not be the latest), and a warning when the file's order and
+    its timestamps disagree. A malformed line is an error naming file and line."""
+    from ..applog import disorder, read_rows, shown, time_order
+
+    rows = read_rows(path, COLUMNS[0], _is_complete).rows
+    for number, row in rows:
         if not _is_complete(row):
             raise ScreenerError(
                 f"expected record_id_1,record_id_2,same|different|skip,... but found {','.join(row)[:80]!r}",
@@ -47,9 +54,15 @@ def read_decisions(path: Path) -> dict[tuple[str, str], PairDecision]:
                 line=number,
                 hint="fix that line by hand; every other line is kept",
             )
+    stamps = [(row[4] if len(row) > 4 else "") for _, row in rows]
+    latest: dict[tuple[str, str], PairDecision] = {}
+    for index in time_order(stamps):
+        row = rows[index][1]
         id_1, id_2 = row[0].strip(), row[1].strip()
-        latest[pair_key(id_1, id_2)] = PairDecision(id_1, id_2, row[2], *(row[3:5] + ["", ""])[:2])
-    return latest
+        reviewer, stamp = (row[3:5] + ["", ""])[:2]
+        latest[pair_key(id_1, id_2)] = PairDecision(id_1, id_2, row[2], shown(reviewer), shown(stamp))
+    numbered = [(number, shown(stamp)) for (number, _), stamp in zip(rows, stamps, strict=True)]
+    return latest, disorder(path, numbered)
 
 
 def append_decision(path: Path, id_1: str, id_2: str, decision: str, reviewer: str = "") -> PairDecision:

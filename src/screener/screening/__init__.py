@@ -127,6 +127,8 @@ class StageView:
         return 2 if self.in_sample(record_id) else self.votes
 
     def progress(self) -> dict[str, Any]:
+        from .allocate import over_allocated
+
         total = len(self.records)
         scopes = {name: self.scope(name) for name in self.screeners}
         per_reviewer = {
@@ -177,6 +179,8 @@ class StageView:
             "rounds": {str(number): count for number, count in rounds.items()} if len(rounds) > 1 else {},
             # With an allocation: records still waiting for votes that too few screeners are asked for.
             "not_allocated": self.not_allocated(voting) if self.allocation is not None else 0,
+            # With an allocation: records asked of more screeners than their votes (a union merge).
+            "over_allocated": len(over_allocated(self)),
             "verify_sample": sample_agreement(self),
             "decisions_on_ids_not_in_review": sum(len(v) for v in self.not_in_review.values()),
             "interrupted_lines_skipped": len(self.interrupted_lines),

@@ -173,6 +173,36 @@ def covered_by(view: StageView, record_id: str, allocation: Allocation | None) -
     return {name for name in asked if name not in inactive} | voted
 
 
+def over_allocated(view: StageView) -> dict[str, list[str]]:
+    """The records of the stage allocated to more active screeners than the votes they need
+    (record id -> the screeners asked): what git's union merge of two clones' runs of
+    `allocate` leaves (each clone gave the same records to its own pick of screeners)."""
+    if view.allocation is None:
+        return {}
+    out = {}
+    for record_id, names in view.allocation.assigned.items():
+        asked = sorted(name for name in names if name not in view.inactive)
+        if len(asked) > view.votes_for(record_id):
+            out[record_id] = asked
+    return out
+
+
+def over_allocation_warning(view: StageView) -> str | None:
+    """What `allocate`, `status` and `check` say about over-allocated records, and what to do."""
+    over = over_allocated(view)
+    if not over:
+        return None
+    record_id, names = min(over.items())
+    return (
+        f"{FOLDER}/{view.stage}.csv: {len(over)} records are allocated to more screeners than the votes "
+        f"they need (e.g. {record_id}: {', '.join(names)}), which happens when two clones run 'screener "
+        "allocate' and git merges both files; each still becomes final with its votes, but the shares "
+        "are uneven: run allocate on one clone and pull before screening; to even the shares, remove the "
+        f"lines of one run ('git log -p {FOLDER}/{view.stage}.csv' shows them; running allocate again "
+        "adds nothing for these records)"
+    )
+
+
 def plan_allocation(view: StageView) -> Plan:
     """The assignments that give every record still waiting for votes the screeners it needs.
 
@@ -214,6 +244,8 @@ def plan_allocation(view: StageView) -> Plan:
     shares = allocation_summary(view, planned)
     for name, share in shares.items():
         share["new"] = sum(1 for _, n in new if n == name)
+    warnings = allocation.problems() + allocation.warnings() if allocation is not None else []
+    over = over_allocation_warning(view)
     return Plan(
         view.stage,
         path,
@@ -222,7 +254,7 @@ def plan_allocation(view: StageView) -> Plan:
         shares,
         short,
         allocation.lines if allocation is not None else 0,
-        allocation.problems() + allocation.warnings() if allocation is not None else [],
+        warnings + ([over] if over else []),
         view.verify_sample if view.votes == 1 else 0.0,
     )
 

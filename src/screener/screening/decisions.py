@@ -1,4 +1,4 @@
-"""Each reviewer's decisions: `labels/<stage>/<reviewer>.csv`, append-only, latest line wins.
+"""Each reviewer's decisions: `labels/<stage>/<reviewer>.csv`, append-only, latest decision wins.
 
 One file per reviewer and stage, so two reviewers on two machines never touch the same file
 and git never reports a merge conflict. Lines are only ever appended (an undo appends an
@@ -20,7 +20,6 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import ScreenerError
-from ..records import safe_text
 
 COLUMNS = ("record_id", "decision", "reason", "note", "timestamp", "version", "tags")
 # The columns of a file written before tags existed: such a file keeps its own header (nothing
@@ -78,15 +77,26 @@ def is_complete(row: list[str]) -> bool:
     return len(row) >= 2 and bool(row[0].strip()) and row[1] in DECISIONS
 
 
-def read_log_rows(path: Path) -> tuple[list[Decision], list[str]]:
-    """Every decision line of a file, in order, and the interrupted lines that were skipped.
+@dataclass
+class LogFile:
+    """A decision file read: its decisions in the order they were made (timestamps, ties in file
+    order), the interrupted lines skipped, and a warning when the file's order disagrees."""
 
-    A malformed line is an error naming it."""
-    from ..applog import read_rows
+    decisions: list[Decision]
+    skipped: list[str]
+    disorder: str | None = None
+
+
+def read_log_file(path: Path) -> LogFile:
+    """Every decision line of a file, in the order they were made (`applog.time_order`: after a
+    union merge the line last in the file need not be the latest). A malformed line is an error
+    naming it."""
+    from ..applog import disorder, read_rows, shown, time_order
 
     file_columns(path)  # a header in another order is an error, not a misread
     log = read_rows(path, COLUMNS[0], is_complete)
-    out = []
+    out: list[Decision] = []
+    stamps: list[str] = []
     for number, row in log.rows:
         if not is_complete(row):
             raise ScreenerError(
@@ -97,22 +107,28 @@ def read_log_rows(path: Path) -> tuple[list[Decision], list[str]]:
                 hint="fix that line by hand (nothing else in the file is touched)",
             )
         cells = ([row[0].strip(), *row[1:]] + [""] * len(COLUMNS))[: len(COLUMNS)]
-        # Free text a collaborator wrote (reason, note, tags) is cleaned like record fields
-        # on its way to screens, the report and exports; the id stays as written: it is data.
-        for column in (2, 3, 6):
-            cells[column] = safe_text(cells[column])
-        out.append(Decision(*cells))
-    return out, log.skipped
+        stamps.append(cells[4])
+        out.append(Decision(cells[0], cells[1], *map(shown, cells[2:])))
+    ordered = [out[i] for i in time_order(stamps)]
+    numbers = [number for number, _ in log.rows]
+    return LogFile(ordered, log.skipped, disorder(path, list(zip(numbers, map(shown, stamps), strict=True))))
+
+
+def read_log_rows(path: Path) -> tuple[list[Decision], list[str]]:
+    """Every decision of a file, in the order they were made, and the interrupted lines skipped."""
+    log = read_log_file(path)
+    return log.decisions, log.skipped
 
 
 def read_log(path: Path) -> list[Decision]:
-    """Every decision line of a file, in order (interrupted lines skipped)."""
+    """Every decision of a file, in the order they were made (interrupted lines skipped)."""
     return read_log_rows(path)[0]
 
 
 def latest(decisions: list[Decision]) -> dict[str, Decision]:
     """The latest decision per record, in the order they were made (a changed decision moves to
-    its new line's place); records whose latest line is `undecided` are left out."""
+    its new line's place); records whose latest line is `undecided` are left out. `decisions`
+    come in the order they were made (read_log)."""
     last: dict[str, Decision] = {}
     for decision in decisions:
         last.pop(decision.record_id, None)

@@ -126,11 +126,39 @@ def record_decision(
         # taken back: that is how 'screener check' tells you to clear it.
         retracting = decision == "undecided" and any(d.record_id == record_id for d in log.read())
         if not retracting:
+            if record_id in member_of:
+                raise ScreenerError(
+                    f"{record_id!r} has not reached the {stage} stage (it is not finally included at "
+                    "title-abstract yet)",
+                    hint="'screener conflicts' and 'screener status' show what title-abstract still needs",
+                )
             raise ScreenerError(
                 f"no record {record_id!r} at the {stage} stage",
                 hint="see 'screener status'; ids look like pmid:123 or doi:10.1/x",
             )
     return log.append(record_id, decision, reason, note, tags)
+
+
+def _unmatched(ids: list[str], member_of: dict[str, str], stage: str) -> str:
+    """The ids that matched no record of the stage, told apart: records of the review that have
+    not reached this stage (full text holds only the records included at title-abstract), and
+    ids that are no record at all. Cleaned for the terminal: they come from a file."""
+    from ..records import clean_text
+
+    def some(found: list[str]) -> str:
+        return ", ".join(map(clean_text, found[:5])) + (" ..." if len(found) > 5 else "")
+
+    earlier = [i for i in ids if i in member_of]
+    missing = [i for i in ids if i not in member_of]
+    parts = []
+    if earlier:
+        parts.append(
+            f"{len(earlier)} have not reached the {stage} stage (not finally included at "
+            f"title-abstract yet): {some(earlier)}"
+        )
+    if missing:
+        parts.append(f"not in the review: {some(missing)}")
+    return "; ".join(parts)
 
 
 @dataclass
@@ -262,10 +290,9 @@ def import_decisions(
     if not data_rows:
         raise ScreenerError("holds no decisions", path=path, hint="a line naming the columns, then rows")
     if unknown and not skip_unknown:
-        shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
         raise ScreenerError(
             f"{len(entries)} of {data_rows} ids matched a record at the {stage} stage; "
-            f"not in the review: {shown}; nothing was written",
+            f"{_unmatched(unknown, member_of, stage)}; nothing was written",
             path=path,
             hint="ids look like pmid:123, doi:10.1/x or SEARCH:ROW (see 'screener export'); pass "
             "--skip-unknown to import the matched rows only",

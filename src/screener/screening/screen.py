@@ -131,12 +131,19 @@ class ScreenSession:
     # Given by the caller, which knows where reports live (screener.fulltext is a layer above).
     report_text: Callable[[str], str | None] | None = None
     report_file: Callable[[str], str] | None = None
+    # Records no vote is waited for (final, or a conflict for the resolver), when the screen holds
+    # every record (--all): they come after every record still waiting for votes.
+    settled: set[str] = field(default_factory=set)
+    # Final records -> (outcome, reason): a vote that disagrees would reopen one as a conflict, so
+    # it takes the key twice (`confirming` holds the first press).
+    finals: dict[str, tuple[str, str]] = field(default_factory=dict)
+    confirming: tuple[str, str, str] | None = None
 
     def __post_init__(self) -> None:
         self.by_id = {r.id: r for r in self.records}
         self.row_of = {r.id: k for k, r in enumerate(self.records)}
         if not self.queue:
-            self.queue = [r.id for r in self.records if r.id not in self.done]
+            self.queue = self.waiting_first([r.id for r in self.records if r.id not in self.done])
         if not self.history:
             # File order is decision order; sorted() is stable, and a timestamp breaks no tie it should not.
             ordered = sorted(self.done.items(), key=lambda item: item[1].timestamp)
@@ -226,11 +233,40 @@ class ScreenSession:
         preparing = getattr(self.rerank, "preparing", None)
         return preparing is not None and preparing() != self._shown_preparing
 
-    def decide(self, decision: str, reason: str = "") -> Decision:
+    def waiting_first(self, ids: list[str]) -> list[str]:
+        """`ids` in their order, the records still waiting for votes before the settled ones."""
+        if not self.settled:
+            return ids
+        return [i for i in ids if i not in self.settled] + [i for i in ids if i in self.settled]
+
+    def reopens(self, record_id: str, decision: str, reason: str) -> str:
+        """What a vote would undo, when it disagrees with the record's final decision: a vote on a
+        final record that disagrees turns it into a conflict for the resolver."""
+        final = self.finals.get(record_id)
+        if final is None:
+            return ""
+        outcome = "include" if decision in ("include", "maybe") else decision
+        full_text = self.stage == "full-text"
+        if (outcome, reason if full_text else "") == (final[0], final[1] if full_text else ""):
+            return ""
+        return final[0] + (f" ({final[1]})" if final[1] and full_text else "")
+
+    def decide(self, decision: str, reason: str = "") -> Decision | None:
         """Save a decision on the record on screen (appended, fsynced) and move on. A record
-        opened from the history gets a new line; its earlier ones stay in the file."""
+        opened from the history gets a new line; its earlier ones stay in the file. A vote that
+        would reopen a final record as a conflict is saved only when asked for twice in a row
+        (None the first time)."""
         record = self.current
         assert record is not None
+        final = self.reopens(record.id, decision, reason)
+        if final and self.confirming != (record.id, decision, reason):
+            self.confirming = (record.id, decision, reason)
+            self.message = (
+                f"{record.id} is final: {final}; a {decision} vote reopens it as a conflict for the "
+                "resolver. Press the same key again to vote anyway, s to leave it"
+            )
+            return None
+        self.confirming = None
         earlier = self.done.get(record.id)
         entry = self.log.append(record.id, decision, reason, self.pending_note, self.pending_tags)
         if self._need is not None and earlier is None and record.id in self.need_vote:
@@ -594,7 +630,8 @@ class BackgroundRanking:
         waiting = [rid for rid in session.queue if rid not in session.skipped]
         rows = np.array([row_of[rid] for rid in waiting], dtype=np.int64)
         ordered = [waiting[k] for k in np.argsort(position[rows], kind="stable")]
-        session.queue = ordered + [rid for rid in session.queue if rid in session.skipped]
+        skipped = [rid for rid in session.queue if rid in session.skipped]
+        session.queue = session.waiting_first(ordered) + skipped
 
 
 # -- start-up: what the screen needs, from a cache keyed by everything it comes from ------------
@@ -1237,6 +1274,8 @@ def run_terminal(
             key = key.lower()
         if key in ("resize", ""):
             continue
+        if key not in ("i", "m", "e", "r"):
+            session.confirming = None  # a vote reopening a final record takes the key twice in a row
         if key == "?" and show_help(session, console, getchar) != "q":
             continue
         if key in ("q", "?"):  # q, also from the help

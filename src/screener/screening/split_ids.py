@@ -122,7 +122,9 @@ def carry_decisions(review, plan: list[Carry]) -> int:  # noqa: ANN001 - Review
             carry.decision.decision,
             carry.decision.reason,
             note,
-            now_stamp(),
+            # The time it was made: decisions fold by timestamp, so a carried one never outranks
+            # a later decision on the split id (say, from another clone).
+            carry.decision.timestamp or now_stamp(),
             tags=carry.decision.tags,
         )
         by_file.setdefault((carry.stage, carry.reviewer), []).append(entry)
