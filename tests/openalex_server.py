@@ -79,9 +79,13 @@ class Graph:
         self.rate: int | None = None  # requests per second, enforced with 429 when set
         self._recent: deque[float] = deque()
         self.max_batch = 50  # OpenAlex: at most 50 values in one OR filter
+        self.cited_by: dict[str, list[Work]] = {}
+        for work in works:
+            for ref in dict.fromkeys(work.refs):
+                self.cited_by.setdefault(ref, []).append(work)
 
     def citing(self, wid: str) -> list[Work]:
-        return [w for w in self.works.values() if wid in w.refs]
+        return self.cited_by.get(wid, [])
 
     # -- OpenAlex ---------------------------------------------------------------------
 
@@ -133,7 +137,7 @@ class Graph:
         if name == "openalex":
             found = [self.works[w] for w in wanted if w in self.works]
         elif name == "cites":
-            found = [w for w in self.works.values() if any(x in w.refs for x in wanted)]
+            found = list({id(w): w for x in wanted for w in self.citing(x)}.values())
         else:
             return 400, {"error": "Invalid filter", "message": f"unknown filter {name}"}
         per_page = int(params.get("per-page", params.get("per_page", "25")))
@@ -250,6 +254,8 @@ class Graph:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real services
+    disable_nagle_algorithm = True  # headers and body go out at once, no delayed-ACK stall
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
@@ -279,6 +285,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault and fault.kind == "500":
             self._send(500, {"error": "Internal Server Error"}, path, params)
+            return
+        if path == "__stats":  # for a benchmark running the server in another process
+            log = graph.log
+            status, body = 200, {"requests": len(log), "rate_limited": sum(r.status == 429 for r in log)}
+            self._send(status, body, path, params)
+            graph.log.pop()
             return
         if path.startswith("openalex/"):
             status, body = graph.openalex(path[len("openalex/") :], params)

@@ -234,8 +234,11 @@ def chase(
 
     for source in sources:
         roots: list[tuple[Work, str]] = []
-        for done, seed in enumerate(identified, start=1):
-            work = source.lookup(seed)
+        client = getattr(source, "client", None)
+        looked_up = (
+            client.map(source.lookup, identified) if client is not None else map(source.lookup, identified)
+        )
+        for done, (seed, work) in enumerate(zip(identified, looked_up, strict=True), start=1):
             if work is None:
                 not_found.setdefault(source.name, []).append(seed.record_id)
             else:

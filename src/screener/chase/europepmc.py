@@ -97,8 +97,12 @@ class EuropePmcSource:
                 return out
             page += 1
 
+    def _each(self, parents: list[Work], what: str) -> dict[str, list[Work]]:
+        answers = self.client.map(lambda p: self._pages(p.pmid, what) if p.pmid else [], parents)
+        return {p.key: works for p, works in zip(parents, answers, strict=True)}
+
     def references(self, parents: list[Work]) -> dict[str, list[Work]]:
-        return {p.key: self._pages(p.pmid, "references") if p.pmid else [] for p in parents}
+        return self._each(parents, "references")
 
     def citing(self, parents: list[Work]) -> dict[str, list[Work]]:
-        return {p.key: self._pages(p.pmid, "citations") if p.pmid else [] for p in parents}
+        return self._each(parents, "citations")

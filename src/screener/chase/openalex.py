@@ -119,12 +119,15 @@ class OpenAlexSource:
 
     def fetch(self, keys: list[str]) -> dict[str, Work]:
         """Works by OpenAlex id, in batches; ids OpenAlex no longer has are left out."""
-        found: dict[str, Work] = {}
         unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), self.batch):
-            chunk = unique[start : start + self.batch]
-            self._list("openalex:" + "|".join(chunk), lambda works: found.update((w.key, w) for w in works))
-        return found
+        chunks = [unique[start : start + self.batch] for start in range(0, len(unique), self.batch)]
+
+        def one(chunk: list[str]) -> list[Work]:
+            works: list[Work] = []
+            self._list("openalex:" + "|".join(chunk), works.extend)
+            return works
+
+        return {w.key: w for works in self.client.map(one, chunks) for w in works}
 
     def references(self, parents: list[Work]) -> dict[str, list[Work]]:
         known = {p.key: p for p in parents}
@@ -140,14 +143,17 @@ class OpenAlexSource:
     def citing(self, parents: list[Work]) -> dict[str, list[Work]]:
         out: dict[str, list[Work]] = {p.key: [] for p in parents}
         keys = list(out)
-        for start in range(0, len(keys), self.batch):
-            chunk = set(keys[start : start + self.batch])
+        chunks = [keys[start : start + self.batch] for start in range(0, len(keys), self.batch)]
 
-            def take(works: list[Work], chunk: set[str] = chunk) -> None:
-                for work in works:
-                    for cited in dict.fromkeys(work.refs or []):
-                        if cited in chunk:
-                            out[cited].append(work)
+        def one(chunk: list[str]) -> list[Work]:
+            works: list[Work] = []
+            self._list("cites:" + "|".join(chunk), works.extend)
+            return works
 
-            self._list("cites:" + "|".join(keys[start : start + self.batch]), take)
+        for chunk, works in zip(chunks, self.client.map(one, chunks), strict=True):
+            wanted = set(chunk)
+            for work in works:  # each citing work goes to the seeds its own references name
+                for cited in dict.fromkeys(work.refs or []):
+                    if cited in wanted:
+                        out[cited].append(work)
         return out
