@@ -121,8 +121,8 @@ def test_both_directions_one_level_from_openalex(cli, chase_review, server) -> N
         *[f"Citing work {k}" for k in range(5)],
     }
     eleven = next(r for r in rows if r["title"] == "Reference eleven")  # a reference of both seeds
-    assert eleven["chase_seed"] == f"{SEED_A}; {SEED_B}"
-    assert eleven["chase_direction"] == "backward; backward" and eleven["chase_depth"] == "1; 1"
+    assert eleven["chase_seed"] == f"{SEED_A}\n{SEED_B}"
+    assert eleven["chase_direction"] == "backward\nbackward" and eleven["chase_depth"] == "1\n1"
     assert next(r for r in rows if r["title"] == "Reference ten")["abstract"] == "Ten is a reference of A"
     citing = next(r for r in rows if r["title"] == "Citing work 2")
     assert (citing["chase_seed"], citing["chase_direction"], citing["chase_source"]) == (
@@ -305,3 +305,23 @@ def test_abstract_rebuilt_from_the_inverted_index() -> None:
         == "Despite growing interest in the field in practice"
     )
     assert abstract_text(None) == ""
+
+
+def test_seed_ids_with_separators_survive_the_stored_file() -> None:
+    from screener.chase import Found, FoundPath, to_csv
+    from screener.chase.model import Work as Found_work
+    from screener.importers import parse_bytes
+
+    sici = "doi:10.1002/(sici)1097-0258(19980515)17:9<1033::aid-sim784>3.0.co;2-2"
+    paths = [
+        FoundPath(sici, "backward", 1, "openalex"),
+        FoundPath("x:a,b", "forward", 2, "europepmc", "MED:1"),
+    ]
+    data = to_csv([Found(Found_work("openalex", "W9", "A title", doi="10.1000/w9"), paths)], "2026-01-01")
+    records = parse_bytes(data, "c.csv", "csv", "c").records
+    assert provenance(records) == {"doi:10.1000/w9": paths}
+
+
+def test_unknown_seed_id_is_refused(cli, chase_review, server) -> None:
+    result = cli("chase", "--search", "x", "--ids", "pmid:42", cwd=chase_review.root)
+    assert result.code == 2 and "no record 'pmid:42'" in result.err and server.graph.log == []

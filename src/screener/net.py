@@ -265,10 +265,6 @@ class JsonClient:
     def url(self, path: str) -> str:
         return urllib.parse.urljoin(self.base_url, path.lstrip("/"))
 
-    def is_cached(self, path: str, params: Mapping[str, Any] | None = None) -> bool:
-        request = requests.Request("GET", self.url(path), params={**(params or {}), **self.identity})
-        return self.session.cache.contains(request=request.prepare())
-
     def _once(self, url: str, params: dict[str, Any], refresh: bool) -> tuple[int, Any]:
         try:
             response = self.session.get(

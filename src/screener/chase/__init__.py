@@ -10,8 +10,9 @@ own id); `store` writes them as one CSV file in `searches/` with its sha256 in
 
 Each row keeps how it was found, in columns the importer leaves in `Record.extra`: `chase_seed`,
 `chase_direction`, `chase_depth`, `chase_source`, `chase_via` (the work a depth-2 result came
-through) hold one value per path, separated by "; ", in the same order, and `chase_date` the
-day. `provenance` reads them back for the report and `prisma --explain`.
+through) hold one value per path, one per line of the cell (a record id may hold ";" or ","
+but never a line break), in the same order, and `chase_date` the day. `provenance` reads them
+back for the report and `prisma --explain`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ COLUMNS = (
     "abstract",
 )
 PATH_COLUMNS = ("chase_seed", "chase_direction", "chase_depth", "chase_source", "chase_via")
+PATH_SEPARATOR = "\n"  # between the paths of one work, in each chase_ column
 CHUNK = 50  # parents handed to a source at once (OpenAlex batches this many in one request)
 
 Progress = Callable[[str, int, int], None]
@@ -291,7 +293,7 @@ def chase(
 
 def to_csv(found: list[Found], date: str) -> bytes:
     """The works as the CSV stored in searches/: one row per distinct work, its paths in the
-    chase_ columns (one value per path, "; " between them)."""
+    chase_ columns (one value per path, one per line of the cell)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*COLUMNS, *PATH_COLUMNS, "chase_date"])
@@ -311,11 +313,11 @@ def to_csv(found: list[Found], date: str) -> bytes:
                 w.doi,
                 w.pmid,
                 w.abstract,
-                "; ".join(p.seed for p in paths),
-                "; ".join(p.direction for p in paths),
-                "; ".join(str(p.depth) for p in paths),
-                "; ".join(p.source for p in paths),
-                "; ".join(p.via or "-" for p in paths),
+                PATH_SEPARATOR.join(p.seed for p in paths),
+                PATH_SEPARATOR.join(p.direction for p in paths),
+                PATH_SEPARATOR.join(str(p.depth) for p in paths),
+                PATH_SEPARATOR.join(p.source for p in paths),
+                PATH_SEPARATOR.join(p.via or "-" for p in paths),
                 date,
             ]
         )
@@ -383,7 +385,7 @@ def provenance(records: Iterable[Record]) -> dict[str, list[FoundPath]]:
         extra = record.extra or {}
         if "chase_seed" not in extra:
             continue
-        columns = [[v.strip() for v in str(extra.get(c, "")).split(";")] for c in PATH_COLUMNS]
+        columns = [[v.strip() for v in str(extra.get(c, "")).splitlines()] for c in PATH_COLUMNS]
         for seed, direction, depth, source, via in zip(*columns, strict=False):
             if not seed:
                 continue

@@ -45,7 +45,7 @@ def _sources(names: tuple[str, ...], progress: Any) -> list[Any]:
     show_default=True,
     help="Seeds: the studies included at this stage.",
 )
-@click.option("--ids", default="", help="Seeds: these record ids instead (comma-separated).")
+@click.option("--ids", "ids", multiple=True, help="Seeds: this record id instead (repeatable).")
 @click.option("--depth", type=click.IntRange(1, 2), default=1, show_default=True, help="Levels to follow.")
 @click.option(
     "--source",
@@ -61,7 +61,7 @@ def chase(
     backward: bool,
     forward: bool,
     stage: str,
-    ids: str,
+    ids: tuple[str, ...],
     depth: int,
     source: str | None,
     dry_run: bool,
@@ -86,7 +86,7 @@ def chase(
       screener chase --search citations --dry-run
       OPENALEX_EMAIL=me@example.org screener chase --search citations --backward --forward
       screener chase --search early-chase --stage title-abstract --source openalex --depth 2
-      screener chase --search chase-two --ids pmid:23221001,doi:10.1111/hpb.12225 --backward
+      screener chase --search chase-two --ids pmid:23221001 --ids doi:10.1111/hpb.12225 --backward
     """
     from ..chase import SOURCES, plan, seeds_from_review, store
     from ..chase import chase as run
@@ -103,7 +103,7 @@ def chase(
             f"search {search_name!r} exists already",
             hint="name this chase with another --search (each chase is one search)",
         )
-    id_list = [i for i in ids.split(",") if i.strip()]
+    id_list = [i for i in ids if i.strip()]  # one per option: an id may hold a comma
     with err_console.status("Finding the seeds"):
         seeds = seeds_from_review(review, stage, id_list)
     if not seeds:
