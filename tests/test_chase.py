@@ -325,3 +325,11 @@ def test_seed_ids_with_separators_survive_the_stored_file() -> None:
 def test_unknown_seed_id_is_refused(cli, chase_review, server) -> None:
     result = cli("chase", "--search", "x", "--ids", "pmid:42", cwd=chase_review.root)
     assert result.code == 2 and "no record 'pmid:42'" in result.err and server.graph.log == []
+
+
+def test_a_chase_that_finds_nothing_is_a_search_with_no_file(cli, chase_review, server) -> None:
+    result = cli("chase", "--search", "none", "--ids", SEED_E, cwd=chase_review.root)
+    assert result.code == 0, result
+    assert "0 distinct works" in result.out and "OpenAlex does not know 1 seed: pmid:999" in result.err
+    search = chase_review.search("none")
+    assert search is not None and search.kind == "citations" and search.files == [] and SEED_E in search.notes

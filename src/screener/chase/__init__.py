@@ -330,8 +330,6 @@ def store(review: Review, name: str, result: ChaseResult, stage: str, ids: Itera
 
     today = dt.date.today().isoformat()
     data = to_csv(result.found, today)
-    parsed = parse_bytes(data, f"{name}.csv", "csv", name)
-    parsed.data = data
     labels = {"openalex": "OpenAlex", "europepmc": "Europe PMC"}
     ids = list(ids)
     origin = f"records {', '.join(ids)}" if ids else f"studies included at {stage}"
@@ -346,12 +344,21 @@ def store(review: Review, name: str, result: ChaseResult, stage: str, ids: Itera
         )
     for source, missing in result.not_found.items():
         notes.append(f"seeds {labels.get(source, source)} does not know: {', '.join(missing)}")
+    database = "; ".join(labels.get(s, s) for s in result.sources)
     with review.lock():
         if review.search(name) is not None:
             raise ScreenerError(
                 f"search {name!r} exists already",
                 hint="name this chase with another --search (each chase is one search)",
             )
+        if not result.found:  # a chase that found nothing is a search with no file, not an empty one
+            review.import_target(name, database, today, query, "citations", review.current_round())
+            search = Search(name, database, query, today, kind="citations", notes="; ".join(notes))
+            review.save_search(search)
+            result.search = search
+            return search
+        parsed = parse_bytes(data, f"{name}.csv", "csv", name)
+        parsed.data = data
         for other in review.searches():
             same = next((f for f in other.files if f.sha256 == parsed.sha256), None)
             if same is not None:
@@ -364,7 +371,7 @@ def store(review: Review, name: str, result: ChaseResult, stage: str, ids: Itera
             f"{name}.csv",
             name,
             parsed=parsed,
-            database="; ".join(labels.get(s, s) for s in result.sources),
+            database=database,
             date_searched=today,
             query=query,
             kind="citations",

@@ -148,11 +148,17 @@ def chase(
     if as_json:
         print_json(info)
         return
+    where = f"stored in {info['stored_as']}" if info["stored_as"] else "nothing to store"
     click.echo(
-        f"{info['works_found']} distinct works from {info['seeds']} seeds stored in {info['stored_as']} "
+        f"{info['works_found']} distinct works from {info['seeds']} seeds, {where} "
         f"(search {search_name!r}, kind citations; {info['requests']} requests, "
         f"{info['answered_from_cache']} answered from the cache)"
     )
+    labels = {"openalex": "OpenAlex", "europepmc": "Europe PMC"}
     for name, seed_ids in result.not_found.items():
-        click.echo(f"warning: {name} does not know {len(seed_ids)} seeds: {', '.join(seed_ids)}", err=True)
+        seeds = f"{len(seed_ids)} seed{'' if len(seed_ids) == 1 else 's'}"
+        click.echo(
+            f"warning: {labels.get(name, name)} does not know {seeds}: {', '.join(seed_ids)}",
+            err=True,
+        )
     click.echo("next: screener dedup, then screen the new records like any search")
