@@ -63,6 +63,7 @@ $(BENCH_VENV)/.installed:
 bench: install bench-env
 	$(BIN)/python benchmarks/import_bench.py
 	$(BIN)/python benchmarks/entrez_bench.py
+	$(BIN)/python benchmarks/chase_bench.py
 	$(BIN)/python benchmarks/dedup_bench.py --bib-dedupe-python $(BENCH_VENV)/bin/python
 	$(BIN)/python benchmarks/dedup_scale.py
 	$(BIN)/python benchmarks/screen_latency.py

@@ -1,8 +1,8 @@
 """The `screener` command: parse arguments, call the library, print. Nothing else lives here.
 
 One module per stage registers its commands on the `cli` group: review (init, import, status,
-check), search (search pubmed, update), dedup, screening (label, conflicts, agreement, screen,
-resolve), ranking (simulate, rank), export, prisma, fulltext (attach, status, show, list)."""
+check), search (search pubmed, update), chase, dedup, screening (label, conflicts, agreement,
+screen, resolve), ranking (simulate, rank), export, prisma, fulltext (attach, status, show, list)."""
 
 from __future__ import annotations
 
@@ -98,7 +98,19 @@ def _one_line(text: str) -> str:
 
 
 # Registering the commands: each module adds its own to `cli` when imported.
-from . import allocate, dedup, export, fulltext, prisma, ranking, report, review, screening, search  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    allocate,
+    chase,
+    dedup,
+    export,
+    fulltext,
+    prisma,
+    ranking,
+    report,
+    review,
+    screening,
+    search,
+)
 from .ranking import rank, simulate  # noqa: E402,F401  (tests call them directly)
 
 if __name__ == "__main__":

@@ -81,8 +81,14 @@ def prisma(
         if fmt == "json":
             print_json(ids)
             return
+        from ..chase import provenance
+
+        # A record from citation searching says which seed it came from, and how.
+        chased = [s.name for s in review.searches() if s.kind == "citations"]
+        found_by = provenance(r for name in chased for r in review.records(name))
         for record_id in ids:
-            echo(record_id)
+            paths = found_by.get(record_id)
+            echo(f"{record_id}	{'; '.join(p.describe() for p in paths)}" if paths else record_id)
         return
     data = counts.to_dict()
     if diagram is not None:

@@ -82,6 +82,8 @@ class ReportData:
     warnings: list[str] = field(default_factory=list)
     # record id -> its full text's state and where the file came from (fulltext.Report.to_dict)
     full_texts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Records found by citation searching: id, search, title, how each was found (chase paths).
+    citations: list[tuple[str, str, str, list[str]]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The page's numbers for scripts; keys as in `prisma --format json` (prisma) and
@@ -195,7 +197,16 @@ def report_data(review, generated: str | None = None) -> ReportData:  # noqa: AN
     warnings = list(config.warnings)
     for search in review.searches():
         warnings.extend(search.warnings)
+    from ..chase import provenance
+
+    found_by = provenance(outcome.result.records)
+    citations = [
+        (r.id, r.search, r.title, [p.describe() for p in found_by[r.id]])
+        for r in outcome.result.records
+        if r.id in found_by and "chase_seed" in r.extra
+    ]
     return ReportData(
+        citations=citations,
         title=config.title,
         question=config.question,
         reviewers=list(config.reviewers),

@@ -746,6 +746,24 @@ def _studies_sections(data: ReportData) -> str:
     return "".join(out)
 
 
+def _citations_section(data: ReportData) -> str:
+    """Each record citation searching found, with the seed it came from (screener chase)."""
+    if not data.citations:
+        return ""
+    rows = [
+        (esc(record_id), esc(search), esc(title), "<br>".join(esc(how) for how in paths))
+        for record_id, search, title, paths in data.citations
+    ]
+    return (
+        '<section id="citations" aria-labelledby="citations-h"><h2 id="citations-h">Citation searching: '
+        "where each record came from</h2><p>Each record of a <code>screener chase</code> search, with the "
+        "seed (an included study), the direction (backward: its references; forward: works citing it), "
+        "the depth and the source.</p>"
+        + table(("record", "search", "title", "found"), rows, caption=f"Citation records ({len(rows)})")
+        + "</section>"
+    )
+
+
 def _id_list(ids: Sequence[str]) -> str:
     if not ids:
         return "<p><em>none</em></p>"
@@ -1028,6 +1046,7 @@ def render(data: ReportData) -> str:
             ("included", "Included studies"),
             ("excluded", "Excluded at full text"),
             ("records", "The records behind each box"),
+            *((("citations", "Citation searching: where each record came from"),) if data.citations else ()),
         )
     )
     body = "".join(
@@ -1040,6 +1059,7 @@ def render(data: ReportData) -> str:
             _ranking_section(data),
             _studies_sections(data),
             _records_section(data),
+            _citations_section(data),
         )
     )
     return (

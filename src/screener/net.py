@@ -1,0 +1,366 @@
+"""The one client every JSON web service goes through (OpenAlex, Europe PMC; full texts next).
+
+Each service is a `Service`: its base URL (an environment variable can point it at a local
+test server), its polite rate and the query parameters that identify the user (an API key, an
+e-mail). `JsonClient` then gives every source the same behaviour as `search/entrez.py`: a
+timeout on every request, retries with exponential backoff and jitter on 429, 5xx, time-outs,
+dropped connections and truncated or unreadable bodies (Retry-After honoured), a server that
+cannot be reached at all reported at once, and answers cached in the user's cache folder
+(never in the review), so an interrupted command resumes where it stopped and a second run
+makes no request it made before. Nothing here touches the network until a command calls
+`get_json`.
+
+Well-kept parts rather than our own: requests (the HTTP client; urllib3 underneath refuses a
+body shorter than its Content-Length), requests-cache (a persistent SQLite cache keyed by URL,
+with expiry, and with API keys and e-mails left out of both the key and the stored request),
+tenacity (retries: stop and wait policies, an injectable sleep for tests) and pyrate-limiter (a
+per-host sliding-window limiter; it sits in the transport adapter, so answers from the cache
+cost no slot).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import json
+import math
+import os
+import random
+import socket
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import requests_cache
+from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from .cache import cache_root
+from .errors import ScreenerError
+
+USER_AGENT = "screener (systematic-review screening; https://github.com/) python-requests"
+CACHE_DAYS = 30  # citations grow: a cached answer older than this is asked for again
+
+
+class TransientError(Exception):
+    """A failure worth retrying: rate limited, server error, time-out, truncated body."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Service:
+    """One web service: where it is, how fast it may be asked, who is asking."""
+
+    name: str  # as users know it ("OpenAlex")
+    base_url: str  # the real service, ending in "/"
+    url_env: str  # the environment variable that points it elsewhere (tests)
+    per_second: int  # the service's documented (or polite) rate
+    identity: Mapping[str, str] = field(default_factory=dict)  # query parameter -> environment variable
+
+
+@dataclass
+class NetSettings:
+    timeout: float = 60.0
+    max_retries: int = 6
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    cache_days: float = CACHE_DAYS
+    refresh: bool = False  # ask again even when an answer is cached
+    # Requests in flight at once: answers are read while the next requests travel, so the
+    # rate limit, not the round trip, sets the pace (the limiter still spaces them).
+    workers: int = 4
+
+
+def _seconds(env: Mapping[str, str], name: str, *, zero_ok: bool, most: float) -> float | None:
+    """A number from the environment, or None when unset; anything else is an error naming it."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok) or value > most:
+        least = "from 0" if zero_ok else "above 0"
+        raise ScreenerError(
+            f"{name}={text!r} is not a usable number",
+            hint=f"set it to a number {least} up to {most:g}, or unset it",
+        )
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> NetSettings:
+    """SCREENER_HTTP_TIMEOUT and SCREENER_HTTP_BACKOFF (seconds), SCREENER_HTTP_CACHE_DAYS."""
+    env = os.environ if environ is None else environ
+    settings = NetSettings()
+    timeout = _seconds(env, "SCREENER_HTTP_TIMEOUT", zero_ok=False, most=3600)
+    if timeout is not None:
+        settings.timeout = timeout
+    backoff = _seconds(env, "SCREENER_HTTP_BACKOFF", zero_ok=True, most=600)
+    if backoff is not None:
+        settings.backoff_base = backoff
+    days = _seconds(env, "SCREENER_HTTP_CACHE_DAYS", zero_ok=True, most=3650)
+    if days is not None:
+        settings.cache_days = days
+    return settings
+
+
+def base_url(service: Service, environ: Mapping[str, str] | None = None) -> str:
+    """The service's base URL, or the one its environment variable names (checked)."""
+    env = os.environ if environ is None else environ
+    url = env.get(service.url_env, "").strip()
+    if not url:
+        return service.base_url
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ScreenerError(
+            f"{service.url_env}={url!r} is not an http(s) address of a {service.name} server",
+            hint=f"e.g. http://127.0.0.1:8080/, or unset it to use {service.base_url}",
+        )
+    return url if url.endswith("/") else url + "/"
+
+
+_NO_ROUTE = (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN)
+
+
+def _unreachable(exc: BaseException) -> str | None:
+    """Why a host cannot be reached at all (retrying would not help), or None."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return f"cannot resolve the host name ({current.strerror or current})"
+        if isinstance(current, ConnectionRefusedError):
+            return "the connection was refused"
+        if isinstance(current, OSError) and current.errno in _NO_ROUTE:
+            return str(current.strerror)
+        text = str(current)
+        if "Name or service not known" in text or "nodename nor servname" in text:
+            return "cannot resolve the host name"
+        if "Connection refused" in text or "[Errno 111]" in text:
+            return "the connection was refused"
+        nested = getattr(current, "reason", None)
+        if isinstance(nested, BaseException):
+            current = nested
+            continue
+        args = [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
+        current = args[0] if args else (current.__cause__ or current.__context__)
+    return None
+
+
+class _RateLimitedAdapter(HTTPAdapter):
+    """Takes a slot of the host's limiter for each request that really goes out."""
+
+    def __init__(self, limiter: Limiter, host: str, on_send: Callable[[], None]) -> None:
+        super().__init__(pool_connections=1, pool_maxsize=4)
+        self.limiter, self.host, self.on_send = limiter, host, on_send
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        self.limiter.try_acquire(self.host)
+        self.on_send()  # counted as it goes out: a request that fails half-way was still made
+        return super().send(request, *args, **kwargs)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:  # an HTTP date
+        from email.utils import parsedate_to_datetime
+
+        when = parsedate_to_datetime(value)
+        return max(0.0, (when - dt.datetime.now(when.tzinfo or dt.UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+class JsonClient:
+    """GET requests to one service answering JSON, cached, rate limited and retried.
+
+    `requests` counts what went out to the network (retries included), `cached` what the
+    cache answered. `on_retry` hears each retry (the CLI prints it above the progress bar).
+    """
+
+    def __init__(
+        self,
+        service: Service,
+        settings: NetSettings | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[str], None] | None = None,
+        per_second: int | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self.service = service
+        self.settings = settings or load_settings(env)
+        self.base_url = base_url(service, env)
+        self.identity = {param: env[var] for param, var in service.identity.items() if env.get(var)}
+        self.sleep = sleep
+        self.on_retry = on_retry
+        self.requests = 0
+        self.cached = 0
+        self._count_lock = threading.Lock()
+        self.host = urllib.parse.urlsplit(self.base_url).netloc
+        rate = per_second or service.per_second
+        # A 150 ms margin: a slot is taken a little before the request reaches the server, and
+        # requests in flight together arrive in a jittered order.
+        self._limiter = Limiter(InMemoryBucket([Rate(rate, Duration.SECOND)]), buffer_ms=150)
+        self._session: requests_cache.CachedSession | None = None
+
+    @property
+    def session(self) -> requests_cache.CachedSession:
+        """Opened on first use: a client that is never asked anything creates no cache file."""
+        if self._session is None:
+            folder = cache_root() / "http"
+            folder.mkdir(parents=True, exist_ok=True)
+            days = self.settings.cache_days
+            self._session = requests_cache.CachedSession(
+                str(folder / f"{self.service.name.lower().replace(' ', '-')}.sqlite"),
+                backend="sqlite",
+                expire_after=dt.timedelta(days=days) if days else requests_cache.DO_NOT_CACHE,
+                allowable_codes=(200, 404),  # "not found" is an answer too
+                ignored_parameters=tuple(self.service.identity),  # never in the key or the file
+                cache_control=False,
+                # Write-ahead log, synchronous=NORMAL: no fsync per answer (a cache entry lost in
+                # a power cut is asked for again), and the file is never left torn.
+                wal=True,
+            )
+            self._session.headers["User-Agent"] = USER_AGENT
+            self._session.mount(self.base_url, _RateLimitedAdapter(self._limiter, self.host, self._sent))
+        return self._session
+
+    def _sent(self) -> None:
+        with self._count_lock:
+            self.requests += 1
+
+    def map(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """function(item) for each item, up to `workers` at once, answers in the items' order."""
+        items = list(items)
+        if self.settings.workers <= 1 or len(items) <= 1:
+            yield from map(function, items)
+            return
+        _ = self.session  # opened once, before the threads share it
+        with ThreadPoolExecutor(max_workers=self.settings.workers) as pool:
+            yield from pool.map(function, items)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def url(self, path: str) -> str:
+        return urllib.parse.urljoin(self.base_url, path.lstrip("/"))
+
+    def _once(self, url: str, params: dict[str, Any], refresh: bool) -> tuple[int, Any]:
+        try:
+            response = self.session.get(
+                url,
+                params={**params, **self.identity},
+                timeout=self.settings.timeout,
+                force_refresh=refresh,
+            )
+        except requests.exceptions.Timeout:
+            raise TransientError(f"timed out after {self.settings.timeout:g} s") from None
+        except requests.exceptions.ChunkedEncodingError as exc:
+            raise TransientError(f"truncated response ({type(exc).__name__})") from None
+        except requests.exceptions.ConnectionError as exc:
+            why = _unreachable(exc)
+            if why:
+                where = (
+                    f"the server {self.service.url_env} names"
+                    if self.base_url != self.service.base_url
+                    else ("the network")
+                )
+                raise ScreenerError(
+                    f"cannot reach {self.service.name} at {self.host} ({why})",
+                    hint=f"check {where}, then run the command again: what was fetched is kept",
+                ) from None
+            raise TransientError(f"connection failed ({type(exc).__name__})") from None
+        if getattr(response, "from_cache", False):
+            with self._count_lock:
+                self.cached += 1
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise TransientError(f"HTTP {status}", _retry_after(response.headers.get("Retry-After")))
+        if status == 404:
+            return status, None
+        if status >= 400:
+            message = response.text.strip()[:300] or response.reason
+            raise ScreenerError(f"{self.service.name} refused the request (HTTP {status}): {message}")
+        try:
+            return status, json.loads(response.content)
+        except (ValueError, RecursionError):
+            # A body cut short with no Content-Length, or a proxy's error page: not kept.
+            self.session.cache.delete(requests=[response.request])
+            raise TransientError("unreadable JSON (truncated?)") from None
+
+    def _wait(self, state: RetryCallState) -> float:
+        attempt = state.attempt_number
+        delay = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** (attempt - 1))
+        delay *= 0.5 + random.random() / 2
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, TransientError) and exc.retry_after is not None:
+            delay = max(delay, min(self.settings.backoff_max, exc.retry_after))
+        return delay
+
+    def get_json(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        validate: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """The JSON answer to GET base_url/path?params, or None when the service says 404.
+
+        `validate` may raise TransientError (a page with fewer results than it announced): the
+        cached answer is dropped and the request made again.
+        """
+        url = self.url(path)
+        query = dict(params or {})
+        refresh = self.settings.refresh
+
+        def attempt() -> Any:
+            nonlocal refresh
+            status, data = self._once(url, query, refresh)
+            if data is None or validate is None:
+                return data
+            try:
+                return validate(data)
+            except TransientError:
+                refresh = True  # the cached copy is the bad one
+                raise
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            delay = state.upcoming_sleep
+            if self.on_retry:
+                self.on_retry(f"{self.service.name}: {exc}; retrying in {delay:.1f} s")
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self.settings.max_retries + 1),
+            wait=self._wait,
+            sleep=self.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except TransientError as exc:
+            raise ScreenerError(
+                f"{self.service.name} kept failing ({exc}) after {self.settings.max_retries} retries",
+                hint="try again later; what was fetched is cached and is not asked for again",
+            ) from None

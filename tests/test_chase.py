@@ -1,0 +1,335 @@
+"""Issue #24: citation searching (`screener chase`) against real HTTP servers on 127.0.0.1 that
+answer in OpenAlex's and Europe PMC's documented formats (tests/openalex_server.py), faults
+included. Nothing here reaches the network."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from screener.chase import europepmc as epmc_module
+from screener.chase import openalex as oa_module
+from screener.chase import provenance
+from screener.chase.model import Seed
+from screener.chase.openalex import SERVICE, OpenAlexSource, abstract_text
+from screener.net import JsonClient, NetSettings
+from screener.prisma import prisma_counts
+from screener.review import Review, Reviewer, init_review
+from screener.screening.decisions import DecisionLog, decision_path
+
+from .openalex_server import CitationServer, Fault, Graph, Work
+
+TA, FT = "title-abstract", "full-text"
+SEED_A, SEED_B, SEED_D, SEED_E = "pmid:100", "doi:10.1000/b", "pmid:300", "pmid:999"
+
+DATABASE = """title,authors,year,pmid,doi,abstract,journal,volume,issue,pages
+"Seed A: liver resection for metastases","Alice Author; Bob Second",2010,100,10.1000/a,"A cohort.",J,1,1,1-9
+"Seed B: embolisation outcomes","Carol Third",2011,,10.1000/b,"A trial.",J,1,1,1-9
+"Seed C: a conference abstract without identifiers","Dan Fourth",2012,,,"No ids at all.",J,1,1,1-9
+"Work D: already in the review","Eve Fifth",2009,300,10.1000/d,"Also cited by seed A.",J,1,1,1-9
+"Seed E: unknown to every source","Fay Sixth",2013,999,,"Nobody indexed it.",J,1,1,1-9
+"""
+
+
+def graph() -> Graph:
+    """A: refs W10..W13 (W13 is D, in the review), cited by W30..W34; B: refs W11, W14;
+    W10 refs W20 (depth 2); W30 is cited by W40 (depth 2)."""
+    works = [
+        Work(
+            "W1",
+            "Seed A: liver resection for metastases",
+            2010,
+            "10.1000/a",
+            "100",
+            refs=["W10", "W11", "W12", "W13"],
+        ),
+        Work("W2", "Seed B: embolisation outcomes", 2011, "10.1000/b", "", refs=["W11", "W14"]),
+        Work(
+            "W10",
+            "Reference ten",
+            2001,
+            "10.1000/r10",
+            "110",
+            abstract="Ten is a reference of A",
+            refs=["W20"],
+        ),
+        Work("W11", "Reference eleven", 2002, "10.1000/r11", "111"),
+        Work("W12", "Reference twelve", 2003, "", "112"),
+        Work("W13", "Work D: already in the review", 2009, "10.1000/d", "300"),
+        Work("W14", "Reference fourteen", 2004, "10.1000/r14", "114"),
+        Work("W20", "Reference of reference", 1999, "10.1000/r20", "120"),
+        *[
+            Work(f"W3{k}", f"Citing work {k}", 2015 + k, f"10.1000/c3{k}", f"13{k}", refs=["W1"])
+            for k in range(5)
+        ],
+        Work("W40", "Citing a citing work", 2021, "10.1000/c40", "140", refs=["W30"]),
+    ]
+    return Graph(works)
+
+
+def vote(review: Review, stage: str, record_id: str, decision: str) -> None:
+    for name in ("alice", "bob"):
+        DecisionLog(decision_path(review.labels_dir, stage, name)).append(record_id, decision, "")
+
+
+@pytest.fixture
+def chase_review(tmp_path: Path) -> Review:
+    review = Review(init_review(tmp_path / "r", reviewers=[Reviewer("alice"), Reviewer("bob")]))
+    (tmp_path / "db.csv").write_text(DATABASE)
+    # Each database record is at least as complete as its chase copy, so it represents its study:
+    # see test_duplicate_counted_whichever_record_represents_the_study.
+    review.import_file(tmp_path / "db.csv", "base", database="Embase")
+    seed_c = next(r.id for r in review.records() if r.title.startswith("Seed C"))
+    for record_id in (SEED_A, SEED_B, seed_c, SEED_E):
+        vote(review, TA, record_id, "include")
+        vote(review, FT, record_id, "include")
+    vote(review, TA, SEED_D, "exclude")
+    return review
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    with CitationServer(graph()) as running:
+        monkeypatch.setenv("SCREENER_OPENALEX_URL", running.openalex_url)
+        monkeypatch.setenv("SCREENER_EUROPEPMC_URL", running.europepmc_url)
+        monkeypatch.setenv("SCREENER_HTTP_BACKOFF", "0")
+        monkeypatch.setenv("SCREENER_CACHE_DIR", str(tmp_path / "cache"))  # each test asks afresh
+        yield running
+
+
+def stored_rows(review: Review, name: str) -> list[dict[str, str]]:
+    search = review.search(name)
+    assert search is not None and search.kind == "citations"
+    data = review.raw_file_path(search.files[0]).read_text()
+    return list(csv.DictReader(io.StringIO(data)))
+
+
+def test_both_directions_one_level_from_openalex(cli, chase_review, server) -> None:
+    result = cli("chase", "--search", "cites", "--source", "openalex", "--json", cwd=chase_review.root)
+    assert result.code == 0, result
+    rows = stored_rows(chase_review, "cites")
+    titles = {r["title"] for r in rows}
+    assert titles == {
+        "Reference ten",
+        "Reference eleven",
+        "Reference twelve",
+        "Work D: already in the review",
+        "Reference fourteen",
+        *[f"Citing work {k}" for k in range(5)],
+    }
+    eleven = next(r for r in rows if r["title"] == "Reference eleven")  # a reference of both seeds
+    assert eleven["chase_seed"] == f"{SEED_A}\n{SEED_B}"
+    assert eleven["chase_direction"] == "backward\nbackward" and eleven["chase_depth"] == "1\n1"
+    assert next(r for r in rows if r["title"] == "Reference ten")["abstract"] == "Ten is a reference of A"
+    citing = next(r for r in rows if r["title"] == "Citing work 2")
+    assert (citing["chase_seed"], citing["chase_direction"], citing["chase_source"]) == (
+        SEED_A,
+        "forward",
+        "openalex",
+    )
+    # The seed with no DOI or PMID is listed, not silently skipped; the unknown seed is named.
+    assert "has no DOI or PMID and is not chased" in result.err
+    search = chase_review.search("cites")
+    assert "seeds without DOI or PMID" in search.notes and SEED_E in search.notes
+    # PRISMA: the citations count is the distinct works found; D is an other-methods duplicate.
+    counts = prisma_counts(chase_review)
+    assert counts.count("citations_results") == len(rows) == 10
+    assert SEED_D in counts.boxes["other_duplicates"]
+
+
+@pytest.mark.xfail(
+    reason="issue #22 (being fixed apart): a study represented by its citations record (the more "
+    "complete copy) counts the database copy as the duplicate, and other_duplicates stays 0",
+    strict=False,
+)
+def test_duplicate_counted_whichever_record_represents_the_study(cli, chase_review, server, tmp_path) -> None:
+    (tmp_path / "bare.csv").write_text('title,pmid\n"Reference twelve",112\n')
+    chase_review.import_file(tmp_path / "bare.csv", "bare", database="Handsearch")
+    assert cli("chase", "--search", "cites", "--source", "openalex", cwd=chase_review.root).code == 0
+    assert "pmid:112" in prisma_counts(chase_review).boxes["other_duplicates"]
+
+
+def test_depth_two_follows_both_directions_through_several_pages(
+    cli, chase_review, server, monkeypatch
+) -> None:
+    monkeypatch.setattr(oa_module, "PER_PAGE", 2)  # five citing works: three pages
+    monkeypatch.setattr(oa_module, "BATCH", 2)
+    result = cli("chase", "--search", "deep", "--source", "openalex", "--depth", "2", cwd=chase_review.root)
+    assert result.code == 0, result
+    rows = {r["title"]: r for r in stored_rows(chase_review, "deep")}
+    assert rows["Reference of reference"]["chase_depth"] == "2"
+    assert rows["Reference of reference"]["chase_via"] == "W10"
+    assert rows["Citing a citing work"]["chase_direction"] == "forward"
+    assert rows["Citing a citing work"]["chase_via"] == "W30"
+    pages = [r for r in server.graph.log if r.params.get("filter", "").startswith("cites:")]
+    assert {r.params["cursor"] for r in pages} >= {"*", "c2", "c4"}
+
+
+def test_europe_pmc_pages_and_a_seed_without_pmid(cli, chase_review, server, monkeypatch) -> None:
+    monkeypatch.setattr(epmc_module, "PAGE_SIZE", 2)
+    result = cli("chase", "--search", "epmc", "--source", "europepmc", "--json", cwd=chase_review.root)
+    assert result.code == 0, result
+    rows = {r["title"] for r in stored_rows(chase_review, "epmc")}
+    assert {"Reference ten", "Citing work 4", "Work D: already in the review"} <= rows
+    assert "Reference fourteen" not in rows  # B has no PMID: Europe PMC does not know it
+    assert '"doi:10.1000/b"' in result.out and '"pmid:999"' in result.out  # seeds_not_found
+
+
+def test_dry_run_counts_lookups_and_asks_nothing(cli, chase_review, server) -> None:
+    result = cli("chase", "--search", "x", "--dry-run", "--json", cwd=chase_review.root)
+    assert result.code == 0, result
+    assert '"lookups": 18' in result.out  # 3 identified seeds x 2 sources x (1 + 2 directions)
+    assert server.graph.log == [] and chase_review.search("x") is None
+
+
+def test_second_run_is_answered_from_the_cache(cli, chase_review, server) -> None:
+    assert cli("chase", "--search", "one", "--source", "openalex", cwd=chase_review.root).code == 0
+    asked = len(server.graph.log)
+    result = cli(
+        "chase", "--search", "two", "--source", "openalex", "--backward", "--json", cwd=chase_review.root
+    )
+    assert result.code == 0, result
+    assert len(server.graph.log) == asked and '"requests": 0' in result.out
+    # The same chase again finds the same works: said, and nothing written.
+    same = cli("chase", "--search", "three", "--source", "openalex", cwd=chase_review.root)
+    assert same.code == 2 and "found exactly what search 'one' holds" in same.err
+    assert chase_review.search("three") is None and len(server.graph.log) == asked
+
+
+def test_interrupted_chase_resumes_without_asking_again(cli, chase_review, server) -> None:
+    server.graph.faults = [Fault("cites%3A", "500") for _ in range(10)]  # more than the retries
+    failed = cli("chase", "--search", "cut", "--source", "openalex", cwd=chase_review.root)
+    assert failed.code == 2 and "kept failing" in failed.err and chase_review.search("cut") is None
+    before = [r.path + str(sorted(r.params.items())) for r in server.graph.log if r.status == 200]
+    server.graph.faults = []
+    server.graph.log.clear()
+    assert cli("chase", "--search", "cut", "--source", "openalex", cwd=chase_review.root).code == 0
+    again = [r.path + str(sorted(r.params.items())) for r in server.graph.log]
+    assert again and not set(again) & set(before)
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "truncate"])
+def test_a_fault_then_success(fault, server) -> None:
+    slept: list[float] = []
+    server.graph.faults = [Fault("works/doi:10.1000/a", fault, retry_after="7")]
+    client = JsonClient(SERVICE, NetSettings(backoff_base=0.01), sleep=slept.append)
+    work = OpenAlexSource(client).lookup(Seed(SEED_A, doi="10.1000/a"))
+    assert work is not None and work.key == "W1" and work.refs == ["W10", "W11", "W12", "W13"]
+    assert len(slept) == 1 and client.requests == 2
+    if fault == "429":
+        assert slept[0] >= 7  # Retry-After honoured
+    # The faulty answer was not cached: the next client is answered from the cache.
+    again = JsonClient(SERVICE, NetSettings(), sleep=slept.append)
+    assert OpenAlexSource(again).lookup(Seed(SEED_A, doi="10.1000/a")) is not None
+    assert again.requests == 0 and again.cached == 1
+
+
+def test_not_found_is_an_answer_not_a_failure(server) -> None:
+    client = JsonClient(SERVICE, NetSettings(backoff_base=0))
+    assert OpenAlexSource(client).lookup(Seed(SEED_E, pmid="999")) is None
+    assert [r.status for r in server.graph.log] == [404]
+
+
+def test_an_unreachable_server_is_one_line_at_once(cli, chase_review, monkeypatch, tmp_path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    monkeypatch.setenv("SCREENER_OPENALEX_URL", f"http://127.0.0.1:{port}/")
+    monkeypatch.setenv("SCREENER_CACHE_DIR", str(tmp_path / "cache"))
+    result = cli("chase", "--search", "x", "--source", "openalex", cwd=chase_review.root)
+    assert result.code == 2 and "cannot reach OpenAlex" in result.err and "Traceback" not in result.err
+
+
+def test_a_bad_base_url_is_refused(cli, chase_review, monkeypatch) -> None:
+    monkeypatch.setenv("SCREENER_OPENALEX_URL", "ftp://example")
+    result = cli("chase", "--search", "x", "--source", "openalex", cwd=chase_review.root)
+    assert result.code == 2 and "SCREENER_OPENALEX_URL" in result.err
+
+
+def test_keys_are_sent_but_never_cached(server, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("OPENALEX_API_KEY", "secret-key")
+    monkeypatch.setenv("OPENALEX_EMAIL", "me@example.org")
+    client = JsonClient(SERVICE, NetSettings())
+    OpenAlexSource(client).lookup(Seed(SEED_A, doi="10.1000/a"))
+    client.close()
+    assert server.graph.log[0].params["api_key"] == "secret-key"
+    assert server.graph.log[0].params["mailto"] == "me@example.org"
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert b"secret-key" not in stored
+
+
+def test_seed_provenance_reaches_the_report_and_prisma_explain(cli, chase_review, server) -> None:
+    assert (
+        cli("chase", "--search", "cites", "--source", "openalex", "--backward", cwd=chase_review.root).code
+        == 0
+    )
+    paths = provenance(chase_review.records("cites"))
+    assert [p.describe() for p in paths["pmid:111"]] == [
+        f"backward from {SEED_A} (depth 1, openalex)",
+        f"backward from {SEED_B} (depth 1, openalex)",
+    ]
+    explained = cli("prisma", "--explain", "citations_results", cwd=chase_review.root)
+    assert f"pmid:114\tbackward from {SEED_B} (depth 1, openalex)" in explained.out
+    report = cli("report", "-o", str(chase_review.root / "report.html"), cwd=chase_review.root)
+    assert report.code == 0, report
+    page = (chase_review.root / "report.html").read_text()
+    assert "backward from doi:10.1000/b (depth 1, openalex)" in page
+
+
+def test_no_seed_yet_says_what_to_do(cli, tmp_path, server) -> None:
+    review = Review(init_review(tmp_path / "empty"))
+    (tmp_path / "db.csv").write_text(DATABASE)
+    review.import_file(tmp_path / "db.csv", "db")
+    result = cli("chase", "--search", "x", cwd=review.root)
+    assert result.code == 2 and "no study is included at full-text" in result.err
+
+
+def test_abstract_rebuilt_from_the_inverted_index() -> None:
+    assert (
+        abstract_text(
+            {
+                "Despite": [0],
+                "growing": [1],
+                "interest": [2],
+                "in": [3, 6],
+                "the": [4],
+                "field": [5],
+                "practice": [7],
+            }
+        )
+        == "Despite growing interest in the field in practice"
+    )
+    assert abstract_text(None) == ""
+
+
+def test_seed_ids_with_separators_survive_the_stored_file() -> None:
+    from screener.chase import Found, FoundPath, to_csv
+    from screener.chase.model import Work as Found_work
+    from screener.importers import parse_bytes
+
+    sici = "doi:10.1002/(sici)1097-0258(19980515)17:9<1033::aid-sim784>3.0.co;2-2"
+    paths = [
+        FoundPath(sici, "backward", 1, "openalex"),
+        FoundPath("x:a,b", "forward", 2, "europepmc", "MED:1"),
+    ]
+    data = to_csv([Found(Found_work("openalex", "W9", "A title", doi="10.1000/w9"), paths)], "2026-01-01")
+    records = parse_bytes(data, "c.csv", "csv", "c").records
+    assert provenance(records) == {"doi:10.1000/w9": paths}
+
+
+def test_unknown_seed_id_is_refused(cli, chase_review, server) -> None:
+    result = cli("chase", "--search", "x", "--ids", "pmid:42", cwd=chase_review.root)
+    assert result.code == 2 and "no record 'pmid:42'" in result.err and server.graph.log == []
+
+
+def test_a_chase_that_finds_nothing_is_a_search_with_no_file(cli, chase_review, server) -> None:
+    result = cli("chase", "--search", "none", "--ids", SEED_E, cwd=chase_review.root)
+    assert result.code == 0, result
+    assert "0 distinct works" in result.out and "OpenAlex does not know 1 seed: pmid:999" in result.err
+    search = chase_review.search("none")
+    assert search is not None and search.kind == "citations" and search.files == [] and SEED_E in search.notes
