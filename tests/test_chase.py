@@ -140,11 +140,6 @@ def test_both_directions_one_level_from_openalex(cli, chase_review, server) -> N
     assert SEED_D in counts.boxes["other_duplicates"]
 
 
-@pytest.mark.xfail(
-    reason="issue #22 (being fixed apart): a study represented by its citations record (the more "
-    "complete copy) counts the database copy as the duplicate, and other_duplicates stays 0",
-    strict=False,
-)
 def test_duplicate_counted_whichever_record_represents_the_study(cli, chase_review, server, tmp_path) -> None:
     (tmp_path / "bare.csv").write_text('title,pmid\n"Reference twelve",112\n')
     chase_review.import_file(tmp_path / "bare.csv", "bare", database="Handsearch")
