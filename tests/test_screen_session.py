@@ -266,7 +266,8 @@ def test_full_text_reason_and_not_retrieved_keys(tmp_path):
 
 def test_studies_cache_equals_the_computation_and_is_never_trusted(screened):  # noqa: F811
     from screener.screening import review_studies
-    from screener.screening.screen import _studies_key, screen_studies
+    from screener.screening.screen import screen_studies
+    from screener.screening.screen.studies import _studies_key
 
     expected = review_studies(screened)
     first = screen_studies(screened)  # computed and stored

@@ -86,7 +86,8 @@ def test_a_screener_who_left_is_told_so_not_shown_none(tmp_path: Path) -> None:
 
 def test_a_damaged_abstracts_cache_is_rebuilt_not_shown(tmp_path: Path) -> None:
     from screener.screening import review_studies
-    from screener.screening.screen import _studies_key, screen_studies, screen_studies_lazy
+    from screener.screening.screen import screen_studies, screen_studies_lazy
+    from screener.screening.screen.studies import _studies_key
 
     review = Review(init_review(tmp_path / "r", reviewers=[Reviewer("alice"), Reviewer("bob")]))
     review.import_file(SAMPLES / "medline.nbib", "medline")

@@ -1,0 +1,279 @@
+"""What the screen shows, cached: the studies with their abstracts read when needed, and each
+screener's saved order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...errors import ScreenerError
+from ...records import Record
+from .session import ScreenSession
+
+# Bump when what the studies cache holds changes shape.
+STUDIES_CACHE_VERSION = "3"
+
+
+
+def _studies_key(review) -> str | None:  # noqa: ANN001 - Review
+    """A hash of everything the deduplicated studies come from: each stored export (its sha256,
+    checked against the file: None when it was not verified since it last changed, so the slow
+    path verifies it), labels/dedup.csv, review.toml, and the code that computes them."""
+    import hashlib
+
+    from ... import __version__
+    from ...names import read_regular_bytes
+    from ...review import PARSE_CACHE_VERSION
+
+    digest = hashlib.sha256(f"{STUDIES_CACHE_VERSION}|{__version__}|{PARSE_CACHE_VERSION}".encode())
+    package = Path(__file__).resolve().parents[2]
+    code = sorted((package / "dedup").glob("*.py")) + [
+        package / "normalise.py",  # the dedup rules' field keys
+        package / "records.py",
+        package / "review.py",
+        package / "screening" / "__init__.py",
+    ]
+    for source in code:  # a new dedup rule or record field is a new key, whatever the version says
+        digest.update(source.read_bytes())
+    for search in review.searches():
+        for f in search.files:
+            if review._verified_signature(review.raw_file_path(f), f.sha256) is None:
+                return None
+            digest.update(f"{search.name}|{f.path}|{f.sha256}|{f.format}|{f.records}|{f.round}\0".encode())
+    for path in (review.dedup_decisions_path, review.config_path):
+        if path.exists() or path.is_symlink():
+            digest.update(read_regular_bytes(path))
+        digest.update(b"\0")
+    return digest.hexdigest()[:32]
+
+
+
+def screen_studies(review) -> tuple[list[Record], dict[str, str]]:  # noqa: ANN001 - Review
+    """screening.review_studies(review), from the cache when nothing it comes from changed
+    (see `screen_studies_lazy`), every abstract in place."""
+    studies, member_of, abstracts = screen_studies_lazy(review)
+    if abstracts is not None:
+        abstracts.fill_all()
+    return studies, member_of
+
+
+
+def screen_studies_lazy(review) -> tuple[list[Record], dict[str, str], LazyAbstracts | None]:  # noqa: ANN001
+    """The deduplicated studies and the map from every record id to its study, as
+    screening.review_studies computes them, from a cache when nothing they come from changed.
+
+    Reading, deduplicating and merging 20,000 records takes seconds even with the parse and
+    dedup caches; the cached studies load in a fraction of that, and their abstracts (four
+    fifths of the bytes) are read when needed: `LazyAbstracts` (None: every abstract is in
+    place). The cache can never change a result: its key covers every input and the code, and
+    an entry of the wrong shape is rebuilt.
+    """
+    import hashlib
+    import marshal
+
+    from ...importers import gc_paused
+    from ...review import _RECORD_FIELDS
+    from ...textio import atomic_write_bytes
+    from .. import review_studies
+
+    key = _studies_key(review)
+    path = review.cache_dir / "studies" / f"{key}.marshal" if key else None
+    at = _RECORD_FIELDS.index("abstract")
+    if path is not None and path.exists():
+        try:
+            with gc_paused():  # 20,000 records: a collection pass per thousand objects made costs seconds
+                fields, rows, member_of, stored_key, digest = marshal.loads(path.read_bytes())
+                if tuple(fields) != _RECORD_FIELDS:
+                    raise ValueError("written by another version")
+                if stored_key != key:  # an entry copied or renamed under this key
+                    raise ValueError("an entry of other inputs")
+                studies = [Record(*row) for row in rows]
+            ids = {r.id for r in studies}
+            shaped = all(isinstance(r.id, str) and isinstance(r.title, str) for r in studies)
+            if not shaped or not isinstance(member_of, dict) or not all(
+                isinstance(k, str) and v in ids for k, v in member_of.items()
+            ):
+                raise ValueError("cache entry of the wrong shape")
+            return studies, member_of, LazyAbstracts(path.with_suffix(".abstracts"), studies, digest)
+        except Exception:  # noqa: BLE001 - a damaged or planted entry is rebuilt, never trusted
+            pass
+    studies, member_of = review_studies(review)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with gc_paused():
+                rows = [tuple(r.__dict__.values()) for r in studies]
+                rows = [row[:at] + ("",) + row[at + 1 :] for row in rows]
+                packed = LazyAbstracts.pack(studies)
+                digest = hashlib.sha256(packed).hexdigest()
+                data = marshal.dumps((_RECORD_FIELDS, rows, member_of, key, digest))
+            # The abstracts first: a studies entry is only ever read beside its abstracts.
+            atomic_write_bytes(path.with_suffix(".abstracts"), packed, durable=False)
+            atomic_write_bytes(path, data, durable=False)
+            for stale in sorted(path.parent.glob("*.marshal"), key=lambda f: f.stat().st_mtime)[:-3]:
+                stale.unlink(missing_ok=True)  # keep the few latest
+                stale.with_suffix(".abstracts").unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only cache: slower, never wrong
+    return studies, member_of, None
+
+
+
+class LazyAbstracts:
+    """The abstracts of cached studies, read when needed: one record's when it is drawn, every
+    one before a search or the ranking reads them (`fill_all`, also run in the background once
+    the first record is on screen). The file: 8 bytes giving the length of a marshalled list of
+    offsets, that list, then every abstract in UTF-8, one after the other."""
+
+    def __init__(self, path: Path, records: list[Record], digest: str = "") -> None:
+        import marshal
+        import os
+        import threading
+
+        self.path = path
+        self.digest = digest  # sha256 of the whole file, checked when every abstract is read
+        self.records = records
+        self.lock = threading.Lock()
+        self.filled = False
+        # Kept open for the session: opening a file costs milliseconds on some file systems.
+        self.handle = path.open("rb")
+        size = int.from_bytes(self.handle.read(8), "little")
+        self.offsets = marshal.loads(self.handle.read(size))
+        self.start = 8 + size
+        if not isinstance(self.offsets, list) or len(self.offsets) != len(records) + 1:
+            raise ValueError("abstracts of another entry")
+        if os.fstat(self.handle.fileno()).st_size != self.start + self.offsets[-1]:
+            raise ValueError("abstracts cut short or grown")  # rebuilt before the screen opens
+        self.index = {r.id: k for k, r in enumerate(records)}
+        self.loaded: set[str] = set()
+
+    @staticmethod
+    def pack(records: list[Record]) -> bytes:
+        import marshal
+
+        blobs = [r.abstract.encode("utf-8", "surrogatepass") for r in records]
+        offsets = [0]
+        for blob in blobs:
+            offsets.append(offsets[-1] + len(blob))
+        header = marshal.dumps(offsets)
+        return len(header).to_bytes(8, "little") + header + b"".join(blobs)
+
+    def ensure(self, record: Record) -> None:
+        """This record's abstract in place (a read of its bytes alone)."""
+        if self.filled or record.id in self.loaded:
+            return
+        k = self.index.get(record.id)
+        if k is None:
+            return
+        import os
+
+        length = self.offsets[k + 1] - self.offsets[k]
+        data = os.pread(self.handle.fileno(), length, self.start + self.offsets[k])
+        if len(data) != length:
+            raise self._changed()
+        try:
+            record.abstract = data.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            raise self._changed() from None
+        self.loaded.add(record.id)
+
+    def _changed(self) -> ScreenerError:
+        # The entry goes, so the next start rebuilds it instead of meeting it again.
+        for stale in (self.path, self.path.with_suffix(".marshal")):
+            try:
+                stale.unlink(missing_ok=True)
+            except OSError:
+                pass
+        return ScreenerError(
+            "changed or was damaged while the screen was reading it",
+            path=self.path,
+            hint="start the screen again (your decisions are all saved); the cache is rebuilt",
+        )
+
+    def fill_in_background(self) -> None:
+        """fill_all for a background thread: a failure is left for the next reader to report
+        (in one line), never a traceback on the reviewer's screen."""
+        try:
+            self.fill_all()
+        except Exception:  # noqa: BLE001, S110 - ensure() or find() meets it and says what it is
+            pass
+
+    def fill_all(self) -> None:
+        """Every abstract in place (once; later calls return at once)."""
+        import os
+
+        with self.lock:
+            if self.filled:
+                return
+            blob = os.pread(self.handle.fileno(), self.offsets[-1] + 1, self.start)
+            if len(blob) != self.offsets[-1]:
+                raise self._changed()
+            if self.digest:
+                import hashlib
+
+                whole = os.pread(self.handle.fileno(), self.start, 0) + blob
+                if hashlib.sha256(whole).hexdigest() != self.digest:
+                    raise self._changed()
+            offsets = self.offsets
+            try:
+                for k, record in enumerate(self.records):
+                    record.abstract = blob[offsets[k] : offsets[k + 1]].decode("utf-8", "surrogatepass")
+            except UnicodeDecodeError:
+                raise self._changed() from None
+            self.filled = True
+
+
+
+def _order_path(review, session: ScreenSession, reviewer: str, settings: str) -> Path:  # noqa: ANN001
+    """Where the ranking a session ended with is kept: keyed by the reviewer's decision file as
+    it is, the records in their order and the ranking settings, so it is only ever used for
+    exactly the decisions it was trained on."""
+    import hashlib
+
+    from ... import __version__
+
+    digest = hashlib.sha256(f"{__version__}|{reviewer}|{session.stage}|{settings}".encode())
+    for record in session.records:
+        digest.update(record.id.encode("utf-8", "surrogateescape") + b"\0")
+    if session.log.path.exists():
+        from ...names import read_regular_bytes
+
+        digest.update(read_regular_bytes(session.log.path))
+    return review.cache_dir / "screen-order" / f"{digest.hexdigest()[:32]}.marshal"
+
+
+
+def load_saved_order(review, session: ScreenSession, reviewer: str, settings: str) -> bool:  # noqa: ANN001
+    """Put the queue in the order the last session's ranking left it, when the decisions have
+    not changed since (else nothing changes). Returns whether it did."""
+    import marshal
+
+    path = _order_path(review, session, reviewer, settings)
+    try:
+        ids = marshal.loads(path.read_bytes())
+    except Exception:  # noqa: BLE001 - none yet, or damaged: the order stays
+        return False
+    if not isinstance(ids, list) or sorted(ids) != sorted(session.by_id):
+        return False
+    rank = {rid: k for k, rid in enumerate(ids)}
+    session.queue.sort(key=rank.__getitem__)
+    return True
+
+
+
+def save_order(review, session: ScreenSession, reviewer: str, settings: str, ids: list[str] | None) -> None:  # noqa: ANN001, E501
+    import marshal
+
+    from ...textio import atomic_write_bytes
+
+    if ids is None:
+        return
+    path = _order_path(review, session, reviewer, settings)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, marshal.dumps(list(ids)), durable=False)
+        for stale in sorted(path.parent.glob("*.marshal"), key=lambda f: f.stat().st_mtime)[:-8]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass
+
