@@ -80,8 +80,11 @@ class NetSettings:
     workers: int = 4
 
 
-def _seconds(env: Mapping[str, str], name: str, *, zero_ok: bool, most: float) -> float | None:
-    """A number from the environment, or None when unset; anything else is an error naming it."""
+def env_number(
+    env: Mapping[str, str], name: str, *, zero_ok: bool, most: float, unit: str = "seconds"
+) -> float | None:
+    """A number (of `unit`) from the environment, or None when unset; anything else is an error
+    naming the variable. Every source's settings (Entrez's too) are read through it."""
     text = env.get(name, "").strip()
     if not text:
         return None
@@ -92,8 +95,8 @@ def _seconds(env: Mapping[str, str], name: str, *, zero_ok: bool, most: float) -
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok) or value > most:
         least = "from 0" if zero_ok else "above 0"
         raise ScreenerError(
-            f"{name}={text!r} is not a usable number",
-            hint=f"set it to a number {least} up to {most:g}, or unset it",
+            f"{name}={text!r} is not a usable number of {unit}",
+            hint=f"set it to a number of {unit} {least} up to {most:g}, or unset it",
         )
     return value
 
@@ -102,13 +105,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> NetSettings:
     """SCREENER_HTTP_TIMEOUT and SCREENER_HTTP_BACKOFF (seconds), SCREENER_HTTP_CACHE_DAYS."""
     env = os.environ if environ is None else environ
     settings = NetSettings()
-    timeout = _seconds(env, "SCREENER_HTTP_TIMEOUT", zero_ok=False, most=3600)
+    timeout = env_number(env, "SCREENER_HTTP_TIMEOUT", zero_ok=False, most=3600)
     if timeout is not None:
         settings.timeout = timeout
-    backoff = _seconds(env, "SCREENER_HTTP_BACKOFF", zero_ok=True, most=600)
+    backoff = env_number(env, "SCREENER_HTTP_BACKOFF", zero_ok=True, most=600)
     if backoff is not None:
         settings.backoff_base = backoff
-    days = _seconds(env, "SCREENER_HTTP_CACHE_DAYS", zero_ok=True, most=3650)
+    days = env_number(env, "SCREENER_HTTP_CACHE_DAYS", zero_ok=True, most=3650, unit="days")
     if days is not None:
         settings.cache_days = days
     return settings

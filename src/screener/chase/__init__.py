@@ -27,10 +27,10 @@ from typing import Any, Protocol
 from ..errors import ScreenerError
 from ..records import Record
 from ..review import Review, Search
+from ..schema import STAGES
 from .model import DIRECTIONS, Seed, Work
 
 SOURCES = ("openalex", "europepmc")
-STAGES = ("title-abstract", "full-text")
 COLUMNS = (
     "record id",
     "title",

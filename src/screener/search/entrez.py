@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import http.client
-import math
 import os
 import random
 import socket
@@ -35,6 +34,7 @@ from typing import Any
 from Bio import Entrez
 
 from ..errors import ScreenerError
+from ..net import env_number
 from ..records import clean_text
 from ..safexml import entrez_read
 
@@ -64,24 +64,6 @@ class EntrezSettings:
     @property
     def requests_per_second(self) -> int:
         return 10 if self.api_key else 3
-
-
-def _seconds(env: Mapping[str, str], name: str, *, zero_ok: bool, most: float) -> float | None:
-    """A number of seconds from the environment, or None when unset; anything else is an error."""
-    text = env.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok) or value > most:
-        least = "from 0" if zero_ok else "above 0"
-        raise ScreenerError(
-            f"{name}={text!r} is not a usable number of seconds",
-            hint=f"set it to a number of seconds {least} up to {most:g}, or unset it",
-        )
-    return value
 
 
 def _base_url(env: Mapping[str, str]) -> str:
@@ -129,10 +111,10 @@ def load_settings(
         tool=env.get("NCBI_TOOL") or str(file_values.get("tool", "screener")),
         base_url=_base_url(env),
     )
-    timeout = _seconds(env, "SCREENER_EUTILS_TIMEOUT", zero_ok=False, most=3600)
+    timeout = env_number(env, "SCREENER_EUTILS_TIMEOUT", zero_ok=False, most=3600)
     if timeout is not None:
         settings.timeout = timeout
-    backoff = _seconds(env, "SCREENER_EUTILS_BACKOFF", zero_ok=True, most=600)
+    backoff = env_number(env, "SCREENER_EUTILS_BACKOFF", zero_ok=True, most=600)
     if backoff is not None:
         settings.backoff_base = backoff
     return settings
