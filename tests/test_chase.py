@@ -328,3 +328,43 @@ def test_a_chase_that_finds_nothing_is_a_search_with_no_file(cli, chase_review, 
     assert "0 distinct works" in result.out and "OpenAlex does not know 1 seed: pmid:999" in result.err
     search = chase_review.search("none")
     assert search is not None and search.kind == "citations" and search.files == [] and SEED_E in search.notes
+
+
+def test_a_chase_never_rewrites_a_database_study(cli, tmp_path, server) -> None:
+    """A chase brings OpenAlex's copy of an included study (with a PMID the Embase record lacks,
+    and OpenAlex's volume, pages and authors): the study keeps its id and the team's data; the
+    copy only fills what Embase lacks; the per-search table agrees with PRISMA."""
+    review = Review(init_review(tmp_path / "r", reviewers=[Reviewer("alice"), Reviewer("bob")]))
+    (tmp_path / "db.csv").write_text(
+        "title,authors,year,doi,journal,volume,issue,pages\n"
+        '"Seed A: liver resection for metastases","Zed Team; Yan Other",2010,10.1000/A,J,7,4,100-109\n'
+        '"Reference eleven","Xu Writer",2002,10.1000/r11,J,8,,\n'
+    )
+    review.import_file(tmp_path / "db.csv", "base", database="Embase")
+    vote(review, TA, "doi:10.1000/a", "include")
+    vote(review, FT, "doi:10.1000/a", "include")
+    vote(review, TA, "doi:10.1000/r11", "include")
+    vote(review, FT, "doi:10.1000/r11", "include")
+    assert cli("chase", "--search", "cites", "--source", "openalex", cwd=review.root).code == 0
+    from screener.dedup import dedup_review
+
+    outcome = dedup_review(review)
+    studies = {s.id: s for s in outcome.studies()}
+    eleven = studies["doi:10.1000/r11"]  # the copy from the chase has pmid:111: the id stays
+    assert (eleven.authors, eleven.volume, eleven.pages, eleven.pmid) == (["Xu Writer"], "8", "10-19", "111")
+    assert eleven.issue == "2"  # Embase has none: OpenAlex fills it
+    seed = studies["doi:10.1000/a"]
+    assert (seed.authors, seed.volume, seed.issue, seed.pages) == (
+        ["Zed Team", "Yan Other"],
+        "7",
+        "4",
+        "100-109",
+    )
+    removed = {s.name: s.duplicates_removed for s in outcome.searches}
+    assert removed["base"] == 0
+    # both included studies come back (each cites or is cited by the other): two duplicates
+    assert removed["cites"] == len(prisma_counts(review, outcome).boxes["other_duplicates"]) == 2
+    exported = cli("export", "--format", "csv", "-o", str(tmp_path / "out.csv"), cwd=review.root)
+    assert exported.code == 0, exported
+    rows = {r["study_id"]: r for r in csv.DictReader((tmp_path / "out.csv").open())}
+    assert rows["doi:10.1000/r11"]["authors"] == "Xu Writer" and "pmid:111" not in rows

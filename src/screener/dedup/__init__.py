@@ -7,7 +7,7 @@ pairs (labels/dedup.csv) come in as `same` / `different` lists of id pairs and a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..records import Record
+from ..schema import OTHER_KINDS
 from .engine import DUPLICATE, LABELS, candidate_pairs, cluster, decide, prepare, score_pairs
 from .evaluate import Confusion, evaluate_clusters
 
@@ -81,14 +82,19 @@ class DedupResult:
             out.append((together, reason))
         return out
 
-    def representatives(self, keep_first: Sequence[str] = ()) -> list[int]:
-        """The record kept for each cluster: from the first search of `keep_first` that has a
-        copy (review.toml [dedup] keep_first), else the most complete one (a PMID and an
-        abstract first). PRISMA counts the other copies as the duplicates of their searches."""
+    def representatives(
+        self, keep_first: Sequence[str] = (), other_methods: Collection[str] = ()
+    ) -> list[int]:
+        """The record kept for each cluster: a record of a database or register search before
+        any of `other_methods` (citation, website, organisation searches: a chase must not
+        change a study's id nor its bibliographic data), then the first search of `keep_first`
+        that has a copy (review.toml [dedup] keep_first), else the most complete one (a PMID and
+        an abstract first). PRISMA counts the other copies as the duplicates of their searches."""
         rank = {name: len(keep_first) - position for position, name in enumerate(keep_first)}
 
-        def preference(i: int) -> tuple[int, int, int]:
-            return rank.get(self.records[i].search, 0), _completeness(self.records[i]), -i
+        def preference(i: int) -> tuple[bool, int, int, int]:
+            record = self.records[i]
+            return record.search not in other_methods, rank.get(record.search, 0), _completeness(record), -i
 
         return [max(members, key=preference) for members in self.clusters]
 
@@ -98,13 +104,22 @@ def _completeness(record: Record) -> int:
     return score + len(record.authors) // 100 + (2 if record.pmid else 0)
 
 
-def merge_cluster(records: Sequence[Record]) -> Record:
-    """One record for a cluster: the most complete member, its gaps filled from the others.
+def merge_cluster(
+    records: Sequence[Record], other_methods: Collection[str] = (), first: Record | None = None
+) -> Record:
+    """One record for a cluster: `first` (the representative; default the most complete
+    member), its empty fields filled from the others.
 
-    Every member's id and search stay listed in `extra` (`merged_ids`, `merged_searches`), so
-    counts per database stay right.
+    Records of `other_methods` searches (citations, websites, organisations: OpenAlex's copy of
+    a study a database found) come last: they only fill what every database or register record
+    lacks (pmid, doi, title, abstract, journal, volume, issue, pages, language, url, source id,
+    year, authors, keywords, MeSH, publication types), so a chase never rewrites the
+    bibliographic data the team imported. Every member's id and search stay listed in `extra`
+    (`merged_ids`, `merged_searches`), so counts per database stay right.
     """
-    ranked = sorted(records, key=_completeness, reverse=True)
+    ranked = sorted(records, key=lambda r: (r.search not in other_methods, _completeness(r)), reverse=True)
+    if first is not None:
+        ranked = [first] + [r for r in ranked if r is not first]
     base = Record.from_dict(ranked[0].to_dict())
     for other in ranked[1:]:
         for name in (
@@ -331,6 +346,7 @@ class ReviewDedup:
     kept: list[int]  # index of the representative of each cluster
     searches: list[SearchDedupReport]
     pending: list[Pair]  # uncertain pairs no one has decided yet that would change the clusters
+    other_methods: frozenset[str] = frozenset()  # searches of citations, websites, organisations
 
     @property
     def records_in(self) -> int:
@@ -347,7 +363,8 @@ class ReviewDedup:
         for members in self.result.clusters:
             records = [self.result.records[i] for i in members]
             kept = next(i for i in members if i in kept_set)
-            merged = merge_cluster(records) if len(records) > 1 else records[0]
+            first = self.result.records[kept]
+            merged = merge_cluster(records, self.other_methods, first) if len(records) > 1 else records[0]
             merged.id = self.result.records[kept].id
             out.append(merged)
         return out
@@ -482,7 +499,9 @@ def dedup_review(review, keep_distinct_pairs: bool = False) -> ReviewDedup:  # n
             path=review.config_path,
             hint=f"searches: {', '.join(databases) or 'none yet'}",
         )
-    kept = result.representatives(keep_first)
+    # Kinds as schema.py defines them (an unknown kind is caught where PRISMA reads it).
+    other_methods = frozenset(s.name for s in review.searches() if getattr(s, "kind", "") in OTHER_KINDS)
+    kept = result.representatives(keep_first, other_methods)
     kept_set = set(kept)
     counts: dict[str, list[int]] = {}
     for index, record in enumerate(records):
@@ -493,7 +512,7 @@ def dedup_review(review, keep_distinct_pairs: bool = False) -> ReviewDedup:  # n
         SearchDedupReport(name, databases.get(name, ""), total, removed)
         for name, (total, removed) in counts.items()
     ]
-    return ReviewDedup(result, kept, searches, pending_pairs(result))
+    return ReviewDedup(result, kept, searches, pending_pairs(result), other_methods)
 
 
 def _seniority(review) -> list[tuple[int, float]]:  # noqa: ANN001 - Review

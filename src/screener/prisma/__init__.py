@@ -230,8 +230,8 @@ def prisma_counts(review, outcome=None, views=None, studied=None, round: int | N
 
     # Which column each study belongs to: databases/registers if any of its records came from one.
     # Each column counts one record per study and removes the rest of its copies in that column,
-    # whichever record dedup keeps as the study's id (the most complete, or the first search by
-    # name): the kept record may be a citation-search copy of a study a database found.
+    # whichever record dedup keeps as the study's id (a database or register record when the
+    # study has one, so a citation copy never stands for a study a database found).
     kept = set(outcome.kept)
     column_of_study: dict[str, str] = {}
     previous: set[str] = set()  # studies an earlier round found
