@@ -368,3 +368,46 @@ def test_a_chase_never_rewrites_a_database_study(cli, tmp_path, server) -> None:
     assert exported.code == 0, exported
     rows = {r["study_id"]: r for r in csv.DictReader((tmp_path / "out.csv").open())}
     assert rows["doi:10.1000/r11"]["authors"] == "Xu Writer" and "pmid:111" not in rows
+
+
+def test_no_seed_to_chase_writes_nothing(cli, chase_review, server) -> None:
+    seed_c = next(r.id for r in chase_review.records() if r.title.startswith("Seed C"))
+    before = sorted(p.name for p in (chase_review.root / "searches").iterdir())
+    result = cli("chase", "--search", "x", "--ids", seed_c, cwd=chase_review.root)
+    assert result.code == 2 and "no seed has a DOI or PMID" in result.err and "Traceback" not in result.err
+    assert "next:" not in result.out and server.graph.log == []
+    assert sorted(p.name for p in (chase_review.root / "searches").iterdir()) == before
+
+
+def test_a_chase_that_finds_nothing_says_so(cli, chase_review, server) -> None:
+    result = cli("chase", "--search", "none", "--ids", SEED_E, "--source", "openalex", cwd=chase_review.root)
+    assert result.code == 0, result
+    assert "recorded search 'none' with 0 works" in result.out and "next: screener dedup" not in result.out
+    assert (
+        "1 seed chased (1 unknown to the sources)" in result.out and "1 seeds" not in result.out + result.err
+    )
+
+
+def test_ids_match_as_dedup_does_and_the_summary_counts_seeds_chased(cli, chase_review, server) -> None:
+    seed_c = next(r.id for r in chase_review.records() if r.title.startswith("Seed C"))
+    ids = ["--ids", "DOI:10.1000/A", "--ids", "doi:10.1000/B", "--ids", seed_c, "--ids", SEED_E]
+    result = cli("chase", "--search", "x", "--source", "openalex", "--backward", *ids, cwd=chase_review.root)
+    assert result.code == 0, result
+    assert (
+        "5 distinct works from 3 seeds chased (1 without DOI or PMID, 1 unknown to the sources)" in result.out
+    )
+    assert "(Seed C: a conference abstract without identifiers)" in result.err  # short: whole
+
+
+def test_a_long_seed_title_is_cut_with_an_ellipsis(cli, tmp_path, server) -> None:
+    review = Review(init_review(tmp_path / "r", reviewers=[Reviewer("alice"), Reviewer("bob")]))
+    long_title = "A conference abstract whose title runs on " + "and on " * 10
+    (tmp_path / "db.csv").write_text(f'title,year\n"{long_title}",2012\n"Other",2013\n')
+    review.import_file(tmp_path / "db.csv", "base")
+    ids = [r.id for r in review.records()]
+    result = cli("chase", "--search", "x", "--ids", ids[0], "--dry-run", cwd=review.root)
+    assert result.code == 2  # no seed has an identifier
+    from screener.cli.chase import shorten
+
+    assert shorten(long_title, 60).endswith("…") and len(shorten(long_title, 60)) == 60
+    assert shorten("Short", 60) == "Short"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import ScreenerError
-from ..records import Record
+from ..records import Record, normalise_doi, normalise_pmid
 from ..review import Review, Search
 from ..schema import STAGES
 from .model import DIRECTIONS, Seed, Work
@@ -128,11 +128,21 @@ def seeds_from_review(review: Review, stage: str = "full-text", ids: Iterable[st
     members: dict[str, list[Record]] = {}
     for record in outcome.result.records:
         members.setdefault(member_of.get(record.id, record.id), []).append(record)
+    # A record is also found by its DOI or PMID when its id is another (a PMID outranks a DOI).
+    by_field: dict[str, str] = {}
+    for record in outcome.result.records:
+        for key in (f"doi:{record.doi}" if record.doi else "", f"pmid:{record.pmid}" if record.pmid else ""):
+            if key:
+                by_field.setdefault(key, member_of.get(record.id, record.id))
     wanted = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
     if wanted:
         chosen = []
         for record_id in wanted:
-            study = member_of.get(record_id)
+            study = (
+                member_of.get(record_id)
+                or member_of.get(_as_id(record_id))
+                or by_field.get(_as_id(record_id))
+            )
             if study is None:
                 raise ScreenerError(
                     f"--ids: no record {record_id!r} in this review",
@@ -153,6 +163,17 @@ def seeds_from_review(review: Review, stage: str = "full-text", ids: Iterable[st
         title = next((r.title for r in records if r.id == study_id), records[0].title if records else "")
         seeds.append(Seed(study_id, title, doi, pmid))
     return seeds
+
+
+def _as_id(text: str) -> str:
+    """A typed id as records.record_id makes it: DOIs are case-insensitive (`doi:10.1245/ASO…`
+    is `doi:10.1245/aso…`, as dedup matches them) and a PMID has no padding."""
+    prefix, _, value = text.partition(":")
+    if prefix.lower() == "doi" and (doi := normalise_doi(value)):
+        return f"doi:{doi}"
+    if prefix.lower() == "pmid" and (pmid := normalise_pmid(value)):
+        return f"pmid:{pmid}"
+    return text
 
 
 def plan(seeds: list[Seed], sources: Iterable[str], directions: Iterable[str], depth: int) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import click
 from ..errors import ScreenerError
 from ..names import check_name
 from ..review import SEARCH_NAME_HINT
+from ..words import plural
 from . import cli
 from .common import err_console, find_review, json_option, print_json, progress_bar, review_option
 
@@ -86,7 +87,7 @@ def chase(
       screener chase --search citations --dry-run
       OPENALEX_EMAIL=me@example.org screener chase --search citations --backward --forward
       screener chase --search early-chase --stage title-abstract --source openalex --depth 2
-      screener chase --search chase-two --ids pmid:23221001 --ids doi:10.1111/hpb.12225 --backward
+      screener chase --search chase-two --ids pmid:16511671 --ids doi:10.1016/j.ejso.2009.02.017 --backward
     """
     from ..chase import SOURCES, plan, seeds_from_review, store
     from ..chase import chase as run
@@ -112,9 +113,16 @@ def chase(
             hint="screen first, pass --stage title-abstract for an early look, or name records with --ids",
         )
     missing = [s for s in seeds if not s.identified]
+    if len(missing) == len(seeds):  # nothing to ask: no search is recorded for a chase never made
+        shown = ", ".join(s.record_id for s in missing[:5]) + (", …" if len(missing) > 5 else "")
+        raise ScreenerError(
+            f"no seed has a DOI or PMID ({shown}): nothing was chased and nothing written",
+            hint="chase studies with a DOI or PMID, or add one to the record's export",
+        )
     for seed in missing:
         err_console.print(
-            f"warning: seed {seed.record_id} has no DOI or PMID and is not chased ({seed.title[:60]})",
+            f"warning: seed {seed.record_id} has no DOI or PMID and is not chased "
+            f"({shorten(seed.title, 60)})",
             highlight=False,
             markup=False,
             soft_wrap=True,
@@ -126,7 +134,7 @@ def chase(
             return
         more = "; depth 2 adds one per work found at depth 1" if depth > 1 else ""
         click.echo(
-            f"{counted['seeds']} seeds ({counted['seeds_with_doi_or_pmid']} with a DOI or PMID): "
+            f"{plural(counted['seeds'], 'seed')} ({counted['seeds_with_doi_or_pmid']} with a DOI or PMID): "
             f"{counted['lookups']} look-ups ({counted['seed_lookups']} to find the seeds, "
             f"{counted['depth_1_lookups']} for {' and '.join(directions)} citations), "
             f"more where answers run to several pages{more}; nothing was asked"
@@ -148,17 +156,37 @@ def chase(
     if as_json:
         print_json(info)
         return
-    where = f"stored in {info['stored_as']}" if info["stored_as"] else "nothing to store"
-    click.echo(
-        f"{info['works_found']} distinct works from {info['seeds']} seeds, {where} "
-        f"(search {search_name!r}, kind citations; {info['requests']} requests, "
-        f"{info['answered_from_cache']} answered from the cache)"
-    )
     labels = {"openalex": "OpenAlex", "europepmc": "Europe PMC"}
+    chased = len(seeds) - len(missing)
+    # A seed counts as unknown when no source asked knows it (the others found it elsewhere).
+    unknown = [
+        s.record_id
+        for s in seeds
+        if s.identified and all(s.record_id in result.not_found.get(name, ()) for name in sources)
+    ]
+    left = [f"{len(missing)} without DOI or PMID"] if missing else []
+    left += [f"{len(unknown)} unknown to the sources"] if unknown else []
+    origin = f"from {plural(chased, 'seed')} chased" + (f" ({', '.join(left)})" if left else "")
+    cost = f"{info['requests']} requests, {info['answered_from_cache']} answered from the cache"
     for name, seed_ids in result.not_found.items():
-        seeds = f"{len(seed_ids)} seed{'' if len(seed_ids) == 1 else 's'}"
         click.echo(
-            f"warning: {labels.get(name, name)} does not know {seeds}: {', '.join(seed_ids)}",
+            f"warning: {labels.get(name, name)} does not know {plural(len(seed_ids), 'seed')}: "
+            f"{', '.join(seed_ids)}",
             err=True,
         )
+    if not info["stored_as"]:  # a search that found nothing is still a search PRISMA reports
+        click.echo(
+            f"0 distinct works {origin}; recorded search {search_name!r} with 0 works "
+            f"(kind citations; {cost}): nothing to deduplicate or screen"
+        )
+        return
+    click.echo(
+        f"{plural(info['works_found'], 'distinct work')} {origin}, stored in {info['stored_as']} "
+        f"(search {search_name!r}, kind citations; {cost})"
+    )
     click.echo("next: screener dedup, then screen the new records like any search")
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` cut to `width` characters, with an ellipsis when something was cut."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
