@@ -6,7 +6,8 @@ OpenAlex `/works/doi:…`, `/works/pmid:…`, `/works/W…` (a work object with 
 `/works?filter=openalex:W1|W2` or `filter=cites:W1` (with `per-page` and `cursor` paging,
 `meta.next_cursor`); Europe PMC `/webservices/rest/MED/{pmid}/references|citations`
 (`page`, `pageSize`, `format=json`: `hitCount`, `referenceList.reference` /
-`citationList.citation`) and `/webservices/rest/search?query=DOI:"…"` (`resultList.result`).
+`citationList.citation`) and `/webservices/rest/search?query=DOI:"…"` or `query=EXT_ID:… AND
+SRC:MED` (`resultList.result`).
 
 Faults on demand (429 with Retry-After, 500, a body cut short), an optional rate limit
 enforced with 429s as the real service does, and every request logged with its time.
@@ -15,6 +16,7 @@ enforced with 429s as the real service does, and every request logged with its t
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -230,19 +232,24 @@ class Graph:
         if parts == ["webservices", "rest", "search"]:
             query = params.get("query", "")
             results = []
+            # The two look-ups the client makes: by DOI, and by PMID (`EXT_ID:n AND SRC:MED`,
+            # Europe PMC's documented syntax for an external id within a source).
+            by_pmid = re.fullmatch(r'EXT_ID:"?(\d+)"?\s+AND\s+SRC:"?MED"?', query.strip(), re.IGNORECASE)
+            work = None
             if query.upper().startswith("DOI:"):
-                doi = query[4:].strip('"').lower()
-                work = self.by_doi.get(doi)
-                if work and work.pmid and work.in_europepmc:
-                    results.append(
-                        {
-                            **self._epmc_brief(work),
-                            "pmid": work.pmid,
-                            "doi": work.doi,
-                            "abstractText": work.abstract,
-                            "journalInfo": {"journal": {"title": work.journal}},
-                        }
-                    )
+                work = self.by_doi.get(query[4:].strip('"').lower())
+            elif by_pmid:
+                work = self.by_pmid.get(by_pmid.group(1))
+            if work and work.pmid and work.in_europepmc:
+                results.append(
+                    {
+                        **self._epmc_brief(work),
+                        "pmid": work.pmid,
+                        **({"doi": work.doi} if work.doi else {}),  # absent, not empty, without one
+                        "abstractText": work.abstract,
+                        "journalInfo": {"journal": {"title": work.journal}},
+                    }
+                )
             return 200, {
                 "version": "6.9",
                 "hitCount": len(results),

@@ -411,3 +411,16 @@ def test_a_long_seed_title_is_cut_with_an_ellipsis(cli, tmp_path, server) -> Non
 
     assert shorten(long_title, 60).endswith("…") and len(shorten(long_title, 60)) == 60
     assert shorten("Short", 60) == "Short"
+
+
+def test_a_seed_with_a_pmid_only_is_found_through_europe_pmc(cli, chase_review, server, tmp_path) -> None:
+    (tmp_path / "twelve.csv").write_text('title,pmid\n"Reference twelve",112\n')
+    chase_review.import_file(tmp_path / "twelve.csv", "twelve", database="MEDLINE")
+    args = ("chase", "--search", "x", "--ids", "pmid:112", "--source", "europepmc", "--forward")
+    result = cli(*args, cwd=chase_review.root)
+    assert result.code == 0, result
+    assert [p.params["query"] for p in server.graph.log if p.path.endswith("search")] == [
+        "EXT_ID:112 AND SRC:MED"
+    ]
+    assert "does not know" not in result.err
+    assert {r["title"] for r in stored_rows(chase_review, "x")} == {"Seed A: liver resection for metastases"}
