@@ -99,6 +99,7 @@ def _session(review: Review, name: str, every: bool = False):  # noqa: ANN202 - 
         order="ranked",
         need_vote=still_need_vote(view, name),
         round_of=view.rounds,
+        apart=view.apart,
         scope=share_scope(view, name, every),
     )
     session.message = said
@@ -180,6 +181,33 @@ def test_after_an_update_nobody_is_told_to_stop_before_screening_the_new_round(c
     _decide(review, "alice", [r for r, n in view.rounds.items() if n == 2])
     screen = _screen_text(_session(Review(review.root), "alice"))
     assert "round 2 (30 records)" in screen and "recall is 100%" in screen
+
+
+def test_records_a_chase_brought_after_screening_began_are_judged_apart(cli, tmp_path) -> None:
+    """Round 1's database records screened, the curve flat: a chase then brings 30 records in
+    round 1. Their own group is judged, so nobody is told to stop before screening any of them,
+    and the statement names what it covers; once screened, the rule speaks of them, complete."""
+    from screener.report import report_data
+    from screener.screening import LATE_OTHER, load_stage
+
+    from .test_allocate import make_review, records_csv
+
+    review = make_review(tmp_path, ["alice", "bob"], count=300)
+    ids = load_stage(review, TA).record_ids
+    _decide(review, "alice", ids, included=set(ids[:8]))
+    review.import_file(records_csv(tmp_path / "chase.csv", 9000, 30), "cites", kind="citations")
+    review = Review(review.root)
+    view = load_stage(review, TA)
+    assert len(view.records) == 330 and set(view.apart.values()) == {LATE_OTHER} and len(view.apart) == 30
+    assert not view.rounds  # still round 1: the chase is no update
+    screen = _screen_text(_session(review, "alice"))
+    assert f"{LATE_OTHER} (30 records): 0 relevant found" in screen, screen
+    assert "says stop" not in screen
+    curve = next(c for c in report_data(review).curves if c.reviewer == "alice")
+    assert f"{LATE_OTHER} (30 records)" in curve.statement and "says stop" not in curve.statement
+    _decide(review, "alice", sorted(view.apart))
+    screen = _screen_text(_session(Review(review.root), "alice"))
+    assert f"{LATE_OTHER} (30 records)" in screen and "recall is 100%" in screen
 
 
 def test_before_allocate_new_records_are_said_to_wait_for_allocation(cli, tmp_path) -> None:

@@ -231,15 +231,16 @@ def live_estimate(
 
 
 def rounds_estimate(
-    rounds: list[tuple[int, list[int], int]], ranked: bool = True, scope: str = ""
+    rounds: list[tuple[int | str, list[int], int]], ranked: bool = True, scope: str = ""
 ) -> LiveEstimate:
     """The stopping rule on each round's records alone: `rounds` holds (round, decisions on its
     records in the order they were made, 1 relevant, its records), by round. An update's records
     were never in the ranking that the earlier rounds' curve came from, so that curve says nothing
     about them: each round is judged on its own, and what is said is the first round the rule
     does not say stop for (else the last), named with its records, so nobody is told to stop
-    before screening any of a round's records. `scope` names the records when they are not every
-    record of the stage ("your share")."""
+    before screening any of a round's records. A group named by a string instead of a round
+    number (screening.late_other_methods) is judged on its own the same way. `scope` names the
+    records when they are not every record of the stage ("your share")."""
     rounds = [entry for entry in rounds if entry[2] > 0]
     if not rounds:
         estimate = live_estimate([], 0, ranked=ranked)
@@ -255,7 +256,9 @@ def rounds_estimate(
     number, _, total = chosen
     estimate = estimates[number]
     where = scope
-    if len(rounds) > 1 or number > 1:
+    if isinstance(number, str):  # a group of its own (records a chase brought once screening began)
+        where = number + (f", {scope}" if scope else "")
+    elif len(rounds) > 1 or number > 1:
         where = f"round {number}" + (f", {scope}" if scope else "")
     estimate.covers = f"{where} ({total} records)" if where else ""
     return estimate

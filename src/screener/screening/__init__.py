@@ -107,6 +107,9 @@ class StageView:
     allocation: Allocation | None = None  # allocation/<stage>.csv, when the review has one
     # study id -> the round (review version) that brought it, after an update; absent: round 1
     rounds: dict[str, int] = field(default_factory=dict)
+    # Studies the stopping rule judges as a group of their own (id -> the group's name): found
+    # only by other methods (a chase) and imported after screening began (late_other_methods).
+    apart: dict[str, str] = field(default_factory=dict)
 
     @property
     def record_ids(self) -> list[str]:
@@ -195,9 +198,9 @@ class StageView:
             counts[number] = counts.get(number, 0) + 1
         return dict(sorted(counts.items()))
 
-    def stopping_rounds(self, name: str) -> list[tuple[int, list[int], int]]:
+    def stopping_rounds(self, name: str) -> list[tuple[int | str, list[int], int]]:
         """What the stopping rule reads of a screener (see `stopping_rounds`), on their scope."""
-        return stopping_rounds(self.decisions.get(name, {}), self.scope(name), self.rounds)
+        return stopping_rounds(self.decisions.get(name, {}), self.scope(name), self.rounds, self.apart)
 
     def not_allocated(self, voting: set[str]) -> int:
         """Records waiting for votes that fewer screeners are asked for (or voted) than they need."""
@@ -228,23 +231,76 @@ class StageView:
 
 
 def stopping_rounds(
-    decided: dict[str, Decision], record_ids: Iterable[str], rounds: dict[str, int]
-) -> list[tuple[int, list[int], int]]:
-    """Per round, by round: (round, a screener's decisions on its records among `record_ids` as
-    the stopping rule reads them, 1 relevant, in the order they were made, the round's records
-    among `record_ids`). Each round is judged on its own curve (ranking.stopping.rounds_estimate):
-    an update's records were never in the ranking the first round's curve comes from."""
+    decided: dict[str, Decision],
+    record_ids: Iterable[str],
+    rounds: dict[str, int],
+    apart: dict[str, str] | None = None,
+) -> list[tuple[int | str, list[int], int]]:
+    """Per group, by round: (round, or the name of a group in `apart`; a screener's decisions
+    on its records among `record_ids` as the stopping rule reads them, 1 relevant, in the order
+    they were made; the group's records among `record_ids`). Each group is judged on its own
+    curve (ranking.stopping.rounds_estimate): an update's records were never in the ranking the
+    first round's curve comes from, nor were the records a chase brought once screening began."""
+    apart = apart or {}
     within = set(record_ids)
-    totals: dict[int, int] = {}
+
+    def group(record_id: str) -> tuple[int, str]:
+        return rounds.get(record_id, 1), apart.get(record_id, "")
+
+    totals: dict[tuple[int, str], int] = {}
     for record_id in within:
-        number = rounds.get(record_id, 1)
-        totals[number] = totals.get(number, 0) + 1
-    labels: dict[int, list[int]] = {number: [] for number in totals}
+        key = group(record_id)
+        totals[key] = totals.get(key, 0) + 1
+    labels: dict[tuple[int, str], list[int]] = {key: [] for key in totals}
     # File order is decision order; sorted() is stable, as the screen sorts them.
     for record_id, decision in sorted(decided.items(), key=lambda item: item[1].timestamp):
         if record_id in within:
-            labels[rounds.get(record_id, 1)].append(1 if decision.includes else 0)
-    return [(number, labels[number], totals[number]) for number in sorted(totals)]
+            labels[group(record_id)].append(1 if decision.includes else 0)
+    return [
+        (name or number, labels[(number, name)], totals[(number, name)]) for number, name in sorted(totals)
+    ]
+
+
+LATE_OTHER = "records found by other methods after screening began"
+
+
+def late_other_methods(  # noqa: ANN001 - Review
+    review, member_of: dict[str, str], decided: dict[str, dict[str, Decision]], rounds: dict[str, int]
+) -> dict[str, str]:
+    """The studies found only by other methods (citations, websites, organisations) whose files
+    came after the first decision of `decided`: a population the ranking never held when the
+    database records' curve was drawn, so the stopping rule judges them apart (named LATE_OTHER,
+    with their round after an update)."""
+    import datetime as dt
+
+    from ..dedup import dedup_review
+    from ..schema import OTHER_KINDS
+
+    def stamp(text: str) -> float | None:
+        try:
+            when = dt.datetime.fromisoformat(text)
+        except (TypeError, ValueError):
+            return None
+        return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+
+    stamps = [stamp(d.timestamp) for by_id in decided.values() for d in by_id.values()]
+    began = min((t for t in stamps if t is not None), default=None)
+    if began is None:  # nobody has screened yet: every record is in the ranking from the start
+        return {}
+    records = dedup_review(review).result.records  # review.records()' order, ids as member_of has them
+    late: dict[str, bool] = {}
+    for record, (search, f, _) in zip(records, review.record_files(), strict=True):
+        study = member_of.get(record.id)
+        if study is None:
+            continue
+        imported = stamp(f.imported)
+        other = search.kind in OTHER_KINDS and imported is not None and imported > began
+        late[study] = late.get(study, True) and other
+    return {
+        study: LATE_OTHER if rounds.get(study, 1) == 1 else f"round {rounds[study]}: {LATE_OTHER}"
+        for study, is_late in late.items()
+        if is_late
+    }
 
 
 def study_rounds(review, member_of: dict[str, str]) -> dict[str, int]:  # noqa: ANN001 - Review
@@ -403,6 +459,8 @@ def load_stage(
     view.allocation = read_allocation(review.root, stage, in_stage, member_of, screeners)
     # Full text holds title-abstract's studies: their rounds are known already.
     view.rounds = title_abstract.rounds if title_abstract is not None else study_rounds(review, member_of)
+    if stage == "title-abstract":  # where the stopping rule speaks
+        view.apart = late_other_methods(review, member_of, view.decisions, view.rounds)
     return view
 
 

@@ -335,6 +335,12 @@ def help_lines(session: ScreenSession, console, width: int) -> list:  # noqa: AN
                         if session.round_of
                         else ""
                     )
+                    + (
+                        " Records found by other methods (a citation chase) after screening began "
+                        "are judged on their own too: the ranking never held them."
+                        if session.apart
+                        else ""
+                    )
                     if estimate.expected is not None
                     else "In random order every record screened is a random sample: the rule says when "
                     "recall is at least the target with 95% confidence."

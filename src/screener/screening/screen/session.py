@@ -116,6 +116,7 @@ class ScreenSession:
     # After an update: record id -> the round that brought it (absent: round 1); the stopping
     # rule judges each round's records on their own.
     round_of: dict[str, int] = field(default_factory=dict)
+    apart: dict[str, str] = field(default_factory=dict)  # StageView.apart: judged as a group of their own
     scope: str = ""  # what `records` are when not every record of the stage: "your share"
     # At full text: a record id -> the report's text with page marks, shown instead of the
     # abstract (None: no file, the abstract is shown); and -> the PDF's path ("" when none).
@@ -197,7 +198,7 @@ class ScreenSession:
         if self._rounds_for != self.changes:
             from .. import stopping_rounds
 
-            rounds = stopping_rounds(self.done, self.by_id.keys(), self.round_of)
+            rounds = stopping_rounds(self.done, self.by_id.keys(), self.round_of, self.apart)
             self._rounds = tuple((n, tuple(labels), total) for n, labels, total in rounds)
             self._rounds_for = self.changes
         return (self._rounds, self.order == "ranked", self.scope)
