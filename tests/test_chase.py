@@ -424,3 +424,15 @@ def test_a_seed_with_a_pmid_only_is_found_through_europe_pmc(cli, chase_review, 
     ]
     assert "does not know" not in result.err
     assert {r["title"] for r in stored_rows(chase_review, "x")} == {"Seed A: liver resection for metastases"}
+
+
+def test_an_unreachable_europe_pmc_suggests_openalex(cli, chase_review, server, monkeypatch) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    monkeypatch.setenv("SCREENER_EUROPEPMC_URL", f"http://127.0.0.1:{port}/")
+    result = cli("chase", "--search", "x", "--source", "europepmc", cwd=chase_review.root)
+    assert result.code == 2 and "cannot reach Europe PMC" in result.err and "--source openalex" in result.err
+    assert "Traceback" not in result.err

@@ -65,6 +65,7 @@ class Service:
     url_env: str  # the environment variable that points it elsewhere (tests)
     per_second: int  # the service's documented (or polite) rate
     identity: Mapping[str, str] = field(default_factory=dict)  # query parameter -> environment variable
+    instead: str = ""  # what else to try when it cannot be reached ("--source openalex")
 
 
 @dataclass
@@ -290,7 +291,8 @@ class JsonClient:
                 )
                 raise ScreenerError(
                     f"cannot reach {self.service.name} at {self.host} ({why})",
-                    hint=f"check {where}, then run the command again: what was fetched is kept",
+                    hint=f"check {where}, then run the command again: what was fetched is kept"
+                    + (f"; or {self.service.instead}" if self.service.instead else ""),
                 ) from None
             raise TransientError(f"connection failed ({type(exc).__name__})") from None
         if getattr(response, "from_cache", False):

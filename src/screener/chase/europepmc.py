@@ -15,6 +15,7 @@ SERVICE = Service(
     base_url="https://www.ebi.ac.uk/europepmc/",
     url_env="SCREENER_EUROPEPMC_URL",
     per_second=10,  # no published limit: a polite pace
+    instead="chase without it: --source openalex",
 )
 PAGE_SIZE = 1000  # documented maximum
 REST = "webservices/rest/"

@@ -20,6 +20,7 @@ SERVICE = Service(
     url_env="SCREENER_OPENALEX_URL",
     per_second=100,  # documented: at most 100 requests a second, whatever the plan
     identity={"api_key": "OPENALEX_API_KEY", "mailto": "OPENALEX_EMAIL"},
+    instead="chase without it: --source europepmc",
 )
 BATCH = 50  # documented: at most 50 values in one OR filter
 PER_PAGE = 200  # documented maximum per page
