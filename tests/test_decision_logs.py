@@ -382,3 +382,76 @@ def test_any_union_merge_of_dedup_decisions_folds_to_the_latest_decisions(
     union(path, write_pairs, base, own, order)
     expected = {pair_key(a, b): d for _, a, b, d in sorted(base + [e for m in own for e in m])}
     assert {k: v.decision for k, v in read_decisions(path).items()} == expected
+
+
+# -- a line dated in the future never outranks a decision made now (fix-seams #1) -------------
+
+FUTURE = "2099-01-01T00:00:00.000+00:00"
+
+
+def _label(review: Review, cli, tmp_path: Path) -> str:
+    result = cli("--review", str(review.root), "label", "--reviewer", "alice", "wos:1", "exclude")
+    assert result.code == 0, result
+    return result.err
+
+
+def _label_import(review: Review, cli, tmp_path: Path) -> str:
+    source = tmp_path / "import.csv"
+    source.write_text("record_id,decision\nwos:1,exclude\n")
+    result = cli("--review", str(review.root), "label", "--reviewer", "alice", "--import", str(source))
+    assert result.code == 0, result
+    return result.err
+
+
+def _screen(review: Review, cli, tmp_path: Path) -> str:
+    from screener.screening.screen import ScreenSession
+
+    view = load_stage(review, TA)
+    records = [r for r in view.records if r.id == "wos:1"]
+    session = ScreenSession(TA, records, DecisionLog(labels(review, "alice")), [])
+    assert session.current is not None and session.current.id == "wos:1"
+    assert session.decide("exclude") is not None
+    return session.message
+
+
+WRITERS = [
+    pytest.param(_label, id="label"),
+    pytest.param(_label_import, id="label-import"),
+    pytest.param(_screen, id="screen"),
+]
+
+
+@pytest.mark.parametrize("write", WRITERS)
+def test_a_decision_made_now_outranks_a_line_dated_in_the_future(tmp_path: Path, cli, write) -> None:
+    review = hash_review(tmp_path, ("wos:1", "wos:2", "wos:3"))
+    path = labels(review, "alice")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + f"wos:1,include,,,{FUTURE},0.2.0,\n")
+    said = write(review, cli, tmp_path)
+    assert load_stage(review, TA).decisions["alice"]["wos:1"].decision == "exclude"
+    assert "clock" in said and "alice.csv" in said and "stamped just after it" in said, said
+    # and check names the future line as a problem, with what to do
+    problems = [p for p in check_review(review).problems if "alice.csv:2:" in p]
+    assert problems and "in the future" in problems[0] and "correct its timestamp" in problems[0]
+
+
+def test_a_pair_decided_now_outranks_a_line_dated_in_the_future(tmp_path: Path) -> None:
+    review = hash_review(tmp_path, ("wos:1", "wos:2", "wos:3"))
+    dedup = review.dedup_decisions_path
+    dedup.parent.mkdir(parents=True, exist_ok=True)
+    dedup.write_text(
+        f"record_id_1,record_id_2,decision,reviewer,timestamp,version\nwos:1,wos:2,same,bob,{FUTURE},0.2.0\n"
+    )
+    saved = append_decision(dedup, "wos:1", "wos:2", "different", "alice")
+    assert "stamped just after it" in saved.clock_note and saved.timestamp > FUTURE
+    assert read_decisions(dedup)[("wos:1", "wos:2")].decision == "different"
+    assert any("dedup.csv:2:" in p and "in the future" in p for p in check_review(review).problems)
+
+
+def test_a_clock_ahead_of_the_file_keeps_its_own_time(tmp_path: Path) -> None:
+    path = tmp_path / "labels" / TA / "alice.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(HEADER + f"pmid:1,include,,,{T1},0.2.0,\n")
+    entry = DecisionLog(path).append("pmid:1", "exclude")
+    assert not entry.clock_note and entry.timestamp > T1
+    assert [d.decision for d in read_log(path)] == ["include", "exclude"]

@@ -170,6 +170,7 @@ class ImportedDecisions:
     written: int
     unknown_ids: list[str] = field(default_factory=list)  # skipped (only with skip_unknown)
     path: Path | None = None  # the decision file appended to
+    clock_note: str = ""  # said when this machine's clock was behind a line of that file
 
 
 # An export of decisions is a small table; a bigger file is not one.
@@ -297,6 +298,5 @@ def import_decisions(
             hint="ids look like pmid:123, doi:10.1/x or SEARCH:ROW (see 'screener export'); pass "
             "--skip-unknown to import the matched rows only",
         )
-    if entries:
-        DecisionLog(target).append_many(entries)
-    return ImportedDecisions(data_rows, len(entries), len(entries), unknown, target)
+    note = DecisionLog(target).append_many(entries)[0].clock_note if entries else ""
+    return ImportedDecisions(data_rows, len(entries), len(entries), unknown, target, note)

@@ -278,6 +278,8 @@ class ScreenSession:
             self.message = f"changed {record.id}: {was} -> {said} (a new line; the old one stays)"
         else:
             self.message = f"saved: {said}"
+        if entry.clock_note:
+            self.message += f"; {entry.clock_note}"
         if self.rerank is not None:
             self.rerank(self)
         return entry
