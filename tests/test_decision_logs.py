@@ -455,3 +455,27 @@ def test_a_clock_ahead_of_the_file_keeps_its_own_time(tmp_path: Path) -> None:
     entry = DecisionLog(path).append("pmid:1", "exclude")
     assert not entry.clock_note and entry.timestamp > T1
     assert [d.decision for d in read_log(path)] == ["include", "exclude"]
+
+
+# -- one rule for where a line ends: \r\n, \n or \r (Excel for Mac saves CR only; fix-seams #3) --
+
+LINE_ENDS = [pytest.param(end, id=name) for name, end in (("lf", "\n"), ("crlf", "\r\n"), ("cr-only", "\r"))]
+
+
+@pytest.mark.parametrize("final", [True, False], ids=["ends-with-one", "no-final-end"])
+@pytest.mark.parametrize("end", LINE_ENDS)
+def test_a_decision_file_with_any_line_end_is_read_and_appended_to(
+    tmp_path: Path, end: str, final: bool
+) -> None:
+    path = tmp_path / "labels" / TA / "bob.csv"
+    path.parent.mkdir(parents=True)
+    lines = [",".join(COLUMNS), f"pmid:1,include,,,{T1},0.2.0,", f"pmid:2,maybe,,,{T1},0.2.0,"]
+    path.write_bytes((end.join(lines) + (end if final else "")).encode())
+    log = DecisionLog(path)
+    assert log.takes_tags()  # the header is read as the reader reads it, whatever ends its line
+    log.append("pmid:3", "exclude", tags="rct")
+    assert [(d.record_id, d.decision) for d in read_log(path)] == [
+        ("pmid:1", "include"),
+        ("pmid:2", "maybe"),
+        ("pmid:3", "exclude"),
+    ]

@@ -40,7 +40,14 @@ MAX_LINE = 100_000
 # MAX_LINE; reading allows longer cells, which a person may have typed by hand.
 MAX_CELL = 20_000
 csv.field_size_limit(max(csv.field_size_limit(), 16 << 20))
+# The one rule for where a line ends, as the csv module has it: \r\n, \n or \r alone (Excel for
+# Mac saves CSV with CR only). Every reader of a log's lines splits with it (`split_lines`).
 _LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """A log's text cut into lines at \r\n, \n or \r (the last item is "" when it ends with one)."""
+    return _LINE_END.split(text)
 
 
 @dataclass
@@ -65,7 +72,7 @@ def read_rows(path: Path, header_first: str, is_complete: Callable[[list[str]], 
     text = _read_text(path)
     ends_with_newline = text.endswith(("\n", "\r"))
     parsed: list[tuple[int, list[str], bool]] = []
-    lines = _LINE_END.split(text)  # as the csv module ends lines: \r\n, \n or \r
+    lines = split_lines(text)
     if ends_with_newline:
         lines.pop()
     for number, line in enumerate(lines, 1):
@@ -303,7 +310,7 @@ def _latest_stamp(fd: int, size: int, column: int) -> tuple[int, str, dt.datetim
     """The line (number, timestamp as written, parsed) dated latest in the file, or None."""
     text = os.pread(fd, size, 0).decode("utf-8", "surrogateescape")
     best: tuple[int, str, dt.datetime] | None = None
-    for number, line in enumerate(_LINE_END.split(text), 1):
+    for number, line in enumerate(split_lines(text), 1):
         try:
             cells = parse_line(line)[0]
         except csv.Error:
@@ -367,6 +374,6 @@ def _last_line(fd: int, size: int) -> str | None:
     """The file's last line when it does not end with a newline, else None."""
     start = max(0, size - MAX_LINE)
     tail = os.pread(fd, size - start, start)
-    if tail.endswith(b"\n"):
+    if tail.endswith((b"\n", b"\r")):
         return None
-    return tail.rsplit(b"\n", 1)[-1].decode("utf-8", "surrogateescape")
+    return split_lines(tail.decode("utf-8", "surrogateescape"))[-1]

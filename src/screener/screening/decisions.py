@@ -163,7 +163,10 @@ def file_columns(path: Path) -> tuple[str, ...]:
         head = os.pread(fd, 4096, 0)
     finally:
         os.close(fd)
-    first = head.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff").strip()
+    from ..applog import split_lines
+
+    # The header as the reader finds it: lines end at \r\n, \n or \r (applog.split_lines).
+    first = split_lines(head.decode("utf-8", "replace"))[0].lstrip("\ufeff").strip()
     if not first:
         return COLUMNS
     names = tuple(c.strip() for c in first.split(","))
