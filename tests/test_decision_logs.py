@@ -479,3 +479,36 @@ def test_a_decision_file_with_any_line_end_is_read_and_appended_to(
         ("pmid:2", "maybe"),
         ("pmid:3", "exclude"),
     ]
+
+
+# -- label --import reads a spreadsheet's CSV as the spreadsheet wrote it (fix-seams #4) -------
+
+SPREADSHEET_CSVS = [
+    pytest.param(
+        'record_id;decision;"notes, comments, more"\nwos:1;exclude;x\n', id="quoted-commas-in-header"
+    ),
+    pytest.param('"record_id","decision","a;b;c"\n"wos:1","exclude","x"\n', id="quoted-semicolons-in-header"),
+    pytest.param("sep=,\r\nrecord_id,decision\r\nwos:1,exclude\r\n", id="excel-sep-comma"),
+    pytest.param("sep=;\nrecord_id;decision;note\nwos:1;exclude;a, b, c\n", id="excel-sep-semicolon"),
+    pytest.param("record_id\tdecision\twhy, then\nwos:1\texclude\tx\n", id="tab"),
+    pytest.param("record_id;decision\rwos:1;exclude\r", id="cr-only"),
+]
+
+
+@pytest.mark.parametrize("text", SPREADSHEET_CSVS)
+def test_label_import_finds_the_delimiter_a_spreadsheet_used(tmp_path: Path, cli, text: str) -> None:
+    review = hash_review(tmp_path, ("wos:1", "wos:2", "wos:3"))
+    source = tmp_path / "decisions.csv"
+    source.write_bytes(text.encode())
+    result = cli("--review", str(review.root), "label", "--reviewer", "bob", "--import", str(source))
+    assert result.code == 0, result
+    assert load_stage(review, TA).decisions["bob"]["wos:1"].decision == "exclude"
+
+
+def test_label_import_names_the_file_line_after_an_excel_sep_line(tmp_path: Path, cli) -> None:
+    review = hash_review(tmp_path, ("wos:1", "wos:2", "wos:3"))
+    source = tmp_path / "decisions.csv"
+    source.write_text("sep=;\nrecord_id;decision\nwos:1;perhaps\n")
+    result = cli("--review", str(review.root), "label", "--reviewer", "bob", "--import", str(source))
+    assert result.code == 2 and "decisions.csv:3" in result.err, result
+    assert not labels(review, "bob").exists()
