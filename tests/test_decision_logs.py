@@ -512,3 +512,70 @@ def test_label_import_names_the_file_line_after_an_excel_sep_line(tmp_path: Path
     result = cli("--review", str(review.root), "label", "--reviewer", "bob", "--import", str(source))
     assert result.code == 2 and "decisions.csv:3" in result.err, result
     assert not labels(review, "bob").exists()
+
+
+# -- timestamps are ordered as times, never as strings (fix-seams #5) ---------------------------
+
+# In file order; as strings 08:00Z < 09:00Z < 10:00+05:00, as times 10:00+05:00 (05:00Z) is first.
+OFFSET_LINES = [
+    ("wos:2", "exclude", "2026-01-01T08:00:00.000+00:00"),
+    ("wos:3", "exclude", "2026-01-01T09:00:00.000+00:00"),
+    ("wos:1", "include", "2026-01-01T10:00:00.000+05:00"),
+]
+MADE = ["wos:1", "wos:2", "wos:3"]  # the order they were made in
+
+
+def _offset_decisions() -> dict[str, Decision]:
+    return {rid: Decision(rid, word, timestamp=stamp) for rid, word, stamp in OFFSET_LINES}
+
+
+def _stopping_rounds(tmp_path: Path) -> list[str]:
+    from screener.screening import stopping_rounds
+
+    [(_, labels_made, _)] = stopping_rounds(_offset_decisions(), MADE, {})
+    return ["wos:1" if label else "?" for label in labels_made][:1]
+
+
+def _screen_history(tmp_path: Path) -> list[str]:
+    from screener.screening.screen import ScreenSession
+
+    review = hash_review(tmp_path, tuple(MADE))
+    session = ScreenSession(
+        TA, load_stage(review, TA).records, DecisionLog(labels(review, "alice")), [], done=_offset_decisions()
+    )
+    return session.history[:1]
+
+
+def _screen_newest_first(tmp_path: Path) -> list[str]:
+    from screener.screening.screen import ScreenSession
+
+    review = hash_review(tmp_path, tuple(MADE))
+    path = labels(review, "alice")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + "".join(f"{rid},{word},,,{stamp},0.2.0,\n" for rid, word, stamp in OFFSET_LINES))
+    session = ScreenSession(TA, load_stage(review, TA).records, DecisionLog(path), [])
+    return [d.record_id for d in session.decided_newest_first()][-1:]
+
+
+def _recall_curve(tmp_path: Path) -> list[str]:
+    from screener.report import recall_curves
+
+    review = hash_review(tmp_path, tuple(MADE))
+    path = labels(review, "alice")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + "".join(f"{rid},{word},,,{stamp},0.2.0,\n" for rid, word, stamp in OFFSET_LINES))
+    curve = next(c for c in recall_curves(load_stage(review, TA)) if c.reviewer == "alice")
+    return ["wos:1"] if (1, 1) in curve.points else [str(curve.points)]
+
+
+TIME_ORDERED = [
+    pytest.param(_stopping_rounds, id="stopping-rounds"),
+    pytest.param(_screen_history, id="screen-history"),
+    pytest.param(_screen_newest_first, id="screen-newest-first"),
+    pytest.param(_recall_curve, id="report-recall-curve"),
+]
+
+
+@pytest.mark.parametrize("first_made", TIME_ORDERED)
+def test_decisions_with_other_utc_offsets_are_ordered_as_times(tmp_path: Path, first_made) -> None:
+    assert first_made(tmp_path) == ["wos:1"]

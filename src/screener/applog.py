@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import ScreenerError
 from .names import open_append_beneath, read_regular_bytes
@@ -42,6 +43,7 @@ MAX_CELL = 20_000
 csv.field_size_limit(max(csv.field_size_limit(), 16 << 20))
 # The one rule for where a line ends, as the csv module has it: \r\n, \n or \r alone (Excel for
 # Mac saves CSV with CR only). Every reader of a log's lines splits with it (`split_lines`).
+T = TypeVar("T")
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
@@ -179,6 +181,13 @@ def time_order(stamps: Sequence[str]) -> list[int]:
     the same result whatever order git's union merge left the lines of two machines in."""
     times = _times(stamps)
     return sorted(range(len(stamps)), key=times.__getitem__)
+
+
+def by_time(items: Sequence[T], stamp: Callable[[T], str]) -> list[T]:
+    """`items` in the order they were made, by `stamp(item)` as `time_order` reads it: parsed,
+    so lines written with other UTC offsets (+05:00, Z) fall where they belong; never sort
+    timestamps as strings."""
+    return [items[i] for i in time_order([stamp(item) for item in items])]
 
 
 def disorder(path: Path, numbered: Sequence[tuple[int, str]]) -> str | None:
