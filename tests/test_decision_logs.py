@@ -382,3 +382,200 @@ def test_any_union_merge_of_dedup_decisions_folds_to_the_latest_decisions(
     union(path, write_pairs, base, own, order)
     expected = {pair_key(a, b): d for _, a, b, d in sorted(base + [e for m in own for e in m])}
     assert {k: v.decision for k, v in read_decisions(path).items()} == expected
+
+
+# -- a line dated in the future never outranks a decision made now (fix-seams #1) -------------
+
+FUTURE = "2099-01-01T00:00:00.000+00:00"
+
+
+def _label(review: Review, cli, tmp_path: Path) -> str:
+    result = cli("--review", str(review.root), "label", "--reviewer", "alice", "wos:1", "exclude")
+    assert result.code == 0, result
+    return result.err
+
+
+def _label_import(review: Review, cli, tmp_path: Path) -> str:
+    source = tmp_path / "import.csv"
+    source.write_text("record_id,decision\nwos:1,exclude\n")
+    result = cli("--review", str(review.root), "label", "--reviewer", "alice", "--import", str(source))
+    assert result.code == 0, result
+    return result.err
+
+
+def _screen(review: Review, cli, tmp_path: Path) -> str:
+    from screener.screening.screen import ScreenSession
+
+    view = load_stage(review, TA)
+    records = [r for r in view.records if r.id == "wos:1"]
+    session = ScreenSession(TA, records, DecisionLog(labels(review, "alice")), [])
+    assert session.current is not None and session.current.id == "wos:1"
+    assert session.decide("exclude") is not None
+    return session.message
+
+
+WRITERS = [
+    pytest.param(_label, id="label"),
+    pytest.param(_label_import, id="label-import"),
+    pytest.param(_screen, id="screen"),
+]
+
+
+@pytest.mark.parametrize("write", WRITERS)
+def test_a_decision_made_now_outranks_a_line_dated_in_the_future(tmp_path: Path, cli, write) -> None:
+    review = hash_review(tmp_path, ("wos:1", "wos:2", "wos:3"))
+    path = labels(review, "alice")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + f"wos:1,include,,,{FUTURE},0.2.0,\n")
+    said = write(review, cli, tmp_path)
+    assert load_stage(review, TA).decisions["alice"]["wos:1"].decision == "exclude"
+    assert "clock" in said and "alice.csv" in said and "stamped just after it" in said, said
+    # and check names the future line as a problem, with what to do
+    problems = [p for p in check_review(review).problems if "alice.csv:2:" in p]
+    assert problems and "in the future" in problems[0] and "correct its timestamp" in problems[0]
+
+
+def test_a_pair_decided_now_outranks_a_line_dated_in_the_future(tmp_path: Path) -> None:
+    review = hash_review(tmp_path, ("wos:1", "wos:2", "wos:3"))
+    dedup = review.dedup_decisions_path
+    dedup.parent.mkdir(parents=True, exist_ok=True)
+    dedup.write_text(
+        f"record_id_1,record_id_2,decision,reviewer,timestamp,version\nwos:1,wos:2,same,bob,{FUTURE},0.2.0\n"
+    )
+    saved = append_decision(dedup, "wos:1", "wos:2", "different", "alice")
+    assert "stamped just after it" in saved.clock_note and saved.timestamp > FUTURE
+    assert read_decisions(dedup)[("wos:1", "wos:2")].decision == "different"
+    assert any("dedup.csv:2:" in p and "in the future" in p for p in check_review(review).problems)
+
+
+def test_a_clock_ahead_of_the_file_keeps_its_own_time(tmp_path: Path) -> None:
+    path = tmp_path / "labels" / TA / "alice.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(HEADER + f"pmid:1,include,,,{T1},0.2.0,\n")
+    entry = DecisionLog(path).append("pmid:1", "exclude")
+    assert not entry.clock_note and entry.timestamp > T1
+    assert [d.decision for d in read_log(path)] == ["include", "exclude"]
+
+
+# -- one rule for where a line ends: \r\n, \n or \r (Excel for Mac saves CR only; fix-seams #3) --
+
+LINE_ENDS = [pytest.param(end, id=name) for name, end in (("lf", "\n"), ("crlf", "\r\n"), ("cr-only", "\r"))]
+
+
+@pytest.mark.parametrize("final", [True, False], ids=["ends-with-one", "no-final-end"])
+@pytest.mark.parametrize("end", LINE_ENDS)
+def test_a_decision_file_with_any_line_end_is_read_and_appended_to(
+    tmp_path: Path, end: str, final: bool
+) -> None:
+    path = tmp_path / "labels" / TA / "bob.csv"
+    path.parent.mkdir(parents=True)
+    lines = [",".join(COLUMNS), f"pmid:1,include,,,{T1},0.2.0,", f"pmid:2,maybe,,,{T1},0.2.0,"]
+    path.write_bytes((end.join(lines) + (end if final else "")).encode())
+    log = DecisionLog(path)
+    assert log.takes_tags()  # the header is read as the reader reads it, whatever ends its line
+    log.append("pmid:3", "exclude", tags="rct")
+    assert [(d.record_id, d.decision) for d in read_log(path)] == [
+        ("pmid:1", "include"),
+        ("pmid:2", "maybe"),
+        ("pmid:3", "exclude"),
+    ]
+
+
+# -- label --import reads a spreadsheet's CSV as the spreadsheet wrote it (fix-seams #4) -------
+
+SPREADSHEET_CSVS = [
+    pytest.param(
+        'record_id;decision;"notes, comments, more"\nwos:1;exclude;x\n', id="quoted-commas-in-header"
+    ),
+    pytest.param('"record_id","decision","a;b;c"\n"wos:1","exclude","x"\n', id="quoted-semicolons-in-header"),
+    pytest.param("sep=,\r\nrecord_id,decision\r\nwos:1,exclude\r\n", id="excel-sep-comma"),
+    pytest.param("sep=;\nrecord_id;decision;note\nwos:1;exclude;a, b, c\n", id="excel-sep-semicolon"),
+    pytest.param("record_id\tdecision\twhy, then\nwos:1\texclude\tx\n", id="tab"),
+    pytest.param("record_id;decision\rwos:1;exclude\r", id="cr-only"),
+]
+
+
+@pytest.mark.parametrize("text", SPREADSHEET_CSVS)
+def test_label_import_finds_the_delimiter_a_spreadsheet_used(tmp_path: Path, cli, text: str) -> None:
+    review = hash_review(tmp_path, ("wos:1", "wos:2", "wos:3"))
+    source = tmp_path / "decisions.csv"
+    source.write_bytes(text.encode())
+    result = cli("--review", str(review.root), "label", "--reviewer", "bob", "--import", str(source))
+    assert result.code == 0, result
+    assert load_stage(review, TA).decisions["bob"]["wos:1"].decision == "exclude"
+
+
+def test_label_import_names_the_file_line_after_an_excel_sep_line(tmp_path: Path, cli) -> None:
+    review = hash_review(tmp_path, ("wos:1", "wos:2", "wos:3"))
+    source = tmp_path / "decisions.csv"
+    source.write_text("sep=;\nrecord_id;decision\nwos:1;perhaps\n")
+    result = cli("--review", str(review.root), "label", "--reviewer", "bob", "--import", str(source))
+    assert result.code == 2 and "decisions.csv:3" in result.err, result
+    assert not labels(review, "bob").exists()
+
+
+# -- timestamps are ordered as times, never as strings (fix-seams #5) ---------------------------
+
+# In file order; as strings 08:00Z < 09:00Z < 10:00+05:00, as times 10:00+05:00 (05:00Z) is first.
+OFFSET_LINES = [
+    ("wos:2", "exclude", "2026-01-01T08:00:00.000+00:00"),
+    ("wos:3", "exclude", "2026-01-01T09:00:00.000+00:00"),
+    ("wos:1", "include", "2026-01-01T10:00:00.000+05:00"),
+]
+MADE = ["wos:1", "wos:2", "wos:3"]  # the order they were made in
+
+
+def _offset_decisions() -> dict[str, Decision]:
+    return {rid: Decision(rid, word, timestamp=stamp) for rid, word, stamp in OFFSET_LINES}
+
+
+def _stopping_rounds(tmp_path: Path) -> list[str]:
+    from screener.screening import stopping_rounds
+
+    [(_, labels_made, _)] = stopping_rounds(_offset_decisions(), MADE, {})
+    return ["wos:1" if label else "?" for label in labels_made][:1]
+
+
+def _screen_history(tmp_path: Path) -> list[str]:
+    from screener.screening.screen import ScreenSession
+
+    review = hash_review(tmp_path, tuple(MADE))
+    session = ScreenSession(
+        TA, load_stage(review, TA).records, DecisionLog(labels(review, "alice")), [], done=_offset_decisions()
+    )
+    return session.history[:1]
+
+
+def _screen_newest_first(tmp_path: Path) -> list[str]:
+    from screener.screening.screen import ScreenSession
+
+    review = hash_review(tmp_path, tuple(MADE))
+    path = labels(review, "alice")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + "".join(f"{rid},{word},,,{stamp},0.2.0,\n" for rid, word, stamp in OFFSET_LINES))
+    session = ScreenSession(TA, load_stage(review, TA).records, DecisionLog(path), [])
+    return [d.record_id for d in session.decided_newest_first()][-1:]
+
+
+def _recall_curve(tmp_path: Path) -> list[str]:
+    from screener.report import recall_curves
+
+    review = hash_review(tmp_path, tuple(MADE))
+    path = labels(review, "alice")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + "".join(f"{rid},{word},,,{stamp},0.2.0,\n" for rid, word, stamp in OFFSET_LINES))
+    curve = next(c for c in recall_curves(load_stage(review, TA)) if c.reviewer == "alice")
+    return ["wos:1"] if (1, 1) in curve.points else [str(curve.points)]
+
+
+TIME_ORDERED = [
+    pytest.param(_stopping_rounds, id="stopping-rounds"),
+    pytest.param(_screen_history, id="screen-history"),
+    pytest.param(_screen_newest_first, id="screen-newest-first"),
+    pytest.param(_recall_curve, id="report-recall-curve"),
+]
+
+
+@pytest.mark.parametrize("first_made", TIME_ORDERED)
+def test_decisions_with_other_utc_offsets_are_ordered_as_times(tmp_path: Path, first_made) -> None:
+    assert first_made(tmp_path) == ["wos:1"]

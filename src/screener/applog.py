@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import ScreenerError
 from .names import open_append_beneath, read_regular_bytes
@@ -40,7 +41,15 @@ MAX_LINE = 100_000
 # MAX_LINE; reading allows longer cells, which a person may have typed by hand.
 MAX_CELL = 20_000
 csv.field_size_limit(max(csv.field_size_limit(), 16 << 20))
+# The one rule for where a line ends, as the csv module has it: \r\n, \n or \r alone (Excel for
+# Mac saves CSV with CR only). Every reader of a log's lines splits with it (`split_lines`).
+T = TypeVar("T")
 _LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """A log's text cut into lines at \r\n, \n or \r (the last item is "" when it ends with one)."""
+    return _LINE_END.split(text)
 
 
 @dataclass
@@ -65,7 +74,7 @@ def read_rows(path: Path, header_first: str, is_complete: Callable[[list[str]], 
     text = _read_text(path)
     ends_with_newline = text.endswith(("\n", "\r"))
     parsed: list[tuple[int, list[str], bool]] = []
-    lines = _LINE_END.split(text)  # as the csv module ends lines: \r\n, \n or \r
+    lines = split_lines(text)
     if ends_with_newline:
         lines.pop()
     for number, line in enumerate(lines, 1):
@@ -174,6 +183,13 @@ def time_order(stamps: Sequence[str]) -> list[int]:
     return sorted(range(len(stamps)), key=times.__getitem__)
 
 
+def by_time(items: Sequence[T], stamp: Callable[[T], str]) -> list[T]:
+    """`items` in the order they were made, by `stamp(item)` as `time_order` reads it: parsed,
+    so lines written with other UTC offsets (+05:00, Z) fall where they belong; never sort
+    timestamps as strings."""
+    return [items[i] for i in time_order([stamp(item) for item in items])]
+
+
 def disorder(path: Path, numbered: Sequence[tuple[int, str]]) -> str | None:
     """A warning when the lines (line number, timestamp) are not in time order: the first line
     made earlier than a line above it, or None."""
@@ -192,15 +208,48 @@ def disorder(path: Path, numbered: Sequence[tuple[int, str]]) -> str | None:
     return None
 
 
+# How far ahead of this machine's clock a line may be dated before `check` calls it a problem:
+# clocks of two machines differ a little, never by more.
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+def future(path: Path, numbered: Sequence[tuple[int, str]], now: dt.datetime | None = None) -> str | None:
+    """A problem when lines (line number, timestamp) are dated ahead of the clock: such a line
+    outranks every decision made before that time, or None."""
+    now = now or dt.datetime.now(dt.UTC)
+    ahead = [
+        (n, stamp)
+        for n, stamp in numbered
+        if (t := parse_stamp(stamp)) is not None and t > now + FUTURE_TOLERANCE
+    ]
+    if not ahead:
+        return None
+    others = len(ahead) - 1
+    more = f" (and {others} more line{'s' if others > 1 else ''} dated in the future)" if others else ""
+    return (
+        f"{path}:{ahead[0][0]}: dated {ahead[0][1]}, in the future{more}: a wrong clock or a hand edit; "
+        "decisions count by time, so that line outranks every decision made until then: correct its "
+        f"timestamp by hand to when it was made (now is {now.isoformat(timespec='seconds')})"
+    )
+
+
 def _times(stamps: Sequence[str]) -> list[dt.datetime]:
     out: list[dt.datetime] = []
     for stamp in stamps:
-        try:
-            time = dt.datetime.fromisoformat(stamp.strip())
-        except ValueError:
+        time = parse_stamp(stamp)
+        if time is None:
             time = out[-1] if out else dt.datetime.min.replace(tzinfo=dt.UTC)
-        out.append(time if time.tzinfo else time.replace(tzinfo=dt.UTC))
+        out.append(time)
     return out
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What `append_rows` wrote: each row's timestamp as written, and a sentence for the user
+    when they had to be moved after a line of the file dated later than this machine's clock."""
+
+    stamps: list[str]
+    note: str = ""
 
 
 def append_rows(
@@ -209,10 +258,16 @@ def append_rows(
     rows: Sequence[Sequence[str]],
     is_complete: Callable[[list[str]], bool],
     folders: int = 1,
-) -> None:
+    stamp_column: int | None = None,
+) -> Appended:
     """Append `rows` to the log at `path` in one fsynced write, under the file's lock. The last
     `folders` folders of `path` are in the review (labels/, labels/<stage>/): opened without
-    following links (names.open_append_beneath)."""
+    following links (names.open_append_beneath).
+
+    With `stamp_column` (a log folded by timestamp), a row is never stamped earlier than the
+    latest line already in the file: a decision made now must outrank that line even when it is
+    dated ahead of this machine's clock (a clone with a wrong clock, a hand edit), else it is
+    silently lost. The stamp is then 1 ms after that line, and `Appended.note` says so."""
     for row in rows:
         for column, cell in zip(header, row, strict=False):
             if len(cell) > MAX_CELL:
@@ -229,6 +284,10 @@ def append_rows(
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         size = os.fstat(fd).st_size
+        rows = [list(row) for row in rows]
+        note = ""
+        if stamp_column is not None and size:
+            note = _stamp_after(path, _latest_stamp(fd, size, stamp_column), rows, stamp_column)
         if size == 0:
             writer.writerow(header)
         else:
@@ -253,6 +312,65 @@ def append_rows(
         raise ScreenerError(f"cannot be written ({exc.strerror})", path=path) from None
     finally:
         os.close(fd)
+    return Appended([row[stamp_column] if stamp_column is not None else "" for row in rows], note)
+
+
+def _latest_stamp(fd: int, size: int, column: int) -> tuple[int, str, dt.datetime] | None:
+    """The line (number, timestamp as written, parsed) dated latest in the file, or None."""
+    text = os.pread(fd, size, 0).decode("utf-8", "surrogateescape")
+    best: tuple[int, str, dt.datetime] | None = None
+    for number, line in enumerate(split_lines(text), 1):
+        try:
+            cells = parse_line(line)[0]
+        except csv.Error:
+            continue
+        if len(cells) <= column:
+            continue
+        time = parse_stamp(cells[column])
+        if time is not None and (best is None or time > best[2]):
+            best = (number, cells[column].strip(), time)
+    return best
+
+
+def _stamp_after(
+    path: Path, latest: tuple[int, str, dt.datetime] | None, rows: list[list[str]], column: int
+) -> str:
+    """Move each row's stamp (in place) to 1 ms after the latest one before it, file first;
+    a sentence saying so when any moved, else ""."""
+    if latest is None:
+        return ""
+    floor, moved = latest[2], ""
+    for row in rows:
+        time = parse_stamp(row[column])
+        if time is None or time <= floor:
+            try:
+                time = floor + dt.timedelta(milliseconds=1)
+            except OverflowError:
+                raise ScreenerError(
+                    f"is dated {shown(latest[1])}, so late that no decision can be dated after it",
+                    path=path,
+                    line=latest[0],
+                    hint="correct that line's timestamp by hand to when it was made",
+                ) from None
+            moved = moved or row[column]
+            row[column] = time.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+        floor = time
+    if not moved:
+        return ""
+    return (
+        f"this machine's clock ({moved}) is behind line {latest[0]} of {path} (dated {shown(latest[1])}): "
+        "the decision is stamped just after it so that it counts; 'screener check' names lines dated "
+        "in the future"
+    )
+
+
+def parse_stamp(stamp: str) -> dt.datetime | None:
+    """A log's timestamp as an aware time (UTC when it names no offset), None when unreadable."""
+    try:
+        time = dt.datetime.fromisoformat(stamp.strip())
+    except ValueError:
+        return None
+    return time if time.tzinfo else time.replace(tzinfo=dt.UTC)
 
 
 def _one_line(cell: str) -> str:
@@ -265,6 +383,6 @@ def _last_line(fd: int, size: int) -> str | None:
     """The file's last line when it does not end with a newline, else None."""
     start = max(0, size - MAX_LINE)
     tail = os.pread(fd, size - start, start)
-    if tail.endswith(b"\n"):
+    if tail.endswith((b"\n", b"\r")):
         return None
-    return tail.rsplit(b"\n", 1)[-1].decode("utf-8", "surrogateescape")
+    return split_lines(tail.decode("utf-8", "surrogateescape"))[-1]

@@ -206,6 +206,8 @@ def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
             report.warnings.extend(log.skipped)
             if log.disorder:
                 report.warnings.append(log.disorder)
+            if log.future:
+                report.problems.append(log.future)
             if known_ids is not None:
                 latest = {d.record_id: d.decision for d in decisions}  # an undecided line retracts
                 unknown = sorted(i for i, d in latest.items() if d != "undecided" and i not in known_ids)
@@ -220,12 +222,14 @@ def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
     dedup_file = labels / "dedup.csv"
     if dedup_file.exists() and not dedup_file.is_symlink():
         try:
-            pairs, disorder = read_decision_log(dedup_file)
+            pairs, disorder, ahead = read_decision_log(dedup_file)
         except ScreenerError as exc:
             report.problems.append(str(exc))
             return
         if disorder:
             report.warnings.append(disorder)
+        if ahead:
+            report.problems.append(ahead)
         if known_ids is not None:
             unknown = sorted({i for pair in pairs for i in pair} - known_ids)
             if unknown:

@@ -565,6 +565,7 @@ class Review:
                         path=self.searches_dir / f"{search.name}.toml",
                         hint="a raw file belongs to one search: restore the toml files from git",
                     )
+        _check_rounds(out, self.searches_dir)
         return out
 
     def search(self, name: str) -> Search | None:
@@ -988,3 +989,28 @@ def environment_summary() -> dict[str, str]:
     import Bio
 
     return {"screener": __version__, "biopython": Bio.__version__, "python": sys.version.split()[0]}
+
+
+def _check_rounds(searches: list[Search], folder: Path) -> None:
+    """Refuse a file round no update can have made. Each `screener update` opens the round after
+    the latest, so the review's rounds run 1, 2, 3...; a round may be left without files (its
+    files removed), hence one gap is allowed: a round above the number of rounds recorded + 1 was
+    typed by hand, and would make every listing of rounds count up to it."""
+    recorded: set[int] = set()
+    for search in searches:
+        recorded.update(f.round for f in search.files)
+        recorded.update(int(r["round"]) for r in search.removed if isinstance(r.get("round"), int))
+        recorded.update(
+            int(u["round"]) for u in search.pubmed.get("updates", []) if isinstance(u.get("round"), int)
+        )
+    highest = len(recorded) + 1
+    for search in searches:
+        for index, file in enumerate(search.files):
+            if file.round > highest:
+                raise ScreenerError(
+                    f"files[{index}].round is {file.round}, but the review has {len(recorded)} "
+                    f"round{'s' if len(recorded) != 1 else ''} of searches: no update made it",
+                    path=folder / f"{search.name}.toml",
+                    hint="set it to the round that file was imported in (1 is the original review, 2 the "
+                    "first 'screener update'), or restore the file from git",
+                )

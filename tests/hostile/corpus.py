@@ -594,6 +594,18 @@ def searches_cases() -> Iterable[Case]:
     }
     for slug, change in wrong.items():
         yield case(slug, edit_toml(EMBASE_TOML, change))
+    # A round no update made: every listing of rounds once counted up to it (report hung).
+    huge_round = [
+        cmd(*argv, expect=REFUSED, mentions="files[0].round")
+        for argv in (("status",), ("prisma", "--format", "json"), ("report", "-o", "@OUT@/report.html"))
+    ]
+    yield case(
+        "round-huge",
+        edit_toml(EMBASE_TOML, setter("files", 0, "round", value=10**12)),
+        commands=huge_round,
+        subprocess=True,
+        timeout=60,
+    )
     # The name inside the toml becomes the path it is saved to: never outside searches/.
     yield case("name-traversal", edit_toml(EMBASE_TOML, setter("name", value="../../evil")))
     yield case("name-absolute", edit_toml(EMBASE_TOML, setter("name", value="@OUT@/abs")))

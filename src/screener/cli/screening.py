@@ -86,6 +86,8 @@ def label(
             f"{report.matched} of {report.rows} ids matched{skipped}; {plural(report.written, 'decision')} "
             f"imported for {reviewer} ({stage})"
         )
+        if report.clock_note:
+            click.echo(f"note: {report.clock_note}", err=True)
         return
     if not record_id or not decision:
         raise ScreenerError("give RECORD_ID and DECISION (include, exclude, maybe...), or --import FILE")
@@ -97,6 +99,8 @@ def label(
         + (f" ({clean_text(entry.reason)})" if entry.reason else "")
         + (f" [{clean_text(entry.tags)}]" if entry.tags else "")
     )
+    if entry.clock_note:
+        click.echo(f"note: {entry.clock_note}", err=True)
 
 
 @cli.command()

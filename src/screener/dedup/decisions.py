@@ -7,7 +7,7 @@ version. Every later run and every update honours them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
@@ -24,6 +24,8 @@ class PairDecision:
     decision: str
     reviewer: str = ""
     timestamp: str = ""
+    # Set on a decision just written when this machine's clock was behind a line of the file.
+    clock_note: str = field(default="", compare=False, repr=False)
 
 
 def pair_key(a: str, b: str) -> tuple[str, str]:
@@ -39,11 +41,14 @@ def read_decisions(path: Path) -> dict[tuple[str, str], PairDecision]:
     return read_decision_log(path)[0]
 
 
-def read_decision_log(path: Path) -> tuple[dict[tuple[str, str], PairDecision], str | None]:
+def read_decision_log(
+    path: Path,
+) -> tuple[dict[tuple[str, str], PairDecision], str | None, str | None]:
     """The latest decision per pair, by timestamp (ties: file order; after a union merge of two
-    clones' files the last line need not be the latest), and a warning when the file's order and
-    its timestamps disagree. A malformed line is an error naming file and line."""
-    from ..applog import disorder, read_rows, shown, time_order
+    clones' files the last line need not be the latest), a warning when the file's order and
+    its timestamps disagree, and a problem when a line is dated in the future (applog.future).
+    A malformed line is an error naming file and line."""
+    from ..applog import disorder, future, read_rows, shown, time_order
 
     rows = read_rows(path, COLUMNS[0], _is_complete).rows
     for number, row in rows:
@@ -62,7 +67,7 @@ def read_decision_log(path: Path) -> tuple[dict[tuple[str, str], PairDecision], 
         reviewer, stamp = (row[3:5] + ["", ""])[:2]
         latest[pair_key(id_1, id_2)] = PairDecision(id_1, id_2, row[2], shown(reviewer), shown(stamp))
     numbered = [(number, shown(stamp)) for (number, _), stamp in zip(rows, stamps, strict=True)]
-    return latest, disorder(path, numbered)
+    return latest, disorder(path, numbered), future(path, numbered)
 
 
 def append_decision(path: Path, id_1: str, id_2: str, decision: str, reviewer: str = "") -> PairDecision:
@@ -73,8 +78,9 @@ def append_decision(path: Path, id_1: str, id_2: str, decision: str, reviewer: s
     if decision not in DECISIONS:
         raise ScreenerError(f"decision must be one of {', '.join(DECISIONS)}")
     stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    append_rows(path, COLUMNS, [[id_1, id_2, decision, reviewer, stamp, __version__]], _is_complete)
-    return PairDecision(id_1, id_2, decision, reviewer, stamp)
+    row = [id_1, id_2, decision, reviewer, stamp, __version__]
+    written = append_rows(path, COLUMNS, [row], _is_complete, stamp_column=COLUMNS.index("timestamp"))
+    return PairDecision(id_1, id_2, decision, reviewer, written.stamps[0], written.note)
 
 
 def split_decisions(

@@ -70,8 +70,10 @@ def review_pairs(review, outcome, reviewer: str | None, console: Console) -> int
         if key == "k":
             console.print("skipped")
             continue
-        append_decision(path, pair.id_1, pair.id_2, "same" if key == "s" else "different", who)
+        saved = append_decision(path, pair.id_1, pair.id_2, "same" if key == "s" else "different", who)
         decided += 1
         console.print(f"saved: {'same' if key == 's' else 'different'}")
+        if saved.clock_note:
+            console.print(Text(f"note: {saved.clock_note}"))
     console.print(f"{plural(decided, 'decision')} saved in {path}")
     return decided

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import __version__
+from ..applog import by_time
 from ..outputs import finite
 from ..records import Record
 
@@ -233,7 +234,7 @@ def recall_curves(view) -> list[RecallCurve]:  # noqa: ANN001 - screening.StageV
     for name in view.screeners:
         # Measured as the screen measures it: their share with an allocation, each round alone.
         total = len(view.scope(name))
-        decided = sorted(view.decisions.get(name, {}).values(), key=lambda d: d.timestamp)
+        decided = by_time(list(view.decisions.get(name, {}).values()), lambda d: d.timestamp)
         labels = [1 if d.includes else 0 for d in decided]
         found, points = 0, [(0, 0)]
         step = max(1, len(labels) // CURVE_POINTS)

@@ -368,7 +368,10 @@ def _records_said(data: ReportData) -> str:
     latest = max(data.counts.round, *per_round, 1)  # a PubMed re-run that found nothing is a round
     if latest == 1:
         return plural(data.records_in_review, "record")
-    rounds = ", ".join(f"round {n}: {per_round.get(n, 0)}" for n in range(1, latest + 1))
+    # The rounds that exist, never every number up to the latest (a round is read from a file).
+    rounds = ", ".join(
+        f"round {n}: {per_round.get(n, 0)}" for n in sorted({1, data.counts.round, *per_round})
+    )
     return (
         f"{data.records_in_review} records over {latest} rounds ({rounds}); the flow diagram "
         f"counts round {data.counts.round}'s {data.counts.identified}"

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
+from ..applog import by_time
 from ..errors import ScreenerError
 from ..records import Record
 from ..schema import STAGES
@@ -252,8 +253,8 @@ def stopping_rounds(
         key = group(record_id)
         totals[key] = totals.get(key, 0) + 1
     labels: dict[tuple[int, str], list[int]] = {key: [] for key in totals}
-    # File order is decision order; sorted() is stable, as the screen sorts them.
-    for record_id, decision in sorted(decided.items(), key=lambda item: item[1].timestamp):
+    # By time (parsed, whatever the UTC offset), ties in file order, as the screen orders them.
+    for record_id, decision in by_time(list(decided.items()), lambda item: item[1].timestamp):
         if record_id in within:
             labels[group(record_id)].append(1 if decision.includes else 0)
     return [

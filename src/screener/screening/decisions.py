@@ -15,7 +15,7 @@ import datetime as dt
 import fcntl
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import __version__
@@ -38,6 +38,9 @@ class Decision:
     timestamp: str = ""
     version: str = ""
     tags: str = ""  # free text, "; " between tags (see normalise_tags)
+    # Set on a decision just written when this machine's clock was behind a line of the file
+    # (applog.append_rows): the sentence to show the user. Never read from or written to a file.
+    clock_note: str = field(default="", compare=False, repr=False)
 
     @property
     def includes(self) -> bool:
@@ -85,13 +88,14 @@ class LogFile:
     decisions: list[Decision]
     skipped: list[str]
     disorder: str | None = None
+    future: str | None = None  # lines dated ahead of the clock (applog.future)
 
 
 def read_log_file(path: Path) -> LogFile:
     """Every decision line of a file, in the order they were made (`applog.time_order`: after a
     union merge the line last in the file need not be the latest). A malformed line is an error
     naming it."""
-    from ..applog import disorder, read_rows, shown, time_order
+    from ..applog import disorder, future, read_rows, shown, time_order
 
     file_columns(path)  # a header in another order is an error, not a misread
     log = read_rows(path, COLUMNS[0], is_complete)
@@ -111,7 +115,8 @@ def read_log_file(path: Path) -> LogFile:
         out.append(Decision(cells[0], cells[1], *map(shown, cells[2:])))
     ordered = [out[i] for i in time_order(stamps)]
     numbers = [number for number, _ in log.rows]
-    return LogFile(ordered, log.skipped, disorder(path, list(zip(numbers, map(shown, stamps), strict=True))))
+    numbered = list(zip(numbers, map(shown, stamps), strict=True))
+    return LogFile(ordered, log.skipped, disorder(path, numbered), future(path, numbered))
 
 
 def read_log_rows(path: Path) -> tuple[list[Decision], list[str]]:
@@ -158,7 +163,10 @@ def file_columns(path: Path) -> tuple[str, ...]:
         head = os.pread(fd, 4096, 0)
     finally:
         os.close(fd)
-    first = head.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff").strip()
+    from ..applog import split_lines
+
+    # The header as the reader finds it: lines end at \r\n, \n or \r (applog.split_lines).
+    first = split_lines(head.decode("utf-8", "replace"))[0].lstrip("\ufeff").strip()
     if not first:
         return COLUMNS
     names = tuple(c.strip() for c in first.split(","))
@@ -217,12 +225,13 @@ class DecisionLog:
         if decision not in DECISIONS:
             raise ScreenerError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
         entry = Decision(record_id, decision, reason, note, now_stamp(), __version__, normalise_tags(tags))
-        self.append_many([entry])
-        return entry
+        return self.append_many([entry])[0]
 
-    def append_many(self, entries: list[Decision]) -> None:
+    def append_many(self, entries: list[Decision], made_now: bool = True) -> list[Decision]:
         """Append every entry in one fsynced write under the file's lock (see applog), in the
-        file's own columns (`file_columns`): tags into a file without the column are refused."""
+        file's own columns (`file_columns`): tags into a file without the column are refused.
+        The entries as written: decisions `made_now` are dated after every line already in the
+        file (`clock_note` says when that moved a stamp); others keep their own time."""
         from ..applog import append_rows
 
         columns = self.columns()
@@ -237,7 +246,14 @@ class DecisionLog:
         for row in rows:
             if not is_complete(row):
                 raise ScreenerError(f"refusing to write an incomplete decision {row[:2]!r}", path=self.path)
-        append_rows(self.path, COLUMNS, rows, is_complete, folders=2)  # labels/<stage>/
+        stamp = COLUMNS.index("timestamp") if made_now else None
+        written = append_rows(self.path, COLUMNS, rows, is_complete, folders=2, stamp_column=stamp)
+        if not made_now:
+            return entries
+        return [
+            replace(e, timestamp=t, clock_note=written.note)
+            for e, t in zip(entries, written.stamps, strict=True)
+        ]
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,6 +171,23 @@ class ImportedDecisions:
     written: int
     unknown_ids: list[str] = field(default_factory=list)  # skipped (only with skip_unknown)
     path: Path | None = None  # the decision file appended to
+    clock_note: str = ""  # said when this machine's clock was behind a line of that file
+
+
+_EXCEL_SEP = re.compile(r"sep=([,;\t|])", re.IGNORECASE)
+
+
+def _delimiter(header: str) -> str:
+    """The delimiter of a header line: of comma, semicolon and tab, the one found most often
+    outside quotes (a quoted column name may hold the others); a comma on a tie."""
+    counts = dict.fromkeys((",", ";", "\t"), 0)
+    quoted = False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    return max(counts, key=counts.__getitem__)
 
 
 # An export of decisions is a small table; a bigger file is not one.
@@ -203,15 +221,21 @@ def import_decisions(
         hint = "give a CSV of record_id and decision columns"
         raise ScreenerError(exc.message, path=path, hint=hint) from None
     text = text.lstrip("\ufeff")
-    header = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=header.count)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    from ..applog import split_lines
+
+    first = split_lines(text)[0]
+    excel_sep = _EXCEL_SEP.fullmatch(first.strip())  # Excel's "sep=;" line names the delimiter
+    delimiter = excel_sep.group(1) if excel_sep else _delimiter(first)
+    # newline="": the csv module ends lines at \r\n, \n or \r, as the decision files are read.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     numbered: list[tuple[int, list[str]]] = []
     try:
         for row in reader:
             numbered.append((reader.line_num, row))
     except csv.Error as exc:
         raise ScreenerError(f"is not a readable CSV file ({exc})", path=path, line=reader.line_num) from None
+    if excel_sep:
+        numbered = numbered[1:]  # line numbers stay those of the file
     rows = [row for _, row in numbered]
     names = [c.strip().lower() for c in (rows[0] if rows else [])]
     repeated = sorted({n for n in names if n and names.count(n) > 1})
@@ -297,6 +321,5 @@ def import_decisions(
             hint="ids look like pmid:123, doi:10.1/x or SEARCH:ROW (see 'screener export'); pass "
             "--skip-unknown to import the matched rows only",
         )
-    if entries:
-        DecisionLog(target).append_many(entries)
-    return ImportedDecisions(data_rows, len(entries), len(entries), unknown, target)
+    note = DecisionLog(target).append_many(entries)[0].clock_note if entries else ""
+    return ImportedDecisions(data_rows, len(entries), len(entries), unknown, target, note)

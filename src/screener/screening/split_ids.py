@@ -136,5 +136,5 @@ def carry_decisions(review, plan: list[Carry]) -> int:  # noqa: ANN001 - Review
                     replace(e, tags="", note=f"{e.note} [tags: {e.tags}]" if e.tags else e.note)
                     for e in entries
                 ]
-            log.append_many(entries)
+            log.append_many(entries, made_now=False)  # each keeps the time it was made
     return sum(len(entries) for entries in by_file.values())

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ...applog import by_time
 from ...records import Record
 from ..decisions import Decision, DecisionLog
 
@@ -137,8 +138,8 @@ class ScreenSession:
         if not self.queue:
             self.queue = self.waiting_first([r.id for r in self.records if r.id not in self.done])
         if not self.history:
-            # File order is decision order; sorted() is stable, and a timestamp breaks no tie it should not.
-            ordered = sorted(self.done.items(), key=lambda item: item[1].timestamp)
+            # By time (parsed, whatever the UTC offset), ties in file order.
+            ordered = by_time(list(self.done.items()), lambda item: item[1].timestamp)
             self.history = [rid for rid, _ in ordered if rid in self.by_id]
         self._haystack: dict[str, str] = {}
         self.changes = 0  # decisions and undos so far: what cached views of `done` are keyed by
@@ -184,7 +185,7 @@ class ScreenSession:
         if self.order not in ("ranked", "random") or self.stage != "title-abstract":
             return None
         if self._labels_for != self.changes:  # sorted once per change, not on every drawing
-            decided = sorted(self.done.values(), key=lambda d: d.timestamp)
+            decided = by_time(list(self.done.values()), lambda d: d.timestamp)
             self._labels = [1 if d.includes else 0 for d in decided]
             self._labels_for = self.changes
         return self._labels
@@ -279,6 +280,8 @@ class ScreenSession:
             self.message = f"changed {record.id}: {was} -> {said} (a new line; the old one stays)"
         else:
             self.message = f"saved: {said}"
+        if entry.clock_note:
+            self.message += f"; {entry.clock_note}"
         if self.rerank is not None:
             self.rerank(self)
         return entry
@@ -332,8 +335,7 @@ class ScreenSession:
 
         entries = [d for d in latest(self.log.read()).values() if d.record_id in self.by_id]
         # By time, then (decisions in one millisecond) in the order latest() gives: the file's.
-        entries.sort(key=lambda d: d.timestamp)
-        return entries[::-1]
+        return by_time(entries, lambda d: d.timestamp)[::-1]
 
     def open_decided(self, record_id: str) -> None:
         """Show a decided record so that its decision can be changed (the next key appends)."""
