@@ -579,3 +579,27 @@ TIME_ORDERED = [
 @pytest.mark.parametrize("first_made", TIME_ORDERED)
 def test_decisions_with_other_utc_offsets_are_ordered_as_times(tmp_path: Path, first_made) -> None:
     assert first_made(tmp_path) == ["wos:1"]
+
+
+def test_the_latest_stamp_is_read_incrementally_and_again_after_a_rewrite(tmp_path: Path):
+    """Each append reads only the lines added since the last one (a whole 20,000-line file took
+    70 ms a decision), yet a file rewritten in place with other bytes is read again whole."""
+    import os
+
+    from screener.applog import _latest_stamp
+
+    path = tmp_path / "log.csv"
+    path.write_text("record_id,timestamp\na,2026-01-01T00:00:00.000+00:00\nb,2099-01-01T00:00:00.000+00:00\n")
+    fd = os.open(path, os.O_RDWR | os.O_APPEND)
+    try:
+        assert _latest_stamp(fd, os.fstat(fd).st_size, 1)[0] == 3
+        os.write(fd, b"c,2100-01-01T00:00:00.000+00:00\n")
+        assert _latest_stamp(fd, os.fstat(fd).st_size, 1)[:2] == (4, "2100-01-01T00:00:00.000+00:00")
+        os.write(fd, b"d,2026-02-01T00:00:00.000+00:00\n")
+        assert _latest_stamp(fd, os.fstat(fd).st_size, 1)[0] == 4
+        rewritten = path.read_bytes().replace(b"d,2026-02-01", b"d,2200-02-01")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, rewritten, 0)
+        assert _latest_stamp(fd, os.fstat(fd).st_size, 1)[:2] == (5, "2200-02-01T00:00:00.000+00:00")
+    finally:
+        os.close(fd)

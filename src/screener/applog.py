@@ -315,11 +315,24 @@ def append_rows(
     return Appended([row[stamp_column] if stamp_column is not None else "" for row in rows], note)
 
 
+# (device, inode, column) -> (bytes read, the last 64 of them, lines read, the latest line so
+# far): a log is only appended to, so each append reads the lines added since the last one, not
+# the whole file (a 20,000-line file took 70 ms a decision). A file rewritten (another inode, or
+# other bytes where the read ended) or shorter than what was read is read again from the start.
+_LATEST: dict[tuple[int, int, int], tuple[int, bytes, int, tuple[int, str, dt.datetime] | None]] = {}
+
+
 def _latest_stamp(fd: int, size: int, column: int) -> tuple[int, str, dt.datetime] | None:
     """The line (number, timestamp as written, parsed) dated latest in the file, or None."""
-    text = os.pread(fd, size, 0).decode("utf-8", "surrogateescape")
-    best: tuple[int, str, dt.datetime] | None = None
-    for number, line in enumerate(split_lines(text), 1):
+    info = os.fstat(fd)
+    key = (info.st_dev, info.st_ino, column)
+    start, seen, count, best = _LATEST.get(key, (0, b"", 0, None))
+    if start > size or os.pread(fd, len(seen), start - len(seen)) != seen:
+        start, count, best = 0, 0, None  # not the file read before: read it whole
+    text = os.pread(fd, size - start, start).decode("utf-8", "surrogateescape")
+    lines = split_lines(text)
+    complete = lines[:-1]  # the last item is "" after a line end, else a line still being cut
+    for number, line in enumerate(complete, count + 1):
         try:
             cells = parse_line(line)[0]
         except csv.Error:
@@ -329,6 +342,17 @@ def _latest_stamp(fd: int, size: int, column: int) -> tuple[int, str, dt.datetim
         time = parse_stamp(cells[column])
         if time is not None and (best is None or time > best[2]):
             best = (number, cells[column].strip(), time)
+    tail = lines[-1]
+    if tail:  # a last line without its end: counted now, read again next time
+        try:
+            cells = parse_line(tail)[0]
+        except csv.Error:
+            cells = []
+        time = parse_stamp(cells[column]) if len(cells) > column else None
+        if time is not None and (best is None or time > best[2]):
+            return count + len(complete) + 1, cells[column].strip(), time
+    end = size - len(tail.encode("utf-8", "surrogateescape"))
+    _LATEST[key] = (end, os.pread(fd, min(64, end), end - min(64, end)), count + len(complete), best)
     return best
 
 
