@@ -147,6 +147,7 @@ class ScreenSession:
         self._labels_for = -1
         self._rounds: tuple = ()
         self._rounds_for = -1
+        self._groups = None  # StoppingGroups, made at the first stopping_input
         self._need: int | None = None
         self._wrapped: tuple[tuple[str, int], list] | None = None  # the abstract's lines, last drawn
         self._shown_preparing = False  # the header said the ranking was being built, last drawn
@@ -197,9 +198,11 @@ class ScreenSession:
         if self.order not in ("ranked", "random") or self.stage != "title-abstract":
             return None  # as stopping_labels: the rule says nothing here
         if self._rounds_for != self.changes:
-            from .. import stopping_rounds
+            from .. import StoppingGroups, stopping_rounds
 
-            rounds = stopping_rounds(self.done, self.by_id.keys(), self.round_of, self.apart)
+            if self._groups is None:  # the records and their rounds are fixed for the session
+                self._groups = StoppingGroups.make(self.by_id.keys(), self.round_of, self.apart)
+            rounds = stopping_rounds(self.done, (), {}, groups=self._groups)
             self._rounds = tuple((n, tuple(labels), total) for n, labels, total in rounds)
             self._rounds_for = self.changes
         return (self._rounds, self.order == "ranked", self.scope)
