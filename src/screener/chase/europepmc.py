@@ -6,16 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..net import JsonClient, Service, TransientError
+from ..net import EUROPEPMC, JsonClient, TransientError
 from ..records import normalise_doi, normalise_pmid, parse_year
 from .model import Seed, Work
 
-SERVICE = Service(
-    name="Europe PMC",
-    base_url="https://www.ebi.ac.uk/europepmc/",
-    url_env="SCREENER_EUROPEPMC_URL",
-    per_second=10,  # no published limit: a polite pace
-)
+SERVICE = EUROPEPMC  # shared with `fulltext get` (one cache, one rate)
 PAGE_SIZE = 1000  # documented maximum
 REST = "webservices/rest/"
 

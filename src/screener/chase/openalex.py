@@ -10,17 +10,11 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from ..net import JsonClient, Service, TransientError
+from ..net import OPENALEX, JsonClient, TransientError
 from ..records import normalise_doi, normalise_pmid
 from .model import Seed, Work
 
-SERVICE = Service(
-    name="OpenAlex",
-    base_url="https://api.openalex.org/",
-    url_env="SCREENER_OPENALEX_URL",
-    per_second=100,  # documented: at most 100 requests a second, whatever the plan
-    identity={"api_key": "OPENALEX_API_KEY", "mailto": "OPENALEX_EMAIL"},
-)
+SERVICE = OPENALEX  # shared with `fulltext get` (one cache, one rate)
 BATCH = 50  # documented: at most 50 values in one OR filter
 PER_PAGE = 200  # documented maximum per page
 FIELDS = (
