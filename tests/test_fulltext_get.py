@@ -337,3 +337,11 @@ def test_chase_services_are_the_shared_ones() -> None:
     from screener.chase import europepmc, openalex
 
     assert openalex.SERVICE is net.OPENALEX and europepmc.SERVICE is net.EUROPEPMC
+
+
+def test_sources_survive_a_rewrite_of_review_toml() -> None:
+    from screener.review import parse_config
+
+    data = {"full_text": {"exclusion_reasons": ["Wrong population"], "sources": ["openalex", "unpaywall"]}}
+    config = parse_config(data, Path("review.toml"))
+    assert config.to_toml()["full_text"]["sources"] == ["openalex", "unpaywall"]

@@ -57,7 +57,7 @@ EUROPEPMC_PDF = "https://europepmc.org/"
 EUROPEPMC_PDF_ENV = "SCREENER_EUROPEPMC_PDF_URL"
 # Records in flight at once: most of a record's time is spent waiting for a rate-limit slot,
 # so several keep every host's limiter busy (each limiter still spaces its own requests).
-WORKERS = 8
+WORKERS = 16
 
 # What happened to each record.
 FOUND = "found"  # a PDF was kept (its state says whether it passed the checks)
@@ -234,7 +234,9 @@ class Finder:
         settings = settings or load_settings(env)
         services = {"europepmc": EUROPEPMC, "unpaywall": UNPAYWALL, "openalex": OPENALEX}
         self.sources = sources
-        self.clients = {s: JsonClient(services[s], settings, environ=env, on_retry=on_retry) for s in sources}
+        self.clients = {
+            s: JsonClient(services[s], settings, environ=env, on_retry=on_retry, paced=True) for s in sources
+        }
         self.pdf_base = _europepmc_pdf_base(env)
         for client in self.clients.values():
             _ = client.session  # opened before the threads share it
