@@ -16,6 +16,7 @@ where it stopped and a finished run asks nothing again.
 from __future__ import annotations
 
 import os
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -344,6 +345,10 @@ def get(
     finder = finder or Finder(sources, on_retry=on_retry)
     downloader = downloader or Downloader(on_retry=on_retry)
     matcher = Matcher(stage_records(review)[0])
+    # One PDF read at a time: reading is CPU-bound under the GIL anyway, and a thread holding
+    # it for long would hold back the requests other threads have a rate-limit slot for (a
+    # request arriving late bunches with the next ones and the server answers 429).
+    reading = threading.Lock()
 
     def one(record: Record) -> _Fetched:
         ids = Ids.of(record)
@@ -364,8 +369,8 @@ def get(
                 outcome.tried.append(f"{source}: {url} {exc}")
                 continue
             try:
-                data = download.path.read_bytes()
-                state, note = _judge(data, record, matcher)
+                with reading:
+                    state, note = _judge(download.path.read_bytes(), record, matcher)
             except PdfProblem as exc:
                 download.path.unlink(missing_ok=True)
                 outcome.tried.append(f"{source}: {url} {str(exc).removeprefix(record.id + ': ')}")
