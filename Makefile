@@ -73,6 +73,7 @@ bench: install bench-env
 	$(BIN)/python benchmarks/ranker_startup.py
 	$(BIN)/python benchmarks/report_bench.py
 	$(BIN)/python benchmarks/fulltext_attach_bench.py
+	$(BIN)/python benchmarks/fulltext_get_bench.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .screener .pytest_cache .import_linter_cache .grimp_cache

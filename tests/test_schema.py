@@ -90,6 +90,13 @@ REVIEW_WRONG_TYPES = [
         "full_text.exclusion_reasons is the string 'Wrong population'; it must be an array of strings",
     ),
     (("full_text", "exclusion_reasons"), [1, 2], "full_text.exclusion_reasons[0] is the integer 1"),
+    (
+        ("full_text", "sources"),
+        "europepmc",
+        "full_text.sources is the string 'europepmc'; it must be an array",
+    ),
+    (("full_text", "sources"), [3], "full_text.sources[0] is the integer 3; it must be a string"),
+    (("full_text", "sources"), ["openalex", "openalex"], "full_text.sources[1] 'openalex' repeats"),
     (("highlight",), "liver", "highlight is the string 'liver'; it must be a table"),
     (("highlight", "include"), "liver", "highlight.include is the string 'liver'; it must be an array"),
     (("ranking",), 3, "ranking is the integer 3; it must be a table"),
@@ -143,6 +150,12 @@ def test_search_wrong_types_name_the_key_and_what_was_found(keys, value, message
     [
         (("reviewers", 0, "role"), "boss", "reviewers[0].role is the string 'boss'", "screener, resolver"),
         (("stages",), ["fulltext"], "stages[0] is the string 'fulltext'", "did you mean 'full-text'?"),
+        (
+            ("full_text", "sources"),
+            ["unpaywal"],
+            "full_text.sources[0] is the string 'unpaywal'",
+            "did you mean 'unpaywall'?",
+        ),
         (
             ("highlight", "exclude"),
             ["("],

@@ -1,4 +1,4 @@
-"""The one client every JSON web service goes through (OpenAlex, Europe PMC; full texts next).
+"""The one client every web service goes through (OpenAlex, Europe PMC, Unpaywall; PDF downloads).
 
 Each service is a `Service`: its base URL (an environment variable can point it at a local
 test server), its polite rate and the query parameters that identify the user (an API key, an
@@ -33,6 +33,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -162,6 +163,19 @@ def _unreachable(exc: BaseException) -> str | None:
     return None
 
 
+PACE_MARGIN = 1.06
+
+
+def paced_limiter(per_second: int) -> Limiter:
+    """One request every 1/per_second seconds plus 6 %, never a burst. A window of `per_second`
+    a second with a buffer lets a full window go at once and then waits the buffer on every
+    window (at 10 a second, 1.15x the floor); evenly spaced requests reach the floor within
+    1.06x and a server counting any one second sees `per_second` unless one request is held
+    back by more than 6 % of a second relative to the tenth after it."""
+    interval_ms = max(1, math.ceil(1000 * PACE_MARGIN / per_second))
+    return Limiter(InMemoryBucket([Rate(1, interval_ms)]), buffer_ms=0)
+
+
 class _RateLimitedAdapter(HTTPAdapter):
     """Takes a slot of the host's limiter for each request that really goes out."""
 
@@ -207,6 +221,7 @@ class JsonClient:
         sleep: Callable[[float], None] = time.sleep,
         on_retry: Callable[[str], None] | None = None,
         per_second: int | None = None,
+        paced: bool = False,
     ) -> None:
         env = os.environ if environ is None else environ
         self.service = service
@@ -222,7 +237,11 @@ class JsonClient:
         rate = per_second or service.per_second
         # A 150 ms margin: a slot is taken a little before the request reaches the server, and
         # requests in flight together arrive in a jittered order.
-        self._limiter = Limiter(InMemoryBucket([Rate(rate, Duration.SECOND)]), buffer_ms=150)
+        self._limiter = (
+            paced_limiter(rate)
+            if paced
+            else Limiter(InMemoryBucket([Rate(rate, Duration.SECOND)]), buffer_ms=150)
+        )
         self._session: requests_cache.CachedSession | None = None
 
     @property
@@ -314,13 +333,7 @@ class JsonClient:
             raise TransientError("unreadable JSON (truncated?)") from None
 
     def _wait(self, state: RetryCallState) -> float:
-        attempt = state.attempt_number
-        delay = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** (attempt - 1))
-        delay *= 0.5 + random.random() / 2
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TransientError) and exc.retry_after is not None:
-            delay = max(delay, min(self.settings.backoff_max, exc.retry_after))
-        return delay
+        return _backoff(self.settings, state)
 
     def get_json(
         self,
@@ -369,3 +382,207 @@ class JsonClient:
                 f"{self.service.name} kept failing ({exc}) after {self.settings.max_retries} retries",
                 hint="try again later; what was fetched is cached and is not asked for again",
             ) from None
+
+
+# -- Services more than one command asks (chase and fulltext get share their caches) -----------
+
+OPENALEX = Service(
+    name="OpenAlex",
+    base_url="https://api.openalex.org/",
+    url_env="SCREENER_OPENALEX_URL",
+    per_second=100,  # documented: at most 100 requests a second, whatever the plan
+    identity={"api_key": "OPENALEX_API_KEY", "mailto": "OPENALEX_EMAIL"},
+)
+EUROPEPMC = Service(
+    name="Europe PMC",
+    base_url="https://www.ebi.ac.uk/europepmc/",
+    url_env="SCREENER_EUROPEPMC_URL",
+    per_second=10,  # no published limit: a polite pace
+)
+UNPAYWALL = Service(
+    name="Unpaywall",
+    base_url="https://api.unpaywall.org/",
+    url_env="SCREENER_UNPAYWALL_URL",
+    # Documented: 100,000 calls a day (about 1.2 a second over a day); bursts of 10 a second
+    # are what its own clients use politely.
+    per_second=10,
+    identity={"email": "UNPAYWALL_EMAIL"},
+)
+
+
+# -- Binary downloads (PDFs) from whatever host an answer names --------------------------------
+
+PDF_PER_SECOND = 10  # per host: publishers and repositories publish no rate; a polite pace
+MAX_DOWNLOAD = 200 << 20  # as fulltext.text.MAX_BYTES: a larger file is never read anyway
+_CHUNK = 1 << 16
+
+
+class Refused(Exception):
+    """A download that is not kept: not a PDF, too large, gone, or failing after retries."""
+
+
+@dataclass(frozen=True)
+class Download:
+    path: Path  # the temporary file holding the bytes (the caller moves or deletes it)
+    sha256: str
+    size: int
+    url: str  # where it came from, after redirects
+
+
+class _PerHostAdapter(HTTPAdapter):
+    """One limiter per host, taken for every request that really goes out (redirects too)."""
+
+    def __init__(self, per_second: int, on_send: Callable[[], None]) -> None:
+        super().__init__(pool_connections=8, pool_maxsize=8)
+        self.per_second, self.on_send = per_second, on_send
+        self._limiters: dict[str, Limiter] = {}
+        self._lock = threading.Lock()
+
+    def limiter(self, host: str) -> Limiter:
+        with self._lock:
+            if host not in self._limiters:
+                self._limiters[host] = paced_limiter(self.per_second)
+            return self._limiters[host]
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        host = urllib.parse.urlsplit(request.url or "").netloc
+        self.limiter(host).try_acquire(host)
+        self.on_send()
+        return super().send(request, *args, **kwargs)
+
+
+_PDF_TYPES = ("", "application/pdf", "application/x-pdf", "application/octet-stream", "binary/octet-stream")
+
+
+def _is_pdf_type(content_type: str) -> bool:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    # Servers label PDFs loosely (octet-stream, none at all); the magic bytes decide those.
+    return kind in (
+        "",
+        "application/pdf",
+        "application/x-pdf",
+        "application/octet-stream",
+        "binary/octet-stream",
+    )
+
+
+class Downloader:
+    """GET a PDF from any http(s) URL: per-host rate limit, the same retries as `JsonClient`,
+    streamed to a temporary file in the user's cache folder (never held in memory whole twice),
+    refused when it is not a PDF (an HTML landing page), larger than `max_bytes` or cut short.
+    Not cached over HTTP: the review's manifest is what says a report was fetched."""
+
+    def __init__(
+        self,
+        settings: NetSettings | None = None,
+        *,
+        per_second: int = PDF_PER_SECOND,
+        max_bytes: int = MAX_DOWNLOAD,
+        sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.max_bytes, self.sleep, self.on_retry = max_bytes, sleep, on_retry
+        self.requests = 0
+        self._count_lock = threading.Lock()
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept"] = "application/pdf"
+        self.adapter = _PerHostAdapter(per_second, self._sent)
+        self.session.mount("http://", self.adapter)
+        self.session.mount("https://", self.adapter)
+
+    def _sent(self) -> None:
+        with self._count_lock:
+            self.requests += 1
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _once(self, url: str) -> Download:
+        import hashlib
+        import tempfile
+
+        try:
+            response = self.session.get(url, timeout=self.settings.timeout, stream=True)
+        except requests.exceptions.Timeout:
+            raise TransientError(f"timed out after {self.settings.timeout:g} s") from None
+        except requests.exceptions.ConnectionError as exc:
+            why = _unreachable(exc)
+            if why:
+                raise Refused(f"cannot reach {urllib.parse.urlsplit(url).netloc} ({why})") from None
+            raise TransientError(f"connection failed ({type(exc).__name__})") from None
+        except requests.exceptions.RequestException as exc:
+            raise Refused(f"cannot be fetched ({type(exc).__name__})") from None
+        with response:
+            status = response.status_code
+            if status == 429 or status >= 500:
+                raise TransientError(f"HTTP {status}", _retry_after(response.headers.get("Retry-After")))
+            if status >= 400:
+                raise Refused(f"HTTP {status} {response.reason or ''}".strip())
+            kind = response.headers.get("Content-Type", "")
+            if not _is_pdf_type(kind):
+                raise Refused(f"the server sent {kind.split(';')[0] or 'something'} instead of a PDF")
+            announced = response.headers.get("Content-Length", "")
+            if announced.isdigit() and int(announced) > self.max_bytes:
+                raise Refused(f"is {int(announced) >> 20} MiB, more than {self.max_bytes >> 20} MiB")
+            folder = cache_root() / "downloads"
+            folder.mkdir(parents=True, exist_ok=True)
+            digest, size = hashlib.sha256(), 0
+            handle = tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False)  # noqa: SIM115
+            keep = False
+            try:
+                with handle:
+                    for chunk in response.iter_content(_CHUNK):
+                        if size == 0 and b"%PDF-" not in chunk[:1024]:
+                            raise Refused("is not a PDF (no %PDF- header; a web page?)")
+                        size += len(chunk)
+                        if size > self.max_bytes:
+                            raise Refused(f"is more than {self.max_bytes >> 20} MiB")
+                        digest.update(chunk)
+                        handle.write(chunk)
+                if size == 0:
+                    raise TransientError("an empty body")
+                if announced.isdigit() and size != int(announced):
+                    raise TransientError(f"truncated body ({size} of {announced} bytes)")
+                keep = True
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
+                raise TransientError(f"truncated body ({type(exc).__name__})") from None
+            finally:
+                if not keep:
+                    os.unlink(handle.name)
+        return Download(Path(handle.name), digest.hexdigest(), size, response.url or url)
+
+    def fetch(self, url: str) -> Download:
+        """The PDF at `url` in a temporary file; Refused (with why) when it is not kept."""
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise Refused(f"{url[:80]!r} is not an http(s) address")
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            if self.on_retry:
+                self.on_retry(f"{parts.netloc}: {exc}; retrying in {state.upcoming_sleep:.1f} s")
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self.settings.max_retries + 1),
+            wait=lambda state: _backoff(self.settings, state),
+            sleep=self.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._once, url)
+        except TransientError as exc:
+            raise Refused(f"kept failing ({exc}) after {self.settings.max_retries} retries") from None
+
+
+def _backoff(settings: NetSettings, state: RetryCallState) -> float:
+    """Exponential backoff with jitter, at least what Retry-After asked (capped)."""
+    delay = min(settings.backoff_max, settings.backoff_base * 2 ** (state.attempt_number - 1))
+    delay *= 0.5 + random.random() / 2
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, TransientError) and exc.retry_after is not None:
+        delay = max(delay, min(settings.backoff_max, exc.retry_after))
+    return delay

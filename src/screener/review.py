@@ -128,7 +128,8 @@ class ReviewConfig:
                     {"name": r.name, "role": r.role} | ({} if r.active else {"active": False})
                     for r in self.reviewers
                 ],
-                "full_text": {"exclusion_reasons": self.exclusion_reasons},
+                # Other [full_text] keys (sources) are kept as they were written.
+                "full_text": {**self.raw.get("full_text", {}), "exclusion_reasons": self.exclusion_reasons},
                 "highlight": {
                     "include": self.highlight_include,
                     "exclude": self.highlight_exclude,

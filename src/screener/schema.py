@@ -39,6 +39,8 @@ DATABASE_KINDS = ("database", "register")
 OTHER_KINDS = ("website", "organisation", "citations")
 KINDS = DATABASE_KINDS + OTHER_KINDS
 SOURCES = ("file", "pubmed")
+# Where `screener fulltext get` looks for open-access copies, in the order given.
+FULLTEXT_SOURCES = ("europepmc", "unpaywall", "openalex")
 DATETYPES = ("edat", "pdat", "mdat", "crdt")  # PubMed's dates a search can be limited by
 # tomllib's time grows with the square of a dotted key's length (10,000 parts: 3 s, 400 MB).
 MAX_KEY_PARTS = 32
@@ -679,7 +681,12 @@ REVIEW = Table(
                     unique=True,
                     same=lambda reason: " ".join(reason.split()).casefold(),
                     example='["Wrong population", "Wrong outcomes"]',
-                )
+                ),
+                "sources": ListOf(
+                    Choice(FULLTEXT_SOURCES, why="`screener fulltext get` asks them in this order"),
+                    unique=True,
+                    example='["europepmc", "unpaywall", "openalex"]',
+                ),
             }
         ),
         "highlight": Table(

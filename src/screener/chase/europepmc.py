@@ -4,19 +4,16 @@ search, its references and the works citing it from `/MED/{pmid}/references|cita
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from ..net import JsonClient, Service, TransientError
+from ..net import EUROPEPMC, JsonClient, TransientError
 from ..records import normalise_doi, normalise_pmid, parse_year
 from .model import Seed, Work
 
-SERVICE = Service(
-    name="Europe PMC",
-    base_url="https://www.ebi.ac.uk/europepmc/",
-    url_env="SCREENER_EUROPEPMC_URL",
-    per_second=10,  # no published limit: a polite pace
-    instead="chase without it: --source openalex",
-)
+# Shared with `fulltext get` (one cache, keyed by the name, and the same documented rate), with
+# what a chase can try instead when it cannot be reached.
+SERVICE = dataclasses.replace(EUROPEPMC, instead="chase without it: --source openalex")
 PAGE_SIZE = 1000  # documented maximum
 REST = "webservices/rest/"
 

@@ -6,22 +6,18 @@ rebuilt to text. OPENALEX_API_KEY and OPENALEX_EMAIL come from the environment."
 
 from __future__ import annotations
 
+import dataclasses
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from ..net import JsonClient, Service, TransientError
+from ..net import OPENALEX, JsonClient, TransientError
 from ..records import normalise_doi, normalise_pmid
 from .model import Seed, Work
 
-SERVICE = Service(
-    name="OpenAlex",
-    base_url="https://api.openalex.org/",
-    url_env="SCREENER_OPENALEX_URL",
-    per_second=100,  # documented: at most 100 requests a second, whatever the plan
-    identity={"api_key": "OPENALEX_API_KEY", "mailto": "OPENALEX_EMAIL"},
-    instead="chase without it: --source europepmc",
-)
+# Shared with `fulltext get` (one cache, keyed by the name, and the same documented rate), with
+# what a chase can try instead when it cannot be reached.
+SERVICE = dataclasses.replace(OPENALEX, instead="chase without it: --source europepmc")
 BATCH = 50  # documented: at most 50 values in one OR filter
 PER_PAGE = 200  # documented maximum per page
 FIELDS = (

@@ -23,6 +23,7 @@ def fulltext() -> None:
 
     \b
     Examples:
+      screener fulltext get --dry-run
       screener fulltext attach ~/Downloads/review-pdfs
       screener fulltext attach ~/Downloads/review-pdfs --review   # decide the uncertain ones
       screener fulltext status
@@ -155,6 +156,89 @@ def _ask(outcome) -> str | None:  # noqa: ANN001 - a fulltext.attach.PdfOutcome
         if key.isdigit() and 1 <= int(key) <= len(options):
             console.print(Text(f"attached to {options[int(key) - 1].record_id}"))
             return options[int(key) - 1].record_id
+
+
+@fulltext.command()
+@click.option("--ids", "ids", multiple=True, help="Only this record (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Count the look-ups per source; ask nothing.")
+@click.option("--reviewer", default=None, help="Your name, recorded in the manifest (default: $USER).")
+@json_option
+def get(ids: tuple[str, ...], dry_run: bool, reviewer: str | None, as_json: bool) -> None:
+    """Find open-access PDFs of the reports still missing and attach them.
+
+    For each record at the full-text stage in state needs_manual_retrieval, asks the sources
+    in review.toml's [full_text] sources order (default: europepmc, unpaywall, openalex); the
+    first open-access PDF that downloads wins. Each PDF is checked as `attach` checks: prepared
+    when the record's title is on its first pages, needs_manual_preparation (with why) when
+    not. Web pages instead of PDFs are refused, not saved. Only identifiers (DOI, PMID, PMCID)
+    and UNPAYWALL_EMAIL / OPENALEX_API_KEY / OPENALEX_EMAIL leave the machine; answers are
+    cached, and each PDF is recorded as it arrives, so a second run resumes and asks nothing
+    twice. SCREENER_EUROPEPMC_URL, SCREENER_EUROPEPMC_PDF_URL, SCREENER_UNPAYWALL_URL and
+    SCREENER_OPENALEX_URL point at other servers.
+
+    \b
+    Examples:
+      screener fulltext get --dry-run
+      UNPAYWALL_EMAIL=me@example.org screener fulltext get
+      screener fulltext get --ids pmid:12345678 --json
+    """
+    from ..fulltext import get as ft
+
+    review = find_review(None)
+    sources = ft.configured_sources(review)
+    records = ft.wanted(review, ids)
+    if dry_run:
+        counted = ft.plan(records, sources)
+        if as_json:
+            print_json(counted)
+            return
+        per = ", ".join(f"{n} {ft.LABELS[s]}" for s, n in counted["lookups"].items())
+        lacking = len(counted["without_doi_pmid_or_pmcid"])
+        console.print(
+            Text(
+                f"{counted['records']} records without a full text: at most {per} look-ups"
+                + (f"; {lacking} have no DOI, PMID or PMCID" if lacking else "")
+                + "; nothing was asked"
+            )
+        )
+        return
+    ft.check_environment(sources)
+    who = _who(reviewer)
+    with progress_bar("Finding open-access PDFs", hidden=as_json) as (progress, task):
+
+        def say(message: str) -> None:
+            progress.console.print(Text(message, style="yellow"))
+
+        result = ft.get(
+            review,
+            records,
+            sources,
+            who,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+            on_retry=say,
+        )
+    if as_json:
+        print_json(result.to_dict())
+        return
+    shown = [o for o in result.outcomes if o.outcome != ft.FOUND or o.state != "prepared"]
+    if shown:
+        table = Table(title="Not prepared", title_justify="left")
+        for column in ("record", "outcome", "why"):
+            table.add_column(column)
+        for o in shown:
+            what = o.state if o.outcome == ft.FOUND else o.outcome
+            table.add_row(o.record_id, what.replace("_", " "), o.note or "; ".join(o.tried))
+        console.print(table)
+    c = result.counts()
+    asked = sum(result.requests.values())
+    console.print(
+        Text(
+            f"{len(result.outcomes)} records: {c['prepared']} prepared, {c['needs_manual_preparation']} "
+            f"need a look (screener fulltext status), {c['not_found']} not found, "
+            f"{c['no_identifier']} without DOI/PMID/PMCID; {asked} requests, "
+            f"{sum(result.cached.values())} answers from the cache"
+        )
+    )
 
 
 @fulltext.command()

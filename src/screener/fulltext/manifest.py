@@ -55,7 +55,7 @@ NOT_AVAILABLE = "not_available"
 STATES = (NEEDS_RETRIEVAL, IMPORTED, NEEDS_PREPARATION, PREPARED, NOT_AVAILABLE)
 # States in which the record has a file (its sha256 and file name are on the line).
 WITH_FILE = frozenset((IMPORTED, NEEDS_PREPARATION, PREPARED))
-SOURCES = ("attach", "get", "manual", "")
+SOURCES = ("attach", "europepmc", "unpaywall", "openalex", "manual", "")  # where a file came from
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
