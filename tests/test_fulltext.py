@@ -13,6 +13,7 @@ from screener.fulltext import attach as ft
 from screener.fulltext.manifest import MANIFEST, pdf_file_name, read_manifest
 from screener.fulltext.match import Matcher
 from screener.records import Record
+from screener.screening.decisions import DecisionLog, decision_path
 
 from .conftest import FIXTURES, needs_shared
 from .fulltext_helpers import article, fulltext_review, write
@@ -310,6 +311,29 @@ def test_show_prints_the_text_with_page_marks(cli, tmp_path):
     assert out.startswith("--- page 1 of 1 ---") and "Sleep duration" in out
 
 
+def test_check_notes_full_text_decisions_made_with_no_report_attached(cli, review_pair):
+    review, folder = review_pair
+    (folder / "Haddad 2020.PDF").unlink()
+    _attach(cli, review, folder)
+    ids = {r.title: r.id for r in review.records()}
+    trial, cohort = ids[TRIAL["title"]], ids[COHORT["title"]]
+
+    def open_work() -> list[str]:
+        return json.loads(cli("--review", str(review.root), "check", "--json").out)["open_work"]
+
+    # not-retrieved is the decision for a record without a report: nothing to say.
+    DecisionLog(decision_path(review.labels_dir, "full-text", "bob")).append(cohort, "not-retrieved")
+    assert not any("decided with no report" in line for line in open_work())
+    alice = DecisionLog(decision_path(review.labels_dir, "full-text", "alice"))
+    alice.append(trial, "include")
+    alice.append(cohort, "exclude", reason=review.config.exclusion_reasons[0])
+    said = [line for line in open_work() if "decided with no report" in line]
+    assert said == [
+        f"full-text: 1 record decided with no report attached ({cohort}): attach the PDF "
+        "('screener fulltext attach'), or decide not-retrieved"
+    ]
+
+
 def test_list_missing_exports_ris_and_csv_for_interlibrary_loans(cli, review_pair, tmp_path):
     review, folder = review_pair
     (folder / "Haddad 2020.PDF").unlink()
@@ -514,6 +538,36 @@ def test_the_screen_at_full_text_shows_the_report_and_o_opens_its_pdf(tmp_path, 
     s.queue = s.queue[1:]
     shown = "\n".join(text_of(screen_lines(s, console(80, 24), no_highlight, 80, 24)))
     assert "Abstract 1 about" in shown
+
+
+def test_the_full_text_screen_says_when_a_record_has_no_report(tmp_path):
+    """A record without a file shows its abstract at full text: a visible line says so, and the
+    rules name what is shown (the report, or the abstract)."""
+    from screener.screening.screen import screen_lines
+
+    from .test_screen_session import console, no_highlight, session, text_of
+
+    s = session(
+        tmp_path,
+        "full-text",
+        report_text=lambda rid: "(the PDF is not in this clone)" if rid == "pmid:100" else None,
+    )
+    shown = text_of(screen_lines(s, console(80, 24), no_highlight, 80, 24))
+    assert not any("no report attached" in line for line in shown)
+    assert any(line.startswith("─── report ") for line in shown)
+    assert any("end of report" in line for line in shown) and not any(
+        "end of abstract" in line for line in shown
+    )
+    s.queue = s.queue[1:]
+    s._wrapped = None
+    shown = text_of(screen_lines(s, console(80, 24), no_highlight, 80, 24))
+    assert "no report attached (fulltext attach, or r: not retrieved)" in shown
+    assert any(line.startswith("─── abstract ") for line in shown) and "Abstract 1 about" in "\n".join(shown)
+    # At title-abstract the line never shows.
+    shown = text_of(
+        screen_lines(session(tmp_path / "ta", "title-abstract"), console(80, 24), no_highlight, 80, 24)
+    )
+    assert not any("no report attached" in line for line in shown)
 
 
 def test_the_screens_readers_give_the_attached_reports_text_and_path(cli, review_pair):
