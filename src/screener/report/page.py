@@ -532,6 +532,8 @@ def _stage_section(stage) -> str:  # noqa: ANN001 - StageReport
             kappa = number(a.kappa)
             if math.isfinite(a.kappa_ci_low):
                 kappa += f" ({number(a.kappa_ci_low)} to {number(a.kappa_ci_high)})"
+            elif math.isfinite(a.kappa):
+                kappa += " (CI not estimable)"
             rows.append(
                 (
                     f'<span data-pair="{esc(a.reviewer_1)}/{esc(a.reviewer_2)}">'
