@@ -334,6 +334,23 @@ def test_check_notes_full_text_decisions_made_with_no_report_attached(cli, revie
     ]
 
 
+@pytest.mark.parametrize("decision", ["exclude", "not-retrieved"])
+def test_list_missing_leaves_out_records_final_at_full_text(cli, review_pair, decision):
+    review, folder = review_pair
+    (folder / "Haddad 2020.PDF").unlink()
+    _attach(cli, review, folder)
+    cohort = next(r.id for r in review.records() if r.title == COHORT["title"])
+    root = str(review.root)
+    assert "Sleep duration" in cli("--review", root, "fulltext", "list", "--missing").out
+    reason = review.config.exclusion_reasons[0] if decision == "exclude" else ""
+    for name in ("alice", "bob"):
+        log = DecisionLog(decision_path(review.labels_dir, "full-text", name))
+        log.append(cohort, decision, reason=reason)
+    result = cli("--review", root, "fulltext", "list", "--missing")
+    assert result.code == 0 and "Sleep duration" not in result.out
+    assert "1 record without a full text left out: final already" in result.err
+
+
 def test_list_missing_exports_ris_and_csv_for_interlibrary_loans(cli, review_pair, tmp_path):
     review, folder = review_pair
     (folder / "Haddad 2020.PDF").unlink()

@@ -9,6 +9,7 @@ import click
 from rich.text import Text
 
 from ..errors import ScreenerError
+from ..words import plural
 from . import cli
 from .common import Table, console, err_console, find_review, json_option, print_json, progress_bar
 
@@ -238,21 +239,21 @@ def mark(record_id: str, state: str, note: str, reviewer: str | None) -> None:
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here."
 )
 def list_missing(missing: bool, fmt: str, output: Path | None) -> None:
-    """Export the records at the full-text stage that have no file yet (for interlibrary loans).
+    """Export the records at the full-text stage that have no file yet (for interlibrary loans);
+    records already final without one (excluded, not retrieved) are left out.
 
     \b
     Example:
       screener fulltext list --missing --format ris -o ill-requests.ris
     """
     from ..export import WRITERS, final_decisions
-    from ..fulltext import reports
+    from ..fulltext import missing_reports
     from ..outputs import check_output_file, write_output
 
     if output is not None:
         check_output_file(output)
     review = find_review(None)
-    items, _ = reports(review)
-    lacking = {r.record.id: r.state for r in items if not r.has_file}
+    lacking, final = missing_reports(review)
     rows = [row for row in final_decisions(review, "full-text", "all") if row.record.id in lacking]
     for row in rows:
         row.notes.append(f"full text: {lacking[row.record.id].replace('_', ' ')}")
@@ -262,3 +263,10 @@ def list_missing(missing: bool, fmt: str, output: Path | None) -> None:
     else:
         write_output(output, text.encode("utf-8"))
         err_console.print(Text(f"{len(rows)} records without a full text exported to {output}"))
+    if final:
+        err_console.print(
+            Text(
+                f"{plural(final, 'record')} without a full text left out: final already "
+                "(excluded, not retrieved)"
+            )
+        )
