@@ -109,6 +109,7 @@ NEAR_MISSES = [
     ),
     ("longer title", f"{BASE} and their carers", [BASE]),
     ("shorter title", BASE, [f"{BASE} and their carers"]),
+    ("main title alone", BASE, [f"{BASE}: results in 378 hips at 12 years"]),
 ]
 
 
@@ -135,6 +136,24 @@ def test_near_miss_titles_by_one_author_never_match_each_other(tmp_path, cli, ca
     data = _attach(cli, review2, folder)
     own = next(r.id for r in review2.records() if r.title == pdf_title)
     assert data["pdfs"][0]["outcome"] == "attached" and data["pdfs"][0]["record_id"] == own, data
+
+
+def test_a_pdf_titled_with_a_records_main_title_alone_goes_to_a_person(tmp_path, cli):
+    # The team's martin_nearmiss.pdf: the record's title without its subtitle, first author
+    # matching; another author's record shares the main title.
+    main = "Hepatectomy for non-colorectal non-neuroendocrine liver metastases"
+    rows = [
+        {"title": f"{main}: oncological outcomes in 137 patients", "authors": "Gomes, F. G.", "year": "2012"},
+        {"title": f"{main}: long-term outcomes in 149 patients", "authors": "Martin, I. T.", "year": "2009"},
+    ]
+    review = fulltext_review(tmp_path, rows)
+    folder = tmp_path / "pdfs"
+    write(folder, "martin.pdf", article(main, "IT Martin, S Ibrahim, K Ogawa", 2009))
+    (pdf,) = _attach(cli, review, folder)["pdfs"]
+    martin = next(r.id for r in review.records() if r.authors[0].startswith("Martin"))
+    assert pdf["outcome"] == "uncertain" and "main title alone" in pdf["reason"], pdf
+    assert pdf["candidates"][0]["record_id"] == martin and pdf["pdf_title"] == [main]
+    assert not read_manifest(review.root)[0]
 
 
 def test_a_doi_without_its_title_goes_to_a_person(tmp_path, cli):
@@ -603,3 +622,21 @@ def test_the_screens_readers_give_the_attached_reports_text_and_path(cli, review
         pdf.unlink()  # a clone without the PDFs
     text_of, path_of = _full_text_readers(review, load_stage(review, "full-text"), None)
     assert "not in this clone" in text_of(trial) and path_of(trial) == ""
+
+
+def test_the_manifest_names_the_person_not_a_placeholder_when_user_is_unset(monkeypatch):
+    import getpass
+
+    from screener.cli.fulltext import _who
+
+    for name in ("USER", "LOGNAME", "LNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    assert _who("alice") == "alice"
+    monkeypatch.setattr(getpass, "getuser", lambda: "jdoe")
+    assert _who(None) == "jdoe"
+
+    def no_login() -> str:
+        raise OSError("no login name")
+
+    monkeypatch.setattr(getpass, "getuser", no_login)
+    assert _who(None) == "unknown"

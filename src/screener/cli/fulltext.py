@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -33,9 +32,17 @@ def fulltext() -> None:
 
 
 def _who(reviewer: str | None) -> str:
+    import getpass
+
     from ..screening.decisions import check_reviewer_name
 
-    return check_reviewer_name(reviewer or os.environ.get("USER") or "reviewer")
+    # Who attached a file is provenance: the --reviewer given, else the login name, never a
+    # placeholder that reads like a person.
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no $USER/$LOGNAME and no passwd entry (a bare container)
+        login = ""
+    return check_reviewer_name(reviewer or login or "unknown")
 
 
 @fulltext.command()
@@ -48,7 +55,7 @@ def _who(reviewer: str | None) -> str:
     is_flag=True,
     help="OCR PDFs without a text layer (scans) with ocrmypdf, when installed.",
 )
-@click.option("--reviewer", default=None, help="Your name, recorded in the manifest (default: $USER).")
+@click.option("--reviewer", default=None, help="Your name, recorded in the manifest (default: login name).")
 @json_option
 def attach(
     folder: Path, dry_run: bool, interactive: bool, use_ocr: bool, reviewer: str | None, as_json: bool
@@ -142,6 +149,9 @@ def _ask(outcome) -> str | None:  # noqa: ANN001 - a fulltext.attach.PdfOutcome
             if on
         )
         table.add_row(str(number), c.record_id, c.title, f"{c.score:.0f}", found)
+    if outcome.pdf_title:
+        # What the PDF itself says, to hold the candidates' titles against.
+        console.print(Text("the PDF's title: " + " / ".join(outcome.pdf_title), style="bold"))
     console.print(table)
     console.print(
         f"[bold]1-{len(options)}[/bold] attach to that record   [bold]k[/bold] skip   [bold]q[/bold] quit"
@@ -214,7 +224,7 @@ def show(record_id: str) -> None:
 @click.argument("record_id")
 @click.argument("state", type=click.Choice(["not_available", "needs_manual_retrieval", "prepared"]))
 @click.option("--note", default="", help="Why (e.g. 'library has no holdings').")
-@click.option("--reviewer", default=None, help="Your name, recorded in the manifest (default: $USER).")
+@click.option("--reviewer", default=None, help="Your name, recorded in the manifest (default: login name).")
 def mark(record_id: str, state: str, note: str, reviewer: str | None) -> None:
     """Set RECORD_ID's report state by hand: not_available (no copy can be found),
     needs_manual_retrieval (the attached file is wrong: set it aside), prepared (a file that
