@@ -321,7 +321,8 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
         outcome = dedup_review(review)
         if outcome.pending:
             report.open_work.append(
-                f"{len(outcome.pending)} uncertain duplicate pairs wait for a person "
+                f"{plural(len(outcome.pending), 'uncertain duplicate pair')} "
+                f"wait{'s' if len(outcome.pending) == 1 else ''} for a person "
                 "('screener dedup --review')"
             )
         if review.config.reviewers and outcome.result.records:

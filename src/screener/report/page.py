@@ -431,7 +431,8 @@ def _dedup_section(data: ReportData) -> str:
         f"<p>{d['records']} records in, {d['duplicates_removed']} duplicates removed, {d['unique']} unique "
         f"records; {d['pairs_compared']} pairs compared in full."
         + (
-            f" <strong>{d['uncertain_pending']} uncertain pairs wait for a person</strong> "
+            f" <strong>{plural(d['uncertain_pending'], 'uncertain pair')} "
+            f"wait{'s' if d['uncertain_pending'] == 1 else ''} for a person</strong> "
             "(<code>screener dedup --review</code>)."
             if d["uncertain_pending"]
             else ""
