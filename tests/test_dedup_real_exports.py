@@ -418,3 +418,21 @@ def test_a_footnote_mark_after_the_title_is_not_a_number_of_the_study():
 def test_a_roman_supplement_number_before_the_page_is_no_part_of_it(pages, key):
     # Chosen on rathbone respiratory (Annals of Oncology's "viii108" against "108"), checked on the others.
     assert N.pages_key(pages) == key
+
+
+def test_numbers_only_in_a_dropped_subtitle_do_not_keep_copies_apart():
+    # One database dropped the subtitle, which held the study's size (the team's repro).
+    main = "Hepatic resection for colorectal liver metastases"
+    abstract = "BACKGROUND: Liver metastases are the commonest indication for hepatectomy. METHODS: 789."
+    fields = dict(
+        authors=["Borg, L. K.", "Chan, T.", "Chaudhry, N. J."],
+        year=2007,
+        journal="Journal of Clinical Oncology",
+        abstract=abstract,
+    )
+    full = rec(title=f"{main}: perioperative morbidity in 378 patients from an Australian centre", **fields)
+    assert together([full, rec(title=main, **fields)])
+    # Both subtitles present and differing in their numbers: still other studies.
+    assert not together([full, rec(title=f"{main}: perioperative morbidity in 212 patients", **fields)])
+    # A number in the main title itself still counts.
+    assert not together([rec(title=f"{main} in 378 patients", **fields), rec(title=main, **fields)])

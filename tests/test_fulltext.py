@@ -13,6 +13,7 @@ from screener.fulltext import attach as ft
 from screener.fulltext.manifest import MANIFEST, pdf_file_name, read_manifest
 from screener.fulltext.match import Matcher
 from screener.records import Record
+from screener.screening.decisions import DecisionLog, decision_path
 
 from .conftest import FIXTURES, needs_shared
 from .fulltext_helpers import article, fulltext_review, write
@@ -108,6 +109,7 @@ NEAR_MISSES = [
     ),
     ("longer title", f"{BASE} and their carers", [BASE]),
     ("shorter title", BASE, [f"{BASE} and their carers"]),
+    ("main title alone", BASE, [f"{BASE}: results in 378 hips at 12 years"]),
 ]
 
 
@@ -134,6 +136,24 @@ def test_near_miss_titles_by_one_author_never_match_each_other(tmp_path, cli, ca
     data = _attach(cli, review2, folder)
     own = next(r.id for r in review2.records() if r.title == pdf_title)
     assert data["pdfs"][0]["outcome"] == "attached" and data["pdfs"][0]["record_id"] == own, data
+
+
+def test_a_pdf_titled_with_a_records_main_title_alone_goes_to_a_person(tmp_path, cli):
+    # The team's martin_nearmiss.pdf: the record's title without its subtitle, first author
+    # matching; another author's record shares the main title.
+    main = "Hepatectomy for non-colorectal non-neuroendocrine liver metastases"
+    rows = [
+        {"title": f"{main}: oncological outcomes in 137 patients", "authors": "Gomes, F. G.", "year": "2012"},
+        {"title": f"{main}: long-term outcomes in 149 patients", "authors": "Martin, I. T.", "year": "2009"},
+    ]
+    review = fulltext_review(tmp_path, rows)
+    folder = tmp_path / "pdfs"
+    write(folder, "martin.pdf", article(main, "IT Martin, S Ibrahim, K Ogawa", 2009))
+    (pdf,) = _attach(cli, review, folder)["pdfs"]
+    martin = next(r.id for r in review.records() if r.authors[0].startswith("Martin"))
+    assert pdf["outcome"] == "uncertain" and "main title alone" in pdf["reason"], pdf
+    assert pdf["candidates"][0]["record_id"] == martin and pdf["pdf_title"] == [main]
+    assert not read_manifest(review.root)[0]
 
 
 def test_a_doi_without_its_title_goes_to_a_person(tmp_path, cli):
@@ -308,6 +328,46 @@ def test_show_prints_the_text_with_page_marks(cli, tmp_path):
     record_id = review.records()[0].id
     out = cli("--review", str(review.root), "fulltext", "show", record_id).out
     assert out.startswith("--- page 1 of 1 ---") and "Sleep duration" in out
+
+
+def test_check_notes_full_text_decisions_made_with_no_report_attached(cli, review_pair):
+    review, folder = review_pair
+    (folder / "Haddad 2020.PDF").unlink()
+    _attach(cli, review, folder)
+    ids = {r.title: r.id for r in review.records()}
+    trial, cohort = ids[TRIAL["title"]], ids[COHORT["title"]]
+
+    def open_work() -> list[str]:
+        return json.loads(cli("--review", str(review.root), "check", "--json").out)["open_work"]
+
+    # not-retrieved is the decision for a record without a report: nothing to say.
+    DecisionLog(decision_path(review.labels_dir, "full-text", "bob")).append(cohort, "not-retrieved")
+    assert not any("decided with no report" in line for line in open_work())
+    alice = DecisionLog(decision_path(review.labels_dir, "full-text", "alice"))
+    alice.append(trial, "include")
+    alice.append(cohort, "exclude", reason=review.config.exclusion_reasons[0])
+    said = [line for line in open_work() if "decided with no report" in line]
+    assert said == [
+        f"full-text: 1 record decided with no report attached ({cohort}): attach the PDF "
+        "('screener fulltext attach'), or decide not-retrieved"
+    ]
+
+
+@pytest.mark.parametrize("decision", ["exclude", "not-retrieved"])
+def test_list_missing_leaves_out_records_final_at_full_text(cli, review_pair, decision):
+    review, folder = review_pair
+    (folder / "Haddad 2020.PDF").unlink()
+    _attach(cli, review, folder)
+    cohort = next(r.id for r in review.records() if r.title == COHORT["title"])
+    root = str(review.root)
+    assert "Sleep duration" in cli("--review", root, "fulltext", "list", "--missing").out
+    reason = review.config.exclusion_reasons[0] if decision == "exclude" else ""
+    for name in ("alice", "bob"):
+        log = DecisionLog(decision_path(review.labels_dir, "full-text", name))
+        log.append(cohort, decision, reason=reason)
+    result = cli("--review", root, "fulltext", "list", "--missing")
+    assert result.code == 0 and "Sleep duration" not in result.out
+    assert "1 record without a full text left out: final already" in result.err
 
 
 def test_list_missing_exports_ris_and_csv_for_interlibrary_loans(cli, review_pair, tmp_path):
@@ -516,6 +576,36 @@ def test_the_screen_at_full_text_shows_the_report_and_o_opens_its_pdf(tmp_path, 
     assert "Abstract 1 about" in shown
 
 
+def test_the_full_text_screen_says_when_a_record_has_no_report(tmp_path):
+    """A record without a file shows its abstract at full text: a visible line says so, and the
+    rules name what is shown (the report, or the abstract)."""
+    from screener.screening.screen import screen_lines
+
+    from .test_screen_session import console, no_highlight, session, text_of
+
+    s = session(
+        tmp_path,
+        "full-text",
+        report_text=lambda rid: "(the PDF is not in this clone)" if rid == "pmid:100" else None,
+    )
+    shown = text_of(screen_lines(s, console(80, 24), no_highlight, 80, 24))
+    assert not any("no report attached" in line for line in shown)
+    assert any(line.startswith("─── report ") for line in shown)
+    assert any("end of report" in line for line in shown) and not any(
+        "end of abstract" in line for line in shown
+    )
+    s.queue = s.queue[1:]
+    s._wrapped = None
+    shown = text_of(screen_lines(s, console(80, 24), no_highlight, 80, 24))
+    assert "no report attached (fulltext attach, or r: not retrieved)" in shown
+    assert any(line.startswith("─── abstract ") for line in shown) and "Abstract 1 about" in "\n".join(shown)
+    # At title-abstract the line never shows.
+    shown = text_of(
+        screen_lines(session(tmp_path / "ta", "title-abstract"), console(80, 24), no_highlight, 80, 24)
+    )
+    assert not any("no report attached" in line for line in shown)
+
+
 def test_the_screens_readers_give_the_attached_reports_text_and_path(cli, review_pair):
     from screener.cli.screening import _full_text_readers
     from screener.screening import load_stage
@@ -532,3 +622,21 @@ def test_the_screens_readers_give_the_attached_reports_text_and_path(cli, review
         pdf.unlink()  # a clone without the PDFs
     text_of, path_of = _full_text_readers(review, load_stage(review, "full-text"), None)
     assert "not in this clone" in text_of(trial) and path_of(trial) == ""
+
+
+def test_the_manifest_names_the_person_not_a_placeholder_when_user_is_unset(monkeypatch):
+    import getpass
+
+    from screener.cli.fulltext import _who
+
+    for name in ("USER", "LOGNAME", "LNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    assert _who("alice") == "alice"
+    monkeypatch.setattr(getpass, "getuser", lambda: "jdoe")
+    assert _who(None) == "jdoe"
+
+    def no_login() -> str:
+        raise OSError("no login name")
+
+    monkeypatch.setattr(getpass, "getuser", no_login)
+    assert _who(None) == "unknown"

@@ -453,3 +453,16 @@ def test_people_csv_outputs_cannot_run_formulas(cli, tmp_path, monkeypatch):
     assert cli(*args).code == 0
     rows = list(csv.DictReader((root / "labels" / "title-abstract" / "alice.csv").open()))
     assert rows[-1]["note"] == note
+
+
+def test_rank_says_how_its_order_relates_to_the_screens(cli, tmp_path, monkeypatch):
+    # Two models take turns in the screen: rank's list is the ranking applied from the next
+    # decision, and it says so (the team read rank 1 as the screen's first record).
+    monkeypatch.setenv("COLUMNS", "300")
+    root = make_review(cli, tmp_path, SAME_WORDS)
+    help_text = " ".join(cli("rank", "--help").out.split())
+    assert "applies from the reviewer's next decision" in help_text and "first record may differ" in help_text
+    text = " ".join(cli("rank", "--reviewer", "alice", "--review", str(root)).out.split())
+    assert "applies this ranking from your next decision on; its first record may differ" in text
+    report = json.loads(cli("rank", "--reviewer", "alice", "--json", "--review", str(root)).out)
+    assert "first record may differ" in report["order"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import subprocess
@@ -151,6 +152,38 @@ def test_kappa_confidence_interval_known_value():
     assert kappa == pytest.approx(0.70)
     assert (high - low) / 2 / 1.96 == pytest.approx(0.0711, abs=5e-4)
     assert pabak == pytest.approx(0.70)
+
+
+@pytest.mark.parametrize(
+    ("table", "low", "high"),
+    [
+        ((3, 2, 0, 8), 0.229, 1.0),  # the team's 13 records: the large-sample CI ran to 1.068
+        ((0, 3, 4, 0), -1.0, None),  # all disagreement, small n: the lower end is clipped
+        ((2, 0, 0, 5), None, None),  # 100% agreement on 7: SE 0, no interval to claim
+    ],
+)
+def test_kappa_confidence_interval_stays_within_what_kappa_can_be(table, low, high):
+    ii, ie, ei, ee = table
+    a = [1] * ii + [1] * ie + [0] * ei + [0] * ee
+    b = [1] * ii + [0] * ie + [1] * ei + [0] * ee
+    kappa, lo, hi, _, _ = cohen_kappa(a, b)
+    if low is None:
+        assert math.isnan(lo) and math.isnan(hi) and kappa == 1.0
+        return
+    assert -1.0 <= lo <= kappa <= hi <= 1.0
+    assert lo == pytest.approx(low, abs=5e-4)
+    if high is not None:
+        assert hi == high
+
+
+def test_agreement_says_when_kappas_ci_is_not_estimable(screened, cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    a, b = log(screened, TA, "alice"), log(screened, TA, "bob")
+    for rid, x in ((OSBORNE, "include"), (GOMEZ, "exclude"), (HOUSE, "exclude")):
+        a.append(rid, x)
+        b.append(rid, x)
+    out = cli("agreement", "--stage", TA, "--review", str(screened.root)).out
+    assert "CI not estimable" in " ".join(out.split()) and "1.000 to 1.000" not in out
 
 
 def test_agreement_per_pair(screened):

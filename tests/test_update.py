@@ -15,7 +15,7 @@ from screener.update import update_review
 
 from .conftest import SAMPLES
 from .eutils_server import EutilsServer, FakePubmed, PubmedRecord, generate_records, generated_medline
-from .test_prisma import OSBORNE, build
+from .test_prisma import GOMEZ, OSBORNE, build
 
 
 def test_import_update_only_new_studies_enter_screening(tmp_path):
@@ -177,6 +177,27 @@ def test_a_failing_search_leaves_the_review_as_it_was(tmp_path):
     # medline-a's new records were fetched, but nothing is written when medline-b fails.
     assert {p: p.read_bytes() for p in review.searches_dir.iterdir()} == snapshot
     assert review.current_round() == 1
+
+
+def test_an_update_rounds_in_progress_counts_are_the_rounds_own(tmp_path, cli):
+    """The in-progress line of round 2 counts round 2's records, as its flow does; round 1's
+    open work is said apart (it was counted into round 2's figures before)."""
+    from screener.screening.decisions import DecisionLog, decision_path
+
+    review = build(tmp_path)
+    # Round 1 left a full-text conflict: bob changed his mind on Gomez.
+    DecisionLog(decision_path(review.labels_dir, "full-text", "bob")).append(GOMEZ, "include")
+    update_review(review, imports=[("rayyan", SAMPLES / "rayyan.csv"), ("ovid", SAMPLES / "ovid.ris")])
+    counts = prisma_counts(review)
+    assert counts.round == 2 and counts.count("records_screened") == 2
+    assert counts.awaiting["title-abstract"] == {"undecided": 2, "open": 0, "conflicts": 0}
+    assert sum(counts.awaiting["full-text"].values()) == 0
+    assert counts.earlier_rounds_waiting == 1 and counts.in_progress
+    said = "title-abstract: 2 not screened yet; earlier rounds: 1 record not final"
+    assert counts.in_progress_text() == said
+    assert prisma_counts(review, round=1).awaiting["full-text"]["conflicts"] == 1
+    text = cli("prisma", "--review", str(review.root)).out
+    assert "earlier rounds: 1 record not final" in " ".join(text.split())
 
 
 def test_update_import_takes_database_and_date_and_warns_when_the_round_is_unfinished(tmp_path, cli):

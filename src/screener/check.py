@@ -325,7 +325,8 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
         outcome = dedup_review(review)
         if outcome.pending:
             report.open_work.append(
-                f"{len(outcome.pending)} uncertain duplicate pairs wait for a person "
+                f"{plural(len(outcome.pending), 'uncertain duplicate pair')} "
+                f"wait{'s' if len(outcome.pending) == 1 else ''} for a person "
                 "('screener dedup --review')"
             )
         if review.config.reviewers and outcome.result.records:
@@ -361,11 +362,28 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
                 if stage == "full-text" and view.records:
                     from .fulltext import reports
 
-                    missing = sum(not r.has_file for r in reports(review, (view.records, member_of))[0])
-                    if missing:
+                    without = {
+                        r.record.id for r in reports(review, (view.records, member_of))[0] if not r.has_file
+                    }
+                    if without:
                         report.open_work.append(
-                            f"full-text: {missing} of {len(view.records)} records have no full text attached "
-                            "('screener fulltext status')"
+                            f"full-text: {len(without)} of {len(view.records)} records have no full text "
+                            "attached ('screener fulltext status')"
+                        )
+                    # A decision on a record with no report was made on its abstract, or on a
+                    # file outside the review: worth a look, not corrupt. not-retrieved says so.
+                    blind = {
+                        rid
+                        for decided in view.decisions.values()
+                        for rid, d in decided.items()
+                        if rid in without and d.decision != "not-retrieved"
+                    }
+                    if blind:
+                        first = sorted(blind)[0]
+                        report.open_work.append(
+                            f"full-text: {plural(len(blind), 'record')} decided with no report attached "
+                            f"({first}{' ...' if len(blind) > 1 else ''}): attach the PDF "
+                            "('screener fulltext attach'), or decide not-retrieved"
                         )
     except ScreenerError as exc:
         report.problems.append(str(exc))

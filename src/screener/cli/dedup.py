@@ -10,6 +10,7 @@ from rich.text import Text
 
 from ..errors import ScreenerError
 from ..importers import FORMATS
+from ..words import plural
 from . import cli
 from .common import (
     Table,
@@ -178,7 +179,9 @@ def dedup(
     )
     console.print(table)
     if outcome.pending:
-        console.print(f"{len(outcome.pending)} uncertain pairs wait for a person: screener dedup --review")
+        waiting = len(outcome.pending)
+        said = f"{plural(waiting, 'uncertain pair')} wait{'s' if waiting == 1 else ''} for a person"
+        console.print(f"{said}: screener dedup --review")
     _print_splits(splits, plan, carried)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 from rich.text import Text
 
 from ..errors import ScreenerError
+from ..words import plural
 from . import cli
 from .common import Table, console, err_console, find_review, json_option, print_json, progress_bar
 
@@ -33,9 +33,17 @@ def fulltext() -> None:
 
 
 def _who(reviewer: str | None) -> str:
+    import getpass
+
     from ..screening.decisions import check_reviewer_name
 
-    return check_reviewer_name(reviewer or os.environ.get("USER") or "reviewer")
+    # Who attached a file is provenance: the --reviewer given, else the login name, never a
+    # placeholder that reads like a person.
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no $USER/$LOGNAME and no passwd entry (a bare container)
+        login = ""
+    return check_reviewer_name(reviewer or login or "unknown")
 
 
 @fulltext.command()
@@ -48,7 +56,7 @@ def _who(reviewer: str | None) -> str:
     is_flag=True,
     help="OCR PDFs without a text layer (scans) with ocrmypdf, when installed.",
 )
-@click.option("--reviewer", default=None, help="Your name, recorded in the manifest (default: $USER).")
+@click.option("--reviewer", default=None, help="Your name, recorded in the manifest (default: login name).")
 @json_option
 def attach(
     folder: Path, dry_run: bool, interactive: bool, use_ocr: bool, reviewer: str | None, as_json: bool
@@ -142,6 +150,9 @@ def _ask(outcome) -> str | None:  # noqa: ANN001 - a fulltext.attach.PdfOutcome
             if on
         )
         table.add_row(str(number), c.record_id, c.title, f"{c.score:.0f}", found)
+    if outcome.pdf_title:
+        # What the PDF itself says, to hold the candidates' titles against.
+        console.print(Text("the PDF's title: " + " / ".join(outcome.pdf_title), style="bold"))
     console.print(table)
     console.print(
         f"[bold]1-{len(options)}[/bold] attach to that record   [bold]k[/bold] skip   [bold]q[/bold] quit"
@@ -297,7 +308,7 @@ def show(record_id: str) -> None:
 @click.argument("record_id")
 @click.argument("state", type=click.Choice(["not_available", "needs_manual_retrieval", "prepared"]))
 @click.option("--note", default="", help="Why (e.g. 'library has no holdings').")
-@click.option("--reviewer", default=None, help="Your name, recorded in the manifest (default: $USER).")
+@click.option("--reviewer", default=None, help="Your name, recorded in the manifest (default: login name).")
 def mark(record_id: str, state: str, note: str, reviewer: str | None) -> None:
     """Set RECORD_ID's report state by hand: not_available (no copy can be found),
     needs_manual_retrieval (the attached file is wrong: set it aside), prepared (a file that
@@ -322,21 +333,21 @@ def mark(record_id: str, state: str, note: str, reviewer: str | None) -> None:
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here."
 )
 def list_missing(missing: bool, fmt: str, output: Path | None) -> None:
-    """Export the records at the full-text stage that have no file yet (for interlibrary loans).
+    """Export the records at the full-text stage that have no file yet (for interlibrary loans);
+    records already final without one (excluded, not retrieved) are left out.
 
     \b
     Example:
       screener fulltext list --missing --format ris -o ill-requests.ris
     """
     from ..export import WRITERS, final_decisions
-    from ..fulltext import reports
+    from ..fulltext import missing_reports
     from ..outputs import check_output_file, write_output
 
     if output is not None:
         check_output_file(output)
     review = find_review(None)
-    items, _ = reports(review)
-    lacking = {r.record.id: r.state for r in items if not r.has_file}
+    lacking, final = missing_reports(review)
     rows = [row for row in final_decisions(review, "full-text", "all") if row.record.id in lacking]
     for row in rows:
         row.notes.append(f"full text: {lacking[row.record.id].replace('_', ' ')}")
@@ -346,3 +357,10 @@ def list_missing(missing: bool, fmt: str, output: Path | None) -> None:
     else:
         write_output(output, text.encode("utf-8"))
         err_console.print(Text(f"{len(rows)} records without a full text exported to {output}"))
+    if final:
+        err_console.print(
+            Text(
+                f"{plural(final, 'record')} without a full text left out: final already "
+                "(excluded, not retrieved)"
+            )
+        )

@@ -279,6 +279,13 @@ def simulate(
         console.print(f"Recall curves in {plot}")
 
 
+# What rank's order is, against the screen's (two models take turns there, one per decision).
+ORDER_SAID = (
+    "the screen applies this ranking from your next decision on; its first record may differ "
+    "(where your last session left off, or file order), and each decision retrains the other model"
+)
+
+
 @cli.command()
 @click.option("--reviewer", required=True, help="Rank from this reviewer's decisions only.")
 @stage_option
@@ -306,6 +313,12 @@ def rank(
     review.toml states a question (or criteria), the question and the search queries rank the
     records before the first decision and count as one relevant example, fading as inclusions
     come; without one, the order is the file's until the reviewer includes and excludes a record.
+
+    The list is the ranking a screen session applies from the reviewer's next decision on (the
+    first of the two models, trained on the decisions so far). The screen's first record is
+    where the last session's ranking left off (or the file's order) while that ranking is
+    computed, and each decision retrains the other model: the first record may differ, and the
+    list further down is a forecast, not the order the screen promises.
 
     \b
     Example:
@@ -367,6 +380,7 @@ def rank(
                 "question": question,
                 "notice": ranker.notice if ranker else "",
                 "records": rows,
+                "order": ORDER_SAID,
                 # With an allocation: records waiting for votes that no share holds yet (an update's).
                 "not_allocated": view.not_allocated(voting) if view.allocation is not None else 0,
             }
@@ -397,3 +411,4 @@ def rank(
             r["title"] or "(no title)",  # Table cells are plain text, never rich markup
         )
     console.print(table)
+    console.print(f"Note: {ORDER_SAID}.", highlight=False, markup=False)

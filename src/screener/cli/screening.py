@@ -237,6 +237,8 @@ def agreement_cmd(stage: str, review_dir: Path | None, as_json: bool) -> None:
         kappa = number(a.kappa)
         if math.isfinite(a.kappa_ci_low):
             kappa += f" ({number(a.kappa_ci_low)} to {number(a.kappa_ci_high)})"
+        elif math.isfinite(a.kappa):
+            kappa += " (CI not estimable)"
         table.add_row(
             a.stage,
             f"{a.reviewer_1} / {a.reviewer_2}",

@@ -305,6 +305,14 @@ def _field_state(a: str, b: str) -> int:
 _DIGITS = re.compile(r"\d+")
 
 
+def _subtitle_dropped(a: str, b: str) -> bool:
+    """One title is the other's main title alone (title_key keeps the subtitle after two
+    spaces): numbers only the subtitle has ("... in 378 patients") are no evidence of another
+    article, as databases drop subtitles. The main title must be long enough to say something."""
+    main_a, main_b = a.split("  ")[0], b.split("  ")[0]
+    return main_a == main_b and len(main_a) >= 15 and (a == main_a) != (b == main_b)
+
+
 def _footnote_mark_only(a: str, b: str) -> bool:
     """One title is the other plus a lone digit at its end (a footnote mark), and long enough
     that the digit cannot be what tells two studies apart."""
@@ -431,7 +439,7 @@ def decide_pair(p: Prepared, i: int, j: int, t: float, tp: float, au: float, ab:
         return UNCERTAIN if authors_ok and not details_conflict and dy == 0 else DISTINCT, (
             "a short, generic title with nothing else to tell them apart"
         )
-    if p.numbers[i] != p.numbers[j]:
+    if p.numbers[i] != p.numbers[j] and not _subtitle_dropped(p.title[i], p.title[j]):
         if _footnote_mark_only(p.title[i], p.title[j]) and page == 1 and volume == 1 and dy == 0 and au >= 90:
             # "... employee representation 1": a footnote mark the export kept, not a number of
             # the study, when volume and first page agree.

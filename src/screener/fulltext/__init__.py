@@ -90,6 +90,19 @@ def reports(
     return out, skipped
 
 
+def missing_reports(review) -> tuple[dict[str, str], int]:  # noqa: ANN001 - a review.Review
+    """The records at the full-text stage still to fetch (no file attached), id -> manifest
+    state, and how many more have no file but a final exclude or not-retrieved: a request for
+    those would fetch a report no one needs."""
+    from ..screening import load_stage, review_studies
+
+    studies, member_of = review_studies(review)
+    view = load_stage(review, "full-text", studies, member_of)
+    lacking = {r.record.id: r.state for r in reports(review, (view.records, member_of))[0] if not r.has_file}
+    done = {rid for rid in lacking if rid in view.final and view.final[rid].decision != "include"}
+    return {rid: state for rid, state in lacking.items() if rid not in done}, len(done)
+
+
 def find_report(review, record_id: str) -> Report:  # noqa: ANN001
     """The report of `record_id` (any copy of the study), or an error saying what to do."""
     stage = stage_records(review)

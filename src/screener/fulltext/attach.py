@@ -53,6 +53,7 @@ class PdfOutcome:
     title_found: bool = False
     candidates: list[Candidate] = field(default_factory=list)
     ocr_of: str = ""  # with --ocr: the sha256 of the file as found (sha256 is then the OCRed copy's)
+    pdf_title: list[str] = field(default_factory=list)  # the PDF's own title line(s), shown to a person
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,7 @@ class PdfOutcome:
             "sha256": self.sha256,
             "candidates": [c.to_dict() for c in self.candidates[:5]],
             "ocr": bool(self.ocr_of),
+            "pdf_title": self.pdf_title,
         }
 
 
@@ -164,7 +166,15 @@ def _one(path: Path, name: str, matcher: Matcher, seen: dict[str, str], use_ocr:
     match = matcher.match(pdf.text, pdf.metadata)
     outcome = {ATTACH: ATTACHED, NONE: UNMATCHED}.get(match.outcome, UNCERTAIN)
     return PdfOutcome(
-        name, outcome, match.record_id, match.reason, digest, match.title_found, match.candidates, original
+        name,
+        outcome,
+        match.record_id,
+        match.reason,
+        digest,
+        match.title_found,
+        match.candidates,
+        original,
+        match.pdf_title,
     )
 
 

@@ -24,7 +24,7 @@ from itertools import chain
 
 from rapidfuzz import fuzz
 
-from ..normalise import first_author, fold, strip_title_notes
+from ..normalise import first_author, fold, strip_title_notes, title_key
 from ..records import Record, normalise_doi
 
 ATTACH = "attach"
@@ -55,6 +55,7 @@ class Candidate:
     author: bool = False
     year: bool = False
     why: str = ""
+    main_only: bool = False  # only the record's main title stands in the PDF (no subtitle)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -75,6 +76,7 @@ class Match:
     reason: str = ""
     title_found: bool = False
     candidates: list[Candidate] = field(default_factory=list)
+    pdf_title: list[str] = field(default_factory=list)  # the PDF's own title line(s), for a person
 
 
 @dataclass
@@ -86,6 +88,7 @@ class _Target:
     doi: str
     pmid: str
     n_words: int
+    main: str = ""  # the main title's letters and digits, when the title has a subtitle
 
 
 class Matcher:
@@ -96,6 +99,7 @@ class Matcher:
         self.by_doi: dict[str, list[int]] = {}
         self.by_pmid: dict[str, list[int]] = {}
         self.by_word: dict[str, list[int]] = {}
+        self.by_main: dict[str, list[int]] = {}
         for record in records:
             folded = fold(strip_title_notes(record.title))
             words = frozenset(w for w in folded.split() if len(w) >= 4)
@@ -109,6 +113,11 @@ class Matcher:
                 record.pmid.strip(),
                 len(folded.split()),
             )
+            parts = title_key(record.title).split("  ")
+            main = parts[0].replace(" ", "")
+            if len(parts) == 2 and len(main) >= MIN_TITLE_CHARS and len(parts[0].split()) >= MIN_TITLE_WORDS:
+                target.main = main
+                self.by_main.setdefault(main, []).append(index)
             self.targets.append(target)
             if target.doi:
                 self.by_doi.setdefault(target.doi, []).append(index)
@@ -151,9 +160,26 @@ class Matcher:
         # only the few sharing most words are scored for closeness (a fuzzy alignment).
         for rank, (index, _share) in enumerate(page.sharing_words(self)):
             candidate(index, close=rank < FUZZY_SCORED)
-        shown = sorted(candidates.values(), key=lambda c: (-c.score, not c.by_id, c.record_id))
+        # A PDF titled with a record's main title alone (one source dropped the subtitle) may be
+        # its report or another article of the series: a person's call, never an attachment.
+        title_lines: list[str] = []
+        for index in page.main_titles(self):
+            found = candidate(index)
+            stands, _ = page.title_stands(self.targets[index].main)
+            if found is None or found.exact or not stands:
+                continue
+            found.main_only, found.score = True, max(found.score, CLOSE)
+            found.why = "the PDF's title is the record's main title alone, without its subtitle"
+            title_lines = title_lines or page.lines_of(self.targets[index].main)
+        # Among main titles alone, the record whose first author is there first.
+        shown = sorted(
+            candidates.values(),
+            key=lambda c: (-c.score, not c.by_id, c.main_only and not c.author, c.record_id),
+        )
         shown = [c for c in shown if c.by_id or c.score >= CLOSE]
-        return _decide(shown, {self.targets[i].record.id: self.targets[i] for i in candidates})
+        decided = _decide(shown, {self.targets[i].record.id: self.targets[i] for i in candidates})
+        decided.pdf_title = title_lines or page.lines_of_best(decided.record_id, self) or page.lines[:3]
+        return decided
 
     def _identified(self, text: str) -> dict[int, str]:
         found: dict[int, str] = {}
@@ -311,6 +337,30 @@ class _Page:
             if following[:1].islower() or following[:1] in ":-\u2013\u2014(" or connector:
                 return "the line after the title seems to carry it on (a longer title?)"
         return ""
+
+    def main_titles(self, matcher: Matcher) -> list[int]:
+        """Records whose main title is the text of one to three lines of the first ones."""
+        found: list[int] = []
+        compact = ["".join(tokens) for tokens in self.line_tokens[:60]]
+        for first in range(len(compact)):
+            for last in range(first + 1, min(first + 3, len(compact)) + 1):
+                found.extend(matcher.by_main.get("".join(compact[first:last]), ()))
+        return list(dict.fromkeys(found))
+
+    def lines_of(self, title: str) -> list[str]:
+        """The lines `title` (letters and digits) stands on, [] when it does not."""
+        start = self.compact.find(title)
+        while start >= 0:
+            end = start + len(title)
+            last = max((n for e, n in self.line_ends.items() if e >= end and e - end <= 2), default=None)
+            if start in self.line_starts and last is not None:
+                return [line.strip() for line in self.lines[self.line_starts[start] : last + 1]]
+            start = self.compact.find(title, start + 1)
+        return []
+
+    def lines_of_best(self, record_id: str, matcher: Matcher) -> list[str]:
+        target = next((t for t in matcher.targets if t.record.id == record_id), None)
+        return self.lines_of(target.compact) if target is not None else []
 
     def sharing_words(self, matcher: Matcher) -> list[tuple[int, float]]:
         """Records with at least 60% of their title's words in the text, most first (cheap

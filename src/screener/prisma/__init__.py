@@ -94,6 +94,9 @@ class PrismaCounts:
     # conflicts (waiting for the resolver). With undecided duplicate pairs: the review is in progress.
     awaiting: dict[str, dict[str, int]] = field(default_factory=dict)
     duplicate_pairs_undecided: int = 0
+    # Studies of earlier rounds not final yet: not this round's work, but the previous-studies
+    # box waits for them, so the flow is not final either.
+    earlier_rounds_waiting: int = 0
     # One per record of the duplicates box, in its order: the copy removed and the record it
     # was merged into (ids alone can repeat: one PMID found by two searches).
     removed_copies: list[dict[str, str]] = field(default_factory=list)
@@ -101,7 +104,7 @@ class PrismaCounts:
     @property
     def in_progress(self) -> bool:
         waiting = any(n for stage in self.awaiting.values() for n in stage.values())
-        return waiting or bool(self.duplicate_pairs_undecided)
+        return waiting or bool(self.duplicate_pairs_undecided or self.earlier_rounds_waiting)
 
     def in_progress_text(self) -> str:
         """What the counts still wait for, in one line ("" when the review is finished)."""
@@ -113,6 +116,9 @@ class PrismaCounts:
         if self.duplicate_pairs_undecided:
             pairs = self.duplicate_pairs_undecided
             parts.append(f"{pairs} duplicate pair{'' if pairs == 1 else 's'} undecided")
+        if self.earlier_rounds_waiting:
+            n = self.earlier_rounds_waiting
+            parts.append(f"earlier rounds: {n} record{'' if n == 1 else 's'} not final")
         return "; ".join(parts)
 
     @property
@@ -137,6 +143,7 @@ class PrismaCounts:
         out["in_progress"] = self.in_progress
         out["awaiting"] = {stage: dict(n) for stage, n in self.awaiting.items()}
         out["duplicate_pairs_undecided"] = self.duplicate_pairs_undecided
+        out["earlier_rounds_waiting"] = self.earlier_rounds_waiting
         out["other_methods_screened"] = len(self.other_studies)
         return out
 
@@ -305,11 +312,14 @@ def prisma_counts(review, outcome=None, views=None, studied=None, round: int | N
             boxes["new_reports"].append(sid)
     boxes["total_studies"] = boxes["previous_studies"] + boxes["new_studies"]
     boxes["total_reports"] = boxes["previous_reports"] + boxes["new_reports"]
-    # What the flow still waits for: the studies found by the round shown (all of them for the latest).
-    known = previous | column_of_study.keys()
+    # What the flow still waits for: the studies the round shown found first (its own screening,
+    # as its flow counts them); earlier rounds' open work is said apart, not mixed in.
+    waiting = {view.stage: view.waiting() for view in (ta, ft)}
     awaiting = {
-        view.stage: {what: len(ids & known) for what, ids in view.waiting().items()} for view in (ta, ft)
+        stage: {what: len(ids & column_of_study.keys()) for what, ids in by_what.items()}
+        for stage, by_what in waiting.items()
     }
+    earlier_waiting = {s for by_what in waiting.values() for ids in by_what.values() for s in ids} & previous
     first_found: dict[str, int] = {}
     for record, found_in in zip(records, rounds, strict=True):
         first_found[record.id] = min(found_in, first_found.get(record.id, found_in))
@@ -328,6 +338,7 @@ def prisma_counts(review, outcome=None, views=None, studied=None, round: int | N
         other_studies=other_studies,
         awaiting=awaiting,
         duplicate_pairs_undecided=len(undecided_pairs),
+        earlier_rounds_waiting=len(earlier_waiting),
         removed_copies=removed_copies,
     )
 

@@ -434,7 +434,8 @@ def _dedup_section(data: ReportData) -> str:
         f"<p>{d['records']} records in, {d['duplicates_removed']} duplicates removed, {d['unique']} unique "
         f"records; {d['pairs_compared']} pairs compared in full."
         + (
-            f" <strong>{d['uncertain_pending']} uncertain pairs wait for a person</strong> "
+            f" <strong>{plural(d['uncertain_pending'], 'uncertain pair')} "
+            f"wait{'s' if d['uncertain_pending'] == 1 else ''} for a person</strong> "
             "(<code>screener dedup --review</code>)."
             if d["uncertain_pending"]
             else ""
@@ -535,6 +536,8 @@ def _stage_section(stage) -> str:  # noqa: ANN001 - StageReport
             kappa = number(a.kappa)
             if math.isfinite(a.kappa_ci_low):
                 kappa += f" ({number(a.kappa_ci_low)} to {number(a.kappa_ci_high)})"
+            elif math.isfinite(a.kappa):
+                kappa += " (CI not estimable)"
             rows.append(
                 (
                     f'<span data-pair="{esc(a.reviewer_1)}/{esc(a.reviewer_2)}">'

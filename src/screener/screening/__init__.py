@@ -545,7 +545,12 @@ def cohen_kappa(a: list[int], b: list[int]) -> tuple[float, float, float, float,
     term3 = (kappa - pe * (1 - kappa)) ** 2
     variance = max(term1 + term2 - term3, 0.0) / (n * (1 - pe) ** 2)
     se = math.sqrt(variance)
-    return kappa, kappa - 1.96 * se, kappa + 1.96 * se, po, pabak
+    if se == 0:
+        # Perfect agreement: the formula's SE is 0 whatever n, and "1.000 to 1.000" would claim
+        # a certainty seven records cannot give. No interval is said (NaN: "CI not estimable").
+        return kappa, float("nan"), float("nan"), po, pabak
+    # Kappa lives in [-1, 1]; the normal approximation overshoots on small samples.
+    return kappa, max(-1.0, kappa - 1.96 * se), min(1.0, kappa + 1.96 * se), po, pabak
 
 
 def fleiss_kappa(counts: list[list[int]]) -> float:

@@ -164,6 +164,7 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
         said = session.stopping.failed or "the stopping rule: computing..."
         top.append(Text(_cut(said, width), style="dim"))
     record = session.current
+    report: str | None = None  # the attached report's text, at full text
     if record is None:
         left = session.matches_waiting()
         if session.matches is not None and not left:
@@ -201,8 +202,13 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
         top.append(Text(_cut(authors or "(no authors)", width), style="italic"))
         if session.abstracts is not None:
             session.abstracts.ensure(record)
+        # At full text (the screen has a reader of reports), a record without a file shows its
+        # abstract: said in plain sight, so no one decides on an abstract believing it the report.
+        report = session.report_text(record.id) if session.report_text is not None else None
+        if session.report_text is not None and report is None:
+            top.append(Text(_cut(NO_REPORT, width), style="bold yellow"))
         if session._wrapped is None or session._wrapped[0] != (record.id, width):
-            text = session.report_text(record.id) if session.report_text is not None else None
+            text = report
             lines = _wrapped(_abstract_text(record, highlight, text), console, width)
             session._wrapped = ((record.id, width), lines)
         abstract = session._wrapped[1]
@@ -235,13 +241,17 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
     session.page_size = room
     shown = abstract[session.scroll : session.scroll + room]
     below = len(abstract) - session.scroll - len(shown)
-    above = f"▲ {plural(session.scroll, 'line')} above (PgUp, k) " if session.scroll else ""
+    what = "report " if report is not None else "abstract "
+    above = f"▲ {plural(session.scroll, 'line')} above (PgUp, k) " if session.scroll else what
     rule_top = Text(_cut(("─── " + above).ljust(width, "─"), width), style="grey50")
     mark = f"▼ more below: {plural(below, 'line')} (space, PgDn, j) " if below else ""
-    mark = mark or ("end of abstract " if abstract else "")
+    mark = mark or (f"end of {what}" if abstract else "")
     rule_bottom = Text(_cut(("─── " + mark).ljust(width, "─"), width), style="bold" if below else "grey50")
     return (top + [rule_top] + shown + [rule_bottom] + bottom)[:height]
 
+
+
+NO_REPORT = "no report attached (fulltext attach, or r: not retrieved)"
 
 
 def _abstract_text(record: Record, highlight: Callable, report: str | None = None):  # noqa: ANN202 - rich.text.Text
