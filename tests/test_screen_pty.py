@@ -270,3 +270,26 @@ def test_all_records_shows_waiting_records_first_and_a_final_one_needs_two_press
     term.wait_for("saved: exclude")
     term.quit()
     assert labels(review, "dan")[-1][:2] == ["pmid:900", "exclude"]
+
+
+def test_at_full_text_slash_finds_a_word_in_the_report(tmp_path, cli):
+    """Issue #23 item 5: `/` within the report's text, at full text; f still searches the records."""
+    from .fulltext_helpers import fulltext_review, make_pdf, write
+
+    title = "Exercise therapy for chronic low back pain in older adults"
+    review = fulltext_review(tmp_path, [{"title": title, "authors": "Okafor, Chidi", "year": "2019"}])
+    write(tmp_path / "pdfs", "okafor.pdf", make_pdf([title, "Chidi Okafor", "J Test Med 2019"], pages=3))
+    assert cli("--review", str(review.root), "fulltext", "attach", str(tmp_path / "pdfs")).code == 0
+    term = Terminal(review, 24, 80, "screen", "--reviewer", "alice", "--stage", "full-text")
+    term.wait_for("─── report")
+    assert "Page 3 of the report" not in term.text()  # below the fold
+    term.press("/")
+    term.wait_for("Find in this report")
+    term.press("page 3 OF THE\r")
+    term.wait_for("match 1 of 1 (page 3)")
+    assert "Page 3 of the report" in term.text()
+    term.press("f")
+    term.wait_for("Search title, abstract, authors")
+    term.press("exercise\r")
+    term.wait_for("1 record to screen matches 'exercise'")
+    term.quit()

@@ -441,3 +441,87 @@ def test_another_key_cancels_the_confirmation(tmp_path) -> None:
     keys = iter(["i", "o", "i", "q"])  # include, then a key that is no vote, include again: asked twice
     run_terminal(s, console(80, 24), no_highlight, lambda: next(keys), lambda _: "", None)
     assert not s.log.path.exists() and "reopens it as a conflict" in s.message
+
+
+# -- `/` in a report's text, at full text -----------------------------------------------------
+
+FILLER = "\n".join(f"line {k} of the methods" for k in range(40))
+REPORT = (
+    "--- page 1 of 3 ---\nIntroduction\n" + FILLER + "\nthe Kidney\ntransplant in a randomised con-\ntrolled"
+    + " trial\n--- page 2 of 3 ---\n" + FILLER + "\nkidney transplant again\n--- page 3 of 3 ---\n"
+    + FILLER + "\na KIDNEY TRANSPLANT at the end\n"
+)
+
+
+def report_session(tmp_path) -> ScreenSession:  # noqa: ANN001
+    return session(tmp_path, FT, report_text=lambda rid: REPORT if rid == "pmid:100" else None)
+
+
+def found_styles(lines) -> list[str]:  # noqa: ANN001
+    """The text of every stretch of a line styled as a match found."""
+    from rich.style import Style
+
+    return [
+        line.plain[span.start : span.end]
+        for line in lines
+        for span in line.spans
+        if isinstance(span.style, Style) and span.style.meta.get("screener-found") is not None
+    ]
+
+
+def test_slash_finds_in_the_report_next_wraps_and_says_the_page(tmp_path):
+    s, c = report_session(tmp_path), console(80, 24)
+    screen_lines(s, c, no_highlight, 80, 24)
+    s.find_in_report("kidney  TRANSPLANT")  # case ignored, across the PDF's line break
+    shown = text_of(lines := screen_lines(s, c, no_highlight, 80, 24))
+    body = shown.index(next(line for line in shown if line.startswith("─── ▲")))
+    assert shown[body + 1] == "the Kidney"  # scrolled: the match's first line on top
+    assert "match 1 of 3 (page 1)" in s.message and s.message in shown
+    assert found_styles(lines)[:2] == ["Kidney", "transplant"]  # both of its lines highlighted
+    assert any(span.style == "bold black on yellow" for line in lines for span in line.spans)  # the one shown
+    s.find_in_report("")  # Enter alone: the next
+    shown = text_of(lines := screen_lines(s, c, no_highlight, 80, 24))
+    assert "match 2 of 3 (page 2)" in s.message and "kidney transplant again" in shown
+    assert "kidney transplant" in found_styles(lines)  # highlighted, as the keywords are
+    s.find_in_report("")
+    assert "match 3 of 3 (page 3)" in s.message
+    s.find_in_report("")  # after the last: the first again
+    shown = text_of(screen_lines(s, c, no_highlight, 80, 24))
+    assert "match 1 of 3 (page 1), from the top again" in s.message and "the Kidney" in shown
+
+
+def test_find_starts_at_the_line_on_top_and_says_when_nothing_matches(tmp_path):
+    s, c = report_session(tmp_path), console(80, 24)
+    screen_lines(s, c, no_highlight, 80, 24)
+    s.scroll = 60  # on page 2 already: the first match from here is page 2's
+    screen_lines(s, c, no_highlight, 80, 24)
+    s.find_in_report("kidney transplant")
+    screen_lines(s, c, no_highlight, 80, 24)
+    assert s.message.startswith("match 2 of 3 (page 2)")
+    s.find_in_report("randomised controlled")  # a word hyphenated at a line's end; only above here
+    shown = text_of(screen_lines(s, c, no_highlight, 80, 24))
+    assert s.message.startswith("match 1 of 1 (page 1), from the top again")
+    assert "transplant in a randomised con-" in shown
+    before = s.scroll
+    s.find_in_report("pancreas")
+    shown = text_of(screen_lines(s, c, no_highlight, 80, 24))
+    assert s.message == "no match for 'pancreas' in this report" and s.message in shown
+    assert s.scroll == before and found_styles(screen_lines(s, c, no_highlight, 80, 24)) == []
+
+
+def test_at_full_text_slash_finds_in_the_report_and_f_searches_the_records(tmp_path):
+    s = report_session(tmp_path)
+    asked: list[str] = []
+
+    def prompt(text: str) -> str:
+        asked.append(text)
+        return {"Find": "transplant", "Sear": "liver"}[text[:4]]
+
+    keys = iter(["/", "f", "/", "q"])
+    run_terminal(s, console(80, 24), no_highlight, lambda: next(keys), prompt)
+    assert asked[0].startswith("Find in this report") and asked[1].startswith("Search title")
+    # f screened the matching records (pmid:101 shows its abstract: no report): / searches them.
+    assert s.search == "liver" and s.current.id == "pmid:101" and asked[2].startswith("Search title")
+    help_text = "\n".join(text_of(help_lines(s, console(100, 60), 100)))
+    assert "find words in the report's text" in help_text and "search the records by words" in help_text
+    assert "f search" in footer(session(tmp_path / "b", FT), 200)

@@ -119,9 +119,10 @@ def footer(session: ScreenSession, width: int) -> str:
     if session.revisit is not None:
         keys = [(k, w) for k, w in keys if k in "iemr"] + [("esc", "back"), ("?", "help")]
     elif session.current is None:
-        keys = [(k, w) for k, w in keys if k in ("u", "h", "/", "?", "q")]
+        search = "/" if session.stage == "title-abstract" else "f"  # `/` finds only in a report
+        keys = [(k, w) for k, w in keys if k in ("u", "h", search, "?", "q")]
     for form in (lambda k, w: f"{k} {w}", lambda k, w: f"{k} {w.split()[0][:5]}"):
-        for drop in ("", "o", "os", "ost", "osth", "osth/", "osth/n"):
+        for drop in ("", "o", "os", "osf", "osft", "osfth", "osfth/", "osfth/n"):
             line = "  ".join(form(k, w) for k, w in keys if k not in drop)
             if len(line) <= width:
                 return line
@@ -133,7 +134,9 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
     """The screen as lines (rich Texts), none wider than `width`, at most `height` of them:
     progress, the stopping rule, title, year · journal · id and authors at the top, always; the
     abstract in the lines left, from `session.scroll` (a mark says what is above or below);
-    then notes, the message and the keys. The abstract scrolls; nothing else moves."""
+    then notes, the message and the keys. The abstract scrolls; nothing else moves. Words found
+    in a report (`/`) stand out, and the first drawing after a find scrolls to the match."""
+    from rich.style import Style
     from rich.text import Text
 
     top: list = []
@@ -207,11 +210,24 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
         report = session.report_text(record.id) if session.report_text is not None else None
         if session.report_text is not None and report is None:
             top.append(Text(_cut(NO_REPORT, width), style="bold yellow"))
-        if session._wrapped is None or session._wrapped[0] != (record.id, width):
-            text = report
-            lines = _wrapped(_abstract_text(record, highlight, text), console, width)
-            session._wrapped = ((record.id, width), lines)
+        finds = session.found if report is not None and session.found_in == record.id else []
+        wrapped_for = (record.id, width, session.finding if finds else "")
+        if session._wrapped is None or session._wrapped[0] != wrapped_for:
+            text = _abstract_text(record, highlight, report)
+            for k, (start, end) in enumerate(finds):  # over the keywords' highlights
+                text.stylize(Style(bold=True, reverse=True, meta={FOUND: k}), start, end)
+            lines = _wrapped(text, console, width)
+            session._wrapped = (wrapped_for, lines, _first_lines(lines) if finds else {})
         abstract = session._wrapped[1]
+        if finds and session.goto_found:
+            line_of = session._wrapped[2]
+            if session.found_at < 0:  # the first match from the top line shown on, else the first
+                top_line = session.scroll if session.scroll_of == record.id else 0
+                later = [k for k in range(len(finds)) if line_of.get(k, -1) >= top_line]
+                session.found_at = later[0] if later else 0
+                session.message = session.found_said(again=not later)
+            session.scroll_of, session.scroll = record.id, line_of.get(session.found_at, 0)
+            session.goto_found = False
         if record.id in session.context:
             # What the resolver decides on (each screener's decision, note and tags): up to a
             # quarter of the screen, the abstract scrolls in what is left.
@@ -240,6 +256,8 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
     session.scroll = max(0, min(session.scroll, max(0, len(abstract) - room)))
     session.page_size = room
     shown = abstract[session.scroll : session.scroll + room]
+    if session.found and session.found_in == record.id and report is not None:
+        shown = [_mark_current(line, session.found_at) for line in shown]
     below = len(abstract) - session.scroll - len(shown)
     what = "report " if report is not None else "abstract "
     above = f"▲ {plural(session.scroll, 'line')} above (PgUp, k) " if session.scroll else what
@@ -252,6 +270,36 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
 
 
 NO_REPORT = "no report attached (fulltext attach, or r: not retrieved)"
+
+# The key of a found match's number in its style's meta: the match's spans follow the text into
+# the lines it wraps to, so a match's line is known whatever the wrapping did.
+FOUND = "screener-found"
+
+
+def _first_lines(lines: list) -> dict[int, int]:
+    """Each found match's number -> the first of the wrapped `lines` it is on."""
+    from rich.style import Style
+
+    first: dict[int, int] = {}
+    for n, line in enumerate(lines):
+        for span in line.spans:
+            k = span.style.meta.get(FOUND) if isinstance(span.style, Style) else None
+            if k is not None:
+                first.setdefault(k, n)
+    return first
+
+
+def _mark_current(line, current: int):  # noqa: ANN001, ANN202 - rich.text.Text
+    """The line with the match shown (of those found) stood out from the others."""
+    from rich.style import Style
+
+    spans = [s for s in line.spans if isinstance(s.style, Style) and s.style.meta.get(FOUND) == current]
+    if not spans:
+        return line
+    line = line.copy()
+    for span in spans:
+        line.stylize("bold black on yellow", span.start, span.end)
+    return line
 
 
 def _abstract_text(record: Record, highlight: Callable, report: str | None = None):  # noqa: ANN202 - rich.text.Text

@@ -60,15 +60,18 @@ def run_terminal(
         if key == "u":
             session.undo()
             continue
-        if key in ("h", "/") and (session.pending_note or session.pending_tags):
-            session.message = "decide on this record first (your note and tags go with it), then h or /"
+        if key == "/" and session.shown_report() is not None:  # finding stays on this record
+            session.find_in_report(prompt("Find in this report (Enter alone: the next match)"))
+            continue
+        if key in ("h", "/", "f") and (session.pending_note or session.pending_tags):
+            session.message = f"decide on this record first (your note and tags go with it), then {key}"
             continue
         if key == "h":
             chosen = show_history(session, console, getchar)
             if chosen is not None:
                 session.open_decided(chosen)
             continue
-        if key == "/":
+        if key in ("/", "f"):  # f: the records' search at full text too, where / finds in a report
             session.find(prompt("Search title, abstract, authors (Enter alone: the full queue)"))
             continue
         if key == "esc" and session.revisit is not None:

@@ -4,7 +4,9 @@ testable without a terminal.
 
 from __future__ import annotations
 
+import bisect
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -29,7 +31,7 @@ KEYS = {
         ("t", "tags", "type tags (comma-separated), saved with your next decision"),
         ("s", "skip", "skip for now: the record comes back at the end"),
         ("h", "history", "your decisions at this stage, newest first: open one to change it"),
-        ("/", "search", "search the records by words in title, abstract, authors; screen the matches"),
+        ("/", "search", "search the records by words in title, abstract, authors; screen them (also f)"),
         ("o", "link", "show (and open, with a display) the record's PubMed or DOI link"),
         ("space", "more", "scroll the abstract down (also PgDn, j); PgUp or k scrolls up"),
         ("?", "help", "this help"),
@@ -45,7 +47,8 @@ KEYS = {
         ("t", "tags", "type tags (comma-separated), saved with your next decision"),
         ("s", "skip", "skip for now: the record comes back at the end"),
         ("h", "history", "your decisions at this stage, newest first: open one to change it"),
-        ("/", "search", "search the records by words in title, abstract, authors; screen the matches"),
+        ("/", "find", "find words in the report's text; Enter alone: the next match (no report: as f)"),
+        ("f", "search", "search the records by words in title, abstract, authors; screen the matches"),
         ("o", "link", "open the report's PDF (with a display; else show its path), else the PubMed/DOI link"),
         ("space", "more", "scroll the report's text (or the abstract) down (also PgDn, j); PgUp or k up"),
         ("?", "help", "this help"),
@@ -131,6 +134,16 @@ class ScreenSession:
     # it takes the key twice (`confirming` holds the first press).
     finals: dict[str, tuple[str, str]] = field(default_factory=dict)
     confirming: tuple[str, str, str] | None = None
+    # `/` in a report's text: the words, the record they were found in, each match's (start, end)
+    # in the text as drawn and its page, the match shown, and whether the next drawing scrolls to
+    # it (the text's lines are known only once it is wrapped at the screen's width). found_at -1:
+    # the first match from the line at the top of the screen.
+    finding: str = ""
+    found_in: str | None = None
+    found: list[tuple[int, int]] = field(default_factory=list)
+    found_pages: list[int] = field(default_factory=list)
+    found_at: int = 0
+    goto_found: bool = False
 
     def __post_init__(self) -> None:
         self.by_id = {r.id: r for r in self.records}
@@ -149,7 +162,9 @@ class ScreenSession:
         self._rounds_for = -1
         self._groups = None  # StoppingGroups, made at the first stopping_input
         self._need: int | None = None
-        self._wrapped: tuple[tuple[str, int], list] | None = None  # the abstract's lines, last drawn
+        # The abstract's (or report's) lines, last drawn: (record, width, words found), the
+        # lines, and each match found -> its first line.
+        self._wrapped: tuple[tuple[str, int, str], list, dict[int, int]] | None = None
         self._shown_preparing = False  # the header said the ranking was being built, last drawn
 
     @property
@@ -386,13 +401,72 @@ class ScreenSession:
             (f"1 record to screen matches {self.search!r}" if waiting == 1 else
              f"{waiting} records to screen match {self.search!r}")
             + (f" ({decided} already decided)" if decided else "")
-            + "; / then Enter goes back to the full queue"
+            + f"; {'/' if self.stage == 'title-abstract' else 'f'} then Enter goes back to the full queue"
         )
+
+    def shown_report(self) -> str | None:
+        """The report's text on screen (at full text, for a record with a file), else None."""
+        record = self.current
+        if record is None or self.report_text is None:
+            return None
+        return self.report_text(record.id)
+
+    def find_in_report(self, words: str) -> None:
+        """Find words in the report on screen (case ignored; across line breaks and pages): the
+        drawing scrolls to the first match from the top line shown on. No words: the next match,
+        after the last the first again (in another record's report: the last words again)."""
+        record, text = self.current, self.shown_report()
+        assert record is not None and text is not None
+        words = " ".join(words.split())
+        if not words and self.found and self.found_in == record.id:
+            self.found_at = (self.found_at + 1) % len(self.found)
+            self.goto_found = True
+            self.message = self.found_said(again=self.found_at == 0)
+            return
+        words = words or self.finding
+        if not words:
+            self.message = "type the words to find in this report"
+            return
+        from rich.control import strip_control_codes
+
+        plain = strip_control_codes(text)  # as rich's Text holds it: the offsets are the drawing's
+        self.finding, self.found_in = words, record.id
+        self.found = [m.span() for m in report_pattern(words).finditer(plain)]
+        marks = [(m.start(), int(m.group(1))) for m in PAGE_MARK.finditer(plain)]
+        starts = [start for start, _ in marks]
+        self.found_pages = [
+            marks[k - 1][1] if (k := bisect.bisect_right(starts, start)) else 0 for start, _ in self.found
+        ]
+        if not self.found:
+            self.goto_found = False
+            self.message = f"no match for {words!r} in this report"
+            return
+        self.found_at, self.goto_found = -1, True
+        self.message = ""  # said by the drawing, once it knows which match comes first
+
+    def found_said(self, again: bool = False) -> str:
+        """`match 2 of 7 (page 3)`: the match shown, of the report's."""
+        page = self.found_pages[self.found_at]
+        said = f"match {self.found_at + 1} of {len(self.found)}" + (f" (page {page})" if page else "")
+        return said + (", from the top again" if again else "") + "; / then Enter: the next"
 
     def matches_waiting(self) -> int:
         if self.matches is None:
             return len(self.queue)
         return sum(1 for rid in self.queue if rid in self.matches)
+
+
+
+# A page mark in a report's text (fulltext.text's with_page_marks).
+PAGE_MARK = re.compile(r"^--- page (\d+) of \d+ ---$", re.MULTILINE)
+
+
+def report_pattern(words: str) -> re.Pattern[str]:
+    """The words, case ignored, as the PDF's text may hold them: apart by any white space, a
+    line break or a page mark, and each word perhaps hyphenated at a line's end."""
+    gap = r"\s+(?:--- page \d+ of \d+ ---\s+)?"
+    hyphen = r"(?:-[ \t]*\n)?"
+    return re.compile(gap.join(hyphen.join(map(re.escape, word)) for word in words.split()), re.IGNORECASE)
 
 
 
