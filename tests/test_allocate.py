@@ -292,3 +292,14 @@ def test_two_clones_allocate_after_their_own_imports_and_git_merges_without_conf
     assert len(view.records) == 24 and view.allocation.lines == 48
     assert all(len(view.allocation.assigned[r]) == 2 for r in view.record_ids)
     assert allocate(merged, TA).new == []
+
+
+def test_check_counts_a_screeners_open_votes_against_their_share(tmp_path) -> None:
+    """fix-rest 1: 'N of <share> records', not 'N of <every record of the stage>'."""
+    review = make_review(tmp_path, ["alice", "bob", "dave"], count=12)
+    allocate(review, TA)
+    share = len(load_stage(review, TA).allocation.share("alice"))
+    assert share == 8
+    work = check_review(review).open_work
+    assert f"{TA}: 8 of alice's 8-record share still need alice's vote" in work
+    assert not any("of 12 records still need" in w for w in work)
