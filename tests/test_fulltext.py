@@ -640,3 +640,34 @@ def test_the_manifest_names_the_person_not_a_placeholder_when_user_is_unset(monk
 
     monkeypatch.setattr(getpass, "getuser", no_login)
     assert _who(None) == "unknown"
+
+
+def test_page_text_joins_the_pdfs_line_breaks_within_a_paragraph():
+    """fix-rest 7: the screen rewraps full-text pages; the PDF's own breaks left ragged short
+    lines. Lines of one paragraph become one line; blank lines, headings and page marks stay."""
+    from screener.fulltext.text import PdfText
+
+    page = (
+        "Methods\n"
+        "We recruited adults from four sleep clinics in a\n"
+        "prospective cohort and followed them for five years, with a well-\n"
+        "known questionnaire.\n"
+        "\n"
+        "Results\n"
+        "Sleep duration under six hours was associated with\n"
+        "mortality.\n"
+    )
+    marked = PdfText("x", [page, "Discussion\nShort sleep.\n"], 2, {}).with_page_marks()
+    assert marked.splitlines() == [
+        "--- page 1 of 2 ---",
+        "Methods",
+        "We recruited adults from four sleep clinics in a prospective cohort and followed them for five "
+        "years, with a well-known questionnaire.",
+        "",
+        "Results",
+        "Sleep duration under six hours was associated with mortality.",
+        "",
+        "--- page 2 of 2 ---",
+        "Discussion",
+        "Short sleep.",
+    ]
