@@ -671,3 +671,26 @@ def test_page_text_joins_the_pdfs_line_breaks_within_a_paragraph():
         "Discussion",
         "Short sleep.",
     ]
+
+
+def test_status_at_80_columns_two_lines_a_record_with_the_note(cli, review_pair, monkeypatch):
+    """fix-rest 8: a five-column table at 80 columns split states and paths a line per fragment
+    and never showed the note the JSON has. Now: the id and state whole, the path cut in the
+    middle, the note and title on a second line; no more than two lines a record."""
+    review, folder = review_pair
+    _attach(cli, review, folder)
+    root = str(review.root)
+    items = json.loads(cli("--review", root, "fulltext", "status", "--json").out)
+    marked = items[0]["record_id"]
+    note = "title not in first pages (wrong file?)"
+    cli("--review", root, "fulltext", "mark", marked, "needs_manual_retrieval", "--note", note)
+    items = json.loads(cli("--review", root, "fulltext", "status", "--json").out)
+    monkeypatch.setenv("COLUMNS", "80")
+    result = cli("--review", root, "fulltext", "status")
+    lines = result.out.splitlines()
+    assert result.code == 0 and all(len(line) <= 80 for line in lines), result.out
+    assert len(lines) <= 2 + 2 * len(items), result.out  # a heading, two lines a record, the counts
+    for item in items:
+        head = next(line for line in lines if line.startswith(item["record_id"] + "  "))
+        assert f"  {item['state']}" in head, result.out
+    assert any(note in line for line in lines), result.out
