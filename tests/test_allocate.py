@@ -292,3 +292,33 @@ def test_two_clones_allocate_after_their_own_imports_and_git_merges_without_conf
     assert len(view.records) == 24 and view.allocation.lines == 48
     assert all(len(view.allocation.assigned[r]) == 2 for r in view.record_ids)
     assert allocate(merged, TA).new == []
+
+
+def test_check_counts_a_screeners_open_votes_against_their_share(tmp_path) -> None:
+    """fix-rest 1: 'N of <share> records', not 'N of <every record of the stage>'."""
+    review = make_review(tmp_path, ["alice", "bob", "dave"], count=12)
+    allocate(review, TA)
+    share = len(load_stage(review, TA).allocation.share("alice"))
+    assert share == 8
+    work = check_review(review).open_work
+    assert f"{TA}: 8 of alice's 8-record share still need alice's vote" in work
+    assert not any("of 12 records still need" in w for w in work)
+
+
+def test_status_says_how_much_of_a_share_others_already_made_final(cli, tmp_path) -> None:
+    """fix-rest 4: after a union merge a record can be allocated to three screeners; when the
+    other two made it final, status says so instead of 'screened' + 'to do' < the share."""
+    review = make_review(tmp_path, ["alice", "bob", "dave"], count=12)
+    allocate(review, TA)
+    view = load_stage(review, TA)
+    extra = sorted(set(view.record_ids) - view.allocation.share("dave"))[0]
+    for name in view.allocation.assigned[extra]:
+        DecisionLog(decision_path(review.labels_dir, TA, name)).append_many([_decision(extra)])
+    with allocation_path(review.root, TA).open("a") as handle:
+        handle.write(f"{extra},dave\n")  # as a union merge of two clones' allocations leaves it
+    status = json.loads(cli("status", "--json", "--review", str(review.root)).out)
+    dave = status["stages"][0]["reviewers"]["dave"]
+    assert (dave["screened"], dave["total"], dave["final_in_share"]) == (0, 9, 1)
+    assert status["stages"][0]["need_vote_from"]["dave"] == 8
+    text = cli("status", "--review", str(review.root)).out
+    assert "0 / 9 (1 already final)" in text

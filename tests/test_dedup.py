@@ -629,3 +629,26 @@ def test_the_review_says_whose_copy_of_a_duplicate_is_kept(tmp_path):
     review.config_path.write_text(text)
     with pytest.raises(ScreenerError, match="dedup.keep_first names 'embsae'"):
         dedup_review(Review(review.root))
+
+
+def test_pair_review_keeps_the_pair_and_its_ids_on_an_80x24_screen(review, monkeypatch, tmp_path):
+    """fix-rest 5: a pair with long abstracts is taller than 24 lines; the heading and the ids
+    (the table's first lines) scrolled off. The last screenful, by the keys, names them."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from screener.dedup import review_pairs as module
+
+    long = "Patients were randomised to one of two arms and followed for survival. " * 6
+    a = Record(id="pmid:111", search="medline", title="A trial of resection " * 4, abstract=long)
+    b = Record(id="doi:10.1/xyz", search="embase", title="A trial of resection " * 4, abstract=long)
+    pair = SimpleNamespace(id_1=a.id, id_2=b.id, reason="uncertain: close titles")
+    outcome = SimpleNamespace(result=SimpleNamespace(records=[a, b]), pending=[pair])
+    console = Console(width=80, height=24, record=True, force_terminal=False)
+    monkeypatch.setattr(module.click, "getchar", lambda: "q")
+    module.review_pairs(review, outcome, "carol", console)
+    lines = console.export_text().splitlines()
+    assert len(lines) > 24
+    last_screen = "\n".join(lines[-24:])
+    assert "Pair 1 of 1" in last_screen and "pmid:111" in last_screen and "doi:10.1/xyz" in last_screen

@@ -640,3 +640,57 @@ def test_the_manifest_names_the_person_not_a_placeholder_when_user_is_unset(monk
 
     monkeypatch.setattr(getpass, "getuser", no_login)
     assert _who(None) == "unknown"
+
+
+def test_page_text_joins_the_pdfs_line_breaks_within_a_paragraph():
+    """fix-rest 7: the screen rewraps full-text pages; the PDF's own breaks left ragged short
+    lines. Lines of one paragraph become one line; blank lines, headings and page marks stay."""
+    from screener.fulltext.text import PdfText
+
+    page = (
+        "Methods\n"
+        "We recruited adults from four sleep clinics in a\n"
+        "prospective cohort and followed them for five years, with a well-\n"
+        "known questionnaire.\n"
+        "\n"
+        "Results\n"
+        "Sleep duration under six hours was associated with\n"
+        "mortality.\n"
+    )
+    marked = PdfText("x", [page, "Discussion\nShort sleep.\n"], 2, {}).with_page_marks()
+    assert marked.splitlines() == [
+        "--- page 1 of 2 ---",
+        "Methods",
+        "We recruited adults from four sleep clinics in a prospective cohort and followed them for five "
+        "years, with a well-known questionnaire.",
+        "",
+        "Results",
+        "Sleep duration under six hours was associated with mortality.",
+        "",
+        "--- page 2 of 2 ---",
+        "Discussion",
+        "Short sleep.",
+    ]
+
+
+def test_status_at_80_columns_two_lines_a_record_with_the_note(cli, review_pair, monkeypatch):
+    """fix-rest 8: a five-column table at 80 columns split states and paths a line per fragment
+    and never showed the note the JSON has. Now: the id and state whole, the path cut in the
+    middle, the note and title on a second line; no more than two lines a record."""
+    review, folder = review_pair
+    _attach(cli, review, folder)
+    root = str(review.root)
+    items = json.loads(cli("--review", root, "fulltext", "status", "--json").out)
+    marked = items[0]["record_id"]
+    note = "title not in first pages (wrong file?)"
+    cli("--review", root, "fulltext", "mark", marked, "needs_manual_retrieval", "--note", note)
+    items = json.loads(cli("--review", root, "fulltext", "status", "--json").out)
+    monkeypatch.setenv("COLUMNS", "80")
+    result = cli("--review", root, "fulltext", "status")
+    lines = result.out.splitlines()
+    assert result.code == 0 and all(len(line) <= 80 for line in lines), result.out
+    assert len(lines) <= 2 + 2 * len(items), result.out  # a heading, two lines a record, the counts
+    for item in items:
+        head = next(line for line in lines if line.startswith(item["record_id"] + "  "))
+        assert f"  {item['state']}" in head, result.out
+    assert any(note in line for line in lines), result.out

@@ -353,3 +353,37 @@ def test_sources_survive_a_rewrite_of_review_toml() -> None:
     data = {"full_text": {"exclusion_reasons": ["Wrong population"], "sources": ["openalex", "unpaywall"]}}
     config = parse_config(data, Path("review.toml"))
     assert config.to_toml()["full_text"]["sources"] == ["openalex", "unpaywall"]
+
+
+
+def test_part_files_of_killed_runs_are_cleaned_failures_leave_none(cli, review, server, monkeypatch) -> None:
+    """fix-rest 9: Ctrl-C or kill -9 left *.part files in the user's cache for good. A download
+    whose judging is stopped by anything leaves none; the next `fulltext get` removes those of
+    earlier runs (older, and no live run holding them locked)."""
+    import fcntl
+    import os
+
+    import screener.fulltext.get as get_module
+    from screener.cache import cache_root
+
+    class Killed(BaseException):
+        pass
+
+    def judge_dies(*args) -> None:  # noqa: ANN002
+        raise Killed  # as Ctrl-C would, while a PDF is read
+
+    folder = cache_root() / "downloads"
+    with monkeypatch.context() as patch:
+        patch.setattr(get_module, "_judge", judge_dies)
+        with pytest.raises(Killed):
+            get_module.get(review, get_module.wanted(review), get_module.configured_sources(review), "alice")
+    assert list(folder.glob("*.part")) == []
+
+    stale, live, new = folder / "tmpstale.part", folder / "tmplive.part", folder / "tmpnew.part"
+    for path, when in ((stale, 1_000_000_000), (live, 1_000_000_000), (new, 4_000_000_000)):
+        path.write_bytes(b"%PDF-1.4 half")
+        os.utime(path, (when, when))
+    with live.open("rb") as holder:
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX)  # another run, downloading right now
+        run_get(cli, review)
+    assert sorted(p.name for p in folder.glob("*.part")) == ["tmplive.part", "tmpnew.part"]

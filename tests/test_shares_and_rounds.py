@@ -236,6 +236,30 @@ def test_before_allocate_new_records_are_said_to_wait_for_allocation(cli, tmp_pa
     assert json.loads(as_json.out)["not_allocated"] == 30
 
 
+def test_the_screens_allocation_message_keeps_its_command_whole_at_80_columns(tmp_path) -> None:
+    """fix-rest 6: at 80x24 the message after an update was cut at two lines, mid-command."""
+    import io
+
+    from rich.console import Console
+
+    from screener.screening import load_stage
+    from screener.screening.allocate import allocate
+    from screener.screening.screen import screen_lines
+
+    from .test_allocate import make_review
+
+    review = make_review(tmp_path, ["alice", "bob", "dave"], count=30)
+    allocate(review, TA)
+    _decide(review, "alice", sorted(load_stage(review, TA).allocation.share("alice"))[:5])
+    review = _update(review, tmp_path, 30)
+    session = _session(review, "alice")
+    console = Console(file=io.StringIO(), width=80, height=24, force_terminal=True, color_system=None)
+    lines = screen_lines(session, console, lambda text: None, 80, 24)
+    assert len(lines) <= 24 and all(len(line.plain) <= 80 for line in lines)
+    said = " ".join(" ".join(line.plain for line in lines).split())
+    assert "run 'screener allocate --stage title-abstract' (or screen every record with --all)" in said, said
+
+
 # -- simulate: the labels it reads, and a cut run said to be one --------------------------------
 
 

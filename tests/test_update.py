@@ -282,6 +282,8 @@ def test_status_lists_each_rounds_date_searched(tmp_path, cli):
     medline = next(s for s in info["searches"] if s["name"] == "medline")
     assert [(r["round"], r["date_searched"]) for r in medline["rounds"]] == [(1, first), (2, "2031-02-03")]
     assert sum(r["records"] for r in medline["rounds"]) == medline["records"]
+    # fix-rest 2: the round-1 date stays; the latest round's is there too.
+    assert (medline["date_searched"], medline["last_date_searched"]) == (first, "2031-02-03")
     text = cli("status", "--review", root).out
     assert "2031-02-03 (round 2)" in text and f"{first or 'no date'} (round 1)" in text
 def test_update_import_warns_of_empty_records_and_bibtex_closed_early(tmp_path, cli):

@@ -352,9 +352,13 @@ def _open_work(review, report: CheckReport) -> None:  # noqa: ANN001
                     )
                 for name, left in progress["need_vote_from"].items():  # active screeners only
                     if left:
-                        report.open_work.append(
-                            f"{stage}: {left} of {len(view.records)} records still need {name}'s vote"
+                        # With an allocation the count is of their share, so measure it against that.
+                        of = (
+                            f"{name}'s {len(view.allocation.share(name))}-record share"
+                            if view.allocation is not None
+                            else f"{len(view.records)} records"
                         )
+                        report.open_work.append(f"{stage}: {left} of {of} still need {name}'s vote")
                 disputed = sum(1 for c in view.conflicts if c.to_resolve)
                 if disputed:
                     conflicts = plural(disputed, "conflict")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import fcntl
 import json
 import math
 import os
@@ -34,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import requests
 import requests_cache
@@ -423,10 +424,44 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Download:
-    path: Path  # the temporary file holding the bytes (the caller moves or deletes it)
+    path: Path  # the temporary file holding the bytes (the caller moves or deletes it: discard)
     sha256: str
     size: int
     url: str  # where it came from, after redirects
+    # The file's handle, flock-ed while the download lives: a later run's clean_stale_downloads
+    # leaves it alone; a kill -9 releases the lock, and the next run removes the file.
+    lock: IO[bytes] | None = field(default=None, compare=False, repr=False)
+
+    def discard(self) -> None:
+        """Remove the temporary file and release its lock."""
+        self.path.unlink(missing_ok=True)
+        if self.lock is not None:
+            self.lock.close()
+
+
+def downloads_folder() -> Path:
+    return cache_root() / "downloads"
+
+
+def clean_stale_downloads(folder: Path | None = None) -> int:
+    """Remove `*.part` files an earlier run left (Ctrl-C between download and keep, kill -9):
+    those from before now that no live download holds locked. How many were removed."""
+    folder = folder or downloads_folder()
+    started, removed = time.time(), 0
+    for path in folder.glob("*.part") if folder.is_dir() else ():
+        try:
+            if path.is_symlink() or not path.is_file() or path.stat().st_mtime >= started:
+                continue
+            with path.open("rb") as handle:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # another run's download, still in use
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove: never a reason to stop a run
+    return removed
 
 
 class _PerHostAdapter(HTTPAdapter):
@@ -526,21 +561,23 @@ class Downloader:
             announced = response.headers.get("Content-Length", "")
             if announced.isdigit() and int(announced) > self.max_bytes:
                 raise Refused(f"is {int(announced) >> 20} MiB, more than {self.max_bytes >> 20} MiB")
-            folder = cache_root() / "downloads"
+            folder = downloads_folder()
             folder.mkdir(parents=True, exist_ok=True)
             digest, size = hashlib.sha256(), 0
             handle = tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False)  # noqa: SIM115
             keep = False
             try:
-                with handle:
-                    for chunk in response.iter_content(_CHUNK):
-                        if size == 0 and b"%PDF-" not in chunk[:1024]:
-                            raise Refused("is not a PDF (no %PDF- header; a web page?)")
-                        size += len(chunk)
-                        if size > self.max_bytes:
-                            raise Refused(f"is more than {self.max_bytes >> 20} MiB")
-                        digest.update(chunk)
-                        handle.write(chunk)
+                # Locked while in use (the handle stays open in the Download): see clean_stale_downloads.
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                for chunk in response.iter_content(_CHUNK):
+                    if size == 0 and b"%PDF-" not in chunk[:1024]:
+                        raise Refused("is not a PDF (no %PDF- header; a web page?)")
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise Refused(f"is more than {self.max_bytes >> 20} MiB")
+                    digest.update(chunk)
+                    handle.write(chunk)
+                handle.flush()
                 if size == 0:
                     raise TransientError("an empty body")
                 if announced.isdigit() and size != int(announced):
@@ -549,9 +586,10 @@ class Downloader:
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
                 raise TransientError(f"truncated body ({type(exc).__name__})") from None
             finally:
-                if not keep:
+                if not keep:  # any exception, Ctrl-C too: no .part left behind
                     os.unlink(handle.name)
-        return Download(Path(handle.name), digest.hexdigest(), size, response.url or url)
+                    handle.close()
+        return Download(Path(handle.name), digest.hexdigest(), size, response.url or url, handle)
 
     def fetch(self, url: str) -> Download:
         """The PDF at `url` in a temporary file; Refused (with why) when it is not kept."""

@@ -957,13 +957,16 @@ class Review:
             # Counted from the files (each checked against its sha256 and its recorded count).
             count = sum(len(self.load_file_records(s, f)) for f in s.files)
             total += count
+            rounds = s.rounds()
             searches.append(
                 {
                     "name": s.name,
                     "database": s.database,
                     "source": s.source,
-                    "date_searched": s.date_searched,
-                    "rounds": s.rounds(),
+                    "date_searched": s.date_searched,  # the first round's, as in searches/NAME.toml
+                    # After an update the search is current to its latest round's date, not round 1's.
+                    "last_date_searched": rounds[-1]["date_searched"] if rounds else s.date_searched,
+                    "rounds": rounds,
                     "files": len(s.files),
                     "records": count,
                 }

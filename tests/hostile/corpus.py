@@ -1247,6 +1247,25 @@ def option_cases() -> Iterable[Case]:
                 "--reason",
                 "Because",
                 expect=REFUSED,
+                mentions="--reason 'Because'",  # the option is the mistake, not review.toml
+            )
+        ],
+    )
+    yield Case(
+        "label-full-text-reason-in-other-case",
+        [
+            cmd(
+                "label",
+                "--reviewer",
+                "bob",
+                "--stage",
+                "full-text",
+                CONFLICT_RECORD,
+                "exclude",
+                "--reason",
+                "wrong outcomes",
+                expect=REFUSED,
+                mentions="did you mean 'Wrong outcomes'?",
             )
         ],
     )

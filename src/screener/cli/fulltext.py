@@ -270,13 +270,12 @@ def status(as_json: bool) -> None:
     if as_json:
         print_json([r.to_dict() for r in items])
         return
-    table = Table(title="Full texts", title_justify="left")
-    for column in ("record", "state", "file", "source", "title"):
-        table.add_column(column)
+    # A list, not a table (as `conflicts`): five columns at 80 cells split states and paths a
+    # line per fragment, 1,013 lines for 122 records.
+    console.print(Text("Full texts", style="bold"))
     for r in items:
-        where = r.path + ("" if r.present or not r.has_file else " (not in this clone)")
-        table.add_row(r.record.id, r.state, where, r.entry.source if r.entry else "", r.record.title)
-    console.print(table)
+        for line in fulltext_lines(r, console.width):
+            console.print(line, no_wrap=True, overflow="ignore", crop=False)
     counts: dict[str, int] = {}
     for r in items:
         counts[r.state] = counts.get(r.state, 0) + 1
@@ -287,6 +286,45 @@ def status(as_json: bool) -> None:
         console.print(
             Text(f"{lacking} attached PDFs are not in this clone (copy fulltext/pdf/ from a teammate)")
         )
+
+
+def _middle_cut(text: str, width: int) -> str:
+    """`text` in `width` cells, its middle replaced by "…" (a path's folder and file name show)."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) <= width:
+        return text
+    if width < 3:
+        return "…"[:width]
+    head = (width - 1) // 2
+    tail = width - 1 - head
+    return set_cell_size(text, head) + "…" + text[-tail:]
+
+
+def fulltext_lines(r, width: int) -> list[Text]:  # noqa: ANN001 - fulltext.Report
+    """One report in one or two lines at any width: the id and the state whole, the source, and
+    the file's path cut in the middle to what is left; then the note (the JSON's, e.g. a title
+    not found in the first pages) and the title, cut with "…"."""
+    from rich.cells import cell_len
+
+    head = Text.assemble((r.record.id, "bold"), "  ", r.state)
+    if r.entry is not None and r.entry.source:
+        head.append(f"  {r.entry.source}", style="dim")
+    where = r.path + ("" if r.present or not r.has_file else " (not in this clone)") if r.has_file else ""
+    room = width - cell_len(head.plain) - 2
+    lines = [head]
+    if where and room >= 12:
+        head.append("  " + _middle_cut(where, room))
+    elif where:
+        lines.append(Text("    " + _middle_cut(where, max(width - 4, 1))))
+    note = r.entry.note if r.entry is not None else ""
+    title = " ".join((r.record.title or "(no title)").split())
+    second = Text("    ")
+    if note:
+        second.append(" ".join(note.split()) + " · ", style="yellow")
+    second.append(title, style="italic")
+    second.truncate(max(width, 8), overflow="ellipsis")
+    return [*lines, second]
 
 
 @fulltext.command()

@@ -265,8 +265,13 @@ def status(review_dir: Path | None, as_json: bool) -> None:
         for column in ("reviewer", "screened", "included", need):
             table.add_column(column, justify="left" if column == "reviewer" else "right")
         for name, p in stage["reviewers"].items():
+            # Without this, 'screened' plus 'still need' falls short of the share and looks like a loss.
+            final = f" ({p['final_in_share']} already final)" if p.get("final_in_share") else ""
             table.add_row(
-                name, f"{p['screened']} / {p['total']}", str(p["included"]), str(stage["waiting_for"][name])
+                name,
+                f"{p['screened']} / {p['total']}{final}",
+                str(p["included"]),
+                str(stage["waiting_for"][name]),
             )
         console.print(table)
         console.print(

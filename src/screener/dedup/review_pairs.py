@@ -58,6 +58,10 @@ def review_pairs(review, outcome, reviewer: str | None, console: Console) -> int
         if before is not None:
             who_when = f"{before.reviewer or 'someone'} on {before.timestamp or 'an unknown day'}"
             console.print(Text(f"decided before: {before.decision} by {who_when}"))
+        # A tall table scrolls its title and column ids off a small terminal: say them again by the keys.
+        console.print(
+            Text(f"Pair {number} of {len(pending)}: left {a.id} ({a.search}), right {b.id} ({b.search})")
+        )
         console.print(
             "[bold]s[/bold] same   [bold]d[/bold] different   [bold]k[/bold] skip   [bold]q[/bold] quit"
         )

@@ -34,6 +34,7 @@ from ..net import (
     NetSettings,
     Refused,
     base_url,
+    clean_stale_downloads,
     load_settings,
 )
 from ..records import Record, normalise_doi
@@ -342,6 +343,7 @@ def get(
     """Look for each record's PDF; each one kept is written to fulltext/pdf/ and the manifest
     at once (a run killed half-way keeps what it wrote)."""
     check_environment(sources)
+    clean_stale_downloads()  # what a run killed or interrupted before left in the cache
     finder = finder or Finder(sources, on_retry=on_retry)
     downloader = downloader or Downloader(on_retry=on_retry)
     matcher = Matcher(stage_records(review)[0])
@@ -372,9 +374,12 @@ def get(
                 with reading:
                     state, note = _judge(download.path.read_bytes(), record, matcher)
             except PdfProblem as exc:
-                download.path.unlink(missing_ok=True)
+                download.discard()
                 outcome.tried.append(f"{source}: {url} {str(exc).removeprefix(record.id + ': ')}")
                 continue
+            except BaseException:
+                download.discard()  # whatever stops the run, no .part stays in the user's cache
+                raise
             outcome.outcome, outcome.state, outcome.source = FOUND, state, source
             outcome.url, outcome.note = download.url, note
             outcome.tried.append(f"{source}: {state}")
@@ -423,4 +428,4 @@ def _keep(review, fetched: _Fetched, who: str) -> None:  # noqa: ANN001
             )
             append(review.root, [entry])
     finally:
-        download.path.unlink(missing_ok=True)
+        download.discard()

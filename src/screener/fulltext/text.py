@@ -66,10 +66,39 @@ class PdfText:
         return self.letters >= min(MIN_LETTERS, 40 * max(1, len(self.pages)))
 
     def with_page_marks(self) -> str:
+        """Each page under its mark, its paragraphs as single lines (see `reflow`)."""
         return "\n".join(
-            f"--- page {number} of {self.page_count} ---\n{page.rstrip()}\n"
+            f"--- page {number} of {self.page_count} ---\n{reflow(page.rstrip())}\n"
             for number, page in enumerate(self.pages, start=1)
         )
+
+
+_SENTENCE_END = tuple(".!?:;")
+
+
+def reflow(page: str) -> str:
+    """A page's text with the PDF's line breaks inside a paragraph joined, so that rewrapping it
+    to a terminal gives even lines, not a short line after each of the PDF's. A break is joined
+    when the next line starts lowercase, or when the line is near full width (the PDF wrapped it)
+    and does not end a sentence. Blank lines and short lines (headings, a paragraph's end) stay."""
+    lines = page.split("\n")
+    # Near full width: 60% of the page's longest line, and never a short heading.
+    wide = max(40, 0.6 * max((len(line.strip()) for line in lines), default=0))
+    out: list[str] = []
+    for line in lines:
+        text = line.strip()
+        previous = out[-1] if out else ""
+        joins = (
+            text
+            and previous
+            and (text[0].islower() or (len(previous) >= wide and not previous.endswith(_SENTENCE_END)))
+        )
+        if joins:
+            # A word hyphenated across the break keeps its hyphen, without a space ("well-known").
+            out[-1] = previous + ("" if previous.endswith("-") else " ") + text
+        else:
+            out.append(text)
+    return "\n".join(out)
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -158,6 +158,12 @@ class StageView:
         waiting = self.waiting()
         voting = waiting["open"] | waiting["undecided"]  # as self.voting(), from the waiting at hand
         shares = {name: self.allocation.share(name) for name in self.screeners} if self.allocation else {}
+        for name, share in shares.items():
+            # Records of their share others' votes made final (a union merge of two clones'
+            # allocations asks three people for some): neither screened by them nor to do.
+            mine = self.decisions.get(name, {})
+            final = sum(1 for rid in share if rid in self.final and rid not in mine)
+            per_reviewer[name]["final_in_share"] = final
         outcomes = Counter(flow_outcome(f) for f in self.final.values())
         return {
             "stage": self.stage,

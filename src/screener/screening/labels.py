@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 from dataclasses import dataclass, field
@@ -85,16 +86,21 @@ def _check_resolver_answer(review, reviewer: str, decision: str) -> None:  # noq
         )
 
 
-def _check_reason(review, stage: str, decision: str, reason: str) -> None:  # noqa: ANN001
+def _check_reason(review, stage: str, decision: str, reason: str, given: str = "--reason") -> None:  # noqa: ANN001
+    """A full-text exclusion's reason must be one of review.toml's; `given` names where the
+    reason came from (the option, or an imported file's column), since that is what to fix."""
     reasons = review.config.exclusion_reasons
     if stage == "full-text" and decision == "exclude":
         if not reason:
-            raise ScreenerError("a full-text exclusion needs --reason", hint=f"one of: {'; '.join(reasons)}")
+            raise ScreenerError(f"a full-text exclusion needs {given}", hint=f"one of: {'; '.join(reasons)}")
         if reason not in reasons:
+            # Compared without case: 'wrong outcomes' is most likely 'Wrong outcomes'.
+            folded = {r.casefold(): r for r in reasons}
+            close = difflib.get_close_matches(reason.casefold(), list(folded), n=1, cutoff=0.6)
+            mean = f"did you mean {folded[close[0]]!r}? " if close else ""
             raise ScreenerError(
-                f"{reason!r} is not an exclusion reason of this review",
-                path=review.config_path,
-                hint=f"one of: {'; '.join(reasons)}",
+                f"{given} {reason[:80]!r} is not one of this review's exclusion reasons",
+                hint=f"{mean}one of: {'; '.join(reasons)} (review.toml's [full_text] exclusion_reasons)",
             )
 
 
@@ -299,7 +305,7 @@ def import_decisions(
         tags = row[tags_column].strip() if tags_column is not None and tags_column < len(row) else ""
         try:
             _check_resolver_answer(review, reviewer, decision)
-            _check_reason(review, stage, decision, reason)
+            _check_reason(review, stage, decision, reason, given="reason")
         except ScreenerError as exc:
             raise ScreenerError(exc.message, path=path, line=number, hint=exc.hint) from None
         record_id = _known_form(record_id, known, member_of)

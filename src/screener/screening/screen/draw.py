@@ -245,7 +245,13 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
         said = " · ".join(pending) + " (saved with your next decision)"
         bottom.append(Text(_cut(said, width), style="yellow"))
     if session.message:
-        bottom.extend(_wrapped(Text(session.message, style="cyan"), console, width)[:2])
+        # A message can end in a command to run (allocate after an update): give it the lines it
+        # needs, up to a fifth of the screen, so the command is whole; cut it visibly beyond that.
+        said = _wrapped(Text(session.message, style="cyan"), console, width)
+        room = max(2, height // 5)
+        if len(said) > room:
+            said = [*said[: room - 1], Text(_cut(said[room - 1].plain, width - 1) + "…", style="cyan")]
+        bottom.extend(said)
     bottom.append(Text(footer(session, width), style="bold"))
     if record is None:
         return (top + bottom)[:height]
