@@ -525,3 +525,15 @@ def test_at_full_text_slash_finds_in_the_report_and_f_searches_the_records(tmp_p
     help_text = "\n".join(text_of(help_lines(s, console(100, 60), 100)))
     assert "find words in the report's text" in help_text and "search the records by words" in help_text
     assert "f search" in footer(session(tmp_path / "b", FT), 200)
+
+
+def test_a_word_found_across_a_hyphen_the_reflow_kept():
+    """fulltext.text's reflow joins a line break after a hyphen and keeps the hyphen ("con-trolled"):
+    the report's find still finds "controlled", as it does across the break itself."""
+    from screener.fulltext.text import reflow
+    from screener.screening.screen.session import report_pattern
+
+    pattern = report_pattern("randomised controlled trial")
+    assert pattern.search("a randomised con-\ntrolled trial")
+    joined = reflow("a randomised con-\ntrolled trial of forty patients in two centres")
+    assert pattern.search(joined), joined

@@ -463,9 +463,11 @@ PAGE_MARK = re.compile(r"^--- page (\d+) of \d+ ---$", re.MULTILINE)
 
 def report_pattern(words: str) -> re.Pattern[str]:
     """The words, case ignored, as the PDF's text may hold them: apart by any white space, a
-    line break or a page mark, and each word perhaps hyphenated at a line's end."""
+    line break or a page mark, and each word perhaps hyphenated at a line's end (or where one
+    was: the text's reflow joins such a break and keeps the hyphen, as it cannot tell
+    "treat-ment" from "well-known")."""
     gap = r"\s+(?:--- page \d+ of \d+ ---\s+)?"
-    hyphen = r"(?:-[ \t]*\n)?"
+    hyphen = r"(?:-[ \t]*\n?)?"
     return re.compile(gap.join(hyphen.join(map(re.escape, word)) for word in words.split()), re.IGNORECASE)
 
 
