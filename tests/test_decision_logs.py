@@ -603,3 +603,17 @@ def test_the_latest_stamp_is_read_incrementally_and_again_after_a_rewrite(tmp_pa
         assert _latest_stamp(fd, os.fstat(fd).st_size, 1)[:2] == (5, "2200-02-01T00:00:00.000+00:00")
     finally:
         os.close(fd)
+
+
+def test_decisions_within_one_millisecond_are_no_clock_behind(tmp_path: Path):
+    """Two decisions in the same millisecond tie, and the later line wins by file order: no
+    restamping and no "clock is behind" note (the screen said so after quick keystrokes)."""
+    from screener.screening.decisions import DecisionLog
+
+    log = DecisionLog(tmp_path / "alice.csv")
+    stamp = "2026-12-07T01:00:00.000+00:00"
+    first = log.append_many([Decision("r1", "include", timestamp=stamp)])[0]
+    second = log.append_many([Decision("r1", "exclude", timestamp=stamp)])[0]
+    assert first.timestamp == second.timestamp == stamp
+    assert not getattr(second, "clock_note", "")
+    assert [d.decision for d in log.read()] == ["include", "exclude"]

@@ -366,7 +366,9 @@ def _stamp_after(
     floor, moved = latest[2], ""
     for row in rows:
         time = parse_stamp(row[column])
-        if time is None or time <= floor:
+        # A tie is no clock behind: the line comes last in the file, and ties go by file order
+        # (two decisions within one millisecond are common, and said nothing wrong).
+        if time is None or time < floor:
             try:
                 time = floor + dt.timedelta(milliseconds=1)
             except OverflowError:
