@@ -168,6 +168,13 @@ def chase(
     left += [f"{len(unknown)} unknown to the sources"] if unknown else []
     origin = f"from {plural(chased, 'seed')} chased" + (f" ({', '.join(left)})" if left else "")
     cost = f"{info['requests']} requests, {info['answered_from_cache']} answered from the cache"
+    for name, why in result.failed.items():
+        # The other sources' works are stored; this one's are not (it stopped part-way).
+        click.echo(
+            f"warning: {labels.get(name, name)} failed and none of its works are in this search: {why} "
+            f"(chase it again later with --source {name} and another --search)",
+            err=True,
+        )
     for name, seed_ids in result.not_found.items():
         click.echo(
             f"warning: {labels.get(name, name)} does not know {plural(len(seed_ids), 'seed')}: "

@@ -34,7 +34,7 @@ from typing import Any
 from Bio import Entrez
 
 from ..errors import ScreenerError
-from ..net import env_number
+from ..net import env_number, read_by
 from ..records import clean_text
 from ..safexml import entrez_read
 
@@ -182,13 +182,18 @@ class EntrezClient:
 
     def _once(self, function: Callable[..., Any], params: dict[str, Any]) -> bytes:
         self.requests += 1
+        started = time.monotonic()
         try:
             with self._biopython():
                 handle = function(**params)
             try:
                 # Biopython decodes a text/plain body as UTF-8 and raises on a bad byte; the
                 # bytes are read as sent and checked by the caller (see _utf8).
-                data = handle.buffer.read() if hasattr(handle, "buffer") else handle.read()
+                # Read against a deadline: a per-read timeout alone lets a server dripping a
+                # byte at a time hold the request for ever.
+                raw = handle.buffer if hasattr(handle, "buffer") else handle
+                read1 = getattr(raw, "read1", None) or raw.read
+                data = read_by(read1, started + self.settings.timeout, self.settings.timeout)
             finally:
                 handle.close()
         except urllib.error.HTTPError as exc:
