@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.text import Text
 
 from ..errors import ScreenerError
 from ..names import check_name
+from ..records import safe_text
 from ..review import SEARCH_NAME_HINT
 from ..words import plural
 from . import cli
@@ -26,7 +28,8 @@ def _sources(names: tuple[str, ...], progress: Any) -> list[Any]:
     settings = load_settings()
 
     def say(message: str) -> None:
-        progress.console.print(f"[yellow]{message}[/yellow]", highlight=False)
+        # Server text may hold "[/x]": a Text is never read as markup.
+        progress.console.print(Text(safe_text(message), style="yellow"), highlight=False)
 
     made = {
         "openalex": lambda: OpenAlexSource(JsonClient(OPENALEX, settings, on_retry=say)),

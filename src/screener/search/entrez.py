@@ -35,7 +35,7 @@ from Bio import Entrez
 
 from ..errors import ScreenerError
 from ..net import env_number, read_by
-from ..records import clean_text
+from ..records import clean_text, safe_text
 from ..safexml import entrez_read
 
 NCBI_BASE = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
@@ -284,7 +284,7 @@ class EntrezClient:
             except Exception as exc:  # Biopython raises several parser errors
                 raise TransientError(f"unreadable ESearch response ({type(exc).__name__})") from None
             if "ERROR" in result and not result.get("Count"):
-                raise ScreenerError(f"PubMed refused the query: {result['ERROR']}")
+                raise ScreenerError(f"PubMed refused the query: {clean_text(result['ERROR'])[:300]}")
             ids = [str(i) for i in result.get("IdList", [])]
             count_text = str(result.get("Count", "0")).strip()
             if not count_text.isascii() or not count_text.isdigit():
@@ -297,9 +297,15 @@ class EntrezClient:
                 "ids": ids,
                 "webenv": str(result.get("WebEnv", "")),
                 "query_key": str(result.get("QueryKey", "")),
-                "query_translation": str(result.get("QueryTranslation", "")),
-                "warnings": {k: [str(x) for x in v] for k, v in result.get("WarningList", {}).items()},
-                "errors": {k: [str(x) for x in v] for k, v in result.get("ErrorList", {}).items()},
+                # Server text kept in searches/NAME.toml and shown: control characters cleaned
+                # out here, or the review's own checks refuse the file it is written to.
+                "query_translation": safe_text(result.get("QueryTranslation", "")),
+                "warnings": {
+                    safe_text(k): [safe_text(x) for x in v] for k, v in result.get("WarningList", {}).items()
+                },
+                "errors": {
+                    safe_text(k): [safe_text(x) for x in v] for k, v in result.get("ErrorList", {}).items()
+                },
             }
 
         return self.call(Entrez.esearch, params, parse)
