@@ -644,3 +644,20 @@ def test_a_retry_after_of_hours_is_said_at_once(server) -> None:
     with pytest.raises(ScreenerError, match="asks to wait 2 hours"):
         OpenAlexSource(client).lookup(Seed(SEED_A, doi="10.1000/a"))
     assert slept == []
+
+
+@pytest.mark.parametrize(
+    "bad", ["Nul\x00title", "Evil \x1b]0;pwned\x07\x1b[2J\x1b[31mRED\u202e title\x9b31m"]
+)
+def test_a_title_with_control_characters_is_stored_cleaned_and_reread(bad, cli, chase_review, server) -> None:
+    def dirty(path, params, body):
+        for work in body.get("results", []) if isinstance(body, dict) else []:
+            work["title"] = bad
+            work["authorships"] = [{"author": {"display_name": "Mallory \x1b[5mBlink\u202e"}}]
+        return body
+
+    server.graph.mutate = dirty
+    result = cli("chase", "--search", "x", "--source", "openalex", "--backward", cwd=chase_review.root)
+    assert result.code == 0, result.err
+    records = chase_review.records("x")
+    assert records and all(r.title.isprintable() and all(a.isprintable() for a in r.authors) for r in records)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import ScreenerError
-from ..records import Record, normalise_doi, normalise_pmid
+from ..records import Record, normalise_doi, normalise_pmid, safe_text
 from ..review import Review, Search
 from ..schema import STAGES
 from .model import DIRECTIONS, Seed, Work
@@ -354,24 +354,33 @@ def to_csv(found: list[Found], date: str) -> bytes:
     for item in found:
         w = item.work
         paths = item.paths
+
+        def joined(values: Iterable[str]) -> str:
+            return PATH_SEPARATOR.join(safe_text(v) for v in values)
+
+        # Every field cleaned of control characters (a NUL, an ESC in one title): the importer's
+        # text sniffer would refuse the whole stored file, and with it the whole chase.
+        fields = [
+            f"{w.source}:{w.key}",
+            w.title or "[no title given by the source]",
+            "; ".join(a.replace(";", ",") for a in w.authors),
+            w.year or "",
+            w.journal,
+            w.volume,
+            w.issue,
+            w.pages,
+            w.doi,
+            w.pmid,
+            w.abstract,
+        ]
         writer.writerow(
             [
-                f"{w.source}:{w.key}",
-                w.title or "[no title given by the source]",
-                "; ".join(a.replace(";", ",") for a in w.authors),
-                w.year or "",
-                w.journal,
-                w.volume,
-                w.issue,
-                w.pages,
-                w.doi,
-                w.pmid,
-                w.abstract,
-                PATH_SEPARATOR.join(p.seed for p in paths),
-                PATH_SEPARATOR.join(p.direction for p in paths),
-                PATH_SEPARATOR.join(str(p.depth) for p in paths),
-                PATH_SEPARATOR.join(p.source for p in paths),
-                PATH_SEPARATOR.join(p.via or "-" for p in paths),
+                *(safe_text(f) for f in fields),
+                joined(p.seed for p in paths),
+                joined(p.direction for p in paths),
+                joined(str(p.depth) for p in paths),
+                joined(p.source for p in paths),
+                joined(p.via or "-" for p in paths),
                 date,
             ]
         )
