@@ -640,3 +640,43 @@ def test_the_manifest_names_the_person_not_a_placeholder_when_user_is_unset(monk
 
     monkeypatch.setattr(getpass, "getuser", no_login)
     assert _who(None) == "unknown"
+
+
+def test_show_prints_no_control_character_from_a_pdf(cli, tmp_path, monkeypatch):
+    from screener.fulltext import text as text_module
+
+    review = fulltext_review(tmp_path, [COHORT])
+    folder = tmp_path / "pdfs"
+    write(folder, "x.pdf", article(COHORT["title"], "Rana Haddad", 2020))
+    _attach(cli, review, folder)
+    real = text_module.extract
+
+    def hostile(*args, **kwargs):  # a PDF whose text layer holds escape sequences
+        pdf = real(*args, **kwargs)
+        marks = pdf.with_page_marks()
+        monkeypatch.setattr(
+            type(pdf), "with_page_marks", lambda self: marks + "\x1b]0;pwned\x07\x1b[2J\x9b31m end\n"
+        )
+        return pdf
+
+    monkeypatch.setattr(text_module, "extract", hostile)
+    out = cli("--review", str(review.root), "fulltext", "show", review.records()[0].id).out
+    assert "Sleep duration" in out and "end\n" in out
+    assert all(c.isprintable() or c in "\n\t" for c in out), repr(out[-80:])
+
+
+def test_a_replaced_pdf_is_never_shown_as_the_report(cli, tmp_path):
+    from screener.fulltext import reports, verified_pdf
+
+    review = fulltext_review(tmp_path, [COHORT])
+    folder = tmp_path / "pdfs"
+    write(folder, "x.pdf", article(COHORT["title"], "Rana Haddad", 2020))
+    _attach(cli, review, folder)
+    record_id = review.records()[0].id
+    report = next(r for r in reports(review)[0] if r.record.id == record_id)
+    assert verified_pdf(review, report)  # the attached file as it was: read
+    stored = review.root / report.path
+    stored.write_bytes(article("Another paper entirely", "Someone Else", 1999))
+    shown = cli("--review", str(review.root), "fulltext", "show", record_id)
+    assert shown.code == 2 and "replaced or damaged" in shown.err and "Another paper" not in shown.out
+    assert "Traceback" not in shown.err
