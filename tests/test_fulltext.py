@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import time
@@ -680,3 +681,35 @@ def test_a_replaced_pdf_is_never_shown_as_the_report(cli, tmp_path):
     shown = cli("--review", str(review.root), "fulltext", "show", record_id)
     assert shown.code == 2 and "replaced or damaged" in shown.err and "Another paper" not in shown.out
     assert "Traceback" not in shown.err
+
+
+def test_the_manifest_folds_by_timestamp_not_by_line_order(tmp_path):
+    """Two clones' lines, interleaved by git's union merge: the newest line counts, `check`
+    hears that the order disagrees, and a new line is stamped after the newest in the file."""
+    from screener.fulltext.manifest import (
+        COLUMNS,
+        Entry,
+        append,
+        latest,
+        manifest_path,
+        new_entry,
+        pdf_file_name,
+        read_manifest,
+    )
+
+    root = tmp_path / "r"
+    manifest_path(root).parent.mkdir(parents=True)
+    rid = "pmid:1"
+    newer = Entry(
+        rid, "prepared", "a" * 64, pdf_file_name(rid), "attach", timestamp="2026-03-02T10:00:00+00:00"
+    )
+    older = Entry(rid, "not_available", timestamp="2026-03-01T10:00:00+00:00")
+    lines = [",".join(COLUMNS), ",".join(newer.row()), ",".join(older.row())]
+    manifest_path(root).write_text("\n".join(lines) + "\n")
+    entries, warnings = read_manifest(root)
+    assert latest(entries)[rid].state == "prepared"
+    assert any("timestamps disagree" in w for w in warnings)
+    # A clone whose clock is behind: its line still outranks every line already there.
+    behind = new_entry(rid, "not_available", "bob")
+    append(root, [dataclasses.replace(behind, timestamp="2020-01-01T00:00:00+00:00")])
+    assert latest(read_manifest(root)[0])[rid].state == "not_available"
