@@ -266,16 +266,16 @@ def chase(
         try:
             _one_source(source, identified, directions, depth, found, unknown, tell)
         except ScreenerError as exc:
-            failed[source.name] = str(exc)
             if len(sources) == 1:
                 raise
+            failed[source.name] = exc.message  # its hint is for a chase of that source alone
             continue
         for work, path in found:
             merger.add(work, path)
         if unknown:
             not_found[source.name] = unknown
     if failed and not merger.found and len(failed) == len(sources):
-        raise ScreenerError("; ".join(f"{s.label}: {failed[s.name]}" for s in sources))
+        raise ScreenerError("; ".join(failed[s.name] for s in sources), hint="nothing was written")
     requests = sum(getattr(getattr(s, "client", None), "requests", 0) for s in sources)
     cached = sum(getattr(getattr(s, "client", None), "cached", 0) for s in sources)
     return ChaseResult(
