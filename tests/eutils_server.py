@@ -91,7 +91,8 @@ class Fault:
     nth: int  # the nth request to that endpoint (1-based) gets it
     # "429", "503", "slow", "truncate", "short", "expire"; "count-abc" (ESearch Count not a
     # number), "not-utf8" (an EFetch body with a Latin-1 byte), "400-escapes" (an error body
-    # with terminal escape sequences)
+    # with terminal escape sequences), "count-markup" (a Count of "[/x]"), "translation-control"
+    # (a QueryTranslation holding U+009B), "drip" (a byte every 0.2 s)
     kind: str
 
 
@@ -239,6 +240,28 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if fault == "400-escapes":
             return self._send(400, b"\x1b]0;owned\x07\x1b[31mBad\x00 request\x1b[0m <b>retmax</b>", entry)
+        if fault == "drip":
+            self.send_response(200)
+            self.send_header("Content-Type", f"{kind}; charset=UTF-8")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            for _ in range(100000):
+                try:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                except OSError:
+                    return None
+                time.sleep(0.2)
+            return None
+        if fault == "count-markup" and status == 200:
+            body = re.sub(rb"<Count>\d+</Count>", b"<Count>[/x]</Count>", body, count=1)
+        if fault == "translation-control" and status == 200:
+            body = re.sub(
+                rb"<QueryTranslation>(.*?)</QueryTranslation>",
+                "<QueryTranslation>\\1 \u009b31m</QueryTranslation>".encode(),
+                body,
+                count=1,
+            )
         if fault == "count-abc" and status == 200:
             body = re.sub(rb"<Count>\d+</Count>", b"<Count>abc</Count>", body, count=1)
         if fault == "not-utf8" and status == 200:

@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.parse
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -58,7 +59,7 @@ class Fault:
     """The next request whose path contains `match` gets this instead of its answer."""
 
     match: str
-    kind: str  # "429", "500", "truncate", "404"
+    kind: str  # "429", "500", "truncate", "404", "drip" (a byte every 0.2 s)
     retry_after: str = ""
 
 
@@ -81,6 +82,8 @@ class Graph:
         self.rate: int | None = None  # requests per second, enforced with 429 when set
         self._recent: deque[float] = deque()
         self.max_batch = 50  # OpenAlex: at most 50 values in one OR filter
+        # Called with (path, params, body) on every answer: a test's hostile server.
+        self.mutate: Callable[[str, dict[str, str], Any], Any] | None = None
         self.cited_by: dict[str, list[Work]] = {}
         for work in works:
             for ref in dict.fromkeys(work.refs):
@@ -305,6 +308,21 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = graph.europepmc(path[len("europepmc/") :], params)
         else:
             status, body = 404, {"error": "Not Found"}
+        if graph.mutate is not None:
+            body = graph.mutate(path, params, body)
+        if fault and fault.kind == "drip":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            for _ in range(100000):
+                try:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.2)
+            return
         self._send(status, body, path, params, truncate=bool(fault and fault.kind == "truncate"))
 
     def _send(

@@ -15,6 +15,7 @@ from screener.chase import openalex as oa_module
 from screener.chase import provenance
 from screener.chase.model import Seed
 from screener.chase.openalex import SERVICE, OpenAlexSource, abstract_text
+from screener.errors import ScreenerError
 from screener.net import JsonClient, NetSettings
 from screener.prisma import prisma_counts
 from screener.review import Review, Reviewer, init_review
@@ -436,3 +437,227 @@ def test_an_unreachable_europe_pmc_suggests_openalex(cli, chase_review, server, 
     result = cli("chase", "--search", "x", "--source", "europepmc", cwd=chase_review.root)
     assert result.code == 2 and "cannot reach Europe PMC" in result.err and "--source openalex" in result.err
     assert "Traceback" not in result.err
+
+
+# -- Hostile servers (fix-net): hangs, answers of the wrong shape, damaged answers cached ---------
+
+
+def _page_of(work_id: str):
+    """A mutate hook's helper: the work `work_id` as it appears in a list answer."""
+
+    def fill(graph: Graph, per_page: int) -> list[dict]:
+        status, body = graph.openalex("works", {"filter": f"openalex:{work_id}", "per-page": "1"})
+        return body["results"] * per_page
+
+    return fill
+
+
+def test_a_cursor_that_comes_back_ends_the_paging(server) -> None:
+    cycle = {"*": "c1", "c1": "c2", "c2": "c1"}
+
+    def loop(path, params, body):
+        if path == "openalex/works" and params.get("filter", "").startswith("cites:"):
+            per_page = int(params["per-page"])
+            return {
+                "meta": {"next_cursor": cycle[params["cursor"]]},
+                "results": _page_of("W30")(server.graph, per_page),
+            }
+        return body
+
+    server.graph.mutate = loop
+    client = JsonClient(SERVICE, NetSettings(backoff_base=0))
+    seed = OpenAlexSource(client).lookup(Seed(SEED_A, doi="10.1000/a"))
+    cited = OpenAlexSource(client, per_page=5).citing([seed])
+    assert [w.key for w in cited["W1"]] == ["W30"] * 15  # pages *, c1, c2; then c1 again: stop
+    assert client.requests + client.cached == 4
+
+
+def test_endless_paging_is_cut_at_the_count_and_at_the_cap(server, monkeypatch) -> None:
+    def endless(path, params, body):
+        if path == "openalex/works" and params.get("filter", "").startswith("cites:"):
+            cursor = params["cursor"]
+            following = "c" + str(int(cursor[1:]) + 1 if cursor != "*" else 1)
+            per_page = int(params["per-page"])
+            meta = {"next_cursor": following, **({"count": 12} if state["counted"] else {})}
+            return {"meta": meta, "results": _page_of("W30")(server.graph, per_page)}
+        return body
+
+    server.graph.mutate = endless
+    monkeypatch.setattr(oa_module, "MAX_WORKS", 40)
+    state = {"counted": True}
+    for counted, pages in ((True, 2 + 3), (False, 40 // 5)):  # count 12 at 5 a page: 3, + margin
+        state["counted"] = counted
+        client = JsonClient(SERVICE, NetSettings(backoff_base=0, refresh=True))
+        seed = OpenAlexSource(client).lookup(Seed(SEED_A, doi="10.1000/a"))
+        with pytest.raises(ScreenerError, match="OpenAlex kept paging past"):
+            OpenAlexSource(client, per_page=5).citing([seed])
+        assert client.requests == 1 + pages
+
+
+def test_europe_pmc_with_a_billion_hits_is_refused_not_paged(server, cli, chase_review) -> None:
+    def billion(path, params, body):
+        if isinstance(body, dict) and "referenceList" in body:
+            body["hitCount"] = 10**9
+            items = body["referenceList"]["reference"]
+            body["referenceList"]["reference"] = (items * int(params["pageSize"]))[: int(params["pageSize"])]
+        return body
+
+    server.graph.mutate = billion
+    result = cli("chase", "--search", "x", "--source", "europepmc", "--backward", cwd=chase_review.root)
+    assert result.code == 2 and "Europe PMC says MED:100 has 1,000,000,000 references" in result.err
+    assert "Traceback" not in result.err and chase_review.search("x") is None
+    assert len(server.graph.log) < 10
+
+
+def test_a_body_dripping_a_byte_at_a_time_times_out_and_is_retried(server) -> None:
+    slept: list[float] = []
+    server.graph.faults = [Fault("works/doi:10.1000/a", "drip")]
+    client = JsonClient(SERVICE, NetSettings(timeout=1.0, backoff_base=0), sleep=slept.append)
+    work = OpenAlexSource(client).lookup(Seed(SEED_A, doi="10.1000/a"))
+    assert work is not None and work.key == "W1" and len(slept) == 1 and client.requests == 2
+
+
+WRONG_SHAPES = {
+    "a list for the work": lambda body: [body],
+    "authorships a number": lambda body: {**body, "authorships": 5} if isinstance(body, dict) else body,
+    "a year of true": lambda body: {**body, "publication_year": True} if isinstance(body, dict) else body,
+    "ids a list": lambda body: {**body, "ids": [1], "biblio": "x"} if isinstance(body, dict) else body,
+    "an id that is a list": lambda body: {**body, "id": ["W1"]} if isinstance(body, dict) else body,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(WRONG_SHAPES))
+def test_an_openalex_work_of_the_wrong_shape_is_never_an_internal_error(shape, server) -> None:
+    change = WRONG_SHAPES[shape]
+    server.graph.mutate = lambda path, params, body: (
+        change(body) if path.startswith("openalex/works/") else body
+    )
+    client = JsonClient(SERVICE, NetSettings(backoff_base=0, max_retries=1), sleep=lambda s: None)
+    try:
+        work = OpenAlexSource(client).lookup(Seed(SEED_A, doi="10.1000/a"))
+    except ScreenerError as exc:  # the whole answer is damaged: retried, then one line
+        assert shape in ("a list for the work", "an id that is a list")
+        assert "OpenAlex kept failing" in str(exc) and client.requests == 2
+    else:  # one odd field: dropped, the work kept
+        assert work is not None and work.key == "W1" and work.title.startswith("Seed A")
+        assert work.year in (2010, None) and all(isinstance(a, str) for a in work.authors)
+    # Nothing damaged was cached: a good server is asked again and answers.
+    server.graph.mutate = None
+    again = JsonClient(SERVICE, NetSettings())
+    assert OpenAlexSource(again).lookup(Seed(SEED_A, doi="10.1000/a")) is not None
+
+
+EPMC_SHAPES = {
+    "resultList null": lambda body: {**body, "resultList": None} if "resultList" in body else body,
+    "resultList a list": lambda body: {**body, "resultList": [1, 2]} if "resultList" in body else body,
+    "journal a string": lambda body: (
+        {
+            **body,
+            "resultList": {
+                "result": [{**r, "journalInfo": {"journal": "Lancet"}} for r in body["resultList"]["result"]]
+            },
+        }
+        if "resultList" in body
+        else body
+    ),
+    "referenceList a list": lambda body: {**body, "referenceList": [1]} if "referenceList" in body else body,
+    "odd fields in a reference": lambda body: (
+        {
+            **body,
+            "referenceList": {
+                "reference": [
+                    {**r, "id": 12345, "pubYear": [1], "authorString": {"a": 1}}
+                    for r in body["referenceList"]["reference"]
+                ]
+            },
+        }
+        if "referenceList" in body
+        else body
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(EPMC_SHAPES))
+def test_europe_pmc_of_the_wrong_shape_is_one_line_or_dropped_fields(
+    shape, cli, chase_review, server
+) -> None:
+    change = EPMC_SHAPES[shape]
+    server.graph.mutate = lambda path, params, body: change(body) if isinstance(body, dict) else body
+    result = cli("chase", "--search", "x", "--source", "europepmc", "--backward", cwd=chase_review.root)
+    assert "Traceback" not in result.err and "internal error" not in result.err.lower()
+    if result.code == 2:
+        assert "Europe PMC kept failing" in result.err and chase_review.search("x") is None
+    else:
+        # A null list is no results (each seed unknown); one odd field is dropped, the work kept.
+        assert result.code == 0 and shape in (
+            "journal a string",
+            "odd fields in a reference",
+            "resultList null",
+        )
+
+
+def test_one_failing_source_keeps_the_others_results(cli, chase_review, server) -> None:
+    server.graph.mutate = lambda path, params, body: (
+        {**body, "referenceList": [1]} if isinstance(body, dict) and "referenceList" in body else body
+    )
+    result = cli("chase", "--search", "x", "--backward", cwd=chase_review.root)
+    assert result.code == 0, result.err
+    assert "warning: Europe PMC failed and none of its works are in this search" in result.err
+    rows = stored_rows(chase_review, "x")
+    assert rows and {s for r in rows for s in r["chase_source"].splitlines()} == {"openalex"}
+
+
+def test_a_redirect_screener_does_not_follow_is_one_line(cli, chase_review, server, monkeypatch) -> None:
+    import http.server
+    import threading
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        target = ""
+
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", Redirect.target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setenv("SCREENER_OPENALEX_URL", f"http://127.0.0.1:{httpd.server_address[1]}/")
+    try:
+        for target in ("http://[::1", "file:///etc/passwd", "gopher://example.org/", "/loop"):
+            Redirect.target = target
+            result = cli("chase", "--search", "x", "--source", "openalex", cwd=chase_review.root)
+            assert result.code == 2 and "Traceback" not in result.err, result.err
+            assert "the server redirected to an address screener does not follow" in result.err
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_retry_after_of_hours_is_said_at_once(server) -> None:
+    slept: list[float] = []
+    server.graph.faults = [Fault("works/doi:10.1000/a", "429", retry_after="7200")]
+    client = JsonClient(SERVICE, NetSettings(backoff_base=0), sleep=slept.append)
+    with pytest.raises(ScreenerError, match="asks to wait 2 hours"):
+        OpenAlexSource(client).lookup(Seed(SEED_A, doi="10.1000/a"))
+    assert slept == []
+
+
+@pytest.mark.parametrize(
+    "bad", ["Nul\x00title", "Evil \x1b]0;pwned\x07\x1b[2J\x1b[31mRED\u202e title\x9b31m"]
+)
+def test_a_title_with_control_characters_is_stored_cleaned_and_reread(bad, cli, chase_review, server) -> None:
+    def dirty(path, params, body):
+        for work in body.get("results", []) if isinstance(body, dict) else []:
+            work["title"] = bad
+            work["authorships"] = [{"author": {"display_name": "Mallory \x1b[5mBlink\u202e"}}]
+        return body
+
+    server.graph.mutate = dirty
+    result = cli("chase", "--search", "x", "--source", "openalex", "--backward", cwd=chase_review.root)
+    assert result.code == 0, result.err
+    records = chase_review.records("x")
+    assert records and all(r.title.isprintable() and all(a.isprintable() for a in r.authors) for r in records)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import time
@@ -694,3 +695,75 @@ def test_status_at_80_columns_two_lines_a_record_with_the_note(cli, review_pair,
         head = next(line for line in lines if line.startswith(item["record_id"] + "  "))
         assert f"  {item['state']}" in head, result.out
     assert any(note in line for line in lines), result.out
+
+
+def test_show_prints_no_control_character_from_a_pdf(cli, tmp_path, monkeypatch):
+    from screener.fulltext import text as text_module
+
+    review = fulltext_review(tmp_path, [COHORT])
+    folder = tmp_path / "pdfs"
+    write(folder, "x.pdf", article(COHORT["title"], "Rana Haddad", 2020))
+    _attach(cli, review, folder)
+    real = text_module.extract
+
+    def hostile(*args, **kwargs):  # a PDF whose text layer holds escape sequences
+        pdf = real(*args, **kwargs)
+        marks = pdf.with_page_marks()
+        monkeypatch.setattr(
+            type(pdf), "with_page_marks", lambda self: marks + "\x1b]0;pwned\x07\x1b[2J\x9b31m end\n"
+        )
+        return pdf
+
+    monkeypatch.setattr(text_module, "extract", hostile)
+    out = cli("--review", str(review.root), "fulltext", "show", review.records()[0].id).out
+    assert "Sleep duration" in out and "end\n" in out
+    assert all(c.isprintable() or c in "\n\t" for c in out), repr(out[-80:])
+
+
+def test_a_replaced_pdf_is_never_shown_as_the_report(cli, tmp_path):
+    from screener.fulltext import reports, verified_pdf
+
+    review = fulltext_review(tmp_path, [COHORT])
+    folder = tmp_path / "pdfs"
+    write(folder, "x.pdf", article(COHORT["title"], "Rana Haddad", 2020))
+    _attach(cli, review, folder)
+    record_id = review.records()[0].id
+    report = next(r for r in reports(review)[0] if r.record.id == record_id)
+    assert verified_pdf(review, report)  # the attached file as it was: read
+    stored = review.root / report.path
+    stored.write_bytes(article("Another paper entirely", "Someone Else", 1999))
+    shown = cli("--review", str(review.root), "fulltext", "show", record_id)
+    assert shown.code == 2 and "replaced or damaged" in shown.err and "Another paper" not in shown.out
+    assert "Traceback" not in shown.err
+
+
+def test_the_manifest_folds_by_timestamp_not_by_line_order(tmp_path):
+    """Two clones' lines, interleaved by git's union merge: the newest line counts, `check`
+    hears that the order disagrees, and a new line is stamped after the newest in the file."""
+    from screener.fulltext.manifest import (
+        COLUMNS,
+        Entry,
+        append,
+        latest,
+        manifest_path,
+        new_entry,
+        pdf_file_name,
+        read_manifest,
+    )
+
+    root = tmp_path / "r"
+    manifest_path(root).parent.mkdir(parents=True)
+    rid = "pmid:1"
+    newer = Entry(
+        rid, "prepared", "a" * 64, pdf_file_name(rid), "attach", timestamp="2026-03-02T10:00:00+00:00"
+    )
+    older = Entry(rid, "not_available", timestamp="2026-03-01T10:00:00+00:00")
+    lines = [",".join(COLUMNS), ",".join(newer.row()), ",".join(older.row())]
+    manifest_path(root).write_text("\n".join(lines) + "\n")
+    entries, warnings = read_manifest(root)
+    assert latest(entries)[rid].state == "prepared"
+    assert any("timestamps disagree" in w for w in warnings)
+    # A clone whose clock is behind: its line still outranks every line already there.
+    behind = new_entry(rid, "not_available", "bob")
+    append(root, [dataclasses.replace(behind, timestamp="2020-01-01T00:00:00+00:00")])
+    assert latest(read_manifest(root)[0])[rid].state == "not_available"

@@ -689,3 +689,39 @@ def test_pubmed_update_is_written_under_the_review_lock(review, monkeypatch):
     monkeypatch.setattr(type(review), "save_search", saving)
     write_pubmed_update(review, update)
     assert held == [True]
+
+
+# -- Hostile E-utilities (fix-net) ---------------------------------------------------------------
+
+
+def test_a_body_dripping_a_byte_at_a_time_times_out_and_is_retried(review):
+    fake = FakePubmed(generate_records(12), faults=[Fault("esearch", 1, "drip")])
+    messages: list[str] = []
+    with EutilsServer(fake) as server:
+        settings = settings_for(server, timeout=1.0)
+        client = EntrezClient(settings, on_retry=messages.append)
+        PubmedSearch(review, "m", "q", settings=settings, client=client).run()
+    assert len(stored_pmids(review, "m")) == 12
+    assert any("timed out" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("kind", "expect"),
+    [("count-markup", "kept failing"), ("translation-control", "")],
+)
+def test_server_text_never_breaks_the_terminal_or_the_files(cli, review, monkeypatch, kind, expect):
+    faults = [Fault("esearch", n, kind) for n in range(1, 12)]
+    fake = FakePubmed(generate_records(12), faults=faults)
+    with EutilsServer(fake) as server:
+        monkeypatch.setenv("SCREENER_EUTILS_URL", server.base_url)
+        monkeypatch.setenv("SCREENER_EUTILS_BACKOFF", "0")
+        monkeypatch.setenv("NCBI_EMAIL", "tester@example.org")
+        result = cli("search", "pubmed", "--search", "pm", "--query", "q", "--review", str(review.root))
+    assert "Traceback" not in result.err and "internal error" not in result.err.lower()
+    if expect:  # the count "[/x]" printed in the retry lines as text, then one line
+        assert result.code == 2 and expect in result.err and "[/x]" in result.err
+        assert not (review.searches_dir / "pm.nbib").exists()
+    else:  # the control character cleaned out: stored, and the review still checks
+        assert result.code == 0, result.err
+        assert "\x9b" not in review.search("pm").pubmed["query_translation"]
+        assert cli("check", "--review", str(review.root)).code == 0

@@ -20,6 +20,7 @@ cost no slot).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import fcntl
@@ -39,6 +40,7 @@ from typing import IO, Any
 
 import requests
 import requests_cache
+import urllib3
 from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -46,6 +48,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from .cache import cache_root
 from .errors import ScreenerError
 
+_CHUNK = 1 << 16
 USER_AGENT = "screener (systematic-review screening; https://github.com/) python-requests"
 CACHE_DAYS = 30  # citations grow: a cached answer older than this is asked for again
 
@@ -177,17 +180,54 @@ def paced_limiter(per_second: int) -> Limiter:
     return Limiter(InMemoryBucket([Rate(1, interval_ms)]), buffer_ms=0)
 
 
-class _RateLimitedAdapter(HTTPAdapter):
-    """Takes a slot of the host's limiter for each request that really goes out."""
+def read_by(read1: Callable[[int], bytes], deadline: float, limit: float) -> bytes:
+    """A whole body read in pieces as they arrive, failing with TimeoutError once `deadline`
+    (time.monotonic) has passed: a per-read timeout alone lets a server that sends one byte
+    every half second hold a request for ever."""
+    parts: list[bytes] = []
+    while True:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the answer took more than {limit:g} s in all")
+        part = read1(_CHUNK)
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
 
-    def __init__(self, limiter: Limiter, host: str, on_send: Callable[[], None]) -> None:
+
+class _RateLimitedAdapter(HTTPAdapter):
+    """Takes a slot of the host's limiter for each request that really goes out, and reads the
+    body within `deadline` seconds of sending (headers and body together)."""
+
+    def __init__(
+        self, limiter: Limiter, host: str, on_send: Callable[[], None], deadline: float = 60.0
+    ) -> None:
         super().__init__(pool_connections=1, pool_maxsize=4)
-        self.limiter, self.host, self.on_send = limiter, host, on_send
+        self.limiter, self.host, self.on_send, self.deadline = limiter, host, on_send, deadline
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         self.limiter.try_acquire(self.host)
         self.on_send()  # counted as it goes out: a request that fails half-way was still made
-        return super().send(request, *args, **kwargs)
+        started = time.monotonic()
+        kwargs["stream"] = True  # the body is read here, against the deadline
+        response = super().send(request, *args, **kwargs)
+        try:
+            body = read_by(
+                lambda n: response.raw.read1(n, decode_content=True),
+                started + self.deadline,
+                self.deadline,
+            )
+        except TimeoutError as exc:
+            response.close()
+            raise requests.exceptions.ReadTimeout(str(exc), request=request) from None
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            response.close()
+            raise requests.exceptions.ReadTimeout(str(exc), request=request) from None
+        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError, OSError) as exc:
+            response.close()
+            raise requests.exceptions.ChunkedEncodingError(str(exc), request=request) from None
+        response._content = body  # what `response.content` gives; requests-cache stores it
+        response._content_consumed = True
+        return response
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -264,7 +304,10 @@ class JsonClient:
                 wal=True,
             )
             self._session.headers["User-Agent"] = USER_AGENT
-            self._session.mount(self.base_url, _RateLimitedAdapter(self._limiter, self.host, self._sent))
+            self._session.mount(
+                self.base_url,
+                _RateLimitedAdapter(self._limiter, self.host, self._sent, self.settings.timeout),
+            )
         return self._session
 
     def _sent(self) -> None:
@@ -289,7 +332,9 @@ class JsonClient:
     def url(self, path: str) -> str:
         return urllib.parse.urljoin(self.base_url, path.lstrip("/"))
 
-    def _once(self, url: str, params: dict[str, Any], refresh: bool) -> tuple[int, Any]:
+    def _once(
+        self, url: str, params: dict[str, Any], refresh: bool
+    ) -> tuple[int, Any, requests.Response | None]:
         try:
             response = self.session.get(
                 url,
@@ -315,23 +360,42 @@ class JsonClient:
                     + (f"; or {self.service.instead}" if self.service.instead else ""),
                 ) from None
             raise TransientError(f"connection failed ({type(exc).__name__})") from None
+        except (requests.exceptions.RequestException, ValueError) as exc:
+            # A redirect to file://, gopher://, an address that does not parse, or a loop.
+            raise ScreenerError(
+                f"{self.service.name} at {self.host}: the server redirected to an address screener "
+                f"does not follow ({_target(exc)})",
+                hint=f"check the server {self.service.url_env} names, or unset it",
+            ) from None
         if getattr(response, "from_cache", False):
             with self._count_lock:
                 self.cached += 1
         status = response.status_code
         if status == 429 or status >= 500:
-            raise TransientError(f"HTTP {status}", _retry_after(response.headers.get("Retry-After")))
+            wait = _retry_after(response.headers.get("Retry-After"))
+            if wait is not None and wait > self.settings.backoff_max:
+                raise ScreenerError(
+                    f"{self.service.name} asks to wait {_duration(wait)} (HTTP {status}): try again later",
+                    hint="what was fetched is cached and is not asked for again",
+                )
+            raise TransientError(f"HTTP {status}", wait)
         if status == 404:
-            return status, None
+            return status, None, response
         if status >= 400:
-            message = response.text.strip()[:300] or response.reason
+            message = _printable(response.text.strip()[:300]) or response.reason
             raise ScreenerError(f"{self.service.name} refused the request (HTTP {status}): {message}")
         try:
-            return status, json.loads(response.content)
+            return status, json.loads(response.content), response
         except (ValueError, RecursionError):
             # A body cut short with no Content-Length, or a proxy's error page: not kept.
-            self.session.cache.delete(requests=[response.request])
+            self._forget(response)
             raise TransientError("unreadable JSON (truncated?)") from None
+
+    def _forget(self, response: requests.Response | None) -> None:
+        """Drop a damaged answer from the cache: kept, it would fail every rerun for a month."""
+        if response is not None:
+            with contextlib.suppress(Exception):
+                self.session.cache.delete(requests=[response.request])
 
     def _wait(self, state: RetryCallState) -> float:
         return _backoff(self.settings, state)
@@ -353,14 +417,20 @@ class JsonClient:
 
         def attempt() -> Any:
             nonlocal refresh
-            status, data = self._once(url, query, refresh)
+            status, data, response = self._once(url, query, refresh)
             if data is None or validate is None:
                 return data
             try:
                 return validate(data)
             except TransientError:
+                self._forget(response)
                 refresh = True  # the cached copy is the bad one
                 raise
+            except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+                # A check that missed a shape: the answer is damaged all the same.
+                self._forget(response)
+                refresh = True
+                raise TransientError(f"a damaged answer ({type(exc).__name__})") from None
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
@@ -415,7 +485,6 @@ UNPAYWALL = Service(
 
 PDF_PER_SECOND = 10  # per host: publishers and repositories publish no rate; a polite pace
 MAX_DOWNLOAD = 200 << 20  # as fulltext.text.MAX_BYTES: a larger file is never read anyway
-_CHUNK = 1 << 16
 
 
 class Refused(Exception):
@@ -614,6 +683,27 @@ class Downloader:
             return retrying(self._once, url)
         except TransientError as exc:
             raise Refused(f"kept failing ({exc}) after {self.settings.max_retries} retries") from None
+
+
+def _target(exc: BaseException) -> str:
+    """The address a refused request or redirect named, as far as the error says."""
+    request = getattr(exc, "request", None)
+    url = getattr(request, "url", None) if request is not None else None
+    return _printable(str(url or exc))[:120]
+
+
+def _printable(text: str) -> str:
+    """Server text on its way to a terminal: every control or bidi character a space (as
+    records.safe_text, which sits above this layer)."""
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 5400:
+        return f"{seconds / 3600:.0f} hours"
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds:.0f} s"
 
 
 def _backoff(settings: NetSettings, state: RetryCallState) -> float:

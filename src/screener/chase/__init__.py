@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import ScreenerError
-from ..records import Record, normalise_doi, normalise_pmid
+from ..records import Record, normalise_doi, normalise_pmid, safe_text
 from ..review import Review, Search
 from ..schema import STAGES
 from .model import DIRECTIONS, Seed, Work
@@ -92,6 +92,7 @@ class ChaseResult:
     requests: int = 0
     cached: int = 0
     search: Search | None = None
+    failed: dict[str, str] = field(default_factory=dict)  # source -> why it stopped (its works left out)
 
     @property
     def without_ids(self) -> list[Seed]:
@@ -112,6 +113,7 @@ class ChaseResult:
             "works_found": len(self.found),
             "requests": self.requests,
             "answered_from_cache": self.cached,
+            "sources_failed": self.failed,
         }
 
 
@@ -249,6 +251,7 @@ def chase(
         raise ScreenerError(f"--depth {depth}: citation searching goes 1 or 2 levels deep")
     merger = _Merger()
     not_found: dict[str, list[str]] = {}
+    failed: dict[str, str] = {}
     identified = [s for s in seeds if s.identified]
 
     def tell(what: str, done: int, total: int) -> None:
@@ -256,48 +259,23 @@ def chase(
             progress(what, done, total)
 
     for source in sources:
-        roots: list[tuple[Work, str]] = []
-        client = getattr(source, "client", None)
-        looked_up = (
-            client.map(source.lookup, identified) if client is not None else map(source.lookup, identified)
-        )
-        for done, (seed, work) in enumerate(zip(identified, looked_up, strict=True), start=1):
-            if work is None:
-                not_found.setdefault(source.name, []).append(seed.record_id)
-            else:
-                roots.append((work, seed.record_id))
-            tell(f"{source.label}: finding the seeds", done, len(identified))
-        for direction in directions:
-            ask = source.references if direction == "backward" else source.citing
-            # A work reached from several seeds carries all of them down the next level.
-            frontier: dict[str, Work] = {}
-            origins: dict[str, list[str]] = {}
-            for work, seed_id in roots:
-                frontier.setdefault(work.key, work)
-                origins.setdefault(work.key, []).append(seed_id)
-            seen = set(frontier)
-            for level in range(1, depth + 1):
-                parents = list(frontier.values())
-                following: dict[str, Work] = {}
-                following_origins: dict[str, list[str]] = {}
-                what = f"{source.label}: {direction}, depth {level}"
-                tell(what, 0, len(parents))
-                for start in range(0, len(parents), CHUNK):
-                    chunk = parents[start : start + CHUNK]
-                    answer = ask(chunk)
-                    for parent in chunk:
-                        for child in answer.get(parent.key, []):
-                            for seed_id in origins[parent.key]:
-                                via = parent.key if level > 1 else ""
-                                merger.add(child, FoundPath(seed_id, direction, level, source.name, via))
-                            if child.key not in seen:
-                                seen.add(child.key)
-                                following[child.key] = child
-                            if child.key in following:
-                                ids = following_origins.setdefault(child.key, [])
-                                ids.extend(i for i in origins[parent.key] if i not in ids)
-                    tell(what, min(start + CHUNK, len(parents)), len(parents))
-                frontier, origins = following, following_origins
+        # A source that fails part-way adds nothing: what it found is merged only when it is
+        # done, so another source's finished results are kept and reported on their own.
+        found: list[tuple[Work, FoundPath]] = []
+        unknown: list[str] = []
+        try:
+            _one_source(source, identified, directions, depth, found, unknown, tell)
+        except ScreenerError as exc:
+            if len(sources) == 1:
+                raise
+            failed[source.name] = exc.message  # its hint is for a chase of that source alone
+            continue
+        for work, path in found:
+            merger.add(work, path)
+        if unknown:
+            not_found[source.name] = unknown
+    if failed and not merger.found and len(failed) == len(sources):
+        raise ScreenerError("; ".join(failed[s.name] for s in sources), hint="nothing was written")
     requests = sum(getattr(getattr(s, "client", None), "requests", 0) for s in sources)
     cached = sum(getattr(getattr(s, "client", None), "cached", 0) for s in sources)
     return ChaseResult(
@@ -309,7 +287,62 @@ def chase(
         tuple(s.name for s in sources),
         requests,
         cached,
+        failed=failed,
     )
+
+
+def _one_source(
+    source: Source,
+    identified: list[Seed],
+    directions: tuple[str, ...],
+    depth: int,
+    found: list[tuple[Work, FoundPath]],
+    unknown: list[str],
+    tell: Progress,
+) -> None:
+    """One source's look-ups, each (work, path) appended to `found`."""
+    roots: list[tuple[Work, str]] = []
+    client = getattr(source, "client", None)
+    looked_up = (
+        client.map(source.lookup, identified) if client is not None else map(source.lookup, identified)
+    )
+    for done, (seed, work) in enumerate(zip(identified, looked_up, strict=True), start=1):
+        if work is None:
+            unknown.append(seed.record_id)
+        else:
+            roots.append((work, seed.record_id))
+        tell(f"{source.label}: finding the seeds", done, len(identified))
+    for direction in directions:
+        ask = source.references if direction == "backward" else source.citing
+        # A work reached from several seeds carries all of them down the next level.
+        frontier: dict[str, Work] = {}
+        origins: dict[str, list[str]] = {}
+        for work, seed_id in roots:
+            frontier.setdefault(work.key, work)
+            origins.setdefault(work.key, []).append(seed_id)
+        seen = set(frontier)
+        for level in range(1, depth + 1):
+            parents = list(frontier.values())
+            following: dict[str, Work] = {}
+            following_origins: dict[str, list[str]] = {}
+            what = f"{source.label}: {direction}, depth {level}"
+            tell(what, 0, len(parents))
+            for start in range(0, len(parents), CHUNK):
+                chunk = parents[start : start + CHUNK]
+                answer = ask(chunk)
+                for parent in chunk:
+                    for child in answer.get(parent.key, []):
+                        for seed_id in origins[parent.key]:
+                            via = parent.key if level > 1 else ""
+                            found.append((child, FoundPath(seed_id, direction, level, source.name, via)))
+                        if child.key not in seen:
+                            seen.add(child.key)
+                            following[child.key] = child
+                        if child.key in following:
+                            ids = following_origins.setdefault(child.key, [])
+                            ids.extend(i for i in origins[parent.key] if i not in ids)
+                tell(what, min(start + CHUNK, len(parents)), len(parents))
+            frontier, origins = following, following_origins
 
 
 def to_csv(found: list[Found], date: str) -> bytes:
@@ -321,24 +354,33 @@ def to_csv(found: list[Found], date: str) -> bytes:
     for item in found:
         w = item.work
         paths = item.paths
+
+        def joined(values: Iterable[str]) -> str:
+            return PATH_SEPARATOR.join(safe_text(v) for v in values)
+
+        # Every field cleaned of control characters (a NUL, an ESC in one title): the importer's
+        # text sniffer would refuse the whole stored file, and with it the whole chase.
+        fields = [
+            f"{w.source}:{w.key}",
+            w.title or "[no title given by the source]",
+            "; ".join(a.replace(";", ",") for a in w.authors),
+            w.year or "",
+            w.journal,
+            w.volume,
+            w.issue,
+            w.pages,
+            w.doi,
+            w.pmid,
+            w.abstract,
+        ]
         writer.writerow(
             [
-                f"{w.source}:{w.key}",
-                w.title or "[no title given by the source]",
-                "; ".join(a.replace(";", ",") for a in w.authors),
-                w.year or "",
-                w.journal,
-                w.volume,
-                w.issue,
-                w.pages,
-                w.doi,
-                w.pmid,
-                w.abstract,
-                PATH_SEPARATOR.join(p.seed for p in paths),
-                PATH_SEPARATOR.join(p.direction for p in paths),
-                PATH_SEPARATOR.join(str(p.depth) for p in paths),
-                PATH_SEPARATOR.join(p.source for p in paths),
-                PATH_SEPARATOR.join(p.via or "-" for p in paths),
+                *(safe_text(f) for f in fields),
+                joined(p.seed for p in paths),
+                joined(p.direction for p in paths),
+                joined(str(p.depth) for p in paths),
+                joined(p.source for p in paths),
+                joined(p.via or "-" for p in paths),
                 date,
             ]
         )
@@ -365,7 +407,9 @@ def store(review: Review, name: str, result: ChaseResult, stage: str, ids: Itera
         )
     for source, missing in result.not_found.items():
         notes.append(f"seeds {labels.get(source, source)} does not know: {', '.join(missing)}")
-    database = "; ".join(labels.get(s, s) for s in result.sources)
+    for source, why in result.failed.items():
+        notes.append(f"{labels.get(source, source)} failed, none of its works kept: {why}")
+    database = "; ".join(labels.get(s, s) for s in result.sources if s not in result.failed)
     with review.lock():
         if review.search(name) is not None:
             raise ScreenerError(

@@ -6,6 +6,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DIRECTIONS = ("backward", "forward")  # references of a seed; works that cite it
+# The most works one seed may bring in one direction: past it an answer that keeps paging
+# (a new cursor every page, a count of a billion) is taken as damaged, not followed for ever.
+MAX_WORKS = 10_000
+
+
+def text(value: object) -> str:
+    """A field from a server as text: a string or a number as such, anything else (a list, an
+    object, true) as nothing, so one odd field drops that field and not the work."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def whole(value: object) -> int | None:
+    """An integer field from a server (a count, a year); true/false and anything else are None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @dataclass

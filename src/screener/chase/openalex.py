@@ -7,13 +7,16 @@ rebuilt to text. OPENALEX_API_KEY and OPENALEX_EMAIL come from the environment."
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import ScreenerError
 from ..net import OPENALEX, JsonClient, TransientError
 from ..records import normalise_doi, normalise_pmid
-from .model import Seed, Work
+from .model import MAX_WORKS, Seed, Work, text, whole
 
 # Shared with `fulltext get` (one cache, keyed by the name, and the same documented rate), with
 # what a chase can try instead when it cannot be reached.
@@ -25,10 +28,23 @@ FIELDS = (
     "abstract_inverted_index,referenced_works"
 )
 _PREFIX = "https://openalex.org/"
+_WORK_ID = re.compile(r"W\d{1,15}")
+PAGE_MARGIN = 2  # pages past what an answer's own count justifies before paging is cut
 
 
 def short_id(value: object) -> str:
-    return str(value or "").removeprefix(_PREFIX)
+    return text(value).removeprefix(_PREFIX)
+
+
+def _work_id(value: object) -> str:
+    """An OpenAlex work id ("W123"), or "" for anything else: ids go into `|` filters and the
+    stored file, so a damaged one (with `|`, a line break) is never used."""
+    key = short_id(value).strip()
+    return key if _WORK_ID.fullmatch(key) else ""
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def abstract_text(index: object) -> str:
@@ -45,34 +61,35 @@ def abstract_text(index: object) -> str:
 
 
 def to_work(data: Any) -> Work:
-    if not isinstance(data, dict) or not data.get("id"):
-        raise TransientError("a work without an id (damaged answer?)")
-    ids = data.get("ids") if isinstance(data.get("ids"), dict) else {}
-    biblio = data.get("biblio") if isinstance(data.get("biblio"), dict) else {}
-    location = data.get("primary_location") if isinstance(data.get("primary_location"), dict) else {}
-    source = location.get("source") if isinstance(location.get("source"), dict) else {}
-    first, last = str(biblio.get("first_page") or ""), str(biblio.get("last_page") or "")
+    """One work from an answer; a field of the wrong shape is left empty, a work without a
+    usable id makes the whole answer damaged (TransientError: retried, never cached)."""
+    key = _work_id(data.get("id")) if isinstance(data, dict) else ""
+    if not key:
+        raise TransientError("a work without a usable id (damaged answer?)")
+    ids, biblio = _dict(data.get("ids")), _dict(data.get("biblio"))
+    source = _dict(_dict(data.get("primary_location")).get("source"))
+    first, last = text(biblio.get("first_page")), text(biblio.get("last_page"))
+    authorships = data.get("authorships")
     authors = [
-        str(a["author"].get("display_name") or "")
-        for a in data.get("authorships") or []
-        if isinstance(a, dict) and isinstance(a.get("author"), dict)
+        text(_dict(a.get("author")).get("display_name"))
+        for a in (authorships if isinstance(authorships, list) else [])
+        if isinstance(a, dict)
     ]
-    year = data.get("publication_year")
     refs = data.get("referenced_works")
     return Work(
         source="openalex",
-        key=short_id(data["id"]),
-        title=str(data.get("title") or data.get("display_name") or ""),
+        key=key,
+        title=text(data.get("title")) or text(data.get("display_name")),
         authors=[a for a in authors if a],
-        year=year if isinstance(year, int) else None,
-        journal=str(source.get("display_name") or ""),
-        volume=str(biblio.get("volume") or ""),
-        issue=str(biblio.get("issue") or ""),
+        year=whole(data.get("publication_year")),
+        journal=text(source.get("display_name")),
+        volume=text(biblio.get("volume")),
+        issue=text(biblio.get("issue")),
         pages=f"{first}-{last}" if first and last and first != last else first,
-        doi=normalise_doi(str(data.get("doi") or ids.get("doi") or "")),
-        pmid=normalise_pmid(str(ids.get("pmid") or "").rstrip("/").rsplit("/", 1)[-1]),
+        doi=normalise_doi(text(data.get("doi")) or text(ids.get("doi"))),
+        pmid=normalise_pmid(text(ids.get("pmid")).rstrip("/").rsplit("/", 1)[-1]),
         abstract=abstract_text(data.get("abstract_inverted_index")),
-        refs=[short_id(r) for r in refs if r] if isinstance(refs, list) else None,
+        refs=[k for k in map(_work_id, refs) if k] if isinstance(refs, list) else None,
     )
 
 
@@ -86,33 +103,50 @@ class OpenAlexSource:
     def lookup(self, seed: Seed) -> Work | None:
         for kind, value in (("doi", seed.doi), ("pmid", seed.pmid)):
             if value:
-                data = self.client.get_json(
-                    f"works/{kind}:{urllib.parse.quote(value, safe='/')}", {"select": FIELDS}
+                work = self.client.get_json(
+                    f"works/{kind}:{urllib.parse.quote(value, safe='/')}", {"select": FIELDS}, to_work
                 )
-                if data is not None:
-                    return to_work(data)
+                if work is not None:
+                    return work
         return None
 
-    def _list(self, flt: str, on_page: Callable[[list[Work]], None]) -> None:
-        """Every page of works?filter=…, by cursor; a short page before the last is retried."""
-        cursor = "*"
+    def _list(self, flt: str, on_page: Callable[[list[Work]], None], asked: int = 1) -> None:
+        """Every page of works?filter=…, by cursor; a short page before the last is retried.
+        Paging stops when a cursor comes back (the cache would answer it for ever) and fails
+        past what the answer's own count justifies, or past MAX_WORKS for each of the `asked`
+        works the filter names."""
+        cursor, seen, pages, most = "*", {"*"}, 0, math.ceil(MAX_WORKS * asked / self.per_page)
         while cursor:
             params = {"filter": flt, "per-page": self.per_page, "cursor": cursor, "select": FIELDS}
 
-            def check(data: Any) -> tuple[list[Work], str]:
+            def check(data: Any) -> tuple[list[Work], str, int | None]:
                 if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-                    raise TransientError("an answer without results (damaged?)")
-                meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
-                following = meta.get("next_cursor") or ""
+                    raise TransientError("an answer without a list of results (damaged?)")
+                meta = _dict(data.get("meta"))
+                following = text(meta.get("next_cursor"))
                 results = data["results"]
                 if following and len(results) < self.per_page:
                     raise TransientError(f"a page of {len(results)} works before the last (truncated?)")
-                return [to_work(r) for r in results], str(following)
+                return [to_work(r) for r in results], following, whole(meta.get("count"))
 
-            works, following = self.client.get_json("works", params, check)
+            works, following, count = self.client.get_json("works", params, check)
             on_page(works)
-            # An answer that names its own cursor again would page forever.
-            cursor = following if following != cursor and works else ""
+            pages += 1
+            if pages == 1 and count is not None:
+                most = min(most, math.ceil(count / self.per_page) + PAGE_MARGIN)
+            if not works or not following or following in seen:
+                return
+            if pages >= most:
+                shown = flt.split(":", 1)[-1].replace("|", ", ")
+                raise ScreenerError(
+                    f"OpenAlex kept paging past {pages * self.per_page} works for {shown} "
+                    f"(its count: {count if count is not None else 'none given'}): "
+                    "the answer looks damaged and was not followed further",
+                    hint=f"at most {MAX_WORKS:,} works a seed and direction are taken; "
+                    "try again later, or chase with --source europepmc",
+                )
+            seen.add(following)
+            cursor = following
 
     def fetch(self, keys: list[str]) -> dict[str, Work]:
         """Works by OpenAlex id, in batches; ids OpenAlex no longer has are left out."""
@@ -144,7 +178,7 @@ class OpenAlexSource:
 
         def one(chunk: list[str]) -> list[Work]:
             works: list[Work] = []
-            self._list("cites:" + "|".join(chunk), works.extend)
+            self._list("cites:" + "|".join(chunk), works.extend, len(chunk))
             return works
 
         for chunk, works in zip(chunks, self.client.map(one, chunks), strict=True):

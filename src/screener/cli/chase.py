@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.text import Text
 
 from ..errors import ScreenerError
 from ..names import check_name
+from ..records import safe_text
 from ..review import SEARCH_NAME_HINT
 from ..words import plural
 from . import cli
@@ -26,7 +28,8 @@ def _sources(names: tuple[str, ...], progress: Any) -> list[Any]:
     settings = load_settings()
 
     def say(message: str) -> None:
-        progress.console.print(f"[yellow]{message}[/yellow]", highlight=False)
+        # Server text may hold "[/x]": a Text is never read as markup.
+        progress.console.print(Text(safe_text(message), style="yellow"), highlight=False)
 
     made = {
         "openalex": lambda: OpenAlexSource(JsonClient(OPENALEX, settings, on_retry=say)),
@@ -168,6 +171,13 @@ def chase(
     left += [f"{len(unknown)} unknown to the sources"] if unknown else []
     origin = f"from {plural(chased, 'seed')} chased" + (f" ({', '.join(left)})" if left else "")
     cost = f"{info['requests']} requests, {info['answered_from_cache']} answered from the cache"
+    for name, why in result.failed.items():
+        # The other sources' works are stored; this one's are not (it stopped part-way).
+        click.echo(
+            f"warning: {labels.get(name, name)} failed and none of its works are in this search: {why} "
+            f"(chase it again later with --source {name} and another --search)",
+            err=True,
+        )
     for name, seed_ids in result.not_found.items():
         click.echo(
             f"warning: {labels.get(name, name)} does not know {plural(len(seed_ids), 'seed')}: "

@@ -467,10 +467,10 @@ def _full_text_readers(review, view, member_of):  # noqa: ANN001, ANN202 - Revie
     import functools
 
     from ..errors import ScreenerError
-    from ..fulltext import reports
+    from ..fulltext import reports, verified_pdf
     from ..fulltext.manifest import pdf_folder
     from ..fulltext.text import extract, scan_hint
-    from ..names import read_regular_bytes
+    from ..records import safe_text
 
     stage = (view.records, member_of) if member_of is not None else None
     items = {r.record.id: r for r in reports(review, stage)[0]}
@@ -487,10 +487,11 @@ def _full_text_readers(review, view, member_of):  # noqa: ANN001, ANN202 - Revie
             return None
         if not item.present:
             return f"(the PDF, {item.path}, is not in this clone: copy fulltext/pdf/ from a teammate)"
-        try:
-            pdf = extract(read_regular_bytes(folder / item.entry.file), item.path, pages=None)
+        try:  # the file the manifest recorded, not one swapped in since
+            pdf = extract(verified_pdf(review, item), item.path, pages=None)
         except ScreenerError as exc:
-            return f"({exc})"
-        return pdf.with_page_marks() if pdf.has_text_layer() else f"({item.path}: {scan_hint()})"
+            return f"({safe_text(exc)})"
+        # A PDF's text may hold escape sequences: each control character a space, lines kept.
+        return safe_text(pdf.with_page_marks()) if pdf.has_text_layer() else f"({item.path}: {scan_hint()})"
 
     return text_of, path_of

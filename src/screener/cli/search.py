@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.text import Text
 
 from ..errors import ScreenerError
 from ..names import check_name
+from ..records import safe_text
 from ..review import SEARCH_NAME_HINT
 from ..textio import read_user_text
 from . import cli
@@ -25,8 +27,10 @@ def _entrez_client(settings: Any, progress: Any) -> Any:
     """An Entrez client that reports each retry above the progress bar."""
     from ..search.entrez import EntrezClient
 
+    # Server text (an error, a count) may hold "[/x]": a Text is never read as markup.
     return EntrezClient(
-        settings, on_retry=lambda message: progress.console.print(f"[yellow]{message}[/yellow]")
+        settings,
+        on_retry=lambda message: progress.console.print(Text(safe_text(message), style="yellow")),
     )
 
 

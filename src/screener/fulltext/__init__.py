@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ScreenerError
-from ..records import Record
+from ..records import Record, safe_text
 from .manifest import (
     NEEDS_RETRIEVAL,
     NOT_AVAILABLE,
@@ -120,9 +120,42 @@ def find_report(review, record_id: str) -> Report:  # noqa: ANN001
     )
 
 
-def report_text(review, record_id: str) -> str:  # noqa: ANN001
-    """The whole text of a record's report with page marks (`screener fulltext show`)."""
+# (path, inode, size, mtime) -> sha256 of a file already hashed: the screen asks again and again.
+_HASHED: dict[tuple[str, int, int, int], str] = {}
+
+
+def verified_pdf(review, report: Report) -> bytes:  # noqa: ANN001 - a review.Review
+    """The bytes of `report`'s PDF, refused (one line) when they are not the file the manifest
+    recorded: a PDF replaced by hand (or damaged) is never shown as the record's report."""
+    import hashlib
+
     from ..names import read_regular_bytes
+
+    assert report.entry is not None
+    path = pdf_folder(review.root) / report.entry.file
+    data = read_regular_bytes(path)
+    try:
+        info = path.stat()
+        key = (str(path), info.st_ino, info.st_size, info.st_mtime_ns)
+    except OSError:
+        key = None
+    digest = _HASHED.get(key) if key else None
+    if digest is None:
+        digest = hashlib.sha256(data).hexdigest()
+        if key:
+            _HASHED[key] = digest
+    if report.entry.sha256 and digest != report.entry.sha256.lower():
+        raise ScreenerError(
+            f"{report.path} was replaced or damaged since it was attached to {report.record.id} "
+            "(its sha256 is not the manifest's)",
+            hint="attach the right file again: screener fulltext attach FOLDER",
+        )
+    return data
+
+
+def report_text(review, record_id: str) -> str:  # noqa: ANN001
+    """The whole text of a record's report with page marks (`screener fulltext show`), each
+    control character a space (a PDF's text may hold escape sequences; newlines are kept)."""
     from .text import extract, scan_hint
 
     report = find_report(review, record_id)
@@ -136,12 +169,10 @@ def report_text(review, record_id: str) -> str:  # noqa: ANN001
             f"record {report.record.id}'s PDF ({report.path}) is not in this clone",
             hint="copy fulltext/pdf/ from a teammate (PDFs are never committed), or attach it again",
         )
-    path = pdf_folder(review.root) / report.entry.file  # type: ignore[union-attr]
-    data = read_regular_bytes(path)
-    pdf = extract(data, report.path, pages=None)
+    pdf = extract(verified_pdf(review, report), report.path, pages=None)
     if not pdf.has_text_layer():
         raise ScreenerError(f"{report.path}: {scan_hint()}")
-    return pdf.with_page_marks()
+    return safe_text(pdf.with_page_marks())
 
 
 # What a person may set by hand (`screener fulltext mark`).

@@ -7,8 +7,9 @@ where it came from and who attached it. A clone without the PDFs still knows eve
 can say which files it lacks.
 
 The manifest is append-only like the decision files (`applog`): the latest line of a record
-wins, and `.gitattributes` merges it line by line (`merge=union`), so two teammates attaching
-on two machines never conflict.
+wins, by timestamp (ties in file order), and `.gitattributes` merges it line by line
+(`merge=union`), so two teammates attaching on two machines never conflict and the merged
+file's line order does not decide which attach counts.
 
 States, after CoLRev's pdf states (`pdf_needs_manual_retrieval`, `pdf_imported`,
 `pdf_needs_manual_preparation`, `pdf_prepared`, `pdf_not_available`) without the `pdf_`
@@ -109,7 +110,7 @@ def is_complete(row: list[str]) -> bool:
 def read_manifest(root: Path) -> tuple[list[Entry], list[str]]:
     """Every line of the manifest in order (none when there is none yet) and the interrupted
     lines skipped. A line that is not a manifest line is an error naming it."""
-    from ..applog import read_rows
+    from ..applog import disorder, read_rows
 
     path = manifest_path(root)
     log = read_rows(path, COLUMNS[0], is_complete)
@@ -123,7 +124,9 @@ def read_manifest(root: Path) -> tuple[list[Entry], list[str]]:
                 problem, path=path, line=number, hint="fix that line by hand or restore the file from git"
             )
         entries.append(entry)
-    return entries, log.skipped
+    # A union merge interleaves two clones' lines: say so (the timestamps decide, see latest).
+    unordered = disorder(path, [(e.line, e.timestamp) for e in entries])
+    return entries, [*log.skipped, *([unordered] if unordered else [])]
 
 
 def _problem(entry: Entry) -> str:
@@ -143,10 +146,14 @@ def _problem(entry: Entry) -> str:
 
 
 def latest(entries: list[Entry], member_of: dict[str, str] | None = None) -> dict[str, Entry]:
-    """The latest line per record; with `member_of` (record id -> its study after dedup), per
-    study, so a file attached to one copy of a study stays with the study."""
+    """The latest line per record, by timestamp with ties in file order (as decision files:
+    applog.by_time), so a union merge's line order never decides; with `member_of` (record id ->
+    its study after dedup), per study, so a file attached to one copy of a study stays with the
+    study."""
+    from ..applog import by_time
+
     out: dict[str, Entry] = {}
-    for entry in entries:
+    for entry in by_time(entries, lambda e: e.timestamp):
         key = (member_of or {}).get(entry.record_id, entry.record_id)
         out[key] = entry
     return out
@@ -157,7 +164,16 @@ def append(root: Path, entries: list[Entry]) -> None:
     from ..applog import append_rows
 
     if entries:
-        append_rows(manifest_path(root), COLUMNS, [e.row() for e in entries], is_complete, folders=1)
+        # Stamped no earlier than the latest line in the file, or a line from a clone whose clock
+        # runs ahead would outrank this one (latest() folds by timestamp).
+        append_rows(
+            manifest_path(root),
+            COLUMNS,
+            [e.row() for e in entries],
+            is_complete,
+            folders=1,
+            stamp_column=COLUMNS.index("timestamp"),
+        )
 
 
 def new_entry(record_id: str, state: str, who: str, **fields: str) -> Entry:

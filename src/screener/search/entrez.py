@@ -34,8 +34,8 @@ from typing import Any
 from Bio import Entrez
 
 from ..errors import ScreenerError
-from ..net import env_number
-from ..records import clean_text
+from ..net import env_number, read_by
+from ..records import clean_text, safe_text
 from ..safexml import entrez_read
 
 NCBI_BASE = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
@@ -182,13 +182,18 @@ class EntrezClient:
 
     def _once(self, function: Callable[..., Any], params: dict[str, Any]) -> bytes:
         self.requests += 1
+        started = time.monotonic()
         try:
             with self._biopython():
                 handle = function(**params)
             try:
                 # Biopython decodes a text/plain body as UTF-8 and raises on a bad byte; the
                 # bytes are read as sent and checked by the caller (see _utf8).
-                data = handle.buffer.read() if hasattr(handle, "buffer") else handle.read()
+                # Read against a deadline: a per-read timeout alone lets a server dripping a
+                # byte at a time hold the request for ever.
+                raw = handle.buffer if hasattr(handle, "buffer") else handle
+                read1 = getattr(raw, "read1", None) or raw.read
+                data = read_by(read1, started + self.settings.timeout, self.settings.timeout)
             finally:
                 handle.close()
         except urllib.error.HTTPError as exc:
@@ -279,7 +284,7 @@ class EntrezClient:
             except Exception as exc:  # Biopython raises several parser errors
                 raise TransientError(f"unreadable ESearch response ({type(exc).__name__})") from None
             if "ERROR" in result and not result.get("Count"):
-                raise ScreenerError(f"PubMed refused the query: {result['ERROR']}")
+                raise ScreenerError(f"PubMed refused the query: {clean_text(result['ERROR'])[:300]}")
             ids = [str(i) for i in result.get("IdList", [])]
             count_text = str(result.get("Count", "0")).strip()
             if not count_text.isascii() or not count_text.isdigit():
@@ -292,9 +297,15 @@ class EntrezClient:
                 "ids": ids,
                 "webenv": str(result.get("WebEnv", "")),
                 "query_key": str(result.get("QueryKey", "")),
-                "query_translation": str(result.get("QueryTranslation", "")),
-                "warnings": {k: [str(x) for x in v] for k, v in result.get("WarningList", {}).items()},
-                "errors": {k: [str(x) for x in v] for k, v in result.get("ErrorList", {}).items()},
+                # Server text kept in searches/NAME.toml and shown: control characters cleaned
+                # out here, or the review's own checks refuse the file it is written to.
+                "query_translation": safe_text(result.get("QueryTranslation", "")),
+                "warnings": {
+                    safe_text(k): [safe_text(x) for x in v] for k, v in result.get("WarningList", {}).items()
+                },
+                "errors": {
+                    safe_text(k): [safe_text(x) for x in v] for k, v in result.get("ErrorList", {}).items()
+                },
             }
 
         return self.call(Entrez.esearch, params, parse)

@@ -486,7 +486,13 @@ class PubmedSearch:
                 **{f"{k}_version": v for k, v in environment_summary().items()},
             },
         )
-        self.review.save_search(search)
+        try:
+            self.review.save_search(search)
+        except BaseException:
+            # A search that cannot be recorded leaves no file behind: a rerun starts clean.
+            for item in files:
+                (self.review.searches_dir / item.path).unlink(missing_ok=True)
+            raise
         self.discard_state()
         return search
 
