@@ -735,6 +735,19 @@ def test_a_replaced_pdf_is_never_shown_as_the_report(cli, tmp_path):
     shown = cli("--review", str(review.root), "fulltext", "show", record_id)
     assert shown.code == 2 and "replaced or damaged" in shown.err and "Another paper" not in shown.out
     assert "Traceback" not in shown.err
+    status = cli("--review", str(review.root), "fulltext", "status")
+    assert status.code == 0 and "replaced or damaged" in status.out, status.out
+    listed = cli("--review", str(review.root), "fulltext", "status", "--json")
+    assert [item["intact"] for item in json.loads(listed.out) if item["record_id"] == record_id] == [False]
+
+
+def test_list_missing_to_standard_output_with_a_dash(cli, tmp_path, monkeypatch):
+    """`-o -` is standard output, as for export and report (it wrote a file named '-')."""
+    review = fulltext_review(tmp_path, [COHORT])
+    monkeypatch.chdir(tmp_path)
+    result = cli("--review", str(review.root), "fulltext", "list", "--missing", "--format", "ris", "-o", "-")
+    assert result.code == 0 and "TY  - " in result.out, result.err
+    assert not (tmp_path / "-").exists()
 
 
 def test_the_manifest_folds_by_timestamp_not_by_line_order(tmp_path):

@@ -267,8 +267,17 @@ def status(as_json: bool) -> None:
     items, skipped = reports(review)
     for line in skipped:
         err_console.print(Text(f"warning: {line}", style="yellow"))
+    # A file this clone has is checked against the manifest's sha256: a PDF replaced by hand
+    # (or damaged) is said as such, never counted as the record's report.
+    damaged = {r.record.id for r in items if r.has_file and r.present and not _intact(review, r)}
     if as_json:
-        print_json([r.to_dict() for r in items])
+        out = []
+        for r in items:
+            item = r.to_dict()
+            if r.has_file and r.present:  # checked against the manifest's sha256 (a clone's file)
+                item["intact"] = r.record.id not in damaged
+            out.append(item)
+        print_json(out)
         return
     # A list, not a table (as `conflicts`): five columns at 80 cells split states and paths a
     # line per fragment, 1,013 lines for 122 records.
@@ -276,6 +285,8 @@ def status(as_json: bool) -> None:
     for r in items:
         for line in fulltext_lines(r, console.width):
             console.print(line, no_wrap=True, overflow="ignore", crop=False)
+        if r.record.id in damaged:
+            console.print(Text("    replaced or damaged since it was attached: attach it again", style="red"))
     counts: dict[str, int] = {}
     for r in items:
         counts[r.state] = counts.get(r.state, 0) + 1
@@ -286,6 +297,19 @@ def status(as_json: bool) -> None:
         console.print(
             Text(f"{lacking} attached PDFs are not in this clone (copy fulltext/pdf/ from a teammate)")
         )
+    if damaged:
+        said = f"{len(damaged)} attached PDFs were replaced or damaged (screener check names them)"
+        console.print(Text(said, style="red"))
+
+
+def _intact(review, report) -> bool:  # noqa: ANN001 - Review, fulltext.Report
+    from ..fulltext import verified_pdf
+
+    try:
+        verified_pdf(review, report)
+    except ScreenerError:
+        return False
+    return True
 
 
 def _middle_cut(text: str, width: int) -> str:
@@ -382,6 +406,8 @@ def list_missing(missing: bool, fmt: str, output: Path | None) -> None:
     from ..fulltext import missing_reports
     from ..outputs import check_output_file, write_output
 
+    if output is not None and str(output) == "-":
+        output = None  # "-" is standard output, as for export and report
     if output is not None:
         check_output_file(output)
     review = find_review(None)
