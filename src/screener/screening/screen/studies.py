@@ -27,10 +27,9 @@ def _studies_key(review) -> str | None:  # noqa: ANN001 - Review
 
     digest = hashlib.sha256(f"{STUDIES_CACHE_VERSION}|{__version__}|{PARSE_CACHE_VERSION}".encode())
     package = Path(__file__).resolve().parents[2]
-    code = sorted((package / "dedup").glob("*.py")) + [
+    code = sorted((package / "dedup").glob("*.py")) + sorted((package / "review").glob("*.py")) + [
         package / "normalise.py",  # the dedup rules' field keys
         package / "records.py",
-        package / "review.py",
         package / "screening" / "__init__.py",
     ]
     for source in code:  # a new dedup rule or record field is a new key, whatever the version says

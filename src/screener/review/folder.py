@@ -1,475 +1,55 @@
-"""The review directory: finding it, `review.toml`, the searches and their provenance, status.
-
-Plain files are the database: `review.toml`, `searches/NAME.toml` + the raw export files, and
-`labels/`. Everything derived (parsed records, dedup clusters, feature matrices, interrupted
-searches) lives in the user's cache folder (`cache_root()`), never in the review, so a commit
-cannot plant it; entries are keyed by the review's path and the sha256 of the files they came
-from, and the folder can be deleted at any time.
+"""The Review: its folder and lock, its searches and their raw exports (read, verified against
+their sha256, imported, removed), and status.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import fcntl
 import hashlib
-import marshal
 import os
 import re
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from . import __version__
-from .cache import cache_root
-from .errors import ScreenerError
-from .importers import EXTENSIONS, ParsedFile, gc_paused, parse_bytes, read_records
-from .names import (
+from ..cache import cache_root
+from ..errors import ScreenerError
+from ..importers import EXTENSIONS, ParsedFile, parse_bytes, read_records
+from ..names import (
     atomic_write_beneath,
     check_name,
     check_not_link,
     inside,
-    make_folder_beneath,
     name_key,
     read_regular_bytes,
-    read_review_text,
-    rule_text,
 )
-from .records import Record
-from .schema import KINDS, ROLES, STAGES, check_review, check_search, default_votes, parse_toml
-from .textio import atomic_write_bytes, atomic_write_text
+from ..records import Record
+from ..schema import KINDS, check_search
+from ..textio import atomic_write_bytes
+from .config import REVIEW_FILE, ReviewConfig, parse_config, read_toml
+from .location import find_review
+from .parsed import PARSE_CACHE_VERSION, _records_from_cache, _records_to_cache
+from .searches import (
+    SEARCH_NAME_HINT,
+    Search,
+    SearchFile,
+    _check_rounds,
+    _line_endings_converted,
+    import_time,
+    now_iso,
+)
 
-REVIEW_FILE = "review.toml"
-# Earlier versions kept the cache in the review; it stays git-ignored in new reviews, and is
-# never read: a committed one could plant results.
-CACHE_DIR = ".screener"
-SEARCH_NAME_HINT = (
-    "use letters, digits, space, '.', '_', '-' or \"'\"; no leading dot or space; at most 64 characters; "
-    "e.g. --search medline-2012"
-)
-# Decision and allocation files merge line by line (each is only appended to); raw exports are
-# kept byte for byte (their sha256 is recorded), so git must never convert their line endings
-# (core.autocrlf).
-GIT_ATTRIBUTES = (
-    "labels/**/*.csv merge=union\nlabels/*.csv merge=union\nallocation/*.csv merge=union\nsearches/** -text\n"
-    "fulltext/manifest.csv merge=union\n"
-)
 # The share of a file's records already in its search that makes it the same export again.
 OVERLAP_REFUSED = 0.9
-# review.toml and searches/*.toml are small; anything bigger is not one.
-MAX_TOML_BYTES = 4 << 20
-# Bump when parsing changes what a file yields, so cached records are rebuilt.
-PARSE_CACHE_VERSION = "4"
-
-DEFAULT_EXCLUSION_REASONS = [
-    "Wrong population",
-    "Wrong intervention or exposure",
-    "Wrong comparator",
-    "Wrong outcomes",
-    "Wrong study design",
-    "Duplicate report of an included study",
-    "Not a primary study (review, editorial, letter)",
-    "Conference abstract only",
-]
-
-
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file of the review, read without following links, with errors naming it."""
-    return parse_toml(read_review_text(path, limit=MAX_TOML_BYTES), path)
-
-
-@dataclass
-class Reviewer:
-    name: str
-    role: str = "screener"
-    active: bool = True  # false: left the review; their decisions keep counting
-
-
-@dataclass
-class ReviewConfig:
-    """What `review.toml` says."""
-
-    title: str = ""
-    question: str = ""
-    reviewers: list[Reviewer] = field(default_factory=list)
-    stages: list[str] = field(default_factory=lambda: list(STAGES))
-    exclusion_reasons: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUSION_REASONS))
-    highlight_include: list[str] = field(default_factory=list)
-    highlight_exclude: list[str] = field(default_factory=list)
-    ranking: dict[str, Any] = field(default_factory=dict)  # [ranking]: RankerConfig.from_table
-    # [screening] votes: agreeing screener decisions that make a record final, for every stage
-    # or per stage (0 or a stage left out: the default, two, or one with a single screener).
-    votes: int | dict[str, int] = 0
-    raw: dict[str, Any] = field(default_factory=dict)
-    # Unknown keys, each "review.toml: unknown key X, ignored (did you mean Y?)": for stderr, once.
-    warnings: list[str] = field(default_factory=list, compare=False, repr=False)
-
-    def votes_needed(self, stage: str) -> int:
-        """[screening] votes at this stage, else the default (default_votes)."""
-        active = sum(1 for r in self.reviewers if r.role == "screener" and r.active)
-        votes = self.votes.get(stage, 0) if isinstance(self.votes, dict) else self.votes
-        return votes or default_votes(active)
-
-    def to_toml(self) -> dict[str, Any]:
-        data: dict[str, Any] = dict(self.raw)
-        data.update(
-            {
-                "title": self.title,
-                "question": self.question,
-                "stages": self.stages,
-                "reviewers": [
-                    {"name": r.name, "role": r.role} | ({} if r.active else {"active": False})
-                    for r in self.reviewers
-                ],
-                # Other [full_text] keys (sources) are kept as they were written.
-                "full_text": {**self.raw.get("full_text", {}), "exclusion_reasons": self.exclusion_reasons},
-                "highlight": {
-                    "include": self.highlight_include,
-                    "exclude": self.highlight_exclude,
-                },
-            }
-        )
-        return data
-
-
-def parse_config(data: dict[str, Any], path: Path) -> ReviewConfig:
-    """Validate `review.toml` contents (schema.REVIEW): every problem names the file and the
-    key; unknown keys are kept and come back as warnings."""
-    checked = check_review(data, path)
-    data = checked.data
-    ranking = data.get("ranking", {})
-    if ranking:
-        from .ranking import RankerConfig
-
-        try:
-            RankerConfig.from_table(ranking)
-        except (ValueError, TypeError) as exc:
-            raise ScreenerError(f"[ranking]: {exc}", path=path, hint="see docs/review-format.md") from None
-    full_text = data.get("full_text", {})
-    highlight = data.get("highlight", {})
-    return ReviewConfig(
-        title=data.get("title", ""),
-        question=data.get("question", ""),
-        reviewers=[
-            Reviewer(r["name"], r.get("role", "screener"), r.get("active", True))
-            for r in data.get("reviewers", [])
-        ],
-        stages=list(data.get("stages", STAGES)),
-        exclusion_reasons=list(full_text.get("exclusion_reasons", DEFAULT_EXCLUSION_REASONS)),
-        highlight_include=list(highlight.get("include", [])),
-        highlight_exclude=list(highlight.get("exclude", [])),
-        ranking=dict(ranking),
-        votes=data.get("screening", {}).get("votes", 0),  # a number, or one per stage (schema-checked)
-        raw=data,
-        warnings=checked.warnings,
-    )
-
-
-def _line_endings_converted(data: bytes, sha256: str) -> bool:
-    """Whether `data` is the recorded file with its line endings converted, as git does."""
-    for converted in (data.replace(b"\r\n", b"\n"), data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")):
-        if converted != data and hashlib.sha256(converted).hexdigest() == sha256:
-            return True
-    return False
-
-
-
-def add_reviewer_hint(config_text: str, name: str, role: str) -> str:
-    """How to add a reviewer, in the form review.toml already uses: `init` writes an inline
-    array (`reviewers = [ { ... }, ]`), where a `[[reviewers]]` table would make the file invalid;
-    a file written with tables gets a table."""
-    entry = f'name = "{name}", role = "{role}"'
-    if re.search(r"^\s*\[\[\s*reviewers\s*\]\]", config_text, re.M):
-        return f"add a [[reviewers]] table to review.toml with {entry} (one key a line)"
-    return f"add the line {{ {entry} }}, inside reviewers = [ ... ] in review.toml"
-
-
-def check_reviewer(review: Review, name: str, roles: tuple[str, ...] = ROLES, doing: str = "") -> Reviewer:
-    """The reviewer `name` of review.toml, with one of `roles`; else one error that says who the
-    reviewers are, the name meant (a case or a typo away), or the role `doing` needs. Every
-    command that takes --reviewer checks it here, so they refuse and accept alike."""
-    import difflib
-
-    people = review.config.reviewers
-    found = next((r for r in people if r.name == name), None)
-    if found is not None and found.role in roles:
-        return found
-    wanted = " or ".join(roles)
-    fitting = [r.name for r in people if r.role in roles]
-    listed = f"{wanted + 's' if len(roles) == 1 else 'reviewers'}: {', '.join(fitting) or 'none'}"
-    if found is not None:
-        raise ScreenerError(
-            f"{name!r} is a {found.role} in review.toml, not a {wanted}" + (f": {doing}" if doing else ""),
-            path=review.config_path,
-            hint=listed,
-        )
-    # A name differing only in case names another file on Linux, the same one on macOS: never taken.
-    same = [r.name for r in people if r.name.casefold() == name.casefold()]
-    close = same or difflib.get_close_matches(name, [r.name for r in people], n=1, cutoff=0.6)
-    if close:
-        hint = f"did you mean {close[0]!r}? {listed}"
-    else:
-        hint = listed
-        try:
-            check_name(name, "reviewer name")  # a name that could not name a decision file: no line
-            text = read_regular_bytes(review.config_path).decode("utf-8", "replace")
-            hint += f"; to add {name!r}, {add_reviewer_hint(text, name, roles[0])}"
-        except (OSError, ScreenerError):
-            pass
-    raise ScreenerError(f"{name!r} is not a reviewer of this review", path=review.config_path, hint=hint)
-
-
-@dataclass
-class SearchFile:
-    path: str  # relative to searches/
-    format: str
-    sha256: str
-    records: int
-    encoding: str = "utf-8"
-    imported: str = ""
-    original_name: str = ""
-    # The review version that brought this file: 1 for the original review, 2 for the first
-    # update, and so on (`screener update`).
-    round: int = 1
-    date_searched: str = ""  # an update's search date (the search's own is the first one)
-    # Records of the export with nothing to screen, kept out of `records` (the raw file keeps
-    # them); PRISMA: records removed before screening for other reasons.
-    empty: int = 0
-
-
-@dataclass
-class Search:
-    """One search (a database queried once, or one other source) and its provenance."""
-
-    name: str
-    database: str = ""
-    query: str = ""
-    date_searched: str = ""
-    source: str = "file"  # "file" (an export imported), "pubmed" (run through Entrez)
-    notes: str = ""
-    # PRISMA's source of records: database, register, website, organisation or citations.
-    kind: str = "database"
-    files: list[SearchFile] = field(default_factory=list)
-    pubmed: dict[str, Any] = field(default_factory=dict)
-    # Files taken out with `screener import --remove`: what they were, when and why removed.
-    removed: list[dict[str, Any]] = field(default_factory=list)
-    # Unknown keys, each "PATH: unknown key X, ignored (did you mean Y?)": for stderr, once.
-    warnings: list[str] = field(default_factory=list, compare=False, repr=False)
-
-    @property
-    def record_count(self) -> int:
-        return sum(f.records for f in self.files)
-
-    def rounds(self) -> list[dict[str, Any]]:
-        """Per round this search brought records to (or was re-run in): its date searched and
-        records, oldest first. The search's own date is its first round's; an update's is kept
-        on its file, or on the PubMed run that found nothing new."""
-        first = min((f.round for f in self.files), default=1)
-        dates: dict[int, str] = {first: self.date_searched}
-        records: dict[int, int] = {}
-        for f in self.files:
-            records[f.round] = records.get(f.round, 0) + f.records
-            if not dates.get(f.round):
-                dates[f.round] = f.date_searched
-        for run in self.pubmed.get("updates", []):
-            number = int(run.get("round", 1))
-            if not dates.get(number):
-                dates[number] = str(run.get("date_run", ""))[:10]
-        return [{"round": n, "date_searched": dates[n], "records": records.get(n, 0)} for n in sorted(dates)]
-
-    @property
-    def empty_count(self) -> int:
-        """Empty records of its exports, kept out of screening (see SearchFile.empty)."""
-        return sum(f.empty for f in self.files)
-
-    def to_toml(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "database": self.database,
-            "source": self.source,
-            "query": self.query,
-            "date_searched": self.date_searched,
-        }
-        if self.notes:
-            data["notes"] = self.notes
-        if self.pubmed:
-            data["pubmed"] = self.pubmed
-        data["files"] = [
-            {k: v for k, v in vars(f).items() if v != "" and (k, v) not in (("round", 1), ("empty", 0))}
-            for f in self.files
-        ]
-        if self.removed:
-            data["removed"] = self.removed
-        return data
-
-    @classmethod
-    def from_toml(cls, data: dict[str, Any], path: Path) -> Search:
-        """A search from its searches/NAME.toml, checked (schema.SEARCH); unknown keys come back
-        as warnings (and are not kept when screener writes the file again)."""
-        checked = check_search(data, path)
-        data = checked.data
-        known = {f.name for f in dataclasses.fields(SearchFile)}
-        return cls(
-            name=data.get("name", path.stem),
-            database=data.get("database", ""),
-            query=data.get("query", ""),
-            date_searched=data.get("date_searched", ""),
-            source=data.get("source", "file"),
-            notes=data.get("notes", ""),
-            kind=data.get("kind", "database"),
-            files=[SearchFile(**{k: v for k, v in f.items() if k in known}) for f in data.get("files", [])],
-            pubmed=dict(data.get("pubmed", {})),
-            removed=[dict(entry) for entry in data.get("removed", [])],
-            warnings=checked.warnings,
-        )
-
-
-# Folders of a review that hold its data: a review.toml in them is a file a commit brought.
-DATA_FOLDERS = ("searches", "labels", CACHE_DIR)
-
-
-def _holding_review(folder: Path) -> Path | None:
-    """The review whose data folder (searches/, labels/, .screener/) `folder` is in, if any."""
-    for parent in folder.parents:
-        if (parent / REVIEW_FILE).is_file() and folder.relative_to(parent).parts[0] in DATA_FOLDERS:
-            return parent
-    return None
-
-
-def find_review(start: str | Path | None = None) -> Path:
-    """The review directory: `start` itself if given, else the nearest with a review.toml
-    that is not inside another review's data folders (a review.toml planted in searches/ or
-    labels/ is data of the review around it, never a review of its own)."""
-    if start is not None:
-        root = Path(start).resolve()
-        if not (root / REVIEW_FILE).is_file():
-            raise ScreenerError(
-                f"no {REVIEW_FILE} in {root}", hint="run 'screener init DIR' to create a review"
-            )
-        holder = _holding_review(root)
-        if holder is not None:
-            raise ScreenerError(
-                f"is inside {root.relative_to(holder).parts[0]}/ of the review in {holder}, "
-                "so it is that review's data, not a review",
-                path=root / REVIEW_FILE,
-                hint=f"pass --review {holder}",
-            )
-        return root
-    try:
-        here = Path.cwd().resolve()
-    except FileNotFoundError:
-        raise ScreenerError(
-            "the current folder no longer exists", hint="cd into the review again, or pass --review DIR"
-        ) from None
-    for candidate in (here, *here.parents):
-        if (candidate / REVIEW_FILE).is_file() and _holding_review(candidate) is None:
-            return candidate
-    raise ScreenerError(
-        f"no {REVIEW_FILE} in {here} or any folder above it",
-        hint="run 'screener init' here, or pass --review DIR",
-    )
-
-
-def init_review(
-    directory: str | Path,
-    title: str = "",
-    question: str = "",
-    reviewers: list[Reviewer] | None = None,
-) -> Path:
-    """Create review.toml, searches/ and labels/ (refuses to overwrite an existing review).
-
-    Every reviewer is checked (a name that can be a file name, a known role, no two alike)
-    before anything is created."""
-    for reviewer in reviewers or []:
-        check_name(reviewer.name, "reviewer name", hint=f"it names their decision files: {rule_text()}")
-        if reviewer.role not in ROLES:
-            raise ScreenerError(
-                f"reviewer {reviewer.name!r}: unknown role {reviewer.role!r}",
-                hint=f"write NAME or NAME:ROLE with ROLE one of {', '.join(ROLES)}",
-            )
-    names = [r.name for r in reviewers or []]
-    if len(set(names)) != len(names):
-        raise ScreenerError("two reviewers have the same name", hint="give each --reviewer once")
-    root = Path(directory).resolve()
-    if (root / REVIEW_FILE).exists() or (root / REVIEW_FILE).is_symlink():
-        raise ScreenerError(f"{root / REVIEW_FILE} exists already; nothing was changed")
-    if root.exists() and not root.is_dir():
-        raise ScreenerError("is not a folder", path=root)
-    config = ReviewConfig(
-        title=title or "Untitled systematic review",
-        question=question,
-        reviewers=reviewers
-        or [Reviewer("reviewer1"), Reviewer("reviewer2"), Reviewer("resolver", "resolver")],
-    )
-    # What the command line brought, checked before anything (the folder included) is made.
-    check_review(config.to_toml(), root / REVIEW_FILE)
-    # A clone may bring searches/ or labels/ as links: refused before anything is made, and
-    # each folder then made without following a link swapped in since (make_folder_beneath).
-    folders = [("searches",), *(("labels", stage) for stage in config.stages)]
-    for parts in folders:
-        inside(root, *parts, what="review folder")
-    root.mkdir(parents=True, exist_ok=True)
-    for parts in folders:
-        make_folder_beneath(root.joinpath(*parts), len(parts))
-    header = (
-        "# screener review: see docs/review-format.md for every key.\n"
-        "# Reviewers screen independently; a resolver settles their conflicts.\n"
-    )
-    atomic_write_text(root / REVIEW_FILE, header + tomli_w.dumps(config.to_toml()))
-    gitignore = root / ".gitignore"
-    if not gitignore.exists() and not gitignore.is_symlink():
-        # Full texts are copyrighted: fulltext/pdf/ is never committed (its own .gitignore says so too).
-        atomic_write_text(gitignore, f"{CACHE_DIR}/\nfulltext/pdf/\n")
-    attributes = root / ".gitattributes"
-    if not attributes.exists() and not attributes.is_symlink():
-        # Decision files are only appended to: when two clones both appended, git keeps both
-        # sides' lines instead of reporting a conflict (labels/dedup.csv is shared by everyone).
-        atomic_write_text(attributes, GIT_ATTRIBUTES)
-    return root
-
-
-_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(Record))
-
-
-def _records_to_cache(records: list[Record]) -> bytes:
-    # marshal of plain tuples: several times faster than pickling dataclass instances.
-    with gc_paused():
-        return marshal.dumps((_RECORD_FIELDS, [tuple(r.__dict__.values()) for r in records]))
-
-
-def _records_from_cache(data: bytes) -> list[Record]:
-    with gc_paused():
-        fields, rows = marshal.loads(data)
-        if tuple(fields) != _RECORD_FIELDS:
-            raise ValueError("cache written by another version")
-        records = [Record(*row) for row in rows]
-    # A damaged or forged entry is rebuilt, never trusted: the text fields must be text.
-    for r in records:
-        if not (isinstance(r.id, str) and isinstance(r.title, str) and isinstance(r.authors, list)):
-            raise ValueError("cache entry of the wrong shape")
-    return records
 
 
 # Review folders this process holds the lock of (see Review.lock).
 _HELD_LOCKS: set[str] = set()
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-
-
-def import_time() -> str:
-    """When a file is imported, to the millisecond: which of two records sharing an id the review
-    held first is decided by it (dedup's split ids), and scripts import many files a second."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 class Review:
@@ -883,7 +463,7 @@ class Review:
         from the search's [[files]] to [[removed]] (with the time and the reason) and the stored
         copy is deleted (git keeps it). `name` is its stored name (`embase-2.ris`, with or
         without `searches/`) or the name it was imported under, when that names one file."""
-        from .names import inside
+        from ..names import inside
 
         wanted = name.removeprefix("searches/").removeprefix("./searches/")
         with self.lock():
@@ -916,7 +496,7 @@ class Review:
                     hint="to redo that search: screener search pubmed --search NAME --restart",
                 )
             stored_path = inside(self.root, "searches", file.path, what="searches")  # before any write
-            from .dedup.split_ids import record_splits
+            from ..dedup.split_ids import record_splits
 
             # An erratum split from its article keeps its own id once the article is gone.
             record_splits(self)
@@ -986,35 +566,3 @@ class ImportResult:
     parsed: ParsedFile
     added: bool
     stored_as: str
-
-
-def environment_summary() -> dict[str, str]:
-    """Versions recorded in provenance, so a search can be reproduced."""
-    import Bio
-
-    return {"screener": __version__, "biopython": Bio.__version__, "python": sys.version.split()[0]}
-
-
-def _check_rounds(searches: list[Search], folder: Path) -> None:
-    """Refuse a file round no update can have made. Each `screener update` opens the round after
-    the latest, so the review's rounds run 1, 2, 3...; a round may be left without files (its
-    files removed), hence one gap is allowed: a round above the number of rounds recorded + 1 was
-    typed by hand, and would make every listing of rounds count up to it."""
-    recorded: set[int] = set()
-    for search in searches:
-        recorded.update(f.round for f in search.files)
-        recorded.update(int(r["round"]) for r in search.removed if isinstance(r.get("round"), int))
-        recorded.update(
-            int(u["round"]) for u in search.pubmed.get("updates", []) if isinstance(u.get("round"), int)
-        )
-    highest = len(recorded) + 1
-    for search in searches:
-        for index, file in enumerate(search.files):
-            if file.round > highest:
-                raise ScreenerError(
-                    f"files[{index}].round is {file.round}, but the review has {len(recorded)} "
-                    f"round{'s' if len(recorded) != 1 else ''} of searches: no update made it",
-                    path=folder / f"{search.name}.toml",
-                    hint="set it to the round that file was imported in (1 is the original review, 2 the "
-                    "first 'screener update'), or restore the file from git",
-                )
