@@ -33,6 +33,7 @@ from .errors import ScreenerError
 from .names import open_append_beneath, read_regular_bytes
 from .outputs import csv_line
 from .records import safe_text
+from .words import plural
 
 CUT_MARK = "# the line above was cut by an interrupted write; screener ignores it"
 # How far back from the end an append looks for the start of the last line.
@@ -225,7 +226,7 @@ def future(path: Path, numbered: Sequence[tuple[int, str]], now: dt.datetime | N
     if not ahead:
         return None
     others = len(ahead) - 1
-    more = f" (and {others} more line{'s' if others > 1 else ''} dated in the future)" if others else ""
+    more = f" (and {plural(others, 'more line')} dated in the future)" if others else ""
     return (
         f"{path}:{ahead[0][0]}: dated {ahead[0][1]}, in the future{more}: a wrong clock or a hand edit; "
         "decisions count by time, so that line outranks every decision made until then: correct its "

@@ -118,7 +118,7 @@ def _check_searches(review, report: CheckReport) -> bool:  # noqa: ANN001
                 report.files_verified += 1
                 if file.empty:
                     report.warnings.append(
-                        f"searches/{file.path}: {file.empty} empty record{'s' if file.empty != 1 else ''} "
+                        f"searches/{file.path}: {plural(file.empty, 'empty record')} "
                         "kept out of screening (PRISMA: removed before screening, other reasons)"
                     )
             except ScreenerError as exc:

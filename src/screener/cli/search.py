@@ -13,6 +13,7 @@ from ..names import check_name
 from ..records import safe_text
 from ..review import SEARCH_NAME_HINT
 from ..textio import read_user_text
+from ..words import plural
 from . import cli
 from .common import (
     find_review,
@@ -217,8 +218,8 @@ def update(
             click.echo(f"warning: {warning}", err=True)
         if item["added"] and item["empty"]:
             click.echo(
-                f"warning: searches/{item['file']}: {item['empty']} empty "
-                f"record{'s' if item['empty'] != 1 else ''} kept out of screening "
+                f"warning: searches/{item['file']}: {plural(item['empty'], 'empty record')} "
+                "kept out of screening "
                 "(PRISMA: removed before screening, other reasons); the file is stored unchanged",
                 err=True,
             )

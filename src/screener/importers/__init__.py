@@ -20,6 +20,7 @@ from types import ModuleType
 from ..errors import ImportFormatError
 from ..records import Record, finalise
 from ..textio import decode_bytes, read_export_bytes
+from ..words import plural
 
 FORMATS = ("medline", "pubmed-xml", "ris", "wos", "csv", "excel", "bibtex", "endnote-xml")
 
@@ -285,7 +286,7 @@ def empty_warning(parsed: ParsedFile) -> str | None:
     n = len(parsed.empty)
     shown = ", ".join(parsed.empty[:5]) + (", ..." if n > 5 else "")
     return (
-        f"{parsed.path}: {n} empty record{'s' if n != 1 else ''} ({shown}) with no title, abstract, "
+        f"{parsed.path}: {plural(n, 'empty record')} ({shown}) with no title, abstract, "
         "authors, year, journal or identifier: kept out of screening (PRISMA: removed before "
         "screening, other reasons); the file is stored unchanged"
     )

@@ -15,6 +15,7 @@ from typing import Any
 from .. import __version__
 from ..errors import ScreenerError
 from ..schema import check_search
+from ..words import plural
 
 SEARCH_NAME_HINT = (
     "use letters, digits, space, '.', '_', '-' or \"'\"; no leading dot or space; at most 64 characters; "
@@ -170,8 +171,8 @@ def _check_rounds(searches: list[Search], folder: Path) -> None:
         for index, file in enumerate(search.files):
             if file.round > highest:
                 raise ScreenerError(
-                    f"files[{index}].round is {file.round}, but the review has {len(recorded)} "
-                    f"round{'s' if len(recorded) != 1 else ''} of searches: no update made it",
+                    f"files[{index}].round is {file.round}, but the review has "
+                    f"{plural(len(recorded), 'round')} of searches: no update made it",
                     path=folder / f"{search.name}.toml",
                     hint="set it to the round that file was imported in (1 is the original review, 2 the "
                     "first 'screener update'), or restore the file from git",
