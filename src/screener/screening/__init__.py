@@ -293,17 +293,13 @@ def late_other_methods(  # noqa: ANN001 - Review
     came after the first decision of `decided`: a population the ranking never held when the
     database records' curve was drawn, so the stopping rule judges them apart (named LATE_OTHER,
     with their round after an update)."""
-    import datetime as dt
-
+    from ..applog import parse_stamp
     from ..dedup import dedup_review
     from ..schema import OTHER_KINDS
 
-    def stamp(text: str) -> float | None:
-        try:
-            when = dt.datetime.fromisoformat(text)
-        except (TypeError, ValueError):
-            return None
-        return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+    def stamp(text: str | None) -> float | None:
+        when = parse_stamp(text or "")
+        return None if when is None else when.timestamp()
 
     stamps = [stamp(d.timestamp) for by_id in decided.values() for d in by_id.values()]
     began = min((t for t in stamps if t is not None), default=None)
