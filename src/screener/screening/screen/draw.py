@@ -163,7 +163,7 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
         if session.stopping is not None and session.stopping.behind():
             said = "(updating) " + said
         top.extend(_wrapped(Text(said, style=style), console, width)[:2])
-    elif session.stopping is not None and session.stopping_labels() is not None:
+    elif session.stopping is not None and session.stopping_applies:
         said = session.stopping.failed or "the stopping rule: computing..."
         top.append(Text(_cut(said, width), style="dim"))
     record = session.current
@@ -413,7 +413,7 @@ def help_lines(session: ScreenSession, console, width: int) -> list:  # noqa: AN
                 width,
             )
         )
-    elif session.stopping_labels() is not None:
+    elif session.stopping_applies:
         out.append(Text("Being computed; ? again in a moment shows it."))
     else:
         out.extend(

@@ -156,8 +156,6 @@ class ScreenSession:
             self.history = [rid for rid, _ in ordered if rid in self.by_id]
         self._haystack: dict[str, str] = {}
         self.changes = 0  # decisions and undos so far: what cached views of `done` are keyed by
-        self._labels: list[int] = []
-        self._labels_for = -1
         self._rounds: tuple = ()
         self._rounds_for = -1
         self._groups = None  # StoppingGroups, made at the first stopping_input
@@ -195,23 +193,18 @@ class ScreenSession:
             self._need = len(self.need_vote - self.done.keys())
         return self._need
 
-    def stopping_labels(self) -> list[int] | None:
-        """This reviewer's decisions as the stopping rule reads them (1 relevant), in the order
-        they were made; None when the rule says nothing here (file order, full text)."""
-        if self.order not in ("ranked", "random") or self.stage != "title-abstract":
-            return None
-        if self._labels_for != self.changes:  # sorted once per change, not on every drawing
-            decided = by_time(list(self.done.values()), lambda d: d.timestamp)
-            self._labels = [1 if d.includes else 0 for d in decided]
-            self._labels_for = self.changes
-        return self._labels
+    @property
+    def stopping_applies(self) -> bool:
+        """Whether the stopping rule speaks here: ranked or random order at title-abstract (not in
+        file order, not at full text)."""
+        return self.order in ("ranked", "random") and self.stage == "title-abstract"
 
     def stopping_input(self) -> tuple | None:
         """What the stopping rule reads, hashable: per round, (round, this reviewer's decisions
-        on its records as stopping_labels gives them, its records), then whether the order is
-        ranked and what the records are (`scope`); None where stopping_labels is None."""
-        if self.order not in ("ranked", "random") or self.stage != "title-abstract":
-            return None  # as stopping_labels: the rule says nothing here
+        on its records, 1 relevant, in the order they were made, its records), then whether the
+        order is ranked and what the records are (`scope`); None where the rule does not apply."""
+        if not self.stopping_applies:
+            return None
         if self._rounds_for != self.changes:
             from .. import StoppingGroups, stopping_rounds
 
