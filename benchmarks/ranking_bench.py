@@ -3,7 +3,7 @@ ASReview's default (elas_u4) and random order, on every labelled dataset in ../s
 same priors, same metrics; and screener's stopping rule against buscar and the oracle on the same runs.
 
 For each dataset and seed the tools replay the dataset from the priors of that seed
-(screener.ranking.simulate.priors: one relevant and one irrelevant record); WSS@95, RRF@10 and ATD
+(screener.ranking.simulate.priors: one relevant and one irrelevant record); WSS@95, RRF@10, ATD and loss
 come from the same function (screener.ranking.metrics) applied to each tool's screening order,
 priors left out. The tools:
   screener             the default ranking, no question (1+1 priors)
@@ -292,8 +292,9 @@ def main() -> None:
         for tool in tools:
             mine = [r for r in results if r["dataset"] == path.stem and r["tool"] == tool]
             row = {"dataset": path.stem, "tool": tool, "records": len(labels), "relevant": int(labels.sum())}
-            for key in ("wss@95", "rrf@10", "atd"):
-                row[key] = round(float(np.mean([r[key] for r in mine])), 4)
+            for key in ("wss@95", "rrf@10", "atd", "loss"):
+                # Runs cached before the loss metric came have none: NaN, never a made-up value.
+                row[key] = round(float(np.mean([r.get(key, float("nan")) for r in mine])), 4)
             row["worst wss@95"] = round(float(np.min([r["wss@95"] for r in mine])), 4)
             if "seconds_per_step" in mine[0]:
                 row["seconds_per_step"] = round(float(np.median([r["seconds_per_step"] for r in mine])), 4)
@@ -320,14 +321,14 @@ def main() -> None:
     )
     header = (
         f"{'dataset':24} {'tool':19} {'records':>7} {'rel':>4} {'WSS@95':>7} {'worst':>7} {'RRF@10':>7} "
-        f"{'ATD':>6} {'s/step':>7}"
+        f"{'ATD':>6} {'loss':>6} {'s/step':>7}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
             f"{r['dataset'][:24]:24} {r['tool']:19} {r['records']:>7} {r['relevant']:>4} {r['wss@95']:>7.1%} "
-            f"{r['worst wss@95']:>7.1%} {r['rrf@10']:>7.1%} {r['atd']:>6.1%} "
+            f"{r['worst wss@95']:>7.1%} {r['rrf@10']:>7.1%} {r['atd']:>6.1%} {r['loss']:>6.3f} "
             f"{r.get('seconds_per_step', float('nan')):>7.4f}"
         )
     by_tool: dict[str, dict[str, float]] = {}
@@ -335,7 +336,11 @@ def main() -> None:
         by_tool.setdefault(r["tool"], {})[r["dataset"]] = r["wss@95"]
     print()
     for tool, values in by_tool.items():
-        print(f"mean WSS@95 {tool:19} {np.mean(list(values.values())):.1%}")
+        losses = [r["loss"] for r in rows if r["tool"] == tool]
+        print(
+            f"mean WSS@95 {tool:19} {np.mean(list(values.values())):.1%}, mean loss {np.mean(losses):.3f} "
+            f"(median {np.median(losses):.3f}, worst {np.max(losses):.3f})"
+        )
     if ASREVIEW in by_tool:
         theirs = by_tool[ASREVIEW]
         relevant = {r["dataset"]: r["relevant"] for r in rows}

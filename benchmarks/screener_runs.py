@@ -23,7 +23,7 @@ import numpy as np
 import screener
 from screener.ranking import RankerConfig
 from screener.ranking.datasets import load_labelled, texts_of
-from screener.ranking.metrics import atd, rrf, wss
+from screener.ranking.metrics import atd, loss, rrf, wss
 from screener.ranking.question import QUESTION_FADE
 from screener.ranking.simulate import simulate
 
@@ -31,7 +31,12 @@ RUNS = Path(__file__).resolve().parent / "out" / "runs"
 
 
 def metrics(order_labels: np.ndarray) -> dict[str, float]:
-    return {"wss@95": wss(order_labels, 0.95), "rrf@10": rrf(order_labels, 10), "atd": atd(order_labels)}
+    return {
+        "wss@95": wss(order_labels, 0.95),
+        "rrf@10": rrf(order_labels, 10),
+        "atd": atd(order_labels),
+        "loss": loss(order_labels),
+    }
 
 
 def config_key(config: RankerConfig) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import ScreenerError
 from . import Ranker, RankerConfig
-from .metrics import atd, rrf, wss
+from .metrics import atd, loss, rrf, wss
 
 MAX_SEED = 2**32 - 1  # numpy's RandomState takes seeds from 0 to 2**32 - 1
 
@@ -102,6 +102,7 @@ class Simulation:
             "wss@100": wss(order, 1.0),
             "rrf@10": rrf(order, 10),
             "atd": atd(order),
+            "loss": loss(order),
         }
 
     def stopping(self, target: float = 0.95):  # noqa: ANN201 - stopping.StopResult
