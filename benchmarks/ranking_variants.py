@@ -70,6 +70,14 @@ VARIANTS = {
     "one-bag+elas-tiab+q0": RankerConfig(),
     "one-bag+elas-tiab+q0-fade0": RankerConfig(question_fade=0.0),
     "one-bag+elas-tiab+q0-fade1": RankerConfig(question_fade=1.0),
+    # Pretrained meaning (ranking.embeddings): a third model over the static embeddings taking
+    # turns, each in turn or by Thompson sampling on their recent picks ("bandit").
+    "meaning-turns": RankerConfig(meaning="turns"),
+    "meaning-turns+q": RankerConfig(meaning="turns"),
+    "meaning-turns+q0": RankerConfig(meaning="turns"),
+    "meaning-bandit+q": RankerConfig(meaning="turns", turns="bandit"),
+    "bandit+q": RankerConfig(turns="bandit"),
+    "tiab-meaning-turns+q": replace(TIAB, meaning="turns"),
 }
 
 

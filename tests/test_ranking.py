@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from screener.ranking import Ranker, RankerConfig
+from screener.ranking.embeddings import package_folder
 from screener.ranking.metrics import atd, rrf, wss
 from screener.ranking.simulate import priors, simulate
 
@@ -125,7 +126,8 @@ def test_simulate_cli(cli, tmp_path):
     assert result.code == 0, result
     report = json.loads(result.out)
     assert [r["seed"] for r in report["runs"]] == [0, 1]
-    assert set(report["mean"]) == {"wss@95", "wss@100", "rrf@10", "atd"}
+    assert set(report["mean"]) == {"wss@95", "wss@100", "rrf@10", "atd", "loss"}
+    assert all(0 <= r["loss"] <= 1 for r in report["runs"])
     rows = list(csv.DictReader((out / "toy_seed0.csv").open()))
     assert [int(r["prior"]) for r in rows[:3]] == [1, 1, 0] and len(rows) == 200
     assert int(rows[0]["label"]) == 1 and int(rows[1]["label"]) == 0
@@ -133,6 +135,9 @@ def test_simulate_cli(cli, tmp_path):
     assert cli("simulate", str(dataset), "--level", "ta", "--json").code == 0
     for features in ("tfidf-two-views", "tfidf"):
         answer = cli("simulate", str(dataset), "--features", features, "--index-terms", "ignore", "--json")
+        assert answer.code == 0, answer
+    if package_folder("wordllama") is not None:
+        answer = cli("simulate", str(dataset), "--meaning", "turns", "--turns", "bandit", "--json")
         assert answer.code == 0, answer
     refused = cli("simulate", str(dataset), "--features", "tfidf-one-bag", "--index-terms", "separate")
     assert refused.code == 2 and "index_terms must be words or ignore" in refused.err
@@ -506,8 +511,24 @@ def test_one_bag_holds_both_readings_and_counts_shared_ngrams_twice():
         TfidfOneBag(index_terms="separate")
 
 
+@pytest.mark.parametrize(
+    "table, wrong",
+    [
+        ({"meaning": "on"}, "meaning must be one of off, turns"),
+        ({"turns": 3}, "turns must be one of round, bandit"),
+    ],
+)
+def test_ranking_table_names_a_wrong_meaning_or_turns(table, wrong):
+    with pytest.raises(ValueError, match=wrong):
+        RankerConfig.from_table(table)
+
+
 def test_ranking_table_round_trips():
-    for table in ({}, {"classifier": "logistic", "index_terms": "ignore", "interleave": False}):
+    for table in (
+        {},
+        {"classifier": "logistic", "index_terms": "ignore", "interleave": False},
+        {"meaning": "turns", "turns": "bandit"},
+    ):
         config = RankerConfig.from_table(table)
         assert RankerConfig.from_table(config.to_table()) == config
         assert table.items() <= config.to_table().items()
@@ -533,7 +554,7 @@ def test_every_benchmarked_variant_builds():
         assert features.name == config.features
         # Only the default and its variations (with a question, or reading title and abstract
         # only) take turns: a variant that names one model is that model alone.
-        on_the_default = name.startswith(("one-bag+elas-tiab", "tiab"))
+        on_the_default = name.startswith(("one-bag+elas-tiab", "tiab", "meaning", "bandit"))
         assert config.interleave == on_the_default, name
         if on_the_default:
             default = RankerConfig()
@@ -659,3 +680,26 @@ def test_simulate_tiny_or_degenerate_datasets(cli, tmp_path, titles):
     assert result.code == 0, result
     rows = list(csv.DictReader((out / "tiny_seed1.csv").open()))
     assert sorted(int(r["row"]) for r in rows) == list(range(len(titles)))
+
+
+def test_loss_is_the_share_of_area_lost_against_the_perfect_recall_curve():
+    from screener.ranking.metrics import loss
+
+    assert loss(np.array([1, 0])) == 0.0  # the relevant record first: perfect
+    assert loss(np.array([0, 1])) == 1.0  # last: the worst order
+    assert loss(np.array([1, 1, 0, 0, 0])) == 0.0
+    assert loss(np.array([0, 0, 0, 1, 1])) == 1.0
+    assert loss(np.array([1, 0, 1])) == 0.5
+    assert np.isnan(loss(np.array([0, 0, 0]))) and np.isnan(loss(np.array([1, 1])))
+    rng = np.random.RandomState(0)
+    for _ in range(200):
+        order = (rng.rand(rng.randint(2, 60)) < rng.rand()).astype(int)
+        if order.sum() in (0, len(order)):
+            continue
+        # The same areas counted step by step: found after each record, perfect and worst orders.
+        best = np.sort(order)[::-1]
+        worst = np.sort(order)
+        area = [sum(np.cumsum(o)) for o in (order, best, worst)]
+        expected = (area[1] - area[0]) / (area[1] - area[2])
+        assert loss(order) == pytest.approx(expected)
+        assert 0.0 <= loss(order) <= 1.0

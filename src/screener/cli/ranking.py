@@ -46,7 +46,7 @@ from .common import (
 @click.option(
     "--features",
     # ranking.FEATURES' names, spelled out so that --help does not import scikit-learn.
-    type=click.Choice(["tfidf-one-bag", "tfidf-two-views", "tfidf", "tfidf-words-chars"]),
+    type=click.Choice(["tfidf-one-bag", "tfidf-two-views", "tfidf", "tfidf-words-chars", "embedding"]),
     default="tfidf-one-bag",
     show_default=True,
 )
@@ -64,6 +64,21 @@ from .common import (
     default=True,
     show_default=True,
     help="Take turns with ASReview's model of title and abstract (the default), or rank alone.",
+)
+@click.option(
+    "--meaning",
+    # ranking.MEANINGS and TURNS, spelled out so that --help does not import scikit-learn.
+    type=click.Choice(["off", "turns"]),
+    default=None,
+    help="A third model reading the records' pretrained embeddings (wordllama, offline) takes "
+    "turns with the two (default: the ranking's default).",
+)
+@click.option(
+    "--turns",
+    type=click.Choice(["round", "bandit"]),
+    default=None,
+    help="Whose turn: each model in turn, or the one whose recent picks were relevant more often "
+    "(default: the ranking's default).",
 )
 @click.option(
     "--query", type=click.Choice(["max", "uncertainty", "random"]), default="max", show_default=True
@@ -96,6 +111,8 @@ def simulate(
     index_terms: str,
     classifier: str,
     interleave: bool,
+    meaning: str | None,
+    turns: str | None,
     query: str,
     question: str,
     question_file: Path | None,
@@ -108,7 +125,8 @@ def simulate(
     one irrelevant row r.choice(irrelevant) (--priors 1,1). More of a kind are
     r.choice(rows, n, replace=False), relevant first; --priors 0,0 draws none and starts from
     the question. Then one record at a time, retraining after each, until every relevant
-    record is found. Metrics exclude the priors: WSS@95, WSS@100, RRF@10, ATD. The stopping
+    record is found. Metrics exclude the priors: WSS@95, WSS@100, RRF@10, ATD and loss (ASReview
+    Insights' normalised area between the recall curve and the perfect one). The stopping
     rule's stop is marked on the --plot curves.
 
     \b
@@ -144,6 +162,8 @@ def simulate(
         config = RankerConfig.from_table(
             {"features": features, "classifier": classifier, "query": query, "interleave": interleave}
             | ({"index_terms": index_terms} if index_terms != "words" else {})
+            | ({"meaning": meaning} if meaning else {})
+            | ({"turns": turns} if turns else {})
         )
     except ValueError as exc:
         raise ScreenerError(str(exc), hint="see screener simulate --help") from None
@@ -198,7 +218,8 @@ def simulate(
                 ["row", "label", "prior"],
                 [{"row": r, "label": int(labels[r]), "prior": int(r in run.prior_rows)} for r in run.order],
             )
-    mean = {k: round(float(np.mean([r[k] for r in rows])), 4) for k in ("wss@95", "wss@100", "rrf@10", "atd")}
+    keys = ("wss@95", "wss@100", "rrf@10", "atd", "loss")
+    mean = {k: round(float(np.mean([r[k] for r in rows])), 4) for k in keys}
     cut_runs = [r for r in rows if r.get("cut_at")]
     cut_note = (
         f"--n-stop {n_stop} cut {len(cut_runs)} of {len(rows)} runs before every relevant record was "
@@ -235,6 +256,7 @@ def simulate(
         "WSS@100",
         "RRF@10",
         "ATD",
+        "loss",
         "step ms",
         "stop at",
         "recall there",
@@ -249,6 +271,7 @@ def simulate(
             f"{r['wss@100']:.1%}",
             f"{r['rrf@10']:.1%}",
             f"{r['atd']:.1%}",
+            f"{r['loss']:.3f}",
             f"{r['median_step_ms']:.1f}",
             str(stop.get("screened", "")),
             f"{stop['recall']:.1%}" if stop else "",
@@ -261,6 +284,7 @@ def simulate(
         f"{mean['wss@100']:.1%}",
         f"{mean['rrf@10']:.1%}",
         f"{mean['atd']:.1%}",
+        f"{mean['loss']:.3f}",
         "",
         "",
         "",

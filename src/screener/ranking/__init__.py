@@ -29,6 +29,11 @@ from .question import QUESTION_FADE, question_weight
 __all__ = ["Ranker", "RankerConfig", "record_text", "FEATURES", "CLASSIFIERS", "QUERIES"]
 
 
+# RankerConfig.meaning and .turns, as review.toml's [ranking] may set them.
+MEANINGS = ("off", "turns")
+TURNS = ("round", "bandit")
+
+
 @dataclass
 class RankerConfig:
     # The n-grams of two readings of the words (stop words removed and kept) in one bag: +2.1
@@ -52,11 +57,24 @@ class RankerConfig:
     # inclusion is fade / (fade + inclusions) (question.question_weight); 0 keeps it for the
     # cold start only.
     question_fade: float = QUESTION_FADE
+    # Pretrained meaning (ranking.embeddings): "off"; "turns", a third model reading the records'
+    # static embeddings takes turns with the two. (Appended to both models' rows as more
+    # columns, weight 0.5, it lost 1.2 WSS@95 points on average and 30 on one dataset: seed 0,
+    # with the question, benchmarks/ranking_variants.py.)
+    meaning: str = "off"
+    # Whose turn it is: "round", each model in turn; "bandit", the model whose recent picks were
+    # relevant more often, drawn by Thompson sampling (each model's picks a Beta posterior).
+    turns: str = "round"
 
     def members(self) -> list[RankerConfig]:
-        """The models that take turns: this one alone, or this one and the partner."""
+        """The models that take turns: this one alone, or this one and the partner (and the
+        model of meaning, with meaning = "turns")."""
         alone = replace(self, interleave=False)
-        return [alone, TITLE_ABSTRACT_PARTNER] if self.interleave else [alone]
+        if not self.interleave:
+            return [alone]
+        if self.meaning == "turns":
+            return [alone, TITLE_ABSTRACT_PARTNER, MEANING_MEMBER]
+        return [alone, TITLE_ABSTRACT_PARTNER]
 
     @classmethod
     def from_table(cls, table: dict) -> RankerConfig:
@@ -65,7 +83,7 @@ class RankerConfig:
         `index_weight` (two views). Raises ValueError naming the key that is wrong."""
         parts = {"features": FEATURES, "classifier": CLASSIFIERS, "query": QUERIES}
         options = ("index_terms", "index_weight")
-        keys = [*parts, *options, "interleave"]
+        keys = [*parts, *options, "interleave", "meaning", "turns"]
         if not isinstance(table, dict):
             raise ValueError(f"[ranking] must be a table with keys {', '.join(keys)}")
         unknown = sorted(set(table) - set(keys))
@@ -78,6 +96,11 @@ class RankerConfig:
         for key, known in parts.items():
             value = table.get(key, getattr(cls, key))
             if not isinstance(value, str) or value not in known:  # a list or table is no part name
+                raise ValueError(f"{key} must be one of {', '.join(known)}, not {value!r}")
+            chosen[key] = value
+        for key, known in (("meaning", MEANINGS), ("turns", TURNS)):
+            value = table.get(key, getattr(cls, key))
+            if not isinstance(value, str) or value not in known:
                 raise ValueError(f"{key} must be one of {', '.join(known)}, not {value!r}")
             chosen[key] = value
         feature_options = {k: table[k] for k in options if k in table}
@@ -94,7 +117,8 @@ class RankerConfig:
         """This configuration as a [ranking] table (what `rank --json` reports); from_table
         reads it back when its feature options are ones review.toml may set."""
         parts = {"features": self.features, "classifier": self.classifier, "query": self.query}
-        return parts | {"interleave": self.interleave} | self.feature_options
+        turns = {"interleave": self.interleave, "meaning": self.meaning, "turns": self.turns}
+        return parts | turns | self.feature_options
 
     def build(self):  # noqa: ANN201
         return (
@@ -110,6 +134,10 @@ class RankerConfig:
 TITLE_ABSTRACT_PARTNER = RankerConfig(
     features="tfidf", feature_options={"stop_words": None, "index_terms": "ignore"}, interleave=False
 )
+
+
+# The records' static embeddings alone, one linear SVM over them.
+MEANING_MEMBER = RankerConfig(features="embedding", interleave=False)
 
 
 def _feature_matrix(  # noqa: ANN202
@@ -136,20 +164,31 @@ def _feature_matrix(  # noqa: ANN202
     for text in texts:
         digest.update(text.encode("utf-8", "replace"))
         digest.update(b"\0")
-    path = Path(cache_dir) / f"{digest.hexdigest()[:32]}.npz"
+    dense = getattr(features, "dense", False)  # embeddings: a plain array, kept as .npy
+    path = Path(cache_dir) / f"{digest.hexdigest()[:32]}.{'npy' if dense else 'npz'}"
     if path.exists():
         try:
-            return sparse.load_npz(path).tocsr()
+            if dense:
+                X = np.load(path, allow_pickle=False)
+                if X.dtype == np.float32 and X.ndim == 2 and X.shape[0] == len(texts):
+                    return X
+            else:
+                return sparse.load_npz(path).tocsr()
         except Exception:  # a damaged cache entry is rebuilt, never trusted
             pass
     X = features.fit_transform(texts, progress).astype(np.float32)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp.npz")
-        sparse.save_npz(temporary, X, compressed=False)
+        temporary = path.with_name(path.stem + ".tmp" + path.suffix)
+        if dense:
+            np.save(temporary, X, allow_pickle=False)
+        else:
+            sparse.save_npz(temporary, X, compressed=False)
         temporary.replace(path)
-        # Keep the few latest matrices: each change of the records makes a new one.
-        older = sorted(path.parent.glob("*.npz"), key=lambda f: f.stat().st_mtime, reverse=True)[4:]
+        # Keep the few latest matrices (each model of a Ranker has its own): each change of
+        # the records makes new ones.
+        kept = [*path.parent.glob("*.npz"), *path.parent.glob("*.npy")]
+        older = sorted(kept, key=lambda f: f.stat().st_mtime, reverse=True)[6:]
         for stale in older:
             stale.unlink(missing_ok=True)
     except OSError:
@@ -260,6 +299,14 @@ class _Model:
             self.problem = str(exc)
             self.X_all = sparse.csr_matrix((len(corpus), 0), dtype=np.float32)
         self.X = self.X_all[: self.n] if question else self.X_all
+        self.similarity: np.ndarray | None = None  # each record's cosine with the question
+        self.scores = np.zeros(self.X.shape[0])
+        self.fitted = False
+        # Dense features (embeddings: a few hundred columns, every one used by every row) are
+        # fitted and scored as arrays: a BLAS product, no sparse bookkeeping.
+        self.dense = isinstance(self.X_all, np.ndarray)
+        if self.dense:
+            return
         self.X_all = self.X_all.tocsr()
         self.similarity: np.ndarray | None = None  # each record's cosine with the question
         # Columns of terms in one record only. For a linear model their weight is zero unless
@@ -275,14 +322,13 @@ class _Model:
         self._labelled_rows = _LabelledRows(self.X_all)
         self._weights = np.zeros(len(self._shared), dtype=np.float32)
         self._placed = np.zeros(0, dtype=np.int32)
-        self.scores = np.zeros(self.X.shape[0])
-        self.fitted = False
 
     def question_similarity(self) -> np.ndarray:
         """Each record's cosine similarity with the question (rows are unit length)."""
         if self.similarity is None:
             row = self.X_all[self.question_row]
-            self.similarity = np.asarray((self.X @ row.T).todense()).ravel().astype(np.float32)
+            product = self.X @ row if self.dense else (self.X @ row.T).todense()
+            self.similarity = np.asarray(product).ravel().astype(np.float32)
         return self.similarity
 
     def fit(self, labelled: np.ndarray, y: np.ndarray, question_weight: float = 0.0) -> None:
@@ -308,7 +354,11 @@ class _Model:
         if len(set(y.tolist())) < 2:
             self.fitted = False
             return
-        if getattr(self.classifier, "exact_zero_for_unseen", False):
+        if self.dense and hasattr(self.classifier, "fit_compact"):
+            width = self.X_all.shape[1]
+            self.classifier.fit_compact(self.X_all[labelled], y, np.arange(width), width, scale)
+            self.scores = self.X @ self.classifier.coef + np.float32(self.classifier.intercept)
+        elif getattr(self.classifier, "exact_zero_for_unseen", False):
             narrow, columns = self._labelled_rows.matrix(labelled)
             if narrow.shape[1] == 0:  # the labelled records have no term at all: nothing to learn
                 self.fitted = False
@@ -379,6 +429,12 @@ class Ranker:
         self.scores = np.zeros(self.X.shape[0])
         self.fitted = False
         self.turn = 0  # the model the next fit retrains
+        # "bandit" turns: each model's recent picks, 1 relevant, 0 not; the model in charge of
+        # the current ranking; what was labelled when it took charge.
+        self.outcomes: list[list[int]] = [[] for _ in self.models]
+        self.in_charge: int | None = None
+        self.seen = 0
+        self.draws = np.random.RandomState(seed + 1)
 
     def fit(self, labelled: np.ndarray, y: np.ndarray) -> None:
         """Retrain on the labelled rows (needs at least one relevant and one irrelevant, or
@@ -399,10 +455,14 @@ class Ranker:
             return
         else:
             weight = 0.0
+        if self.config.turns == "bandit":
+            self._credit(y)
+            self.turn = self._draw_turn()
         model = self.models[self.turn]
         for other in self.models:
             if other is model or not other.fitted:
                 other.fit(labelled, y, weight)
+        self.in_charge, self.seen = self.turn, len(y)
         self.turn = (self.turn + 1) % len(self.models)
         # A model that cannot learn from these records leaves its turn to one that can.
         usable = model if model.fitted else next((m for m in self.models if m.fitted), None)
@@ -410,6 +470,24 @@ class Ranker:
             self.fitted = False
             return
         self.scores, self.fitted = usable.scores, True
+
+    # How many of a model's latest picks its Beta posterior counts: the tail of a review is not
+    # its start, and the model that found the first inclusions need not find the last.
+    _RECENT_PICKS = 50
+
+    def _credit(self, y: np.ndarray) -> None:
+        """The decisions since the last fit were made on the ranking of the model then in
+        charge: each is one of its picks (1 relevant, 0 not)."""
+        if self.in_charge is not None and len(y) > self.seen:
+            picks = self.outcomes[self.in_charge]
+            picks.extend(int(v) for v in y[self.seen :])
+            del picks[: -self._RECENT_PICKS]
+
+    def _draw_turn(self) -> int:
+        """Thompson sampling: a draw from each model's Beta(1 + relevant, 1 + not) over its
+        recent picks; the highest draw picks next."""
+        draws = [self.draws.beta(1 + sum(p), 1 + len(p) - sum(p)) for p in self.outcomes]
+        return int(np.argmax(draws))
 
     def _rank_by_question(self, labelled: np.ndarray, y: np.ndarray, weight: float) -> None:
         """No inclusion yet, or no exclusion yet: every model's similarity with the question

@@ -8,6 +8,7 @@ from typing import Protocol
 from scipy import sparse
 
 from ..records import Record
+from .embeddings import StaticEmbeddingFeatures
 
 # Separates a record's words (title, abstract) from its index terms (keywords, MeSH) in the
 # text the extractors receive. Not a word character, so word tokenisers never see it.
@@ -211,4 +212,5 @@ FEATURES = {
     "tfidf-words-chars": TfidfWordsAndChars,
     "tfidf-two-views": TfidfTwoViews,
     "tfidf-one-bag": TfidfOneBag,
+    "embedding": StaticEmbeddingFeatures,
 }
