@@ -8,12 +8,11 @@ from typing import Any
 
 from .context import Checked, Context
 from .describe import found, shown
-from .full_text_model import FullText, PydanticTable
 from .pathnames import Name, ReviewerName
 from .regex import Regex
 from .specs import Boolean, Choice, Fraction, Integer, Text, Votes
 from .tables import AnyTable, ListOf, Table, Tables
-from .vocab import ROLES, STAGES, default_votes
+from .vocab import FULLTEXT_SOURCES, ROLES, STAGES, default_votes
 
 REVIEW = Table(
     {
@@ -39,7 +38,21 @@ REVIEW = Table(
             ),
             "reviewer",
         ),
-        "full_text": PydanticTable(FullText),
+        "full_text": Table(
+            {
+                "exclusion_reasons": ListOf(
+                    Text(multiline=False, nonempty=True),
+                    unique=True,
+                    same=lambda reason: " ".join(reason.split()).casefold(),
+                    example='["Wrong population", "Wrong outcomes"]',
+                ),
+                "sources": ListOf(
+                    Choice(FULLTEXT_SOURCES, why="`screener fulltext get` asks them in this order"),
+                    unique=True,
+                    example='["europepmc", "unpaywall", "openalex"]',
+                ),
+            }
+        ),
         "highlight": Table(
             {"include": ListOf(Regex(), example='["term", "other\\\\w*"]'), "exclude": ListOf(Regex())}
         ),
