@@ -16,8 +16,9 @@ import numpy as np
 
 from ..records import Record
 from ..schema import OTHER_KINDS
-from .engine import DUPLICATE, LABELS, candidate_pairs, cluster, decide, prepare, score_pairs
+from .engine import candidate_pairs, cluster, decide, prepare, score_pairs
 from .evaluate import Confusion, evaluate_clusters
+from .rules import DUPLICATE, LABELS
 
 __all__ = ["DedupResult", "Pair", "deduplicate", "merge_cluster", "Confusion", "evaluate_clusters"]
 
