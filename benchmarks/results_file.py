@@ -32,6 +32,10 @@ def results_path(script: str, variant: str = "") -> Path:
     return RESULTS / (f"{script}-{variant}.json" if variant else f"{script}.json")
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
 def _git(*args: str) -> str:
     try:
         out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=30)
@@ -71,8 +75,7 @@ def write_results(script: str, figures: Any, *, partial: str | None = None, vari
     path = results_path(script, variant)
     if partial:
         print(
-            f"{script}: not recorded in {path.relative_to(REPO)}: {partial} "
-            "(only a run of the full default set is)",
+            f"{script}: not recorded in {_shown(path)}: {partial} (only a run of the full default set is)",
             file=sys.stderr,
         )
         return None
@@ -98,5 +101,5 @@ def write_results(script: str, figures: Any, *, partial: str | None = None, vari
         json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )
     temporary.replace(path)
-    print(f"{script}: recorded in {path.relative_to(REPO)}", file=sys.stderr)
+    print(f"{script}: recorded in {_shown(path)}", file=sys.stderr)
     return path
