@@ -16,6 +16,10 @@ pooled figure, whose convention they cannot follow.
 
     python benchmarks/dedup_bench.py [--rounds 3] [--bib-dedupe-python .venv-bench/bin/python] [--json]
         [--only NAME] [--no-bib-dedupe]
+
+Over every library (no --only) it records its figures in benchmarks/results/dedup_bench.json,
+or, with --no-bib-dedupe, screener's alone in dedup_bench-screener-alone.json (a run that meant
+to compare but found no bib-dedupe records nothing: it would pass for the comparison).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from results_file import write_results
 from screener.dedup import Confusion, deduplicate, evaluate_clusters
 from screener.importers import read_records
 
@@ -292,9 +297,26 @@ def main() -> None:
             rows.append(
                 row("bib-dedupe 0.11", f"{name} (per record)", flagged_confusion(clusters_b, flags), took_b)
             )
+    if args.only:
+        partial = "--only " + " ".join(args.only)
+    elif not have_bib_dedupe and not args.no_bib_dedupe:
+        partial = f"bib-dedupe not run (no {args.bib_dedupe_python})"
+    else:
+        partial = None
     if args.json:
         print(json.dumps(rows, indent=2))
-        return
+    else:
+        show(rows, pooled, seconds, args, have_bib_dedupe)
+    write_results("dedup_bench", rows, partial=partial, variant="" if have_bib_dedupe else "screener-alone")
+
+
+def show(
+    rows: list[dict],
+    pooled: dict[str, Confusion],
+    seconds: dict[str, float],
+    args: argparse.Namespace,
+    have_bib_dedupe: bool,
+) -> None:
     print(
         "Deduplication against gold standards, bib-dedupe's TP/FP/FN/TN convention, "
         f"median of {args.rounds} rounds"

@@ -9,6 +9,8 @@ abstract, a typo, a bracketed translated title with a language note). Targets: 1
 records in at most 60 s; 1,000,000 in at most 15 minutes within 8 GiB.
 
     python benchmarks/dedup_scale.py [--sizes 100000,1000000] [--json]
+
+With the default --sizes it records its figures in benchmarks/results/dedup_scale.json.
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ import sys
 import time
 from pathlib import Path
 
+from results_file import write_results
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
+SIZES = "100000,1000000"
+LIMITS = {100_000: 60, 1_000_000: 900}  # the targets, in seconds
 
 
 def base_records() -> list:
@@ -172,7 +178,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--sizes", default=SIZES)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
@@ -184,11 +190,15 @@ def main() -> None:
         out = subprocess.run([sys.executable, __file__, "--one", str(size)], capture_output=True, text=True)
         if out.returncode != 0:
             sys.exit(f"size {size} failed:\n{out.stderr[-2000:]}")
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]) | {"target_seconds": LIMITS.get(size)})
     if args.json:
         print(json.dumps(rows, indent=2))
-        return
-    limits = {100_000: 60, 1_000_000: 900}
+    else:
+        show(rows)
+    write_results("dedup_scale", rows, partial=f"--sizes {args.sizes}" if args.sizes != SIZES else None)
+
+
+def show(rows: list[dict]) -> None:
     print("Deduplication at scale (generated: real records, realistic variants and duplicates)")
     header = (
         f"{'records':>9} {'seconds':>8} {'target s':>8} {'peak GiB':>8} {'candidates':>11} {'scored':>9} "
@@ -197,7 +207,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for r in rows:
-        target = limits.get(r["records"], "")
+        target = r["target_seconds"] or ""
         print(
             f"{r['records']:>9} {r['seconds']:>8} {target:>8} {r['peak_memory_gib']:>8} "
             f"{r['candidate_pairs']:>11} {r['pairs_compared']:>9} {r['sensitivity']:>7} "

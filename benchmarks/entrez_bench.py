@@ -6,6 +6,9 @@ request. A search of N records (default 20,000, so date slicing is needed) runs 
 (requests / 3 per second without an API key, / 10 with one). Target: at most 1.2x that floor.
 
     python benchmarks/entrez_bench.py [--records 20000] [--latency 0.1] [--rounds 3] [--api-key]
+
+With the default --records and --latency it records its figures in
+benchmarks/results/entrez_bench.json (entrez_bench-api-key.json with --api-key).
 """
 
 from __future__ import annotations
@@ -23,8 +26,11 @@ sys.path.insert(0, str(REPO))
 
 from tests.eutils_server import EutilsServer, FakePubmed, generate_records  # noqa: E402
 
+from results_file import write_results  # noqa: E402
 from screener.review import Review, init_review  # noqa: E402
 from screener.search import EntrezSettings, PubmedSearch  # noqa: E402
+
+RECORDS, LATENCY = 20_000, 0.1
 
 
 def one_round(records: int, latency: float, api_key: str) -> dict[str, float]:
@@ -60,8 +66,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--records", type=int, default=20_000)
-    parser.add_argument("--latency", type=float, default=0.1, help="seconds added to every request")
+    parser.add_argument("--records", type=int, default=RECORDS)
+    parser.add_argument("--latency", type=float, default=LATENCY, help="seconds added to every request")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--api-key", action="store_true", help="run as if with an API key (10/s)")
     parser.add_argument("--json", action="store_true")
@@ -84,9 +90,18 @@ def main() -> None:
         )
     }
     summary.update(latency=args.latency, rounds=args.rounds, api_key=args.api_key, target_ratio=1.2)
+    summary["worst_ratio"] = max(r["ratio"] for r in rounds)
+    partial = None
+    if (args.records, args.latency) != (RECORDS, LATENCY):
+        partial = f"--records {args.records} --latency {args.latency}, not {RECORDS} and {LATENCY}"
     if args.json:
         print(json.dumps(summary, indent=2))
-        return
+    else:
+        show(summary, args)
+    write_results("entrez_bench", summary, partial=partial, variant="api-key" if args.api_key else "")
+
+
+def show(summary: dict, args: argparse.Namespace) -> None:
     rate = 10 if args.api_key else 3
     print(
         f"PubMed search through Entrez, local server with {args.latency * 1000:.0f} ms latency per request, "

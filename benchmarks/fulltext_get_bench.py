@@ -11,6 +11,8 @@ record's article. The floor is the slowest host at its rate (requests / rate), s
 are asked at the same time; target: within 1.1x of it, no 429, every PDF prepared.
 
     python benchmarks/fulltext_get_bench.py [--records 1000]
+
+With the default --records it records its figures in benchmarks/results/fulltext_get_bench.json.
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from tests.fulltext_server import FulltextServer, Paper, Site  # noqa: E402
 
 from fulltext_attach_bench import SURNAMES, WORDS, _pdf  # noqa: E402
+from results_file import write_results  # noqa: E402
 from screener.fulltext import get as ft  # noqa: E402
 from screener.net import EUROPEPMC, OPENALEX, PDF_PER_SECOND, UNPAYWALL  # noqa: E402
 from screener.review import Review, Reviewer, init_review  # noqa: E402
 from screener.screening.decisions import DecisionLog, decision_path  # noqa: E402
 
+RECORDS = 1000
 RATES = {
     "europepmc/": EUROPEPMC.per_second,
     "unpaywall/": UNPAYWALL.per_second,
@@ -105,7 +109,7 @@ def make_review(folder: Path, count: int) -> Review:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--records", type=int, default=RECORDS)
     args = parser.parse_args()
     ready: Any = multiprocessing.Queue()
     process = multiprocessing.Process(target=serve, args=(args.records, ready), daemon=True)
@@ -148,6 +152,8 @@ def main() -> None:
         "target_ratio": 1.1,
     }
     print(json.dumps(summary, indent=2))
+    partial = f"--records {args.records}, not {RECORDS:,}" if args.records != RECORDS else None
+    write_results("fulltext_get_bench", summary, partial=partial)
     if summary["ratio"] > 1.1 or stats["rate_limited"] or result.counts()["prepared"] != args.records:
         sys.exit("fulltext_get_bench: slower than 1.1x the floor, rate limited, or not every PDF prepared")
 

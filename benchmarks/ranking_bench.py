@@ -30,6 +30,9 @@ least 95 % of runs with a median saving at least twice buscar's; the step at 20,
 50 ms and at least 2x faster than ASReview's.
 
     python benchmarks/ranking_bench.py [--seeds 0,1,2] [--datasets ADHD,wilson] [--level final] [--json]
+
+Run on every dataset with the default seeds and tools (the peer included; at --level final with
+the step timing) it records its figures in benchmarks/results/ranking_bench-<level>.json.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from screener.ranking.simulate import priors
 from screener.ranking.stopping import DEFAULT_RULE, buscar_stop, oracle_stop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_file import write_results  # noqa: E402
 from screener_runs import labels_from_positions, metrics, screener_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -161,6 +165,7 @@ SCREENER_TOOLS = {
 }
 ASREVIEW = "asreview elas_u4"
 DEFAULT_TOOLS = ["screener", "screener + question", "question alone", "random", ASREVIEW]
+SEEDS = "0,1,2"
 
 
 def run_one(path: Path, level: str, seed: int, tool: str, python: str | None, tag: str) -> dict:
@@ -214,8 +219,13 @@ def is_development(dataset: str) -> bool:
     return (cohen / f"{dataset}.csv").exists()
 
 
-def summarise_stopping(stops: list[dict]) -> list[str]:
-    lines = []
+STOP_RULES = ("screener", "buscar", "oracle")
+
+
+def stopping_figures(stops: list[dict]) -> list[dict]:
+    """Per part of the datasets (all, chosen on, checked on): runs, and for each rule the share
+    of runs reaching 95% recall and the work saved (median, mean); screener's median over buscar's."""
+    parts = []
     for part, keep in (
         ("all runs", lambda d: True),
         ("chosen on (Cohen 2006)", is_development),
@@ -224,27 +234,58 @@ def summarise_stopping(stops: list[dict]) -> list[str]:
         chosen = [s for s in stops if keep(s["dataset"])]
         if not chosen:
             continue
-        runs = len(chosen) // 3
-        cells = []
-        medians = {}
-        for rule in ("screener", "buscar", "oracle"):
-            mine = [s for s in chosen if s["rule"] == rule]
-            met = np.mean([s["recall"] >= 0.95 for s in mine])
-            medians[rule] = float(np.median([s["work_saved"] for s in mine]))
-            cells.append(
-                f"{rule} met {met:.0%}, saved median {medians[rule]:.1%} "
-                f"(mean {np.mean([s['work_saved'] for s in mine]):.1%})"
-            )
-        ratio = medians["screener"] / medians["buscar"] if medians["buscar"] > 0 else float("inf")
-        lines.append(f"  {part}, {runs} runs: " + "; ".join(cells) + f"; screener/buscar median {ratio:.1f}x")
+        entry: dict = {"part": part, "runs": len(chosen) // len(STOP_RULES)}
+        for rule in STOP_RULES:
+            saved = [s["work_saved"] for s in chosen if s["rule"] == rule]
+            entry[rule] = {
+                "met": float(np.mean([s["recall"] >= 0.95 for s in chosen if s["rule"] == rule])),
+                "median_saved": float(np.median(saved)),
+                "mean_saved": float(np.mean(saved)),
+            }
+        buscar = entry["buscar"]["median_saved"]
+        entry["ratio"] = entry["screener"]["median_saved"] / buscar if buscar > 0 else float("inf")
+        parts.append(entry)
+    return parts
+
+
+def summarise_stopping(stops: list[dict]) -> list[str]:
+    lines = []
+    for entry in stopping_figures(stops):
+        cells = [
+            f"{rule} met {entry[rule]['met']:.0%}, saved median {entry[rule]['median_saved']:.1%} "
+            f"(mean {entry[rule]['mean_saved']:.1%})"
+            for rule in STOP_RULES
+        ]
+        lines.append(
+            f"  {entry['part']}, {entry['runs']} runs: "
+            + "; ".join(cells)
+            + f"; screener/buscar median {entry['ratio']:.1f}x"
+        )
     return lines
+
+
+def partial_run(args: argparse.Namespace, tools: list[str], rows: list[dict]) -> str | None:
+    """Why this run is not the full default set, whose figures docs/benchmarks.md shows, or None."""
+    reasons = []
+    if args.datasets:
+        reasons.append(f"--datasets {args.datasets}")
+    if args.seeds != SEEDS:
+        reasons.append(f"--seeds {args.seeds}")
+    missing = [tool for tool in DEFAULT_TOOLS if tool not in tools]
+    if missing:
+        reasons.append("without " + ", ".join(missing))
+    if args.no_timing and args.level == "final":
+        reasons.append("--no-timing")
+    if not rows:
+        reasons.append("no dataset")
+    return "; ".join(reasons) or None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--seeds", default=SEEDS)
     parser.add_argument("--datasets", default="", help="comma-separated name fragments (default: all)")
     parser.add_argument("--level", choices=["ta", "final"], default="final")
     parser.add_argument("--tools", default=",".join(DEFAULT_TOOLS), help="comma-separated tool names")
@@ -312,8 +353,11 @@ def main() -> None:
             timing["ratios"] = [round(r["asreview_ms"] / r["screener_ms"], 2) for r in rounds]
         elif rounds and "asreview_error" in rounds[0]:
             timing["asreview_error"] = rounds[0]["asreview_error"]
+    figures = {"rows": rows, "stopping": stopping_figures(stops), "step_at_20000": timing}
+    partial = partial_run(args, tools, rows)
     if args.json:
         print(json.dumps({"rows": rows, "stopping": stops, "step_at_20000": timing}, indent=2))
+        write_results("ranking_bench", figures, partial=partial, variant=args.level)
         return
     print(
         f"Prioritised screening, {args.level} labels, seeds {args.seeds}: mean over seeds and the worst "
@@ -402,6 +446,7 @@ def main() -> None:
                 else f" (ASReview: {timing.get('asreview_error', 'not run')})"
             )
         )
+    write_results("ranking_bench", figures, partial=partial, variant=args.level)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ DEFAULT_RULE was chosen on 320 Cohen runs: ranking_bench's (final labels: plain,
 from the question alone; title/abstract labels: plain; seeds 0-2) and those ranking_variants.py
 wrote for #16 (question fades 0, 1 and 20, title and abstract only; mostly seed 0). A fresh clone
 caches only the runs it makes, so its replay may choose otherwise.
+
+With the default --margin it records its figures in benchmarks/results/stopping_choice.json.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from screener.ranking.stopping import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ranking_bench import REPO, is_development  # noqa: E402
+from results_file import write_results  # noqa: E402
 from screener_runs import labels_from_positions  # noqa: E402
 
 RUNS = REPO / "benchmarks" / "out" / "runs"
@@ -54,6 +57,7 @@ PRIORS = (QUARTER_PRIOR, 0.25, 0.5, 1.0)
 FLOORS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 RECENTS = (0.0, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0)
 TARGET = 0.95
+MARGIN = 0.975
 # The grid varies the floors only; the rest is the rule's (and its fit: slowest decay 0, not from the knee).
 CONFIDENCE, FIRST, EVERY = DEFAULT_RULE.confidence, DEFAULT_RULE.min_screened, DEFAULT_RULE.every
 
@@ -107,7 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--margin", type=float, default=0.975, help="runs that must reach 95%% recall")
+    parser.add_argument("--margin", type=float, default=MARGIN, help="runs that must reach 95%% recall")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     runs = cached_runs()
@@ -165,6 +169,7 @@ def main() -> None:
         met, median, mean = outcome(choosing, stops(choosing, setting))
         print(f"  {name}, Cohen runs pooled: median saved {median:.1%} (mean {mean:.1%})")
     print(f"{'runs':40} {'n':>4} {'met':>6} {'saved':>7} {'buscar':>7} {'ratio':>6}")
+    table = []
     for (on_cohen, level), part in parts.items():
         if not part:
             continue
@@ -175,12 +180,28 @@ def main() -> None:
             ratio = median / buscar if buscar else float("inf")
             label = f"{where}, {level}, {name}"
             print(f"{label:40} {len(part):>4} {met:>6.1%} {median:>7.1%} {buscar:>7.1%} {ratio:>5.2f}x")
+            table.append(
+                {"datasets": where, "level": level, "rule": name, "runs": len(part)}
+                | {"met": met, "median_saved": median, "buscar_median_saved": buscar, "ratio": ratio}
+            )
     # The replay is the rule: RateRule.stop, which the screen runs, stops each run at the same record.
     with ProcessPoolExecutor(args.jobs) as pool:
         library = list(pool.map(_stop, [r["labels"] for r in runs], chunksize=4))
     replayed = [stop_at(r["checks"], len(r["labels"]), *current) for r in runs]
     same = sum(a == b for a, b in zip(library, replayed, strict=True))
     print(f"RateRule.stop agrees with the replay on {same} of {len(runs)} runs")
+    figures = {
+        "settings_tried": len(candidates),
+        "settings_passing": len(passing),
+        "chosen": describe(chosen),
+        "default_rule": describe(current),
+        "table": table,
+        "replay_agrees": same,
+        "runs": len(runs),
+    }
+    write_results(
+        "stopping_choice", figures, partial=f"--margin {args.margin}" if args.margin != MARGIN else None
+    )
 
 
 def _stop(labels: np.ndarray) -> int:

@@ -16,8 +16,9 @@ import numpy as np
 
 from ..records import Record
 from ..schema import OTHER_KINDS
-from .engine import DUPLICATE, LABELS, candidate_pairs, cluster, decide, prepare, score_pairs
+from .engine import candidate_pairs, cluster, decide, prepare, score_pairs
 from .evaluate import Confusion, evaluate_clusters
+from .rules import DUPLICATE, LABELS
 
 __all__ = ["DedupResult", "Pair", "deduplicate", "merge_cluster", "Confusion", "evaluate_clusters"]
 
@@ -499,7 +500,7 @@ def dedup_review(review, keep_distinct_pairs: bool = False) -> ReviewDedup:  # n
             path=review.config_path,
             hint=f"searches: {', '.join(databases) or 'none yet'}",
         )
-    # Kinds as schema.py defines them (an unknown kind is caught where PRISMA reads it).
+    # Kinds as schema/vocab.py defines them (an unknown kind is caught where PRISMA reads it).
     other_methods = frozenset(s.name for s in review.searches() if getattr(s, "kind", "") in OTHER_KINDS)
     kept = result.representatives(keep_first, other_methods)
     kept_set = set(kept)

@@ -1,0 +1,135 @@
+"""searches/NAME.toml: what screener wrote about a search (its files, their sha256, PubMed's
+runs and updates), checked as strictly as review.toml, and named by its file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..importers import FORMATS
+from ..names import MAX_FILE_NAME, check_name, rule_text
+from .context import Checked, Context
+from .describe import found, shown
+from .pathnames import Name
+from .specs import Choice, Date, Integer, PubmedDate, Sha256, Text, Timestamp
+from .tables import Table, Tables
+from .vocab import DATETYPES, KINDS, SOURCES
+
+
+def _pubmed_datetypes() -> Sequence[str]:
+    return DATETYPES
+
+
+_WRITTEN_BY_SCREENER = "screener writes it: restore this file from git; git log -p shows what changed"
+_FILE_NAME = Name("stored file name (a file in searches/)", limit=MAX_FILE_NAME)
+_COUNT = Integer(0)
+_ROUND = Integer(1, "1 is the original review, 2 the first `screener update`, ...")
+
+# A file stored in searches/: its entry under [[files]], and under [[removed]] once taken out.
+_STORED_FILE = {
+    "path": _FILE_NAME,
+    "format": Choice(FORMATS),
+    "sha256": Sha256(),
+    "records": _COUNT,
+    "encoding": Text(multiline=False),
+    "imported": Timestamp(),
+    "original_name": Text(controls=True),  # the imported file's name, as it was
+    "round": _ROUND,
+    "date_searched": Date(),
+    "empty": _COUNT,  # empty records of the export, kept out of screening
+}
+
+SEARCH = Table(
+    {
+        "name": Name("search name"),
+        "database": Text(multiline=False),
+        "source": Choice(SOURCES, why="file: exports imported; pubmed: run through NCBI Entrez"),
+        "kind": Choice(KINDS, why="where PRISMA counts the search's records"),
+        "notes": Text(),
+        "query": Text(),
+        "date_searched": Date(),
+        "files": Tables(
+            Table(
+                _STORED_FILE,
+                required=["path", "format", "sha256", "records"],
+                missing=_WRITTEN_BY_SCREENER,
+            ),
+            "stored file",
+        ),
+        # Files taken out with `screener import --remove`: their provenance, kept.
+        "removed": Tables(
+            Table(
+                {**_STORED_FILE, "removed": Timestamp(), "reason": Text()},
+                required=["path", "sha256", "removed"],
+                missing=_WRITTEN_BY_SCREENER,
+            ),
+            "removed file",
+        ),
+        "pubmed": Table(
+            {
+                "query_translation": Text(),
+                "count": _COUNT,
+                "date_run": Timestamp(),
+                "started": Timestamp(),
+                "mindate": PubmedDate(),
+                "maxdate": PubmedDate(),
+                "datetype": Choice(_pubmed_datetypes),
+                "date_slices": _COUNT,
+                "count_not_in_date_slices": _COUNT,
+                "pmids_fetched": _COUNT,
+                "screener_version": Text(multiline=False),
+                "biopython_version": Text(multiline=False),
+                "python_version": Text(multiline=False),
+                "updates": Tables(
+                    Table(
+                        {
+                            "date_run": Timestamp(),
+                            "count": _COUNT,
+                            "new": _COUNT,
+                            "since_last_run": _COUNT,
+                            "indexed_late": _COUNT,
+                            "query_translation": Text(),
+                            "round": _ROUND,
+                            "file": _FILE_NAME,
+                        },
+                        required=["date_run"],
+                        missing=_WRITTEN_BY_SCREENER,
+                    ),
+                    "run of `screener update`",
+                ),
+            }
+        ),
+    }
+)
+
+
+def check_search(data: dict[str, Any], path: Path) -> Checked:
+    """searches/NAME.toml's contents checked; its name must be the file's own (NAME)."""
+    ctx = Context(path, SEARCH)
+    check_name(
+        path.stem,
+        "search file name",
+        path=path,
+        hint=f"rename the file (git mv) and its name key to {rule_text()} characters",
+    )
+    out = SEARCH.check(data, "", ctx)
+    if "name" in out and out["name"] != path.stem:
+        raise ctx.error(
+            "name",
+            f"is {found(out['name'])}, but the file is {path.name}",
+            f'a search is named by its file: write name = "{path.stem}" (or remove the key)',
+        )
+    files = out.get("files", [])
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(files):
+        earlier = seen.setdefault(entry["path"].casefold(), i)
+        if earlier != i:
+            other = files[earlier]["path"]
+            raise ctx.error(
+                f"files[{i}].path",
+                f"{shown(entry['path'])} is files[{earlier}].path"
+                + (" too" if other == entry["path"] else f" {shown(other)} in other case"),
+                "remove the repeated [[files]] entry: its records would count twice",
+            )
+    return Checked(out, ctx.warnings)
