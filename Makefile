@@ -74,6 +74,7 @@ bench: install bench-env
 	$(BIN)/python benchmarks/ranking_bench.py --asreview-python $(BENCH_VENV)/bin/python
 	$(BIN)/python benchmarks/ranking_bench.py --level ta --asreview-python $(BENCH_VENV)/bin/python --no-timing
 	$(BIN)/python benchmarks/stopping_choice.py
+	$(BIN)/python benchmarks/ranking_variants.py --seeds 0,1,2 --record meaning --variants tiab+q,tiab-meaning-turns+q,tiab-meaning-partner+q
 	$(BIN)/python benchmarks/ranker_startup.py
 	$(BIN)/python benchmarks/report_bench.py
 	$(BIN)/python benchmarks/fulltext_attach_bench.py

@@ -24,7 +24,8 @@ import numpy as np
 from screener.ranking import TITLE_ABSTRACT_PARTNER, RankerConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ranking_bench import TIAB, questions  # noqa: E402
+from ranking_bench import TIAB, is_development, questions  # noqa: E402
+from results_file import write_results  # noqa: E402
 from screener_runs import screener_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,6 +79,7 @@ VARIANTS = {
     "meaning-bandit+q": RankerConfig(meaning="turns", turns="bandit"),
     "bandit+q": RankerConfig(turns="bandit"),
     "tiab-meaning-turns+q": replace(TIAB, meaning="turns"),
+    "tiab-meaning-partner+q": replace(TIAB, meaning="partner"),
 }
 
 
@@ -98,6 +100,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument(
         "--against", default="", help="a ranking_bench.py --tag whose cached elas_u4 runs to compare with"
+    )
+    parser.add_argument(
+        "--record",
+        default="",
+        metavar="NAME",
+        help="record this comparison (every dataset; the first variant the baseline) in "
+        "benchmarks/results/ranking_variants-NAME.json for docs/benchmarks.md",
     )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -142,6 +151,15 @@ def main() -> None:
         below = {v: sum(g < -2 for g in gaps[v]) for v in variants}
         print(f"{'datasets > 2 points below':32}" + "".join(f"{below[v]:>18}" for v in variants))
     sys.stdout.flush()
+    if args.record:
+        rows = [
+            {"dataset": p.stem, "chosen_on": is_development(p.stem)}
+            | {v: float(np.mean([table[(v, p.stem, s)] for s in seeds])) for v in variants}
+            for p in paths
+        ]
+        figures = {"level": args.level, "seeds": seeds, "variants": variants, "rows": rows}
+        partial = f"--datasets {args.datasets}" if args.datasets else None
+        write_results("ranking_variants", figures, partial=partial, variant=args.record)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,18 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=200)
     parser.add_argument("--order", choices=["ranked", "file"], default="ranked")
     parser.add_argument("--review", type=Path, help="an existing review (alice screens it; her decisions go)")
+    parser.add_argument(
+        "--meaning",
+        choices=["off", "turns"],
+        default="off",
+        help="[ranking] meaning: turns adds the model of pretrained embeddings (wordllama)",
+    )
+    parser.add_argument(
+        "--cold-features",
+        action="store_true",
+        help="empty the feature cache too before the first start: the ranking's matrices and the "
+        "embeddings are then computed in the background while the keys are timed",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,6 +125,12 @@ def main() -> None:
             review = Review(init_review(folder / "review", reviewers=[Reviewer("alice"), Reviewer("bob")]))
             review.import_file(export, "medline", database="MEDLINE")
             root = review.root
+        if args.meaning != "off":
+            config = root / "review.toml"
+            if "[ranking]" in config.read_text():
+                sys.exit("--meaning: the review has a [ranking] table already; set meaning there")
+            with config.open("a") as handle:
+                handle.write(f'\n[ranking]\nmeaning = "{args.meaning}"\n')
         labels = review.labels_dir / "title-abstract" / "alice.csv"
         labels.unlink(missing_ok=True)  # alice starts afresh
         began = time.perf_counter()
@@ -126,7 +144,8 @@ def main() -> None:
                 [sys.executable, *command], cwd=root, check=True, capture_output=True, env=child_env()
             )
         prepare = time.perf_counter() - began
-        for derived in ("studies", "screen-order"):  # what the screen itself caches: a first start has none
+        derived_caches = ["studies", "screen-order"] + (["features"] if args.cold_features else [])
+        for derived in derived_caches:  # what the screen itself caches: a first start has none
             shutil.rmtree(review.cache_dir / derived, ignore_errors=True)
 
         child, first_start, first_cpu, first = start(root, args.order)
@@ -156,6 +175,8 @@ def main() -> None:
     result = {
         "records": count,
         "order": args.order,
+        "meaning": args.meaning,
+        "cold_features": args.cold_features,
         "keystrokes": len(latencies),
         "decisions_saved": saved,
         "median_ms": round(statistics.median(latencies), 1),
@@ -173,6 +194,8 @@ def main() -> None:
         partial = f"on {args.review}, not the generated review"
     elif args.records != RECORDS:
         partial = f"--records {args.records}, not {RECORDS:,}"
+    elif args.meaning != "off" or args.cold_features:
+        partial = "with --meaning or --cold-features, not the default configuration"
     else:
         partial = None
     if args.json:

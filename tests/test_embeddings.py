@@ -139,3 +139,22 @@ def test_the_question_is_embedded_the_same_way_for_the_cold_start():
     ranker.fit(np.array([], dtype=np.int64), np.array([], dtype=int))
     order = ranker.next_order(np.arange(4))
     assert set(order[:2]) == {0, 2}
+
+
+@needs_wordllama
+def test_simulate_with_damaged_weights_says_so_in_one_line_and_exits_2(cli, tmp_path, monkeypatch):
+    folder = _copy_of_the_package(tmp_path)
+    weights = folder / MODELS["wordllama"].weights
+    weights.write_bytes(weights.read_bytes()[:1000])
+    monkeypatch.setattr(embeddings, "package_folder", lambda package: folder)
+    monkeypatch.setattr(embeddings, "_embedders", {})
+    dataset = tmp_path / "toy.csv"
+    rows = ["title,abstract,label_included"] + [
+        f"record {k},about topic {k % 7},{int(k % 10 == 0)}" for k in range(60)
+    ]
+    dataset.write_text("\n".join(rows) + "\n")
+    result = cli("simulate", str(dataset), "--meaning", "turns", "--seeds", "0")
+    assert result.code == 2, result
+    assert "wordllama" in result.err and "is cut short" in result.err
+    assert "Traceback" not in result.err
+    assert "pip install --force-reinstall wordllama" in result.err

@@ -60,6 +60,10 @@ COMMANDS = {
         "python benchmarks/ranking_bench.py --level ta --asreview-python .venv-bench/bin/python --no-timing"
     ),
     "stopping_choice": "python benchmarks/stopping_choice.py",
+    "ranking_variants-meaning": (
+        "python benchmarks/ranking_variants.py --seeds 0,1,2 --record meaning "
+        "--variants tiab+q,tiab-meaning-turns+q,tiab-meaning-partner+q"
+    ),
     "ranker_startup": "python benchmarks/ranker_startup.py",
     "report_bench": "python benchmarks/report_bench.py",
     "fulltext_attach_bench": "python benchmarks/fulltext_attach_bench.py",
@@ -545,12 +549,66 @@ def report(figures: dict) -> str:
     )
 
 
+def variants(figures: dict) -> str:
+    """Each variant against the first (the baseline), WSS@95 dataset by dataset, then the
+    differences: mean, median, worst and best, on the datasets chosen on and the others."""
+    names, rows = figures["variants"], figures["rows"]
+    base = names[0]
+    seeds = ", ".join(str(s) for s in figures.get("seeds", []))
+    by_dataset = [
+        [row["dataset"] + ("" if row.get("chosen_on") else " (checked on)")]
+        + [pct(row.get(v)) for v in names]
+        for row in rows
+    ]
+    out = [
+        f"WSS@95, mean over seeds {seeds}, {figures.get('level', 'final')} labels:\n",
+        table(["dataset"] + [f"`{v}`" for v in names], by_dataset),
+    ]
+    summary = []
+    for v in names[1:]:
+        gaps = {
+            r["dataset"]: (r[v] - r[base]) * 100
+            for r in rows
+            if r.get(v) is not None and r.get(base) is not None
+        }
+        if not gaps:
+            continue
+        chosen = [g for d, g in gaps.items() if any(r["dataset"] == d and r.get("chosen_on") for r in rows)]
+        checked = [
+            g for d, g in gaps.items() if not any(r["dataset"] == d and r.get("chosen_on") for r in rows)
+        ]
+        worst, best = min(gaps, key=gaps.__getitem__), max(gaps, key=gaps.__getitem__)
+        summary.append(
+            [
+                f"`{v}`",
+                points(statistics.mean(gaps.values())),
+                points(statistics.median(gaps.values())),
+                f"{points(gaps[worst])} ({worst})",
+                f"{points(gaps[best])} ({best})",
+                points(statistics.mean(chosen)) if chosen else "—",
+                points(statistics.mean(checked)) if checked else "—",
+            ]
+        )
+    out.append(
+        f"\nAgainst `{base}` (points of WSS@95):\n\n"
+        + table(
+            header(
+                "variant | mean | median | worst dataset | best dataset | mean, datasets chosen on | "
+                "mean, datasets checked on"
+            ),
+            summary,
+        )
+    )
+    return "\n".join(out)
+
+
 # (results file's script, part) -> renderer; a variant (ranking_bench-ta) uses its script's.
 RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("ranking_bench", "ranking"): ranking,
     ("ranking_bench", "step"): step,
     ("ranking_bench", "stopping"): stopping,
     ("stopping_choice", "choice"): choice,
+    ("ranking_variants", "variants"): variants,
     ("dedup_bench", "comparison"): comparison,
     ("dedup_bench", "libraries"): libraries,
     ("dedup_scale", "scale"): scale,

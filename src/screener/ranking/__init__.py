@@ -72,8 +72,17 @@ class RankerConfig:
         alone = replace(self, interleave=False)
         if not self.interleave:
             return [alone]
+        if self.meaning == "partner":  # the model of meaning instead of the title-abstract one
+            return [alone, MEANING_MEMBER]
         if self.meaning == "turns":
-            return [alone, TITLE_ABSTRACT_PARTNER, MEANING_MEMBER]
+            # The model of meaning reads the index terms when this model does.
+            terms = self.feature_options.get("index_terms", "words")
+            meaning = (
+                MEANING_MEMBER
+                if terms == "words"
+                else replace(MEANING_MEMBER, feature_options={"index_terms": "ignore"})
+            )
+            return [alone, TITLE_ABSTRACT_PARTNER, meaning]
         return [alone, TITLE_ABSTRACT_PARTNER]
 
     @classmethod

@@ -213,15 +213,18 @@ class StaticEmbeddingFeatures:
     name = "embedding"
     dense = True
 
-    def __init__(self, model: str = DEFAULT_MODEL) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, index_terms: str = "words") -> None:
         if model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
+        if index_terms not in ("words", "ignore"):
+            raise ValueError(f"index_terms must be words or ignore, not {index_terms!r}")
         self.model = model
+        self.index_terms = index_terms
         # In the feature cache's key: other weights never reuse these embeddings.
         self.weights_version = package_version(MODELS[model].package)
 
     def fit_transform(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        return embed_texts([readable(t) for t in texts], self.model, progress)
+        return embed_texts([readable(t, self.index_terms) for t in texts], self.model, progress)
 
 
 def package_version(package: str) -> str:
@@ -234,7 +237,9 @@ def package_version(package: str) -> str:
         return "not installed"
 
 
-def readable(text: str) -> str:
-    """A record's text as the model reads it: the index terms' mark (features.INDEX_TERMS_MARK)
-    becomes a full stop."""
+def readable(text: str, index_terms: str = "words") -> str:
+    """A record's text as the model reads it: with its index terms after a full stop (where
+    features.INDEX_TERMS_MARK was), or without them ("ignore")."""
+    if index_terms == "ignore":
+        return text.partition("\x1f")[0]
     return text.replace("\x1f", ".")
