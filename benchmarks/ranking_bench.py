@@ -222,6 +222,26 @@ def is_development(dataset: str) -> bool:
 STOP_RULES = ("screener", "buscar", "oracle")
 
 
+def stopping_by_dataset(stops: list[dict]) -> list[dict]:
+    """screener's rule per dataset, worst first: the lowest recall where it stopped, the runs
+    that missed 95%, the mean recall and saving, and buscar's mean saving on the same runs."""
+    rows = []
+    for dataset in sorted({s["dataset"] for s in stops}):
+        ours = [s for s in stops if s["dataset"] == dataset and s["rule"] == "screener"]
+        theirs = [s for s in stops if s["dataset"] == dataset and s["rule"] == "buscar"]
+        rows.append(
+            {
+                "dataset": dataset,
+                "runs": len(ours),
+                "lowest_recall": min(s["recall"] for s in ours),
+                "misses": sum(s["recall"] < 0.95 for s in ours),
+                "mean_saved": float(np.mean([s["work_saved"] for s in ours])),
+                "buscar_mean_saved": float(np.mean([s["work_saved"] for s in theirs])) if theirs else None,
+            }
+        )
+    return sorted(rows, key=lambda r: (r["lowest_recall"], r["dataset"]))
+
+
 def stopping_figures(stops: list[dict]) -> list[dict]:
     """Per part of the datasets (all, chosen on, checked on): runs, and for each rule the share
     of runs reaching 95% recall and the work saved (median, mean); screener's median over buscar's."""
@@ -353,7 +373,12 @@ def main() -> None:
             timing["ratios"] = [round(r["asreview_ms"] / r["screener_ms"], 2) for r in rounds]
         elif rounds and "asreview_error" in rounds[0]:
             timing["asreview_error"] = rounds[0]["asreview_error"]
-    figures = {"rows": rows, "stopping": stopping_figures(stops), "step_at_20000": timing}
+    figures = {
+        "rows": rows,
+        "stopping": stopping_figures(stops),
+        "stopping_by_dataset": stopping_by_dataset(stops),
+        "step_at_20000": timing,
+    }
     partial = partial_run(args, tools, rows)
     if args.json:
         print(json.dumps({"rows": rows, "stopping": stops, "step_at_20000": timing}, indent=2))
@@ -412,12 +437,20 @@ def main() -> None:
             )
     if stops:
         print()
-        print("Stopping at 95% recall, per dataset (mean over its screener runs): recall there / work saved")
-        print(f"{'dataset':24} {'runs':>4} {'screener':>15} {'buscar':>15} {'oracle saved':>12}")
-        for path in paths:
+        print(
+            "Stopping at 95% recall, per dataset, worst first (the lowest recall where screener's rule"
+            " stopped; then means over the dataset's screener runs: recall there / work saved)"
+        )
+        print(
+            f"{'dataset':24} {'runs':>4} {'lowest':>7} {'misses':>6} {'screener':>15} {'buscar':>15} "
+            f"{'oracle saved':>12}"
+        )
+
+        def lowest(path: Path) -> float:
+            return min(s["recall"] for s in stops if s["dataset"] == path.stem and s["rule"] == "screener")
+
+        for path in sorted((p for p in paths if any(s["dataset"] == p.stem for s in stops)), key=lowest):
             mine = [s for s in stops if s["dataset"] == path.stem]
-            if not mine:
-                continue
 
             def cell(rule: str, mine: list[dict] = mine) -> str:
                 chosen = [s for s in mine if s["rule"] == rule]
@@ -425,9 +458,10 @@ def main() -> None:
                 return f"{recall:.0%} / {np.mean([s['work_saved'] for s in chosen]):.0%}"
 
             oracle = np.mean([s["work_saved"] for s in mine if s["rule"] == "oracle"])
+            misses = sum(s["recall"] < 0.95 for s in mine if s["rule"] == "screener")
             print(
-                f"{path.stem[:24]:24} {len(mine) // 3:>4} {cell('screener'):>15} {cell('buscar'):>15} "
-                f"{oracle:>12.0%}"
+                f"{path.stem[:24]:24} {len(mine) // 3:>4} {lowest(path):>7.1%} {misses:>6} "
+                f"{cell('screener'):>15} {cell('buscar'):>15} {oracle:>12.0%}"
             )
         print(
             "stopping rules, target recall 95% (screener's: met in >= 95% of runs, median saved >= 2x"

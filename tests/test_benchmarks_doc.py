@@ -210,6 +210,22 @@ def test_ranking_bench_stopping_figures_per_part(bench: None) -> None:
     assert everything["ratio"] == pytest.approx(2.0)
 
 
+def test_stopping_per_dataset_puts_the_worst_first(bench: None, doc: ModuleType) -> None:
+    import ranking_bench as rb
+
+    stops = []
+    for dataset, recalls in (("fine", (1.0, 0.97)), ("missed", (0.94, 0.96)), ("edge", (0.95, 1.0))):
+        for recall in recalls:
+            stops.append({"dataset": dataset, "rule": "screener", "recall": recall, "work_saved": 0.3})
+            stops.append({"dataset": dataset, "rule": "buscar", "recall": 1.0, "work_saved": 0.1})
+    rows = rb.stopping_by_dataset(stops)
+    assert [r["dataset"] for r in rows] == ["missed", "edge", "fine"]
+    assert rows[0]["misses"] == 1 and rows[0]["lowest_recall"] == 0.94 and rows[1]["misses"] == 0
+    part = rb.stopping_figures(stops)[0]
+    text = doc.stopping({"stopping": [part], "stopping_by_dataset": rows})
+    assert text.index("| missed | 2 | 94.0% | 1 |") < text.index("| edge |") < text.index("| fine |")
+
+
 # Figures shaped as each script writes them (the keys copied from its code), for the renderers
 # whose scripts take hours: each must read them, and show the figure named beside it.
 SCRIPT_FIGURES = {

@@ -239,7 +239,7 @@ def stopping(figures: dict) -> str:
         )
     first = parts[0]
     target = first["screener"]["met"] >= 0.95 and (first.get("ratio") or 0) >= 2
-    return (
+    out = (
         table(
             header(
                 "runs | n | reached 95% recall | work saved, median (mean) | "
@@ -249,6 +249,23 @@ def stopping(figures: dict) -> str:
         )
         + f"\nTarget (95% of runs reach 95% recall, twice buscar's median saving): {met(target)}.\n"
     )
+    by_dataset = figures.get("stopping_by_dataset") or []
+    if by_dataset:  # records made before it have none
+        out += "\nPer dataset, worst first (the lowest recall where the rule stopped):\n\n" + table(
+            header("dataset | runs | lowest recall | runs below 95% | work saved, mean | buscar, mean"),
+            [
+                [
+                    r["dataset"],
+                    str(r["runs"]),
+                    pct(r["lowest_recall"]),
+                    str(r["misses"]),
+                    pct(r["mean_saved"]),
+                    pct(r.get("buscar_mean_saved")),
+                ]
+                for r in by_dataset
+            ],
+        )
+    return out
 
 
 def choice(figures: dict) -> str:
