@@ -218,6 +218,7 @@ def test_stopping_per_dataset_puts_the_worst_first(bench: None, doc: ModuleType)
         for recall in recalls:
             stops.append({"dataset": dataset, "rule": "screener", "recall": recall, "work_saved": 0.3})
             stops.append({"dataset": dataset, "rule": "buscar", "recall": 1.0, "work_saved": 0.1})
+            stops.append({"dataset": dataset, "rule": "oracle", "recall": 0.95, "work_saved": 0.6})
     rows = rb.stopping_by_dataset(stops)
     assert [r["dataset"] for r in rows] == ["missed", "edge", "fine"]
     assert rows[0]["misses"] == 1 and rows[0]["lowest_recall"] == 0.94 and rows[1]["misses"] == 0
