@@ -96,7 +96,7 @@ def test_missing_or_damaged_weights_are_one_clear_error_naming_the_package(tmp_p
         StaticEmbedder()
     message = str(caught.value)
     assert "wordllama" in message and "\n" not in message
-    assert "pip install --force-reinstall wordllama" in caught.value.hint
+    assert "pip install --force-reinstall wordllama==" in caught.value.hint
 
 
 def test_a_missing_package_says_what_to_install(monkeypatch):
@@ -157,4 +157,4 @@ def test_simulate_with_damaged_weights_says_so_in_one_line_and_exits_2(cli, tmp_
     assert result.code == 2, result
     assert "wordllama" in result.err and "is cut short" in result.err
     assert "Traceback" not in result.err
-    assert "pip install --force-reinstall wordllama" in result.err
+    assert "pip install --force-reinstall wordllama==" in result.err

@@ -516,6 +516,11 @@ def test_one_bag_holds_both_readings_and_counts_shared_ngrams_twice():
     [
         ({"meaning": "on"}, "meaning must be one of off, turns"),
         ({"turns": 3}, "turns must be one of round, bandit"),
+        # One model alone takes no turns: the setting would silently do nothing.
+        ({"meaning": "turns", "interleave": False}, 'meaning = "turns" needs interleave = true'),
+        ({"turns": "bandit", "interleave": False}, 'turns = "bandit" needs interleave = true'),
+        # Naive Bayes reads counts; embeddings are signed.
+        ({"features": "embedding", "classifier": "nb"}, 'with features = "embedding" use "svm" or "logistic"'),
     ],
 )
 def test_ranking_table_names_a_wrong_meaning_or_turns(table, wrong):

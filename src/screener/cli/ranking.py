@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich import box
 
 from ..errors import ScreenerError
 from ..review import check_reviewer
@@ -70,15 +71,15 @@ from .common import (
     # ranking.MEANINGS and TURNS, spelled out so that --help does not import scikit-learn.
     type=click.Choice(["off", "turns"]),
     default=None,
-    help="A third model reading the records' pretrained embeddings (wordllama, offline) takes "
-    "turns with the two (default: the ranking's default).",
+    help="turns: a third model reading the records' pretrained embeddings (wordllama, offline) "
+    "takes turns with the two; off (the default). Needs --interleave.",
 )
 @click.option(
     "--turns",
     type=click.Choice(["round", "bandit"]),
     default=None,
-    help="Whose turn: each model in turn, or the one whose recent picks were relevant more often "
-    "(default: the ranking's default).",
+    help="Whose turn: round, each model in turn (the default); bandit, the one whose recent picks "
+    "were relevant more often (tried, not better on our datasets). Needs --interleave.",
 )
 @click.option(
     "--query", type=click.Choice(["max", "uncertainty", "random"]), default="max", show_default=True
@@ -223,8 +224,8 @@ def simulate(
     cut_runs = [r for r in rows if r.get("cut_at")]
     cut_note = (
         f"--n-stop {n_stop} cut {len(cut_runs)} of {len(rows)} runs before every relevant record was "
-        "found: their WSS, RRF and ATD read the records after the cut in the order of the last ranking, "
-        "which learnt from none of them; they are not the metrics of a full run"
+        "found: their WSS, RRF, ATD and loss read the records after the cut in the order of the last "
+        "ranking, which learnt from none of them; they are not the metrics of a full run"
         if cut_runs
         else ""
     )
@@ -237,6 +238,7 @@ def simulate(
             {
                 "dataset": str(dataset),
                 "level": level,
+                "ranking": config.to_table(),
                 "question": question,
                 "priors": list(n_priors),
                 "n_stop": n_stop,
@@ -246,23 +248,19 @@ def simulate(
             }
         )
         return
-    table = Table(
-        title=f"Simulation: {dataset.name} ({level}, {len(labels)} records, {int(labels.sum())} relevant)",
-        title_justify="left",
+    settings = ", ".join(
+        f"{k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in config.to_table().items()
     )
-    for column in (
-        "seed",
-        "WSS@95",
-        "WSS@100",
-        "RRF@10",
-        "ATD",
-        "loss",
-        "step ms",
-        "stop at",
-        "recall there",
-        "work saved",
-    ):
-        table.add_column(column, justify="right")
+    table = Table(
+        title=f"Simulation: {dataset.name} ({level}, {len(labels)} records, {int(labels.sum())} relevant)"
+        f"\nranking: {settings}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    # Short headers that never wrap: ten columns fit 80 columns.
+    for column in ("seed", "WSS@95", "WSS@100", "RRF@10", "ATD", "loss", "ms", "stop", "recall", "saved"):
+        table.add_column(column, justify="right", no_wrap=True)
     for r in rows:
         stop = r["stop"] or {}
         table.add_row(
@@ -291,6 +289,11 @@ def simulate(
         "",
     )
     console.print(table)
+    console.print(
+        "ms: median retrain per record; stop: records screened where the stopping rule (95% recall) "
+        "stopped, recall: the recall there, saved: the work saved",
+        highlight=False,
+    )
     for r in cut_runs:
         console.print(
             f"seed {r['seed']}: cut at {r['cut_at']} records, {r['relevant_found_at_cut']} of "
@@ -303,10 +306,11 @@ def simulate(
         console.print(f"Recall curves in {plot}")
 
 
-# What rank's order is, against the screen's (two models take turns there, one per decision).
+# What rank's order is, against the screen's (the models take turns there, one per decision).
 ORDER_SAID = (
     "the screen applies this ranking from your next decision on; its first record may differ "
-    "(where your last session left off, or file order), and each decision retrains the other model"
+    "(where your last session left off, or file order), and each decision retrains the model "
+    "whose turn comes next"
 )
 
 
@@ -339,9 +343,10 @@ def rank(
     come; without one, the order is the file's until the reviewer includes and excludes a record.
 
     The list is the ranking a screen session applies from the reviewer's next decision on (the
-    first of the two models, trained on the decisions so far). The screen's first record is
-    where the last session's ranking left off (or the file's order) while that ranking is
-    computed, and each decision retrains the other model: the first record may differ, and the
+    first of the models that take turns, trained on the decisions so far). The screen's first
+    record is where the last session's ranking left off (or the file's order) while that ranking
+    is computed, and each decision retrains the model whose turn comes next: the first record may
+    differ, and the
     list further down is a forecast, not the order the screen promises.
 
     \b

@@ -112,6 +112,14 @@ class RankerConfig:
             if not isinstance(value, str) or value not in known:
                 raise ValueError(f"{key} must be one of {', '.join(known)}, not {value!r}")
             chosen[key] = value
+        if not interleave and (chosen["meaning"] != "off" or chosen["turns"] != "round"):
+            # One model alone has nobody to take turns with: the setting would do nothing.
+            said = "meaning" if chosen["meaning"] != "off" else "turns"
+            raise ValueError(f'{said} = "{chosen[said]}" needs interleave = true (the models take turns)')
+        if chosen["features"] == "embedding" and chosen["classifier"] == "nb":
+            raise ValueError(
+                'classifier = "nb" reads word counts; with features = "embedding" use "svm" or "logistic"'
+            )
         feature_options = {k: table[k] for k in options if k in table}
         config = cls(**chosen, feature_options=feature_options, interleave=interleave)
         try:

@@ -69,10 +69,18 @@ def package_folder(package: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def reinstall(model: StaticModel) -> str:
+    """The hint for a missing or damaged file: reinstall the version installed (when its
+    metadata is still there), the files of another version may not be what this one reads."""
+    version = package_version(model.package)
+    pinned = model.package if version == "not installed" else f"{model.package}=={version}"
+    return f"reinstall it: pip install --force-reinstall {pinned}"
+
+
 def _damaged(model: StaticModel, path: Path, why: str) -> ScreenerError:
     return ScreenerError(
-        f"the embedding weights of the {model.package} package are damaged: {path} {why}",
-        hint=f"reinstall it: pip install --force-reinstall {model.package}",
+        f"the embedding files of the {model.package} package are damaged: {path} {why}",
+        hint=reinstall(model),
     )
 
 
@@ -96,7 +104,7 @@ def read_safetensors_tensor(path: Path, name: str, model: StaticModel) -> np.nda
     except FileNotFoundError:
         raise ScreenerError(
             f"the embedding weights of the {model.package} package are missing ({path})",
-            hint=f"reinstall it: pip install --force-reinstall {model.package}",
+            hint=reinstall(model),
         ) from None
     except (OSError, ValueError, KeyError, TypeError, struct.error) as error:
         raise _damaged(model, path, f"cannot be read ({error})") from None
@@ -133,7 +141,7 @@ class StaticEmbedder:
             if not path.exists():
                 raise ScreenerError(
                     f"the tokenizer of the {self.model.package} package is missing ({path})",
-                    hint=f"reinstall it: pip install --force-reinstall {self.model.package}",
+                    hint=reinstall(self.model),
                 ) from None
             raise _damaged(self.model, path, f"cannot be read ({str(error)[:120]})") from None
         tokenizer.no_padding()

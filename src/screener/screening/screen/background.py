@@ -147,8 +147,15 @@ class BackgroundRanking:
         return self.ranker is None and self.thread is not None and not self.failed
 
     def _stop(self, exc: Exception) -> None:
+        from ...errors import ScreenerError
+
+        # A ScreenerError is written for people (a damaged weights file: what to reinstall); any
+        # other is named by its type, for a bug report.
+        said = f"{exc}; {exc.hint}" if isinstance(exc, ScreenerError) and exc.hint else str(exc)
+        if not isinstance(exc, ScreenerError):
+            said = f"{type(exc).__name__}: {said}"
         with self.lock:
-            self.failed = f"ranking stopped ({type(exc).__name__}: {exc}); the order stays as it is"
+            self.failed = f"ranking stopped ({said}); the order stays as it is"
             self.busy = False
             self.wanted = None
             self.lock.notify_all()
