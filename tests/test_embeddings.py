@@ -158,3 +158,81 @@ def test_simulate_with_damaged_weights_says_so_in_one_line_and_exits_2(cli, tmp_
     assert "wordllama" in result.err and "is cut short" in result.err
     assert "Traceback" not in result.err
     assert "pip install --force-reinstall wordllama==" in result.err
+
+
+def _header_file(path: Path, header: object, data: bytes = b"") -> None:
+    import json
+    import struct
+
+    text = header if isinstance(header, str) else json.dumps(header)
+    encoded = text.encode()
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + data)
+
+
+@needs_wordllama
+@pytest.mark.parametrize(
+    "header",
+    [
+        '{"embedding.weight": {"dtype": "F32", "shape": [Infinity, 256], "data_offsets": [0, 16]}}',
+        "[" * 200_000 + "]" * 200_000,
+        {"embedding.weight": {"dtype": "F32", "shape": [2**31, 1], "data_offsets": [0, 2**33]}},
+        {"embedding.weight": {"dtype": "F32", "shape": [-2, -128], "data_offsets": [0, 1024]}},
+        {"embedding.weight": {"dtype": "F32", "shape": [2**32, 2**32], "data_offsets": [0, 0]}},
+        {"embedding.weight": {"dtype": "F32", "shape": [4, 256], "data_offsets": [0, 4096]}},  # too few bytes
+        {"embedding.weight": {"dtype": "F32", "shape": [1, 4], "data_offsets": [0, 16]}},  # values huge
+    ],
+    ids=["infinite", "deep", "huge", "negative", "wraps", "short", "huge values"],
+)
+def test_a_hostile_weights_header_is_the_damaged_error_never_a_crash(tmp_path, monkeypatch, header):
+    folder = _copy_of_the_package(tmp_path)
+    weights = folder / MODELS["wordllama"].weights
+    _header_file(weights, header, np.full(4, 3e38, dtype=np.float32).tobytes())
+    monkeypatch.setattr(embeddings, "package_folder", lambda package: folder)
+    with pytest.raises(ScreenerError) as caught:
+        StaticEmbedder()
+    assert "wordllama" in str(caught.value) and "damaged" in str(caught.value)
+
+
+@needs_wordllama
+def test_weights_or_tokenizer_that_are_no_regular_file_are_refused_without_reading(tmp_path, monkeypatch):
+    import os
+
+    folder = _copy_of_the_package(tmp_path)
+    tokenizer = folder / MODELS["wordllama"].tokenizer
+    tokenizer.unlink()
+    os.mkfifo(tokenizer)  # reading it would wait forever
+    monkeypatch.setattr(embeddings, "package_folder", lambda package: folder)
+    with pytest.raises(ScreenerError, match="is not a regular file"):
+        StaticEmbedder()
+
+
+@needs_wordllama
+def test_lone_surrogates_and_wordless_records_never_stop_the_model_of_meaning():
+    rows = StaticEmbedder().embed(["liver \ud800 resection", "\ud800", "", "   "])
+    assert np.isfinite(rows).all() and rows[0].any()
+    # Records with no word at all: the model of meaning says it cannot rank, as TF-IDF does.
+    ranker = Ranker([""] * 6, RankerConfig(meaning="turns"))
+    ranker.fit(np.array([0, 1]), np.array([1, 0]))
+    assert all(m.problem for m in ranker.models) and not ranker.fitted and "ranking is off" in ranker.notice
+
+
+@needs_wordllama
+@pytest.mark.parametrize("planted", ["nan", "narrow", "symlink"])
+def test_the_feature_cache_never_trusts_a_bad_matrix_nor_writes_through_a_symlink(tmp_path, planted):
+    texts = [f"record {k} about liver surgery" for k in range(8)]
+    cache = tmp_path / "features"
+    first = Ranker(texts, RankerConfig(meaning="turns"), cache_dir=cache).models[2].X.copy()
+    (entry,) = cache.glob("*.npy")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    if planted == "nan":
+        np.save(entry, np.full(first.shape, np.nan, dtype=np.float32))
+    elif planted == "narrow":
+        np.save(entry, np.zeros((8, 3), dtype=np.float32))
+    else:
+        entry.unlink()
+        entry.symlink_to(victim)
+    again = Ranker(texts, RankerConfig(meaning="turns"), cache_dir=cache).models[2].X
+    assert np.array_equal(again, first)
+    assert victim.read_text() == "keep me"
+    assert not list(cache.glob(".building-*"))

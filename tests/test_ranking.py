@@ -520,7 +520,7 @@ def test_one_bag_holds_both_readings_and_counts_shared_ngrams_twice():
         ({"meaning": "turns", "interleave": False}, 'meaning = "turns" needs interleave = true'),
         ({"turns": "bandit", "interleave": False}, 'turns = "bandit" needs interleave = true'),
         # Naive Bayes reads counts; embeddings are signed.
-        ({"features": "embedding", "classifier": "nb"}, 'with features = "embedding" use "svm" or "logistic"'),
+        ({"features": "embedding", "classifier": "nb"}, 'features = "embedding" use "svm" or "logistic"'),
     ],
 )
 def test_ranking_table_names_a_wrong_meaning_or_turns(table, wrong):

@@ -29,6 +29,12 @@ from .question import QUESTION_FADE, question_weight
 __all__ = ["Ranker", "RankerConfig", "record_text", "FEATURES", "CLASSIFIERS", "QUERIES"]
 
 
+def _shown(value: object) -> str:
+    """A value from review.toml in an error: its repr, cut short (it may be a megabyte)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 # RankerConfig.meaning and .turns, as review.toml's [ranking] may set them.
 MEANINGS = ("off", "turns")
 TURNS = ("round", "bandit")
@@ -100,17 +106,17 @@ class RankerConfig:
             raise ValueError(f"unknown key(s) {', '.join(unknown)}; keys are {', '.join(keys)}")
         interleave = table.get("interleave", cls.interleave)
         if not isinstance(interleave, bool):
-            raise ValueError(f"interleave must be true or false, not {interleave!r}")
+            raise ValueError(f"interleave must be true or false, not {_shown(interleave)}")
         chosen = {}
         for key, known in parts.items():
             value = table.get(key, getattr(cls, key))
             if not isinstance(value, str) or value not in known:  # a list or table is no part name
-                raise ValueError(f"{key} must be one of {', '.join(known)}, not {value!r}")
+                raise ValueError(f"{key} must be one of {', '.join(known)}, not {_shown(value)}")
             chosen[key] = value
         for key, known in (("meaning", MEANINGS), ("turns", TURNS)):
             value = table.get(key, getattr(cls, key))
             if not isinstance(value, str) or value not in known:
-                raise ValueError(f"{key} must be one of {', '.join(known)}, not {value!r}")
+                raise ValueError(f"{key} must be one of {', '.join(known)}, not {_shown(value)}")
             chosen[key] = value
         if not interleave and (chosen["meaning"] != "off" or chosen["turns"] != "round"):
             # One model alone has nobody to take turns with: the setting would do nothing.
@@ -183,11 +189,14 @@ def _feature_matrix(  # noqa: ANN202
         digest.update(b"\0")
     dense = getattr(features, "dense", False)  # embeddings: a plain array, kept as .npy
     path = Path(cache_dir) / f"{digest.hexdigest()[:32]}.{'npy' if dense else 'npz'}"
-    if path.exists():
+    if path.is_file() and not path.is_symlink():
         try:
             if dense:
                 X = np.load(path, allow_pickle=False)
-                if X.dtype == np.float32 and X.ndim == 2 and X.shape[0] == len(texts):
+                # What the extractor makes and nothing else: finite float32, its width, a row each.
+                width = getattr(features, "width", None)
+                shaped = X.ndim == 2 and X.shape[0] == len(texts) and (width is None or X.shape[1] == width)
+                if X.dtype == np.float32 and shaped and np.isfinite(X).all():
                     return X
             else:
                 return sparse.load_npz(path).tocsr()
@@ -195,17 +204,26 @@ def _feature_matrix(  # noqa: ANN202
             pass
     X = features.fit_transform(texts, progress).astype(np.float32)
     try:
+        import os
+        import tempfile
+
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.stem + ".tmp" + path.suffix)
-        if dense:
-            np.save(temporary, X, allow_pickle=False)
-        else:
-            sparse.save_npz(temporary, X, compressed=False)
-        temporary.replace(path)
+        # A fresh temporary file of our own (O_EXCL): a name planted in the folder, a symlink
+        # above all, is never written through.
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".building-", suffix=path.suffix)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                if dense:
+                    np.save(file, X, allow_pickle=False)
+                else:
+                    sparse.save_npz(file, X, compressed=False)
+            Path(temporary).replace(path)
+        finally:
+            Path(temporary).unlink(missing_ok=True)
         # Keep the few latest matrices (each model of a Ranker has its own): each change of
         # the records makes new ones.
         kept = [*path.parent.glob("*.npz"), *path.parent.glob("*.npy")]
-        older = sorted(kept, key=lambda f: f.stat().st_mtime, reverse=True)[6:]
+        older = sorted(kept, key=lambda f: f.lstat().st_mtime, reverse=True)[6:]
         for stale in older:
             stale.unlink(missing_ok=True)
     except OSError:
@@ -323,6 +341,10 @@ class _Model:
         # fitted and scored as arrays: a BLAS product, no sparse bookkeeping.
         self.dense = isinstance(self.X_all, np.ndarray)
         if self.dense:
+            if not self.X.any():  # no record has a token the table knows
+                self.problem = "no record has a word the embeddings know"
+                self.X_all = self.X_all[:, :0]
+                self.X = self.X_all[: self.n]
             return
         self.X_all = self.X_all.tocsr()
         self.similarity: np.ndarray | None = None  # each record's cosine with the question

@@ -28,8 +28,20 @@ def _as_int(value: str) -> int | None:
 
 # Label cells as labelled datasets and screening tools write them, besides 1 and 0.
 _LABEL_WORDS = {
-    "1": 1, "yes": 1, "y": 1, "true": 1, "include": 1, "included": 1, "relevant": 1,
-    "0": 0, "no": 0, "n": 0, "false": 0, "exclude": 0, "excluded": 0, "irrelevant": 0,
+    "1": 1,
+    "yes": 1,
+    "y": 1,
+    "true": 1,
+    "include": 1,
+    "included": 1,
+    "relevant": 1,
+    "0": 0,
+    "no": 0,
+    "n": 0,
+    "false": 0,
+    "exclude": 0,
+    "excluded": 0,
+    "irrelevant": 0,
 }
 
 

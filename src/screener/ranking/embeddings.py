@@ -36,6 +36,7 @@ class StaticModel:
     tensor: str  # the token table inside it
     tokenizer: str  # a tokenizers JSON file, relative to the package folder
     licence: str
+    width: int  # the table's columns: what a cached matrix of its embeddings must have
 
 
 MODELS = {
@@ -48,6 +49,7 @@ MODELS = {
         "embedding.weight",
         "tokenizers/l2_supercat_tokenizer_config.json",
         "MIT",
+        256,
     ),
 }
 DEFAULT_MODEL = "wordllama"
@@ -84,35 +86,68 @@ def _damaged(model: StaticModel, path: Path, why: str) -> ScreenerError:
     )
 
 
+# Larger than any static table a package would ship: a header claiming more is damage.
+_LARGEST_FILE = 2_000_000_000
+# Vectors of a trained table are small numbers; values this large overflow a sum of tokens.
+_LARGEST_VALUE = 1e4
+
+
+def _regular_file(model: StaticModel, path: Path, what: str) -> int:
+    """The size of `path`, a regular file of sensible size (never a FIFO, a device or a folder,
+    which would hang or flood the read), or the missing/damaged error."""
+    import stat
+
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ScreenerError(
+            f"the {what} of the {model.package} package are missing ({path})", hint=reinstall(model)
+        ) from None
+    except OSError as error:
+        raise _damaged(model, path, f"cannot be read ({error.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise _damaged(model, path, "is not a regular file")
+    if info.st_size > _LARGEST_FILE:
+        raise _damaged(model, path, "is larger than any table of embeddings")
+    return info.st_size
+
+
 def read_safetensors_tensor(path: Path, name: str, model: StaticModel) -> np.ndarray:
     """One tensor of a safetensors file as float32, read with numpy alone: an 8-byte header
-    length, a JSON header of names, dtypes, shapes and byte offsets, then the raw data."""
+    length, a JSON header of names, dtypes, shapes and byte offsets, then the raw data. Every
+    number of the header is checked against the file before anything is read or allocated."""
+    size = _regular_file(model, path, "embedding weights")
     try:
         with path.open("rb") as file:
             (length,) = struct.unpack("<Q", file.read(8))
-            if not 2 <= length <= 100_000_000:
+            if not 2 <= length <= min(size - 8, 100_000_000):
                 raise _damaged(model, path, "has no safetensors header")
             header = json.loads(file.read(length))
             entry = header[name]
             dtype = _DTYPES.get(entry["dtype"])
-            shape = tuple(int(x) for x in entry["shape"])
+            shape = [int(x) for x in entry["shape"]]
             start, stop = (int(x) for x in entry["data_offsets"])
-            if dtype is None or len(shape) != 2 or stop - start != np.prod(shape) * np.dtype(dtype).itemsize:
+            # Python integers: no overflow, however large the claimed shape.
+            fits = len(shape) == 2 and all(0 < x <= 10_000_000 for x in shape)
+            if dtype is None or not fits or not 0 <= start <= stop:
+                raise _damaged(model, path, f"holds {name} in a form this version cannot read")
+            if stop > size - 8 - length:
+                raise _damaged(model, path, "is cut short")
+            if stop - start != shape[0] * shape[1] * np.dtype(dtype).itemsize:
                 raise _damaged(model, path, f"holds {name} in a form this version cannot read")
             file.seek(8 + length + start)
             data = file.read(stop - start)
-    except FileNotFoundError:
-        raise ScreenerError(
-            f"the embedding weights of the {model.package} package are missing ({path})",
-            hint=reinstall(model),
-        ) from None
-    except (OSError, ValueError, KeyError, TypeError, struct.error) as error:
-        raise _damaged(model, path, f"cannot be read ({error})") from None
-    if len(data) != stop - start:
-        raise _damaged(model, path, "is cut short")
-    table = np.frombuffer(data, dtype=dtype).reshape(shape).astype(np.float32)
-    if not np.isfinite(table).all():
-        raise _damaged(model, path, "holds values that are not numbers")
+        if len(data) != stop - start:
+            raise _damaged(model, path, "is cut short")
+        table = np.frombuffer(data, dtype=dtype).reshape(shape).astype(np.float32)
+    except ScreenerError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, struct.error, OverflowError, RecursionError) as error:
+        raise _damaged(model, path, f"cannot be read ({type(error).__name__})") from None
+    except MemoryError:
+        raise _damaged(model, path, "claims more than this machine's memory") from None
+    if not np.isfinite(table).all() or float(np.abs(table).max()) > _LARGEST_VALUE:
+        raise _damaged(model, path, "holds values that are not embeddings (not numbers, or huge)")
     return table
 
 
@@ -129,20 +164,22 @@ class StaticEmbedder:
                 f"ranking by meaning needs the {self.model.package} package, which is not installed",
                 hint=f"pip install {self.model.package}",
             )
-        self.table = read_safetensors_tensor(folder / self.model.weights, self.model.tensor, self.model)
+        weights = folder / self.model.weights
+        self.table = read_safetensors_tensor(weights, self.model.tensor, self.model)
+        if self.table.shape[1] != self.model.width:
+            raise _damaged(
+                self.model, weights, f"holds {self.table.shape[1]} columns, not {self.model.width}"
+            )
         self.tokenizer = self._tokenizer(folder / self.model.tokenizer)
 
     def _tokenizer(self, path: Path):  # noqa: ANN202 - tokenizers.Tokenizer
         from tokenizers import Tokenizer
 
+        if _regular_file(self.model, path, "tokenizer files") > 200_000_000:
+            raise _damaged(self.model, path, "is larger than any tokenizer")
         try:
             tokenizer = Tokenizer.from_file(str(path))  # a local file: never the hub
         except Exception as error:  # noqa: BLE001 - the Rust side raises plain Exception
-            if not path.exists():
-                raise ScreenerError(
-                    f"the tokenizer of the {self.model.package} package is missing ({path})",
-                    hint=reinstall(self.model),
-                ) from None
             raise _damaged(self.model, path, f"cannot be read ({str(error)[:120]})") from None
         tokenizer.no_padding()
         tokenizer.no_truncation()
@@ -163,8 +200,20 @@ class StaticEmbedder:
         if progress is not None:
             progress(0, len(texts))
         for start in range(0, len(texts), _BATCH):
-            batch = [t or "" for t in texts[start : start + _BATCH]]
-            encoded = self.tokenizer.encode_batch(batch, add_special_tokens=False)
+            # Valid UTF-8 only: a lone surrogate (possible in a Python str) is refused by the
+            # tokenizer, and one damaged record must not stop the ranking.
+            batch = [
+                (t or "").encode("utf-8", "replace").decode("utf-8") for t in texts[start : start + _BATCH]
+            ]
+            try:
+                encoded = self.tokenizer.encode_batch(batch, add_special_tokens=False)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as error:  # noqa: BLE001 - a panic in the Rust tokenizer is a BaseException
+                path = package_folder(self.model.package) or Path(self.model.package)
+                raise _damaged(
+                    self.model, path / self.model.tokenizer, f"fails on a record ({str(error)[:120]})"
+                ) from None
             ids = [np.asarray(e.ids, dtype=np.int64) for e in encoded]
             lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
             flat = np.concatenate(ids) if len(ids) else np.zeros(0, dtype=np.int64)
@@ -228,6 +277,7 @@ class StaticEmbeddingFeatures:
             raise ValueError(f"index_terms must be words or ignore, not {index_terms!r}")
         self.model = model
         self.index_terms = index_terms
+        self.width = MODELS[model].width
         # In the feature cache's key: other weights never reuse these embeddings.
         self.weights_version = package_version(MODELS[model].package)
 
