@@ -408,6 +408,8 @@ def test_rank_follows_the_reviews_ranking_table(cli, screened):
         "query": "max",
         "index_terms": "ignore",
         "interleave": False,
+        "meaning": "off",
+        "turns": "round",
     }
     for table, named in [
         ('classifier = "forest"', "classifier"),
