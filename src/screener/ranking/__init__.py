@@ -347,7 +347,6 @@ class _Model:
                 self.X = self.X_all[: self.n]
             return
         self.X_all = self.X_all.tocsr()
-        self.similarity: np.ndarray | None = None  # each record's cosine with the question
         # Columns of terms in one record only. For a linear model their weight is zero unless
         # that record is labelled, and then only that labelled record's score changes: the
         # unlabelled records' scores come exactly from the other columns, a smaller product.
@@ -473,7 +472,7 @@ class Ranker:
         self.outcomes: list[list[int]] = [[] for _ in self.models]
         self.in_charge: int | None = None
         self.seen = 0
-        self.draws = np.random.RandomState(seed + 1)
+        self.draws = np.random.RandomState((seed + 1) % 2**32)  # apart from rng: its draws stay as they were
 
     def fit(self, labelled: np.ndarray, y: np.ndarray) -> None:
         """Retrain on the labelled rows (needs at least one relevant and one irrelevant, or
