@@ -33,6 +33,7 @@ from ..net import (
     JsonClient,
     NetSettings,
     Refused,
+    Service,
     base_url,
     clean_stale_downloads,
     load_settings,
@@ -57,6 +58,8 @@ LABELS = {"europepmc": "Europe PMC", "unpaywall": "Unpaywall", "openalex": "Open
 # Europe PMC serves the open-access subset's PDFs from its web site, not its REST host.
 EUROPEPMC_PDF = "https://europepmc.org/"
 EUROPEPMC_PDF_ENV = "SCREENER_EUROPEPMC_PDF_URL"
+# Only its address (checked like every service's by net.base_url): the Downloader paces PDFs.
+EUROPEPMC_PDFS = Service("Europe PMC PDF", EUROPEPMC_PDF, EUROPEPMC_PDF_ENV, per_second=EUROPEPMC.per_second)
 # Records in flight at once: most of a record's time is spent waiting for a rate-limit slot,
 # so several keep every host's limiter busy (each limiter still spaces its own requests).
 WORKERS = 16
@@ -200,22 +203,8 @@ def check_environment(sources: list[str], environ: Mapping[str, str] | None = No
             hint="export UNPAYWALL_EMAIL=you@example.org (it is sent to Unpaywall with each DOI), "
             "or leave unpaywall out of [full_text] sources in review.toml",
         )
-    for service in (EUROPEPMC, UNPAYWALL, OPENALEX):
+    for service in (EUROPEPMC, UNPAYWALL, OPENALEX, EUROPEPMC_PDFS):
         base_url(service, env)
-    _europepmc_pdf_base(env)
-
-
-def _europepmc_pdf_base(env: Mapping[str, str]) -> str:
-    url = env.get(EUROPEPMC_PDF_ENV, "").strip()
-    if not url:
-        return EUROPEPMC_PDF
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ScreenerError(
-            f"{EUROPEPMC_PDF_ENV}={url!r} is not an http(s) address",
-            hint=f"e.g. http://127.0.0.1:8080/, or unset it to use {EUROPEPMC_PDF}",
-        )
-    return url if url.endswith("/") else url + "/"
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -239,7 +228,7 @@ class Finder:
         self.clients = {
             s: JsonClient(services[s], settings, environ=env, on_retry=on_retry, paced=True) for s in sources
         }
-        self.pdf_base = _europepmc_pdf_base(env)
+        self.pdf_base = base_url(EUROPEPMC_PDFS, env)
         for client in self.clients.values():
             _ = client.session  # opened before the threads share it
 
