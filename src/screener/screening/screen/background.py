@@ -9,6 +9,19 @@ from collections.abc import Callable
 from .session import ScreenSession, estimate_for
 
 
+def _take_newest(worker: StoppingInBackground | BackgroundRanking) -> tuple:
+    """A background worker's next job: it says it is idle, waits for a request and takes the
+    newest (older ones were replaced while it worked), then says it is busy."""
+    with worker.lock:
+        worker.busy = False
+        worker.lock.notify_all()
+        while worker.wanted is None:
+            worker.lock.wait()
+        wanted, worker.wanted = worker.wanted, None
+        worker.busy = True
+    return wanted
+
+
 class StoppingInBackground:
     """The stopping rule, computed in a background thread after each change of the decisions:
     on 20,000 records it takes seconds, and a keystroke must not wait for it. The screen shows
@@ -65,13 +78,7 @@ class StoppingInBackground:
 
     def _work(self) -> None:
         while True:
-            with self.lock:
-                self.busy = False
-                self.lock.notify_all()
-                while self.wanted is None:
-                    self.lock.wait()
-                wanted, self.wanted = self.wanted, None
-                self.busy = True
+            wanted = _take_newest(self)
             try:
                 self.result = (wanted, estimate_for(wanted))
             except Exception as exc:  # noqa: BLE001 - an aid: screening goes on without it
@@ -171,13 +178,7 @@ class BackgroundRanking:
             except Exception as exc:  # noqa: BLE001 - see the class docstring
                 return self._stop(exc)
         while True:
-            with self.lock:
-                self.busy = False
-                self.lock.notify_all()
-                while self.wanted is None:
-                    self.lock.wait()
-                wanted, self.wanted = self.wanted, None
-                self.busy = True
+            wanted = _take_newest(self)
             try:
                 self.ranker.fit(np.array(wanted[0], dtype=np.int64), np.array(wanted[1], dtype=int))
             except Exception as exc:  # noqa: BLE001 - see the class docstring
