@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from typing import Any
 
 
 def shown(text: str, limit: int = 60) -> str:
@@ -51,3 +52,20 @@ def control_character(text: str, allow: str = "") -> str | None:
         if unicodedata.category(char) == "Cc" and char not in allow:
             return f"U+{ord(char):04X}"
     return None
+
+
+def each_once(ctx: Any, entries: list[dict], table: str, key: str, hint: str) -> None:  # noqa: ANN401
+    """Each entry's `key` once, case folded (one name in two cases is one file on macOS and
+    Windows), or ctx's error (context.Context) naming the repeat, the entry it repeats and how
+    they differ."""
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        earlier = seen.setdefault(entry[key].casefold(), i)
+        if earlier != i:
+            other = entries[earlier][key]
+            raise ctx.error(
+                f"{table}[{i}].{key}",
+                f"{shown(entry[key])} is {table}[{earlier}].{key}"
+                + (" too" if other == entry[key] else f" {shown(other)} in other case"),
+                hint,
+            )

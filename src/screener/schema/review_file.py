@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .context import Checked, Context
-from .describe import found, shown
+from .describe import each_once, found
 from .pathnames import Name, ReviewerName
 from .regex import Regex
 from .specs import Boolean, Choice, Fraction, Integer, Text, Votes
@@ -95,20 +95,14 @@ def check_review(data: dict[str, Any], path: Path) -> Checked:
             "full-text screening reads the title-abstract decisions: "
             'stages = ["title-abstract", "full-text"] or ["title-abstract"]',
         )
-    reviewers = out.get("reviewers", [])
-    seen: dict[str, int] = {}
-    for i, reviewer in enumerate(reviewers):
-        # One name in two cases is one decision file on macOS and Windows.
-        earlier = seen.setdefault(reviewer["name"].casefold(), i)
-        if earlier != i:
-            other = reviewers[earlier]["name"]
-            raise ctx.error(
-                f"reviewers[{i}].name",
-                f"{shown(reviewer['name'])} is reviewers[{earlier}].name"
-                + (" too" if other == reviewer["name"] else f" {shown(other)} in other case"),
-                "each reviewer has their own name: it names their decision files "
-                "(one file on macOS and Windows when names differ only in case)",
-            )
+    each_once(
+        ctx,
+        out.get("reviewers", []),
+        "reviewers",
+        "name",
+        "each reviewer has their own name: it names their decision files "
+        "(one file on macOS and Windows when names differ only in case)",
+    )
     _check_votes(out, ctx)
     _check_verify_sample(out, ctx)
     reasons = out.get("full_text", {}).get("exclusion_reasons")

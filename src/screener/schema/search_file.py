@@ -10,7 +10,7 @@ from typing import Any
 from ..importers import FORMATS
 from ..names import MAX_FILE_NAME, check_name, rule_text
 from .context import Checked, Context
-from .describe import found, shown
+from .describe import each_once, found
 from .pathnames import Name
 from .specs import Choice, Date, Integer, PubmedDate, Sha256, Text, Timestamp
 from .tables import Table, Tables
@@ -120,16 +120,11 @@ def check_search(data: dict[str, Any], path: Path) -> Checked:
             f"is {found(out['name'])}, but the file is {path.name}",
             f'a search is named by its file: write name = "{path.stem}" (or remove the key)',
         )
-    files = out.get("files", [])
-    seen: dict[str, int] = {}
-    for i, entry in enumerate(files):
-        earlier = seen.setdefault(entry["path"].casefold(), i)
-        if earlier != i:
-            other = files[earlier]["path"]
-            raise ctx.error(
-                f"files[{i}].path",
-                f"{shown(entry['path'])} is files[{earlier}].path"
-                + (" too" if other == entry["path"] else f" {shown(other)} in other case"),
-                "remove the repeated [[files]] entry: its records would count twice",
-            )
+    each_once(
+        ctx,
+        out.get("files", []),
+        "files",
+        "path",
+        "remove the repeated [[files]] entry: its records would count twice",
+    )
     return Checked(out, ctx.warnings)
