@@ -157,6 +157,10 @@ def test_cli_feature_choices_are_the_ranking_features():
 
     option = next(p for p in simulate_command.params if p.name == "features")
     assert set(option.type.choices) == set(FEATURES) and option.default == RankerConfig.features
+    from screener.ranking import MEANINGS, TURNS
+
+    spelled = {p.name: set(p.type.choices) for p in simulate_command.params if p.name in ("meaning", "turns")}
+    assert spelled == {"meaning": set(MEANINGS), "turns": set(TURNS)}
 
 
 @pytest.mark.skipif(
