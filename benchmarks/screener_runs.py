@@ -25,6 +25,7 @@ from screener.ranking import RankerConfig
 from screener.ranking.datasets import load_labelled, texts_of
 from screener.ranking.metrics import atd, loss, rrf, wss
 from screener.ranking.question import QUESTION_FADE
+from screener.ranking.ranker import build_parts
 from screener.ranking.simulate import simulate
 
 RUNS = Path(__file__).resolve().parent / "out" / "runs"
@@ -43,7 +44,7 @@ def config_key(config: RankerConfig) -> str:
     """Names the runs of one configuration of one screener version: the options as given and
     as the parts resolve them, so a changed default in a part never reuses older runs.
     (Delete benchmarks/out/runs/ to simulate afresh after a change that keeps all of these.)"""
-    parts = [[vars(part) for part in member.build()] for member in config.members()]
+    parts = [[vars(part) for part in build_parts(member)] for member in config.members()]
     options = asdict(config)
     # question_fade came after runs were cached: at its default it is left out, as before.
     if options.get("question_fade") == QUESTION_FADE:

@@ -292,7 +292,7 @@ def test_fast_step_scores_unlabelled_records_exactly_as_sklearn(name, threads, m
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
 
-    import screener.ranking as ranking
+    import screener.ranking.ranker as ranking
     from screener.ranking.models import balanced_weights
 
     if threads == "blocks":
@@ -557,9 +557,11 @@ def _benchmark(name: str):  # noqa: ANN202
 
 def test_every_benchmarked_variant_builds():
     """ranking_variants.py names each part it compares, so a new default cannot change them."""
+    from screener.ranking.ranker import build_parts
+
     module = _benchmark("ranking_variants")
     for name, config in module.VARIANTS.items():
-        features, _, _ = config.build()
+        features, _, _ = build_parts(config)
         assert features.name == config.features
         # Only the default and its variations (with a question, or reading title and abstract
         # only) take turns: a variant that names one model is that model alone.
@@ -712,3 +714,49 @@ def test_loss_is_the_share_of_area_lost_against_the_perfect_recall_curve():
         expected = (area[1] - area[0]) / (area[1] - area[2])
         assert loss(order) == pytest.approx(expected)
         assert 0.0 <= loss(order) <= 1.0
+
+
+def test_light_config_names_and_options_match_the_parts():
+    """ranking.config checks [ranking] without importing the parts: its names and the options
+    it lets each feature extractor take are the parts' own."""
+    import inspect
+
+    from screener.ranking import CLASSIFIERS, FEATURES, QUERIES
+    from screener.ranking.config import (
+        CLASSIFIER_NAMES,
+        FEATURE_NAMES,
+        INDEX_TERMS,
+        QUERY_NAMES,
+        TAKES_INDEX_WEIGHT,
+    )
+
+    assert FEATURE_NAMES == tuple(FEATURES)
+    assert CLASSIFIER_NAMES == tuple(CLASSIFIERS)
+    assert QUERY_NAMES == tuple(QUERIES)
+    for name, extractor in FEATURES.items():
+        accepts = inspect.signature(extractor).parameters
+        assert ("index_terms" in accepts) == (name in INDEX_TERMS), name
+        assert ("index_weight" in accepts) == (name in TAKES_INDEX_WEIGHT), name
+        for value in INDEX_TERMS.get(name, ()):
+            if name != "embedding":  # its weights may be absent here; the check comes first
+                extractor(index_terms=value)
+        if name in INDEX_TERMS:
+            with pytest.raises(ValueError, match="index_terms must be"):
+                extractor(index_terms="everything")
+
+
+def test_checking_the_ranking_table_imports_no_numerical_library():
+    """Every command reads review.toml: its [ranking] table is checked without numpy, scipy or
+    scikit-learn (0.4 s), which load when a ranking is built."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from screener.ranking import RankerConfig\n"
+        "RankerConfig.from_table({'features': 'tfidf-two-views', 'index_terms': 'separate', "
+        "'index_weight': 0.3, 'meaning': 'turns'})\n"
+        "print(sorted(m for m in ('numpy', 'scipy', 'sklearn') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

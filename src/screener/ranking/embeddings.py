@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ScreenerError
+from .config import INDEX_TERMS, check_index_terms
 
 # Called with (texts embedded, texts to embed).
 Progress = Callable[[int, int], None]
@@ -273,10 +274,8 @@ class StaticEmbeddingFeatures:
     def __init__(self, model: str = DEFAULT_MODEL, index_terms: str = "words") -> None:
         if model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
-        if index_terms not in ("words", "ignore"):
-            raise ValueError(f"index_terms must be words or ignore, not {index_terms!r}")
         self.model = model
-        self.index_terms = index_terms
+        self.index_terms = check_index_terms(index_terms, INDEX_TERMS[self.name])
         self.width = MODELS[model].width
         # In the feature cache's key: other weights never reuse these embeddings.
         self.weights_version = package_version(MODELS[model].package)

@@ -8,6 +8,7 @@ from typing import Protocol
 from scipy import sparse
 
 from ..records import Record
+from .config import INDEX_TERMS, check_index_terms, check_index_weight
 from .embeddings import StaticEmbeddingFeatures
 
 # Separates a record's words (title, abstract) from its index terms (keywords, MeSH) in the
@@ -21,12 +22,6 @@ def record_text(record: Record) -> str:
     words = " ".join(p for p in (record.title, record.abstract) if p)
     terms = "; ".join(t for t in [*record.keywords, *record.mesh] if t)
     return f"{words} {INDEX_TERMS_MARK} {terms}" if terms else words
-
-
-def _check_index_terms(value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ValueError(f"index_terms must be {' or '.join(allowed)}, not {value!r}")
-    return value
 
 
 def _texts_to_read(texts: Sequence[str], index_terms: str) -> list[str]:
@@ -99,7 +94,7 @@ class Tfidf:
             sublinear_tf=sublinear_tf,
             stop_words=stop_words,
         )
-        self.index_terms = _check_index_terms(index_terms, ("words", "ignore"))
+        self.index_terms = check_index_terms(index_terms, INDEX_TERMS[self.name])
 
     def fit_transform(self, texts: Sequence[str], progress: Progress | None = None) -> sparse.csr_matrix:
         return self._fit(texts, _Reading(progress, len(texts)))
@@ -157,14 +152,8 @@ class TfidfTwoViews:
     name = "tfidf-two-views"
 
     def __init__(self, index_terms: str = "words", index_weight: float = 0.5) -> None:
-        self.index_terms = _check_index_terms(index_terms, ("words", "separate", "ignore"))
-        if (
-            isinstance(index_weight, bool)
-            or not isinstance(index_weight, (int, float))
-            or not 0 <= index_weight < float("inf")
-        ):
-            raise ValueError(f"index_weight must be a number from 0 up, not {index_weight!r}")
-        self.index_weight = index_weight
+        self.index_terms = check_index_terms(index_terms, INDEX_TERMS[self.name])
+        self.index_weight = check_index_weight(index_weight)
 
     def fit_transform(self, texts: Sequence[str], progress: Progress | None = None) -> sparse.csr_matrix:
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -192,7 +181,7 @@ class TfidfOneBag:
     name = "tfidf-one-bag"
 
     def __init__(self, index_terms: str = "words") -> None:
-        self.index_terms = _check_index_terms(index_terms, ("words", "ignore"))
+        self.index_terms = check_index_terms(index_terms, INDEX_TERMS[self.name])
 
     def fit_transform(self, texts: Sequence[str], progress: Progress | None = None) -> sparse.csr_matrix:
         from sklearn.feature_extraction.text import TfidfVectorizer
