@@ -293,3 +293,32 @@ def test_at_full_text_slash_finds_a_word_in_the_report(tmp_path, cli):
     term.press("exercise\r")
     term.wait_for("1 record to screen matches 'exercise'")
     term.quit()
+
+
+def test_the_studies_cache_is_written_after_the_first_record_is_drawn(review):
+    """The first start computes the studies and draws the first record before it packs and
+    writes them to the cache (seconds at 100,000 records); quitting waits for that write, so
+    the next start reads them."""
+    from screener.screening.screen import screen_studies_deferred
+
+    review.records()  # its files verified, as any earlier command leaves them: a cache key
+    assert screen_studies_deferred(review)[3] is not None  # nothing cached yet
+    term = Terminal(review, 24, 80, "screen", "--reviewer", "alice", "--order", "file")
+    term.wait_for("pmid:900")
+    term.quit()
+    assert screen_studies_deferred(review)[3] is None  # read from the cache the session wrote
+
+
+def test_dedup_leaves_the_studies_for_the_screen(review):
+    """`screener dedup` stores the studies the screen shows, so its first start reads them."""
+    import subprocess
+
+    from screener.screening import review_studies
+    from screener.screening.screen import screen_studies, screen_studies_deferred
+
+    command = [sys.executable, "-m", "screener", "dedup"]
+    subprocess.run(command, cwd=review.root, check=True, capture_output=True)
+    assert screen_studies_deferred(review)[3] is None  # in the cache
+    cached, computed = screen_studies(review), review_studies(review)
+    assert [r.to_dict() for r in cached[0]] == [r.to_dict() for r in computed[0]]
+    assert cached[1] == computed[1]

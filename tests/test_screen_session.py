@@ -294,6 +294,24 @@ def test_studies_cache_equals_the_computation_and_is_never_trusted(screened):  #
     assert [r.to_dict() for r in studies] == as_dicts[0]
     entry.with_suffix(".abstracts").write_bytes(b"\x00" * 3)  # damaged: rebuilt, not trusted
     assert screen_studies_lazy(screened)[2] is None
+    # The screen writes the entry once its first record is drawn: nothing before `save`.
+    from screener.screening.screen import screen_studies_deferred
+
+    for stale in entry.parent.iterdir():
+        stale.unlink()
+    studies, member_of, abstracts, save = screen_studies_deferred(screened)
+    assert abstracts is None and [r.to_dict() for r in studies] == as_dicts[0] and member_of == expected[1]
+    assert not any(entry.parent.iterdir())
+    save()
+    assert entry.exists() and screen_studies_deferred(screened)[3] is None
+    assert [r.to_dict() for r in screen_studies(screened)[0]] == as_dicts[0]
+    # The split ids dedup recorded are an input (a merge of two clones may change them).
+    from screener.dedup.split_ids import COLUMNS, ids_path
+
+    ids_path(screened).write_text(",".join(COLUMNS) + "\n")
+    assert _studies_key(screened) != key
+    ids_path(screened).unlink()
+    assert _studies_key(screened) == key
     # A person's dedup decision is an input: a new key.
     screened.dedup_decisions_path.write_text("record_id_1,record_id_2,decision,reviewer,timestamp,version\n")
     assert _studies_key(screened) != key
@@ -327,7 +345,7 @@ def test_the_stopping_rule_in_the_background_shows_the_latest(tmp_path):
     assert s.shown_estimate() is None  # held until the first record is drawn
     lines = text_of(screen_lines(s, console(80, 24), no_highlight, 80, 24))
     assert "the stopping rule: computing..." in lines[1]
-    s.stopping.release()
+    s.stopping.release(s)
     s.stopping.wait()
     assert s.stopping.news()
     assert s.shown_estimate().describe() == s.stopping_estimate().describe()

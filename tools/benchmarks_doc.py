@@ -476,6 +476,17 @@ def latency(figures: dict) -> str:
             "—",
             target("later_start_s", f["later_start_s"]),
         ],
+    ]
+    if "merging_start_s" in f:  # recorded since the studies are left by dedup
+        rows.append(
+            [
+                "start merging the studies itself",
+                f"{num(f['merging_start_s'])} s (CPU {num(f['merging_start_cpu_s'])} s)",
+                "—",
+                "",
+            ]
+        )
+    rows += [
         [
             "keystroke to next record",
             f"{num(f['median_ms'], 1)} ms",

@@ -145,6 +145,10 @@ def dedup(
     splits = split_ids(review, outcome)
     plan = carry_plan(review, splits)
     carried = carry(review, plan) if carry_decisions and plan else 0
+    from ..screening.screen import leave_studies
+
+    with err_console.status("Storing the studies for the screen"):  # seconds at 100,000 records
+        leave_studies(review)  # computed afresh: the split ids just recorded are an input
     if output:
         kept = set(outcome.kept)
         records = outcome.result.records

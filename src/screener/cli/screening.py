@@ -310,7 +310,8 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
         order_records,
         require_terminal,
         run_terminal,
-        screen_studies_lazy,
+        save_apart,
+        screen_studies_deferred,
         still_need_vote,
     )
 
@@ -321,7 +322,8 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
     with session_lock(review.cache_dir / "locks", stage, reviewer):
         err_console.print("Preparing the records...")  # no spinner: stopping its thread takes a while
         gc.disable()  # 20,000 records: the cyclic collector would walk them again and again
-        studies, member_of, abstracts = screen_studies_lazy(review)  # abstracts read when needed
+        # Abstracts read when needed; the studies' cache entry, if any, written once drawn.
+        studies, member_of, abstracts, save_studies = screen_studies_deferred(review)
         view = load_stage(review, stage, studies, member_of)
         gc.freeze()  # they live all session: no collection walks them again
         gc.enable()
@@ -351,10 +353,14 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
             background, settings = _background_ranking(review, session, reviewer)
             session.rerank = background
 
+        saved: list = []  # what waits for the studies' cache entry to be written
+
         def start_background() -> None:
+            if save_studies is not None:  # first, while the screen has no other thread
+                saved.append(save_apart(save_studies))
             if abstracts is not None:  # every abstract, before a search or the ranking asks
                 threading.Thread(target=abstracts.fill_in_background, daemon=True).start()
-            session.stopping.release()
+            session.stopping.release(session)  # its input is read once the first record is drawn
             if background is not None:
                 background.request(session)  # the first ranking, applied from the first decision
 
@@ -363,6 +369,10 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
         with KeyReader() as keys:
             keys.news = session.news  # a newer estimate, the ranking ready: draw again
             run_terminal(session, console, highlight, keys.getchar, keys.prompt, click.launch)
+        if save_studies is not None and not saved:  # never drawn: the next start still finds it
+            save_studies()
+        for wait in saved:
+            wait()  # the next start reads the entry: a half-written one would be written again
         if background is not None:
             from ..screening.screen import save_order
 

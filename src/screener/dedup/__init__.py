@@ -97,7 +97,10 @@ class DedupResult:
             record = self.records[i]
             return record.search not in other_methods, rank.get(record.search, 0), _completeness(record), -i
 
-        return [max(members, key=preference) for members in self.clusters]
+        # A study of one record (most of them) has no choice to make.
+        return [
+            members[0] if len(members) == 1 else max(members, key=preference) for members in self.clusters
+        ]
 
 
 def _completeness(record: Record) -> int:
@@ -361,12 +364,15 @@ class ReviewDedup:
         """One merged record per cluster (the representative's id), every source id kept."""
         out = []
         kept_set = set(self.kept)
+        every = self.result.records
         for members in self.result.clusters:
-            records = [self.result.records[i] for i in members]
-            kept = next(i for i in members if i in kept_set)
-            first = self.result.records[kept]
-            merged = merge_cluster(records, self.other_methods, first) if len(records) > 1 else records[0]
-            merged.id = self.result.records[kept].id
+            if len(members) == 1:  # most studies: one record, nothing to merge
+                out.append(every[members[0]])
+                continue
+            records = [every[i] for i in members]
+            first = every[next(i for i in members if i in kept_set)]
+            merged = merge_cluster(records, self.other_methods, first)
+            merged.id = first.id
             out.append(merged)
         return out
 

@@ -189,7 +189,7 @@ class Review:
         records = None
         if cache.exists():
             try:
-                records = _records_from_cache(cache.read_bytes())
+                records = _records_from_cache(cache)
             except Exception:  # a damaged cache entry is rebuilt, never trusted
                 records = None
         if records is not None and len(records) != file.records:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import marshal
+from pathlib import Path
 
 from ..importers import gc_paused
 from ..records import Record
+from ..textio import load_marshalled
 
 # Bump when parsing changes what a file yields, so cached records are rebuilt.
 PARSE_CACHE_VERSION = "4"
@@ -22,9 +24,9 @@ def _records_to_cache(records: list[Record]) -> bytes:
         return marshal.dumps((_RECORD_FIELDS, [tuple(r.__dict__.values()) for r in records]))
 
 
-def _records_from_cache(data: bytes) -> list[Record]:
+def _records_from_cache(path: Path) -> list[Record]:
     with gc_paused():
-        fields, rows = marshal.loads(data)
+        fields, rows = load_marshalled(path)
         if tuple(fields) != _RECORD_FIELDS:
             raise ValueError("cache written by another version")
         records = [Record(*row) for row in rows]

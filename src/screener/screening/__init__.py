@@ -181,9 +181,7 @@ class StageView:
             # Per active screener: records not final and in no conflict that they have not voted on
             # (with an allocation: those of their share).
             "need_vote_from": {
-                name: len((voting & shares[name] if shares else voting) - self.decisions.get(name, {}).keys())
-                for name in self.screeners
-                if name not in self.inactive
+                name: self.need_vote(name, voting) for name in self.screeners if name not in self.inactive
             },
             "allocated": self.allocation is not None,
             "rounds": {str(number): count for number, count in rounds.items()} if len(rounds) > 1 else {},
@@ -229,6 +227,17 @@ class StageView:
         open_records = {c.record_id for c in self.conflicts if not c.to_resolve}
         undecided = set(self.record_ids) - self.final.keys() - conflicts - open_records
         return {"undecided": undecided, "open": open_records, "conflicts": conflicts}
+
+    def need_vote(self, name: str, voting: set[str] | None = None) -> int | None:
+        """How many records not final and in no conflict `name` has not voted on (with an
+        allocation: of their share); None for one who is no active screener. `voting`:
+        self.voting(), when the caller has it."""
+        if name not in self.screeners or name in self.inactive:
+            return None
+        voting = self.voting() if voting is None else voting
+        if self.allocation is not None:
+            voting = voting & self.allocation.share(name)
+        return len(voting - self.decisions.get(name, {}).keys())
 
     def voting(self) -> set[str]:
         """The records a screener's vote can still move: open or undecided (not final, and not
@@ -294,7 +303,6 @@ def late_other_methods(  # noqa: ANN001 - Review
     database records' curve was drawn, so the stopping rule judges them apart (named LATE_OTHER,
     with their round after an update)."""
     from ..applog import parse_stamp
-    from ..dedup import dedup_review
     from ..schema import OTHER_KINDS
 
     def stamp(text: str | None) -> float | None:
@@ -311,6 +319,8 @@ def late_other_methods(  # noqa: ANN001 - Review
         for f in search.files
     ):
         return {}
+    from ..dedup import dedup_review  # numpy and the rules: 0.2 s
+
     records = dedup_review(review).result.records  # review.records()' order, ids as member_of has them
     late: dict[str, bool] = {}
     for record, (search, f, _) in zip(records, review.record_files(), strict=True):
@@ -461,7 +471,10 @@ def load_stage(
         interrupted_lines=interrupted,
         copies_disagree=copies_disagree,
     )
+    anyone = set().union(*(decisions.get(n, {}) for n in screeners))  # undecided: no final, no conflict
     for record in records:
+        if record.id not in anyone:
+            continue
         resolver_decision, resolver_name = None, ""
         for name in resolvers:
             if record.id in decisions.get(name, {}):

@@ -321,7 +321,7 @@ def screen_records(view: StageView, reviewer: str, every: bool = False) -> tuple
     are. Without an allocation (or with `every`): every record. With one: the reviewer's share
     that still needs their vote, and the records they have decided (their ranking learns from
     every decision)."""
-    need = view.progress()["need_vote_from"].get(reviewer)
+    need = view.need_vote(reviewer)
     if need is None:  # not an active screener (active = false): nothing waits for their vote
         return list(view.records), (
             "you are marked active = false in review.toml: no record waits for your vote, "

@@ -42,6 +42,8 @@ class StoppingInBackground:
         self.fresh = False  # a result not drawn yet
 
     def latest(self, session: ScreenSession):  # noqa: ANN201 - LiveEstimate | None
+        if self.hold and self.result is None:
+            return None  # the first drawing: nothing computed yet, and the input costs 0.1 s
         wanted = session.stopping_input()
         if wanted is None:
             return None
@@ -52,11 +54,15 @@ class StoppingInBackground:
         self.fresh = False
         return result[1] if result is not None else None
 
-    def release(self) -> None:
+    def release(self, session: ScreenSession | None = None) -> None:
+        """Start: the estimate asked for while held, or `session`'s (the first drawing asks
+        for none: see `latest`)."""
         with self.lock:
             self.hold = False
         if self.wanted is not None:
             self._request(self.wanted)
+        elif session is not None:
+            self.latest(session)
 
     def behind(self) -> bool:
         result = self.result

@@ -4,6 +4,7 @@ screener's saved order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ...errors import ScreenerError
@@ -39,7 +40,10 @@ def _studies_key(review) -> str | None:  # noqa: ANN001 - Review
             if review._verified_signature(review.raw_file_path(f), f.sha256) is None:
                 return None
             digest.update(f"{search.name}|{f.path}|{f.sha256}|{f.format}|{f.records}|{f.round}\0".encode())
-    for path in (review.dedup_decisions_path, review.config_path):
+    from ...dedup.split_ids import ids_path
+
+    # labels/ids.csv: the split ids dedup recorded (a merge or a hand may change it).
+    for path in (review.dedup_decisions_path, review.config_path, ids_path(review)):
         if path.exists() or path.is_symlink():
             digest.update(read_regular_bytes(path))
         digest.update(b"\0")
@@ -67,21 +71,29 @@ def screen_studies_lazy(review) -> tuple[list[Record], dict[str, str], LazyAbstr
     place). The cache can never change a result: its key covers every input and the code, and
     an entry of the wrong shape is rebuilt.
     """
-    import hashlib
-    import marshal
+    studies, member_of, abstracts, save = screen_studies_deferred(review)
+    if save is not None:
+        save()
+    return studies, member_of, abstracts
 
+
+def screen_studies_deferred(review):  # noqa: ANN001, ANN201
+    """screen_studies_lazy, the cache entry left to write: (studies, member_of, abstracts, save),
+    `save` None when the studies came from the cache, else what writes them there. The screen
+    calls it in the background once the first record is on screen: at 100,000 records packing
+    and writing them takes over a second of the start. Nothing may change the studies before
+    `save` has run."""
     from ...importers import gc_paused
     from ...review import _RECORD_FIELDS
-    from ...textio import atomic_write_bytes
+    from ...textio import load_marshalled
     from .. import review_studies
 
     key = _studies_key(review)
     path = review.cache_dir / "studies" / f"{key}.marshal" if key else None
-    at = _RECORD_FIELDS.index("abstract")
     if path is not None and path.exists():
         try:
             with gc_paused():  # 20,000 records: a collection pass per thousand objects made costs seconds
-                fields, rows, member_of, stored_key, digest = marshal.loads(path.read_bytes())
+                fields, rows, member_of, stored_key, digest = load_marshalled(path)
                 if tuple(fields) != _RECORD_FIELDS:
                     raise ValueError("written by another version")
                 if stored_key != key:  # an entry copied or renamed under this key
@@ -89,32 +101,102 @@ def screen_studies_lazy(review) -> tuple[list[Record], dict[str, str], LazyAbstr
                 studies = [Record(*row) for row in rows]
             ids = {r.id for r in studies}
             shaped = all(isinstance(r.id, str) and isinstance(r.title, str) for r in studies)
-            if not shaped or not isinstance(member_of, dict) or not all(
-                isinstance(k, str) and v in ids for k, v in member_of.items()
+            if (
+                not shaped
+                or not isinstance(member_of, dict)
+                or not all(isinstance(k, str) for k in member_of)
+                or not ids.issuperset(member_of.values())
             ):
                 raise ValueError("cache entry of the wrong shape")
-            return studies, member_of, LazyAbstracts(path.with_suffix(".abstracts"), studies, digest)
+            return studies, member_of, LazyAbstracts(path.with_suffix(".abstracts"), studies, digest), None
         except Exception:  # noqa: BLE001 - a damaged or planted entry is rebuilt, never trusted
             pass
     studies, member_of = review_studies(review)
-    if path is not None:
+    if path is None:
+        return studies, member_of, None, None
+    return studies, member_of, None, lambda: _save_studies(path, key, studies, member_of)
+
+
+def leave_studies(review) -> None:  # noqa: ANN001 - Review
+    """Store the studies in the screen's cache unless they are there already: `screener dedup`
+    leaves them, so the screen's first start reads them instead of merging every record again
+    (about a second at 100,000)."""
+    from .. import review_studies
+
+    key = _studies_key(review)
+    if key is None:
+        return
+    path = review.cache_dir / "studies" / f"{key}.marshal"
+    if path.exists() and path.with_suffix(".abstracts").exists():
+        return
+    studies, member_of = review_studies(review)
+    _save_studies(path, key, studies, member_of)
+
+
+def save_apart(save: Callable[[], None]) -> Callable[[], None]:
+    """Run `save` (a cache write) in a child process forked now, where the system can fork:
+    the screen goes on at once, on the other core, without sharing the interpreter's lock
+    with it (packing 100,000 studies holds that lock for tenths of a second at a time, and a
+    keystroke would wait). Call it while the process has no other thread: the child is a copy
+    of this one thread. Returns what waits for the write to end (the screen calls it when it
+    quits). Elsewhere, a thread does the work."""
+    import os
+
+    if not hasattr(os, "fork"):
+        import threading
+
+        thread = threading.Thread(target=save, daemon=True)
+        thread.start()
+        return thread.join
+    pid = os.fork()
+    if pid == 0:  # the child: write, then leave at once, never back into the screen
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with gc_paused():
-                rows = [tuple(r.__dict__.values()) for r in studies]
-                rows = [row[:at] + ("",) + row[at + 1 :] for row in rows]
-                packed = LazyAbstracts.pack(studies)
-                digest = hashlib.sha256(packed).hexdigest()
-                data = marshal.dumps((_RECORD_FIELDS, rows, member_of, key, digest))
-            # The abstracts first: a studies entry is only ever read beside its abstracts.
-            atomic_write_bytes(path.with_suffix(".abstracts"), packed, durable=False)
-            atomic_write_bytes(path, data, durable=False)
-            for stale in sorted(path.parent.glob("*.marshal"), key=lambda f: f.stat().st_mtime)[:-3]:
-                stale.unlink(missing_ok=True)  # keep the few latest
-                stale.with_suffix(".abstracts").unlink(missing_ok=True)
-        except OSError:
-            pass  # a read-only cache: slower, never wrong
-    return studies, member_of, None
+            import signal
+
+            for name in ("SIGINT", "SIGWINCH", "SIGALRM", "SIGTSTP"):
+                if hasattr(signal, name):  # keys and resizes are the screen's, not this copy's
+                    signal.signal(getattr(signal, name), signal.SIG_IGN)
+            save()
+        finally:
+            os._exit(0)
+
+    def wait() -> None:
+        try:
+            os.waitpid(pid, 0)
+        except (ChildProcessError, InterruptedError):
+            pass
+
+    return wait
+
+
+def _save_studies(path: Path, key: str, studies: list[Record], member_of: dict[str, str]) -> None:
+    """Write the studies' cache entry: their fields without the abstracts, and the abstracts
+    beside them (LazyAbstracts); a cache that cannot be written is left alone (slower, never
+    wrong)."""
+    import hashlib
+    import marshal
+
+    from ...importers import gc_paused
+    from ...review import _RECORD_FIELDS
+    from ...textio import atomic_write_bytes
+
+    at = _RECORD_FIELDS.index("abstract")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with gc_paused():
+            rows = [tuple(r.__dict__.values()) for r in studies]
+            rows = [row[:at] + ("",) + row[at + 1 :] for row in rows]
+            packed = LazyAbstracts.pack(studies)
+            digest = hashlib.sha256(packed).hexdigest()
+            data = marshal.dumps((_RECORD_FIELDS, rows, member_of, key, digest))
+        # The abstracts first: a studies entry is only ever read beside its abstracts.
+        atomic_write_bytes(path.with_suffix(".abstracts"), packed, durable=False)
+        atomic_write_bytes(path, data, durable=False)
+        for stale in sorted(path.parent.glob("*.marshal"), key=lambda f: f.stat().st_mtime)[:-3]:
+            stale.unlink(missing_ok=True)  # keep the few latest
+            stale.with_suffix(".abstracts").unlink(missing_ok=True)
+    except Exception:  # noqa: BLE001, S110 - a read-only or full cache: slower, never wrong
+        pass  # (and in the screen's background, never a traceback on the reviewer's screen)
 
 
 
