@@ -297,6 +297,7 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
       screener screen --reviewer alice --stage title-abstract
     """
     import gc
+    import sys
     import threading
 
     from ..screening import load_stage
@@ -322,6 +323,9 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
     with session_lock(review.cache_dir / "locks", stage, reviewer):
         err_console.print("Preparing the records...")  # no spinner: stopping its thread takes a while
         gc.disable()  # 20,000 records: the cyclic collector would walk them again and again
+        # The work in the background (the ranking's features, the abstracts) hands the
+        # interpreter back within 1 ms when a key comes, not Python's default 5 ms a turn.
+        sys.setswitchinterval(0.001)
         # Abstracts read when needed; the studies' cache entry, if any, written once drawn.
         studies, member_of, abstracts, save_studies = screen_studies_deferred(review)
         view = load_stage(review, stage, studies, member_of)
