@@ -302,11 +302,11 @@ def test_the_studies_cache_is_written_after_the_first_record_is_drawn(review):
     from screener.screening.screen import screen_studies_deferred
 
     review.records()  # its files verified, as any earlier command leaves them: a cache key
-    assert screen_studies_deferred(review)[3] is not None  # nothing cached yet
+    assert screen_studies_deferred(review).save is not None  # nothing cached yet
     term = Terminal(review, 24, 80, "screen", "--reviewer", "alice", "--order", "file")
     term.wait_for("pmid:900")
     term.quit()
-    assert screen_studies_deferred(review)[3] is None  # read from the cache the session wrote
+    assert screen_studies_deferred(review).save is None  # read from the cache the session wrote
 
 
 def test_dedup_leaves_the_studies_for_the_screen(review):
@@ -318,7 +318,7 @@ def test_dedup_leaves_the_studies_for_the_screen(review):
 
     command = [sys.executable, "-m", "screener", "dedup"]
     subprocess.run(command, cwd=review.root, check=True, capture_output=True)
-    assert screen_studies_deferred(review)[3] is None  # in the cache
+    assert screen_studies_deferred(review).save is None  # in the cache
     cached, computed = screen_studies(review), review_studies(review)
     assert [r.to_dict() for r in cached[0]] == [r.to_dict() for r in computed[0]]
     assert cached[1] == computed[1]

@@ -299,11 +299,11 @@ def test_studies_cache_equals_the_computation_and_is_never_trusted(screened):  #
 
     for stale in entry.parent.iterdir():
         stale.unlink()
-    studies, member_of, abstracts, save = screen_studies_deferred(screened)
+    studies, member_of, abstracts, save, rounds = screen_studies_deferred(screened)
     assert abstracts is None and [r.to_dict() for r in studies] == as_dicts[0] and member_of == expected[1]
     assert not any(entry.parent.iterdir())
     save()
-    assert entry.exists() and screen_studies_deferred(screened)[3] is None
+    assert entry.exists() and screen_studies_deferred(screened).save is None
     assert [r.to_dict() for r in screen_studies(screened)[0]] == as_dicts[0]
     # The split ids dedup recorded are an input (a merge of two clones may change them).
     from screener.dedup.split_ids import COLUMNS, ids_path

@@ -300,3 +300,36 @@ def test_update_import_warns_of_empty_records_and_bibtex_closed_early(tmp_path, 
     assert "BibTeX entry 'k' ends early" in result.err and "(year)" in result.err, result
     assert review.empty_records() == {"cinahl": 1}
     assert prisma_counts(review).count("excluded_other") == 1
+
+
+def test_the_screens_cached_studies_keep_each_studys_round(tmp_path):
+    """After an update the screen keeps each study's round with its cached studies (working it
+    out again costs a deduplication at every start): the same rounds, and the same stage, as
+    computed afresh; a planted round is not trusted."""
+    import marshal
+
+    from screener.screening import load_stage, review_studies, study_rounds
+    from screener.screening.screen import screen_studies_deferred
+
+    review = build(tmp_path)
+    update_review(review, imports=[("rayyan", SAMPLES / "rayyan.csv"), ("ovid", SAMPLES / "ovid.ris")])
+    review.records()  # its files verified: the cache has a key
+    studies, member_of = review_studies(review)
+    expected = study_rounds(review, member_of)
+    assert sorted(set(expected.values())) == [2]
+    computed = screen_studies_deferred(review)
+    assert computed.rounds == expected
+    computed.save()
+    cached = screen_studies_deferred(review)
+    assert cached.save is None and cached.rounds == expected
+    cached.abstracts.fill_all()
+    fresh = load_stage(review, "title-abstract")
+    kept = load_stage(review, "title-abstract", cached.studies, cached.member_of, rounds=cached.rounds)
+    assert kept.rounds == fresh.rounds == expected
+    assert json.dumps(kept.progress(), sort_keys=True) == json.dumps(fresh.progress(), sort_keys=True)
+    entry = next((review.cache_dir / "studies").glob("*.marshal"))
+    fields, rows, member, rounds, key, digest = marshal.loads(entry.read_bytes())
+    planted = {next(iter(rounds)): True}  # not a round number
+    entry.write_bytes(marshal.dumps((fields, rows, member, planted, key, digest)))
+    again = screen_studies_deferred(review)
+    assert again.save is not None and again.rounds == expected  # rebuilt, not trusted

@@ -337,14 +337,15 @@ def late_other_methods(  # noqa: ANN001 - Review
     }
 
 
-def study_rounds(review, member_of: dict[str, str]) -> dict[str, int]:  # noqa: ANN001 - Review
+def study_rounds(review, member_of: dict[str, str], outcome=None) -> dict[str, int]:  # noqa: ANN001
     """The round that brought each study (its earliest record's), after an update; {} before
-    one (every study is of round 1)."""
+    one (every study is of round 1). `outcome`: dedup_review's, when the caller has it."""
     if review.current_round() <= 1:
         return {}
     from ..dedup import dedup_review
 
-    records = dedup_review(review).result.records  # review.records()' order, ids as member_of has them
+    outcome = outcome or dedup_review(review)
+    records = outcome.result.records  # review.records()' order, ids as member_of has them
     out: dict[str, int] = {}
     for record, found_in in zip(records, review.record_rounds(), strict=True):
         study = member_of.get(record.id)
@@ -403,12 +404,15 @@ def load_stage(
     studies: list[Record] | None = None,  # noqa: ANN001
     member_of: dict[str, str] | None = None,
     title_abstract: StageView | None = None,
+    rounds: dict[str, int] | None = None,
 ) -> StageView:
     """Read every decision file of a stage and work out finals and conflicts.
 
     `studies` are the deduplicated records (default: computed); `member_of` maps any record id
     to its study's id; `title_abstract`, for the full-text stage, the title-abstract view the
-    caller has already (default: read again).
+    caller has already (default: read again); `rounds`, study_rounds' answer for these studies
+    when the caller has it (the screen keeps it with the studies: after an update it costs a
+    deduplication).
     """
     if stage not in STAGES:
         raise ScreenerError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
@@ -418,7 +422,9 @@ def load_stage(
     screeners = [r.name for r in config.reviewers if r.role == "screener"]
     resolvers = [r.name for r in config.reviewers if r.role == "resolver"]
     if stage == "full-text":
-        title_abstract = title_abstract or load_stage(review, "title-abstract", studies, member_of)
+        title_abstract = title_abstract or load_stage(
+            review, "title-abstract", studies, member_of, rounds=rounds
+        )
         included = {k for k, f in title_abstract.final.items() if f.decision == "include"}
         records = [r for r in studies if r.id in included]
     else:
@@ -495,7 +501,10 @@ def load_stage(
 
     view.allocation = read_allocation(review.root, stage, in_stage, member_of, screeners)
     # Full text holds title-abstract's studies: their rounds are known already.
-    view.rounds = title_abstract.rounds if title_abstract is not None else study_rounds(review, member_of)
+    if title_abstract is not None:
+        view.rounds = title_abstract.rounds
+    else:
+        view.rounds = rounds if rounds is not None else study_rounds(review, member_of)
     if stage == "title-abstract":  # where the stopping rule speaks
         view.apart = late_other_methods(review, member_of, view.decisions, view.rounds)
     return view

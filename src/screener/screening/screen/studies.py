@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from ...errors import ScreenerError
 from ...records import Record
 from .session import ScreenSession
 
 # Bump when what the studies cache holds changes shape.
-STUDIES_CACHE_VERSION = "3"
+STUDIES_CACHE_VERSION = "4"
 
 
 
@@ -71,29 +72,39 @@ def screen_studies_lazy(review) -> tuple[list[Record], dict[str, str], LazyAbstr
     place). The cache can never change a result: its key covers every input and the code, and
     an entry of the wrong shape is rebuilt.
     """
-    studies, member_of, abstracts, save = screen_studies_deferred(review)
+    studies, member_of, abstracts, save, _ = screen_studies_deferred(review)
     if save is not None:
         save()
     return studies, member_of, abstracts
 
 
-def screen_studies_deferred(review):  # noqa: ANN001, ANN201
-    """screen_studies_lazy, the cache entry left to write: (studies, member_of, abstracts, save),
-    `save` None when the studies came from the cache, else what writes them there. The screen
-    calls it in the background once the first record is on screen: at 100,000 records packing
-    and writing them takes over a second of the start. Nothing may change the studies before
-    `save` has run."""
+class ScreenStudies(NamedTuple):
+    """What the screen starts from (screen_studies_deferred)."""
+
+    studies: list[Record]
+    member_of: dict[str, str]
+    abstracts: LazyAbstracts | None  # None: every abstract is in place
+    save: Callable[[], None] | None  # writes the cache entry; None: read from it
+    rounds: dict[str, int]  # screening.study_rounds: the round of each study after an update
+
+
+def screen_studies_deferred(review) -> ScreenStudies:  # noqa: ANN001
+    """screen_studies_lazy, with each study's round, and the cache entry left to write: `save`
+    None when the studies came from the cache, else what writes them there. The screen calls
+    it in the background once the first record is on screen: at 100,000 records packing and
+    writing them takes over a second of the start. Nothing may change the studies before
+    `save` has run. The rounds are kept with the studies: after an update, working them out
+    takes a deduplication of every record (a second at 100,000), at every start."""
     from ...importers import gc_paused
     from ...review import _RECORD_FIELDS
     from ...textio import load_marshalled
-    from .. import review_studies
 
     key = _studies_key(review)
     path = review.cache_dir / "studies" / f"{key}.marshal" if key else None
     if path is not None and path.exists():
         try:
             with gc_paused():  # 20,000 records: a collection pass per thousand objects made costs seconds
-                fields, rows, member_of, stored_key, digest = load_marshalled(path)
+                fields, rows, member_of, rounds, stored_key, digest = load_marshalled(path)
                 if tuple(fields) != _RECORD_FIELDS:
                     raise ValueError("written by another version")
                 if stored_key != key:  # an entry copied or renamed under this key
@@ -106,31 +117,41 @@ def screen_studies_deferred(review):  # noqa: ANN001, ANN201
                 or not isinstance(member_of, dict)
                 or not all(isinstance(k, str) for k in member_of)
                 or not ids.issuperset(member_of.values())
+                or not isinstance(rounds, dict)
+                or not ids.issuperset(rounds)
+                or not all(type(n) is int and n > 1 for n in rounds.values())
             ):
                 raise ValueError("cache entry of the wrong shape")
-            return studies, member_of, LazyAbstracts(path.with_suffix(".abstracts"), studies, digest), None
+            abstracts = LazyAbstracts(path.with_suffix(".abstracts"), studies, digest)
+            return ScreenStudies(studies, member_of, abstracts, None, rounds)
         except Exception:  # noqa: BLE001 - a damaged or planted entry is rebuilt, never trusted
             pass
-    studies, member_of = review_studies(review)
-    if path is None:
-        return studies, member_of, None, None
-    return studies, member_of, None, lambda: _save_studies(path, key, studies, member_of)
+    studies, member_of, rounds = _computed(review)
+    save = None if path is None else lambda: _save_studies(path, key, studies, member_of, rounds)
+    return ScreenStudies(studies, member_of, None, save, rounds)
+
+
+def _computed(review) -> tuple[list[Record], dict[str, str], dict[str, int]]:  # noqa: ANN001
+    """The studies, the map from record ids to them and their rounds, from one deduplication."""
+    from ...dedup import dedup_review
+    from .. import review_studies, study_rounds
+
+    outcome = dedup_review(review)
+    studies, member_of = review_studies(review, outcome)
+    return studies, member_of, study_rounds(review, member_of, outcome)
 
 
 def leave_studies(review) -> None:  # noqa: ANN001 - Review
     """Store the studies in the screen's cache unless they are there already: `screener dedup`
     leaves them, so the screen's first start reads them instead of merging every record again
     (about a second at 100,000)."""
-    from .. import review_studies
-
     key = _studies_key(review)
     if key is None:
         return
     path = review.cache_dir / "studies" / f"{key}.marshal"
     if path.exists() and path.with_suffix(".abstracts").exists():
         return
-    studies, member_of = review_studies(review)
-    _save_studies(path, key, studies, member_of)
+    _save_studies(path, key, *_computed(review))
 
 
 def save_apart(save: Callable[[], None]) -> Callable[[], None]:
@@ -169,7 +190,9 @@ def save_apart(save: Callable[[], None]) -> Callable[[], None]:
     return wait
 
 
-def _save_studies(path: Path, key: str, studies: list[Record], member_of: dict[str, str]) -> None:
+def _save_studies(
+    path: Path, key: str, studies: list[Record], member_of: dict[str, str], rounds: dict[str, int]
+) -> None:
     """Write the studies' cache entry: their fields without the abstracts, and the abstracts
     beside them (LazyAbstracts); a cache that cannot be written is left alone (slower, never
     wrong)."""
@@ -188,7 +211,7 @@ def _save_studies(path: Path, key: str, studies: list[Record], member_of: dict[s
             rows = [row[:at] + ("",) + row[at + 1 :] for row in rows]
             packed = LazyAbstracts.pack(studies)
             digest = hashlib.sha256(packed).hexdigest()
-            data = marshal.dumps((_RECORD_FIELDS, rows, member_of, key, digest))
+            data = marshal.dumps((_RECORD_FIELDS, rows, member_of, rounds, key, digest))
         # The abstracts first: a studies entry is only ever read beside its abstracts.
         atomic_write_bytes(path.with_suffix(".abstracts"), packed, durable=False)
         atomic_write_bytes(path, data, durable=False)
