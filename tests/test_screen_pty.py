@@ -322,3 +322,51 @@ def test_dedup_leaves_the_studies_for_the_screen(review):
     cached, computed = screen_studies(review), review_studies(review)
     assert [r.to_dict() for r in cached[0]] == [r.to_dict() for r in computed[0]]
     assert cached[1] == computed[1]
+
+
+def test_keys_typed_before_the_first_record_is_shown_decide_nothing(review):
+    """Keys typed while the records are prepared were typed at no record: they are dropped,
+    and the screen says so."""
+    term = Terminal(review, 24, 100, "screen", "--reviewer", "alice", "--order", "file")
+    term.press("eee")  # before anything is drawn
+    term.wait_for("pmid:900")
+    term.wait_for("were ignored")
+    term.press("i")
+    term.wait_for("pmid:901")
+    term.quit()
+    assert [row[:2] for row in labels(review)] == [["pmid:900", "include"]]
+
+
+def test_ctrl_z_and_fg_bring_the_screen_back_reading_single_keys(review):
+    """Ctrl-Z in a shell gives the terminal back as the shell had it; on fg the screen is
+    drawn again and reads single keys (no Enter) as before."""
+    import shlex
+    import shutil
+
+    if shutil.which("bash") is None:
+        pytest.skip("needs bash for job control")
+    term = Terminal.__new__(Terminal)
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "DISPLAY")}
+    env.update(TERM="xterm", PS1="$ ")
+    term.child = pexpect.spawn(
+        "bash", ["--norc", "--noprofile", "-i"], cwd=str(review.root), env=env, encoding="utf-8",
+        dimensions=(24, 100), timeout=30,
+    )
+    term.child.delaybeforesend = None
+    term.screen = pyte.Screen(100, 24)
+    term.stream = pyte.Stream(term.screen)
+    command = [sys.executable, "-m", "screener", "screen", "--reviewer", "alice", "--order", "file"]
+    term.press(" ".join(shlex.quote(part) for part in command) + "\r")
+    term.wait_for("pmid:900")
+    term.press("\x1a")  # Ctrl-Z
+    term.wait_for("Stopped")
+    term.screen.reset()
+    term.press("fg\r")
+    term.wait_for("pmid:900")  # drawn again
+    term.press("e")  # a single key, no Enter
+    term.wait_for("pmid:901")
+    term.press("q")
+    term.wait_for("decisions in")
+    term.press("exit\r")
+    term.child.expect(pexpect.EOF)
+    assert [row[:2] for row in labels(review)] == [["pmid:900", "exclude"]]

@@ -555,3 +555,36 @@ def test_a_word_found_across_a_hyphen_the_reflow_kept():
     assert pattern.search("a randomised con-\ntrolled trial")
     joined = reflow("a randomised con-\ntrolled trial of forty patients in two centres")
     assert pattern.search(joined), joined
+
+
+def test_the_forked_cache_writer_keeps_none_of_the_screens_descriptors(tmp_path):
+    """The child that writes the studies' cache entry holds no descriptor of the screen's: once
+    the screen is gone (Ctrl-C), its session lock is free at once, while the child still writes."""
+    import fcntl
+    import time
+
+    from screener.screening.screen import save_apart
+
+    lock = open(tmp_path / "lock", "a+")  # noqa: SIM115 - closed below, as the screen's exit does
+    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    done = tmp_path / "written"
+
+    def save() -> None:
+        time.sleep(1.5)
+        done.write_text("whole")
+
+    wait = save_apart(save)
+    lock.close()
+    free = False
+    with open(tmp_path / "lock", "a+") as again:
+        for _ in range(100):  # the child lets go of its copies first thing, then writes
+            try:
+                fcntl.flock(again.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                time.sleep(0.01)
+            else:
+                free = True
+                break
+    assert free and not done.exists()  # free while the child is still at work
+    wait()
+    assert done.read_text() == "whole"

@@ -165,6 +165,12 @@ def test_statement_says_how_many_more_records_the_rule_expects():
     assert "90% recall" in expectation(labels, 3000, target=0.9).statement()
     everything = expectation(np.array([1, 0, 1, 0]), 4)
     assert everything.says_stop and everything.statement() == "every record is screened: recall is 100%"
+    # No record at all: nothing to screen, and no recall to claim.
+    assert expectation(np.array([], dtype=int), 0).statement() == "no record to screen"
+    from screener.ranking.stopping import rounds_estimate
+
+    assert "recall" not in rounds_estimate([], True, "your share").describe()
+    assert "your share (1 record)" in rounds_estimate([(1, [0], 1)], True, "your share").describe()
 
 
 def test_recall_curves_mark_where_the_rule_stopped(tmp_path, monkeypatch):

@@ -260,7 +260,8 @@ def status(review_dir: Path | None, as_json: bool) -> None:
     people = ", ".join(f"{r['name']} ({r['role']})" for r in info["reviewers"])
     console.print(f"Reviewers: {people or 'none declared in review.toml'}")
     for stage in info.get("stages", []):
-        table = Table(title=f"Screening: {stage['stage']} ({stage['records']} records)", title_justify="left")
+        title = f"Screening: {stage['stage']} ({plural(stage['records'], 'record')})"
+        table = Table(title=title, title_justify="left")
         need = "still need their vote" + (" (their share)" if stage["allocated"] else "")
         for column in ("reviewer", "screened", "included", need):
             table.add_column(column, justify="left" if column == "reviewer" else "right")

@@ -368,10 +368,18 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
             if background is not None:
                 background.request(session)  # the first ranking, applied from the first decision
 
-        session.on_first_draw = start_background
         highlight = highlighter(config.highlight_include, config.highlight_exclude)
         with KeyReader() as keys:
             keys.news = session.news  # a newer estimate, the ranking ready: draw again
+
+            def first_drawn() -> None:
+                if keys.discard_typed():  # typed while "Preparing": no record was on screen
+                    ignored = "keys typed before the first record was shown were ignored"
+                    session.message = f"{ignored}; {session.message}" if session.message else ignored
+                    keys.redraw = True
+                start_background()
+
+            session.on_first_draw = first_drawn
             run_terminal(session, console, highlight, keys.getchar, keys.prompt, click.launch)
         if save_studies is not None and not saved:  # never drawn: the next start still finds it
             save_studies()

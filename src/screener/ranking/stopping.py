@@ -41,6 +41,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..words import plural
+
 
 def recall_below_target_p(
     remaining: int, sample_size: int, found_in_sample: int, found_before: int, target: float = 0.95
@@ -260,7 +262,7 @@ def rounds_estimate(
         where = number + (f", {scope}" if scope else "")
     elif len(rounds) > 1 or number > 1:
         where = f"round {number}" + (f", {scope}" if scope else "")
-    estimate.covers = f"{where} ({total} records)" if where else ""
+    estimate.covers = f"{where} ({plural(total, 'record')})" if where else ""
     return estimate
 
 
@@ -521,8 +523,11 @@ class Expectation:
     target: float
     relevant_left: int | None  # at most this many relevant records left, by the rule's fit
     complete: bool = False  # every record is screened
+    empty: bool = False  # there is no record to screen
 
     def statement(self) -> str:
+        if self.empty:
+            return "no record to screen"
         if self.complete:
             return "every record is screened: recall is 100%"
         if self.says_stop:
@@ -542,7 +547,7 @@ def expectation(
     more = rule.more_needed(labels, total, target)
     left = rule.left_high(labels, total) if labels.any() and len(labels) < total else None
     complete = len(labels) >= total
-    return Expectation(more == 0, more, target, 0 if complete else left, complete)
+    return Expectation(more == 0, more, target, 0 if complete else left, complete, total == 0)
 
 
 @functools.lru_cache(maxsize=64)

@@ -174,11 +174,12 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
             body = f"No record left that matches {session.search!r}. / then Enter: the full queue."
         else:
             where = session.scope or f"the {session.stage} stage"
-            every = (
-                f"The 1 record of {where} is screened."
-                if total == 1
-                else f"All {total} records of {where} are screened."
-            )
+            if total == 0:
+                every = f"There is no record to screen in {where}."
+            elif total == 1:
+                every = f"The 1 record of {where} is screened."
+            else:
+                every = f"All {total} records of {where} are screened."
             body = f"{every} q to quit, u to undo, h history."
         top.extend(_wrapped(Text(body, style="bold"), console, width))
         abstract: list = []

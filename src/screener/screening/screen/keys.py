@@ -67,6 +67,8 @@ class KeyReader:
         self.saved = None
         self.waiting = False
         self.old_handler = None
+        self.old_stop_handler = None
+        self.redraw = False  # back from Ctrl-Z while not waiting for a key: draw again
         # Asked while no key comes: something changed that the screen should show (draw again).
         self.news: Callable[[], bool] | None = None
 
@@ -81,11 +83,42 @@ class KeyReader:
             tty.setcbreak(self.fd, termios.TCSANOW)
             if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGWINCH"):
                 self.old_handler = signal.signal(signal.SIGWINCH, self._resized)
+                if hasattr(signal, "SIGTSTP"):
+                    self.old_stop_handler = signal.signal(signal.SIGTSTP, self._suspended)
         return self
 
     def _resized(self, signum: int, frame: object) -> None:
         if self.waiting:
             raise _Resized
+
+    def _suspended(self, signum: int, frame: object) -> None:
+        """Ctrl-Z: the terminal as it was for the shell, stop; on `fg`, cbreak mode again and
+        the screen drawn again (the shell may have changed the terminal meanwhile)."""
+        import os
+        import signal
+        import termios
+        import tty
+
+        termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stopped here until SIGCONT
+        signal.signal(signal.SIGTSTP, self._suspended)
+        tty.setcbreak(self.fd, termios.TCSANOW)
+        if self.waiting:
+            raise _Resized
+        self.redraw = True
+
+    def discard_typed(self) -> bool:
+        """Drop the keys typed before now (before the first record was on screen: none of
+        them can be a decision on it); whether there were any."""
+        if self.fd is None:
+            return False
+        import select
+        import termios
+
+        typed = bool(select.select([self.fd], [], [], 0)[0])
+        termios.tcflush(self.fd, termios.TCIFLUSH)
+        return typed
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None and self.saved is not None:
@@ -95,11 +128,16 @@ class KeyReader:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
             if self.old_handler is not None:
                 signal.signal(signal.SIGWINCH, self.old_handler)
+            if self.old_stop_handler is not None:
+                signal.signal(signal.SIGTSTP, self.old_stop_handler)
 
     def getchar(self) -> str:
         if self.fd is None:
             char = self.stream.read(1)
             return key_name(char) if char else "q"  # end of input: quit
+        if self.redraw:
+            self.redraw = False
+            return "resize"
         self.waiting = True
         try:
             data = self._read()

@@ -177,6 +177,12 @@ def save_apart(save: Callable[[], None]) -> Callable[[], None]:
             for name in ("SIGINT", "SIGWINCH", "SIGALRM", "SIGTSTP"):
                 if hasattr(signal, name):  # keys and resizes are the screen's, not this copy's
                     signal.signal(getattr(signal, name), signal.SIG_IGN)
+            # Nothing of the screen's: not the terminal, and not the session lock's descriptor
+            # (a restart after Ctrl-C would find the lock still held while this child writes).
+            nowhere = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(nowhere, fd)
+            os.closerange(3, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536)
             save()
         finally:
             os._exit(0)
