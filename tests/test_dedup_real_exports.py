@@ -436,3 +436,29 @@ def test_numbers_only_in_a_dropped_subtitle_do_not_keep_copies_apart():
     assert not together([full, rec(title=f"{main}: perioperative morbidity in 212 patients", **fields)])
     # A number in the main title itself still counts.
     assert not together([rec(title=f"{main} in 378 patients", **fields), rec(title=main, **fields)])
+
+
+def test_one_pubmed_id_is_one_record_whatever_id_the_rows_have(tmp_path):
+    """`dedup --input` numbers the rows, so the PubMed id itself joins copies: PubMed's
+    "Comment" or "Editorial" beside Web of Science's type is one record, not an erratum and its
+    article (three such pairs in revtools' restoration exports); inside a review the same
+    files give the same duplicates."""
+    from screener.dedup import dedup_files
+    from screener.review import Review, Reviewer, init_review
+
+    from .conftest import SHARED_DATA
+
+    folder = SHARED_DATA / "fixtures" / "revtools_exports"
+    files = [folder / "restoration_pubmed.nbib", folder / "restoration_WoS.ciw"]
+    if not all(f.exists() for f in files):
+        pytest.skip(f"needs the shared fixtures in {folder}")
+    ids, result = dedup_files([str(f) for f in files])
+    merged = len(ids) - len(set(result.cluster_of.tolist()))
+    review = Review(init_review(tmp_path / "r", reviewers=[Reviewer("alice"), Reviewer("bob")]))
+    review.import_file(files[0], "medline", database="MEDLINE")
+    review.import_file(files[1], "wos", database="Web of Science")
+    from screener.dedup import dedup_review
+
+    assert merged == dedup_review(review).duplicates_removed == 25
+    for pmid in ("30611342", "30630922", "30368996"):
+        assert len({int(result.cluster_of[k]) for k, rid in enumerate(ids) if rid == f"pmid:{pmid}"}) == 1

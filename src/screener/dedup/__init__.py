@@ -212,6 +212,16 @@ def deduplicate(
         # give one to a whole supplement of abstracts, so DOI ids go through the rules.
         if not record_id.startswith("doi:"):
             edges.extend((members[0], other, 1000.0) for other in members[1:])
+    # The PubMed id itself too, whatever id a record goes by (`dedup --input` numbers the rows):
+    # PubMed's "Comment" or "Editorial" beside another database's type is one record, not an
+    # erratum and its article.
+    by_pmid: dict[str, list[int]] = {}
+    for position, record in enumerate(records):
+        if record.pmid and record.id != f"pmid:{record.pmid}":
+            by_pmid.setdefault(record.pmid, []).append(position)
+    for pmid, members in by_pmid.items():
+        first = index_of.get(f"pmid:{pmid}", members)[0]
+        edges.extend((first, other, 1000.0) for other in members if other != first)
     out_pairs: list[Pair] = []
     seen: set[tuple[int, int]] = set()
     for k, (i, j) in enumerate(scores.pairs.tolist()):
