@@ -141,6 +141,7 @@ def test_simulate_cli(cli, tmp_path):
         assert answer.code == 0, answer
     refused = cli("simulate", str(dataset), "--features", "tfidf-one-bag", "--index-terms", "separate")
     assert refused.code == 2 and "index_terms must be words or ignore" in refused.err
+    assert "'separate' is for features = \"tfidf-two-views\"" in " ".join(refused.err.split())
     # --alone: the default model without its partner, as the library ranks it.
     from screener.ranking.datasets import load_labelled, texts_of
 

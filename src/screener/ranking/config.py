@@ -29,7 +29,10 @@ TAKES_INDEX_WEIGHT = ("tfidf-two-views",)
 
 def check_index_terms(value: Any, allowed: tuple[str, ...]) -> str:  # noqa: ANN401 - from review.toml
     if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"index_terms must be {' or '.join(allowed)}, not {value!r}")
+        readers = [name for name, values in INDEX_TERMS.items() if isinstance(value, str) and value in values]
+        named = " or ".join(f'"{name}"' for name in readers)
+        elsewhere = f" ({value!r} is for features = {named})" if readers else ""
+        raise ValueError(f"index_terms must be {' or '.join(allowed)}, not {value!r}{elsewhere}")
     return value
 
 
