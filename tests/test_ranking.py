@@ -761,3 +761,11 @@ def test_checking_the_ranking_table_imports_no_numerical_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_long_ranking_value_is_cut_short_in_its_message():
+    two_views = {"features": "tfidf-two-views", "index_weight": "9" * 200_000}
+    for table in ({"index_terms": "x" * 200_000}, two_views):
+        with pytest.raises(ValueError) as refused:
+            RankerConfig.from_table(table)
+        assert len(str(refused.value)) < 200

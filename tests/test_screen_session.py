@@ -588,3 +588,98 @@ def test_the_forked_cache_writer_keeps_none_of_the_screens_descriptors(tmp_path)
     assert free and not done.exists()  # free while the child is still at work
     wait()
     assert done.read_text() == "whole"
+
+
+def test_the_forked_writer_is_reaped_at_once_and_quitting_waits_a_few_seconds_at_most(tmp_path, monkeypatch):
+    """No zombie for the rest of the session once the child has written; a child stuck on a
+    slow disk holds quitting for QUIT_WAIT_SECONDS at most (it finishes on its own)."""
+    import os
+    import time
+    from pathlib import Path
+
+    import screener.screening.screen.studies as studies_module
+    from screener.screening.screen import save_apart
+
+    def zombies() -> list[str]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] == "Z" and int(fields[1]) == os.getpid():
+                found.append(stat.parent.name)
+        return found
+
+    wait = save_apart(lambda: None)
+    deadline = time.monotonic() + 10
+    while zombies() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert zombies() == []
+    wait()
+    monkeypatch.setattr(studies_module, "QUIT_WAIT_SECONDS", 0.5)
+    wait = save_apart(lambda: time.sleep(3))
+    began = time.monotonic()
+    wait()
+    assert time.monotonic() - began < 2
+
+
+def test_planted_abstracts_files_are_rebuilt_never_waited_on(screened):  # noqa: F811
+    """The abstracts beside a studies entry: a FIFO does not hang the start, offsets that go
+    back or are not whole numbers are not read; the entry is rebuilt. A writer killed
+    mid-write leaves a temporary file that a later write clears."""
+    import marshal
+    import os
+    import threading
+    import time
+
+    from screener.screening.screen import screen_studies, screen_studies_deferred
+    from screener.screening.screen.studies import _studies_key
+
+    screened.records()  # its files verified: the cache has a key
+    screen_studies(screened)
+    entry = screened.cache_dir / "studies" / f"{_studies_key(screened)}.marshal"
+    abstracts = entry.with_suffix(".abstracts")
+    whole = abstracts.read_bytes()
+    size = int.from_bytes(whole[:8], "little")
+    offsets = marshal.loads(whole[8 : 8 + size])
+    body = whole[8 + size :]
+    for planted in (
+        [-5, *offsets[1:]],
+        [0, *[float(o) for o in offsets[1:]]],
+        [0, offsets[-1], *offsets[2:-1], offsets[-1]] if len(offsets) > 3 else [0, -1, offsets[-1]],
+    ):
+        header = marshal.dumps(planted)
+        abstracts.write_bytes(len(header).to_bytes(8, "little") + header + body)
+        assert screen_studies_deferred(screened).save is not None  # not trusted: computed again
+    abstracts.unlink()
+    os.mkfifo(abstracts)
+    answer = []
+    worker = threading.Thread(target=lambda: answer.append(screen_studies_deferred(screened)), daemon=True)
+    worker.start()
+    worker.join(20)
+    assert answer and answer[0].save is not None
+    abstracts.unlink()
+    left = entry.parent / f".{abstracts.name}.abcd.tmp"
+    left.write_bytes(b"half")
+    os.utime(left, (time.time() - 7200, time.time() - 7200))
+    answer[0].save()
+    assert not left.exists() and screen_studies_deferred(screened).save is None
+
+
+def test_a_search_files_kind_is_part_of_the_studies_key(screened):  # noqa: F811
+    """Which copy represents a study depends on each search's kind (a chase's copy never does):
+    a changed search file is a new key."""
+    from screener.screening.screen.studies import _studies_key
+
+    screened.records()  # its files verified: the cache has a key
+    key = _studies_key(screened)
+    assert key is not None
+    search = screened.searches()[0]
+    path = screened.search_toml_path(search.name)
+    text = path.read_text()
+    path.write_text(text + "\n# a changed search file\n")
+    assert _studies_key(screened) != key
+    path.write_text(text)
+    assert _studies_key(screened) == key

@@ -243,19 +243,27 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def load_marshalled(path: str | Path) -> object:
-    """marshal.loads of a cache file, read through a memory map: a copy of a few hundred MB
-    less at 100,000 records (a tenth to a quarter of a second of the system's time). Cache
-    files are replaced whole (atomic_write_bytes), never cut in place, so the map stays whole.
-    Raises what marshal and mmap raise for a damaged or empty file: the caller rebuilds it."""
-    import marshal
-    import mmap
-
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO planted there must not block
+def open_cache_file(path: str | Path) -> int:
+    """A descriptor of a cache file opened for reading, which must be a regular file: a FIFO
+    planted there must not block, a directory or device is no cache entry (ValueError: the
+    caller rebuilds it)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ValueError(f"{path} is not a regular file")
-        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as data:
-            return marshal.loads(data)
-    finally:
+        os.set_blocking(fd, True)
+    except BaseException:
         os.close(fd)
+        raise
+    return fd
+
+
+def load_marshalled(path: str | Path) -> object:
+    """marshal.loads of a cache file (see `open_cache_file`). Read into memory, not mapped: a
+    mapped file cut short while it is read (by another writer, or over NFS) kills the process
+    with SIGBUS, and nothing can say what happened. Raises what marshal raises for a damaged
+    or empty file: the caller rebuilds it."""
+    import marshal
+
+    with os.fdopen(open_cache_file(path), "rb") as handle:
+        return marshal.loads(handle.read())

@@ -31,14 +31,14 @@ def check_index_terms(value: Any, allowed: tuple[str, ...]) -> str:  # noqa: ANN
     if not isinstance(value, str) or value not in allowed:
         readers = [name for name, values in INDEX_TERMS.items() if isinstance(value, str) and value in values]
         named = " or ".join(f'"{name}"' for name in readers)
-        elsewhere = f" ({value!r} is for features = {named})" if readers else ""
-        raise ValueError(f"index_terms must be {' or '.join(allowed)}, not {value!r}{elsewhere}")
+        elsewhere = f" ({_shown(value)} is for features = {named})" if readers else ""
+        raise ValueError(f"index_terms must be {' or '.join(allowed)}, not {_shown(value)}{elsewhere}")
     return value
 
 
 def check_index_weight(value: Any) -> float:  # noqa: ANN401 - from review.toml
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
-        raise ValueError(f"index_weight must be a number from 0 up, not {value!r}")
+        raise ValueError(f"index_weight must be a number from 0 up, not {_shown(value)}")
     return value
 
 

@@ -14,6 +14,8 @@ from .session import ScreenSession
 
 # Bump when what the studies cache holds changes shape.
 STUDIES_CACHE_VERSION = "4"
+# How long quitting the screen waits for the studies' cache entry being written.
+QUIT_WAIT_SECONDS = 5.0
 
 
 
@@ -41,6 +43,8 @@ def _studies_key(review) -> str | None:  # noqa: ANN001 - Review
             if review._verified_signature(review.raw_file_path(f), f.sha256) is None:
                 return None
             digest.update(f"{search.name}|{f.path}|{f.sha256}|{f.format}|{f.records}|{f.round}\0".encode())
+        # The whole search file: its kind, database and dates decide which copy represents a study.
+        digest.update(read_regular_bytes(review.search_toml_path(search.name)) + b"\0")
     from ...dedup.split_ids import ids_path
 
     # labels/ids.csv: the split ids dedup recorded (a merge or a hand may change it).
@@ -187,11 +191,21 @@ def save_apart(save: Callable[[], None]) -> Callable[[], None]:
         finally:
             os._exit(0)
 
-    def wait() -> None:
+    import threading
+
+    def reap() -> None:  # at once when the child ends: no zombie for the rest of the session
         try:
             os.waitpid(pid, 0)
         except (ChildProcessError, InterruptedError):
             pass
+
+    reaper = threading.Thread(target=reap, daemon=True)
+    reaper.start()
+
+    def wait() -> None:
+        # A slow or stuck cache disk must not hold the reviewer at quitting: after a few
+        # seconds the child is left to finish on its own (it holds nothing of the screen's).
+        reaper.join(QUIT_WAIT_SECONDS)
 
     return wait
 
@@ -224,6 +238,11 @@ def _save_studies(
         for stale in sorted(path.parent.glob("*.marshal"), key=lambda f: f.stat().st_mtime)[:-3]:
             stale.unlink(missing_ok=True)  # keep the few latest
             stale.with_suffix(".abstracts").unlink(missing_ok=True)
+        import time
+
+        for left in path.parent.glob(".*.tmp"):  # a writer killed mid-write (an hour is plenty)
+            if left.lstat().st_mtime < time.time() - 3600:
+                left.unlink(missing_ok=True)
     except Exception:  # noqa: BLE001, S110 - a read-only or full cache: slower, never wrong
         pass  # (and in the screen's background, never a traceback on the reviewer's screen)
 
@@ -236,9 +255,12 @@ class LazyAbstracts:
     offsets, that list, then every abstract in UTF-8, one after the other."""
 
     def __init__(self, path: Path, records: list[Record], digest: str = "") -> None:
+        import itertools
         import marshal
         import os
         import threading
+
+        from ...textio import open_cache_file
 
         self.path = path
         self.digest = digest  # sha256 of the whole file, checked when every abstract is read
@@ -246,12 +268,19 @@ class LazyAbstracts:
         self.lock = threading.Lock()
         self.filled = False
         # Kept open for the session: opening a file costs milliseconds on some file systems.
-        self.handle = path.open("rb")
+        self.handle = os.fdopen(open_cache_file(path), "rb")
         size = int.from_bytes(self.handle.read(8), "little")
+        if size > os.fstat(self.handle.fileno()).st_size:
+            raise ValueError("abstracts' header damaged")
         self.offsets = marshal.loads(self.handle.read(size))
         self.start = 8 + size
         if not isinstance(self.offsets, list) or len(self.offsets) != len(records) + 1:
             raise ValueError("abstracts of another entry")
+        # Whole numbers from 0, never going back: a planted header must not reach pread.
+        if self.offsets[0] != 0 or not all(type(o) is int for o in self.offsets):
+            raise ValueError("abstracts' offsets damaged")
+        if any(b < a for a, b in itertools.pairwise(self.offsets)):
+            raise ValueError("abstracts' offsets damaged")
         if os.fstat(self.handle.fileno()).st_size != self.start + self.offsets[-1]:
             raise ValueError("abstracts cut short or grown")  # rebuilt before the screen opens
         self.index = {r.id: k for k, r in enumerate(records)}
