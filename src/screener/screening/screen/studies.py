@@ -163,8 +163,8 @@ def save_apart(save: Callable[[], None]) -> Callable[[], None]:
     the screen goes on at once, on the other core, without sharing the interpreter's lock
     with it (packing 100,000 studies holds that lock for tenths of a second at a time, and a
     keystroke would wait). Call it while the process has no other thread: the child is a copy
-    of this one thread. Returns what waits for the write to end (the screen calls it when it
-    quits). Elsewhere, a thread does the work."""
+    of this one thread. Returns what waits for the write to end, QUIT_WAIT_SECONDS at most
+    (the screen calls it when it quits). Elsewhere, a thread does the work."""
     import os
 
     if not hasattr(os, "fork"):
