@@ -79,6 +79,15 @@ def test_second_session_is_refused(tmp_path):
         pass
 
 
+def test_a_cache_folder_that_cannot_hold_the_session_lock_is_one_line_with_what_to_do(tmp_path):
+    """A read-only or broken cache folder: one line naming the lock, and SCREENER_CACHE_DIR."""
+    (tmp_path / "not-a-folder").write_text("")
+    with pytest.raises(ScreenerError) as refused:
+        with session_lock(tmp_path / "not-a-folder" / "locks", TA, "alice"):
+            pass
+    assert "session lock" in str(refused.value) and "SCREENER_CACHE_DIR" in refused.value.hint
+
+
 def test_stage_holds_the_deduplicated_studies(screened):
     view = load_stage(screened, TA)
     assert sorted(view.record_ids) == sorted([OSBORNE, GOMEZ, HOUSE, SARMIENTO, ELIAS])

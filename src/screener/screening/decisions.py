@@ -259,9 +259,16 @@ class DecisionLog:
 @contextlib.contextmanager
 def session_lock(lock_dir: Path, stage: str, reviewer: str) -> Iterator[None]:
     """Refuse a second screening session of the same reviewer and stage on this machine."""
-    lock_dir.mkdir(parents=True, exist_ok=True)
     path = lock_dir / f"{stage}--{reviewer}.lock"
-    handle = path.open("a+")
+    try:
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+")
+    except OSError as exc:  # a read-only or full cache folder
+        raise ScreenerError(
+            f"cannot keep the screen's session lock ({exc.strerror or exc})",
+            path=path,
+            hint="the cache folder must be writable: set SCREENER_CACHE_DIR to a folder that is",
+        ) from None
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
