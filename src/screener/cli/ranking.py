@@ -8,6 +8,7 @@ import click
 from rich import box
 
 from ..errors import ScreenerError
+from ..ranking.config import CLASSIFIER_NAMES, FEATURE_NAMES, INDEX_TERMS, MEANINGS, QUERY_NAMES, TURNS
 from ..review import check_reviewer
 from . import cli
 from .common import (
@@ -46,20 +47,19 @@ from .common import (
 )
 @click.option(
     "--features",
-    # ranking.FEATURES' names, spelled out so that --help does not import scikit-learn.
-    type=click.Choice(["tfidf-one-bag", "tfidf-two-views", "tfidf", "tfidf-words-chars", "embedding"]),
+    type=click.Choice(FEATURE_NAMES),  # ranking.config: names only, no scikit-learn for --help
     default="tfidf-one-bag",
     show_default=True,
 )
 @click.option(
     "--index-terms",
-    type=click.Choice(["words", "ignore", "separate"]),
+    type=click.Choice(INDEX_TERMS["tfidf-two-views"]),
     default="words",
     show_default=True,
     help="Keywords and MeSH: read as more words, or left out (separate: a view of whole terms, "
     "tfidf-two-views only).",
 )
-@click.option("--classifier", type=click.Choice(["svm", "logistic", "nb"]), default="svm", show_default=True)
+@click.option("--classifier", type=click.Choice(CLASSIFIER_NAMES), default="svm", show_default=True)
 @click.option(
     "--interleave/--alone",
     default=True,
@@ -68,21 +68,20 @@ from .common import (
 )
 @click.option(
     "--meaning",
-    # ranking.MEANINGS and TURNS, spelled out so that --help does not import scikit-learn.
-    type=click.Choice(["off", "turns"]),
+    type=click.Choice(MEANINGS),
     default=None,
     help="turns: a third model reading the records' pretrained embeddings (wordllama, offline) "
     "takes turns with the two; off (the default). Needs --interleave.",
 )
 @click.option(
     "--turns",
-    type=click.Choice(["round", "bandit"]),
+    type=click.Choice(TURNS),
     default=None,
     help="Whose turn: round, each model in turn (the default); bandit, the one whose recent picks "
     "were relevant more often (tried, not better on our datasets). Needs --interleave.",
 )
 @click.option(
-    "--query", type=click.Choice(["max", "uncertainty", "random"]), default="max", show_default=True
+    "--query", type=click.Choice(QUERY_NAMES), default="max", show_default=True
 )
 @click.option(
     "--question", default="", help="The review question: it ranks the records before the first inclusion."
