@@ -228,16 +228,19 @@ class StageView:
         undecided = set(self.record_ids) - self.final.keys() - conflicts - open_records
         return {"undecided": undecided, "open": open_records, "conflicts": conflicts}
 
-    def need_vote(self, name: str, voting: set[str] | None = None) -> int | None:
-        """How many records not final and in no conflict `name` has not voted on (with an
-        allocation: of their share); None for one who is no active screener. `voting`:
-        self.voting(), when the caller has it."""
+    def votable(self, name: str, voting: set[str] | None = None) -> set[str] | None:
+        """The records not final and in no conflict whose votes count from `name` (with an
+        allocation: of their share), decided by them or not; None for one who is no active
+        screener. `voting`: self.voting(), when the caller has it."""
         if name not in self.screeners or name in self.inactive:
             return None
         voting = self.voting() if voting is None else voting
-        if self.allocation is not None:
-            voting = voting & self.allocation.share(name)
-        return len(voting - self.decisions.get(name, {}).keys())
+        return voting & self.allocation.share(name) if self.allocation is not None else voting
+
+    def need_vote(self, name: str, voting: set[str] | None = None) -> int | None:
+        """How many of `votable(name)` they have not voted on (None: no active screener)."""
+        votable = self.votable(name, voting)
+        return None if votable is None else len(votable - self.decisions.get(name, {}).keys())
 
     def voting(self) -> set[str]:
         """The records a screener's vote can still move: open or undecided (not final, and not

@@ -478,11 +478,5 @@ def still_need_vote(view, reviewer: str) -> set[str] | None:  # noqa: ANN001 - S
     """The records still waiting for votes that this screener's vote counts for (not final, in
     no conflict; with an allocation, of their share): the session leaves out what they decided,
     as status does. None for anyone else."""
-    if reviewer not in view.screeners or reviewer in view.inactive:
-        return None
-    voting = view.voting()
-    allocation = getattr(view, "allocation", None)
-    if allocation is not None:
-        voting &= set(allocation.share(reviewer))
-    return voting
+    return view.votable(reviewer)
 
