@@ -20,9 +20,10 @@ QUIT_WAIT_SECONDS = 5.0
 
 
 def _studies_key(review) -> str | None:  # noqa: ANN001 - Review
-    """A hash of everything the deduplicated studies come from: each stored export (its sha256,
-    checked against the file: None when it was not verified since it last changed, so the slow
-    path verifies it), labels/dedup.csv, review.toml, and the code that computes them."""
+    """A hash of everything the deduplicated studies come from: each search file (its exports'
+    sha256, checked against the files: None when one was not verified since it last changed, so
+    the slow path verifies it), labels/dedup.csv, labels/ids.csv, review.toml, and the code that
+    computes them."""
     import hashlib
 
     from ... import __version__
@@ -42,8 +43,9 @@ def _studies_key(review) -> str | None:  # noqa: ANN001 - Review
         for f in search.files:
             if review._verified_signature(review.raw_file_path(f), f.sha256) is None:
                 return None
-            digest.update(f"{search.name}|{f.path}|{f.sha256}|{f.format}|{f.records}|{f.round}\0".encode())
-        # The whole search file: its kind, database and dates decide which copy represents a study.
+        # The whole search file: its files' hashes, formats and rounds, and its kind, database
+        # and dates, which decide which copy represents a study.
+        digest.update(f"{search.name}\0".encode())
         digest.update(read_regular_bytes(review.search_toml_path(search.name)) + b"\0")
     from ...dedup.split_ids import ids_path
 
