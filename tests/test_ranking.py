@@ -769,3 +769,58 @@ def test_a_long_ranking_value_is_cut_short_in_its_message():
         with pytest.raises(ValueError) as refused:
             RankerConfig.from_table(table)
         assert len(str(refused.value)) < 200
+
+
+def test_stable_argsort_orders_as_numpys_stable_sort():
+    """The packed-integer sort the step uses gives np.argsort's stable order exactly: ties in
+    position order, -0.0 beside 0.0, infinities at the ends; NaN and other dtypes fall back."""
+    from screener.ranking.query import stable_argsort
+
+    rng = np.random.default_rng(1)
+    for trial in range(200):
+        keys = rng.standard_normal(int(rng.integers(0, 2000))).astype(np.float32)
+        kind = trial % 5
+        if kind == 1:
+            keys = np.round(keys, 1)  # many ties
+        elif kind == 2:
+            keys[rng.random(len(keys)) < 0.3] = 0.0
+            keys[rng.random(len(keys)) < 0.3] = -0.0
+        elif kind == 3:
+            keys[rng.random(len(keys)) < 0.1] = np.inf
+            keys[rng.random(len(keys)) < 0.1] = -np.inf
+        elif kind == 4:
+            keys[rng.random(len(keys)) < 0.1] = np.nan
+        assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable")), trial
+        wide = keys.astype(np.float64)
+        assert np.array_equal(stable_argsort(wide), np.argsort(wide, kind="stable")), trial
+
+
+def test_the_direct_liblinear_solve_gives_linearsvcs_coefficients(monkeypatch):
+    """The SVM's direct call of liblinear gives LinearSVC's coefficients and intercept bit for
+    bit, with question-scaled weights; when its check against LinearSVC fails, the fit takes
+    LinearSVC itself and gives the same."""
+    from scipy import sparse
+
+    from screener.ranking import models
+
+    assert models._direct_liblinear_agrees()
+    rng = np.random.RandomState(5)
+    for rows, columns in [(12, 30), (201, 4000), (600, 9000)]:
+        X = sparse.random(rows, columns, density=0.02, format="csr", dtype=np.float32, random_state=rng)
+        y = (rng.rand(rows) < 0.25).astype(int)
+        y[:2] = [0, 1]
+        scale = np.ones(rows)
+        scale[-1] = 0.37
+        svm = models.LinearSVM(seed=rng.randint(100))
+        weights = models.balanced_weights(y, svm.balance) * scale
+        expected_coef, expected_intercept = svm._solve(X, y, weights)
+        coef, intercept = svm._solve_directly(X, y, weights)
+        assert np.array_equal(coef, expected_coef) and np.array_equal(intercept, expected_intercept)
+        used = np.arange(columns)
+        svm.fit_compact(X, y, used, columns, scale)
+        direct = svm.coef.copy(), svm.intercept
+        monkeypatch.setattr(models, "_direct_liblinear_agrees", lambda: False)
+        svm.fit_compact(X, y, used, columns, scale)
+        monkeypatch.undo()
+        assert np.array_equal(svm.coef, direct[0]) and svm.intercept == direct[1]
+        assert np.array_equal(direct[0], np.ravel(expected_coef).astype(np.float32))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Protocol
 
 import numpy as np
@@ -54,15 +55,28 @@ class _Linear:
     ) -> None:
         """Fit on `compact`, whose column k is column used[k] of an n_columns-wide matrix.
         `scale` multiplies each row's balanced weight (the review question's fading weight)."""
+        weights = self._sample_weight(y) if scale is None else self._sample_weight(y) * scale
+        solved = self._solve_directly(compact, y, weights)
+        if solved is None:
+            coef, intercept = self._solve(compact, y, weights)
+        else:
+            coef, intercept = solved
+        self.used, self.coef, self.n_columns = used, coef.ravel().astype(np.float32), n_columns
+        self.intercept = float(np.ravel(intercept)[0])
+
+    def _solve(self, compact: sparse.csr_matrix, y: np.ndarray, weights: np.ndarray) -> tuple:
+        """(coef, intercept) from the scikit-learn estimator."""
         import sklearn
 
-        self.model = self._estimator()
-        weights = self._sample_weight(y) if scale is None else self._sample_weight(y) * scale
+        model = self._estimator()
         # The input was built here and is finite: skip sklearn's per-call validation.
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            self.model.fit(compact, y, sample_weight=weights)
-        self.used, self.coef, self.n_columns = used, self.model.coef_.ravel().astype(np.float32), n_columns
-        self.intercept = float(np.ravel(self.model.intercept_)[0])
+            model.fit(compact, y, sample_weight=weights)
+        return model.coef_, model.intercept_
+
+    def _solve_directly(self, compact: sparse.csr_matrix, y: np.ndarray, weights: np.ndarray) -> tuple | None:
+        """(coef, intercept) by a quicker road to the same solver, or None: take _solve."""
+        return None
 
     @property
     def weights(self) -> np.ndarray:
@@ -101,6 +115,58 @@ class LinearSVM(_Linear):
         # A fixed seed for its coordinate order: left to numpy's global generator, two runs of one
         # simulation could rank near-ties differently.
         return LinearSVC(C=self.C, loss="squared_hinge", dual=True, max_iter=5000, random_state=self.seed)
+
+    def _solve_directly(self, compact: sparse.csr_matrix, y: np.ndarray, weights: np.ndarray) -> tuple | None:
+        """LinearSVC's own liblinear solve, called the way LinearSVC.fit calls it, without the
+        checks around it: they took 2.5 of a 4.5 ms fit at 20,000 records, every step. The
+        call is scikit-learn's private interface, so each process first checks it against
+        LinearSVC on a small problem and takes LinearSVC whenever it differs or fails."""
+        if not _direct_liblinear_agrees():
+            return None
+        return _liblinear_svm(compact, y, weights, self.C, 5000, self.seed)
+
+
+def _liblinear_svm(
+    X: sparse.csr_matrix, y: np.ndarray, weights: np.ndarray, C: float, max_iter: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(coef, intercept) of LinearSVC(C, loss="squared_hinge", dual=True, tol=1e-4, max_iter,
+    random_state=seed) fitted on X (0/1 labels y, both present) with sample weights."""
+    from sklearn.svm import _liblinear
+
+    X = sparse.csr_matrix(X, dtype=np.float64)
+    y = np.require(np.asarray(y, dtype=np.float64).ravel(), requirements="W")
+    weights = np.require(np.asarray(weights, dtype=np.float64).ravel(), requirements="C")
+    # As _fit_liblinear: the seed is one draw of the estimator's random state; solver type 1
+    # is L2-regularised squared hinge, dual; bias 1.0 fits the intercept; classes weigh 1.
+    random_seed = np.random.RandomState(seed).randint(np.iinfo("i").max)
+    raw_coef, n_iter = _liblinear.train_wrap(
+        X, y, True, 1, 1e-4, 1.0, C, np.ones(2), max_iter, random_seed, 0.1, weights
+    )
+    if max(n_iter) >= max_iter:
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        message = "Liblinear failed to converge, increase the number of iterations."
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
+    return raw_coef[:, :-1], raw_coef[:, -1]
+
+
+@functools.cache
+def _direct_liblinear_agrees() -> bool:
+    """Whether _liblinear_svm gives LinearSVC's coefficients exactly, on a small sparse
+    problem with weights (once per process: about 2 ms)."""
+    try:
+        rng = np.random.RandomState(7)
+        X = sparse.random(40, 60, density=0.2, format="csr", dtype=np.float32, random_state=rng)
+        y = (np.arange(40) % 4 == 0).astype(int)
+        weights = balanced_weights(y, 9.8) * rng.uniform(0.5, 1.5, size=40)
+        svm = LinearSVM(seed=3)
+        expected = svm._solve(X, y, weights)
+        got = _liblinear_svm(X, y, weights, svm.C, 5000, svm.seed)
+        return all(np.array_equal(np.ravel(a), np.ravel(b)) for a, b in zip(expected, got, strict=True))
+    except Exception:  # another scikit-learn: its own estimator, slower but sure
+        return False
 
 
 class Logistic(_Linear):
