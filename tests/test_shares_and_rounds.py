@@ -210,6 +210,57 @@ def test_records_a_chase_brought_after_screening_began_are_judged_apart(cli, tmp
     assert f"{LATE_OTHER} (30 records)" in screen and "recall is 100%" in screen
 
 
+def test_a_database_imported_after_screening_began_is_judged_apart(cli, tmp_path) -> None:
+    """Round 1's first database screened, the curve flat: a second database imported then (no
+    update) brings 60 records, 16 of them duplicates of nothing. The rule must not say stop
+    with them unseen: they are judged as a group of their own, named for what they are; a
+    study one of whose copies came before screening began stays in round 1's curve."""
+    from screener.report import report_data
+    from screener.screening import LATE_IMPORT, load_stage
+
+    from .test_allocate import make_review, records_csv
+
+    review = make_review(tmp_path, ["alice", "bob"], count=300)
+    ids = load_stage(review, TA).record_ids
+    _decide(review, "alice", ids, included=set(ids[:8]))
+    before = load_stage(Review(review.root), TA)
+    assert before.apart == {}
+    # 60 new records and 10 already in the first database (PMIDs 1000-1009): those 10 stay.
+    late = records_csv(tmp_path / "late.csv", 9000, 60)
+    with late.open("a") as handle:
+        handle.writelines((tmp_path / "first.csv").read_text().splitlines(keepends=True)[1:11])
+    review.import_file(late, "embase", database="Embase", allow_overlap=True)
+    review = Review(review.root)
+    view = load_stage(review, TA)
+    assert len(view.records) == 360 and set(view.apart.values()) == {LATE_IMPORT} and len(view.apart) == 60
+    assert not view.rounds  # still round 1: a late import is no update
+    screen = _screen_text(_session(review, "alice"))
+    assert f"{LATE_IMPORT} (60 records): 0 relevant found" in screen, screen
+    assert "says stop" not in screen
+    curve = next(c for c in report_data(review).curves if c.reviewer == "alice")
+    assert f"{LATE_IMPORT} (60 records)" in curve.statement and "says stop" not in curve.statement
+    _decide(review, "alice", sorted(view.apart))
+    screen = _screen_text(_session(Review(review.root), "alice"))
+    assert f"{LATE_IMPORT} (60 records)" in screen and "recall is 100%" in screen
+
+
+def test_decisions_dated_before_the_files_make_nothing_late(tmp_path) -> None:
+    """Decisions imported with the times they were made elsewhere (before any file of the
+    review was imported) say nothing of what the ranking held: no record is late."""
+    from screener.screening import load_stage
+    from screener.screening.decisions import Decision, DecisionLog, decision_path
+
+    from .test_allocate import make_review, records_csv
+
+    review = make_review(tmp_path, ["alice", "bob"], count=100)
+    ids = load_stage(review, TA).record_ids
+    DecisionLog(decision_path(review.labels_dir, TA, "alice")).append_many(
+        [Decision(i, "exclude", "", "", "2015-03-02T09:00:00+00:00", "test") for i in ids]
+    )
+    review.import_file(records_csv(tmp_path / "more.csv", 9000, 20), "embase", database="Embase")
+    assert load_stage(Review(review.root), TA).apart == {}
+
+
 def test_before_allocate_new_records_are_said_to_wait_for_allocation(cli, tmp_path) -> None:
     """An allocated review updated: the screen and rank say the new records wait for
     'screener allocate', not that everything is screened."""

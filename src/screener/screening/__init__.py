@@ -296,15 +296,18 @@ def stopping_rounds(
 
 
 LATE_OTHER = "records found by other methods after screening began"
+LATE_IMPORT = "records imported after screening began"
 
 
 def late_other_methods(  # noqa: ANN001 - Review
     review, member_of: dict[str, str], decided: dict[str, dict[str, Decision]], rounds: dict[str, int]
 ) -> dict[str, str]:
-    """The studies found only by other methods (citations, websites, organisations) whose files
-    came after the first decision of `decided`: a population the ranking never held when the
-    database records' curve was drawn, so the stopping rule judges them apart (named LATE_OTHER,
-    with their round after an update)."""
+    """The studies whose every record came in a file imported after their round's screening
+    began (its first decision in `decided`): a population the ranking never held when that
+    round's curve was drawn, so the stopping rule judges them apart, or it would say stop with
+    them unseen. Named LATE_OTHER when only other methods (citations, websites, organisations)
+    found them, else LATE_IMPORT (a database searched late), with their round after an update.
+    An update's own files come before its round's first decision: its round is its group."""
     from ..applog import parse_stamp
     from ..schema import OTHER_KINDS
 
@@ -312,32 +315,45 @@ def late_other_methods(  # noqa: ANN001 - Review
         when = parse_stamp(text or "")
         return None if when is None else when.timestamp()
 
-    stamps = [stamp(d.timestamp) for by_id in decided.values() for d in by_id.values()]
-    began = min((t for t in stamps if t is not None), default=None)
-    if began is None:  # nobody has screened yet: every record is in the ranking from the start
-        return {}
-    if not any(  # most reviews: no file of another method came later, and dedup need not be read
-        search.kind in OTHER_KINDS and (imported := stamp(f.imported)) is not None and imported > began
-        for search in review.searches()
-        for f in search.files
-    ):
-        return {}
+    first_file: dict[int, float] = {}  # round -> its first file's import
+    for search in review.searches():
+        for f in search.files:
+            imported = stamp(f.imported)
+            if imported is not None and imported < first_file.get(f.round, math.inf):
+                first_file[f.round] = imported
+    # round -> its first decision; one dated before any of its files (decisions imported with
+    # the times they were made elsewhere) says nothing of what the ranking held.
+    began: dict[int, float] = {}
+    for by_id in decided.values():
+        for record_id, decision in by_id.items():
+            when = stamp(decision.timestamp)
+            number = rounds.get(record_id, 1)
+            if when is not None and first_file.get(number, math.inf) <= when < began.get(number, math.inf):
+                began[number] = when
+
+    def late(f) -> bool:  # noqa: ANN001 - SearchFile
+        imported = stamp(f.imported)
+        return imported is not None and imported > began.get(f.round, math.inf)
+
+    if not began or not any(late(f) for search in review.searches() for f in search.files):
+        return {}  # most reviews: every file came before screening, and dedup need not be read
     from ..dedup import dedup_review  # numpy and the rules: 0.2 s
 
     records = dedup_review(review).result.records  # review.records()' order, ids as member_of has them
-    late: dict[str, bool] = {}
+    every_late: dict[str, bool] = {}
+    only_other: dict[str, bool] = {}
     for record, (search, f, _) in zip(records, review.record_files(), strict=True):
         study = member_of.get(record.id)
         if study is None:
             continue
-        imported = stamp(f.imported)
-        other = search.kind in OTHER_KINDS and imported is not None and imported > began
-        late[study] = late.get(study, True) and other
-    return {
-        study: LATE_OTHER if rounds.get(study, 1) == 1 else f"round {rounds[study]}: {LATE_OTHER}"
-        for study, is_late in late.items()
-        if is_late
-    }
+        every_late[study] = every_late.get(study, True) and late(f)
+        only_other[study] = only_other.get(study, True) and search.kind in OTHER_KINDS
+    out = {}
+    for study, is_late in every_late.items():
+        if is_late:
+            name = LATE_OTHER if only_other[study] else LATE_IMPORT
+            out[study] = name if rounds.get(study, 1) == 1 else f"round {rounds[study]}: {name}"
+    return out
 
 
 def study_rounds(review, member_of: dict[str, str], outcome=None) -> dict[str, int]:  # noqa: ANN001
