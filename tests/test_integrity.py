@@ -593,3 +593,48 @@ def test_a_decision_file_named_in_another_unicode_form_is_not_silently_ignored(c
     assert result.code == 2 and "another Unicode form" in result.err and "git mv" in result.err
     checked = cli("check", "--review", str(root))
     assert checked.code == 1 and "rename" in checked.out and "delete it" not in checked.out
+
+
+# -- a search's provenance edited by hand ---------------------------------------------------
+
+
+def test_a_stored_files_format_edited_by_hand_is_refused_not_read_as_junk(screened: Review, cli) -> None:
+    """searches/<name>.toml's format changed by hand: read so, the file would give other ids
+    (a RIS file read as MEDLINE kept its count and lost every id, and every decision with
+    them). Every command refuses, naming the key, and the decisions are untouched."""
+    root = str(screened.root)
+    first = ids(screened)[0]
+    assert cli("label", "--reviewer", "alice", first, "include", "--review", root).code == 0
+    toml = screened.root / "searches" / "medline.toml"
+    toml.write_text(toml.read_text().replace('format = "medline"', 'format = "ris"'))
+    before = tree_digest(screened.root)
+    for command in (["status"], ["prisma", "--format", "json"], ["export", "--format", "csv"], ["check"]):
+        result = cli(*command, "--review", root)
+        said = result.out if command == ["check"] else result.err  # check lists problems, exit 1
+        assert result.code == (1 if command == ["check"] else 2), (command, result)
+        assert "medline.toml" in said and "files[0].format is 'ris'" in said, said
+        assert "starts as a medline export" in said and "Traceback" not in result.err + result.out
+    assert tree_digest(screened.root) == before
+    toml.write_text(toml.read_text().replace('format = "ris"', 'format = "medline"'))
+    assert cli("status", "--review", root).code == 0
+    assert [d.record_id for d in read_log(screened.labels_dir / "title-abstract" / "alice.csv")] == [first]
+
+
+@pytest.mark.parametrize(
+    ("sample", "wrong"), [("medline.nbib", "ris"), ("embase.ris", "medline"), ("wos.ciw", "csv")]
+)
+def test_import_refuses_a_format_the_file_does_not_start_as(screened: Review, cli, sample, wrong) -> None:
+    """--format names a format the file's first lines deny: refused, nothing written."""
+    before = tree_digest(screened.root)
+    result = cli(
+        "import",
+        str(SAMPLES / sample),
+        "--search",
+        "other",
+        "--format",
+        wrong,
+        "--review",
+        str(screened.root),
+    )
+    assert result.code == 2 and f"not {wrong}" in result.err and "drop --format" in result.err, result
+    assert tree_digest(screened.root) == before

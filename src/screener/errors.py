@@ -34,3 +34,19 @@ class ScreenerError(Exception):
 
 class ImportFormatError(ScreenerError):
     """A file that cannot be read as the format it claims (or seems) to be."""
+
+
+class FormatMismatch(ImportFormatError):
+    """A file named as one format (`--format`, or a search's provenance) that starts as another."""
+
+    def __init__(
+        self,
+        declared: str,
+        detected: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        hint: str = "",
+    ) -> None:
+        self.declared, self.detected = declared, detected
+        super().__init__(f"starts as a {detected} export, not {declared}", path=path, line=line, hint=hint)

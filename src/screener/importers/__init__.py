@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from ..errors import ImportFormatError
+from ..errors import FormatMismatch, ImportFormatError
 from ..records import Record, finalise
 from ..textio import decode_bytes, read_export_bytes
 from ..words import plural
@@ -162,6 +162,9 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# Formats that name themselves in the first lines: a file that starts as one is no other.
+_SELF_EVIDENT = frozenset(("ris", "medline", "pubmed-xml", "endnote-xml", "wos", "bibtex"))
+
 # Formats whose parser takes `strict` (see parse_bytes), and those that take a list to add warnings to.
 _STRICT_PARSERS = frozenset(("medline", "csv"))
 _WARNING_PARSERS = frozenset(("bibtex",))
@@ -198,6 +201,8 @@ def _parse_bytes(
         raise ImportFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     digest = hashlib.sha256(data).hexdigest()
     warnings: list[str] = []
+    if fmt is not None and fmt != "excel" and _is_excel(data):
+        raise FormatMismatch(fmt, "excel", path=path, hint="import it without --format")
     if fmt == "excel" or (fmt is None and _is_excel(data)):
         if not data.startswith(b"PK\x03\x04"):
             raise ImportFormatError(
@@ -210,6 +215,11 @@ def _parse_bytes(
     else:
         text, encoding = decode_bytes(data, path)
         detected = fmt or detect_format(text, path)
+        if fmt is not None and (started := detect_format(text, path)) in _SELF_EVIDENT and started != fmt:
+            # Read as another format, an export gives other records or junk (a RIS file read
+            # as MEDLINE kept its count and lost every id): its start is stronger evidence.
+            hint = f"drop --format: its start says {started}"
+            raise FormatMismatch(fmt, started, path=path, line=1, hint=hint)
         if detected not in _TEXT_PARSERS and detected != "html":
             raise ImportFormatError(
                 "format not recognised: not RIS, MEDLINE/nbib, PubMed XML, EndNote XML, "

@@ -18,7 +18,7 @@ from typing import Any
 import tomli_w
 
 from ..cache import cache_root
-from ..errors import ScreenerError
+from ..errors import FormatMismatch, ScreenerError
 from ..importers import EXTENSIONS, ParsedFile, parse_bytes, read_records
 from ..names import (
     atomic_write_beneath,
@@ -199,7 +199,16 @@ class Review:
                 data = self.verify_raw_file(search, file)
             # strict=False: a stored file gives the records it gave when it was imported.
             drop = file.empty > 0  # as at its import
-            records = parse_bytes(data, path, file.format, search.name, strict=False, drop_empty=drop).records
+            try:
+                parsed = parse_bytes(data, path, file.format, search.name, strict=False, drop_empty=drop)
+            except FormatMismatch as error:  # the provenance edited: read so, every id would change
+                raise ScreenerError(
+                    f"files[{search.files.index(file)}].format is {error.declared!r}, but {file.path} "
+                    f"starts as a {error.detected} export",
+                    path=toml_path,
+                    hint=f'restore the file from git, or set format = "{error.detected}"',
+                ) from None
+            records = parsed.records
             self._write_cache(cache, records)
         if len(records) != file.records:
             raise ScreenerError(
