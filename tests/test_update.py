@@ -333,3 +333,21 @@ def test_the_screens_cached_studies_keep_each_studys_round(tmp_path):
     entry.write_bytes(marshal.dumps((fields, rows, member, planted, key, digest)))
     again = screen_studies_deferred(review)
     assert again.save is not None and again.rounds == expected  # rebuilt, not trusted
+
+
+def test_after_an_update_the_same_export_imported_again_is_still_refused(tmp_path, cli):
+    """A plain import after an update lands in the update's round, but it is no new run of the
+    search: the same export again (one newline added) is refused as it is before any update,
+    and round 2's counts stay those of the update (found by the attack helper: 20 spurious
+    records). `update` itself still brings an overlapping export of the search run again."""
+    review = build(tmp_path)
+    root = str(review.root)
+    assert cli("update", "--import", f"ovid={SAMPLES / 'ovid.ris'}", "--review", root).code == 0
+    before = prisma_counts(Review(root)).to_dict()
+    again = tmp_path / "medline-again.nbib"
+    again.write_bytes((SAMPLES / "medline.nbib").read_bytes() + b"\n")
+    result = cli("import", str(again), "--search", "medline", "--review", root)
+    assert result.code == 2 and "already in search 'medline'" in result.err, result
+    assert prisma_counts(Review(root)).to_dict() == before
+    rerun = cli("update", "--import", f"medline={again}", "--review", root)
+    assert rerun.code == 0, rerun

@@ -363,9 +363,13 @@ class Review:
             for f in existing.files:
                 if f.sha256 == parsed.sha256:
                     return ImportResult(existing.name, parsed, added=False, stored_as=f.path)
+        # `update` names its round: its export of a search run again overlaps the last one by
+        # nature. A plain import after an update lands in the current round too, but is no
+        # new run of the search: the same export again is refused as before any update.
+        by_update = round is not None
         round = round or self.current_round()
         current, updating = self.import_target(search, database, date_searched, query, kind, round)
-        if current.files and not updating and not allow_overlap:
+        if current.files and not (updating and by_update) and not allow_overlap:
             self._refuse_repeated_export(current, parsed, path)
         stored = self.free_file_name(search, EXTENSIONS[parsed.format])
         data = parsed.data if parsed.data is not None else Path(path).read_bytes()
