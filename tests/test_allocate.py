@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -322,3 +323,46 @@ def test_status_says_how_much_of_a_share_others_already_made_final(cli, tmp_path
     assert status["stages"][0]["need_vote_from"]["dave"] == 8
     text = cli("status", "--review", str(review.root)).out
     assert "0 / 9 (1 already final)" in text
+
+
+def test_two_clones_importing_into_one_search_store_two_names_and_a_conflict_is_named(cli, tmp_path) -> None:
+    """Two clones each import a new file into the same search: the raw files get names of their
+    own (by content), so git merges them with no conflict inside an export; only the search's
+    provenance, where both appended a [[files]] entry, conflicts, and every command names the
+    conflict and how to resolve it. Resolved by keeping both entries, the review holds both."""
+    from .test_screening import _git, _publish
+
+    review = make_review(tmp_path, ["alice", "bob"], count=12)
+    remote = _publish(review.root, tmp_path)
+    clones = {}
+    for name, start in (("one", 3000), ("two", 4000)):
+        _git(tmp_path, "clone", str(remote), name)
+        clones[name] = Review(tmp_path / name)
+        clones[name].import_file(records_csv(tmp_path / f"{name}.csv", start, 6), "db", database="MEDLINE")
+        _git(clones[name].root, "add", "-A")
+        _git(clones[name].root, "commit", "-m", f"{name}: import")
+    stored = {name: clones[name].search("db").files[1].path for name in clones}
+    assert stored["one"] != stored["two"]
+    _git(clones["one"].root, "push", "origin", "main")
+    root = clones["two"].root
+    try:  # a conflict: git exits 1
+        _git(root, "pull", "--no-rebase", "origin", "main")
+        raise AssertionError("the two provenances merged without a conflict")
+    except subprocess.CalledProcessError as failed:
+        pulled = failed
+    said = pulled.stdout + pulled.stderr
+    assert "CONFLICT" in said and "db.toml" in said and ".csv" not in said.split("CONFLICT", 1)[1], said
+    status = cli("status", "--review", str(root))
+    assert status.code == 2 and "db.toml" in status.err and "unresolved git merge conflict" in status.err
+    assert "[[files]]" in status.err, status.err
+    # Resolved as the message says: both sides' entries kept, each under its own [[files]].
+    toml = root / "searches" / "db.toml"
+    resolved = []
+    for line in toml.read_text().splitlines(keepends=True):
+        if line.startswith("=" * 7):
+            resolved.append("\n[[files]]\n")
+        elif not line.startswith(("<" * 7, ">" * 7)):
+            resolved.append(line)
+    toml.write_text("".join(resolved).replace("[[files]]\n\n[[files]]\n", "[[files]]\n"))
+    assert cli("status", "--review", str(root)).code == 0
+    assert len(Review(root).records("db")) == 24

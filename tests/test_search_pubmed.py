@@ -587,16 +587,19 @@ def _medline_file(tmp_path, name: str, first: int, count: int = 2):
 
 
 def test_search_never_replaces_a_file_another_search_owns(review, tmp_path):
-    """Search x's second file is x-2.nbib; a new search x-2 stores its records beside it."""
+    """Search x's second file is x-<hash>.nbib; a new search of that name stores its records
+    beside it."""
     review.import_file(_medline_file(tmp_path, "a.nbib", 90000001), "x")
     review.import_file(_medline_file(tmp_path, "b.nbib", 90000011), "x")
-    assert [f.path for f in review.search("x").files] == ["x.nbib", "x-2.nbib"]
-    before = (review.searches_dir / "x-2.nbib").read_bytes()
+    second = review.search("x").files[1].path
+    assert review.search("x").files[0].path == "x.nbib" and second.startswith("x-")
+    before = (review.searches_dir / second).read_bytes()
+    name = second.removesuffix(".nbib")
     with EutilsServer(FakePubmed(generate_records(3))) as server:
-        result = PubmedSearch(review, "x-2", "q", settings=settings_for(server)).run()
-    assert (review.searches_dir / "x-2.nbib").read_bytes() == before
-    assert result.search.files[0].path != "x-2.nbib"
-    assert len(review.records("x")) == 4 and len(review.records("x-2")) == 3
+        result = PubmedSearch(review, name, "q", settings=settings_for(server)).run()
+    assert (review.searches_dir / second).read_bytes() == before
+    assert result.search.files[0].path != second
+    assert len(review.records("x")) == 4 and len(review.records(name)) == 3
 
 
 @pytest.mark.parametrize("name", ["MEDLINE", "Medline"])

@@ -89,7 +89,7 @@ def init(directory: Path, title: str, question: str, reviewers: tuple[str, ...])
     "remove",
     default=None,
     metavar="STORED_NAME",
-    help="Take a wrongly imported file out of the review (its stored name, e.g. embase-2.ris); "
+    help="Take a wrongly imported file out of the review (its stored name, e.g. embase-1c0ffee5.ris); "
     "its provenance stays in the search's toml under [[removed]].",
 )
 @click.option("--reason", default="", help="With --remove: why the file was removed, kept with it.")
@@ -122,7 +122,7 @@ def import_(
     Example:
       screener import embase.ris --search embase --database Embase \\
           --date-searched 2012-09-30 --query-file embase-strategy.txt
-      screener import --remove embase-2.ris --reason "the same export twice"
+      screener import --remove embase-1c0ffee5.ris --reason "the same export twice"
     """
     if remove is not None:
         if files:

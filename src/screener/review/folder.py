@@ -371,7 +371,7 @@ class Review:
         current, updating = self.import_target(search, database, date_searched, query, kind, round)
         if current.files and not (updating and by_update) and not allow_overlap:
             self._refuse_repeated_export(current, parsed, path)
-        stored = self.free_file_name(search, EXTENSIONS[parsed.format])
+        stored = self.free_file_name(search, EXTENSIONS[parsed.format], parsed.sha256)
         data = parsed.data if parsed.data is not None else Path(path).read_bytes()
         if hashlib.sha256(data).hexdigest() != parsed.sha256:
             raise ScreenerError("changed while it was being imported; nothing was written", path=path)
@@ -474,7 +474,7 @@ class Review:
     ) -> tuple[Search, SearchFile]:
         """Take a wrongly imported file out of the review, its provenance kept: its entry moves
         from the search's [[files]] to [[removed]] (with the time and the reason) and the stored
-        copy is deleted (git keeps it). `name` is its stored name (`embase-2.ris`, with or
+        copy is deleted (git keeps it). `name` is its stored name (`embase-1c0ffee5.ris`, with or
         without `searches/`) or the name it was imported under, when that names one file."""
         from ..names import inside
 
@@ -523,19 +523,25 @@ class Review:
             stored_path.unlink(missing_ok=True)
             return owner, file
 
-    def free_file_name(self, search: str, extension: str) -> str:
+    def free_file_name(self, search: str, extension: str, sha256: str = "") -> str:
         """A file name in searches/ that no file has and no search lists (a listed file that
-        went missing keeps its name: restoring it from git must not clash)."""
+        went missing keeps its name: restoring it from git must not clash). A search's later
+        files are named by their content (`<search>-<sha256[:8]>`) when `sha256` is given: two
+        clones that each import a file into one search store two names, which git merges,
+        where `<search>-2` in both made an add/add conflict inside a raw export."""
         self.searches_dir.mkdir(parents=True, exist_ok=True)
         listed = {f.path.lower() for s in self.searches() for f in s.files}
         listed |= {str(r["path"]).lower() for s in self.searches() for r in s.removed}
+
+        def taken(candidate: str) -> bool:
+            path = self.searches_dir / candidate
+            return path.exists() or path.is_symlink() or candidate.lower() in listed
+
         candidate = f"{search}{extension}"
+        if taken(candidate) and sha256:
+            candidate = f"{search}-{sha256[:8].lower()}{extension}"
         n = 2
-        while (
-            (self.searches_dir / candidate).exists()
-            or (self.searches_dir / candidate).is_symlink()
-            or candidate.lower() in listed
-        ):
+        while taken(candidate):
             candidate = f"{search}-{n}{extension}"
             n += 1
         return candidate

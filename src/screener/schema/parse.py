@@ -28,6 +28,16 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        marker = _CONFLICT_MARKER.search(text)
+        if marker:  # git left both sides of a merge in the file
+            raise ScreenerError(
+                "holds an unresolved git merge conflict",
+                path=path,
+                line=text.count("\n", 0, marker.start()) + 1,
+                hint="keep what both sides need (for a search: both sides' entries, each under "
+                "its own [[files]] line), delete the <<<<<<<, ======= and >>>>>>> lines, then "
+                "'git add' the file",
+            ) from None
         line = re.search(r"line (\d+)", str(exc))
         raise ScreenerError(
             f"is not valid TOML ({exc})",
@@ -50,6 +60,9 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
             hint="no key of screener's nests that deep: remove it, or restore the file from git",
         ) from None
 
+
+# The lines git writes around the two sides of a conflict it cannot merge.
+_CONFLICT_MARKER = re.compile(r"^(?:<{7}|>{7})(?: |$)", re.MULTILINE)
 
 # A dotted key (bare or quoted parts) at a line start, a table header or inside an inline table.
 _KEY_PART = r"""(?>[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')[ \t]*+\.[ \t]*+"""

@@ -453,7 +453,8 @@ class PubmedSearch:
         files = []
         if chunks:  # a query with no hits is a search with no file, not an empty export
             body = ("\n\n".join(chunks) + "\n").encode("utf-8")
-            # Never NAME.nbib blindly: search x's second file is x-2.nbib, beside a new search x-2.
+            # Never NAME.nbib blindly: search x's second file is x-<sha256[:8]>.nbib, beside a
+            # new search of that name.
             stored = self.review.free_file_name(self.name, ".nbib")
             atomic_write_beneath(self.review.searches_dir / stored, body)
             files.append(
