@@ -351,3 +351,29 @@ def test_after_an_update_the_same_export_imported_again_is_still_refused(tmp_pat
     assert prisma_counts(Review(root)).to_dict() == before
     rerun = cli("update", "--import", f"medline={again}", "--review", root)
     assert rerun.code == 0, rerun
+
+
+def test_removing_an_updates_only_file_says_its_round_is_gone(tmp_path, cli):
+    """The update's only file removed: round 2 is gone, and the remove says so, with how to
+    bring the file as an update again (found by the attack helper: re-imported with plain
+    import, it silently joined round 1)."""
+    review = build(tmp_path)
+    root = str(review.root)
+    assert cli("update", "--import", f"ovid={SAMPLES / 'ovid.ris'}", "--review", root).code == 0
+    assert Review(root).current_round() == 2
+    stored = Review(root).search("ovid").files[0].path
+    removed = cli("import", "--remove", stored, "--reason", "wrong file", "--review", root)
+    assert removed.code == 0, removed
+    assert "round 2 had no other file, so the review is back to round 1" in removed.err
+    assert "screener update --import ovid=FILE" in removed.err
+    assert Review(root).current_round() == 1
+    again = cli("update", "--import", f"ovid={SAMPLES / 'ovid.ris'}", "--review", root, "--json")
+    assert again.code == 0 and Review(root).current_round() == 2, again
+    # A removal that leaves its round other files says nothing of rounds.
+    review = build(tmp_path / "b")
+    root = str(review.root)
+    two = ["--import", f"ovid={SAMPLES / 'ovid.ris'}", "--import", f"rayyan={SAMPLES / 'rayyan.csv'}"]
+    assert cli("update", *two, "--review", root).code == 0
+    stored = Review(root).search("ovid").files[0].path
+    removed = cli("import", "--remove", stored, "--reason", "wrong file", "--review", root, "--json")
+    assert removed.code == 0 and "round" not in removed.err and "round_closed" not in removed.out

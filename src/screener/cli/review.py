@@ -203,15 +203,29 @@ def _remove_file(review: Review, name: str, reason: str, search: str | None, as_
             "holds a control character or bytes that are not text in this locale; type it as plain text",
             param_hint="--reason",
         )
+    before = review.current_round()
     owner, file = review.remove_file(name, reason=reason, search=search)
+    after = Review(review.root).current_round()
+    # The update's last file gone, its round is too: a file imported now joins the round before.
+    closed = (
+        f"round {before} had no other file, so the review is back to round {after}; to bring the "
+        f"file as an update again: screener update --import {owner.name}=FILE"
+        if after < before
+        else ""
+    )
     if as_json:
-        print_json({"removed": f"searches/{file.path}", "search": owner.name, "records": file.records})
+        print_json(
+            {"removed": f"searches/{file.path}", "search": owner.name, "records": file.records}
+            | ({"round_closed": before, "round": after} if closed else {})
+        )
         return
     click.echo(
         f"searches/{file.path} removed from search {owner.name!r} ({file.records} records); its provenance "
         f"stays in searches/{owner.name}.toml under [[removed]]. Decisions on its records stay in labels/: "
         "'screener check' lists those that no longer point at a record"
     )
+    if closed:
+        err_console.print(f"warning: {closed}", highlight=False, markup=False, soft_wrap=True)
 
 
 @cli.command()
