@@ -617,3 +617,19 @@ def test_decisions_within_one_millisecond_are_no_clock_behind(tmp_path: Path):
     assert first.timestamp == second.timestamp == stamp
     assert not getattr(second, "clock_note", "")
     assert [d.decision for d in log.read()] == ["include", "exclude"]
+
+
+@pytest.mark.parametrize("stamp", ["not-a-date", "0000-00-00", "2026-13-45T99:00:00+00:00"])
+def test_check_names_a_timestamp_that_is_no_date(tmp_path: Path, stamp: str) -> None:
+    """A hand-edited line whose timestamp is no date counts as made with the line before it,
+    so it may outrank a decision: check warns, naming the line; an empty stamp says nothing."""
+    review = hash_review(tmp_path, ("wos:1", "wos:2", "wos:3"))
+    path = labels(review, "alice")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        HEADER + "wos:1,include,,,2026-01-02T10:00:00+00:00,0.2.0,\n" + f"wos:1,exclude,,,{stamp},0.2.0,\n"
+        "wos:2,exclude,,,,0.2.0,\n"
+    )
+    warned = [w for w in check_review(review).warnings if "alice.csv:3:" in w]
+    assert warned and "is no date" in warned[0] and stamp in warned[0], check_review(review).warnings
+    assert not any("alice.csv:4:" in w for w in check_review(review).warnings)

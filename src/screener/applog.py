@@ -234,6 +234,22 @@ def future(path: Path, numbered: Sequence[tuple[int, str]], now: dt.datetime | N
     )
 
 
+def unreadable(path: Path, numbered: Sequence[tuple[int, str]]) -> str | None:
+    """A warning when lines (line number, timestamp) hold a timestamp that is no date (a hand
+    edit): such a line counts as made with the line before it, or None. An empty one is a hand
+    -written line's right and says nothing."""
+    bad = [(n, stamp) for n, stamp in numbered if stamp.strip() and parse_stamp(stamp) is None]
+    if not bad:
+        return None
+    others = len(bad) - 1
+    more = f" (and {plural(others, 'more line')} like it)" if others else ""
+    return (
+        f"{path}:{bad[0][0]}: timestamp {bad[0][1][:40]!r} is no date{more}: the line counts as made "
+        "with the line before it, so it may outrank a later decision; write the time it was made "
+        "(YYYY-MM-DDTHH:MM:SS+00:00) or leave the cell empty"
+    )
+
+
 def _times(stamps: Sequence[str]) -> list[dt.datetime]:
     out: list[dt.datetime] = []
     for stamp in stamps:

@@ -208,6 +208,8 @@ def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
                 report.warnings.append(log.disorder)
             if log.future:
                 report.problems.append(log.future)
+            if log.unreadable:
+                report.warnings.append(log.unreadable)
             if known_ids is not None:
                 latest = {d.record_id: d.decision for d in decisions}  # an undecided line retracts
                 unknown = sorted(i for i, d in latest.items() if d != "undecided" and i not in known_ids)

@@ -89,13 +89,14 @@ class LogFile:
     skipped: list[str]
     disorder: str | None = None
     future: str | None = None  # lines dated ahead of the clock (applog.future)
+    unreadable: str | None = None  # lines whose timestamp is no date (applog.unreadable)
 
 
 def read_log_file(path: Path) -> LogFile:
     """Every decision line of a file, in the order they were made (`applog.time_order`: after a
     union merge the line last in the file need not be the latest). A malformed line is an error
     naming it."""
-    from ..applog import disorder, future, read_rows, shown, time_order
+    from ..applog import disorder, future, read_rows, shown, time_order, unreadable
 
     file_columns(path)  # a header in another order is an error, not a misread
     log = read_rows(path, COLUMNS[0], is_complete)
@@ -116,7 +117,9 @@ def read_log_file(path: Path) -> LogFile:
     ordered = [out[i] for i in time_order(stamps)]
     numbers = [number for number, _ in log.rows]
     numbered = list(zip(numbers, map(shown, stamps), strict=True))
-    return LogFile(ordered, log.skipped, disorder(path, numbered), future(path, numbered))
+    return LogFile(
+        ordered, log.skipped, disorder(path, numbered), future(path, numbered), unreadable(path, numbered)
+    )
 
 
 def read_log_rows(path: Path) -> tuple[list[Decision], list[str]]:
