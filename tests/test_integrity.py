@@ -186,8 +186,17 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
         ("record_id,decision\n{0},perhaps\n", "unknown decision 'perhaps'"),
         ("id;title\n{0};x\n", "needs a record_id column and a decision column"),
         ("record_id,decision\n", "holds no decisions"),
+        ("record_id,decision\n{0},include\n{0},include\n{0},exclude\n", "but line 2 decides it as include"),
     ],
-    ids=["unknown id", "empty id", "short row", "unknown word", "no decision column", "header only"],
+    ids=[
+        "unknown id",
+        "empty id",
+        "short row",
+        "unknown word",
+        "no decision column",
+        "header only",
+        "two decisions",
+    ],
 )
 def test_label_import_refuses_a_bad_file_and_writes_nothing(
     screened: Review, cli, tmp_path: Path, text: str, message: str

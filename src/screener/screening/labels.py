@@ -272,6 +272,7 @@ def import_decisions(
     entries: list[Decision] = []
     unknown: list[str] = []
     data_rows = 0
+    first_said: dict[str, tuple[int, str]] = {}  # study -> (line, decision) of its first row
     width = max(id_column, decision_column)
     for number, row in numbered[1:]:
         if not any(cell.strip() for cell in row):
@@ -316,6 +317,18 @@ def import_decisions(
             check_target(record_id, decision)
         except ScreenerError as exc:
             raise ScreenerError(exc.message, path=path, line=number, hint=exc.hint) from None
+        # All rows are stamped alike: two decisions on one record would leave the file's order
+        # to pick, silently.
+        study = member_of.get(record_id, record_id)
+        earlier = first_said.setdefault(study, (number, decision))
+        if earlier[1] != decision:
+            raise ScreenerError(
+                f"decides {record_id[:80]!r} as {decision}, but line {earlier[0]} decides "
+                f"{'it' if study == record_id else 'a copy of it'} as {earlier[1]}; nothing was written",
+                path=path,
+                line=number,
+                hint="one record, one decision: keep the row you mean",
+            )
         entries.append(Decision(record_id, decision, reason, note, now_stamp(), tags=normalise_tags(tags)))
     if not data_rows:
         raise ScreenerError("holds no decisions", path=path, hint="a line naming the columns, then rows")
