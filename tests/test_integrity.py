@@ -647,3 +647,30 @@ def test_import_refuses_a_format_the_file_does_not_start_as(screened: Review, cl
     )
     assert result.code == 2 and f"not {wrong}" in result.err and "drop --format" in result.err, result
     assert tree_digest(screened.root) == before
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "broken link"])
+def test_a_review_toml_that_is_no_file_is_named_so(tmp_path: Path, cli, kind: str) -> None:
+    """review.toml as a folder, a FIFO or a broken link: named for what it is (with --review
+    and from inside the folder), not reported missing."""
+    folder = tmp_path / "r"
+    folder.mkdir()
+    path = folder / "review.toml"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(tmp_path / "nowhere")
+    said = {"folder": "a folder", "fifo": "a special file", "broken link": "a broken link"}[kind]
+    result = cli("status", "--review", str(folder))
+    assert result.code == 2 and f"review.toml: is {said}" in result.err, result
+    inside = subprocess.run(
+        [*SCREENER, "status"],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert inside.returncode == 2 and f"review.toml: is {said}" in inside.stderr, inside.stderr

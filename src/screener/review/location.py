@@ -45,6 +45,19 @@ def _holding_review(folder: Path) -> Path | None:
     return None
 
 
+def _refuse_odd_review_file(folder: Path) -> None:
+    """A review.toml that is there but no regular file (a folder, a FIFO, a socket) is named as
+    such, not reported missing."""
+    path = folder / REVIEW_FILE
+    if (path.exists() or path.is_symlink()) and not path.is_file():
+        kind = "a folder" if path.is_dir() else "a broken link" if not path.exists() else "a special file"
+        raise ScreenerError(
+            f"is {kind}, not the review's settings file",
+            path=path,
+            hint="restore review.toml from git, or run 'screener init' in a new folder",
+        )
+
+
 def find_review(start: str | Path | None = None) -> Path:
     """The review directory: `start` itself if given, else the nearest with a review.toml
     that is not inside another review's data folders (a review.toml planted in searches/ or
@@ -52,6 +65,7 @@ def find_review(start: str | Path | None = None) -> Path:
     if start is not None:
         root = Path(start).resolve()
         if not (root / REVIEW_FILE).is_file():
+            _refuse_odd_review_file(root)
             raise ScreenerError(
                 f"no {REVIEW_FILE} in {root}", hint="run 'screener init DIR' to create a review"
             )
@@ -73,6 +87,7 @@ def find_review(start: str | Path | None = None) -> Path:
     for candidate in (here, *here.parents):
         if (candidate / REVIEW_FILE).is_file() and _holding_review(candidate) is None:
             return candidate
+    _refuse_odd_review_file(here)
     raise ScreenerError(
         f"no {REVIEW_FILE} in {here} or any folder above it",
         hint="run 'screener init' here, or pass --review DIR",
