@@ -77,7 +77,7 @@ def test_bibtex_round_trip_keeps_special_characters(cli, tmp_path):
     table = tmp_path / "in.csv"
     with table.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["title", "year", "authors", "journal", "pages"])
+        writer.writerow(["title", "year", "authors", "journal", "pages", "doi"])
         writer.writerow(
             [
                 "Survival & recurrence after 50% hepatectomy: a_b #1 cohort",
@@ -85,9 +85,10 @@ def test_bibtex_round_trip_keeps_special_characters(cli, tmp_path):
                 "Müller, Jörg; Smith, J",
                 "HPB",
                 "345-351",
+                "10.1007/978-3-319-1_12#x",  # a Springer chapter's DOI holds an underscore
             ]
         )
-        writer.writerow(["Another study", 2009, "Müller, Jörg", "HPB", "1-9"])
+        writer.writerow(["Another study", 2009, "Müller, Jörg", "HPB", "1-9", ""])
     review.import_file(table, "search")
     for reviewer in ("alice", "bob"):
         log = DecisionLog(decision_path(review.labels_dir, "title-abstract", reviewer))
@@ -100,6 +101,8 @@ def test_bibtex_round_trip_keeps_special_characters(cli, tmp_path):
     first = by_title.get("Survival & recurrence after 50% hepatectomy: a_b #1 cohort")
     assert first is not None, list(by_title)
     assert first.authors[0].startswith("Müller") and first.pages == "345-351" and first.year == 2009
+    # A DOI is verbatim in BibTeX: written unescaped, read back the same.
+    assert "doi = {10.1007/978-3-319-1_12#x}" in out and first.doi == "10.1007/978-3-319-1_12#x"
 
 
 # URLs an export may bring (RIS UR); only http(s), ftp and doi (or none) reach a reference manager.

@@ -219,6 +219,16 @@ def _bib_value(text: Any) -> str:
     return _one_line(text).translate(_BIB_SPECIAL)
 
 
+# A DOI is a verbatim field (biblatex; BibTeX styles print it through \url or \doi): escaped,
+# "10.1007/978-3-319-1_12" would resolve as "10.1007/978-3-319-1\_12". Only what would break
+# the entry (braces, a backslash) is written percent-encoded, as DOI resolvers read it.
+_BIB_VERBATIM = str.maketrans({"{": "%7B", "}": "%7D", "\\": "%5C"})
+
+
+def _bib_verbatim(text: Any) -> str:
+    return _one_line(text).translate(_BIB_VERBATIM)
+
+
 def _bib_key(record: Record, used: set[str]) -> str:
     surname = record.authors[0].split(",")[0].split()[0] if record.authors else "anon"
     ascii_name = unicodedata.normalize("NFKD", surname).encode("ascii", "ignore").decode()
@@ -251,7 +261,11 @@ def to_bibtex(rows: list[ExportRow]) -> str:
             "keywords": ", ".join(r.keywords or r.mesh),
             "note": _decision_note(row),
         }
-        body = ",\n".join(f"  {k} = {{{_bib_value(v)}}}" for k, v in fields.items() if v not in ("", None))
+        body = ",\n".join(
+            f"  {k} = {{{_bib_verbatim(v) if k == 'doi' else _bib_value(v)}}}"
+            for k, v in fields.items()
+            if v not in ("", None)
+        )
         entries.append(f"@article{{{_bib_key(r, used)},\n{body}\n}}\n")
     return "\n".join(entries)
 
