@@ -4,6 +4,7 @@ and `screener check`. Real processes where it matters: concurrent writers, kill 
 from __future__ import annotations
 
 import hashlib
+import json
 import marshal
 import os
 import signal
@@ -674,3 +675,41 @@ def test_a_review_toml_that_is_no_file_is_named_so(tmp_path: Path, cli, kind: st
         timeout=60,
     )
     assert inside.returncode == 2 and f"review.toml: is {said}" in inside.stderr, inside.stderr
+
+
+# -- column names read by generation -----------------------------------------------------------
+
+
+def test_a_table_imported_before_column_generations_keeps_its_ids(cli, tmp_path: Path) -> None:
+    """A table whose PubMed ids sit in a one-word column ("pubmedID", as the Cohen 2006 tables
+    and ASReview's exports write it) is read with those ids now; a table imported before
+    (its provenance has no `columns`) is read as it was, so its records keep their ids and
+    their decisions; a generation from a newer screener is refused, naming the key."""
+    table = write(
+        tmp_path / "cohen.csv",
+        "record_id,title,abstract,pubmedID,label_included\n"
+        "1,Beta blockers after infarction,Trial.,10071953,1\n"
+        "2,Statins in the elderly,Cohort.,10084620,0\n",
+    )
+    root = tmp_path / "r"
+    assert cli("init", str(root), "--reviewer", "alice", "--reviewer", "bob").code == 0
+    assert cli("import", str(table), "--search", "cohen", "--review", str(root)).code == 0
+    review = Review(root)
+    assert ids(review) == ["pmid:10071953", "pmid:10084620"]
+    toml = root / "searches" / "cohen.toml"
+    assert "columns = 2" in toml.read_text()
+    # The same table as an earlier screener stored it: no `columns`, ids from the id column.
+    old = root.parent / "old"
+    assert cli("init", str(old), "--reviewer", "alice", "--reviewer", "bob").code == 0
+    assert cli("import", str(table), "--search", "cohen", "--review", str(old)).code == 0
+    old_toml = old / "searches" / "cohen.toml"
+    old_toml.write_text(old_toml.read_text().replace("columns = 2\n", ""))
+    earlier = ids(Review(old))
+    assert earlier == ["cohen:1", "cohen:2"], earlier
+    assert cli("label", "--reviewer", "alice", "cohen:1", "include", "--review", str(old)).code == 0
+    status = json.loads(cli("status", "--json", "--review", str(old)).out)
+    assert status["stages"][0]["reviewers"]["alice"]["screened"] == 1, status
+    # A generation this screener does not know.
+    toml.write_text(toml.read_text().replace("columns = 2", "columns = 9"))
+    refused = cli("status", "--review", str(root))
+    assert refused.code == 2 and "files[0].columns is 9" in refused.err and "newer screener" in refused.err

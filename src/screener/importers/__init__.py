@@ -69,6 +69,7 @@ class ParsedFile:
     empty: list[str] = field(default_factory=list)
     # What was read but may not be what the file means (a BibTeX entry closed early), one line each.
     warnings: list[str] = field(default_factory=list)
+    columns: int = 1  # a table's column generation (COLUMN_GENERATION); 1 for the rest
 
 
 # What may stand before a RIS file's first `TY  -` line: Ovid's record number ("1.", "3001. ",
@@ -162,6 +163,14 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# Formats read by column names (tabular), whose reading has generations.
+_TABLES = frozenset(("csv", "excel"))
+# How a table's column names are read (tabular.map_columns): 1 as before generations; 2 also
+# reads a name written as one word ("pubmedID", "PublicationYear", "JournalTitle": the Cohen
+# 2006 tables, ASReview's and many scripts' exports). A stored table is read with the
+# generation it was imported with (its provenance's `columns`), so its records keep their ids.
+COLUMN_GENERATION = 2
+
 # Formats that name themselves in the first lines: a file that starts as one is no other.
 _SELF_EVIDENT = frozenset(("ris", "medline", "pubmed-xml", "endnote-xml", "wos", "bibtex"))
 
@@ -178,8 +187,12 @@ def parse_bytes(
     *,
     strict: bool = True,
     drop_empty: bool | None = None,
+    columns: int | None = None,
 ) -> ParsedFile:
     """Parse an export held in memory; see `read_records`.
+
+    `columns`: how a table's column names are read (COLUMN_GENERATION, the current
+    one by default); a stored table is read with the generation it was imported with.
 
     `strict=False` is for a file already stored in a review: it gives the records the file gave
     when it was imported, without the checks added since (a file cut off, two articles under
@@ -188,12 +201,24 @@ def parse_bytes(
     `drop_empty`, by default when strict; a stored file drops them when its provenance says
     it did at import.
     """
+    generation = COLUMN_GENERATION if columns is None else columns
     with gc_paused():
-        return _parse_bytes(data, path, fmt, search, strict, strict if drop_empty is None else drop_empty)
+        parsed = _parse_bytes(
+            data, path, fmt, search, strict, strict if drop_empty is None else drop_empty, generation
+        )
+    if parsed.format in _TABLES:
+        parsed.columns = generation
+    return parsed
 
 
-def _parse_bytes(
-    data: bytes, path: str | Path, fmt: str | None, search: str, strict: bool, drop_empty: bool
+def _parse_bytes(  # noqa: PLR0913
+    data: bytes,
+    path: str | Path,
+    fmt: str | None,
+    search: str,
+    strict: bool,
+    drop_empty: bool,
+    generation: int,
 ) -> ParsedFile:
     import hashlib
 
@@ -210,7 +235,7 @@ def _parse_bytes(
                 path=path,
                 hint="save it as .xlsx or .csv from the spreadsheet program",
             )
-        raw_records, fmt, encoding = _module("tabular").parse_excel(data, path), "excel", "binary"
+        raw_records, fmt, encoding = _module("tabular").parse_excel(data, path, generation), "excel", "binary"
         text = ""
     else:
         text, encoding = decode_bytes(data, path)
@@ -237,7 +262,9 @@ def _parse_bytes(
             )
         fmt = detected
         parser = _module(_TEXT_PARSERS[fmt])
-        if fmt in _STRICT_PARSERS:
+        if fmt == "csv":
+            raw_records = parser.parse(text, path, strict, generation)
+        elif fmt in _STRICT_PARSERS:
             raw_records = parser.parse(text, path, strict)
         elif fmt in _WARNING_PARSERS:
             raw_records = parser.parse(text, path, warnings)

@@ -148,6 +148,17 @@ LABEL_COLUMNS = (
 _FIELD_OF: dict[str, str] = {name: field for field, names in COLUMN_NAMES.items() for name in names}
 
 
+def _joined_names() -> dict[str, str]:
+    """Every name without its spaces -> its field, leaving out a joined form two fields share."""
+    joined: dict[str, set[str]] = {}
+    for name, field in _FIELD_OF.items():
+        joined.setdefault(name.replace(" ", ""), set()).add(field)
+    return {name: next(iter(fields)) for name, fields in joined.items() if len(fields) == 1}
+
+
+_FIELD_OF_JOINED = _joined_names()
+
+
 # How R, Excel and databases write an empty cell.
 _MISSING = frozenset(("NA", "N/A", "NaN", "nan", "NULL", "null", "None", "#N/A"))
 
@@ -156,11 +167,15 @@ def normalise_column(name: str) -> str:
     return re.sub(r"[\s_.\-#]+", " ", str(name).strip().lower()).strip()
 
 
-def map_columns(columns: list[str]) -> dict[str, str]:
-    """Which input column fills which record field (first matching column wins)."""
+def map_columns(columns: list[str], generation: int = 1) -> dict[str, str]:
+    """Which input column fills which record field (first matching column wins), read as
+    column generation `generation` reads names (COLUMN_GENERATION)."""
     mapping: dict[str, str] = {}
     for column in columns:
-        field = _FIELD_OF.get(normalise_column(column))
+        name = normalise_column(column)
+        field = _FIELD_OF.get(name)
+        if field is None and generation >= 2:
+            field = _FIELD_OF_JOINED.get(name.replace(" ", ""))
         if field and field not in mapping.values() and column not in LABEL_COLUMNS:
             mapping[column] = field
     return mapping
@@ -370,9 +385,9 @@ _EMBASE_SOURCE = re.compile(
 )
 
 
-def frame_to_records(frame: pd.DataFrame, path: str | Path) -> list[Record]:
+def frame_to_records(frame: pd.DataFrame, path: str | Path, generation: int = 1) -> list[Record]:
     columns = [str(c) for c in frame.columns]
-    mapping = map_columns(columns)
+    mapping = map_columns(columns, generation)
     if "title" not in mapping.values():
         raise ImportFormatError(
             f"has no title column (columns: {', '.join(columns[:12])}{', ...' if len(columns) > 12 else ''})",
@@ -431,9 +446,9 @@ def frame_to_records(frame: pd.DataFrame, path: str | Path) -> list[Record]:
     return records
 
 
-def parse(text: str, path: str | Path, strict: bool = True) -> list[Record]:
-    return frame_to_records(read_frame_from_text(text, path, strict), path)
+def parse(text: str, path: str | Path, strict: bool = True, generation: int = 1) -> list[Record]:
+    return frame_to_records(read_frame_from_text(text, path, strict), path, generation)
 
 
-def parse_excel(data: bytes, path: str | Path) -> list[Record]:
-    return frame_to_records(read_excel(data, path), path)
+def parse_excel(data: bytes, path: str | Path, generation: int = 1) -> list[Record]:
+    return frame_to_records(read_excel(data, path), path, generation)

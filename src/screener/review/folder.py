@@ -19,7 +19,7 @@ import tomli_w
 
 from ..cache import cache_root
 from ..errors import FormatMismatch, ScreenerError
-from ..importers import EXTENSIONS, ParsedFile, parse_bytes, read_records
+from ..importers import COLUMN_GENERATION, EXTENSIONS, ParsedFile, parse_bytes, read_records
 from ..names import (
     atomic_write_beneath,
     check_name,
@@ -168,8 +168,9 @@ class Review:
 
     # -- records --------------------------------------------------------------------------
 
-    def _cache_path(self, sha256: str, fmt: str, search: str) -> Path:
-        key = hashlib.sha256(f"{PARSE_CACHE_VERSION}|{sha256}|{fmt}|{search}".encode()).hexdigest()
+    def _cache_path(self, sha256: str, fmt: str, search: str, columns: int = 1) -> Path:
+        read_as = fmt if columns == 1 else f"{fmt}|columns {columns}"
+        key = hashlib.sha256(f"{PARSE_CACHE_VERSION}|{sha256}|{read_as}|{search}".encode()).hexdigest()
         return self.cache_dir / "records" / f"{key[:32]}.marshal"
 
     def load_file_records(self, search: Search, file: SearchFile) -> list[Record]:
@@ -185,7 +186,7 @@ class Review:
         data = None
         if signature is None:
             data = self.verify_raw_file(search, file)
-        cache = self._cache_path(file.sha256, file.format, search.name)
+        cache = self._cache_path(file.sha256, file.format, search.name, file.columns)
         records = None
         if cache.exists():
             try:
@@ -199,8 +200,17 @@ class Review:
                 data = self.verify_raw_file(search, file)
             # strict=False: a stored file gives the records it gave when it was imported.
             drop = file.empty > 0  # as at its import
+            if file.columns > COLUMN_GENERATION:
+                raise ScreenerError(
+                    f"files[{search.files.index(file)}].columns is {file.columns}: a newer screener "
+                    f"imported {file.path}; this one reads column names up to generation {COLUMN_GENERATION}",
+                    path=toml_path,
+                    hint="update screener (pip install -U screener)",
+                )
             try:
-                parsed = parse_bytes(data, path, file.format, search.name, strict=False, drop_empty=drop)
+                parsed = parse_bytes(
+                    data, path, file.format, search.name, strict=False, drop_empty=drop, columns=file.columns
+                )
             except FormatMismatch as error:  # the provenance edited: read so, every id would change
                 raise ScreenerError(
                     f"files[{search.files.index(file)}].format is {error.declared!r}, but {file.path} "
@@ -389,6 +399,7 @@ class Review:
                 round=round,
                 date_searched=date_searched if updating else "",
                 empty=len(parsed.empty),
+                columns=parsed.columns,
             )
         )
         try:
@@ -396,7 +407,8 @@ class Review:
         except BaseException:
             inside(self.root, "searches", stored, what="raw file").unlink(missing_ok=True)
             raise
-        self._write_cache(self._cache_path(parsed.sha256, parsed.format, search), parsed.records)
+        cache = self._cache_path(parsed.sha256, parsed.format, search, parsed.columns)
+        self._write_cache(cache, parsed.records)
         return ImportResult(search, parsed, added=True, stored_as=stored)
 
     def import_target(

@@ -47,6 +47,9 @@ class SearchFile:
     # Records of the export with nothing to screen, kept out of `records` (the raw file keeps
     # them); PRISMA: records removed before screening for other reasons.
     empty: int = 0
+    # A table's column generation (importers.COLUMN_GENERATION) at its import: how its
+    # column names are read, so its records keep their ids. Absent: 1, as before generations.
+    columns: int = 1
 
 
 @dataclass
@@ -108,7 +111,11 @@ class Search:
         if self.pubmed:
             data["pubmed"] = self.pubmed
         data["files"] = [
-            {k: v for k, v in vars(f).items() if v != "" and (k, v) not in (("round", 1), ("empty", 0))}
+            {
+                k: v
+                for k, v in vars(f).items()
+                if v != "" and (k, v) not in (("round", 1), ("empty", 0), ("columns", 1))
+            }
             for f in self.files
         ]
         if self.removed:

@@ -38,6 +38,8 @@ _STORED_FILE = {
     "round": _ROUND,
     "date_searched": Date(),
     "empty": _COUNT,  # empty records of the export, kept out of screening
+    # how a table's column names were read at its import (importers.COLUMN_GENERATION)
+    "columns": Integer(1, "how a table's column names were read; screener writes it"),
 }
 
 SEARCH = Table(
