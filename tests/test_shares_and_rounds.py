@@ -244,6 +244,34 @@ def test_a_database_imported_after_screening_began_is_judged_apart(cli, tmp_path
     assert f"{LATE_IMPORT} (60 records)" in screen and "recall is 100%" in screen
 
 
+@pytest.mark.parametrize("then", ["decided again", "first file removed and imported again"])
+def test_a_late_database_stays_late(tmp_path, then) -> None:
+    """The attack helper's two ways to lose the late group, each of which made the rule say
+    stop with 60 records unseen: every early record decided again after the late import (a
+    fresh export of the same decisions), and the round's first file removed and imported again
+    (the same content: it came when it first did)."""
+    from screener.screening import LATE_IMPORT, load_stage
+
+    from .test_allocate import make_review, records_csv
+
+    review = make_review(tmp_path, ["alice", "bob"], count=300)
+    ids = load_stage(review, TA).record_ids
+    _decide(review, "alice", ids, included=set(ids[:8]))
+    review.import_file(records_csv(tmp_path / "late.csv", 9000, 60), "embase", database="Embase")
+    review = Review(review.root)
+    assert len(load_stage(review, TA).apart) == 60
+    if then == "decided again":
+        _decide(review, "alice", ids, included=set(ids[:8]))
+    else:
+        stored = review.search("db").files[0].path
+        review.remove_file(stored, reason="wrong export")
+        review.import_file(tmp_path / "first.csv", "db", database="MEDLINE")
+    view = load_stage(Review(review.root), TA)
+    assert len(view.records) == 360 and set(view.apart.values()) == {LATE_IMPORT} and len(view.apart) == 60
+    screen = _screen_text(_session(Review(review.root), "alice"))
+    assert f"{LATE_IMPORT} (60 records)" in screen and "says stop" not in screen, screen
+
+
 def test_decisions_dated_before_the_files_make_nothing_late(tmp_path) -> None:
     """Decisions imported with the times they were made elsewhere (before any file of the
     review was imported) say nothing of what the ranking held: no record is late."""

@@ -300,14 +300,19 @@ LATE_IMPORT = "records imported after screening began"
 
 
 def late_other_methods(  # noqa: ANN001 - Review
-    review, member_of: dict[str, str], decided: dict[str, dict[str, Decision]], rounds: dict[str, int]
+    review, member_of: dict[str, str], first_lines: dict[str, list[str]], rounds: dict[str, int]
 ) -> dict[str, str]:
     """The studies whose every record came in a file imported after their round's screening
-    began (its first decision in `decided`): a population the ranking never held when that
-    round's curve was drawn, so the stopping rule judges them apart, or it would say stop with
-    them unseen. Named LATE_OTHER when only other methods (citations, websites, organisations)
-    found them, else LATE_IMPORT (a database searched late), with their round after an update.
-    An update's own files come before its round's first decision: its round is its group."""
+    began (its first decision line, from `first_lines`: study -> each reviewer's first line's
+    stamp; a decision made again later moves nothing): a population the ranking never held
+    when that round's curve was drawn, so the stopping rule judges them apart, or it would say
+    stop with them unseen. Named LATE_OTHER when only other methods (citations, websites,
+    organisations) found them, else LATE_IMPORT (a database searched late), with their round
+    after an update. An update's own files come before its round's first decision: its round
+    is its group. A file came when its content first did: one removed and imported again, or
+    imported under another name, keeps its first import's time. Times are the machines'
+    clocks: a file a merge brought from a clone where it was imported before this clone's
+    first decision is not told apart."""
     from ..applog import parse_stamp
     from ..schema import OTHER_KINDS
 
@@ -315,24 +320,33 @@ def late_other_methods(  # noqa: ANN001 - Review
         when = parse_stamp(text or "")
         return None if when is None else when.timestamp()
 
+    # sha256 -> its content's first import, whether the file is still listed or was removed
+    arrived: dict[str, float] = {}
     first_file: dict[int, float] = {}  # round -> its first file's import
     for search in review.searches():
-        for f in search.files:
-            imported = stamp(f.imported)
-            if imported is not None and imported < first_file.get(f.round, math.inf):
-                first_file[f.round] = imported
+        entries = [(f.sha256, f.imported, f.round) for f in search.files]
+        entries += [
+            (str(r.get("sha256", "")), str(r.get("imported", "")), r.get("round", 1)) for r in search.removed
+        ]
+        for sha256, imported_text, number in entries:
+            imported = stamp(imported_text)
+            if imported is None:
+                continue
+            arrived[sha256] = min(imported, arrived.get(sha256, math.inf))
+            number = number if isinstance(number, int) else 1
+            first_file[number] = min(imported, first_file.get(number, math.inf))
     # round -> its first decision; one dated before any of its files (decisions imported with
     # the times they were made elsewhere) says nothing of what the ranking held.
     began: dict[int, float] = {}
-    for by_id in decided.values():
-        for record_id, decision in by_id.items():
-            when = stamp(decision.timestamp)
-            number = rounds.get(record_id, 1)
+    for study, stamps in first_lines.items():
+        number = rounds.get(study, 1)
+        for text in stamps:
+            when = stamp(text)
             if when is not None and first_file.get(number, math.inf) <= when < began.get(number, math.inf):
                 began[number] = when
 
     def late(f) -> bool:  # noqa: ANN001 - SearchFile
-        imported = stamp(f.imported)
+        imported = arrived.get(f.sha256)
         return imported is not None and imported > began.get(f.round, math.inf)
 
     if not began or not any(late(f) for search in review.searches() for f in search.files):
@@ -454,13 +468,20 @@ def load_stage(
     not_in_review: dict[str, set[str]] = {}
     copies_disagree: dict[str, list[str]] = {}
     interrupted: list[str] = []
+    # study -> the stamp of each reviewer's first line on it: when it was first screened, which
+    # a later decision on it does not move (late_other_methods)
+    first_lines: dict[str, list[str]] = {}
     for reviewer in screeners + resolvers:
         log, skipped = read_log_rows(decision_path(review.labels_dir, stage, reviewer))
         interrupted.extend(skipped)
         mapped: dict[str, Decision] = {}
         by_copy: dict[str, dict[str, str]] = {}  # study -> record id -> latest outcome
+        seen: set[str] = set()
         for entry in log:  # in file order: the latest line for a study wins
             study = member_of.get(entry.record_id, entry.record_id)
+            if study in in_stage and study not in seen:
+                seen.add(study)
+                first_lines.setdefault(study, []).append(entry.timestamp)
             if study not in in_stage:
                 unknown.setdefault(reviewer, []).append(entry.record_id)
                 if entry.record_id not in member_of:  # the latest line counts: undecided retracts
@@ -525,7 +546,7 @@ def load_stage(
     else:
         view.rounds = rounds if rounds is not None else study_rounds(review, member_of)
     if stage == "title-abstract":  # where the stopping rule speaks
-        view.apart = late_other_methods(review, member_of, view.decisions, view.rounds)
+        view.apart = late_other_methods(review, member_of, first_lines, view.rounds)
     return view
 
 
