@@ -364,7 +364,7 @@ def test_removing_an_updates_only_file_says_its_round_is_gone(tmp_path, cli):
     stored = Review(root).search("ovid").files[0].path
     removed = cli("import", "--remove", stored, "--reason", "wrong file", "--review", root)
     assert removed.code == 0, removed
-    assert "round 2 had no other file, so the review is back to round 1" in removed.err
+    assert "round 2 had no other file, so it is gone and the review is back to round 1" in removed.err
     assert "screener update --import ovid=FILE" in removed.err
     assert Review(root).current_round() == 1
     again = cli("update", "--import", f"ovid={SAMPLES / 'ovid.ris'}", "--review", root, "--json")
@@ -377,3 +377,11 @@ def test_removing_an_updates_only_file_says_its_round_is_gone(tmp_path, cli):
     stored = Review(root).search("ovid").files[0].path
     removed = cli("import", "--remove", stored, "--reason", "wrong file", "--review", root, "--json")
     assert removed.code == 0 and "round" not in removed.err and "round_closed" not in removed.out
+    # A middle round emptied: said too, with the rounds that remain (second attack helper).
+    review = build(tmp_path / "c")
+    root = str(review.root)
+    assert cli("update", "--import", f"ovid={SAMPLES / 'ovid.ris'}", "--review", root).code == 0
+    assert cli("update", "--import", f"rayyan={SAMPLES / 'rayyan.csv'}", "--review", root).code == 0
+    stored = Review(root).search("ovid").files[0].path
+    removed = cli("import", "--remove", stored, "--reason", "wrong file", "--review", root)
+    assert removed.code == 0 and "round 2 had no other file, so it is gone; rounds 1, 3 remain" in removed.err

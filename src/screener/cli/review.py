@@ -203,20 +203,23 @@ def _remove_file(review: Review, name: str, reason: str, search: str | None, as_
             "holds a control character or bytes that are not text in this locale; type it as plain text",
             param_hint="--reason",
         )
-    before = review.current_round()
+    before = review.rounds_held()
     owner, file = review.remove_file(name, reason=reason, search=search)
-    after = Review(review.root).current_round()
-    # The update's last file gone, its round is too: a file imported now joins the round before.
-    closed = (
-        f"round {before} had no other file, so the review is back to round {after}; to bring the "
-        f"file as an update again: screener update --import {owner.name}=FILE"
-        if after < before
-        else ""
-    )
+    after_review = Review(review.root)
+    gone = sorted(before - after_review.rounds_held())
+    closed = ""
+    if gone:  # an update's last file gone, its round is too
+        now = after_review.current_round()
+        closed = f"round {gone[0]} had no other file, so it is gone" + (
+            f" and the review is back to round {now}; a file imported now joins round {now}"
+            if gone[0] > now
+            else f"; rounds {', '.join(str(n) for n in sorted(after_review.rounds_held()))} remain"
+        )
+        closed += f". To bring the file as an update again: screener update --import {owner.name}=FILE"
     if as_json:
         print_json(
             {"removed": f"searches/{file.path}", "search": owner.name, "records": file.records}
-            | ({"round_closed": before, "round": after} if closed else {})
+            | ({"round_closed": gone[0], "round": after_review.current_round()} if gone else {})
         )
         return
     click.echo(

@@ -311,6 +311,12 @@ class Review:
         """The round (review version) of each record of records(), in the same order."""
         return [f.round for _, f, _ in self.record_files()]
 
+    def rounds_held(self) -> set[int]:
+        """The rounds some file (or a PubMed update that found nothing new) still opens."""
+        rounds = {f.round for s in self.searches() for f in s.files}
+        rounds |= {int(u.get("round", 1)) for s in self.searches() for u in s.pubmed.get("updates", [])}
+        return rounds or {1}
+
     def current_round(self) -> int:
         """The latest review version: 1 until the first `screener update`."""
         rounds = [f.round for s in self.searches() for f in s.files]
