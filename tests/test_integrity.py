@@ -187,7 +187,8 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
         ("record_id,decision\n{0},perhaps\n", "unknown decision 'perhaps'"),
         ("id;title\n{0};x\n", "needs a record_id column and a decision column"),
         ("record_id,decision\n", "holds no decisions"),
-        ("record_id,decision\n{0},include\n{0},include\n{0},exclude\n", "but line 2 decides it as include"),
+        ("record_id,decision\n{0},include\n{0},include\n{0},exclude\n", "the decision 'exclude', but line 2"),
+        ("record_id,decision,note\n{0},include,a\n{0},include,b\n", "the note 'b', but line 2 gives it 'a'"),
     ],
     ids=[
         "unknown id",
@@ -197,6 +198,7 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
         "no decision column",
         "header only",
         "two decisions",
+        "two notes",
     ],
 )
 def test_label_import_refuses_a_bad_file_and_writes_nothing(

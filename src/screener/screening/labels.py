@@ -12,6 +12,9 @@ from pathlib import Path
 from ..errors import ScreenerError
 from .decisions import DECISIONS, Decision, DecisionLog, decision_path, normalise_tags, now_stamp
 
+# What one row of an imported table says of its record: two rows on one record must agree.
+_SAID = ("decision", "reason", "note", "tags")
+
 # Words other tools use for decisions.
 _DECISION_WORDS = {
     "include": "include",
@@ -272,7 +275,7 @@ def import_decisions(
     entries: list[Decision] = []
     unknown: list[str] = []
     data_rows = 0
-    first_said: dict[str, tuple[int, str]] = {}  # study -> (line, decision) of its first row
+    first_said: dict[str, tuple[int, dict[str, str]]] = {}  # study -> (line, what its first row says)
     width = max(id_column, decision_column)
     for number, row in numbered[1:]:
         if not any(cell.strip() for cell in row):
@@ -320,11 +323,14 @@ def import_decisions(
         # All rows are stamped alike: two decisions on one record would leave the file's order
         # to pick, silently.
         study = member_of.get(record_id, record_id)
-        earlier = first_said.setdefault(study, (number, decision))
-        if earlier[1] != decision:
+        said = dict(zip(_SAID, (decision, reason, note, normalise_tags(tags)), strict=True))
+        earlier_line, earlier = first_said.setdefault(study, (number, said))
+        differs = next((name for name in _SAID if said[name] != earlier[name]), None)
+        if differs is not None:
             raise ScreenerError(
-                f"decides {record_id[:80]!r} as {decision}, but line {earlier[0]} decides "
-                f"{'it' if study == record_id else 'a copy of it'} as {earlier[1]}; nothing was written",
+                f"gives {record_id[:80]!r} the {differs} {said[differs][:60]!r}, but line {earlier_line} "
+                f"gives {'it' if study == record_id else 'a copy of it'} {earlier[differs][:60]!r}; "
+                "nothing was written",
                 path=path,
                 line=number,
                 hint="one record, one decision: keep the row you mean",
