@@ -119,6 +119,9 @@ def test_pubmed_update_fetches_only_new_pmids(tmp_path, cli, monkeypatch):
     assert report["duplicates_removed"] == 0 and report["new_studies_to_screen"] == 32
     meta = tomllib.loads((review.searches_dir / "medline.toml").read_text())
     assert meta["files"][1]["round"] == 2 and meta["files"][1]["path"] == pubmed["stored_as"]
+    # Named by its day and content: two clones updating on one day never clash in git.
+    digest = meta["files"][1]["sha256"][:8]
+    assert pubmed["stored_as"] == f"medline-update-{dt.date.today().isoformat()}-{digest}.nbib"
     assert meta["pubmed"]["updates"][0]["new"] == 32
     stored = {r.pmid for r in Review(review.root).records("medline")}
     assert len(stored) == 1232

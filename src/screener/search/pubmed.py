@@ -455,7 +455,7 @@ class PubmedSearch:
             body = ("\n\n".join(chunks) + "\n").encode("utf-8")
             # Never NAME.nbib blindly: search x's second file is x-<sha256[:8]>.nbib, beside a
             # new search of that name.
-            stored = self.review.free_file_name(self.name, ".nbib")
+            stored = self.review.free_file_name(self.name, ".nbib", hashlib.sha256(body).hexdigest())
             atomic_write_beneath(self.review.searches_dir / stored, body)
             files.append(
                 SearchFile(
@@ -659,7 +659,10 @@ def _write_pubmed_update(review: Review, update: PubmedUpdate) -> None:
     today = dt.date.today().isoformat()
     record = dict(update.provenance)
     if update.body:
-        update.stored_as = review.free_file_name(f"{update.search}-update-{today}", ".nbib")
+        # Named by its content too: two clones updating on one day store two names, which git
+        # merges (the same name with other content was an add/add conflict in a raw export).
+        digest = hashlib.sha256(update.body).hexdigest()
+        update.stored_as = review.free_file_name(f"{update.search}-update-{today}-{digest[:8]}", ".nbib")
         atomic_write_beneath(review.searches_dir / update.stored_as, update.body)
         search.files.append(
             SearchFile(
