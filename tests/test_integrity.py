@@ -715,3 +715,21 @@ def test_a_table_imported_before_column_generations_keeps_its_ids(cli, tmp_path:
     toml.write_text(toml.read_text().replace("columns = 2", "columns = 9"))
     refused = cli("status", "--review", str(root))
     assert refused.code == 2 and "files[0].columns is 9" in refused.err and "newer screener" in refused.err
+
+
+def test_a_stray_export_in_searches_is_adopted_where_it_lies(screened: Review, cli) -> None:
+    """An export in searches/ that no search lists (a merge resolved by keeping one side of a
+    search's provenance leaves one): `check` says to import it again, and doing so lists it
+    under its own name, with no second copy beside it (second attack helper)."""
+    root = str(screened.root)
+    stray = screened.searches_dir / "embase-1c0ffee5.ris"
+    stray.write_bytes((SAMPLES / "embase.ris").read_bytes())
+    assert cli("check", "--review", root).code == 1
+    result = cli("import", str(stray), "--search", "embase", "--review", root)
+    assert result.code == 0, result
+    assert [f.path for f in Review(root).search("embase").files] == ["embase-1c0ffee5.ris"]
+    assert sorted(p.name for p in screened.searches_dir.glob("embase*")) == [
+        "embase-1c0ffee5.ris",
+        "embase.toml",
+    ]
+    assert cli("check", "--review", root).code == 0

@@ -21,11 +21,13 @@ from ..cache import cache_root
 from ..errors import FormatMismatch, ScreenerError
 from ..importers import COLUMN_GENERATION, EXTENSIONS, ParsedFile, parse_bytes, read_records
 from ..names import (
+    MAX_FILE_NAME,
     atomic_write_beneath,
     check_name,
     check_not_link,
     inside,
     name_key,
+    name_problem,
     read_regular_bytes,
 )
 from ..records import Record
@@ -387,7 +389,9 @@ class Review:
         current, updating = self.import_target(search, database, date_searched, query, kind, round)
         if current.files and not (updating and by_update) and not allow_overlap:
             self._refuse_repeated_export(current, parsed, path)
-        stored = self.free_file_name(search, EXTENSIONS[parsed.format], parsed.sha256)
+        stored = self._stray_export_name(path) or self.free_file_name(
+            search, EXTENSIONS[parsed.format], parsed.sha256
+        )
         data = parsed.data if parsed.data is not None else Path(path).read_bytes()
         if hashlib.sha256(data).hexdigest() != parsed.sha256:
             raise ScreenerError("changed while it was being imported; nothing was written", path=path)
@@ -540,6 +544,25 @@ class Review:
             self.save_search(owner)
             stored_path.unlink(missing_ok=True)
             return owner, file
+
+    def _stray_export_name(self, path: str | Path) -> str | None:
+        """The name of `path` when it is an export lying in searches/ that no search lists (a
+        git merge resolved by keeping one side of a search's provenance leaves one): imported,
+        it stays where it is under its name, instead of a second copy beside it."""
+        candidate = Path(path)
+        if candidate.is_symlink() or not candidate.is_file():
+            return None
+        try:
+            if candidate.resolve().parent != self.searches_dir.resolve():
+                return None
+        except OSError:
+            return None
+        name = candidate.name
+        listed = {f.path.lower() for s in self.searches() for f in s.files}
+        listed |= {str(r["path"]).lower() for s in self.searches() for r in s.removed}
+        if name.lower() in listed or Path(name).suffix.lower() not in set(EXTENSIONS.values()):
+            return None
+        return name if name_problem(name, MAX_FILE_NAME) is None else None
 
     def free_file_name(self, search: str, extension: str, sha256: str = "") -> str:
         """A file name in searches/ that no file has and no search lists (a listed file that
