@@ -633,7 +633,8 @@ def test_a_stored_files_format_edited_by_hand_is_refused_not_read_as_junk(screen
 
 
 @pytest.mark.parametrize(
-    ("sample", "wrong"), [("medline.nbib", "ris"), ("embase.ris", "medline"), ("wos.ciw", "csv")]
+    ("sample", "wrong"),
+    [("medline.nbib", "ris"), ("embase.ris", "medline"), ("wos.ciw", "csv"), ("embase.ris", "excel")],
 )
 def test_import_refuses_a_format_the_file_does_not_start_as(screened: Review, cli, sample, wrong) -> None:
     """--format names a format the file's first lines deny: refused, nothing written."""
@@ -668,9 +669,10 @@ def test_a_review_toml_that_is_no_file_is_named_so(tmp_path: Path, cli, kind: st
     said = {"folder": "a folder", "fifo": "a special file", "broken link": "a broken link"}[kind]
     result = cli("status", "--review", str(folder))
     assert result.code == 2 and f"review.toml: is {said}" in result.err, result
+    (folder / "searches").mkdir()
     inside = subprocess.run(
         [*SCREENER, "status"],
-        cwd=folder,
+        cwd=folder / "searches",  # from a folder below the review's too
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
         capture_output=True,
         text=True,

@@ -228,6 +228,17 @@ def _parse_bytes(  # noqa: PLR0913
     warnings: list[str] = []
     if fmt is not None and fmt != "excel" and _is_excel(data):
         raise FormatMismatch(fmt, "excel", path=path, hint="import it without --format")
+    if fmt == "excel" and not _is_excel(data):
+        try:
+            started = detect_format(decode_bytes(data, path)[0], path)
+        except ImportFormatError:
+            started = "unknown"
+        if started in _SELF_EVIDENT or started == "csv":
+            hint = f"drop --format: its start says {started}"
+            raise FormatMismatch("excel", started, path=path, line=1, hint=hint)
+        raise ImportFormatError(
+            "is not an Excel workbook (.xlsx)", path=path, hint="import it without --format"
+        )
     if fmt == "excel" or (fmt is None and _is_excel(data)):
         if not data.startswith(b"PK\x03\x04"):
             raise ImportFormatError(

@@ -87,7 +87,8 @@ def find_review(start: str | Path | None = None) -> Path:
     for candidate in (here, *here.parents):
         if (candidate / REVIEW_FILE).is_file() and _holding_review(candidate) is None:
             return candidate
-    _refuse_odd_review_file(here)
+    for candidate in (here, *here.parents):  # the nearest review.toml that is no file, named so
+        _refuse_odd_review_file(candidate)
     raise ScreenerError(
         f"no {REVIEW_FILE} in {here} or any folder above it",
         hint="run 'screener init' here, or pass --review DIR",
