@@ -401,8 +401,8 @@ def help_lines(session: ScreenSession, console, width: int) -> list:  # noqa: AN
                         else ""
                     )
                     + (
-                        " Records found by other methods (a citation chase) after screening began "
-                        "are judged on their own too: the ranking never held them."
+                        " Records that came after screening began (a database imported late, a "
+                        "citation chase) are judged on their own too: the ranking never held them."
                         if session.apart
                         else ""
                     )
