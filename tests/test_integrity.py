@@ -735,3 +735,14 @@ def test_a_stray_export_in_searches_is_adopted_where_it_lies(screened: Review, c
         "embase.toml",
     ]
     assert cli("check", "--review", root).code == 0
+
+
+def test_every_later_file_of_a_search_is_named_by_its_content(screened: Review, cli) -> None:
+    """A search's second file in another format is named by content too, not `<search>.ris`
+    beside the first `<search>.nbib`: two clones doing so stored one name, and git wrote
+    conflict markers into a raw export (new-user helper)."""
+    root = str(screened.root)
+    result = cli("import", str(SAMPLES / "embase.ris"), "--search", "medline", "--review", root)
+    assert result.code == 0, result
+    digest = hashlib.sha256((SAMPLES / "embase.ris").read_bytes()).hexdigest()[:8]
+    assert [f.path for f in Review(root).search("medline").files] == ["medline.nbib", f"medline-{digest}.ris"]

@@ -390,7 +390,7 @@ class Review:
         if current.files and not (updating and by_update) and not allow_overlap:
             self._refuse_repeated_export(current, parsed, path)
         stored = self._stray_export_name(path) or self.free_file_name(
-            search, EXTENSIONS[parsed.format], parsed.sha256
+            search, EXTENSIONS[parsed.format], parsed.sha256, later=bool(current.files or current.removed)
         )
         data = parsed.data if parsed.data is not None else Path(path).read_bytes()
         if hashlib.sha256(data).hexdigest() != parsed.sha256:
@@ -564,12 +564,13 @@ class Review:
             return None
         return name if name_problem(name, MAX_FILE_NAME) is None else None
 
-    def free_file_name(self, search: str, extension: str, sha256: str = "") -> str:
+    def free_file_name(self, search: str, extension: str, sha256: str = "", later: bool = False) -> str:
         """A file name in searches/ that no file has and no search lists (a listed file that
         went missing keeps its name: restoring it from git must not clash). A search's later
-        files are named by their content (`<search>-<sha256[:8]>`) when `sha256` is given: two
-        clones that each import a file into one search store two names, which git merges,
-        where `<search>-2` in both made an add/add conflict inside a raw export."""
+        files (`later`: it has a file already) are named by their content (`<search>-<sha256[:8]>`)
+        when `sha256` is given: two clones that each import a file into one search store two
+        names, which git merges, where `<search>-2` in both, or `<search>.ris` beside a first
+        `<search>.csv`, made an add/add conflict inside a raw export."""
         self.searches_dir.mkdir(parents=True, exist_ok=True)
         listed = {f.path.lower() for s in self.searches() for f in s.files}
         listed |= {str(r["path"]).lower() for s in self.searches() for r in s.removed}
@@ -579,7 +580,7 @@ class Review:
             return path.exists() or path.is_symlink() or candidate.lower() in listed
 
         candidate = f"{search}{extension}"
-        if taken(candidate) and sha256:
+        if (later or taken(candidate)) and sha256:
             candidate = f"{search}-{sha256[:8].lower()}{extension}"
         n = 2
         while taken(candidate):
