@@ -711,6 +711,12 @@ def test_a_table_imported_before_column_generations_keeps_its_ids(cli, tmp_path:
     earlier = ids(Review(old))
     assert earlier == ["cohen:1", "cohen:2"], earlier
     assert cli("label", "--reviewer", "alice", "cohen:1", "include", "--review", str(old)).code == 0
+    # check names the column the table's generation leaves unread, and where `columns` goes
+    # (a git merge that kept that line once, after the markers, drops it from one entry).
+    checked = cli("check", "--review", str(old))
+    assert "cohen.csv: read as at its import, its column(s) pubmedID are not read" in checked.out, checked
+    assert "no `columns = 2`" in checked.out and "searches/cohen.toml" in checked.out
+    assert "pubmedID" not in cli("check", "--review", str(root)).out
     status = json.loads(cli("status", "--json", "--review", str(old)).out)
     assert status["stages"][0]["reviewers"]["alice"]["screened"] == 1, status
     # A generation this screener does not know.

@@ -389,3 +389,17 @@ def test_simulate_with_n_stop_says_the_run_was_cut(cli, tmp_path) -> None:
     assert "seed 0: cut at 20 records" in shown and "not the metrics of a full run" in shown
     full = json.loads(cli("simulate", str(dataset), "--json").out)
     assert full["metrics_note"] == "" and "cut_at" not in full["runs"][0]
+
+
+def test_a_statement_names_the_groups_judged_after_it() -> None:
+    """Round 1 not done, 60 records imported late: the statement covers 'the records screening
+    began with' (no update: no 'round 1'), and says the late group comes next (new-user
+    helper: the late records were never mentioned until round 1 was done)."""
+    from screener.ranking.stopping import rounds_estimate
+    from screener.screening import LATE_IMPORT
+
+    estimate = rounds_estimate([(1, [1, 0, 1, 0], 300), (LATE_IMPORT, [], 60)])
+    expected = f"the records screening began with (300 records; then {LATE_IMPORT} (60 records))"
+    assert estimate.covers == expected
+    after_update = rounds_estimate([(1, [1, 0, 1, 0], 300), (2, [], 30)])
+    assert after_update.covers == "round 1 (300 records; then round 2 (30 records))"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ScreenerError
-from .importers import EXTENSIONS
+from .importers import COLUMN_GENERATION, EXTENSIONS
 from .names import name_problem
 from .words import plural
 
@@ -99,6 +99,19 @@ def _check_links(review, report: CheckReport) -> None:  # noqa: ANN001
         )
 
 
+def _columns_unread(data: bytes, search, file) -> list[str]:  # noqa: ANN001 - Search, SearchFile
+    """A table's columns the current column generation reads and its own leaves unread."""
+    if file.format not in ("csv", "excel") or file.columns >= COLUMN_GENERATION:
+        return []
+    from .importers.tabular import columns_unread, header_of
+
+    try:
+        header = header_of(data, file.path, file.format)
+    except Exception:  # noqa: BLE001 - the file was read already; a header it cannot give says nothing
+        return []
+    return columns_unread(header, file.columns, COLUMN_GENERATION)
+
+
 def _check_searches(review, report: CheckReport) -> bool:  # noqa: ANN001
     """Every search's provenance, and every raw file hashed and parsed afresh."""
     try:
@@ -113,9 +126,17 @@ def _check_searches(review, report: CheckReport) -> bool:  # noqa: ANN001
         for file in search.files:
             listed.add(file.path)
             try:
-                review.verify_raw_file(search, file)  # hashed afresh, whatever the cache says
+                data = review.verify_raw_file(search, file)  # hashed afresh, whatever the cache says
                 review.load_file_records(search, file)
                 report.files_verified += 1
+                unread = _columns_unread(data, search, file)
+                if unread:
+                    report.warnings.append(
+                        f"searches/{file.path}: read as at its import, its column(s) {', '.join(unread)} "
+                        f"are not read (files[{search.files.index(file)}] has no `columns = "
+                        f"{COLUMN_GENERATION}`): if a git merge dropped that line, put it back in "
+                        f"searches/{search.name}.toml (the records' ids change to what the columns give)"
+                    )
                 if file.empty:
                     report.warnings.append(
                         f"searches/{file.path}: {plural(file.empty, 'empty record')} "

@@ -181,6 +181,24 @@ def map_columns(columns: list[str], generation: int = 1) -> dict[str, str]:
     return mapping
 
 
+def columns_unread(header: list[str], generation: int, current: int) -> list[str]:
+    """The columns of `header` that generation `current` reads as a field and `generation`
+    leaves unread (a table imported before they were read: its ids would differ now)."""
+    old, new = map_columns(header, generation), map_columns(header, current)
+    return [column for column in new if column not in old]
+
+
+def header_of(data: bytes, path: str | Path, fmt: str) -> list[str]:
+    """A table's column names (its first row), without reading the rest."""
+    if fmt == "excel":
+        return [str(c) for c in read_excel(data, path).columns]
+    from ..textio import decode_bytes
+
+    text = decode_bytes(data, path)[0].lstrip("\ufeff")
+    first = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=_sniff_delimiter(text, path)), [])
+    return [c.strip() for c in first]
+
+
 def _sniff_delimiter(text: str, path: str | Path) -> str:
     """The delimiter is the one the header row uses most (abstracts are full of commas)."""
     header = text.lstrip("\ufeff").split("\n", 1)[0]

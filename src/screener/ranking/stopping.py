@@ -261,9 +261,24 @@ def rounds_estimate(
     if isinstance(number, str):  # a group of its own (records a chase brought once screening began)
         where = number + (f", {scope}" if scope else "")
     elif len(rounds) > 1 or number > 1:
-        where = f"round {number}" + (f", {scope}" if scope else "")
+        where = _group_name(number, rounds) + (f", {scope}" if scope else "")
     estimate.covers = f"{where} ({plural(total, 'record')})" if where else ""
+    # The groups judged after this one, so nobody takes its statement for the whole stage.
+    after = rounds[rounds.index(chosen) + 1 :]
+    if after and estimate.covers:
+        named = [f"{_group_name(entry[0], rounds)} ({plural(entry[2], 'record')})" for entry in after]
+        estimate.covers = estimate.covers[:-1] + f"; then {', '.join(named)})"
     return estimate
+
+
+def _group_name(number: int | str, rounds: list[tuple[int | str, list[int], int]]) -> str:
+    """A group's name in a statement: its own, or its round's; round 1 with no update is the
+    records screening began with."""
+    if isinstance(number, str):
+        return number
+    if number == 1 and not any(isinstance(n, int) and n > 1 for n, _, _ in rounds):
+        return "the records screening began with"
+    return f"round {number}"
 
 
 # -- buscar (Callaghan & Müller-Hansen 2020), as the paper states it ------------------------

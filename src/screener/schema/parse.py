@@ -34,9 +34,10 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
                 "holds an unresolved git merge conflict",
                 path=path,
                 line=text.count("\n", 0, marker.start()) + 1,
-                hint="keep what both sides need (for a search: both sides' entries, each under "
-                "its own [[files]] line), delete the <<<<<<<, ======= and >>>>>>> lines, then "
-                "'git add' the file",
+                hint="keep what both sides need (for a search: both sides' entries whole, each "
+                "under its own [[files]] line, with the lines git kept once after >>>>>>> in "
+                "each), delete the <<<<<<<, ======= and >>>>>>> lines, run 'screener check', "
+                "then 'git add' the file",
             ) from None
         line = re.search(r"line (\d+)", str(exc))
         raise ScreenerError(
