@@ -323,6 +323,9 @@ def test_cli_writes_the_page_where_asked_and_refuses_a_bad_path_before_any_work(
     )
     data = json.loads(cli("report", "--json", "--review", str(small.root)).out)
     assert data["prisma"] == json.loads(cli("prisma", "--format", "json", "--review", str(small.root)).out)
+    # --json with -o named: said, not the page silently skipped (new-user helper)
+    both = cli("report", "--json", "-o", str(tmp_path / "r.html"), "--review", str(small.root))
+    assert both.code == 2 and "drop -o" in both.err and not (tmp_path / "r.html").exists()
     assert "Example" in cli("report", "--help").out
 
 

@@ -46,6 +46,11 @@ def report_cmd(output: Path, review_dir: Path | None, as_json: bool) -> None:
     to_stdout = str(output) == "-"
     # A pipe or device is written to only when named: report.html found here is a plain file.
     named = click.get_current_context().get_parameter_source("output") is not ParameterSource.DEFAULT
+    if as_json and named and not to_stdout:
+        raise click.UsageError(
+            "--json prints the report's numbers to standard output, and -o names where the page "
+            "goes: drop -o (screener report --json > numbers.json)"
+        )
     if not to_stdout and not as_json:
         check_output_file(output, special=named)  # before any work: a bad path costs nothing
     review = find_review(review_dir)

@@ -238,5 +238,5 @@ def update(
     click.echo(
         f"{report.identified} records identified in this round, {report.duplicates} duplicates removed "
         f"(of earlier rounds or of each other), {report.new_studies_to_screen} new studies to screen; "
-        f"{report.previous_studies} studies included before."
+        f"{report.previous_studies} studies included after full text in earlier rounds."
     )

@@ -168,7 +168,7 @@ def show_help(session: ScreenSession, console, getchar: Callable[[], str]) -> st
         top = max(0, min(top, len(lines) - room))
         more = len(lines) - top - room
         keys = ("space/PgDn more, " if more > 0 else "") + ("PgUp back up, " if top else "")
-        keys += "q quit, any other key: back to screening"
+        keys += "q quit screening, any other key: back to screening"
         draw(console, lines[top : top + room] + [Text(_cut(keys, width), style="bold")])
         key = getchar()
         if key == "resize":
