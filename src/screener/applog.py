@@ -225,8 +225,7 @@ def future(path: Path, numbered: Sequence[tuple[int, str]], now: dt.datetime | N
     ]
     if not ahead:
         return None
-    others = len(ahead) - 1
-    more = f" (and {plural(others, 'more line')} dated in the future)" if others else ""
+    more = _and_more(ahead, "dated in the future")
     return (
         f"{path}:{ahead[0][0]}: dated {ahead[0][1]}, in the future{more}: a wrong clock or a hand edit; "
         "decisions count by time, so that line outranks every decision made until then: correct its "
@@ -234,15 +233,20 @@ def future(path: Path, numbered: Sequence[tuple[int, str]], now: dt.datetime | N
     )
 
 
+def _and_more(lines: Sequence[object], what: str) -> str:
+    """What a message adds after the first of `lines` it names: ' (and N more lines WHAT)'."""
+    others = len(lines) - 1
+    return f" (and {plural(others, 'more line')} {what})" if others else ""
+
+
 def unreadable(path: Path, numbered: Sequence[tuple[int, str]]) -> str | None:
     """A warning when lines (line number, timestamp) hold a timestamp that is no date (a hand
-    edit): such a line counts as made with the line before it, or None. An empty one is a hand
-    -written line's right and says nothing."""
+    edit): such a line counts as made with the line before it, or None. An empty one is a
+    hand-written line's right and says nothing."""
     bad = [(n, stamp) for n, stamp in numbered if stamp.strip() and parse_stamp(stamp) is None]
     if not bad:
         return None
-    others = len(bad) - 1
-    more = f" (and {plural(others, 'more line')} like it)" if others else ""
+    more = _and_more(bad, "like it")
     return (
         f"{path}:{bad[0][0]}: timestamp {bad[0][1][:40]!r} is no date{more}: the line counts as made "
         "with the line before it, so it may outrank a later decision; write the time it was made "
