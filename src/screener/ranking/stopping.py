@@ -241,7 +241,7 @@ def rounds_estimate(
     about them: each round is judged on its own, and what is said is the first round the rule
     does not say stop for (else the last), named with its records, so nobody is told to stop
     before screening any of a round's records. A group named by a string instead of a round
-    number (screening.late_other_methods) is judged on its own the same way. `scope` names the
+    number (screening.late_arrivals) is judged on its own the same way. `scope` names the
     records when they are not every record of the stage ("your share")."""
     rounds = [entry for entry in rounds if entry[2] > 0]
     if not rounds:

@@ -108,8 +108,8 @@ class StageView:
     allocation: Allocation | None = None  # allocation/<stage>.csv, when the review has one
     # study id -> the round (review version) that brought it, after an update; absent: round 1
     rounds: dict[str, int] = field(default_factory=dict)
-    # Studies the stopping rule judges as a group of their own (id -> the group's name): found
-    # only by other methods (a chase) and imported after screening began (late_other_methods).
+    # Studies the stopping rule judges as a group of their own (id -> the group's name): every
+    # copy imported after their round's screening began, a late database or a chase (late_arrivals).
     apart: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -299,7 +299,7 @@ LATE_OTHER = "records found by other methods after screening began"
 LATE_IMPORT = "records imported after screening began"
 
 
-def late_other_methods(  # noqa: ANN001 - Review
+def late_arrivals(  # noqa: ANN001 - Review
     review, member_of: dict[str, str], first_lines: dict[str, list[str]], rounds: dict[str, int]
 ) -> dict[str, str]:
     """The studies whose every record came in a file imported after their round's screening
@@ -476,7 +476,7 @@ def load_stage(
     copies_disagree: dict[str, list[str]] = {}
     interrupted: list[str] = []
     # study -> the stamp of each reviewer's first line on it: when it was first screened, which
-    # a later decision on it does not move (late_other_methods)
+    # a later decision on it does not move (late_arrivals)
     first_lines: dict[str, list[str]] = {}
     for reviewer in screeners + resolvers:
         log, skipped = read_log_rows(decision_path(review.labels_dir, stage, reviewer))
@@ -553,7 +553,7 @@ def load_stage(
     else:
         view.rounds = rounds if rounds is not None else study_rounds(review, member_of)
     if stage == "title-abstract":  # where the stopping rule speaks
-        view.apart = late_other_methods(review, member_of, first_lines, view.rounds)
+        view.apart = late_arrivals(review, member_of, first_lines, view.rounds)
     return view
 
 
