@@ -403,3 +403,29 @@ def test_a_statement_names_the_groups_judged_after_it() -> None:
     assert estimate.covers == expected
     after_update = rounds_estimate([(1, [1, 0, 1, 0], 300), (2, [], 30)])
     assert after_update.covers == "round 1 (300 records; then round 2 (30 records))"
+
+
+def test_a_long_stopping_statement_ends_in_an_ellipsis_on_a_narrow_screen(tmp_path) -> None:
+    """At 60 columns the statement takes two lines and says it was cut (new-user helper: it
+    ended mid-sentence at 80x24); '?' shows it whole."""
+    import io
+
+    from rich.console import Console
+
+    from screener.screening import load_stage
+    from screener.screening.screen import screen_lines
+
+    from .test_allocate import make_review, records_csv
+
+    review = make_review(tmp_path, ["alice", "bob"], count=300)
+    ids = load_stage(review, TA).record_ids
+    _decide(review, "alice", ids[:150], included=set(ids[:8]))
+    review.import_file(records_csv(tmp_path / "late.csv", 9000, 60), "embase", database="Embase")
+    session = _session(Review(review.root), "alice")
+    estimate = session.shown_estimate()
+    assert estimate is not None and len(estimate.describe()) > 120
+    console = Console(file=io.StringIO(), width=60, height=24, force_terminal=True, color_system=None)
+    lines = [line.plain for line in screen_lines(session, console, lambda text: None, 60, 24)]
+    said = [i for i, line in enumerate(lines) if "screening began" in line or "relevant found" in line]
+    assert said, lines
+    assert lines[said[0] + 1].endswith("…"), lines[:4]

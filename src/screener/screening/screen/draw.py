@@ -162,7 +162,11 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
         said = estimate.describe()
         if session.stopping is not None and session.stopping.behind():
             said = "(updating) " + said
-        top.extend(_wrapped(Text(said, style=style), console, width)[:2])
+        lines = _wrapped(Text(said, style=style), console, width)
+        if len(lines) > 2:  # two lines at most: the rest is in '?' (help), with an ellipsis to say so
+            lines = lines[:2]
+            lines[-1] = lines[-1][: max(0, width - 1)] + Text("…", style=style)
+        top.extend(lines)
     elif session.stopping is not None and session.stopping_applies:
         said = session.stopping.failed or "the stopping rule: computing..."
         top.append(Text(_cut(said, width), style="dim"))
