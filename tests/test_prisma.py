@@ -158,6 +158,9 @@ def test_prisma_mid_review_says_what_is_open(tmp_path, cli):
     )
     text = cli("--review", str(review.root), "prisma").out
     assert "In progress, not final: title-abstract:" in text
+    # The summary line calls no unscreened record "screened" (new-user helper).
+    flat = " ".join(text.split())
+    assert "for screening →" in flat and "for full-text assessment →" in flat and " screened →" not in flat
     svg = tmp_path / "flow.svg"
     assert cli("--review", str(review.root), "prisma", "--diagram", str(svg)).code == 0
     assert "IN PROGRESS" in svg.read_text() and "In progress, not final" in svg.read_text()

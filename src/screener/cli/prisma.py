@@ -132,9 +132,13 @@ def prisma(
     identified = f"{counts.identified_by_databases}" + (f" + {other}" if other else "")
     screened = f"{data['records_screened']}" + (f" + {len(counts.other_studies)}" if other else "")
     assessed = f"{data['dbr_assessed']}" + (f" + {data['other_assessed']}" if other else "")
+    # While screening goes on, the boxes hold the records that go to each stage, not yet screened.
+    done = not counts.in_progress
+    to_screen = "screened" if done else "for screening"
+    to_assess = "assessed in full text" if done else "for full-text assessment"
     console.print(
         f"{identified} records identified → {data['duplicates']} duplicates removed → "
-        f"{screened} screened → {assessed} assessed in full text → {included}"
+        f"{screened} {to_screen} → {assessed} {to_assess} → {included}"
         + (" (databases and registers + other methods)" if other else "")
     )
     if counts.in_progress:
