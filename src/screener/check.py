@@ -134,8 +134,9 @@ def _check_searches(review, report: CheckReport) -> bool:  # noqa: ANN001
                     report.warnings.append(
                         f"searches/{file.path}: read as at its import, its column(s) {', '.join(unread)} "
                         f"are not read (files[{search.files.index(file)}] has no `columns = "
-                        f"{COLUMN_GENERATION}`): if a git merge dropped that line, put it back in "
-                        f"searches/{search.name}.toml (the records' ids change to what the columns give)"
+                        f"{COLUMN_GENERATION}`). Imported before screener read them, it is right as it "
+                        "is (its decisions keep their ids); if a git merge dropped that line, put it "
+                        f"back in searches/{search.name}.toml"
                     )
                 if file.empty:
                     report.warnings.append(
