@@ -205,21 +205,20 @@ def _remove_file(review: Review, name: str, reason: str, search: str | None, as_
         )
     before = review.rounds_held()
     owner, file = review.remove_file(name, reason=reason, search=search)
-    after_review = Review(review.root)
-    gone = sorted(before - after_review.rounds_held())
+    after = Review(review.root).rounds_held()
+    gone, now = sorted(before - after), max(after)
     closed = ""
     if gone:  # an update's last file gone, its round is too
-        now = after_review.current_round()
         closed = f"round {gone[0]} had no other file, so it is gone" + (
             f" and the review is back to round {now}; a file imported now joins round {now}"
             if gone[0] > now
-            else f"; rounds {', '.join(str(n) for n in sorted(after_review.rounds_held()))} remain"
+            else f"; rounds {', '.join(str(n) for n in sorted(after))} remain"
         )
         closed += f". To bring the file as an update again: screener update --import {owner.name}=FILE"
     if as_json:
         print_json(
             {"removed": f"searches/{file.path}", "search": owner.name, "records": file.records}
-            | ({"round_closed": gone[0], "round": after_review.current_round()} if gone else {})
+            | ({"round_closed": gone[0], "round": now} if gone else {})
         )
         return
     click.echo(

@@ -216,7 +216,7 @@ class Review:
             except FormatMismatch as error:  # the provenance edited: read so, every id would change
                 raise ScreenerError(
                     f"files[{search.files.index(file)}].format is {error.declared!r}, but {file.path} "
-                    f"starts as a {error.detected} export",
+                    f"starts as {error.started_as}",
                     path=toml_path,
                     hint=f'restore the file from git, or set format = "{error.detected}"',
                 ) from None
@@ -315,16 +315,15 @@ class Review:
 
     def rounds_held(self) -> set[int]:
         """The rounds some file (or a PubMed update that found nothing new) still opens."""
-        rounds = {f.round for s in self.searches() for f in s.files}
-        rounds |= {int(u.get("round", 1)) for s in self.searches() for u in s.pubmed.get("updates", [])}
+        searches = self.searches()
+        rounds = {f.round for s in searches for f in s.files}
+        # A PubMed update that found nothing new still opened its round.
+        rounds |= {int(u.get("round", 1)) for s in searches for u in s.pubmed.get("updates", [])}
         return rounds or {1}
 
     def current_round(self) -> int:
         """The latest review version: 1 until the first `screener update`."""
-        rounds = [f.round for s in self.searches() for f in s.files]
-        # A PubMed update that found nothing new still opened its round.
-        rounds += [int(u.get("round", 1)) for s in self.searches() for u in s.pubmed.get("updates", [])]
-        return max(rounds, default=1)
+        return max(self.rounds_held())
 
     def records(self, search: str | None = None) -> list[Record]:
         """Every record of every search (or of one), in search then file order."""
@@ -545,6 +544,13 @@ class Review:
             stored_path.unlink(missing_ok=True)
             return owner, file
 
+    def _listed_names(self) -> set[str]:
+        """Every stored file name a search lists, in [[files]] or [[removed]], lower-cased."""
+        searches = self.searches()
+        return {f.path.lower() for s in searches for f in s.files} | {
+            str(r["path"]).lower() for s in searches for r in s.removed
+        }
+
     def _stray_export_name(self, path: str | Path) -> str | None:
         """The name of `path` when it is an export lying in searches/ that no search lists (a
         git merge resolved by keeping one side of a search's provenance leaves one): imported,
@@ -558,9 +564,7 @@ class Review:
         except OSError:
             return None
         name = candidate.name
-        listed = {f.path.lower() for s in self.searches() for f in s.files}
-        listed |= {str(r["path"]).lower() for s in self.searches() for r in s.removed}
-        if name.lower() in listed or Path(name).suffix.lower() not in set(EXTENSIONS.values()):
+        if name.lower() in self._listed_names() or Path(name).suffix.lower() not in set(EXTENSIONS.values()):
             return None
         return name if name_problem(name, MAX_FILE_NAME) is None else None
 
@@ -572,8 +576,7 @@ class Review:
         names, which git merges, where `<search>-2` in both, or `<search>.ris` beside a first
         `<search>.csv`, made an add/add conflict inside a raw export."""
         self.searches_dir.mkdir(parents=True, exist_ok=True)
-        listed = {f.path.lower() for s in self.searches() for f in s.files}
-        listed |= {str(r["path"]).lower() for s in self.searches() for r in s.removed}
+        listed = self._listed_names()
 
         def taken(candidate: str) -> bool:
             path = self.searches_dir / candidate
