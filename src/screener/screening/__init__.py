@@ -354,21 +354,16 @@ def late_arrivals(  # noqa: ANN001 - Review
     # Every record's id as member_of has it (labels/ids.csv's split ids in place), from the
     # parse cache: no deduplication (seconds at 100,000 records). A copy in an earlier file, a
     # duplicate or the same id again, keeps its study in its round's curve.
-    from ..dedup.split_ids import read_recorded
+    from ..dedup.split_ids import apply_recorded
 
-    recorded = read_recorded(review)
     every_late: dict[str, bool] = {}
     only_other: dict[str, bool] = {}
-    for search in review.searches():
-        other = search.kind in OTHER_KINDS
-        for f in search.files:
-            is_late = late(f)
-            for position, record in enumerate(review.load_file_records(search, f)):
-                shared, split = recorded.get((search.name, f.sha256, position), ("", ""))
-                study = member_of.get(split if split and record.id == shared else record.id)
-                if study is not None:
-                    every_late[study] = every_late.get(study, True) and is_late
-                    only_other[study] = only_other.get(study, True) and other
+    records = apply_recorded(review, review.records())
+    for record, (search, f, _) in zip(records, review.record_files(), strict=True):
+        study = member_of.get(record.id)
+        if study is not None:
+            every_late[study] = every_late.get(study, True) and late(f)
+            only_other[study] = only_other.get(study, True) and search.kind in OTHER_KINDS
     out = {}
     for study, is_late in every_late.items():
         if is_late:
@@ -476,7 +471,9 @@ def load_stage(
     copies_disagree: dict[str, list[str]] = {}
     interrupted: list[str] = []
     # study -> the stamp of each reviewer's first line on it: when it was first screened, which
-    # a later decision on it does not move (late_arrivals)
+    # a later decision on it does not move (late_arrivals). After a union merge the first line
+    # may not be the earliest: screening then began later, and more files count as late, the
+    # safe side.
     first_lines: dict[str, list[str]] = {}
     for reviewer in screeners + resolvers:
         log, skipped = read_log_rows(decision_path(review.labels_dir, stage, reviewer))
