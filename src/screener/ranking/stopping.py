@@ -262,12 +262,11 @@ def rounds_estimate(
         where = number + (f", {scope}" if scope else "")
     elif len(rounds) > 1 or number > 1:
         where = _group_name(number, rounds) + (f", {scope}" if scope else "")
-    estimate.covers = f"{where} ({plural(total, 'record')})" if where else ""
     # The groups judged after this one, so nobody takes its statement for the whole stage.
-    after = rounds[rounds.index(chosen) + 1 :]
-    if after and estimate.covers:
-        named = [f"{_group_name(entry[0], rounds)} ({plural(entry[2], 'record')})" for entry in after]
-        estimate.covers = estimate.covers[:-1] + f"; then {', '.join(named)})"
+    later = rounds[rounds.index(chosen) + 1 :]
+    after = [f"{_group_name(n, rounds)} ({plural(size, 'record')})" for n, _, size in later]
+    then = f"; then {', '.join(after)}" if after else ""
+    estimate.covers = f"{where} ({plural(total, 'record')}{then})" if where else ""
     return estimate
 
 
