@@ -49,4 +49,9 @@ class FormatMismatch(ImportFormatError):
         hint: str = "",
     ) -> None:
         self.declared, self.detected = declared, detected
-        super().__init__(f"starts as a {detected} export, not {declared}", path=path, line=line, hint=hint)
+        super().__init__(f"starts as {self.started_as}, not {declared}", path=path, line=line, hint=hint)
+
+    @property
+    def started_as(self) -> str:
+        """'a medline export', 'an excel export'."""
+        return f"{'an' if self.detected[:1] in 'aeiou' else 'a'} {self.detected} export"

@@ -211,6 +211,12 @@ def parse_bytes(
     return parsed
 
 
+def _mismatch(declared: str, started: str, path: str | Path) -> FormatMismatch:
+    """`--format` (or a stored file's provenance) named what the file's start denies."""
+    hint = f"drop --format: its start says {started}"
+    return FormatMismatch(declared, started, path=path, line=1, hint=hint)
+
+
 def _parse_bytes(  # noqa: PLR0913
     data: bytes,
     path: str | Path,
@@ -227,15 +233,14 @@ def _parse_bytes(  # noqa: PLR0913
     digest = hashlib.sha256(data).hexdigest()
     warnings: list[str] = []
     if fmt is not None and fmt != "excel" and _is_excel(data):
-        raise FormatMismatch(fmt, "excel", path=path, hint="import it without --format")
+        raise _mismatch(fmt, "excel", path)
     if fmt == "excel" and not _is_excel(data):
         try:
             started = detect_format(decode_bytes(data, path)[0], path)
         except ImportFormatError:
             started = "unknown"
         if started in _SELF_EVIDENT or started == "csv":
-            hint = f"drop --format: its start says {started}"
-            raise FormatMismatch("excel", started, path=path, line=1, hint=hint)
+            raise _mismatch(fmt, started, path)
         raise ImportFormatError(
             "is not an Excel workbook (.xlsx)", path=path, hint="import it without --format"
         )
@@ -254,8 +259,7 @@ def _parse_bytes(  # noqa: PLR0913
         if fmt is not None and (started := detect_format(text, path)) in _SELF_EVIDENT and started != fmt:
             # Read as another format, an export gives other records or junk (a RIS file read
             # as MEDLINE kept its count and lost every id): its start is stronger evidence.
-            hint = f"drop --format: its start says {started}"
-            raise FormatMismatch(fmt, started, path=path, line=1, hint=hint)
+            raise _mismatch(fmt, started, path)
         if detected not in _TEXT_PARSERS and detected != "html":
             raise ImportFormatError(
                 "format not recognised: not RIS, MEDLINE/nbib, PubMed XML, EndNote XML, "

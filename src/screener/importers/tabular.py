@@ -189,14 +189,14 @@ def columns_unread(header: list[str], generation: int, current: int) -> list[str
 
 
 def header_of(data: bytes, path: str | Path, fmt: str) -> list[str]:
-    """A table's column names (its first row), without reading the rest."""
+    """A table's column names as its import reads them (frame_to_records' columns)."""
     if fmt == "excel":
-        return [str(c) for c in read_excel(data, path).columns]
-    from ..textio import decode_bytes
+        frame = read_excel(data, path)
+    else:
+        from ..textio import decode_bytes
 
-    text = decode_bytes(data, path)[0].lstrip("\ufeff")
-    first = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=_sniff_delimiter(text, path)), [])
-    return [c.strip() for c in first]
+        frame = read_frame_from_text(decode_bytes(data, path)[0], path, strict=False)
+    return [str(c) for c in frame.columns]
 
 
 def _sniff_delimiter(text: str, path: str | Path) -> str:
