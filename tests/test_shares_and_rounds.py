@@ -183,11 +183,25 @@ def test_after_an_update_nobody_is_told_to_stop_before_screening_the_new_round(c
     assert "round 2 (30 records)" in screen and "recall is 100%" in screen
 
 
+def _judged_apart_until_screened(review: Review, view, group: str) -> None:  # noqa: ANN001 - StageView
+    """alice's screen and report judge `group` ("<name> (N records)") on its own, never saying
+    stop before it is screened; once alice screens it, complete."""
+    from screener.report import report_data
+
+    screen = _screen_text(_session(review, "alice"))
+    assert f"{group}: 0 relevant found" in screen, screen
+    assert "says stop" not in screen
+    curve = next(c for c in report_data(review).curves if c.reviewer == "alice")
+    assert group in curve.statement and "says stop" not in curve.statement
+    _decide(review, "alice", sorted(view.apart))
+    screen = _screen_text(_session(Review(review.root), "alice"))
+    assert group in screen and "recall is 100%" in screen
+
+
 def test_records_a_chase_brought_after_screening_began_are_judged_apart(cli, tmp_path) -> None:
     """Round 1's database records screened, the curve flat: a chase then brings 30 records in
     round 1. Their own group is judged, so nobody is told to stop before screening any of them,
     and the statement names what it covers; once screened, the rule speaks of them, complete."""
-    from screener.report import report_data
     from screener.screening import LATE_OTHER, load_stage
 
     from .test_allocate import make_review, records_csv
@@ -200,14 +214,7 @@ def test_records_a_chase_brought_after_screening_began_are_judged_apart(cli, tmp
     view = load_stage(review, TA)
     assert len(view.records) == 330 and set(view.apart.values()) == {LATE_OTHER} and len(view.apart) == 30
     assert not view.rounds  # still round 1: the chase is no update
-    screen = _screen_text(_session(review, "alice"))
-    assert f"{LATE_OTHER} (30 records): 0 relevant found" in screen, screen
-    assert "says stop" not in screen
-    curve = next(c for c in report_data(review).curves if c.reviewer == "alice")
-    assert f"{LATE_OTHER} (30 records)" in curve.statement and "says stop" not in curve.statement
-    _decide(review, "alice", sorted(view.apart))
-    screen = _screen_text(_session(Review(review.root), "alice"))
-    assert f"{LATE_OTHER} (30 records)" in screen and "recall is 100%" in screen
+    _judged_apart_until_screened(review, view, f"{LATE_OTHER} (30 records)")
 
 
 def test_a_database_imported_after_screening_began_is_judged_apart(cli, tmp_path) -> None:
@@ -215,7 +222,6 @@ def test_a_database_imported_after_screening_began_is_judged_apart(cli, tmp_path
     update) brings 60 records, 16 of them duplicates of nothing. The rule must not say stop
     with them unseen: they are judged as a group of their own, named for what they are; a
     study one of whose copies came before screening began stays in round 1's curve."""
-    from screener.report import report_data
     from screener.screening import LATE_IMPORT, load_stage
 
     from .test_allocate import make_review, records_csv
@@ -234,14 +240,7 @@ def test_a_database_imported_after_screening_began_is_judged_apart(cli, tmp_path
     view = load_stage(review, TA)
     assert len(view.records) == 360 and set(view.apart.values()) == {LATE_IMPORT} and len(view.apart) == 60
     assert not view.rounds  # still round 1: a late import is no update
-    screen = _screen_text(_session(review, "alice"))
-    assert f"{LATE_IMPORT} (60 records): 0 relevant found" in screen, screen
-    assert "says stop" not in screen
-    curve = next(c for c in report_data(review).curves if c.reviewer == "alice")
-    assert f"{LATE_IMPORT} (60 records)" in curve.statement and "says stop" not in curve.statement
-    _decide(review, "alice", sorted(view.apart))
-    screen = _screen_text(_session(Review(review.root), "alice"))
-    assert f"{LATE_IMPORT} (60 records)" in screen and "recall is 100%" in screen
+    _judged_apart_until_screened(review, view, f"{LATE_IMPORT} (60 records)")
 
 
 @pytest.mark.parametrize("then", ["decided again", "first file removed and imported again"])
