@@ -299,7 +299,7 @@ def test_studies_cache_equals_the_computation_and_is_never_trusted(screened):  #
 
     for stale in entry.parent.iterdir():
         stale.unlink()
-    studies, member_of, abstracts, save, rounds = screen_studies_deferred(screened)
+    studies, member_of, abstracts, save, rounds, _ = screen_studies_deferred(screened)
     assert abstracts is None and [r.to_dict() for r in studies] == as_dicts[0] and member_of == expected[1]
     assert not any(entry.parent.iterdir())
     save()

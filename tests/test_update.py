@@ -331,11 +331,18 @@ def test_the_screens_cached_studies_keep_each_studys_round(tmp_path):
     assert kept.rounds == fresh.rounds == expected
     assert json.dumps(kept.progress(), sort_keys=True) == json.dumps(fresh.progress(), sort_keys=True)
     entry = next((review.cache_dir / "studies").glob("*.marshal"))
-    fields, rows, member, rounds, key, digest = marshal.loads(entry.read_bytes())
+    fields, rows, member, rounds, arrivals, key, digest = marshal.loads(entry.read_bytes())
     planted = {next(iter(rounds)): True}  # not a round number
-    entry.write_bytes(marshal.dumps((fields, rows, member, planted, key, digest)))
+    entry.write_bytes(marshal.dumps((fields, rows, member, planted, arrivals, key, digest)))
     again = screen_studies_deferred(review)
     assert again.save is not None and again.rounds == expected  # rebuilt, not trusted
+    # So are the arrivals kept with them (when each study's copies came): a time that is no
+    # number, or a study that is none of the studies, is rebuilt.
+    study = next(iter(rounds))
+    for planted in ({study: ([("soon", 2)], False)}, {"nobody": ([(1.0, 2)], False)}, {study: ([], True)}):
+        entry.write_bytes(marshal.dumps((fields, rows, member, rounds, planted, key, digest)))
+        again = screen_studies_deferred(review)
+        assert again.save is not None and again.arrivals == arrivals, planted
 
 
 def test_after_an_update_the_same_export_imported_again_is_still_refused(tmp_path, cli):

@@ -327,8 +327,8 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
         # interpreter back within 1 ms when a key comes, not Python's default 5 ms a turn.
         sys.setswitchinterval(0.001)
         # Abstracts read when needed; the studies' cache entry, if any, written once drawn.
-        studies, member_of, abstracts, save_studies, rounds = screen_studies_deferred(review)
-        view = load_stage(review, stage, studies, member_of, rounds=rounds)
+        studies, member_of, abstracts, save_studies, rounds, arrivals = screen_studies_deferred(review)
+        view = load_stage(review, stage, studies, member_of, rounds=rounds, arrivals=arrivals)
         gc.freeze()  # they live all session: no collection walks them again
         gc.enable()
         log = DecisionLog(decision_path(review.labels_dir, stage, reviewer))

@@ -299,8 +299,68 @@ LATE_OTHER = "records found by other methods after screening began"
 LATE_IMPORT = "records imported after screening began"
 
 
+# A study's copies: the arrival of the file each came in (its content's first import) and that
+# file's round, and whether only other methods found the study.
+Arrivals = dict[str, tuple[list[tuple[float, int]], bool]]
+
+
+def _file_arrivals(review) -> tuple[dict[str, float], dict[int, float]]:  # noqa: ANN001 - Review
+    """Each file content's first import (sha256 -> time, whether the file is still listed or was
+    removed: one removed and imported again keeps its first import's time), and each round's
+    first file's import. Files whose time is no date are left out: they are never late."""
+    from ..applog import parse_stamp
+
+    arrived: dict[str, float] = {}
+    first_file: dict[int, float] = {}
+    for search in review.searches():
+        entries = [(f.sha256, f.imported, f.round) for f in search.files]
+        entries += [
+            (str(r.get("sha256", "")), str(r.get("imported", "")), r.get("round", 1)) for r in search.removed
+        ]
+        for sha256, imported_text, number in entries:
+            when = parse_stamp(imported_text or "")
+            if when is None:
+                continue
+            imported = when.timestamp()
+            arrived[sha256] = min(imported, arrived.get(sha256, math.inf))
+            number = number if isinstance(number, int) else 1
+            first_file[number] = min(imported, first_file.get(number, math.inf))
+    return arrived, first_file
+
+
+def study_arrivals(review, records: list[Record], member_of: dict[str, str]) -> Arrivals:  # noqa: ANN001
+    """For late_arrivals, what it needs of every record: `records` are review.records() with
+    the ids member_of has (labels/ids.csv's split ids in place). Only the studies that could
+    ever be late are kept: those with no copy in a file whose time is no date or in its round's
+    first file (a round's screening begins after its first file came)."""
+    from ..schema import OTHER_KINDS
+
+    arrived, first_file = _file_arrivals(review)
+    copies: dict[str, list[tuple[float, int]]] = {}
+    only_other: dict[str, bool] = {}
+    never: set[str] = set()
+    for record, (search, f, _) in zip(records, review.record_files(), strict=True):
+        study = member_of.get(record.id)
+        if study is None or study in never:
+            continue
+        when = arrived.get(f.sha256)
+        if when is None or when <= first_file.get(f.round, math.inf):
+            never.add(study)
+            continue
+        pair = (when, f.round)
+        held = copies.setdefault(study, [])
+        if pair not in held:
+            held.append(pair)
+        only_other[study] = only_other.get(study, True) and search.kind in OTHER_KINDS
+    return {study: (held, only_other[study]) for study, held in copies.items() if study not in never}
+
+
 def late_arrivals(  # noqa: ANN001 - Review
-    review, member_of: dict[str, str], first_lines: dict[str, list[str]], rounds: dict[str, int]
+    review,
+    member_of: dict[str, str],
+    first_lines: dict[str, list[str]],
+    rounds: dict[str, int],
+    arrivals: Arrivals | None = None,
 ) -> dict[str, str]:
     """The studies whose every record came in a file imported after their round's screening
     began (its first decision line, from `first_lines`: study -> each reviewer's first line's
@@ -312,62 +372,40 @@ def late_arrivals(  # noqa: ANN001 - Review
     is its group. A file came when its content first did: one removed and imported again, or
     imported under another name, keeps its first import's time. Times are the machines'
     clocks: a file a merge brought from a clone where it was imported before this clone's
-    first decision is not told apart."""
+    first decision is not told apart. `arrivals`: study_arrivals' answer when the caller has
+    it (the screen keeps it with the studies), else worked out here when some file came late."""
     from ..applog import parse_stamp
-    from ..schema import OTHER_KINDS
 
-    def stamp(text: str | None) -> float | None:
-        when = parse_stamp(text or "")
-        return None if when is None else when.timestamp()
-
-    # sha256 -> its content's first import, whether the file is still listed or was removed
-    arrived: dict[str, float] = {}
-    first_file: dict[int, float] = {}  # round -> its first file's import
-    for search in review.searches():
-        entries = [(f.sha256, f.imported, f.round) for f in search.files]
-        entries += [
-            (str(r.get("sha256", "")), str(r.get("imported", "")), r.get("round", 1)) for r in search.removed
-        ]
-        for sha256, imported_text, number in entries:
-            imported = stamp(imported_text)
-            if imported is None:
-                continue
-            arrived[sha256] = min(imported, arrived.get(sha256, math.inf))
-            number = number if isinstance(number, int) else 1
-            first_file[number] = min(imported, first_file.get(number, math.inf))
+    arrived, first_file = _file_arrivals(review)
     # round -> its first decision; one dated before any of its files (decisions imported with
     # the times they were made elsewhere) says nothing of what the ranking held.
     began: dict[int, float] = {}
     for study, stamps in first_lines.items():
         number = rounds.get(study, 1)
         for text in stamps:
-            when = stamp(text)
-            if when is not None and first_file.get(number, math.inf) <= when < began.get(number, math.inf):
-                began[number] = when
+            when = parse_stamp(text or "")
+            if when is None:
+                continue
+            moment = when.timestamp()
+            if first_file.get(number, math.inf) <= moment < began.get(number, math.inf):
+                began[number] = moment
 
-    def late(f) -> bool:  # noqa: ANN001 - SearchFile
-        imported = arrived.get(f.sha256)
-        return imported is not None and imported > began.get(f.round, math.inf)
+    def late(when: float | None, number: int) -> bool:
+        return when is not None and when > began.get(number, math.inf)
 
-    if not any(late(f) for search in review.searches() for f in search.files):
+    if not any(late(arrived.get(f.sha256), f.round) for search in review.searches() for f in search.files):
         return {}  # most reviews: every file came before screening
-    # Every record's id as member_of has it (labels/ids.csv's split ids in place), from the
-    # parse cache: no deduplication (seconds at 100,000 records). A copy in an earlier file, a
-    # duplicate or the same id again, keeps its study in its round's curve.
-    from ..dedup.split_ids import apply_recorded
+    if arrivals is None:
+        # Every record's id from the parse cache: no deduplication (seconds at 100,000 records).
+        # A copy in an earlier file, a duplicate or the same id again, keeps its study in its
+        # round's curve.
+        from ..dedup.split_ids import apply_recorded
 
-    every_late: dict[str, bool] = {}
-    only_other: dict[str, bool] = {}
-    records = apply_recorded(review, review.records())
-    for record, (search, f, _) in zip(records, review.record_files(), strict=True):
-        study = member_of.get(record.id)
-        if study is not None:
-            every_late[study] = every_late.get(study, True) and late(f)
-            only_other[study] = only_other.get(study, True) and search.kind in OTHER_KINDS
+        arrivals = study_arrivals(review, apply_recorded(review, review.records()), member_of)
     out = {}
-    for study, is_late in every_late.items():
-        if is_late:
-            name = LATE_OTHER if only_other[study] else LATE_IMPORT
+    for study, (copies, only_other) in arrivals.items():
+        if all(late(when, number) for when, number in copies):
+            name = LATE_OTHER if only_other else LATE_IMPORT
             out[study] = name if rounds.get(study, 1) == 1 else f"round {rounds[study]}: {name}"
     return out
 
@@ -440,6 +478,7 @@ def load_stage(
     member_of: dict[str, str] | None = None,
     title_abstract: StageView | None = None,
     rounds: dict[str, int] | None = None,
+    arrivals: Arrivals | None = None,
 ) -> StageView:
     """Read every decision file of a stage and work out finals and conflicts.
 
@@ -447,7 +486,8 @@ def load_stage(
     to its study's id; `title_abstract`, for the full-text stage, the title-abstract view the
     caller has already (default: read again); `rounds`, study_rounds' answer for these studies
     when the caller has it (the screen keeps it with the studies: after an update it costs a
-    deduplication).
+    deduplication); `arrivals`, study_arrivals' answer when the caller has it (the screen keeps
+    it with the studies: with a file imported late it costs reading every record).
     """
     if stage not in STAGES:
         raise ScreenerError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
@@ -458,7 +498,7 @@ def load_stage(
     resolvers = [r.name for r in config.reviewers if r.role == "resolver"]
     if stage == "full-text":
         title_abstract = title_abstract or load_stage(
-            review, "title-abstract", studies, member_of, rounds=rounds
+            review, "title-abstract", studies, member_of, rounds=rounds, arrivals=arrivals
         )
         included = {k for k, f in title_abstract.final.items() if f.decision == "include"}
         records = [r for r in studies if r.id in included]
@@ -550,7 +590,7 @@ def load_stage(
     else:
         view.rounds = rounds if rounds is not None else study_rounds(review, member_of)
     if stage == "title-abstract":  # where the stopping rule speaks
-        view.apart = late_arrivals(review, member_of, first_lines, view.rounds)
+        view.apart = late_arrivals(review, member_of, first_lines, view.rounds, arrivals)
     return view
 
 

@@ -10,10 +10,11 @@ from typing import NamedTuple
 
 from ...errors import ScreenerError
 from ...records import Record
+from .. import Arrivals
 from .session import ScreenSession
 
 # Bump when what the studies cache holds changes shape.
-STUDIES_CACHE_VERSION = "4"
+STUDIES_CACHE_VERSION = "5"
 # How long quitting the screen waits for the studies' cache entry being written.
 QUIT_WAIT_SECONDS = 5.0
 
@@ -78,7 +79,7 @@ def screen_studies_lazy(review) -> tuple[list[Record], dict[str, str], LazyAbstr
     place). The cache can never change a result: its key covers every input and the code, and
     an entry of the wrong shape is rebuilt.
     """
-    studies, member_of, abstracts, save, _ = screen_studies_deferred(review)
+    studies, member_of, abstracts, save, *_ = screen_studies_deferred(review)
     if save is not None:
         save()
     return studies, member_of, abstracts
@@ -92,6 +93,7 @@ class ScreenStudies(NamedTuple):
     abstracts: LazyAbstracts | None  # None: every abstract is in place
     save: Callable[[], None] | None  # writes the cache entry; None: read from it
     rounds: dict[str, int]  # screening.study_rounds: the round of each study after an update
+    arrivals: Arrivals  # screening.study_arrivals: when each study's copies came, for late_arrivals
 
 
 def screen_studies_deferred(review) -> ScreenStudies:  # noqa: ANN001
@@ -100,7 +102,8 @@ def screen_studies_deferred(review) -> ScreenStudies:  # noqa: ANN001
     it in the background once the first record is on screen: at 100,000 records packing and
     writing them takes over a second of the start. Nothing may change the studies before
     `save` has run. The rounds are kept with the studies: after an update, working them out
-    takes a deduplication of every record (a second at 100,000), at every start."""
+    takes a deduplication of every record (a second at 100,000), at every start; so are the
+    arrivals: with a file imported after screening began, reading every record again (1.5 s)."""
     from ...importers import gc_paused
     from ...review import _RECORD_FIELDS
     from ...textio import load_marshalled
@@ -110,7 +113,7 @@ def screen_studies_deferred(review) -> ScreenStudies:  # noqa: ANN001
     if path is not None and path.exists():
         try:
             with gc_paused():  # 20,000 records: a collection pass per thousand objects made costs seconds
-                fields, rows, member_of, rounds, stored_key, digest = load_marshalled(path)
+                fields, rows, member_of, rounds, arrivals, stored_key, digest = load_marshalled(path)
                 if tuple(fields) != _RECORD_FIELDS:
                     raise ValueError("written by another version")
                 if stored_key != key:  # an entry copied or renamed under this key
@@ -126,25 +129,47 @@ def screen_studies_deferred(review) -> ScreenStudies:  # noqa: ANN001
                 or not isinstance(rounds, dict)
                 or not ids.issuperset(rounds)
                 or not all(type(n) is int and n > 1 for n in rounds.values())
+                or not _arrivals_shaped(arrivals, ids)
             ):
                 raise ValueError("cache entry of the wrong shape")
             abstracts = LazyAbstracts(path.with_suffix(".abstracts"), studies, digest)
-            return ScreenStudies(studies, member_of, abstracts, None, rounds)
+            return ScreenStudies(studies, member_of, abstracts, None, rounds, arrivals)
         except Exception:  # noqa: BLE001 - a damaged or planted entry is rebuilt, never trusted
             pass
-    studies, member_of, rounds = _computed(review)
-    save = None if path is None else lambda: _save_studies(path, key, studies, member_of, rounds)
-    return ScreenStudies(studies, member_of, None, save, rounds)
+    studies, member_of, rounds, arrivals = _computed(review)
+    save = None if path is None else lambda: _save_studies(path, key, studies, member_of, rounds, arrivals)
+    return ScreenStudies(studies, member_of, None, save, rounds, arrivals)
 
 
-def _computed(review) -> tuple[list[Record], dict[str, str], dict[str, int]]:  # noqa: ANN001
-    """The studies, the map from record ids to them and their rounds, from one deduplication."""
+def _arrivals_shaped(arrivals: object, ids: set[str]) -> bool:
+    """A cached study_arrivals answer: study -> ([(time, round), ...], only other methods)."""
+    if not isinstance(arrivals, dict) or not ids.issuperset(arrivals):
+        return False
+    for value in arrivals.values():
+        if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], bool)):
+            return False
+        copies = value[0]
+        if not isinstance(copies, list) or not copies:
+            return False
+        for pair in copies:
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                return False
+            if type(pair[0]) is not float or type(pair[1]) is not int:
+                return False
+    return True
+
+
+def _computed(review) -> tuple[list[Record], dict[str, str], dict[str, int], Arrivals]:  # noqa: ANN001
+    """The studies, the map from record ids to them, their rounds and their copies' arrivals,
+    from one deduplication."""
     from ...dedup import dedup_review
-    from .. import review_studies, study_rounds
+    from .. import review_studies, study_arrivals, study_rounds
 
     outcome = dedup_review(review)
     studies, member_of = review_studies(review, outcome)
-    return studies, member_of, study_rounds(review, member_of, outcome)
+    rounds = study_rounds(review, member_of, outcome)
+    # outcome's records: review.records()' order, ids as member_of has them
+    return studies, member_of, rounds, study_arrivals(review, outcome.result.records, member_of)
 
 
 def leave_studies(review) -> None:  # noqa: ANN001 - Review
@@ -213,7 +238,12 @@ def save_apart(save: Callable[[], None]) -> Callable[[], None]:
 
 
 def _save_studies(
-    path: Path, key: str, studies: list[Record], member_of: dict[str, str], rounds: dict[str, int]
+    path: Path,
+    key: str,
+    studies: list[Record],
+    member_of: dict[str, str],
+    rounds: dict[str, int],
+    arrivals: Arrivals,
 ) -> None:
     """Write the studies' cache entry: their fields without the abstracts, and the abstracts
     beside them (LazyAbstracts); a cache that cannot be written is left alone (slower, never
@@ -233,7 +263,7 @@ def _save_studies(
             rows = [row[:at] + ("",) + row[at + 1 :] for row in rows]
             packed = LazyAbstracts.pack(studies)
             digest = hashlib.sha256(packed).hexdigest()
-            data = marshal.dumps((_RECORD_FIELDS, rows, member_of, rounds, key, digest))
+            data = marshal.dumps((_RECORD_FIELDS, rows, member_of, rounds, arrivals, key, digest))
         # The abstracts first: a studies entry is only ever read beside its abstracts.
         atomic_write_bytes(path.with_suffix(".abstracts"), packed, durable=False)
         atomic_write_bytes(path, data, durable=False)
