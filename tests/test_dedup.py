@@ -504,10 +504,16 @@ def test_cli_review_report_and_decisions(cli, review):
     per_search = {s["name"]: s for s in report["searches"]}
     assert sum(s["duplicates_removed"] for s in per_search.values()) == 1
     medline_id, embase_id = "pmid:16511671", "doi:10.1245/aso.2006.03.071"
-    out = review.root / "clusters.csv"
-    assert cli("--review", str(review.root), "dedup", "--output", str(out)).code == 0
+    out, pairs = review.root / "clusters.csv", review.root / "pairs.csv"
+    written = cli("--review", str(review.root), "dedup", "--output", str(out), "--pairs-out", str(pairs))
+    assert written.code == 0, written
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 5 and sum(int(r["kept"]) for r in rows) == 4
+    # Each pair says which search each record came from: the export a person opens to look.
+    same = [p for p in csv.DictReader(pairs.open()) if p["same_study"] == "yes"]
+    assert [{p["id_1"]: p["search_1"], p["id_2"]: p["search_2"]} for p in same] == [
+        {medline_id: "medline", embase_id: "embase"}
+    ]
     from screener.dedup import dedup_review
 
     studies = dedup_review(review).studies()

@@ -214,13 +214,22 @@ def _print_splits(splits: list[Any], plan: list[Any], carried: int) -> None:
 
 
 def _write_pairs(path: Path, result: Any, rename: dict[str, str] | None) -> None:
+    """Every pair compared, with the outcome and why; in a review, each record's search beside
+    its id (which export a person opens to look at it)."""
+
     def name(record_id: str) -> str:
         return rename.get(record_id, record_id) if rename else record_id
 
+    searches: dict[str, str] = {}
+    if rename is None:
+        for record in result.records:
+            searches.setdefault(record.id, record.search)  # an id twice: the copy found first
     rows = [
         {
             "id_1": name(p.id_1),
+            **({"search_1": searches.get(p.id_1, "")} if searches else {}),
             "id_2": name(p.id_2),
+            **({"search_2": searches.get(p.id_2, "")} if searches else {}),
             "label": p.label,
             "same_study": "yes" if together else "no",
             "title": round(p.title, 1),
