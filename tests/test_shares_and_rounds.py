@@ -284,6 +284,68 @@ def test_a_late_database_stays_late(tmp_path, then) -> None:
     assert f"{LATE_IMPORT} (60 records)" in screen and "says stop" not in screen, screen
 
 
+def test_a_late_database_an_update_finds_again_stays_late(tmp_path) -> None:
+    """A database imported after screening began, then run again by `update`: its export holds
+    the 15 late records again and 5 new. The 15 stay round 1's (their earliest copy's round),
+    and their copies in round 2's file were in none of round 1's ranking either: still judged
+    apart, never folded into round 1's finished curve, where the rule said every record was
+    screened with the 15 unseen (attack helper)."""
+    from screener.screening import LATE_IMPORT, load_stage
+    from screener.update import update_review
+
+    from .test_allocate import make_review, records_csv
+
+    review = make_review(tmp_path, ["alice", "bob"], count=200)
+    ids = load_stage(review, TA).record_ids
+    _decide(review, "alice", ids, included=set(ids[:8]))
+    late = records_csv(tmp_path / "late.csv", 9000, 15)
+    review.import_file(late, "embase", database="Embase")
+    rerun = tmp_path / "rerun.csv"
+    new = records_csv(tmp_path / "new.csv", 9500, 5).read_text().split("\n", 1)[1]
+    rerun.write_text(late.read_text() + new)
+    update_review(review, imports=[("embase", rerun)])
+    review = Review(review.root)
+    view = load_stage(review, TA)
+    assert sorted(view.rounds.values()) == [2] * 5
+    assert len(view.apart) == 15 and set(view.apart.values()) == {LATE_IMPORT}
+    _decide(review, "alice", [r for r, n in view.rounds.items() if n == 2])  # round 2 screened
+    screen = _screen_text(_session(Review(review.root), "alice"))
+    assert f"{LATE_IMPORT} (15 records; then round 2 (5 records)): 0 relevant found" in screen, screen
+    assert "recall is 100%" not in screen
+
+
+def test_a_late_erratum_sharing_an_early_doi_is_late_before_its_split_id_is_recorded(tmp_path) -> None:
+    """A late file (say a merge brought it) holds an erratum with an early record's DOI, which
+    dedup keeps apart under a split id not yet in labels/ids.csv. status, report and prisma
+    judged it by the recorded ids alone, crediting its copy to the early record: the erratum
+    fell into the first curve, while the screen had it late (attack helper). One answer now."""
+    from screener.review import Reviewer, init_review
+    from screener.screening import load_stage
+
+    from .test_allocate import WORDS
+
+    root = init_review(tmp_path / "review", reviewers=[Reviewer("alice"), Reviewer("bob")])
+    rows = ["title,abstract,authors,year,doi,journal"]
+    for k in range(40):
+        title = " ".join(WORDS[(k + j) % len(WORDS)] for j in range(8))
+        rows.append(f'"{title} study {k}",Abstract {k}.,"Author{k}, A",{2000 + k % 20},10.1000/r{k},J{k % 7}')
+    (tmp_path / "early.csv").write_text("\n".join(rows) + "\n")
+    review = Review(root)
+    review.import_file(tmp_path / "early.csv", "medline", database="MEDLINE")
+    ids = load_stage(review, TA).record_ids
+    _decide(review, "alice", ids, included=set(ids[:4]))
+    (tmp_path / "late.csv").write_text(
+        "title,abstract,authors,year,doi,journal\n"
+        '"Erratum: correction to the figure legends",erratum,"Zed, Q",2019,10.1000/r30,J\n'
+        '"A completely new trial of something else entirely",abs,"New, N",2020,10.1000/new1,J\n'
+    )
+    review.import_file(tmp_path / "late.csv", "embase", database="Embase")
+    review = Review(review.root)
+    view = load_stage(review, TA)
+    assert len(view.apart) == 2 and any(s.startswith("doi:10.1000/r30") for s in view.apart), view.apart
+    assert _session(review, "alice").apart == view.apart
+
+
 def test_decisions_dated_before_the_files_make_nothing_late(tmp_path) -> None:
     """Decisions imported with the times they were made elsewhere (before any file of the
     review was imported) say nothing of what the ranking held: no record is late."""

@@ -299,9 +299,9 @@ LATE_OTHER = "records found by other methods after screening began"
 LATE_IMPORT = "records imported after screening began"
 
 
-# A study's copies: the arrival of the file each came in (its content's first import) and that
-# file's round, and whether only other methods found the study.
-Arrivals = dict[str, tuple[list[tuple[float, int]], bool]]
+# Per study that could be late: its earliest copy's arrival (the first import of the file it
+# came in) and whether only other methods found it.
+Arrivals = dict[str, tuple[float, bool]]
 
 
 def _file_arrivals(review) -> tuple[dict[str, float], dict[int, float]]:  # noqa: ANN001 - Review
@@ -330,29 +330,35 @@ def _file_arrivals(review) -> tuple[dict[str, float], dict[int, float]]:  # noqa
 
 def study_arrivals(review, records: list[Record], member_of: dict[str, str]) -> Arrivals:  # noqa: ANN001
     """For late_arrivals, what it needs of every record: `records` are review.records() with
-    the ids member_of has (labels/ids.csv's split ids in place). Only the studies that could
-    ever be late are kept: those with no copy in a file whose time is no date or in its round's
+    the ids member_of has (labels/ids.csv's split ids in place). A study is late when its
+    earliest copy came after its round's screening began: its round is its earliest copy's
+    (study_rounds), and a copy a later round's file brought again was in none of that round's
+    ranking either. Only the studies that could ever be late are kept: not those with a copy
+    in a file whose time is no date, nor those whose earliest copy came with their round's
     first file (a round's screening begins after its first file came)."""
     from ..schema import OTHER_KINDS
 
     arrived, first_file = _file_arrivals(review)
-    copies: dict[str, list[tuple[float, int]]] = {}
+    earliest: dict[str, float] = {}
+    round_of: dict[str, int] = {}
     only_other: dict[str, bool] = {}
-    never: set[str] = set()
+    unknown: set[str] = set()
     for record, (search, f, _) in zip(records, review.record_files(), strict=True):
         study = member_of.get(record.id)
-        if study is None or study in never:
+        if study is None:
             continue
         when = arrived.get(f.sha256)
-        if when is None or when <= first_file.get(f.round, math.inf):
-            never.add(study)
+        if when is None:
+            unknown.add(study)
             continue
-        pair = (when, f.round)
-        held = copies.setdefault(study, [])
-        if pair not in held:
-            held.append(pair)
+        earliest[study] = min(when, earliest.get(study, math.inf))
+        round_of[study] = min(f.round, round_of.get(study, f.round))
         only_other[study] = only_other.get(study, True) and search.kind in OTHER_KINDS
-    return {study: (held, only_other[study]) for study, held in copies.items() if study not in never}
+    return {
+        study: (when, only_other[study])
+        for study, when in earliest.items()
+        if study not in unknown and when > first_file.get(round_of[study], math.inf)
+    }
 
 
 def late_arrivals(  # noqa: ANN001 - Review
@@ -393,18 +399,20 @@ def late_arrivals(  # noqa: ANN001 - Review
     def late(when: float | None, number: int) -> bool:
         return when is not None and when > began.get(number, math.inf)
 
-    if not any(late(arrived.get(f.sha256), f.round) for search in review.searches() for f in search.files):
+    # Only a file that came after some round's screening began can hold a late copy.
+    first_began = min(began.values(), default=math.inf)
+    if not any(arrived.get(f.sha256, -math.inf) > first_began for s in review.searches() for f in s.files):
         return {}  # most reviews: every file came before screening
     if arrivals is None:
-        # Every record's id from the parse cache: no deduplication (seconds at 100,000 records).
-        # A copy in an earlier file, a duplicate or the same id again, keeps its study in its
-        # round's curve.
-        from ..dedup.split_ids import apply_recorded
+        # Every record's id as member_of has it: deduplication's, with the ids it splits now in
+        # place, recorded in labels/ids.csv or not yet (after a merge brought an erratum that
+        # shares an early record's DOI, the recorded ones alone credit its copy to that record).
+        from ..dedup import dedup_review
 
-        arrivals = study_arrivals(review, apply_recorded(review, review.records()), member_of)
+        arrivals = study_arrivals(review, dedup_review(review).result.records, member_of)
     out = {}
-    for study, (copies, only_other) in arrivals.items():
-        if all(late(when, number) for when, number in copies):
+    for study, (when, only_other) in arrivals.items():
+        if late(when, rounds.get(study, 1)):
             name = LATE_OTHER if only_other else LATE_IMPORT
             out[study] = name if rounds.get(study, 1) == 1 else f"round {rounds[study]}: {name}"
     return out

@@ -142,21 +142,13 @@ def screen_studies_deferred(review) -> ScreenStudies:  # noqa: ANN001
 
 
 def _arrivals_shaped(arrivals: object, ids: set[str]) -> bool:
-    """A cached study_arrivals answer: study -> ([(time, round), ...], only other methods)."""
+    """A cached study_arrivals answer: study -> (its earliest copy's arrival, only other methods)."""
     if not isinstance(arrivals, dict) or not ids.issuperset(arrivals):
         return False
-    for value in arrivals.values():
-        if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], bool)):
-            return False
-        copies = value[0]
-        if not isinstance(copies, list) or not copies:
-            return False
-        for pair in copies:
-            if not (isinstance(pair, tuple) and len(pair) == 2):
-                return False
-            if type(pair[0]) is not float or type(pair[1]) is not int:
-                return False
-    return True
+    return all(
+        isinstance(value, tuple) and len(value) == 2 and type(value[0]) is float and type(value[1]) is bool
+        for value in arrivals.values()
+    )
 
 
 def _computed(review) -> tuple[list[Record], dict[str, str], dict[str, int], Arrivals]:  # noqa: ANN001
