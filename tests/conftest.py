@@ -65,3 +65,10 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+def stored_export(review: Review, search: str, index: int = 0) -> Path:
+    """Where a search's `index`th export is kept in searches/ (named by its content)."""
+    found = review.search(search)
+    assert found is not None, f"no search {search!r}"
+    return review.searches_dir / found.files[index].path

@@ -18,7 +18,7 @@ from screener.importers import detect_format, parse_bytes, read_records
 from screener.records import Record, finalise
 from screener.textio import read_export_bytes, read_user_text
 
-from .conftest import FIXTURES, SAMPLES, needs_shared
+from .conftest import FIXTURES, SAMPLES, needs_shared, stored_export
 
 
 def searches_snapshot(review) -> dict[str, bytes]:
@@ -383,11 +383,12 @@ def test_empty_record_kept_out_with_a_warning(cli, review, tmp_path: Path):
     result = cli("import", str(path), "--search", "x", "--review", str(review.root))
     assert result.code == 0, result
     assert "warning:" in result.err and "1 empty record (record 2 (line 5))" in result.err, result
-    assert (review.searches_dir / "x.ris").read_bytes() == data  # the raw file unchanged
+    assert stored_export(review, "x").read_bytes() == data  # the raw file unchanged
     assert [r.title for r in review.records()] == ["A title"]
     assert review.empty_records() == {"x": 1}
     check = cli("check", "--review", str(review.root))
-    assert "searches/x.ris: 1 empty record kept out of screening" in check.err + check.out, check
+    stored = review.search("x").files[0].path
+    assert f"searches/{stored}: 1 empty record kept out of screening" in check.err + check.out, check
 
 
 def test_empty_record_in_medline_kept_out(tmp_path: Path):

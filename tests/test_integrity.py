@@ -18,7 +18,7 @@ import pytest
 from screener.review import Review, init_review
 from screener.screening.decisions import read_log, read_log_rows
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, stored_export
 
 SCREENER = [sys.executable, "-m", "screener.cli"]
 
@@ -315,7 +315,7 @@ def test_the_cache_lives_outside_the_review_and_a_planted_one_changes_nothing(sc
 
 def test_a_raw_export_edited_after_import_is_refused_even_with_a_warm_cache(screened: Review, cli) -> None:
     assert cli("status", "--review", str(screened.root)).code == 0  # the cache is warm now
-    raw = screened.root / "searches" / "medline.nbib"
+    raw = stored_export(screened, "medline")
     raw.write_text(raw.read_text().replace("Improved outcome", "Worse outcome"))
     result = cli("status", "--review", str(screened.root))
     assert result.code == 2 and "was changed after it was imported" in result.err
@@ -346,7 +346,7 @@ def test_check_passes_a_sound_review_and_lists_open_work(screened: Review, cli) 
 def test_check_fails_a_corrupt_review(screened: Review, cli, damage: str) -> None:
     searches, labels = screened.root / "searches", screened.root / "labels" / "title-abstract"
     if damage == "edited export":
-        raw = searches / "medline.nbib"
+        raw = stored_export(screened, "medline")
         raw.write_bytes(raw.read_bytes() + b"\n")
     elif damage == "orphan export":
         (searches / "left-behind.ris").write_text("TY  - JOUR\nTI  - x\nER  - \n")
@@ -480,7 +480,8 @@ def test_a_raw_file_listed_by_two_searches_and_case_clashing_names_are_refused(
     assert result.code == 2 and "only in case" in result.err
     assert cli("import", str(SAMPLES / "ovid.ris"), "--search", "ovid", "--review", root).code == 0
     ovid = screened.root / "searches" / "ovid.toml"
-    ovid.write_text(ovid.read_text().replace('path = "ovid.ris"', 'path = "medline.nbib"'))
+    ovid_file, medline_file = screened.search("ovid").files[0].path, screened.search("medline").files[0].path
+    ovid.write_text(ovid.read_text().replace(f'path = "{ovid_file}"', f'path = "{medline_file}"'))
     result = cli("status", "--review", root)
     assert result.code == 2 and "listed by search 'medline' too" in result.err
 
@@ -530,7 +531,8 @@ def test_the_same_export_under_another_name_is_refused_unless_allowed(
     root = str(screened.root)
     result = cli("import", str(again), "--search", "medline", "--review", root)
     assert result.code == 2 and "2 of its 2 records are already in search 'medline'" in result.err
-    assert "searches/medline.nbib" in result.err and len(Review(root).search("medline").files) == 1
+    stored = screened.search("medline").files[0].path
+    assert f"searches/{stored}" in result.err and len(Review(root).search("medline").files) == 1
     same = cli("import", str(SAMPLES / "medline.nbib"), "--search", "medline", "--review", root)
     assert same.code == 0 and "nothing added" in same.out
     allowed = cli("import", str(again), "--search", "medline", "--allow-overlap", "--review", root)
@@ -583,7 +585,7 @@ def test_output_in_a_narrow_encoding_and_a_reader_that_stops_early(screened: Rev
 def test_an_export_whose_line_endings_git_converted_says_so(screened: Review, cli) -> None:
     assert ".gitattributes" in os.listdir(screened.root)
     assert "searches/** -text" in (screened.root / ".gitattributes").read_text()
-    raw = screened.root / "searches" / "medline.nbib"
+    raw = stored_export(screened, "medline")
     raw.write_bytes(raw.read_bytes().replace(b"\n", b"\r\n"))  # what core.autocrlf=true checks out
     result = cli("status", "--review", str(screened.root))
     assert result.code == 2 and "git converted them" in result.err and "searches/** -text" in result.err
@@ -714,7 +716,8 @@ def test_a_table_imported_before_column_generations_keeps_its_ids(cli, tmp_path:
     # check names the column the table's generation leaves unread, and where `columns` goes
     # (a git merge that kept that line once, after the markers, drops it from one entry).
     checked = cli("check", "--review", str(old))
-    assert "cohen.csv: read as at its import, its column(s) pubmedID are not read" in checked.out, checked
+    stored = Review(old).search("cohen").files[0].path
+    assert f"{stored}: read as at its import, its column(s) pubmedID are not read" in checked.out, checked
     assert "no `columns = 2`" in checked.out and "searches/cohen.toml" in checked.out
     assert "pubmedID" not in cli("check", "--review", str(root)).out
     status = json.loads(cli("status", "--json", "--review", str(old)).out)
@@ -751,4 +754,17 @@ def test_every_later_file_of_a_search_is_named_by_its_content(screened: Review, 
     result = cli("import", str(SAMPLES / "embase.ris"), "--search", "medline", "--review", root)
     assert result.code == 0, result
     digest = hashlib.sha256((SAMPLES / "embase.ris").read_bytes()).hexdigest()[:8]
-    assert [f.path for f in Review(root).search("medline").files] == ["medline.nbib", f"medline-{digest}.ris"]
+    first = screened.search("medline").files[0].path
+    assert first.startswith("medline-") and first.endswith(".nbib")
+    assert [f.path for f in Review(root).search("medline").files] == [first, f"medline-{digest}.ris"]
+
+
+def test_a_file_entry_without_its_import_time_is_warned_of(screened: Review, cli) -> None:
+    """A [[files]] entry that lost its `imported` line (a merge conflict resolved by hand) would
+    be counted as there before screening began, silently: check says so (attack helper)."""
+    toml = screened.root / "searches" / "medline.toml"
+    lines = toml.read_text().splitlines(True)
+    toml.write_text("".join(line for line in lines if not line.startswith("imported")))
+    checked = cli("check", "--review", str(screened.root))
+    assert checked.code == 0 and "files[0] has no `imported` time" in checked.out, checked
+    assert "restore the line from git" in checked.out

@@ -33,6 +33,7 @@ from .hostile.harness import (
     run_in_process,
     snapshot,
     snapshot_changes,
+    stored_name,
 )
 
 EXAMPLES = 25
@@ -190,7 +191,7 @@ def test_mutated_search_toml(base_review, steps):
 def test_mutated_raw_export_with_its_provenance(base_review, raw, steps):
     base, scratch = base_review
     search = raw.split(".")[0]
-    damage = damage_file(f"searches/{raw}", steps, provenance=f"searches/{search}.toml")
+    damage = damage_file(f"searches/{stored_name(raw, search)}", steps, provenance=f"searches/{search}.toml")
     assert_clean(check_example(base, scratch, damage, COMMANDS), steps)
 
 

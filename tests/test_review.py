@@ -11,7 +11,7 @@ import pytest
 
 from screener.review import Review
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, stored_export
 
 
 def test_init_writes_the_review(cli, tmp_path):
@@ -56,7 +56,7 @@ def test_review_found_from_a_subfolder(cli, review):
     sub = review.root / "searches"
     result = cli("import", str(SAMPLES / "wos.ciw"), "--search", "wos", cwd=sub)
     assert result.code == 0, result
-    assert (review.searches_dir / "wos.ciw").exists()
+    assert stored_export(Review(review.root), "wos").exists()
 
 
 def test_no_review_found(cli, tmp_path):
@@ -81,7 +81,8 @@ def test_import_keeps_raw_file_and_provenance(cli, review):
         str(review.root),
     )
     assert result.code == 0, result
-    stored = review.searches_dir / "embase.ris"
+    stored = stored_export(Review(review.root), "embase")
+    assert re.fullmatch(r"embase-[0-9a-f]{8}\.ris", stored.name), stored  # named by its content
     assert stored.read_bytes() == source.read_bytes()
     meta = tomllib.loads((review.searches_dir / "embase.toml").read_text())
     assert meta["database"] == "Embase"
@@ -125,9 +126,9 @@ def test_several_files_in_one_search(cli, review):
     )
     assert result.code == 0, result
     rows = json.loads(result.out)
-    # A later file is named by its content: two clones importing into one search never clash.
-    assert rows[0]["stored_as"] == "searches/ovid.ris"
-    assert re.fullmatch(r"searches/ovid-[0-9a-f]{8}\.ris", rows[1]["stored_as"]), rows
+    # Each file is named by its content: two clones importing into one search never clash.
+    assert all(re.fullmatch(r"searches/ovid-[0-9a-f]{8}\.ris", row["stored_as"]) for row in rows), rows
+    assert rows[0]["stored_as"] != rows[1]["stored_as"]
     search = review.search("ovid")
     assert search.record_count == 4 and len(search.files) == 2
 
@@ -199,10 +200,10 @@ def test_ids_stable_across_reimport_and_cache_rebuild(review):
 def test_edited_raw_file_is_detected(cli, review):
     review.import_file(SAMPLES / "wos.ciw", "wos")
     shutil.rmtree(review.cache_dir)
-    stored = review.searches_dir / "wos.ciw"
+    stored = stored_export(review, "wos")
     stored.write_text(stored.read_text().replace("PY 2006", "PY 2007"))
     result = cli("status", "--review", str(review.root))
-    assert result.code == 2 and "wos.ciw" in result.err and "changed after it was imported" in result.err
+    assert result.code == 2 and stored.name in result.err and "changed after it was imported" in result.err
     import pytest
 
     from screener.errors import ScreenerError

@@ -50,7 +50,15 @@ def search_data() -> dict[str, Any]:
         "source": "file",
         "query": "q",
         "date_searched": "2012-06-15",
-        "files": [{"path": "embase.ris", "format": "ris", "sha256": SHA, "records": 810}],
+        "files": [
+            {
+                "path": "embase.ris",
+                "format": "ris",
+                "sha256": SHA,
+                "records": 810,
+                "imported": "2024-03-01T10:00:00.000+00:00",
+            }
+        ],
     }
 
 

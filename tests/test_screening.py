@@ -347,6 +347,60 @@ def test_two_reviewers_two_clones_no_merge_conflict(tmp_path, screened):
         assert view.final[OSBORNE].decision == "include"
 
 
+def test_two_clones_each_starting_one_search_keep_both_exports(tmp_path, screened, cli):
+    """Two clones each import their own export into a new search of one name (an Embase export
+    split in two, one half each): the raw exports are named by their content, so git merges
+    them as two files and only the provenance conflicts; resolved as the message says (both
+    entries whole), the review holds both exports' records. Named `<search>.ris` in both, git
+    wrote conflict markers into a raw export and one clone's export was lost (attack helper)."""
+    remote = _publish(screened.root, tmp_path)
+    clones, imported = [], 0
+    for name, sample in (("a", "ovid.ris"), ("b", "cochrane.ris")):
+        _git(tmp_path, "clone", str(remote), name)
+        clone = Review(tmp_path / name)
+        imported += len(clone.import_file(SAMPLES / sample, "ovid-embase", database="Embase").parsed.records)
+        _git(clone.root, "add", "-A")
+        _git(clone.root, "commit", "-m", f"{name} imported")
+        clones.append(clone)
+    _git(clones[0].root, "push", "origin", "main")
+    merged = clones[1].root
+    who = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
+    pulled = subprocess.run(
+        ["git", *who, "pull", "--no-rebase", "origin", "main"],
+        cwd=merged,
+        capture_output=True,
+        text=True,
+    )
+    unmerged = _git(merged, "diff", "--name-only", "--diff-filter=U").stdout.split()
+    assert unmerged == ["searches/ovid-embase.toml"], pulled.stdout + pulled.stderr
+    stopped = cli("status", "--review", str(merged))
+    assert stopped.code == 2 and "unresolved git merge conflict" in stopped.err
+    ours = _git(merged, "show", ":2:searches/ovid-embase.toml").stdout
+    theirs = _git(merged, "show", ":3:searches/ovid-embase.toml").stdout
+    (merged / "searches" / "ovid-embase.toml").write_text(ours + "\n" + theirs[theirs.index("[[files]]") :])
+    review = Review(merged)
+    assert len(review.search("ovid-embase").files) == 2
+    assert len(review.records("ovid-embase")) == imported
+    assert cli("check", "--review", str(merged)).code == 0
+
+
+def test_two_entries_naming_one_export_with_other_contents_say_how_to_keep_both(tmp_path, screened, cli):
+    """An earlier screener named a search's first file `<search>.ris`: two clones each starting
+    the search stored two exports at one path, and git kept one. Both entries kept whole then
+    name one path with two sha256: said so, with how to get the other export back, never
+    "remove the repeated entry" (which drops the other export's records)."""
+    toml = screened.root / "searches" / "embase.toml"
+    text = toml.read_text()
+    entry = text[text.index("[[files]]") :]
+    other = entry.replace(screened.search("embase").files[0].sha256, "0" * 64)
+    toml.write_text(text + "\n" + other)
+    checked = cli("check", "--review", str(screened.root))
+    result = cli("status", "--review", str(screened.root))
+    assert checked.code == 1 and "files[1].path" in checked.out and "with another sha256" in checked.out
+    assert result.code == 2 and "files[1].path" in result.err and "with another sha256" in result.err
+    assert "git show :3:searches/" in result.err and "remove the repeated" not in result.err
+
+
 def test_ranked_order_learns_from_the_reviewers_own_decisions(tmp_path):
     from screener.ranking import Ranker, record_text
     from screener.records import Record

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,7 +19,7 @@ from screener.errors import ScreenerError
 from screener.search import EntrezClient, EntrezSettings, PubmedSearch, load_settings
 from screener.search.pubmed import _day, _last_run
 
-from .conftest import FIXTURES, SAMPLES, needs_shared
+from .conftest import FIXTURES, SAMPLES, needs_shared, stored_export
 from .eutils_server import (
     EutilsServer,
     FakePubmed,
@@ -171,7 +172,7 @@ def test_gives_up_with_a_clear_error_after_retries(review):
         with pytest.raises(ScreenerError, match="kept failing"):
             search.run()
     assert review.search("m") is None  # nothing half-written into searches/
-    assert not (review.searches_dir / "m.nbib").exists()
+    assert not list(review.searches_dir.glob("*.nbib"))
 
 
 def test_large_result_split_into_date_slices(review):
@@ -311,7 +312,7 @@ def test_cli_search_and_errors(cli, review, monkeypatch):
         )
         assert ok.code == 0, ok
         info = json.loads(ok.out)
-        assert info["records"] == 12 and info["stored_as"] == "searches/m.nbib"
+        assert info["records"] == 12 and re.fullmatch(r"searches/m-[0-9a-f]{8}\.nbib", info["stored_as"])
         assert review.search("m").query == "(neuroendocrine[tiab]) AND liver"
         again = cli("search", "pubmed", "--search", "m", "--query", "q", "--review", str(review.root))
         assert again.code == 2 and "exists already" in again.err
@@ -397,7 +398,7 @@ def test_cli_unreachable_server_one_line_within_seconds(review, tmp_path):
     lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert lines and "cannot reach NCBI E-utilities" in lines[0] and "refused" in lines[0]
     assert "Traceback" not in done.stderr
-    assert review.search("m") is None and not (review.searches_dir / "m.nbib").exists()
+    assert review.search("m") is None and not list(review.searches_dir.glob("*.nbib"))
 
 
 @pytest.mark.parametrize(
@@ -587,12 +588,12 @@ def _medline_file(tmp_path, name: str, first: int, count: int = 2):
 
 
 def test_search_never_replaces_a_file_another_search_owns(review, tmp_path):
-    """Search x's second file is x-<hash>.nbib; a new search of that name stores its records
-    beside it."""
+    """Search x's files are x-<hash>.nbib; a new search of that name stores its records
+    beside them."""
     review.import_file(_medline_file(tmp_path, "a.nbib", 90000001), "x")
     review.import_file(_medline_file(tmp_path, "b.nbib", 90000011), "x")
     second = review.search("x").files[1].path
-    assert review.search("x").files[0].path == "x.nbib" and second.startswith("x-")
+    assert review.search("x").files[0].path.startswith("x-") and second.startswith("x-")
     before = (review.searches_dir / second).read_bytes()
     name = second.removesuffix(".nbib")
     with EutilsServer(FakePubmed(generate_records(3))) as server:
@@ -660,7 +661,7 @@ def test_efetch_body_not_utf8_is_kept_with_a_replacement_character(review):
     titles = [r.title for r in review.records("m")]
     assert len(titles) == 5 and sum("Caf\ufffd" in t for t in titles) == 1
     assert any("not UTF-8" in m for m in messages), messages
-    assert (review.searches_dir / "m.nbib").read_bytes().decode("utf-8")
+    assert stored_export(review, "m").read_bytes().decode("utf-8")
 
 
 def test_http_error_body_reaches_the_terminal_cleaned(cli, review, monkeypatch):
@@ -723,7 +724,7 @@ def test_server_text_never_breaks_the_terminal_or_the_files(cli, review, monkeyp
     assert "Traceback" not in result.err and "internal error" not in result.err.lower()
     if expect:  # the count "[/x]" printed in the retry lines as text, then one line
         assert result.code == 2 and expect in result.err and "[/x]" in result.err
-        assert not (review.searches_dir / "pm.nbib").exists()
+        assert not list(review.searches_dir.glob("*.nbib"))
     else:  # the control character cleaned out: stored, and the review still checks
         assert result.code == 0, result.err
         assert "\x9b" not in review.search("pm").pubmed["query_translation"]

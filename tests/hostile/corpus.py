@@ -27,7 +27,16 @@ from typing import Any
 
 import tomli_w
 
-from .harness import CONFLICT_RECORD, OPEN_RECORD, SAMPLES, Ctx, Outcome, json_problem, run_in_process
+from .harness import (
+    CONFLICT_RECORD,
+    OPEN_RECORD,
+    SAMPLES,
+    Ctx,
+    Outcome,
+    json_problem,
+    run_in_process,
+    stored_name,
+)
 
 ANY = frozenset((0, 2))
 OK = frozenset((0,))
@@ -532,12 +541,12 @@ def review_toml_cases() -> Iterable[Case]:
 
 
 EMBASE_TOML = "searches/embase.toml"
-EMBASE_RAW = "searches/embase.ris"
+EMBASE_RAW = f"searches/{stored_name('embase.ris', 'embase')}"
 CACHE = "@CACHE@"  # the review's folder in the user's cache
 
 
 def searches_cases() -> Iterable[Case]:
-    damaged = ("embase.toml", "embase.ris", "searches")
+    damaged = ("embase.toml", EMBASE_RAW.removeprefix("searches/"), "searches")
     commands = [
         cmd("status"),
         cmd("prisma", "--format", "json"),
@@ -630,7 +639,7 @@ def searches_cases() -> Iterable[Case]:
     yield case(
         "raw-edited-no-cache",
         steps(edit_bytes(EMBASE_RAW, lambda b: b.replace(b"Osborne", b"0sborne")), remove(CACHE)),
-        commands=[*commands, cmd("dedup", expect=REFUSED, mentions="embase.ris")],
+        commands=[*commands, cmd("dedup", expect=REFUSED, mentions=EMBASE_RAW.removeprefix("searches/"))],
     )
     yield case(
         "raw-symlink-outside",

@@ -44,6 +44,13 @@ BASE_IMPORTS = (
 OPEN_RECORD = "pmid:18345317"
 CONFLICT_RECORD = "pmid:16511671"  # alice includes it, bob excludes it
 
+
+def stored_name(sample: str, search: str) -> str:
+    """The name `import` stores a sample under in searches/: the search and its content's hash."""
+    digest = hashlib.sha256((SAMPLES / sample).read_bytes()).hexdigest()[:8]
+    return f"{search}-{digest}{Path(sample).suffix}"
+
+
 # A subprocess case may not use more memory than this (reading /dev/zero must fail, not swap).
 SUBPROCESS_MEMORY = 4 << 30
 

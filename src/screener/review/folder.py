@@ -389,7 +389,7 @@ class Review:
         if current.files and not (updating and by_update) and not allow_overlap:
             self._refuse_repeated_export(current, parsed, path)
         stored = self._stray_export_name(path) or self.free_file_name(
-            search, EXTENSIONS[parsed.format], parsed.sha256, later=bool(current.files or current.removed)
+            search, EXTENSIONS[parsed.format], parsed.sha256
         )
         data = parsed.data if parsed.data is not None else Path(path).read_bytes()
         if hashlib.sha256(data).hexdigest() != parsed.sha256:
@@ -568,13 +568,13 @@ class Review:
             return None
         return name if name_problem(name, MAX_FILE_NAME) is None else None
 
-    def free_file_name(self, search: str, extension: str, sha256: str = "", later: bool = False) -> str:
+    def free_file_name(self, search: str, extension: str, sha256: str = "") -> str:
         """A file name in searches/ that no file has and no search lists (a listed file that
-        went missing keeps its name: restoring it from git must not clash). A search's later
-        files (`later`: it has a file already) are named by their content (`<search>-<sha256[:8]>`)
-        when `sha256` is given: two clones that each import a file into one search store two
-        names, which git merges, where `<search>-2` in both, or `<search>.ris` beside a first
-        `<search>.csv`, made an add/add conflict inside a raw export."""
+        went missing keeps its name: restoring it from git must not clash). An export is named
+        by its content (`<search>-<sha256[:8]>`) when `sha256` is given: two clones that each
+        import a file into one search, or each start a search of one name, store two names,
+        which git merges, where `<search>.ris` in both made an add/add conflict inside a raw
+        export (and resolving it kept one clone's export only)."""
         self.searches_dir.mkdir(parents=True, exist_ok=True)
         listed = self._listed_names()
 
@@ -582,12 +582,10 @@ class Review:
             path = self.searches_dir / candidate
             return path.exists() or path.is_symlink() or candidate.lower() in listed
 
-        candidate = f"{search}{extension}"
-        if (later or taken(candidate)) and sha256:
-            candidate = f"{search}-{sha256[:8].lower()}{extension}"
-        n = 2
+        stem = f"{search}-{sha256[:8].lower()}" if sha256 else search
+        candidate, n = f"{stem}{extension}", 2
         while taken(candidate):
-            candidate = f"{search}-{n}{extension}"
+            candidate = f"{stem}-{n}{extension}"
             n += 1
         return candidate
 

@@ -10,7 +10,7 @@ from typing import Any
 from ..importers import FORMATS
 from ..names import MAX_FILE_NAME, check_name, rule_text
 from .context import Checked, Context
-from .describe import each_once, found
+from .describe import each_once, found, shown
 from .pathnames import Name
 from .specs import Choice, Date, Integer, PubmedDate, Sha256, Text, Timestamp
 from .tables import Table, Tables
@@ -122,11 +122,39 @@ def check_search(data: dict[str, Any], path: Path) -> Checked:
             f"is {found(out['name'])}, but the file is {path.name}",
             f'a search is named by its file: write name = "{path.stem}" (or remove the key)',
         )
-    each_once(
-        ctx,
-        out.get("files", []),
-        "files",
-        "path",
-        "remove the repeated [[files]] entry: its records would count twice",
-    )
+    files = out.get("files", [])
+    _no_clashing_exports(ctx, files, path.stem)
+    repeat = "remove the repeated [[files]] entry: its records would count twice"
+    each_once(ctx, files, "files", "path", repeat)
+    for i, entry in enumerate(files):
+        if "imported" not in entry:  # lost while resolving a merge by hand, say
+            ctx.warnings.append(
+                f"{path}: files[{i}] has no `imported` time, so the stopping rule cannot tell whether "
+                f"{entry['path']} came after screening began and counts it as before (restore the line "
+                "from git)"
+            )
     return Checked(out, ctx.warnings)
+
+
+def _no_clashing_exports(ctx: Context, files: list[dict[str, Any]], search: str) -> None:
+    """Two entries naming one path with other contents: two clones each stored their own export
+    under one name (an earlier screener named a search's first file `<search>.<ext>`), and git
+    kept one of them. Removing the repeated entry, as for a true repeat, would drop the other
+    export and its records; it is still in the other clone's commit."""
+    first: dict[str, int] = {}
+    for i, entry in enumerate(files):
+        earlier = first.setdefault(entry["path"], i)
+        if earlier == i or files[earlier].get("sha256") == entry.get("sha256"):
+            continue
+        name = entry["path"]
+        _, dot, extension = name.rpartition(".")
+        kept_as = f"{search}-{str(entry.get('sha256', ''))[:8]}{dot}{extension}" if dot else f"{name}-2"
+        raise ctx.error(
+            f"files[{i}].path",
+            f"{shown(name)} is files[{earlier}].path too, with another sha256: two clones each stored "
+            "their own export under this name, and the folder holds only one of them",
+            f"keep both: save the export the file does not match under its own name (during the merge "
+            f"'git show :3:searches/{name} > searches/{kept_as}', after it 'git show <the other clone's "
+            f"commit>:searches/{name} > searches/{kept_as}'), set that entry's path to it, then run "
+            "'screener check'",
+        )

@@ -453,8 +453,8 @@ class PubmedSearch:
         files = []
         if chunks:  # a query with no hits is a search with no file, not an empty export
             body = ("\n\n".join(chunks) + "\n").encode("utf-8")
-            # Never NAME.nbib blindly: search x's second file is x-<sha256[:8]>.nbib, beside a
-            # new search of that name.
+            # Named by its content (x-<sha256[:8]>.nbib): two clones searching under one name
+            # never store two exports at one path.
             stored = self.review.free_file_name(self.name, ".nbib", hashlib.sha256(body).hexdigest())
             atomic_write_beneath(self.review.searches_dir / stored, body)
             files.append(
