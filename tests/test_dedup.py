@@ -523,6 +523,13 @@ def test_cli_review_report_and_decisions(cli, review):
     append_decision(review.labels_dir / "dedup.csv", medline_id, embase_id, "different", "carol")
     again = json.loads(cli("--review", str(review.root), "dedup", "--json").out)
     assert again["duplicates_removed"] == 0
+    # Two copies sharing their id (one DOI in two searches) are told apart by where they are.
+    other = review.root.parent / "embase-again.ris"  # another export of the same records
+    other.write_bytes((SAMPLES / "embase.ris").read_bytes() + b"\n")
+    review.import_file(other, "embase-again", database="Embase", allow_overlap=True)
+    assert cli("--review", str(review.root), "dedup", "--pairs-out", str(pairs)).code == 0
+    shared = [p for p in csv.DictReader(pairs.open()) if p["id_1"] == p["id_2"]]
+    assert shared and all({p["search_1"], p["search_2"]} == {"embase", "embase-again"} for p in shared)
 
 
 def test_interactive_pair_review_in_a_terminal(review):

@@ -220,16 +220,29 @@ def _write_pairs(path: Path, result: Any, rename: dict[str, str] | None) -> None
     def name(record_id: str) -> str:
         return rename.get(record_id, record_id) if rename else record_id
 
-    searches: dict[str, str] = {}
+    first_of: dict[str, str] = {}  # id -> the search of its first record
     if rename is None:
         for record in result.records:
-            searches.setdefault(record.id, record.search)  # an id twice: the copy found first
+            first_of.setdefault(record.id, record.search)
+
+    def search(pair: Any, second: bool) -> dict[str, str]:
+        """The search the pair's record came from, by its position (two copies of one DOI in
+        two searches share their id), else its id's first record's."""
+        if rename is not None:
+            return {}
+        index = pair.index_2 if second else pair.index_1
+        if 0 <= index < len(result.records):
+            found = result.records[index].search
+        else:
+            found = first_of.get(pair.id_2 if second else pair.id_1, "")
+        return {f"search_{2 if second else 1}": found}
+
     rows = [
         {
             "id_1": name(p.id_1),
-            **({"search_1": searches.get(p.id_1, "")} if searches else {}),
+            **search(p, False),
             "id_2": name(p.id_2),
-            **({"search_2": searches.get(p.id_2, "")} if searches else {}),
+            **search(p, True),
             "label": p.label,
             "same_study": "yes" if together else "no",
             "title": round(p.title, 1),
