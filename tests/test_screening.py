@@ -384,6 +384,32 @@ def test_two_clones_each_starting_one_search_keep_both_exports(tmp_path, screene
     assert cli("check", "--review", str(merged)).code == 0
 
 
+def test_a_search_conflict_resolved_by_deleting_the_markers_is_refused(tmp_path, screened, cli):
+    """Two clones start one search with other databases: deleting git's marker lines, as a git
+    tutorial says, leaves one side's search lines (database, date_searched) inside the other's
+    [[files]] entry, where date_searched would date that file wrongly. Refused, naming the key
+    and where the lines go (new-user helper: check said OK)."""
+    remote = _publish(screened.root, tmp_path)
+    sides = (("a", "ovid.ris", "Embase", "2025-01-01"), ("b", "cochrane.ris", "Embase.com", "2025-02-01"))
+    for name, sample, database, searched in sides:
+        _git(tmp_path, "clone", str(remote), name)
+        clone = Review(tmp_path / name)
+        clone.import_file(SAMPLES / sample, "ovid-embase", database=database, date_searched=searched)
+        _git(clone.root, "add", "-A")
+        _git(clone.root, "commit", "-m", f"{name} imported")
+    _git(tmp_path / "a", "push", "origin", "main")
+    merged = tmp_path / "b"
+    who = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", *who, "pull", "--no-rebase", "origin", "main"], cwd=merged, capture_output=True)
+    toml = merged / "searches" / "ovid-embase.toml"
+    markers = ("<<<<<<<", "=======", ">>>>>>>")
+    kept = [line for line in toml.read_text().splitlines(True) if not line.startswith(markers)]
+    toml.write_text("".join(kept))
+    checked = cli("check", "--review", str(merged))
+    assert checked.code != 0 and "is a search's key inside a file's entry" in checked.out, checked
+    assert "above the first [[files]] line" in checked.out
+
+
 def test_two_entries_naming_one_export_with_other_contents_say_how_to_keep_both(tmp_path, screened, cli):
     """An earlier screener named a search's first file `<search>.ris`: two clones each starting
     the search stored two exports at one path, and git kept one. Both entries kept whole then

@@ -159,8 +159,10 @@ def _check_searches(review, report: CheckReport) -> bool:  # noqa: ANN001
                 )
             elif path.suffix.lower() in exports and name not in listed and path.is_file():
                 report.problems.append(
-                    f"searches/{name}: an export no search lists (left by an interrupted import?); "
-                    "delete it, or import it again with 'screener import'"
+                    f"searches/{name}: an export no search lists: another clone's, whose [[files]] "
+                    "entry was lost resolving a merge (restore the entry from the other side: 'git log "
+                    "-p -- searches/'), or left by an interrupted import (import it again, 'screener "
+                    f"import searches/{name} --search NAME', or delete it)"
                 )
     return ok
 

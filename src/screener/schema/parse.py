@@ -34,10 +34,11 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
                 "holds an unresolved git merge conflict",
                 path=path,
                 line=text.count("\n", 0, marker.start()) + 1,
-                hint="keep what both sides need (for a search: both sides' entries whole, each "
-                "under its own [[files]] line, with the lines git kept once after >>>>>>> in "
-                "each), delete the <<<<<<<, ======= and >>>>>>> lines, run 'screener check', "
-                "then 'git add' the file",
+                hint="keep what both sides need (for a search: one copy of its own lines, name, "
+                "database, date_searched..., above the first [[files]] line, then each side's "
+                "[[files]] entries whole, each under its own [[files]] line; lines git kept once, "
+                "before <<<<<<< or after >>>>>>>, belong to both sides), delete the <<<<<<<, "
+                "======= and >>>>>>> lines, run 'screener check', then 'git add' the file",
             ) from None
         line = re.search(r"line (\d+)", str(exc))
         raise ScreenerError(

@@ -109,6 +109,7 @@ SEARCH = Table(
 def check_search(data: dict[str, Any], path: Path) -> Checked:
     """searches/NAME.toml's contents checked; its name must be the file's own (NAME)."""
     ctx = Context(path, SEARCH)
+    _no_search_lines_in_files(ctx, data)
     check_name(
         path.stem,
         "search file name",
@@ -134,6 +135,34 @@ def check_search(data: dict[str, Any], path: Path) -> Checked:
                 "from git)"
             )
     return Checked(out, ctx.warnings)
+
+
+# A search's own keys: in a [[files]] entry they are lines a merge left in the wrong table.
+_SEARCH_ONLY = ("name", "database", "source", "kind", "query", "notes")
+
+
+def _no_search_lines_in_files(ctx: Context, data: dict[str, Any]) -> None:
+    """A search's own key inside a [[files]] entry: a merge conflict between two clones that each
+    started the search, resolved by deleting git's markers, put one side's search lines (name,
+    database, its date) under the other side's file entry, where `date_searched` is a file's key
+    too and would date that file wrongly. Refused, naming the line's place and what to do."""
+    for table in ("files", "removed"):
+        entries = data.get(table)
+        if not isinstance(entries, list):
+            continue
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                continue
+            stray = [key for key in _SEARCH_ONLY if key in entry]
+            if stray:
+                raise ctx.error(
+                    f"{table}[{i}].{stray[0]}",
+                    "is a search's key inside a file's entry: lines of a merged search file are "
+                    "in the wrong table (a conflict resolved by deleting git's markers?)",
+                    "move the search's lines (name, database, date_searched, query, ...; one value "
+                    "of each) above the first [[files]] line, keep each side's [[files]] entry whole "
+                    "under its own [[files]] line, then run 'screener check'",
+                )
 
 
 def _no_clashing_exports(ctx: Context, files: list[dict[str, Any]], search: str) -> None:
