@@ -530,6 +530,8 @@ def test_cli_review_report_and_decisions(cli, review):
     assert cli("--review", str(review.root), "dedup", "--pairs-out", str(pairs)).code == 0
     shared = [p for p in csv.DictReader(pairs.open()) if p["id_1"] == p["id_2"]]
     assert shared and all({p["search_1"], p["search_2"]} == {"embase", "embase-again"} for p in shared)
+    files = {review.search(name).files[0].path for name in ("embase", "embase-again")}
+    assert all({p["file_1"], p["file_2"]} == files for p in shared)  # the export to open
 
 
 def test_interactive_pair_review_in_a_terminal(review):

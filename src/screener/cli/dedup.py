@@ -136,7 +136,7 @@ def dedup(
             with err_console.status("Deduplicating again with your decisions"):
                 outcome = dd.dedup_review(review, keep_distinct_pairs=bool(pairs_out))
     if pairs_out:
-        _write_pairs(pairs_out, outcome.result, None)
+        _write_pairs(pairs_out, outcome.result, None, [f.path for _, f, _ in review.record_files()])
     from ..dedup.split_ids import record_splits
     from ..screening.split_ids import carry_decisions as carry
     from ..screening.split_ids import carry_plan, split_ids
@@ -213,41 +213,43 @@ def _print_splits(splits: list[Any], plan: list[Any], carried: int) -> None:
         )
 
 
-def _write_pairs(path: Path, result: Any, rename: dict[str, str] | None) -> None:
-    """Every pair compared, with the outcome and why; in a review, each record's search beside
-    its id (which export a person opens to look at it)."""
+def _write_pairs(
+    path: Path, result: Any, rename: dict[str, str] | None, files: list[str] | None = None
+) -> None:
+    """Every pair compared, with the outcome and why; in a review (`files`: the stored file of
+    each record of result.records), each record's search and file beside its id: which export
+    a person opens to look at it. A score that was not computed (no abstract on one side, a
+    person's decision) is left blank."""
 
     def name(record_id: str) -> str:
         return rename.get(record_id, record_id) if rename else record_id
 
-    first_of: dict[str, str] = {}  # id -> the search of its first record
-    if rename is None:
-        for record in result.records:
-            first_of.setdefault(record.id, record.search)
-
-    def search(pair: Any, second: bool) -> dict[str, str]:
-        """The search the pair's record came from, by its position (two copies of one DOI in
-        two searches share their id), else its id's first record's."""
-        if rename is not None:
+    def where(pair: Any, second: bool) -> dict[str, str]:
+        """By the record's position: two copies of one DOI in two searches share their id."""
+        if files is None:
             return {}
         index = pair.index_2 if second else pair.index_1
-        if 0 <= index < len(result.records):
-            found = result.records[index].search
-        else:
-            found = first_of.get(pair.id_2 if second else pair.id_1, "")
-        return {f"search_{2 if second else 1}": found}
+        known = 0 <= index < len(result.records)
+        side = "2" if second else "1"
+        return {
+            f"search_{side}": result.records[index].search if known else "",
+            f"file_{side}": files[index] if known and index < len(files) else "",
+        }
+
+    def score(value: float) -> float | str:
+        return round(value, 1) if value >= 0 else ""
 
     rows = [
         {
             "id_1": name(p.id_1),
-            **search(p, False),
+            **where(p, False),
             "id_2": name(p.id_2),
-            **search(p, True),
+            **where(p, True),
             "label": p.label,
             "same_study": "yes" if together else "no",
-            "title": round(p.title, 1),
-            "authors": round(p.authors, 1),
-            "abstract": round(p.abstract, 1),
+            "title": score(p.title),
+            "authors": score(p.authors),
+            "abstract": score(p.abstract),
             "decided_by": p.decided_by,
             "explanation": explanation,
         }
