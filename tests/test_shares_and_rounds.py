@@ -465,6 +465,21 @@ def test_simulate_with_n_stop_says_the_run_was_cut(cli, tmp_path) -> None:
     assert full["metrics_note"] == "" and "cut_at" not in full["runs"][0]
 
 
+def test_every_record_is_screened_is_said_only_when_every_round_is() -> None:
+    """Round 1's rule says stop with records of it unscreened, round 2 is fully screened: the
+    statement is round 1's "says stop", not round 2's "every record is screened" (new-user
+    helper: said with 5 round-1 records still waiting for a vote)."""
+    from screener.ranking.stopping import rounds_estimate
+
+    first = [1] * 20 + [0] * 250  # a long flat tail: the rule says stop with 30 records left
+    estimate = rounds_estimate([(1, first, 300), (2, [0] * 5, 5)])
+    text = estimate.describe()
+    assert estimate.safe_to_stop and "round 1 (300 records" in text, text
+    assert "every record is screened" not in text and "says stop" in text
+    done = rounds_estimate([(1, first + [0] * 30, 300), (2, [0] * 5, 5)]).describe()
+    assert "round 2 (5 records)" in done and "every record is screened" in done, done
+
+
 def test_a_statement_names_the_groups_judged_after_it() -> None:
     """Round 1 not done, 60 records imported late: the statement covers 'the records screening
     began with' (no update: no 'round 1'), and says the late group comes next (new-user

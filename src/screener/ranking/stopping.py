@@ -239,7 +239,8 @@ def rounds_estimate(
     records in the order they were made, 1 relevant, its records), by round. An update's records
     were never in the ranking that the earlier rounds' curve came from, so that curve says nothing
     about them: each round is judged on its own, and what is said is the first round the rule
-    does not say stop for (else the last), named with its records, so nobody is told to stop
+    does not say stop for (else the first not fully screened, else the last), named with its
+    records, so nobody is told to stop
     before screening any of a round's records. A group named by a string instead of a round
     number (screening.late_arrivals) is judged on its own the same way. `scope` names the
     records when they are not every record of the stage ("your share")."""
@@ -248,13 +249,16 @@ def rounds_estimate(
         estimate = live_estimate([], 0, ranked=ranked)
         estimate.covers = f"{scope} (0 records)" if scope else ""
         return estimate
-    chosen = rounds[-1]
+    chosen = None
     estimates = {}
     for entry in rounds:
         estimates[entry[0]] = live_estimate(entry[1], entry[2], ranked=ranked)
         if not estimates[entry[0]].safe_to_stop:
             chosen = entry
             break
+    if chosen is None:  # stop, for every round: said of one not fully screened, if any, so that
+        # "every record is screened" is never said of the last round while an earlier one is not
+        chosen = next((entry for entry in rounds if len(entry[1]) < entry[2]), rounds[-1])
     number, _, total = chosen
     estimate = estimates[number]
     where = scope
