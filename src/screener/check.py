@@ -121,10 +121,13 @@ def _check_searches(review, report: CheckReport) -> bool:  # noqa: ANN001
         return False
     ok = True
     listed: set[str] = set()
+    removed = {str(entry.get("path", "")): search.name for search in searches for entry in search.removed}
+    holders: dict[str, list[str]] = {}  # sha256 -> the stored files holding that export
     for search in searches:
         report.warnings.extend(getattr(search, "warnings", []))
         for file in search.files:
             listed.add(file.path)
+            holders.setdefault(file.sha256, []).append(f"searches/{file.path}")
             try:
                 data = review.verify_raw_file(search, file)  # hashed afresh, whatever the cache says
                 review.load_file_records(search, file)
@@ -146,6 +149,14 @@ def _check_searches(review, report: CheckReport) -> bool:  # noqa: ANN001
             except ScreenerError as exc:
                 report.problems.append(str(exc))
                 ok = False
+    for files in holders.values():
+        if len(files) > 1:  # one clone refuses this; two clones importing one download under two
+            # search names merge cleanly
+            report.problems.append(
+                f"{' and '.join(files)} are one export (one sha256), listed by two searches: its records "
+                f"are identified twice; remove one ('screener import --remove {files[-1]}')"
+            )
+            ok = False
     searches_dir = review.root / "searches"
     if searches_dir.is_dir() and not searches_dir.is_symlink():
         exports = set(EXTENSIONS.values())
@@ -156,6 +167,11 @@ def _check_searches(review, report: CheckReport) -> bool:  # noqa: ANN001
             if name.endswith(LEFTOVER_SUFFIXES) and name.startswith("."):
                 report.problems.append(
                     f"searches/{name}: a temporary file left by an interrupted command; delete it"
+                )
+            elif path.suffix.lower() in exports and name in removed and path.is_file():
+                report.problems.append(
+                    f"searches/{name}: an export search {removed[name]!r} removed (under [[removed]]), "
+                    "back in the folder: delete it (git keeps it)"
                 )
             elif path.suffix.lower() in exports and name not in listed and path.is_file():
                 report.problems.append(

@@ -255,4 +255,7 @@ def _write_pairs(
         }
         for p, (together, explanation) in zip(result.pairs, result.pair_outcomes(), strict=True)
     ]
-    write_csv(path, list(rows[0]) if rows else ["id_1", "id_2", "label", "same_study", "explanation"], rows)
+    where_columns = ["id_1", "search_1", "file_1", "id_2", "search_2", "file_2"]
+    sides = ["id_1", "id_2"] if files is None else where_columns
+    header = [*sides, "label", "same_study", "title", "authors", "abstract", "decided_by", "explanation"]
+    write_csv(path, header, rows)

@@ -500,16 +500,21 @@ class Review:
         from ..names import inside
 
         wanted = name.removeprefix("searches/").removeprefix("./searches/")
+        by_path = wanted != name  # searches/NAME: the stored name only
         with self.lock():
             matches = [
                 (s, f)
                 for s in self.searches()
                 if search is None or s.name == search
                 for f in s.files
-                if wanted in (f.path, f.original_name)
+                if wanted == f.path or (not by_path and wanted == f.original_name)
             ]
+            # A stored name alone is that file; one that is also another file's imported name (an
+            # older screener stored `embase.csv`, a new download of that name is content-named)
+            # is ambiguous: the user undoing the import just made would remove the old export.
             stored = [(s, f) for s, f in matches if f.path == wanted]
-            matches = stored or matches
+            if len(stored) == len(matches) or by_path:
+                matches = stored
             if not matches:
                 listed = ", ".join(f.path for s in self.searches() for f in s.files) or "none"
                 raise ScreenerError(
@@ -520,7 +525,7 @@ class Review:
                 raise ScreenerError(
                     f"{name!r} names {len(matches)} imported files "
                     f"({', '.join('searches/' + f.path for _, f in matches)})",
-                    hint="give the stored name of the one to remove",
+                    hint="give the stored name of the one to remove, with searches/ before it",
                 )
             owner, file = matches[0]
             if owner.source == "pubmed":

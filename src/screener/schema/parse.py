@@ -38,7 +38,8 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
                 "database, date_searched..., above the first [[files]] line, then each side's "
                 "[[files]] entries whole, each under its own [[files]] line; lines git kept once, "
                 "before <<<<<<< or after >>>>>>>, belong to both sides), delete the <<<<<<<, "
-                "======= and >>>>>>> lines, run 'screener check', then 'git add' the file",
+                "======= and >>>>>>> lines (and, in git's diff3 style, the ||||||| line with the "
+                "lines below it up to =======), run 'screener check', then 'git add' the file",
             ) from None
         line = re.search(r"line (\d+)", str(exc))
         raise ScreenerError(
@@ -64,7 +65,7 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
 
 
 # The lines git writes around the two sides of a conflict it cannot merge.
-_CONFLICT_MARKER = re.compile(r"^(?:<{7}|>{7})(?: |$)", re.MULTILINE)
+_CONFLICT_MARKER = re.compile(r"^(?:<{7}|>{7}|\|{7})(?: |$)", re.MULTILINE)  # ||||||| : diff3 style
 
 # A dotted key (bare or quoted parts) at a line start, a table header or inside an inline table.
 _KEY_PART = r"""(?>[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')[ \t]*+\.[ \t]*+"""

@@ -125,6 +125,7 @@ def check_search(data: dict[str, Any], path: Path) -> Checked:
         )
     files = out.get("files", [])
     _no_clashing_exports(ctx, files, path.stem)
+    _merged_entries_agree(ctx, files, out.get("removed", []))
     repeat = "remove the repeated [[files]] entry: its records would count twice"
     each_once(ctx, files, "files", "path", repeat)
     for i, entry in enumerate(files):
@@ -137,8 +138,51 @@ def check_search(data: dict[str, Any], path: Path) -> Checked:
     return Checked(out, ctx.warnings)
 
 
-# A search's own keys: in a [[files]] entry they are lines a merge left in the wrong table.
-_SEARCH_ONLY = ("name", "database", "source", "kind", "query", "notes")
+# A search's own keys: in a [[files]] entry they are lines a merge left in the wrong table
+# (`notes`, natural beside a removed file's reason, stays an unknown key, ignored).
+_SEARCH_ONLY = ("name", "database", "source", "kind", "query")
+
+
+def _merged_entries_agree(ctx: Context, files: list[dict[str, Any]], removed: list[dict[str, Any]]) -> None:
+    """What only a merge of two clones' search files makes, each refused before it counts: one
+    export listed twice (two stored names, one sha256: its records counted twice), a file both
+    listed and removed (one clone removed it, the other's lines kept it), and a date on a file
+    of the search's first round (screener dates only an update's files: the other clone's
+    search date, left in this entry when git's markers were deleted, would date it)."""
+    by_sha: dict[str, int] = {}
+    for i, entry in enumerate(files):
+        earlier = by_sha.setdefault(str(entry.get("sha256", "")), i)
+        if earlier != i and entry["path"] != files[earlier]["path"]:
+            raise ctx.error(
+                f"files[{i}].sha256",
+                f"is files[{earlier}].sha256 too: {shown(entry['path'])} and {shown(files[earlier]['path'])} "
+                "are one export, and its records would count twice",
+                f"remove one: screener import --remove searches/{entry['path']}",
+            )
+    removed_paths = {str(entry.get("path", "")): j for j, entry in enumerate(removed)}
+    for i, entry in enumerate(files):
+        j = removed_paths.get(entry["path"])
+        if j is not None:
+            reason = removed[j].get("reason") or "no reason given"
+            raise ctx.error(
+                f"files[{i}].path",
+                f"{shown(entry['path'])} is removed[{j}].path too (removed: {reason}): a merge kept one "
+                "clone's [[files]] entry beside the other's removal",
+                "if the removal stands, delete this [[files]] entry (and the file); if not, delete the "
+                "[[removed]] entry; then run 'screener check'",
+            )
+    first_round = min((int(entry.get("round", 1)) for entry in files), default=1)
+    for i, entry in enumerate(files):
+        if entry.get("date_searched") and int(entry.get("round", 1)) == first_round:
+            raise ctx.error(
+                f"files[{i}].date_searched",
+                "dates a file of the search's first round, which screener never does (only an "
+                "update's files have their own date): most likely the other clone's search date, "
+                "left in this entry when git's conflict markers were deleted",
+                "keep one date_searched above the first [[files]] line and delete this one; check "
+                "that each [[files]] entry kept its own lines (columns, empty, ...), then run "
+                "'screener check'",
+            )
 
 
 def _no_search_lines_in_files(ctx: Context, data: dict[str, Any]) -> None:
@@ -181,9 +225,9 @@ def _no_clashing_exports(ctx: Context, files: list[dict[str, Any]], search: str)
         raise ctx.error(
             f"files[{i}].path",
             f"{shown(name)} is files[{earlier}].path too, with another sha256: two clones each stored "
-            "their own export under this name, and the folder holds only one of them",
-            f"keep both: save the export the file does not match under its own name (during the merge "
-            f"'git show :3:searches/{name} > searches/{kept_as}', after it 'git show <the other clone's "
-            f"commit>:searches/{name} > searches/{kept_as}'), set that entry's path to it, then run "
-            "'screener check'",
+            "their own export under this name (during the merge git wrote its markers into it)",
+            f"keep both: the two clones' exports are 'git show :2:searches/{name}' and 'git show "
+            f":3:searches/{name}' during the merge ('git show <each clone's commit>:searches/{name}' "
+            f"after it); save the one whose sha256 is files[{i}]'s as searches/{kept_as} and set "
+            f"files[{i}].path to it, restore the other as searches/{name}, then run 'screener check'",
         )
