@@ -125,9 +125,9 @@ def check_search(data: dict[str, Any], path: Path) -> Checked:
         )
     files = out.get("files", [])
     _no_clashing_exports(ctx, files, path.stem)
-    _merged_entries_agree(ctx, files, out.get("removed", []))
     repeat = "remove the repeated [[files]] entry: its records would count twice"
     each_once(ctx, files, "files", "path", repeat)
+    _merged_entries_agree(ctx, files, out.get("removed", []))
     for i, entry in enumerate(files):
         if "imported" not in entry:  # lost while resolving a merge by hand, say
             ctx.warnings.append(

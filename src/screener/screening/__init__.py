@@ -330,7 +330,7 @@ def _file_arrivals(review) -> tuple[dict[str, float], dict[int, float]]:  # noqa
 
 def study_arrivals(review, records: list[Record], member_of: dict[str, str]) -> Arrivals:  # noqa: ANN001
     """For late_arrivals, what it needs of every record: `records` are review.records() with
-    the ids member_of has (labels/ids.csv's split ids in place). A study is late when its
+    the ids member_of has (deduplication's records: the ids it splits in place). A study is late when its
     earliest copy came after its round's screening began: its round is its earliest copy's
     (study_rounds), and a copy a later round's file brought again was in none of that round's
     ranking either. Only the studies that could ever be late are kept: not those with a copy
@@ -396,8 +396,8 @@ def late_arrivals(  # noqa: ANN001 - Review
             if first_file.get(number, math.inf) <= moment < began.get(number, math.inf):
                 began[number] = moment
 
-    def late(when: float | None, number: int) -> bool:
-        return when is not None and when > began.get(number, math.inf)
+    def late(when: float, number: int) -> bool:
+        return when > began.get(number, math.inf)
 
     # Only a file that came after some round's screening began can hold a late copy.
     first_began = min(began.values(), default=math.inf)
