@@ -119,3 +119,17 @@ def test_pairs_out_without_pairs_has_every_column(tmp_path, cli) -> None:
     assert cli("--review", str(review.root), "dedup", "--pairs-out", str(pairs)).code == 0
     header = next(csv.reader(pairs.open()))
     assert header[:6] == ["id_1", "search_1", "file_1", "id_2", "search_2", "file_2"] and "title" in header
+
+
+def test_a_search_name_leaves_room_for_its_files_names(tmp_path, cli) -> None:
+    """Every stored export adds "-<sha256[:8]>" to its search's name (an update's file more): a
+    name of 56 four-byte letters was valid, and then no import could store a file (attack
+    helper). The name rule leaves room; the longest name it allows imports."""
+    root = str(Review(init_review(tmp_path / "r", reviewers=[Reviewer("alice")])).root)
+    refused = cli("import", str(SAMPLES / "wos.ciw"), "--search", "\U00020000" * 56, "--review", root)
+    assert refused.code == 2 and "too long for a file name" in refused.err and "search name" in refused.err
+    longest = "\U00020000" * 53  # 212 bytes: the most the rule allows
+    result = cli("import", str(SAMPLES / "wos.ciw"), "--search", longest, "--review", root)
+    assert result.code == 0, result
+    update = cli("update", "--import", f"{longest}={SAMPLES / 'medline.nbib'}", "--review", root)
+    assert update.code == 0, update

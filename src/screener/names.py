@@ -29,6 +29,10 @@ MAX_NAME = 64
 MAX_FILE_NAME = MAX_NAME + 36
 # File systems count bytes: 255 per name on Linux and macOS.
 MAX_NAME_BYTES = 255
+# What a stored file adds to a search name, at most: "-update-YYYY-MM-DD-<sha256[:8]>.nbib" (32
+# bytes), "-NN" if that is taken. (24 left a name of 56 four-byte letters valid that no import
+# could store: "-<sha256[:8]>" came with naming every export by its content.)
+SUFFIX_BYTES = 40
 _PUNCTUATION = frozenset(" ._-'")
 _RULE = "letters, digits, space, '.', '_', '-' or \"'\"; no leading dot or space; at most"
 
@@ -41,7 +45,10 @@ def name_problem(value: object, limit: int = MAX_NAME) -> str | None:
         return "is empty"
     if len(value) > limit:
         return f"is {len(value)} characters long (at most {limit})"
-    if len(value.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES - 24:  # room for a suffix
+    # A name that becomes part of a file name leaves room for what the file name adds; a whole
+    # file name (the longer limit) may use every byte.
+    room = 0 if limit >= MAX_FILE_NAME else SUFFIX_BYTES
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES - room:
         return f"is too long for a file name ({len(value.encode('utf-8', 'surrogatepass'))} bytes in UTF-8)"
     if unicodedata.normalize("NFC", value) != value:
         return "is not in Unicode normal form C (the same name could be written two ways)"
