@@ -518,3 +518,27 @@ def test_a_long_stopping_statement_ends_in_an_ellipsis_on_a_narrow_screen(tmp_pa
     said = [i for i, line in enumerate(lines) if "screening began" in line or "relevant found" in line]
     assert said, lines
     assert lines[said[0] + 1].endswith("…"), lines[:4]
+
+
+def test_import_says_when_screening_has_begun(cli, tmp_path) -> None:
+    """An import once screening began says its new records are judged apart until screened
+    (new-user helper: nothing said why the stopping statement changed); before, nothing."""
+    import json
+
+    from screener.screening import load_stage
+
+    from .test_allocate import make_review, records_csv
+
+    review = make_review(tmp_path, ["alice", "bob"], count=20)
+    root = str(review.root)
+    early_file = records_csv(tmp_path / "early.csv", 5000, 5)
+    late_file = records_csv(tmp_path / "late.csv", 9000, 5)
+    early = cli("import", str(early_file), "--search", "cinahl", "--review", root)
+    assert early.code == 0 and "Screening has begun" not in early.out
+    first = load_stage(review, TA).record_ids[0]
+    assert cli("label", "--reviewer", "alice", first, "exclude", "--review", root).code == 0
+    late = cli("import", str(late_file), "--search", "embase", "--review", root)
+    assert late.code == 0 and "Screening has begun" in late.out and "after screening began" in late.out
+    more = records_csv(tmp_path / "more.csv", 9500, 5)
+    as_json = cli("import", str(more), "--search", "scopus", "--json", "--review", root)
+    assert json.loads(as_json.out)[0]["after_screening_began"] is True

@@ -180,8 +180,13 @@ def import_(
                 markup=False,
                 soft_wrap=True,
             )
+    from ..screening.decisions import screening_began
+
+    # Records new to the review in a file imported once screening began are judged apart by the
+    # stopping rule until screened: said here, so nobody wonders why the statement moved.
+    late = any(r["added"] for r in results) and screening_began(review.labels_dir)
     if as_json:
-        print_json(results)
+        print_json([{**r, "after_screening_began": late and r["added"]} for r in results])
         return
     for r in results:
         if r["added"]:
@@ -193,6 +198,12 @@ def import_(
             click.echo(
                 f"{r['file']}: already imported (search {r['search']!r}, {r['stored_as']}); nothing added"
             )
+    if late:
+        click.echo(
+            "Screening has begun: the stopping rule judges the records new to the review in "
+            "this import as a group of their own ('records imported after screening began') "
+            "until they are screened."
+        )
 
 
 def _remove_file(review: Review, name: str, reason: str, search: str | None, as_json: bool) -> None:

@@ -144,6 +144,25 @@ def latest(decisions: list[Decision]) -> dict[str, Decision]:
     return {k: v for k, v in last.items() if v.decision != "undecided"}
 
 
+def screening_began(labels_dir: Path, stage: str = "title-abstract") -> bool:
+    """Whether anyone has recorded a decision at `stage`: a line after the header of any
+    reviewer's file (read no further: it runs after every import)."""
+    folder = labels_dir / stage
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    for path in folder.glob("*.csv"):
+        if path.is_symlink() or not path.is_file():
+            continue
+        try:
+            with path.open("rb") as handle:
+                handle.readline()
+                if any(line.strip() for line in (handle.readline(), handle.readline())):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
 def now_stamp() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
