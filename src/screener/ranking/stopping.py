@@ -240,9 +240,9 @@ def rounds_estimate(
     were never in the ranking that the earlier rounds' curve came from, so that curve says nothing
     about them: each round is judged on its own, and what is said is the first round the rule
     does not say stop for (else the first not fully screened, else the last), named with its
-    records, so nobody is told to stop
-    before screening any of a round's records. A group named by a string instead of a round
-    number (screening.late_arrivals) is judged on its own the same way. `scope` names the
+    records, so nobody is told to stop before screening any of a round's records. A group named
+    by a string instead of a round number (screening.late_arrivals) is judged on its own the
+    same way. `scope` names the
     records when they are not every record of the stage ("your share")."""
     rounds = [entry for entry in rounds if entry[2] > 0]
     if not rounds:
@@ -262,7 +262,7 @@ def rounds_estimate(
     number, _, total = chosen
     estimate = estimates[number]
     where = scope
-    if isinstance(number, str):  # a group of its own (records a chase brought once screening began)
+    if isinstance(number, str):  # a group of its own (records that came once screening began)
         where = number + (f", {scope}" if scope else "")
     elif len(rounds) > 1 or number > 1:
         where = _group_name(number, rounds) + (f", {scope}" if scope else "")

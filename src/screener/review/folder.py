@@ -509,12 +509,9 @@ class Review:
                 for f in s.files
                 if wanted == f.path or (not by_path and wanted == f.original_name)
             ]
-            # A stored name alone is that file; one that is also another file's imported name (an
-            # older screener stored `embase.csv`, a new download of that name is content-named)
-            # is ambiguous: the user undoing the import just made would remove the old export.
-            stored = [(s, f) for s, f in matches if f.path == wanted]
-            if len(stored) == len(matches) or by_path:
-                matches = stored
+            # A name that is one file's stored name and another's imported name (an older
+            # screener stored `embase.csv`, a new download of that name is content-named) is
+            # ambiguous below: the user undoing the import just made would remove the old export.
             if not matches:
                 listed = ", ".join(f.path for s in self.searches() for f in s.files) or "none"
                 raise ScreenerError(

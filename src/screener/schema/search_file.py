@@ -151,7 +151,7 @@ def _merged_entries_agree(ctx: Context, files: list[dict[str, Any]], removed: li
     search date, left in this entry when git's markers were deleted, would date it)."""
     by_sha: dict[str, int] = {}
     for i, entry in enumerate(files):
-        earlier = by_sha.setdefault(str(entry.get("sha256", "")), i)
+        earlier = by_sha.setdefault(entry["sha256"], i)
         if earlier != i and entry["path"] != files[earlier]["path"]:
             raise ctx.error(
                 f"files[{i}].sha256",
@@ -171,9 +171,9 @@ def _merged_entries_agree(ctx: Context, files: list[dict[str, Any]], removed: li
                 "if the removal stands, delete this [[files]] entry (and the file); if not, delete the "
                 "[[removed]] entry; then run 'screener check'",
             )
-    first_round = min((int(entry.get("round", 1)) for entry in files), default=1)
+    first_round = min((entry.get("round", 1) for entry in files), default=1)
     for i, entry in enumerate(files):
-        if entry.get("date_searched") and int(entry.get("round", 1)) == first_round:
+        if entry.get("date_searched") and entry.get("round", 1) == first_round:
             raise ctx.error(
                 f"files[{i}].date_searched",
                 "dates a file of the search's first round, which screener never does (only an "

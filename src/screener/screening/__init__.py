@@ -328,17 +328,23 @@ def _file_arrivals(review) -> tuple[dict[str, float], dict[int, float]]:  # noqa
     return arrived, first_file
 
 
-def study_arrivals(review, records: list[Record], member_of: dict[str, str]) -> Arrivals:  # noqa: ANN001
+def study_arrivals(  # noqa: ANN001 - Review
+    review,
+    records: list[Record],
+    member_of: dict[str, str],
+    files: tuple[dict[str, float], dict[int, float]] | None = None,
+) -> Arrivals:
     """For late_arrivals, what it needs of every record: `records` are review.records() with
-    the ids member_of has (deduplication's records: the ids it splits in place). A study is late when its
-    earliest copy came after its round's screening began: its round is its earliest copy's
-    (study_rounds), and a copy a later round's file brought again was in none of that round's
-    ranking either. Only the studies that could ever be late are kept: not those with a copy
-    in a file whose time is no date, nor those whose earliest copy came with their round's
-    first file (a round's screening begins after its first file came)."""
+    the ids member_of has (deduplication's records: the ids it splits in place); `files`,
+    _file_arrivals' answer when the caller has it. A study is late when its earliest copy came
+    after its round's screening began: its round is its earliest copy's (study_rounds), and a
+    copy a later round's file brought again was in none of that round's ranking either. Only
+    the studies that could ever be late are kept: not those with a copy in a file whose time is
+    no date, nor those whose earliest copy came with their round's first file (a round's
+    screening begins after its first file came)."""
     from ..schema import OTHER_KINDS
 
-    arrived, first_file = _file_arrivals(review)
+    arrived, first_file = files or _file_arrivals(review)
     earliest: dict[str, float] = {}
     round_of: dict[str, int] = {}
     only_other: dict[str, bool] = {}
@@ -382,7 +388,8 @@ def late_arrivals(  # noqa: ANN001 - Review
     it (the screen keeps it with the studies), else worked out here when some file came late."""
     from ..applog import parse_stamp
 
-    arrived, first_file = _file_arrivals(review)
+    files = _file_arrivals(review)
+    arrived, first_file = files
     # round -> its first decision; one dated before any of its files (decisions imported with
     # the times they were made elsewhere) says nothing of what the ranking held.
     began: dict[int, float] = {}
@@ -409,7 +416,7 @@ def late_arrivals(  # noqa: ANN001 - Review
         # shares an early record's DOI, the recorded ones alone credit its copy to that record).
         from ..dedup import dedup_review
 
-        arrivals = study_arrivals(review, dedup_review(review).result.records, member_of)
+        arrivals = study_arrivals(review, dedup_review(review).result.records, member_of, files)
     out = {}
     for study, (when, only_other) in arrivals.items():
         if late(when, rounds.get(study, 1)):
@@ -518,10 +525,9 @@ def load_stage(
     not_in_review: dict[str, set[str]] = {}
     copies_disagree: dict[str, list[str]] = {}
     interrupted: list[str] = []
-    # study -> the stamp of each reviewer's first line on it: when it was first screened, which
-    # a later decision on it does not move (late_arrivals). After a union merge the first line
-    # may not be the earliest: screening then began later, and more files count as late, the
-    # safe side.
+    # study -> the stamp of each reviewer's first decision on it (the log comes in the order the
+    # decisions were made, whatever order git's union merge left its lines in): when it was first
+    # screened, which a later decision on it does not move (late_arrivals).
     first_lines: dict[str, list[str]] = {}
     for reviewer in screeners + resolvers:
         log, skipped = read_log_rows(decision_path(review.labels_dir, stage, reviewer))
