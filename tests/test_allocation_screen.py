@@ -44,6 +44,10 @@ def test_the_screen_holds_the_share_and_says_how_many_need_your_vote(tmp_path) -
     child.expect(pexpect.EOF)
     decided = DecisionLog(decision_path(review.labels_dir, TA, "alice")).current()
     assert set(decided) == share
+    # Her first decision noted what the ranking held (labels/began/), once for the round.
+    began = (review.root / "labels" / "began" / "alice.csv").read_text().splitlines()
+    first = min(d.timestamp for d in decided.values())
+    assert began[1:] == [f"1,{first},{review.search('db').files[0].sha256[:16]}"]
     child = spawn("--all")
     child.expect_exact("0 records still need your vote (of your share; every record shown)")
     child.send("i")
@@ -51,6 +55,7 @@ def test_the_screen_holds_the_share_and_says_how_many_need_your_vote(tmp_path) -
     child.expect(pexpect.EOF)
     decided = DecisionLog(decision_path(review.labels_dir, TA, "alice")).current()
     assert len(decided) == 5 and set(decided) > share  # a vote outside her share, counted
+    assert len((review.root / "labels" / "began" / "alice.csv").read_text().splitlines()) == 2
 
 
 def test_agreement_reports_the_verified_sample(cli, tmp_path) -> None:

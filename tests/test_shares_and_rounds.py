@@ -314,6 +314,79 @@ def test_a_late_database_an_update_finds_again_stays_late(tmp_path) -> None:
     assert "recall is 100%" not in screen
 
 
+def test_a_database_another_clone_imported_earlier_by_its_clock_is_judged_apart(tmp_path, cli) -> None:
+    """Bob's clone imports a database before alice's first decision by the clocks, and its
+    commit reaches alice's clone only after she screened round 1 to a flat curve. The import
+    time says it came first, yet it was in none of her ranking: judged apart, from what her
+    first decision wrote in labels/began/ (by the clocks alone, the rule said stop with its 60
+    records unseen). Her own line leaves the studies' cache entry in place."""
+    import subprocess
+
+    from screener.screening import LATE_IMPORT, load_stage
+    from screener.screening.decisions import Decision, DecisionLog, now_stamp
+    from screener.screening.screen import screen_studies_deferred
+
+    from .test_allocate import make_review, records_csv
+    from .test_screening import _git, _publish
+
+    review = make_review(tmp_path, ["alice", "bob"], count=300)
+    remote = _publish(review.root, tmp_path)
+    for name in ("alice-machine", "bob-machine"):
+        _git(tmp_path, "clone", str(remote), name)
+    bob, alice = Review(tmp_path / "bob-machine"), Review(tmp_path / "alice-machine")
+    bob.import_file(records_csv(tmp_path / "late.csv", 9000, 60), "embase", database="Embase")
+    _git(bob.root, "add", "-A")
+    _git(bob.root, "commit", "-m", "embase")
+    ids = load_stage(alice, TA).record_ids
+    screen_studies_deferred(alice).save()  # her screen's cache entry, as its first start leaves it
+    log = DecisionLog.for_reviewer(alice, TA, "alice")
+    log.append_many([Decision(i, "include" if i in ids[:8] else "exclude", "", "", now_stamp()) for i in ids])
+    assert screen_studies_deferred(Review(alice.root)).save is None  # her own line moved nothing
+    began = (alice.root / "labels" / "began" / "alice.csv").read_text().splitlines()
+    assert began[0] == "round,timestamp,exports" and len(began) == 2 and began[1].startswith("1,")
+    _git(alice.root, "add", "-A")
+    _git(alice.root, "commit", "-m", "alice screened")
+    _git(alice.root, "push", "origin", "main")
+    who = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
+    pulled = subprocess.run(
+        ["git", *who, "pull", "--no-rebase", "origin", "main"], cwd=bob.root, capture_output=True
+    )
+    assert pulled.returncode == 0, pulled
+    merged = Review(bob.root)
+    view = load_stage(merged, TA)
+    assert len(view.records) == 360 and set(view.apart.values()) == {LATE_IMPORT} and len(view.apart) == 60
+    assert cli("check", "--review", str(merged.root)).code == 0
+    screen = _screen_text(_session(merged, "alice"))
+    assert f"{LATE_IMPORT} (60 records): 0 relevant found" in screen and "says stop" not in screen, screen
+    # Without the line, the clocks alone fold the 60 into round 1's finished curve.
+    (merged.root / "labels" / "began" / "alice.csv").unlink()
+    assert load_stage(Review(merged.root), TA).apart == {}
+
+
+def test_began_lines_are_written_once_a_round_and_a_bad_one_is_skipped_and_named(tmp_path, cli) -> None:
+    """`screener label` writes alice's line at her first decision of the round, none again;
+    an update's round gets its own; a line that is none is skipped, named by check."""
+    from .test_allocate import make_review
+
+    review = make_review(tmp_path, ["alice", "bob"], count=20)
+    root = str(review.root)
+    for record in ("pmid:1000", "pmid:1001"):
+        assert cli("label", "--reviewer", "alice", record, "include", "--review", root).code == 0
+    path = review.root / "labels" / "began" / "alice.csv"
+    lines = path.read_text().splitlines()
+    assert len(lines) == 2 and lines[1].split(",")[2] == review.search("db").files[0].sha256[:16]
+    review = _update(review, tmp_path, 5)
+    assert cli("label", "--reviewer", "alice", "pmid:1002", "exclude", "--review", root).code == 0
+    lines = path.read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["1", "2"]
+    assert len(lines[2].split(",")[2].split()) == 2  # round 2 held both exports
+    with path.open("a") as handle:
+        handle.write("1,yesterday,abc\n")
+    checked = cli("check", "--review", root)
+    assert "labels/began/alice.csv, line 4: not a line of round,timestamp,exports" in checked.out, checked.out
+    assert "not a stage" not in checked.out
+
+
 def test_a_late_erratum_sharing_an_early_doi_is_late_before_its_split_id_is_recorded(tmp_path) -> None:
     """A late file (say a merge brought it) holds an erratum with an early record's DOI, which
     dedup keeps apart under a split id not yet in labels/ids.csv. status, report and prisma

@@ -302,7 +302,7 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
 
     from ..screening import load_stage
     from ..screening.allocate import screen_records, share_scope
-    from ..screening.decisions import DecisionLog, decision_path, session_lock
+    from ..screening.decisions import DecisionLog, session_lock
     from ..screening.screen import (
         KeyReader,
         ScreenSession,
@@ -331,7 +331,7 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
         view = load_stage(review, stage, studies, member_of, rounds=rounds, arrivals=arrivals)
         gc.freeze()  # they live all session: no collection walks them again
         gc.enable()
-        log = DecisionLog(decision_path(review.labels_dir, stage, reviewer))
+        log = DecisionLog.for_reviewer(review, stage, reviewer)
         records, need = screen_records(view, reviewer, every=all_records)  # the allocation's share
         session = ScreenSession(
             stage,
@@ -435,7 +435,7 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
       screener resolve --reviewer carol --stage title-abstract
     """
     from ..screening import load_stage
-    from ..screening.decisions import DecisionLog, decision_path, session_lock
+    from ..screening.decisions import DecisionLog, session_lock
     from ..screening.screen import KeyReader, ScreenSession, highlighter, require_terminal, run_terminal
 
     review = find_review(review_dir)
@@ -460,7 +460,7 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
         session = ScreenSession(
             stage,
             [by_id[c.record_id] for c in to_settle],
-            DecisionLog(decision_path(review.labels_dir, stage, reviewer)),
+            DecisionLog.for_reviewer(review, stage, reviewer),
             config.exclusion_reasons,
             context=context,
             allow_maybe=False,

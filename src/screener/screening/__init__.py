@@ -309,9 +309,10 @@ def _file_arrivals(review) -> tuple[dict[str, float], dict[int, float]]:  # noqa
     removed: one removed and imported again keeps its first import's time), and each round's
     first file's import. Files whose time is no date are left out: they are never late."""
     from ..applog import parse_stamp
+    from .began import came_after
 
     arrived: dict[str, float] = {}
-    first_file: dict[int, float] = {}
+    round_of: dict[str, int] = {}
     for search in review.searches():
         entries = [(f.sha256, f.imported, f.round) for f in search.files]
         entries += [
@@ -321,10 +322,16 @@ def _file_arrivals(review) -> tuple[dict[str, float], dict[int, float]]:  # noqa
             when = parse_stamp(imported_text or "")
             if when is None:
                 continue
-            imported = when.timestamp()
-            arrived[sha256] = min(imported, arrived.get(sha256, math.inf))
+            arrived[sha256] = min(when.timestamp(), arrived.get(sha256, math.inf))
             number = number if isinstance(number, int) else 1
-            first_file[number] = min(imported, first_file.get(number, math.inf))
+            round_of[sha256] = min(number, round_of.get(sha256, number))
+    # An export some reviewer began its round without came after that, whatever its import
+    # time says (another clone's clock; labels/began/): just after that first decision.
+    for sha256, moment in came_after(review.labels_dir, round_of).items():
+        arrived[sha256] = max(arrived[sha256], moment + 0.0005)
+    first_file: dict[int, float] = {}
+    for sha256, when in arrived.items():
+        first_file[round_of[sha256]] = min(when, first_file.get(round_of[sha256], math.inf))
     return arrived, first_file
 
 
@@ -382,9 +389,10 @@ def late_arrivals(  # noqa: ANN001 - Review
     organisations) found them, else LATE_IMPORT (a database searched late), with their round
     after an update. An update's own files come before its round's first decision: its round
     is its group. A file came when its content first did: one removed and imported again, or
-    imported under another name, keeps its first import's time. Times are the machines'
-    clocks: a file a merge brought from a clone where it was imported before this clone's
-    first decision is not told apart. `arrivals`: study_arrivals' answer when the caller has
+    imported under another name, keeps its first import's time. A file some reviewer's
+    first decision of its round was made without (labels/began/, began.py) came after it,
+    whatever its import time says: a merge can bring one another clone imported earlier by
+    its clock. `arrivals`: study_arrivals' answer when the caller has
     it (the screen keeps it with the studies), else worked out here when some file came late."""
     from ..applog import parse_stamp
 

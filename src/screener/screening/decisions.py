@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -218,9 +218,23 @@ def tags_refused(path: Path) -> ScreenerError:
 class DecisionLog:
     """One reviewer's decision file for one stage."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, began: Callable[[str], None] | None = None) -> None:
         self.path = path
         self._columns: tuple[str, ...] | None = None
+        # Called once, with the stamp of the first decision made now through this log: what
+        # the ranking held when the reviewer began (began.note_began; see for_reviewer).
+        self._began = began
+
+    @classmethod
+    def for_reviewer(cls, review, stage: str, reviewer: str) -> DecisionLog:  # noqa: ANN001 - Review
+        """The reviewer's log for `stage`, noting in labels/began/ what the review held when
+        their first decision of a round was made (began.py)."""
+        from .began import note_began
+
+        return cls(
+            decision_path(review.labels_dir, stage, reviewer),
+            lambda stamp: note_began(review, reviewer, stage, stamp),
+        )
 
     def columns(self) -> tuple[str, ...]:
         """The file's columns (file_columns), read once the file has its header."""
@@ -272,6 +286,12 @@ class DecisionLog:
         written = append_rows(self.path, COLUMNS, rows, is_complete, folders=2, stamp_column=stamp)
         if not made_now:
             return entries
+        if self._began is not None and written.stamps:
+            began, self._began = self._began, None
+            # The decision is saved already; a line that cannot be written (a planted link,
+            # which 'screener check' names) leaves the import times to judge, as before.
+            with contextlib.suppress(ScreenerError, OSError):
+                began(written.stamps[0])
         return [
             replace(e, timestamp=t, clock_note=written.note)
             for e, t in zip(entries, written.stamps, strict=True)

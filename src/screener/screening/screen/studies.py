@@ -23,8 +23,8 @@ QUIT_WAIT_SECONDS = 5.0
 def _studies_key(review) -> str | None:  # noqa: ANN001 - Review
     """A hash of everything the deduplicated studies come from: each search file (its exports'
     sha256, checked against the files: None when one was not verified since it last changed, so
-    the slow path verifies it), labels/dedup.csv, labels/ids.csv, review.toml, and the code that
-    computes them."""
+    the slow path verifies it), labels/dedup.csv, labels/ids.csv, review.toml, what labels/began/
+    says of the exports' arrivals, and the code that computes them."""
     import hashlib
 
     from ... import __version__
@@ -37,6 +37,7 @@ def _studies_key(review) -> str | None:  # noqa: ANN001 - Review
         package / "normalise.py",  # the dedup rules' field keys
         package / "records.py",
         package / "screening" / "__init__.py",
+        package / "screening" / "began.py",
     ]
     for source in code:  # a new dedup rule or record field is a new key, whatever the version says
         digest.update(source.read_bytes())
@@ -50,6 +51,12 @@ def _studies_key(review) -> str | None:  # noqa: ANN001 - Review
         digest.update(read_regular_bytes(review.search_toml_path(search.name)) + b"\0")
     from ...dedup.split_ids import ids_path
 
+    # labels/began/: the exports some reviewer began a round without, which the arrivals move
+    # (a line that moves none, as every line this clone writes, leaves the entry in place).
+    from ..began import came_after
+
+    rounds_of = {f.sha256: f.round for search in review.searches() for f in search.files}
+    digest.update(repr(sorted(came_after(review.labels_dir, rounds_of).items())).encode() + b"\0")
     # labels/ids.csv: the split ids dedup recorded (a merge or a hand may change it).
     for path in (review.dedup_decisions_path, review.config_path, ids_path(review)):
         if path.exists() or path.is_symlink():
