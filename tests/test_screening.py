@@ -294,7 +294,9 @@ def test_conflicts_agreement_and_status_commands(cli, screened):
     stage = status["stages"][0]
     assert stage["reviewers"]["alice"]["screened"] == 3 and stage["waiting_for"]["bob"] == 3
     assert stage["conflicts_to_resolve"] == 1 and stage["waiting_for"]["carol"] == 1
-    assert cli("status", "--review", root).code == 0
+    assert stage["stopping"]["alice"]["says_stop"] is False and "bob" in stage["stopping"]
+    shown = cli("status", "--review", root)
+    assert shown.code == 0 and "stopping rule, alice: " in " ".join(shown.out.split())
 
 
 def _git(cwd, *args):

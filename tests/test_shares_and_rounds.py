@@ -197,9 +197,19 @@ def _judged_apart_until_screened(review: Review, view, group: str) -> None:  # n
     assert "says stop" not in screen
     curve = next(c for c in report_data(review).curves if c.reviewer == "alice")
     assert group in curve.statement and "says stop" not in curve.statement
+    said = _status_stopping(review)["alice"]  # status says what the screen and report say
+    assert said == {"statement": curve.statement, "says_stop": False}
     _decide(review, "alice", sorted(view.apart))
     screen = _screen_text(_session(Review(review.root), "alice"))
     assert group in screen and "recall is 100%" in screen
+    said = _status_stopping(Review(review.root))["alice"]
+    assert group in said["statement"] and "recall is 100%" in said["statement"] and said["says_stop"]
+
+
+def _status_stopping(review: Review) -> dict:
+    from screener.screening import progress_all
+
+    return next(stage for stage in progress_all(review) if stage["stage"] == TA)["stopping"]
 
 
 def test_records_a_chase_brought_after_screening_began_are_judged_apart(cli, tmp_path) -> None:

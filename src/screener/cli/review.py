@@ -245,7 +245,7 @@ def _remove_file(review: Review, name: str, reason: str, search: str | None, as_
 @review_option
 @json_option
 def status(review_dir: Path | None, as_json: bool) -> None:
-    """Show the review's searches, record counts and progress.
+    """Show the review's searches, record counts, progress and the stopping rule.
 
     \b
     Example:
@@ -316,6 +316,8 @@ def status(review_dir: Path | None, as_json: bool) -> None:
             ]
             said = f"  round {number}: {count} records" + (f"; {', '.join(done)}" if done else "")
             console.print(said, markup=False, highlight=False)
+        for name, said in stage.get("stopping", {}).items():  # as the screen and the report say it
+            console.print(f"  stopping rule, {name}: {said['statement']}", markup=False, highlight=False)
         if stage["verify_sample"] is not None:
             from ..screening import describe_sample
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import __version__
-from ..applog import by_time
 from ..outputs import finite
 from ..records import Record
 
@@ -230,12 +229,13 @@ def report_data(review, generated: str | None = None) -> ReportData:  # noqa: AN
 def recall_curves(view) -> list[RecallCurve]:  # noqa: ANN001 - screening.StageView
     """Per screener: inclusions found against records screened, in the order the decisions
     were made (as the screen feeds the stopping rule), and the rule's statement now."""
+    from ..screening import screener_labels, stopping_statement
+
     out = []
     for name in view.screeners:
         # Measured as the screen measures it: their share with an allocation, each round alone.
         total = len(view.scope(name))
-        decided = by_time(list(view.decisions.get(name, {}).values()), lambda d: d.timestamp)
-        labels = [1 if d.includes else 0 for d in decided]
+        labels = screener_labels(view, name)
         found, points = 0, [(0, 0)]
         step = max(1, len(labels) // CURVE_POINTS)
         for k, label in enumerate(labels, start=1):
@@ -243,7 +243,7 @@ def recall_curves(view) -> list[RecallCurve]:  # noqa: ANN001 - screening.StageV
             if k % step == 0 or k == len(labels) or label:
                 points.append((k, found))
         scope = f"{name}'s share" if view.allocation is not None else ""
-        statement = stopping_statement(labels, total, view.stopping_rounds(name), scope)
+        statement = stopping_statement(labels, total, view.stopping_rounds(name), scope)[0]
         out.append(RecallCurve(name, view.stage, total, len(labels), found, _thin(points), statement))
     return out
 
@@ -255,28 +255,6 @@ def _thin(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
         return points
     step = math.ceil(len(points) / CURVE_POINTS)
     return points[::step] + ([points[-1]] if (len(points) - 1) % step else [])
-
-
-def stopping_statement(
-    labels: list[int], total: int, rounds: list[tuple[int, list[int], int]] | None = None, scope: str = ""
-) -> str:
-    """The stopping rule's statement on these decisions (1 include, 0 exclude, in order).
-
-    The rule lives in ranking/stopping.py: `rounds_estimate(...).describe()` is what the screen
-    shows (found so far, and the rule's expectation of how many more records reach 95% recall),
-    each round's records judged on their own (`rounds`: StageView.stopping_rounds; default, one
-    round of `total` records), `scope` naming them ("alice's share"). The rule may change; any
-    failure there leaves the page whole and says so instead."""
-    if not labels:
-        return "No decisions yet: the stopping rule has nothing to judge."
-    try:
-        from ..ranking.stopping import rounds_estimate
-
-        estimate = rounds_estimate(rounds if rounds is not None else [(1, labels, total)], True, scope)
-        text = estimate.describe()
-    except Exception as exc:  # noqa: BLE001 - the report must not fail on a rule being rebuilt
-        return f"The stopping rule could not be evaluated here ({type(exc).__name__}: {exc})."
-    return f"{text} (assuming ranked order, the screen's default)"
 
 
 def build_report(review, generated: str | None = None) -> str:  # noqa: ANN001 - review.Review

@@ -795,13 +795,56 @@ def agreement(view: StageView) -> list[Agreement]:
     return out
 
 
+def stopping_statement(
+    labels: list[int],
+    total: int,
+    rounds: list[tuple[int | str, list[int], int]] | None = None,
+    scope: str = "",
+) -> tuple[str, bool]:
+    """The stopping rule's statement on these decisions (1 include, 0 exclude, in the order
+    they were made), and whether it says stop.
+
+    The rule lives in ranking/stopping.py: `rounds_estimate(...).describe()` is what the screen
+    shows (found so far, and the rule's expectation of how many more records reach 95% recall),
+    each group's records judged on their own (`rounds`: StageView.stopping_rounds; default, one
+    round of `total` records), `scope` naming them ("alice's share"). The rule may change; any
+    failure there leaves the page or table whole and says so instead."""
+    if not labels:
+        return "No decisions yet: the stopping rule has nothing to judge.", False
+    try:
+        from ..ranking.stopping import rounds_estimate
+
+        estimate = rounds_estimate(rounds if rounds is not None else [(1, labels, total)], True, scope)
+        text, stop = estimate.describe(), estimate.safe_to_stop
+    except Exception as exc:  # noqa: BLE001 - a report or status must not fail for the rule
+        return f"The stopping rule could not be evaluated here ({type(exc).__name__}: {exc}).", False
+    return f"{text} (assuming ranked order, the screen's default)", stop
+
+
+def screener_labels(view: StageView, name: str) -> list[int]:
+    """A screener's decisions at the view's stage, 1 include (or maybe), in the order made."""
+    decided = by_time(list(view.decisions.get(name, {}).values()), lambda d: d.timestamp)
+    return [1 if d.includes else 0 for d in decided]
+
+
 def progress_all(review) -> list[dict[str, Any]]:  # noqa: ANN001
-    """Progress of every stage: what each screener has done, finals, what waits for whom."""
+    """Progress of every stage: what each screener has done, finals, what waits for whom, and
+    at title-abstract what the stopping rule says of each screener's decisions (as the screen
+    and the report say it: their share with an allocation, each round and late group alone)."""
     studies, member_of = review_studies(review)
     out = []
     for stage in review.config.stages:
         view = load_stage(review, stage, studies, member_of)
         info = view.progress()
+        if stage == STAGES[0]:
+            info["stopping"] = {}
+            for name in view.screeners:
+                labels = screener_labels(view, name)
+                if labels:
+                    scope = f"{name}'s share" if view.allocation is not None else ""
+                    rounds = view.stopping_rounds(name)
+                    text, stop = stopping_statement(labels, len(view.scope(name)), rounds, scope)
+                    info["stopping"][name] = {"statement": text, "says_stop": stop}
         info["waiting_for"] = {name: info["need_vote_from"].get(name, 0) for name in info["reviewers"]}
         if view.resolvers:
             info["waiting_for"].update({name: info["conflicts_to_resolve"] for name in view.resolvers})
