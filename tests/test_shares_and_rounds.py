@@ -103,7 +103,7 @@ def _session(review: Review, name: str, every: bool = False):  # noqa: ANN202 - 
         order="ranked",
         need_vote=still_need_vote(view, name),
         round_of=view.rounds,
-        apart=view.apart,
+        apart=view.apart_for(name),
         scope=share_scope(view, name, every),
     )
     session.message = said
@@ -324,53 +324,151 @@ def test_a_late_database_an_update_finds_again_stays_late(tmp_path) -> None:
     assert "recall is 100%" not in screen
 
 
+def _clones(review: Review, tmp_path, *names: str) -> list[Review]:
+    from .test_screening import _git, _publish
+
+    remote = _publish(review.root, tmp_path)
+    for name in names:
+        _git(tmp_path, "clone", str(remote), name)
+    return [Review(tmp_path / name) for name in names]
+
+
+def _share(*clones: Review) -> Review:
+    """Each clone's work committed, pushed in turn (each pulling first); the last one's review."""
+    from .test_screening import _git
+
+    for clone in clones:
+        _git(clone.root, "add", "-A")
+        _git(clone.root, "commit", "--allow-empty", "-m", "work")
+        _git(clone.root, "pull", "--no-rebase", "origin", "main")
+        _git(clone.root, "push", "origin", "main")
+    return Review(clones[-1].root)
+
+
+def _decide_now(review: Review, name: str, ids: list[str], included: set[str] = frozenset()) -> None:
+    """Decisions as the screen and `label` write them: the first of a round notes labels/began/."""
+    from screener.screening.decisions import Decision, DecisionLog, now_stamp
+
+    log = DecisionLog.for_reviewer(review, TA, name)
+    verdict = {True: "include", False: "exclude"}
+    log.append_many([Decision(i, verdict[i in included], "", "", now_stamp()) for i in ids])
+
+
 def test_a_database_another_clone_imported_earlier_by_its_clock_is_judged_apart(tmp_path, cli) -> None:
     """Bob's clone imports a database before alice's first decision by the clocks, and its
     commit reaches alice's clone only after she screened round 1 to a flat curve. The import
-    time says it came first, yet it was in none of her ranking: judged apart, from what her
-    first decision wrote in labels/began/ (by the clocks alone, the rule said stop with its 60
-    records unseen). Her own line leaves the studies' cache entry in place."""
-    import subprocess
-
+    time says it came first, yet it was in none of her ranking: judged apart on her curve, from
+    what her first decision wrote in labels/began/ (by the clocks alone, the rule said stop with
+    its 60 records unseen). Her own line leaves the studies' cache entry in place."""
     from screener.screening import LATE_IMPORT, load_stage
-    from screener.screening.decisions import Decision, DecisionLog, now_stamp
     from screener.screening.screen import screen_studies_deferred
 
     from .test_allocate import make_review, records_csv
-    from .test_screening import _git, _publish
 
-    review = make_review(tmp_path, ["alice", "bob"], count=300)
-    remote = _publish(review.root, tmp_path)
-    for name in ("alice-machine", "bob-machine"):
-        _git(tmp_path, "clone", str(remote), name)
-    bob, alice = Review(tmp_path / "bob-machine"), Review(tmp_path / "alice-machine")
+    alice, bob = _clones(make_review(tmp_path, ["alice", "bob"], count=300), tmp_path, "alice-m", "bob-m")
     bob.import_file(records_csv(tmp_path / "late.csv", 9000, 60), "embase", database="Embase")
-    _git(bob.root, "add", "-A")
-    _git(bob.root, "commit", "-m", "embase")
     ids = load_stage(alice, TA).record_ids
     screen_studies_deferred(alice).save()  # her screen's cache entry, as its first start leaves it
-    log = DecisionLog.for_reviewer(alice, TA, "alice")
-    log.append_many([Decision(i, "include" if i in ids[:8] else "exclude", "", "", now_stamp()) for i in ids])
+    _decide_now(alice, "alice", ids, included=set(ids[:8]))
     assert screen_studies_deferred(Review(alice.root)).save is None  # her own line moved nothing
     began = (alice.root / "labels" / "began" / "alice.csv").read_text().splitlines()
     assert began[0] == "round,timestamp,exports" and len(began) == 2 and began[1].startswith("1,")
-    _git(alice.root, "add", "-A")
-    _git(alice.root, "commit", "-m", "alice screened")
-    _git(alice.root, "push", "origin", "main")
-    who = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
-    pulled = subprocess.run(
-        ["git", *who, "pull", "--no-rebase", "origin", "main"], cwd=bob.root, capture_output=True
-    )
-    assert pulled.returncode == 0, pulled
-    merged = Review(bob.root)
-    view = load_stage(merged, TA)
-    assert len(view.records) == 360 and set(view.apart.values()) == {LATE_IMPORT} and len(view.apart) == 60
-    assert cli("check", "--review", str(merged.root)).code == 0
-    screen = _screen_text(_session(merged, "alice"))
-    assert f"{LATE_IMPORT} (60 records): 0 relevant found" in screen and "says stop" not in screen, screen
+    for merged in (_share(bob, alice), Review(bob.root)):  # either clone pulling the other's work
+        if merged.root == bob.root:
+            from .test_screening import _git
+
+            _git(bob.root, "pull", "--no-rebase", "origin", "main")
+        view = load_stage(merged, TA)
+        assert len(view.records) == 360 and view.apart == {} and list(view.apart_of) == ["alice"]
+        assert set(view.apart_for("alice").values()) == {LATE_IMPORT} and len(view.apart_for("alice")) == 60
+        assert cli("check", "--review", str(merged.root)).code == 0
+        screen = _screen_text(_session(merged, "alice"))
+        assert f"{LATE_IMPORT} (60 records): 0 relevant found" in screen and "says stop" not in screen, screen
+        said = _status_stopping(merged)["alice"]
+        assert f"{LATE_IMPORT} (60 records)" in said["statement"] and not said["says_stop"]
     # Without the line, the clocks alone fold the 60 into round 1's finished curve.
     (merged.root / "labels" / "began" / "alice.csv").unlink()
-    assert load_stage(Review(merged.root), TA).apart == {}
+    assert load_stage(Review(merged.root), TA).apart_for("alice") == {}
+
+
+def test_teammates_each_screening_the_database_they_imported_judge_the_other_apart(tmp_path) -> None:
+    """From an empty review, bob imports Embase and alice MEDLINE, each in their own clone, and
+    each screens their own first. After the merge each one's curve judges the other's database
+    apart: alice's MEDLINE is no late group of hers (attack helper: the groups came out swapped,
+    or both late in one group on which the rule could say stop with Embase unseen)."""
+    from screener.screening import LATE_IMPORT, load_stage
+
+    from .test_allocate import records_csv
+
+    root = init_review(tmp_path / "review", reviewers=[Reviewer("alice"), Reviewer("bob")])
+    alice, bob = _clones(Review(root), tmp_path, "alice-m", "bob-m")
+    bob.import_file(records_csv(tmp_path / "embase.csv", 9000, 60), "embase", database="Embase")
+    alice.import_file(records_csv(tmp_path / "medline.csv", 1000, 300), "medline", database="MEDLINE")
+    medline = load_stage(alice, TA).record_ids
+    _decide_now(alice, "alice", medline, included=set(medline[:8]))
+    embase = load_stage(bob, TA).record_ids
+    _decide_now(bob, "bob", embase, included=set(embase[:2]))
+    merged = _share(bob, alice)
+    view = load_stage(merged, TA)
+    assert view.apart == {} and set(view.apart_for("alice")) == set(embase)
+    assert set(view.apart_for("bob")) == set(medline)
+    assert set(view.apart_for("alice").values()) == {LATE_IMPORT}
+    said = _status_stopping(merged)["alice"]["statement"]
+    assert "says stop" not in said and f"{LATE_IMPORT} (60 records)" in said
+
+
+def test_an_export_missing_from_a_line_is_late_though_her_first_decision_no_longer_counts(tmp_path) -> None:
+    """Alice's first decisions were on an export removed later (she took them back, as check
+    says): her line still shows bob's Embase was in none of her ranking, and it is judged apart,
+    though her first decision that counts came after the line (attack helper: said stop)."""
+    from screener.screening import LATE_IMPORT, load_stage
+
+    from .test_allocate import make_review, records_csv
+
+    alice, bob = _clones(make_review(tmp_path, ["alice", "bob"], count=300), tmp_path, "alice-m", "bob-m")
+    bob.import_file(records_csv(tmp_path / "late.csv", 9000, 60), "embase", database="Embase")
+    alice.import_file(records_csv(tmp_path / "wrong.csv", 5000, 5), "wrong", database="Wrong")
+    wrong = [f"pmid:{5000 + k}" for k in range(5)]
+    _decide_now(alice, "alice", wrong)
+    alice.remove_file(alice.search("wrong").files[0].path, reason="wrong file")
+    alice = Review(alice.root)
+    from screener.screening.decisions import Decision, DecisionLog, decision_path, now_stamp
+
+    DecisionLog(decision_path(alice.labels_dir, TA, "alice")).append_many(
+        [Decision(i, "undecided", "", "", now_stamp()) for i in wrong]
+    )
+    ids = load_stage(alice, TA).record_ids
+    _decide_now(alice, "alice", ids, included=set(ids[:8]))
+    merged = _share(bob, alice)
+    view = load_stage(merged, TA)
+    assert len(view.apart_for("alice")) == 60 and set(view.apart_for("alice").values()) == {LATE_IMPORT}
+    assert "says stop" not in _status_stopping(merged)["alice"]["statement"]
+
+
+def test_an_update_bringing_back_a_removed_export_keeps_its_round_s_late_import_apart(tmp_path) -> None:
+    """An export imported too early, removed, then brought by the update as round 2; a database
+    imported once round 2's screening began is still judged apart (attack helper: a regression
+    gave each content one round, the lowest, and round 2's first file became the late one)."""
+    from screener.screening import LATE_IMPORT, load_stage
+    from screener.update import update_review
+
+    from .test_allocate import make_review, records_csv
+
+    review = make_review(tmp_path, ["alice", "bob"], count=100)
+    early = records_csv(tmp_path / "big.csv", 50000, 200)
+    review.import_file(early, "embase", database="Embase")
+    review.remove_file(review.search("embase").files[0].path, reason="belongs to the update")
+    review = Review(review.root)
+    _decide_now(review, "alice", load_stage(review, TA).record_ids)
+    update_review(review, imports=[("embase", early)])
+    review = Review(review.root)
+    view = load_stage(review, TA)
+    round_2 = [r for r, n in view.rounds.items() if n == 2]
+    _decide_now(review, "alice", round_2)
+    review.import_file(records_csv(tmp_path / "cinahl.csv", 30000, 50), "cinahl", database="CINAHL")
+    view = load_stage(Review(review.root), TA)
+    assert len(view.apart) == 50 and set(view.apart.values()) == {f"round 2: {LATE_IMPORT}"}
+    assert "says stop" not in _status_stopping(Review(review.root))["alice"]["statement"]
 
 
 def test_began_lines_are_written_once_a_round_and_a_bad_one_is_skipped_and_named(tmp_path, cli) -> None:
@@ -391,10 +489,15 @@ def test_began_lines_are_written_once_a_round_and_a_bad_one_is_skipped_and_named
     assert [line.split(",")[0] for line in lines[1:]] == ["1", "2"]
     assert len(lines[2].split(",")[2].split()) == 2  # round 2 held both exports
     with path.open("a") as handle:
-        handle.write("1,yesterday,abc\n")
+        handle.write("1,yesterday,abc\n²,2026-01-01T00:00:00+00:00,0123456789abcdef\n")
+        handle.write("1,2026-01-01T00:00:00+00:00,0123456789ABCDEF\n")
+    (path.parent / "mallory.csv").write_text("round,timestamp,exports\n")
     checked = cli("check", "--review", root)
-    assert "labels/began/alice.csv, line 4: not a line of round,timestamp,exports" in checked.out, checked.out
-    assert "not a stage" not in checked.out
+    said = " ".join(checked.out.split())
+    for number in (4, 5, 6):
+        assert f"labels/began/alice.csv, line {number}: not a line of round,timestamp,exports" in said, said
+    assert "labels/began/mallory.csv: 'mallory' is no reviewer" in said and "not a stage" not in said
+    assert cli("status", "--review", root).code == 0
 
 
 def test_a_late_erratum_sharing_an_early_doi_is_late_before_its_split_id_is_recorded(tmp_path) -> None:

@@ -217,11 +217,11 @@ def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
         except ScreenerError:
             pass  # reported by the search checks
     reviewers = {r.name for r in config.reviewers}
-    for stage_dir in sorted(p for p in labels.iterdir() if p.is_dir() and not p.is_symlink()):
-        if stage_dir.name == "began":  # what each reviewer's ranking held (screening/began.py)
-            from .screening.began import read_began
+    from .screening.began import read_began
 
-            report.warnings.extend(read_began(labels)[1])
+    report.warnings.extend(read_began(labels, reviewers)[1])  # what each ranking held
+    for stage_dir in sorted(p for p in labels.iterdir() if p.is_dir() and not p.is_symlink()):
+        if stage_dir.name == "began":
             continue
         if stage_dir.name not in STAGES:
             report.warnings.append(f"labels/{stage_dir.name}/ is not a stage ({', '.join(STAGES)}); ignored")

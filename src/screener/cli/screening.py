@@ -343,7 +343,7 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
             need_vote=still_need_vote(view, reviewer),
             abstracts=abstracts,
             round_of=view.rounds,
-            apart=view.apart,
+            apart=view.apart_for(reviewer),
             scope=share_scope(view, reviewer, every=all_records),
             settled={r.id for r in records} - view.voting(),  # final or in conflict: shown last
             finals={rid: (f.decision, f.reason) for rid, f in view.final.items()},

@@ -111,6 +111,14 @@ class StageView:
     # Studies the stopping rule judges as a group of their own (id -> the group's name): every
     # copy imported after their round's screening began, a late database or a chase (late_arrivals).
     apart: dict[str, str] = field(default_factory=dict)
+    # reviewer -> more such studies for them alone: every copy in an export they began their
+    # round without (labels/began/: another clone's import a merge brought later).
+    apart_of: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def apart_for(self, name: str) -> dict[str, str]:
+        """The studies the stopping rule judges apart on `name`'s curve."""
+        own = self.apart_of.get(name)
+        return {**self.apart, **own} if own else self.apart
 
     @property
     def record_ids(self) -> list[str]:
@@ -205,7 +213,8 @@ class StageView:
 
     def stopping_rounds(self, name: str) -> list[tuple[int | str, list[int], int]]:
         """What the stopping rule reads of a screener (see `stopping_rounds`), on their scope."""
-        return stopping_rounds(self.decisions.get(name, {}), self.scope(name), self.rounds, self.apart)
+        decided = self.decisions.get(name, {})
+        return stopping_rounds(decided, self.scope(name), self.rounds, self.apart_for(name))
 
     def not_allocated(self, voting: set[str]) -> int:
         """Records waiting for votes that fewer screeners are asked for (or voted) than they need."""
@@ -300,8 +309,10 @@ LATE_IMPORT = "records imported after screening began"
 
 
 # Per study that could be late: its earliest copy's arrival (the first import of the file it
-# came in) and whether only other methods found it.
-Arrivals = dict[str, tuple[float, bool]]
+# came in; -inf when a copy's time is no date: never late by time), whether only other methods
+# found it, and, when some reviewer began its round without one of its copies' exports
+# (began.not_held), every copy's export (sha256), else ().
+Arrivals = dict[str, tuple[float, bool, tuple[str, ...]]]
 
 
 def _file_arrivals(review) -> tuple[dict[str, float], dict[int, float]]:  # noqa: ANN001 - Review
@@ -309,10 +320,8 @@ def _file_arrivals(review) -> tuple[dict[str, float], dict[int, float]]:  # noqa
     removed: one removed and imported again keeps its first import's time), and each round's
     first file's import. Files whose time is no date are left out: they are never late."""
     from ..applog import parse_stamp
-    from .began import came_after
-
     arrived: dict[str, float] = {}
-    round_of: dict[str, int] = {}
+    first_file: dict[int, float] = {}
     for search in review.searches():
         entries = [(f.sha256, f.imported, f.round) for f in search.files]
         entries += [
@@ -322,16 +331,10 @@ def _file_arrivals(review) -> tuple[dict[str, float], dict[int, float]]:  # noqa
             when = parse_stamp(imported_text or "")
             if when is None:
                 continue
-            arrived[sha256] = min(when.timestamp(), arrived.get(sha256, math.inf))
+            imported = when.timestamp()
+            arrived[sha256] = min(imported, arrived.get(sha256, math.inf))
             number = number if isinstance(number, int) else 1
-            round_of[sha256] = min(number, round_of.get(sha256, number))
-    # An export some reviewer began its round without came after that, whatever its import
-    # time says (another clone's clock; labels/began/): just after that first decision.
-    for sha256, moment in came_after(review.labels_dir, round_of).items():
-        arrived[sha256] = max(arrived[sha256], moment + 0.0005)
-    first_file: dict[int, float] = {}
-    for sha256, when in arrived.items():
-        first_file[round_of[sha256]] = min(when, first_file.get(round_of[sha256], math.inf))
+            first_file[number] = min(imported, first_file.get(number, math.inf))
     return arrived, first_file
 
 
@@ -340,38 +343,49 @@ def study_arrivals(  # noqa: ANN001 - Review
     records: list[Record],
     member_of: dict[str, str],
     files: tuple[dict[str, float], dict[int, float]] | None = None,
+    missing: dict[str, frozenset[str]] | None = None,
 ) -> Arrivals:
     """For late_arrivals, what it needs of every record: `records` are review.records() with
     the ids member_of has (deduplication's records: the ids it splits in place); `files`,
-    _file_arrivals' answer when the caller has it. A study is late when its earliest copy came
-    after its round's screening began: its round is its earliest copy's (study_rounds), and a
-    copy a later round's file brought again was in none of that round's ranking either. Only
-    the studies that could ever be late are kept: not those with a copy in a file whose time is
-    no date, nor those whose earliest copy came with their round's first file (a round's
-    screening begins after its first file came)."""
+    _file_arrivals' answer, and `missing`, began.not_held's, when the caller has them. A study
+    is late when its earliest copy came after its round's screening began: its round is its
+    earliest copy's (study_rounds), and a copy a later round's file brought again was in none
+    of that round's ranking either. Only the studies that could ever be late are kept: not
+    those with a copy in a file whose time is no date, nor those whose earliest copy came with
+    their round's first file (a round's screening begins after its first file came), unless a
+    copy is in an export some reviewer began their round without."""
     from ..schema import OTHER_KINDS
+    from .began import listed_rounds, not_held
 
     arrived, first_file = files or _file_arrivals(review)
+    if missing is None:
+        missing = not_held(review.labels_dir, listed_rounds(review))
+    unheld = frozenset().union(*missing.values())
     earliest: dict[str, float] = {}
     round_of: dict[str, int] = {}
     only_other: dict[str, bool] = {}
+    copies: dict[str, set[str]] = {}
     unknown: set[str] = set()
     for record, (search, f, _) in zip(records, review.record_files(), strict=True):
         study = member_of.get(record.id)
         if study is None:
             continue
+        round_of[study] = min(f.round, round_of.get(study, f.round))
+        only_other[study] = only_other.get(study, True) and search.kind in OTHER_KINDS
+        if unheld:
+            copies.setdefault(study, set()).add(f.sha256)
         when = arrived.get(f.sha256)
         if when is None:
             unknown.add(study)
-            continue
-        earliest[study] = min(when, earliest.get(study, math.inf))
-        round_of[study] = min(f.round, round_of.get(study, f.round))
-        only_other[study] = only_other.get(study, True) and search.kind in OTHER_KINDS
-    return {
-        study: (when, only_other[study])
-        for study, when in earliest.items()
-        if study not in unknown and when > first_file.get(round_of[study], math.inf)
-    }
+        else:
+            earliest[study] = min(when, earliest.get(study, math.inf))
+    out: Arrivals = {}
+    for study, number in round_of.items():
+        when = -math.inf if study in unknown else earliest[study]
+        exports = tuple(sorted(copies[study])) if unheld and not unheld.isdisjoint(copies[study]) else ()
+        if exports or when > first_file.get(number, math.inf):
+            out[study] = (when, only_other[study], exports)
+    return out
 
 
 def late_arrivals(  # noqa: ANN001 - Review
@@ -380,7 +394,7 @@ def late_arrivals(  # noqa: ANN001 - Review
     first_lines: dict[str, list[str]],
     rounds: dict[str, int],
     arrivals: Arrivals | None = None,
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """The studies whose every record came in a file imported after their round's screening
     began (its first decision line, from `first_lines`: study -> each reviewer's first line's
     stamp; a decision made again later moves nothing): a population the ranking never held
@@ -389,15 +403,19 @@ def late_arrivals(  # noqa: ANN001 - Review
     organisations) found them, else LATE_IMPORT (a database searched late), with their round
     after an update. An update's own files come before its round's first decision: its round
     is its group. A file came when its content first did: one removed and imported again, or
-    imported under another name, keeps its first import's time. A file some reviewer's
-    first decision of its round was made without (labels/began/, began.py) came after it,
-    whatever its import time says: a merge can bring one another clone imported earlier by
-    its clock. `arrivals`: study_arrivals' answer when the caller has
+    imported under another name, keeps its first import's time.
+
+    And per reviewer, the studies every copy of which is in an export they began their round
+    without (labels/began/, began.py), whatever the import times say: a merge can bring an
+    export another clone imported earlier by its clock, and each teammate may start with the
+    database they imported themselves. `arrivals`: study_arrivals' answer when the caller has
     it (the screen keeps it with the studies), else worked out here when some file came late."""
     from ..applog import parse_stamp
+    from .began import listed_rounds, not_held
 
     files = _file_arrivals(review)
     arrived, first_file = files
+    missing = not_held(review.labels_dir, listed_rounds(review))
     # round -> its first decision; one dated before any of its files (decisions imported with
     # the times they were made elsewhere) says nothing of what the ranking held.
     began: dict[int, float] = {}
@@ -414,23 +432,37 @@ def late_arrivals(  # noqa: ANN001 - Review
     def late(when: float, number: int) -> bool:
         return when > began.get(number, math.inf)
 
+    def named(study: str, only_other: bool) -> str:
+        name = LATE_OTHER if only_other else LATE_IMPORT
+        return name if rounds.get(study, 1) == 1 else f"round {rounds[study]}: {name}"
+
     # Only a file that came after some round's screening began can hold a late copy.
     first_began = min(began.values(), default=math.inf)
-    if not any(arrived.get(f.sha256, -math.inf) > first_began for s in review.searches() for f in s.files):
-        return {}  # most reviews: every file came before screening
+    if not missing and not any(
+        arrived.get(f.sha256, -math.inf) > first_began for s in review.searches() for f in s.files
+    ):
+        return {}, {}  # most reviews: every file came before screening, in every clone
     if arrivals is None:
         # Every record's id as member_of has it: deduplication's, with the ids it splits now in
         # place, recorded in labels/ids.csv or not yet (after a merge brought an erratum that
         # shares an early record's DOI, the recorded ones alone credit its copy to that record).
         from ..dedup import dedup_review
 
-        arrivals = study_arrivals(review, dedup_review(review).result.records, member_of, files)
+        arrivals = study_arrivals(review, dedup_review(review).result.records, member_of, files, missing)
     out = {}
-    for study, (when, only_other) in arrivals.items():
+    for study, (when, only_other, _) in arrivals.items():
         if late(when, rounds.get(study, 1)):
-            name = LATE_OTHER if only_other else LATE_IMPORT
-            out[study] = name if rounds.get(study, 1) == 1 else f"round {rounds[study]}: {name}"
-    return out
+            out[study] = named(study, only_other)
+    out_of: dict[str, dict[str, str]] = {}
+    for reviewer, unheld in missing.items():
+        own = {
+            study: named(study, only_other)
+            for study, (_, only_other, exports) in arrivals.items()
+            if exports and study not in out and unheld.issuperset(exports)
+        }
+        if own:
+            out_of[reviewer] = own
+    return out, out_of
 
 
 def study_rounds(review, member_of: dict[str, str], outcome=None) -> dict[str, int]:  # noqa: ANN001
@@ -612,7 +644,7 @@ def load_stage(
     else:
         view.rounds = rounds if rounds is not None else study_rounds(review, member_of)
     if stage == "title-abstract":  # where the stopping rule speaks
-        view.apart = late_arrivals(review, member_of, first_lines, view.rounds, arrivals)
+        view.apart, view.apart_of = late_arrivals(review, member_of, first_lines, view.rounds, arrivals)
     return view
 
 

@@ -7,7 +7,9 @@ decision in another, and merged later, was never in the teammate's ranking, yet 
 says it came first. So a reviewer's first title-abstract decision of each round writes one line:
 the round, that decision's time, and the exports the review held then (the first 16 hex digits
 of each one's sha256). An export of that round missing from a reviewer's line came after they
-began, whatever the clocks say.
+began, whatever the clocks say: on their curve (each screener's stopping rule reads their own
+decisions), a study every copy of which is in such exports is judged apart. Teammates who each
+import and screen their own database first each judge the other's apart.
 
 One file per reviewer, append-only, merged by git's union merge like the decision files (the
 review's .gitattributes covers `labels/**/*.csv`): one reviewer on two machines may leave two
@@ -17,7 +19,7 @@ is skipped (`screener check` warns of it); a missing file says nothing, as befor
 
 from __future__ import annotations
 
-import math
+import re
 from pathlib import Path
 
 from ..errors import ScreenerError
@@ -25,6 +27,8 @@ from ..errors import ScreenerError
 COLUMNS = ("round", "timestamp", "exports")
 STAGE = "title-abstract"  # the stage the stopping rule speaks at
 SHA_DIGITS = 16
+_ROUND = re.compile(r"[1-9][0-9]{0,5}")  # ASCII digits only: int() takes '١' and str.isdigit '²'
+_EXPORT = re.compile(f"[0-9a-f]{{{SHA_DIGITS}}}")
 
 
 def began_path(labels_dir: Path, reviewer: str) -> Path:
@@ -36,12 +40,16 @@ def began_path(labels_dir: Path, reviewer: str) -> Path:
 
 
 def _is_line(row: list[str]) -> bool:
-    return len(row) == len(COLUMNS) and row[0].strip().isdigit() and bool(row[1].strip())
+    return len(row) == len(COLUMNS) and bool(_ROUND.fullmatch(row[0].strip())) and bool(row[1].strip())
 
 
-def held_exports(review) -> list[str]:  # noqa: ANN001 - Review
-    """The exports the review holds now, as a line names them."""
-    return sorted({f.sha256[:SHA_DIGITS] for search in review.searches() for f in search.files})
+def listed_rounds(review) -> dict[str, int]:  # noqa: ANN001 - Review
+    """Each export the review lists (sha256) and its round: the round whose lines judge it."""
+    out: dict[str, int] = {}
+    for search in review.searches():
+        for f in search.files:
+            out[f.sha256] = min(f.round, out.get(f.sha256, f.round))
+    return out
 
 
 def note_began(review, reviewer: str, stage: str, stamp: str) -> None:  # noqa: ANN001 - Review
@@ -52,30 +60,42 @@ def note_began(review, reviewer: str, stage: str, stamp: str) -> None:  # noqa: 
     from ..applog import MAX_CELL, append_rows, read_rows
 
     path = began_path(review.labels_dir, reviewer)
-    number = str(review.current_round())
+    number = review.current_round()
     lines = read_rows(path, COLUMNS[0], _is_line).rows
-    if any(_is_line(row) and row[0].strip() == number for _, row in lines):
+    if any(_is_line(row) and int(row[0]) == number for _, row in lines):
         return
-    exports = " ".join(held_exports(review))
+    exports = " ".join(sorted({sha256[:SHA_DIGITS] for sha256 in listed_rounds(review)}))
     if len(exports) > MAX_CELL:  # over a thousand exports: the import times judge alone
         return
-    append_rows(path, COLUMNS, [[number, stamp, exports]], _is_line, folders=2)
+    append_rows(path, COLUMNS, [[str(number), stamp, exports]], _is_line, folders=2)
 
 
-def read_began(labels_dir: Path) -> tuple[dict[int, list[tuple[float, frozenset[str]]]], list[str]]:
-    """Every reviewer's lines: round -> [(the first decision's time, the exports held)], and a
-    warning per file or line that could not be read (skipped: the import times judge alone)."""
+def read_began(
+    labels_dir: Path, reviewers: set[str] | None = None
+) -> tuple[dict[str, dict[int, list[frozenset[str]]]], list[str]]:
+    """Every reviewer's lines: reviewer -> round -> the exports each line held, and a warning
+    per file or line that could not be read (skipped: the import times judge alone), or per file
+    of a name not in `reviewers` when given."""
     from ..applog import parse_stamp, read_rows
     from ..names import check_name
 
     folder = labels_dir / "began"
-    out: dict[int, list[tuple[float, frozenset[str]]]] = {}
+    out: dict[str, dict[int, list[frozenset[str]]]] = {}
     warnings: list[str] = []
-    if not folder.is_dir() or folder.is_symlink():
+    if folder.is_symlink():
+        return out, warnings  # named by check's link check
+    if folder.exists() and not folder.is_dir():
+        return out, ["labels/began is no folder: screener notes there what each ranking held (delete it)"]
+    if not folder.is_dir():
         return out, warnings
     for path in sorted(folder.iterdir()):
         where = f"labels/began/{path.name}"
-        if path.suffix != ".csv" or path.is_symlink() or not path.is_file():
+        if path.is_symlink():
+            continue  # named by check's link check
+        if not path.is_file():
+            warnings.append(f"{where} is no regular file; delete it (screener writes it again)")
+            continue
+        if path.suffix != ".csv":
             continue
         try:
             check_name(path.stem, "reviewer name")
@@ -83,28 +103,32 @@ def read_began(labels_dir: Path) -> tuple[dict[int, list[tuple[float, frozenset[
         except ScreenerError as exc:
             warnings.append(f"{where}: skipped ({exc.message})")
             continue
+        if reviewers is not None and path.stem not in reviewers:
+            warnings.append(f"{where}: {path.stem!r} is no reviewer in review.toml; the file says nothing")
+        lines = out.setdefault(path.stem, {})
         for number, row in log.rows:
-            when = parse_stamp(row[1].strip()) if _is_line(row) else None
-            exports = row[2].split() if when is not None else []
-            if when is None or not all(len(e) == SHA_DIGITS for e in exports) or not exports:
+            exports = row[2].split() if _is_line(row) and parse_stamp(row[1].strip()) else []
+            if not exports or not all(_EXPORT.fullmatch(e) for e in exports):
                 warnings.append(
                     f"{where}, line {number}: not a line of round,timestamp,exports; skipped "
                     "(restore the file from git)"
                 )
                 continue
-            out.setdefault(int(row[0]), []).append((when.timestamp(), frozenset(exports)))
+            lines.setdefault(int(row[0]), []).append(frozenset(exports))
     return out, warnings
 
 
-def came_after(labels_dir: Path, rounds_of: dict[str, int]) -> dict[str, float]:
-    """Each export (sha256 -> its round) that some reviewer began its round without: the
-    earliest such beginning's time, a moment it came after. An export a later round brought is
-    judged by that round's lines; a round nobody wrote a line for says nothing."""
-    began, _ = read_began(labels_dir)
-    out: dict[str, float] = {}
-    for sha256, number in rounds_of.items():
-        key = sha256[:SHA_DIGITS]
-        without = [when for when, held in began.get(number, ()) if key not in held]
-        if without:
-            out[sha256] = min(without, default=math.inf)
+def not_held(labels_dir: Path, rounds_of: dict[str, int]) -> dict[str, frozenset[str]]:
+    """Per reviewer, the exports (sha256, with their rounds: listed_rounds) they began their
+    round without: in none of their ranking when their curve for that round began, whatever
+    the import times say. Reviewers whose lines miss nothing are left out (most reviews: all)."""
+    out: dict[str, frozenset[str]] = {}
+    for reviewer, began in read_began(labels_dir)[0].items():
+        missing = frozenset(
+            sha256
+            for sha256, number in rounds_of.items()
+            if any(sha256[:SHA_DIGITS] not in held for held in began.get(number, ()))
+        )
+        if missing:
+            out[reviewer] = missing
     return out

@@ -14,7 +14,7 @@ from .. import Arrivals
 from .session import ScreenSession
 
 # Bump when what the studies cache holds changes shape.
-STUDIES_CACHE_VERSION = "5"
+STUDIES_CACHE_VERSION = "6"
 # How long quitting the screen waits for the studies' cache entry being written.
 QUIT_WAIT_SECONDS = 5.0
 
@@ -51,12 +51,13 @@ def _studies_key(review) -> str | None:  # noqa: ANN001 - Review
         digest.update(read_regular_bytes(review.search_toml_path(search.name)) + b"\0")
     from ...dedup.split_ids import ids_path
 
-    # labels/began/: the exports some reviewer began a round without, which the arrivals move
-    # (a line that moves none, as every line this clone writes, leaves the entry in place).
-    from ..began import came_after
+    # labels/began/: the exports some reviewer began a round without, whose studies the arrivals
+    # name with their copies' exports (a line that lacks none, as every line this clone writes,
+    # leaves the entry in place).
+    from ..began import listed_rounds, not_held
 
-    rounds_of = {f.sha256: f.round for search in review.searches() for f in search.files}
-    digest.update(repr(sorted(came_after(review.labels_dir, rounds_of).items())).encode() + b"\0")
+    unheld = frozenset().union(*not_held(review.labels_dir, listed_rounds(review)).values())
+    digest.update(repr(sorted(unheld)).encode() + b"\0")
     # labels/ids.csv: the split ids dedup recorded (a merge or a hand may change it).
     for path in (review.dedup_decisions_path, review.config_path, ids_path(review)):
         if path.exists() or path.is_symlink():
@@ -149,11 +150,17 @@ def screen_studies_deferred(review) -> ScreenStudies:  # noqa: ANN001
 
 
 def _arrivals_shaped(arrivals: object, ids: set[str]) -> bool:
-    """A cached study_arrivals answer: study -> (its earliest copy's arrival, only other methods)."""
+    """A cached study_arrivals answer: study -> (its earliest copy's arrival, only other methods,
+    its copies' exports or ())."""
     if not isinstance(arrivals, dict) or not ids.issuperset(arrivals):
         return False
     return all(
-        isinstance(value, tuple) and len(value) == 2 and type(value[0]) is float and type(value[1]) is bool
+        isinstance(value, tuple)
+        and len(value) == 3
+        and type(value[0]) is float
+        and type(value[1]) is bool
+        and type(value[2]) is tuple
+        and all(type(sha256) is str for sha256 in value[2])
         for value in arrivals.values()
     )
 
