@@ -66,3 +66,44 @@ def test_agreement_reports_the_verified_sample(cli, tmp_path) -> None:
     result = cli("agreement", "--stage", TA, "--review", str(review.root))
     assert result.code == 0, result
     assert f"verified sample (20%): 1 of {len(inside)} records screened twice, 0 agree (0.0%)" in result.out
+
+
+def test_a_pull_while_the_screen_is_open_is_said_and_its_records_judged_apart(tmp_path) -> None:
+    """Through a real terminal: alice opens the screen, then a pull (here an import in another
+    terminal) brings a database before her first key. Her screen holds none of its records:
+    it says so above the stopping line, and her labels/began/ line names what it held at its
+    start, so the database is apart on her curve, though it was imported before her first
+    decision (new-user helper: the rule said stop with 2 relevant records of it unseen)."""
+    pexpect = pytest.importorskip("pexpect")
+    from screener.review import Review
+    from screener.screening import LATE_IMPORT
+
+    from .test_allocate import records_csv
+
+    review = make_review(tmp_path, ["alice", "bob"], count=20)
+    env = dict(os.environ, COLUMNS="120", LINES="40", TERM="xterm")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "screener", "screen", "--reviewer", "alice", "--order", "file"],
+        cwd=str(review.root),
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect_exact("20 records still need your vote")
+    review.import_file(records_csv(tmp_path / "late.csv", 9000, 10), "embase", database="Embase")
+    child.send("e")
+    child.expect_exact("saved: exclude")
+    import time
+
+    time.sleep(1.2)  # looked at once a second
+    child.send("e")
+    child.expect("searches changed since this screen\\s+started")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    began = (review.root / "labels" / "began" / "alice.csv").read_text().splitlines()
+    assert began[1].endswith(review.search("db").files[0].sha256[:16])  # the database it held only
+    view = load_stage(Review(review.root), TA)
+    assert view.apart == {}  # by the clocks, the database came before her first decision
+    assert len(view.apart_for("alice")) == 10 and set(view.apart_for("alice").values()) == {LATE_IMPORT}
+    assert view.apart_for("bob") == {}

@@ -445,6 +445,28 @@ def test_an_export_missing_from_a_line_is_late_though_her_first_decision_no_long
     assert "says stop" not in _status_stopping(merged)["alice"]["statement"]
 
 
+def test_a_screener_who_began_after_a_late_import_had_it_from_the_start(tmp_path) -> None:
+    """A database imported once alice had screened is apart on her curve; bob, who began after
+    it came, held it from his first decision: on his curve it is no late group (new-user
+    helper: a teammate who joined later was told of a late group he never lacked)."""
+    from screener.screening import LATE_IMPORT, load_stage
+
+    from .test_allocate import make_review, records_csv
+
+    review = make_review(tmp_path, ["alice", "bob"], count=100)
+    ids = load_stage(review, TA).record_ids
+    _decide_now(review, "alice", ids, included=set(ids[:5]))
+    review.import_file(records_csv(tmp_path / "late.csv", 9000, 30), "embase", database="Embase")
+    review = Review(review.root)
+    _decide_now(review, "bob", ids[:10])
+    view = load_stage(review, TA)
+    assert len(view.apart) == 30 and set(view.apart.values()) == {LATE_IMPORT}
+    assert view.apart_for("alice") == view.apart and view.apart_for("bob") == {}
+    said = _status_stopping(review)
+    assert f"{LATE_IMPORT} (30 records)" in said["alice"]["statement"]
+    assert "after screening began" not in said["bob"]["statement"]
+
+
 def test_an_update_bringing_back_a_removed_export_keeps_its_round_s_late_import_apart(tmp_path) -> None:
     """An export imported too early, removed, then brought by the update as round 2; a database
     imported once round 2's screening began is still judged apart (attack helper: a regression

@@ -302,6 +302,7 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
 
     from ..screening import load_stage
     from ..screening.allocate import screen_records, share_scope
+    from ..screening.began import held_now
     from ..screening.decisions import DecisionLog, session_lock
     from ..screening.screen import (
         KeyReader,
@@ -313,6 +314,7 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
         run_terminal,
         save_apart,
         screen_studies_deferred,
+        searches_changed,
         still_need_vote,
     )
 
@@ -326,12 +328,16 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
         # The work in the background (the ranking's features, the abstracts) hands the
         # interpreter back within 1 ms when a key comes, not Python's default 5 ms a turn.
         sys.setswitchinterval(0.001)
+        # What this screen's ranking holds, whatever a pull adds while it is open: taken before
+        # the records (a pull in between makes the line miss exports it holds: the safe side).
+        held = held_now(review)
+        changed = searches_changed(review)  # a pull meanwhile: said on screen (TA: the stopping rule)
         # Abstracts read when needed; the studies' cache entry, if any, written once drawn.
         studies, member_of, abstracts, save_studies, rounds, arrivals = screen_studies_deferred(review)
         view = load_stage(review, stage, studies, member_of, rounds=rounds, arrivals=arrivals)
         gc.freeze()  # they live all session: no collection walks them again
         gc.enable()
-        log = DecisionLog.for_reviewer(review, stage, reviewer)
+        log = DecisionLog.for_reviewer(review, stage, reviewer, held)
         records, need = screen_records(view, reviewer, every=all_records)  # the allocation's share
         session = ScreenSession(
             stage,
@@ -351,6 +357,8 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
         session.message = need
         if stage == "full-text":
             session.report_text, session.report_file = _full_text_readers(review, view, member_of)
+        else:
+            session.searches_changed = changed
         session.stopping = StoppingInBackground(hold=True)  # seconds on 20,000 records: not in the key loop
         background = settings = None
         if order == "ranked" and len(session.records) > 1:

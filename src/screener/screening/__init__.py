@@ -111,14 +111,14 @@ class StageView:
     # Studies the stopping rule judges as a group of their own (id -> the group's name): every
     # copy imported after their round's screening began, a late database or a chase (late_arrivals).
     apart: dict[str, str] = field(default_factory=dict)
-    # reviewer -> more such studies for them alone: every copy in an export they began their
-    # round without (labels/began/: another clone's import a merge brought later).
+    # reviewer -> those studies as their labels/began/ lines have them, where that differs:
+    # none of a study's exports was in their ranking when they began its round (another
+    # clone's import a merge brought later), or every one was (they began after a late import).
     apart_of: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def apart_for(self, name: str) -> dict[str, str]:
         """The studies the stopping rule judges apart on `name`'s curve."""
-        own = self.apart_of.get(name)
-        return {**self.apart, **own} if own else self.apart
+        return self.apart_of.get(name, self.apart)
 
     @property
     def record_ids(self) -> list[str]:
@@ -310,8 +310,7 @@ LATE_IMPORT = "records imported after screening began"
 
 # Per study that could be late: its earliest copy's arrival (the first import of the file it
 # came in; -inf when a copy's time is no date: never late by time), whether only other methods
-# found it, and, when some reviewer began its round without one of its copies' exports
-# (began.not_held), every copy's export (sha256), else ().
+# found it, and every copy's export (sha256), which labels/began/ lines are read against.
 Arrivals = dict[str, tuple[float, bool, tuple[str, ...]]]
 
 
@@ -372,8 +371,7 @@ def study_arrivals(  # noqa: ANN001 - Review
             continue
         round_of[study] = min(f.round, round_of.get(study, f.round))
         only_other[study] = only_other.get(study, True) and search.kind in OTHER_KINDS
-        if unheld:
-            copies.setdefault(study, set()).add(f.sha256)
+        copies.setdefault(study, set()).add(f.sha256)
         when = arrived.get(f.sha256)
         if when is None:
             unknown.add(study)
@@ -382,9 +380,8 @@ def study_arrivals(  # noqa: ANN001 - Review
     out: Arrivals = {}
     for study, number in round_of.items():
         when = -math.inf if study in unknown else earliest[study]
-        exports = tuple(sorted(copies[study])) if unheld and not unheld.isdisjoint(copies[study]) else ()
-        if exports or when > first_file.get(number, math.inf):
-            out[study] = (when, only_other[study], exports)
+        if when > first_file.get(number, math.inf) or not unheld.isdisjoint(copies[study]):
+            out[study] = (when, only_other[study], tuple(sorted(copies[study])))
     return out
 
 
@@ -405,13 +402,16 @@ def late_arrivals(  # noqa: ANN001 - Review
     is its group. A file came when its content first did: one removed and imported again, or
     imported under another name, keeps its first import's time.
 
-    And per reviewer, the studies every copy of which is in an export they began their round
-    without (labels/began/, began.py), whatever the import times say: a merge can bring an
-    export another clone imported earlier by its clock, and each teammate may start with the
-    database they imported themselves. `arrivals`: study_arrivals' answer when the caller has
-    it (the screen keeps it with the studies), else worked out here when some file came late."""
+    And per screener, from their labels/began/ lines (began.py), what their ranking held when
+    they began each round: a study of a round they wrote a line for is apart on their curve
+    exactly when none of its copies' exports is in every line of theirs for that round, whatever
+    the import times say. A merge can bring an export another clone imported earlier by its
+    clock; teammates may each start with the database they imported; one who joined after a
+    late import had it from their start. `arrivals`: study_arrivals' answer when the caller has
+    it (the screen keeps it with the studies), else worked out here when some file came late.
+    Returns the studies apart by time, and per screener who wrote lines, theirs in its place."""
     from ..applog import parse_stamp
-    from .began import listed_rounds, not_held
+    from .began import SHA_DIGITS, listed_rounds, not_held, read_began
 
     files = _file_arrivals(review)
     arrived, first_file = files
@@ -449,20 +449,24 @@ def late_arrivals(  # noqa: ANN001 - Review
         from ..dedup import dedup_review
 
         arrivals = study_arrivals(review, dedup_review(review).result.records, member_of, files, missing)
-    out = {}
-    for study, (when, only_other, _) in arrivals.items():
-        if late(when, rounds.get(study, 1)):
-            out[study] = named(study, only_other)
+    by_time = {
+        study: named(study, only_other)
+        for study, (when, only_other, _) in arrivals.items()
+        if late(when, rounds.get(study, 1))
+    }
     out_of: dict[str, dict[str, str]] = {}
-    for reviewer, unheld in missing.items():
-        own = {
-            study: named(study, only_other)
-            for study, (_, only_other, exports) in arrivals.items()
-            if exports and study not in out and unheld.issuperset(exports)
-        }
-        if own:
+    for reviewer, lines in read_began(review.labels_dir)[0].items():
+        own: dict[str, str] = {}
+        for study, (_, only_other, exports) in arrivals.items():
+            held_lines = lines.get(rounds.get(study, 1))
+            if not held_lines:  # no line of theirs for the study's round: the clocks judge
+                if study in by_time:
+                    own[study] = by_time[study]
+            elif not any(all(e[:SHA_DIGITS] in held for held in held_lines) for e in exports):
+                own[study] = named(study, only_other)
+        if own != by_time:
             out_of[reviewer] = own
-    return out, out_of
+    return by_time, out_of
 
 
 def study_rounds(review, member_of: dict[str, str], outcome=None) -> dict[str, int]:  # noqa: ANN001

@@ -52,19 +52,27 @@ def listed_rounds(review) -> dict[str, int]:  # noqa: ANN001 - Review
     return out
 
 
-def note_began(review, reviewer: str, stage: str, stamp: str) -> None:  # noqa: ANN001 - Review
-    """Write the line for the review's current round unless the reviewer's file has one: called
-    after a decision stamped `stamp` was written. Other stages write nothing."""
+def held_now(review) -> tuple[int, str]:  # noqa: ANN001 - Review
+    """The review's current round and the exports it holds now, as a line names them: what a
+    screen takes at its start, since its ranking holds those whatever a pull adds meanwhile."""
+    return review.current_round(), " ".join(sorted({sha256[:SHA_DIGITS] for sha256 in listed_rounds(review)}))
+
+
+def note_began(  # noqa: ANN001 - Review
+    review, reviewer: str, stage: str, stamp: str, held: tuple[int, str] | None = None
+) -> None:
+    """Write the line for the round unless the reviewer's file has one: called after a decision
+    stamped `stamp` was written. `held`: held_now's answer when the decision's ranking was made
+    (the screen's start), else the review now. Other stages write nothing."""
     if stage != STAGE:
         return
     from ..applog import MAX_CELL, append_rows, read_rows
 
+    number, exports = held or held_now(review)
     path = began_path(review.labels_dir, reviewer)
-    number = review.current_round()
     lines = read_rows(path, COLUMNS[0], _is_line).rows
     if any(_is_line(row) and int(row[0]) == number for _, row in lines):
         return
-    exports = " ".join(sorted({sha256[:SHA_DIGITS] for sha256 in listed_rounds(review)}))
     if len(exports) > MAX_CELL:  # over a thousand exports: the import times judge alone
         return
     append_rows(path, COLUMNS, [[str(number), stamp, exports]], _is_line, folders=2)

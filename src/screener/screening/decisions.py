@@ -226,14 +226,17 @@ class DecisionLog:
         self._began = began
 
     @classmethod
-    def for_reviewer(cls, review, stage: str, reviewer: str) -> DecisionLog:  # noqa: ANN001 - Review
+    def for_reviewer(  # noqa: ANN001 - Review
+        cls, review, stage: str, reviewer: str, held: tuple[int, str] | None = None
+    ) -> DecisionLog:
         """The reviewer's log for `stage`, noting in labels/began/ what the review held when
-        their first decision of a round was made (began.py)."""
+        their first decision of a round was made (began.py; `held`: began.held_now's answer
+        when their ranking was made, else the review when the decision is)."""
         from .began import note_began
 
         return cls(
             decision_path(review.labels_dir, stage, reviewer),
-            lambda stamp: note_began(review, reviewer, stage, stamp),
+            lambda stamp: note_began(review, reviewer, stage, stamp, held),
         )
 
     def columns(self) -> tuple[str, ...]:

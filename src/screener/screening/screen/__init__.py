@@ -35,9 +35,11 @@ from .studies import (
     screen_studies,
     screen_studies_deferred,
     screen_studies_lazy,
+    searches_changed,
 )
 
 __all__ = [
+    "searches_changed",
     "BackgroundRanking",
     "HIGHLIGHT_SECONDS",
     "KEYS",

@@ -157,8 +157,11 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
     filled = round(bar_width * session.screened / total) if total else bar_width
     top.append(Text.assemble(("━" * filled, "green"), ("━" * (bar_width - filled), "grey37"), counts))
     estimate = session.shown_estimate()
+    changed = session.searches_changed() if session.searches_changed is not None else None
+    if changed:  # above the stopping line, never green "stop" over records this screen lacks
+        top.extend(_wrapped(Text(changed, style="bold yellow"), console, width))
     if estimate is not None:
-        style = "bold green" if estimate.safe_to_stop else "dim"
+        style = "bold green" if estimate.safe_to_stop and not changed else "dim"
         said = estimate.describe()
         if session.stopping is not None and session.stopping.behind():
             said = "(updating) " + said

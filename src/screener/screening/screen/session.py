@@ -113,6 +113,9 @@ class ScreenSession:
     scroll_of: str | None = None  # the record `scroll` belongs to
     page_size: int = 10  # abstract lines on screen at the last draw: what a page scrolls
     stopping: StoppingInBackground | None = None  # computes the stopping rule off the key loop
+    # A sentence once the review's searches changed on disk since the screen started (a pull):
+    # said with the stopping rule's statement, which covers only the records held (studies.py).
+    searches_changed: Callable[[], str | None] | None = None
     # Called once the first record is drawn: background work starts then, so that the first
     # drawing does not share the interpreter with numpy's and scikit-learn's imports.
     on_first_draw: Callable[[], None] | None = None

@@ -4,6 +4,8 @@ screener's saved order.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -454,3 +456,42 @@ def save_order(review, session: ScreenSession, reviewer: str, settings: str, ids
     except OSError:
         pass
 
+
+
+def _searches_signature(folder: Path) -> tuple:
+    """Every search file's name, size and modification time: what a pull or an import changes."""
+    try:
+        with os.scandir(folder) as entries:
+            return tuple(
+                sorted(
+                    (e.name, e.stat(follow_symlinks=False).st_size, e.stat(follow_symlinks=False).st_mtime_ns)
+                    for e in entries
+                    if e.name.endswith(".toml")
+                )
+            )
+    except OSError:
+        return ()
+
+
+def searches_changed(review, every: float = 1.0) -> Callable[[], str | None]:  # noqa: ANN001 - Review
+    """For the screen: a sentence once the review's searches changed on disk since now (a git
+    pull or an import in another terminal), else None. The screen holds the records it started
+    with: the new ones are in none of its queue, and its stopping statement does not cover
+    them. Looked at most once every `every` seconds (a handful of stat calls)."""
+    folder = review.searches_dir
+    start = _searches_signature(folder)
+    state = {"checked": time.monotonic(), "said": None}
+
+    def changed() -> str | None:
+        now = time.monotonic()
+        if state["said"] is None and now - state["checked"] >= every:
+            state["checked"] = now
+            if _searches_signature(folder) != start:
+                state["said"] = (
+                    "The review's searches changed since this screen started (a pull or an import): "
+                    "q, then start the screen again to screen the records they bring; until then "
+                    "the stopping rule speaks only of the records this screen holds."
+                )
+        return state["said"]
+
+    return changed
