@@ -247,7 +247,7 @@ def test_live_estimate_ranked_order_tests_the_records_after_the_trigger():
     early = live_estimate(labels, total=3000, trigger=50)
     assert not early.sampling and early.recall_low is None and not early.safe_to_stop
     more = early.expected.more
-    assert f"the stopping rule expects about {more} more records to reach 95% recall" in early.describe()
+    assert f"the stopping rule expects about {more} more record" in early.describe()
     # Past the trigger, more irrelevant records raise the recall bound until it reaches 95 %.
     bounds = []
     for extra in (1, 200, 600, 1400):

@@ -513,12 +513,15 @@ def test_began_lines_are_written_once_a_round_and_a_bad_one_is_skipped_and_named
     with path.open("a") as handle:
         handle.write("1,yesterday,abc\n²,2026-01-01T00:00:00+00:00,0123456789abcdef\n")
         handle.write("1,2026-01-01T00:00:00+00:00,0123456789ABCDEF\n")
+        handle.write("9,2026-01-01T00:00:00+00:00,0123456789abcdef\n1,2999-01-01T00:00:00+00:00,0123456789abcdef\n")
     (path.parent / "mallory.csv").write_text("round,timestamp,exports\n")
     checked = cli("check", "--review", root)
     said = " ".join(checked.out.split())
     for number in (4, 5, 6):
         assert f"labels/began/alice.csv, line {number}: not a line of round,timestamp,exports" in said, said
     assert "labels/began/mallory.csv: 'mallory' is no reviewer" in said and "not a stage" not in said
+    assert "alice.csv, line 7: round 9 is no round of the review" in said
+    assert "alice.csv, line 8: dated 2999-01-01T00:00:00+00:00, in the future" in said
     assert cli("status", "--review", root).code == 0
 
 
@@ -684,6 +687,8 @@ def test_every_record_is_screened_is_said_only_when_every_round_is() -> None:
     text = estimate.describe()
     assert estimate.safe_to_stop and "round 1 (300 records" in text, text
     assert "every record is screened" not in text and "says stop" in text
+    # Every group says stop: the later one is not announced as work to come (new-user helper).
+    assert "round 1 (300 records; round 2 (5 records): stop too)" in text and "then" not in text
     done = rounds_estimate([(1, first + [0] * 30, 300), (2, [0] * 5, 5)]).describe()
     assert "round 2 (5 records)" in done and "every record is screened" in done, done
 

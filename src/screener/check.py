@@ -219,7 +219,11 @@ def _check_labels(review, report: CheckReport, config) -> None:  # noqa: ANN001
     reviewers = {r.name for r in config.reviewers}
     from .screening.began import read_began
 
-    report.warnings.extend(read_began(labels, reviewers)[1])  # what each ranking held
+    try:
+        held_rounds = review.rounds_held()
+    except ScreenerError:
+        held_rounds = None  # reported by the search checks
+    report.warnings.extend(read_began(labels, reviewers, held_rounds)[1])  # what each ranking held
     for stage_dir in sorted(p for p in labels.iterdir() if p.is_dir() and not p.is_symlink()):
         if stage_dir.name == "began":
             continue

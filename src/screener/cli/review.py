@@ -247,6 +247,14 @@ def _remove_file(review: Review, name: str, reason: str, search: str | None, as_
 def status(review_dir: Path | None, as_json: bool) -> None:
     """Show the review's searches, record counts, progress and the stopping rule.
 
+    At title-abstract, "stopping rule, NAME" is what the rule says of that screener's decisions,
+    as their screen says it: whether they can stop with 95% recall, or how many more records it
+    expects them to need. Each update round, and the records that came after they began
+    ("records imported after screening began"), are judged as groups of their own; the line
+    speaks of the first group the rule does not say stop for, and "then ..." names the groups
+    after it ("... stop too" when it says stop for those as well). With an allocation it speaks
+    of their share. It assumes ranked order, the screen's default.
+
     \b
     Example:
       screener status --json

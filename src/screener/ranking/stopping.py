@@ -256,6 +256,7 @@ def rounds_estimate(
         if not estimates[entry[0]].safe_to_stop:
             chosen = entry
             break
+    all_stop = chosen is None
     if chosen is None:  # stop, for every round: said of one not fully screened, if any, so that
         # "every record is screened" is never said of the last round while an earlier one is not
         chosen = next((entry for entry in rounds if len(entry[1]) < entry[2]), rounds[-1])
@@ -266,10 +267,13 @@ def rounds_estimate(
         where = number + (f", {scope}" if scope else "")
     elif len(rounds) > 1 or number > 1:
         where = _group_name(number, rounds) + (f", {scope}" if scope else "")
-    # The groups judged after this one, so nobody takes its statement for the whole stage.
+    # The groups judged after this one, so nobody takes its statement for the whole stage; when
+    # the rule says stop for every group, said so, lest "then" read as work still to do.
     later = rounds[rounds.index(chosen) + 1 :]
     after = [f"{_group_name(n, rounds)} ({plural(size, 'record')})" for n, _, size in later]
-    then = f"; then {', '.join(after)}" if after else ""
+    then = ""
+    if after:
+        then = f"; {', '.join(after)}: stop too" if all_stop else f"; then {', '.join(after)}"
     estimate.covers = f"{where} ({plural(total, 'record')}{then})" if where else ""
     return estimate
 
@@ -554,7 +558,8 @@ class Expectation:
             return f"the stopping rule says stop: {self.target:.0%} recall is reached"
         if self.more is None:
             return "the stopping rule needs a relevant record before it can estimate"
-        return f"the stopping rule expects about {self.more} more records to reach {self.target:.0%} recall"
+        more = "1 more record" if self.more == 1 else f"{self.more} more records"
+        return f"the stopping rule expects about {more} to reach {self.target:.0%} recall"
 
 
 def expectation(

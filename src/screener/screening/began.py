@@ -79,13 +79,18 @@ def note_began(  # noqa: ANN001 - Review
 
 
 def read_began(
-    labels_dir: Path, reviewers: set[str] | None = None
+    labels_dir: Path, reviewers: set[str] | None = None, rounds: set[int] | None = None
 ) -> tuple[dict[str, dict[int, list[frozenset[str]]]], list[str]]:
     """Every reviewer's lines: reviewer -> round -> the exports each line held, and a warning
-    per file or line that could not be read (skipped: the import times judge alone), or per file
-    of a name not in `reviewers` when given."""
-    from ..applog import parse_stamp, read_rows
+    per file or line that could not be read (skipped: the import times judge alone), and, when
+    given, per file of a name not in `reviewers`, per line of a round not in `rounds` and per
+    line dated ahead of this machine's clock (what `screener check` says)."""
+    import datetime as dt
+
+    from ..applog import FUTURE_TOLERANCE, parse_stamp, read_rows
     from ..names import check_name
+
+    now = dt.datetime.now(dt.UTC)
 
     folder = labels_dir / "began"
     out: dict[str, dict[int, list[frozenset[str]]]] = {}
@@ -122,7 +127,14 @@ def read_began(
                     "(restore the file from git)"
                 )
                 continue
-            lines.setdefault(int(row[0]), []).append(frozenset(exports))
+            round_number = int(row[0])
+            if rounds is not None and round_number not in rounds:
+                warnings.append(f"{where}, line {number}: round {round_number} is no round of the review")
+            when = parse_stamp(row[1].strip())
+            if rounds is not None and when is not None and when > now + FUTURE_TOLERANCE:
+                said = row[1].strip()[:40]
+                warnings.append(f"{where}, line {number}: dated {said}, in the future (a wrong clock?)")
+            lines.setdefault(round_number, []).append(frozenset(exports))
     return out, warnings
 
 
