@@ -92,13 +92,9 @@ def test_a_pull_while_the_screen_is_open_is_said_and_its_records_judged_apart(tm
     )
     child.expect_exact("20 records still need your vote")
     review.import_file(records_csv(tmp_path / "late.csv", 9000, 10), "embase", database="Embase")
+    child.expect("searches changed since this screen\\s+started", timeout=10)  # no key needed
     child.send("e")
     child.expect_exact("saved: exclude")
-    import time
-
-    time.sleep(1.2)  # looked at once a second
-    child.send("e")
-    child.expect("searches changed since this screen\\s+started")
     child.send("q")
     child.expect(pexpect.EOF)
     began = (review.root / "labels" / "began" / "alice.csv").read_text().splitlines()

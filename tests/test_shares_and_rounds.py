@@ -467,6 +467,57 @@ def test_a_screener_who_began_after_a_late_import_had_it_from_the_start(tmp_path
     assert "after screening began" not in said["bob"]["statement"]
 
 
+@pytest.mark.parametrize("how", ["screened before lines were written", "line deleted"])
+def test_no_line_is_written_once_the_round_was_screened(tmp_path, how) -> None:
+    """Alice screened round 1 with no labels/began line (a screener before these lines, or the
+    file deleted), then a database came late; her next decision writes no line, which would
+    say she held it from the start and fold its 60 records into her finished curve (attack
+    helper: the rule said stop with them unseen): the clocks judge, as before."""
+    from screener.screening import LATE_IMPORT, load_stage
+
+    from .test_allocate import make_review, records_csv
+
+    review = make_review(tmp_path, ["alice", "bob"], count=200)
+    ids = load_stage(review, TA).record_ids
+    if how == "line deleted":
+        _decide_now(review, "alice", ids, included=set(ids[:5]))
+        (review.root / "labels" / "began" / "alice.csv").unlink()
+    else:
+        _decide(review, "alice", ids, included=set(ids[:5]))
+    review.import_file(records_csv(tmp_path / "late.csv", 9000, 60), "embase", database="Embase")
+    review = Review(review.root)
+    _decide_now(review, "alice", ids[:1])  # one decision more, on a record seen already
+    assert not (review.root / "labels" / "began" / "alice.csv").exists()
+    view = load_stage(review, TA)
+    assert len(view.apart_for("alice")) == 60 and set(view.apart_for("alice").values()) == {LATE_IMPORT}
+    assert "says stop" not in _status_stopping(review)["alice"]["statement"]
+
+
+def test_a_teammate_s_votes_in_a_share_are_no_records_its_owner_must_still_see(tmp_path) -> None:
+    """With an allocation, bob's votes settle records of alice's share (votes = 1): her screen
+    never shows them, and status and the report measure her stopping rule on what her screen
+    holds, as the screen does (attack helper: they counted them unscreened and never said stop)."""
+    from screener.report import report_data
+    from screener.screening import load_stage
+    from screener.screening.allocate import allocate
+
+    from .test_allocate import make_review
+
+    review = make_review(tmp_path, ["alice", "bob"], count=400, votes=1)
+    allocate(review, TA)
+    share = sorted(load_stage(review, TA).allocation.share("alice"))
+    _decide_now(review, "alice", share[:150], included=set(share[:3]))
+    _decide_now(review, "bob", share[150:])
+    review = Review(review.root)
+    view = load_stage(review, TA)
+    assert len(view.stopping_scope("alice")) == 150
+    screen = _screen_text(_session(review, "alice"))
+    said = _status_stopping(review)["alice"]["statement"]
+    curve = next(c for c in report_data(review).curves if c.reviewer == "alice")
+    assert said == curve.statement and "alice's share (150 records)" in said, said
+    assert "your share (150 records)" in screen and "recall is 100%" in said, screen
+
+
 def test_an_update_bringing_back_a_removed_export_keeps_its_round_s_late_import_apart(tmp_path) -> None:
     """An export imported too early, removed, then brought by the update as round 2; a database
     imported once round 2's screening began is still judged apart (attack helper: a regression
@@ -493,11 +544,17 @@ def test_an_update_bringing_back_a_removed_export_keeps_its_round_s_late_import_
     assert "says stop" not in _status_stopping(Review(review.root))["alice"]["statement"]
 
 
-def test_began_lines_are_written_once_a_round_and_a_bad_one_is_skipped_and_named(tmp_path, cli) -> None:
+def test_began_lines_are_written_once_a_round_and_a_bad_one_is_skipped_and_named(
+    tmp_path, cli, monkeypatch
+) -> None:
     """`screener label` writes alice's line at her first decision of the round, none again;
     an update's round gets its own; a line that is none is skipped, named by check."""
+    import datetime as dt
+
     from .test_allocate import make_review
 
+    # Her round-1 decisions come seconds before the update here, not minutes.
+    monkeypatch.setattr("screener.screening.began.CLOCK_MARGIN", dt.timedelta(0))
     review = make_review(tmp_path, ["alice", "bob"], count=20)
     root = str(review.root)
     for record in ("pmid:1000", "pmid:1001"):

@@ -234,7 +234,7 @@ def recall_curves(view) -> list[RecallCurve]:  # noqa: ANN001 - screening.StageV
     out = []
     for name in view.screeners:
         # Measured as the screen measures it: their share with an allocation, each round alone.
-        total = len(view.scope(name))
+        total = len(view.stopping_scope(name))
         labels = screener_labels(view, name)
         found, points = 0, [(0, 0)]
         step = max(1, len(labels) // CURVE_POINTS)

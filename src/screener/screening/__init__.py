@@ -124,9 +124,22 @@ class StageView:
     def record_ids(self) -> list[str]:
         return [r.id for r in self.records]
 
+    def stopping_scope(self, name: str) -> set[str]:
+        """The records a screener's stopping rule speaks of, as their screen holds them
+        (allocate.screen_records): with an allocation, their share still waiting for votes and
+        what they decided; a record of their share a teammate's votes settled is no record they
+        must still see. Without one (or for one marked inactive, whose screen holds every
+        record), every record."""
+        if self.allocation is None or name in self.inactive:
+            return set(self.record_ids)
+        voting = self.voting()
+        share = {r for r in self.allocation.share(name) if r in voting}
+        return share | self.decisions.get(name, {}).keys()
+
     def scope(self, name: str) -> set[str]:
-        """The records a screener's progress and stopping rule are measured against: with an
-        allocation their share and what they decided outside it, else every record."""
+        """The records a screener's progress is measured against: with an allocation their
+        share and what they decided outside it, else every record (their stopping rule's:
+        stopping_scope)."""
         if self.allocation is None:
             return set(self.record_ids)
         return self.allocation.share(name) | self.decisions.get(name, {}).keys()
@@ -214,7 +227,7 @@ class StageView:
     def stopping_rounds(self, name: str) -> list[tuple[int | str, list[int], int]]:
         """What the stopping rule reads of a screener (see `stopping_rounds`), on their scope."""
         decided = self.decisions.get(name, {})
-        return stopping_rounds(decided, self.scope(name), self.rounds, self.apart_for(name))
+        return stopping_rounds(decided, self.stopping_scope(name), self.rounds, self.apart_for(name))
 
     def not_allocated(self, voting: set[str]) -> int:
         """Records waiting for votes that fewer screeners are asked for (or voted) than they need."""
@@ -411,7 +424,7 @@ def late_arrivals(  # noqa: ANN001 - Review
     it (the screen keeps it with the studies), else worked out here when some file came late.
     Returns the studies apart by time, and per screener who wrote lines, theirs in its place."""
     from ..applog import parse_stamp
-    from .began import SHA_DIGITS, listed_rounds, not_held, read_began
+    from .began import SHA_DIGITS, held_by_round, listed_rounds, not_held
 
     files = _file_arrivals(review)
     arrived, first_file = files
@@ -455,14 +468,14 @@ def late_arrivals(  # noqa: ANN001 - Review
         if late(when, rounds.get(study, 1))
     }
     out_of: dict[str, dict[str, str]] = {}
-    for reviewer, lines in read_began(review.labels_dir)[0].items():
+    for reviewer, held_in in held_by_round(review.labels_dir).items():
         own: dict[str, str] = {}
         for study, (_, only_other, exports) in arrivals.items():
-            held_lines = lines.get(rounds.get(study, 1))
-            if not held_lines:  # no line of theirs for the study's round: the clocks judge
+            held = held_in.get(rounds.get(study, 1))
+            if held is None:  # no line of theirs for the study's round: the clocks judge
                 if study in by_time:
                     own[study] = by_time[study]
-            elif not any(all(e[:SHA_DIGITS] in held for held in held_lines) for e in exports):
+            elif not any(e[:SHA_DIGITS] in held for e in exports):
                 own[study] = named(study, only_other)
         if own != by_time:
             out_of[reviewer] = own
@@ -879,7 +892,7 @@ def progress_all(review) -> list[dict[str, Any]]:  # noqa: ANN001
                 if labels:
                     scope = f"{name}'s share" if view.allocation is not None else ""
                     rounds = view.stopping_rounds(name)
-                    text, stop = stopping_statement(labels, len(view.scope(name)), rounds, scope)
+                    text, stop = stopping_statement(labels, len(view.stopping_scope(name)), rounds, scope)
                     info["stopping"][name] = {"statement": text, "says_stop": stop}
         info["waiting_for"] = {name: info["need_vote_from"].get(name, 0) for name in info["reviewers"]}
         if view.resolvers:

@@ -19,6 +19,7 @@ is skipped (`screener check` warns of it); a missing file says nothing, as befor
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -29,6 +30,9 @@ STAGE = "title-abstract"  # the stage the stopping rule speaks at
 SHA_DIGITS = 16
 _ROUND = re.compile(r"[1-9][0-9]{0,5}")  # ASCII digits only: int() takes '١' and str.isdigit '²'
 _EXPORT = re.compile(f"[0-9a-f]{{{SHA_DIGITS}}}")
+# A reviewer's decision dated this close before a round's first import may have been made in
+# it, by a clock behind: no line is written then (the safe side).
+CLOCK_MARGIN = dt.timedelta(minutes=10)
 
 
 def began_path(labels_dir: Path, reviewer: str) -> Path:
@@ -59,16 +63,31 @@ def held_now(review) -> tuple[int, str]:  # noqa: ANN001 - Review
 
 
 def note_began(  # noqa: ANN001 - Review
-    review, reviewer: str, stage: str, stamp: str, held: tuple[int, str] | None = None
+    review,
+    reviewer: str,
+    stage: str,
+    stamp: str,
+    held: tuple[int, str] | None = None,
+    before: dt.datetime | None = None,
 ) -> None:
-    """Write the line for the round unless the reviewer's file has one: called after a decision
-    stamped `stamp` was written. `held`: held_now's answer when the decision's ranking was made
-    (the screen's start), else the review now. Other stages write nothing."""
+    """Write the line for the round unless the reviewer's file has one, or they decided in the
+    round already: called after a decision stamped `stamp` was written, `before` the latest time
+    of their lines before it. `held`: held_now's answer when the decision's ranking was made
+    (the screen's start), else the review now. Other stages write nothing.
+
+    A line written after their first decision of the round (a review screened before these
+    lines existed, a file deleted, a write that failed) would say the exports that came since
+    were held from the start, and their late group would fold into a finished curve: none is
+    written then, and the import times judge, as before."""
     if stage != STAGE:
         return
     from ..applog import MAX_CELL, append_rows, read_rows
 
     number, exports = held or held_now(review)
+    if before is not None:
+        opened = _round_opened(review, number) if number > 1 else None
+        if opened is None or before >= opened - CLOCK_MARGIN:
+            return
     path = began_path(review.labels_dir, reviewer)
     lines = read_rows(path, COLUMNS[0], _is_line).rows
     if any(_is_line(row) and int(row[0]) == number for _, row in lines):
@@ -78,6 +97,19 @@ def note_began(  # noqa: ANN001 - Review
     append_rows(path, COLUMNS, [[str(number), stamp, exports]], _is_line, folders=2)
 
 
+def _round_opened(review, number: int) -> dt.datetime | None:  # noqa: ANN001 - Review
+    """When the round's first file was imported (None: no file of the round has a time)."""
+    from ..applog import parse_stamp
+
+    times = [
+        when
+        for search in review.searches()
+        for f in search.files
+        if f.round == number and (when := parse_stamp(f.imported or "")) is not None
+    ]
+    return min(times, default=None)
+
+
 def read_began(
     labels_dir: Path, reviewers: set[str] | None = None, rounds: set[int] | None = None
 ) -> tuple[dict[str, dict[int, list[frozenset[str]]]], list[str]]:
@@ -85,8 +117,6 @@ def read_began(
     per file or line that could not be read (skipped: the import times judge alone), and, when
     given, per file of a name not in `reviewers`, per line of a round not in `rounds` and per
     line dated ahead of this machine's clock (what `screener check` says)."""
-    import datetime as dt
-
     from ..applog import FUTURE_TOLERANCE, parse_stamp, read_rows
     from ..names import check_name
 
@@ -106,7 +136,7 @@ def read_began(
         if path.is_symlink():
             continue  # named by check's link check
         if not path.is_file():
-            warnings.append(f"{where} is no regular file; delete it (screener writes it again)")
+            warnings.append(f"{where} is no regular file; delete it (the import times then judge)")
             continue
         if path.suffix != ".csv":
             continue
@@ -116,6 +146,7 @@ def read_began(
         except ScreenerError as exc:
             warnings.append(f"{where}: skipped ({exc.message})")
             continue
+        warnings.extend(log.skipped)  # a line cut by an interrupted write, or an unclosed quote
         if reviewers is not None and path.stem not in reviewers:
             warnings.append(f"{where}: {path.stem!r} is no reviewer in review.toml; the file says nothing")
         lines = out.setdefault(path.stem, {})
@@ -143,12 +174,21 @@ def not_held(labels_dir: Path, rounds_of: dict[str, int]) -> dict[str, frozenset
     round without: in none of their ranking when their curve for that round began, whatever
     the import times say. Reviewers whose lines miss nothing are left out (most reviews: all)."""
     out: dict[str, frozenset[str]] = {}
-    for reviewer, began in read_began(labels_dir)[0].items():
+    for reviewer, held in held_by_round(labels_dir).items():
         missing = frozenset(
             sha256
             for sha256, number in rounds_of.items()
-            if any(sha256[:SHA_DIGITS] not in held for held in began.get(number, ()))
+            if number in held and sha256[:SHA_DIGITS] not in held[number]
         )
         if missing:
             out[reviewer] = missing
     return out
+
+
+def held_by_round(labels_dir: Path) -> dict[str, dict[int, frozenset[str]]]:
+    """Per reviewer and round, the exports in every one of their lines for it (two machines
+    may each have written one): what their ranking surely held when they began it."""
+    return {
+        reviewer: {number: frozenset.intersection(*lines) for number, lines in rounds.items()}
+        for reviewer, rounds in read_began(labels_dir)[0].items()
+    }

@@ -218,11 +218,12 @@ def tags_refused(path: Path) -> ScreenerError:
 class DecisionLog:
     """One reviewer's decision file for one stage."""
 
-    def __init__(self, path: Path, began: Callable[[str], None] | None = None) -> None:
+    def __init__(self, path: Path, began: Callable[[str, dt.datetime | None], None] | None = None) -> None:
         self.path = path
         self._columns: tuple[str, ...] | None = None
-        # Called once, with the stamp of the first decision made now through this log: what
-        # the ranking held when the reviewer began (began.note_began; see for_reviewer).
+        # Called once, with the stamp of the first decision made now through this log and the
+        # latest time of a line before it: what the ranking held when the reviewer began
+        # (began.note_began; see for_reviewer).
         self._began = began
 
     @classmethod
@@ -236,7 +237,7 @@ class DecisionLog:
 
         return cls(
             decision_path(review.labels_dir, stage, reviewer),
-            lambda stamp: note_began(review, reviewer, stage, stamp, held),
+            lambda stamp, before: note_began(review, reviewer, stage, stamp, held, before),
         )
 
     def columns(self) -> tuple[str, ...]:
@@ -294,7 +295,7 @@ class DecisionLog:
             # The decision is saved already; a line that cannot be written (a planted link,
             # which 'screener check' names) leaves the import times to judge, as before.
             with contextlib.suppress(ScreenerError, OSError):
-                began(written.stamps[0])
+                began(written.stamps[0], written.before)
         return [
             replace(e, timestamp=t, clock_note=written.note)
             for e, t in zip(entries, written.stamps, strict=True)

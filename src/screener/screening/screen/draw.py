@@ -158,6 +158,7 @@ def screen_lines(session: ScreenSession, console, highlight: Callable, width: in
     top.append(Text.assemble(("━" * filled, "green"), ("━" * (bar_width - filled), "grey37"), counts))
     estimate = session.shown_estimate()
     changed = session.searches_changed() if session.searches_changed is not None else None
+    session._shown_changed = bool(changed)
     if changed:  # above the stopping line, never green "stop" over records this screen lacks
         top.extend(_wrapped(Text(changed, style="bold yellow"), console, width))
     if estimate is not None:

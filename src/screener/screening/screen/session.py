@@ -167,6 +167,7 @@ class ScreenSession:
         # lines, and each match found -> its first line.
         self._wrapped: tuple[tuple[str, int, str], list, dict[int, int]] | None = None
         self._shown_preparing = False  # the header said the ranking was being built, last drawn
+        self._shown_changed = False  # the notice that the searches changed was drawn
 
     @property
     def current(self) -> Record | None:
@@ -237,6 +238,8 @@ class ScreenSession:
         records. The key reader asks while no key comes, so the screen never waits for one."""
         if self.stopping is not None and self.stopping.news():
             return True
+        if self.searches_changed is not None and bool(self.searches_changed()) != self._shown_changed:
+            return True  # a pull while the screen waits for a key: said at once, never a stale stop
         preparing = getattr(self.rerank, "preparing", None)
         return preparing is not None and preparing() != self._shown_preparing
 

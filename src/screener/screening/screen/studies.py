@@ -473,25 +473,45 @@ def _searches_signature(folder: Path) -> tuple:
         return ()
 
 
+def _searches_content(folder: Path) -> str:
+    """A hash of every search file's name and bytes ("" when the folder cannot be read)."""
+    import hashlib
+
+    from ...names import read_regular_bytes
+
+    digest = hashlib.sha256()
+    try:
+        for path in sorted(folder.glob("*.toml")):
+            name = path.name.encode("utf-8", "surrogateescape")
+            digest.update(name + b"\0" + read_regular_bytes(path) + b"\0")
+    except (OSError, ScreenerError):
+        return ""
+    return digest.hexdigest()
+
+
 def searches_changed(review, every: float = 1.0) -> Callable[[], str | None]:  # noqa: ANN001 - Review
     """For the screen: a sentence once the review's searches changed on disk since now (a git
-    pull or an import in another terminal), else None. The screen holds the records it started
-    with: the new ones are in none of its queue, and its stopping statement does not cover
-    them. Looked at most once every `every` seconds (a handful of stat calls)."""
+    pull, an import or a removal in another terminal), else None. The screen holds the records
+    it started with: what changed is in none of its queue, and its stopping statement does not
+    cover it. Looked at most once every `every` seconds: a handful of stat calls, and the files
+    read only when those moved (a `touch` changes nothing)."""
     folder = review.searches_dir
-    start = _searches_signature(folder)
-    state = {"checked": time.monotonic(), "said": None}
+    state = {"stat": _searches_signature(folder), "checked": time.monotonic(), "said": None}
+    start = _searches_content(folder)
 
     def changed() -> str | None:
         now = time.monotonic()
         if state["said"] is None and now - state["checked"] >= every:
             state["checked"] = now
-            if _searches_signature(folder) != start:
-                state["said"] = (
-                    "The review's searches changed since this screen started (a pull or an import): "
-                    "q, then start the screen again to screen the records they bring; until then "
-                    "the stopping rule speaks only of the records this screen holds."
-                )
+            signature = _searches_signature(folder)
+            if signature != state["stat"]:
+                state["stat"] = signature
+                if _searches_content(folder) != start:
+                    state["said"] = (
+                        "The review's searches changed since this screen started (a pull, an import "
+                        "or a removal): q, then start the screen again to screen what changed; until "
+                        "then the stopping rule speaks only of the records this screen holds."
+                    )
         return state["said"]
 
     return changed
