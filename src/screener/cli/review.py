@@ -262,13 +262,15 @@ def status(review_dir: Path | None, as_json: bool) -> None:
     review = find_review(review_dir)
     info = review.status()
     if info["records_identified"] and review.config.reviewers:
-        from ..screening import progress_all
+        from ..screening import load_all, progress_all
 
         with err_console.status("Reading decisions"):
-            info["stages"] = progress_all(review)
+            views, member_of = load_all(review)  # one deduplication for every count below
+            info["stages"] = progress_all(review, views)
             from ..fulltext import summary
 
-            info["full_texts"] = summary(review)
+            full_text = views.get("full-text")
+            info["full_texts"] = summary(review, (full_text.records, member_of) if full_text else None)
     if as_json:
         print_json(info)
         return

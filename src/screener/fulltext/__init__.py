@@ -211,10 +211,11 @@ def mark(review, record_id: str, state: str, who: str, note: str = "") -> Entry:
     return entry
 
 
-def summary(review) -> dict[str, Any]:  # noqa: ANN001
+def summary(review, stage: tuple[list[Record], dict[str, str]] | None = None) -> dict[str, Any]:  # noqa: ANN001
     """Counts for `screener status`: records at the full-text stage per state, with a file, without
-    one, files this clone lacks, and where the files came from."""
-    items, _ = reports(review)
+    one, files this clone lacks, and where the files came from. `stage`: stage_records(review)
+    when the caller has it."""
+    items, _ = reports(review, stage)
     states: dict[str, int] = {}
     sources: dict[str, int] = {}
     for item in items:

@@ -404,6 +404,7 @@ def late_arrivals(  # noqa: ANN001 - Review
     first_lines: dict[str, list[str]],
     rounds: dict[str, int],
     arrivals: Arrivals | None = None,
+    records: list[Record] | None = None,
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """The studies whose every record came in a file imported after their round's screening
     began (its first decision line, from `first_lines`: study -> each reviewer's first line's
@@ -421,8 +422,9 @@ def late_arrivals(  # noqa: ANN001 - Review
     the import times say. A merge can bring an export another clone imported earlier by its
     clock; teammates may each start with the database they imported; one who joined after a
     late import had it from their start. `arrivals`: study_arrivals' answer when the caller has
-    it (the screen keeps it with the studies), else worked out here when some file came late.
-    Returns the studies apart by time, and per screener who wrote lines, theirs in its place."""
+    it (the screen keeps it with the studies), else worked out here when some file came late,
+    from `records` (deduplication's, when the caller has them). Returns the studies apart by
+    time, and per screener who wrote lines, theirs in its place."""
     from ..applog import parse_stamp
     from .began import SHA_DIGITS, held_by_round, listed_rounds, not_held
 
@@ -459,9 +461,11 @@ def late_arrivals(  # noqa: ANN001 - Review
         # Every record's id as member_of has it: deduplication's, with the ids it splits now in
         # place, recorded in labels/ids.csv or not yet (after a merge brought an erratum that
         # shares an early record's DOI, the recorded ones alone credit its copy to that record).
-        from ..dedup import dedup_review
+        if records is None:
+            from ..dedup import dedup_review
 
-        arrivals = study_arrivals(review, dedup_review(review).result.records, member_of, files, missing)
+            records = dedup_review(review).result.records
+        arrivals = study_arrivals(review, records, member_of, files, missing)
     by_time = {
         study: named(study, only_other)
         for study, (when, only_other, _) in arrivals.items()
@@ -551,6 +555,7 @@ def load_stage(
     title_abstract: StageView | None = None,
     rounds: dict[str, int] | None = None,
     arrivals: Arrivals | None = None,
+    outcome=None,  # noqa: ANN001 - dedup.ReviewDedup
 ) -> StageView:
     """Read every decision file of a stage and work out finals and conflicts.
 
@@ -559,7 +564,8 @@ def load_stage(
     caller has already (default: read again); `rounds`, study_rounds' answer for these studies
     when the caller has it (the screen keeps it with the studies: after an update it costs a
     deduplication); `arrivals`, study_arrivals' answer when the caller has it (the screen keeps
-    it with the studies: with a file imported late it costs reading every record).
+    it with the studies: with a file imported late it costs reading every record); `outcome`,
+    the deduplication `studies` come from, when the caller has it (spares another).
     """
     if stage not in STAGES:
         raise ScreenerError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
@@ -570,7 +576,7 @@ def load_stage(
     resolvers = [r.name for r in config.reviewers if r.role == "resolver"]
     if stage == "full-text":
         title_abstract = title_abstract or load_stage(
-            review, "title-abstract", studies, member_of, rounds=rounds, arrivals=arrivals
+            review, "title-abstract", studies, member_of, rounds=rounds, arrivals=arrivals, outcome=outcome
         )
         included = {k for k, f in title_abstract.final.items() if f.decision == "include"}
         records = [r for r in studies if r.id in included]
@@ -659,9 +665,12 @@ def load_stage(
     if title_abstract is not None:
         view.rounds = title_abstract.rounds
     else:
-        view.rounds = rounds if rounds is not None else study_rounds(review, member_of)
+        view.rounds = rounds if rounds is not None else study_rounds(review, member_of, outcome)
     if stage == "title-abstract":  # where the stopping rule speaks
-        view.apart, view.apart_of = late_arrivals(review, member_of, first_lines, view.rounds, arrivals)
+        records_in = outcome.result.records if outcome is not None else None
+        view.apart, view.apart_of = late_arrivals(
+            review, member_of, first_lines, view.rounds, arrivals, records_in
+        )
     return view
 
 
@@ -876,14 +885,31 @@ def screener_labels(view: StageView, name: str) -> list[int]:
     return [1 if d.includes else 0 for d in decided]
 
 
-def progress_all(review) -> list[dict[str, Any]]:  # noqa: ANN001
+def load_all(review) -> tuple[dict[str, StageView], dict[str, str]]:  # noqa: ANN001 - Review
+    """Every stage of the review (review.toml's), from one deduplication (their rounds and late
+    arrivals read it too; at 100,000 records each costs seconds), and the map from every record
+    id to its study."""
+    from ..dedup import dedup_review
+
+    outcome = dedup_review(review)
+    studies, member_of = review_studies(review, outcome)
+    views: dict[str, StageView] = {}
+    for stage in review.config.stages:
+        views[stage] = load_stage(
+            review, stage, studies, member_of, title_abstract=views.get(STAGES[0]), outcome=outcome
+        )
+    return views, member_of
+
+
+def progress_all(review, loaded: dict[str, StageView] | None = None) -> list[dict[str, Any]]:  # noqa: ANN001
     """Progress of every stage: what each screener has done, finals, what waits for whom, and
     at title-abstract what the stopping rule says of each screener's decisions (as the screen
-    and the report say it: their share with an allocation, each round and late group alone)."""
-    studies, member_of = review_studies(review)
+    and the report say it: their share with an allocation, each round and late group alone).
+    `loaded`: load_all's views, when the caller has them."""
+    views = loaded if loaded is not None else load_all(review)[0]
     out = []
-    for stage in review.config.stages:
-        view = load_stage(review, stage, studies, member_of)
+    for view in views.values():
+        stage = view.stage
         info = view.progress()
         if stage == STAGES[0]:
             info["stopping"] = {}
