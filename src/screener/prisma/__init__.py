@@ -270,7 +270,7 @@ def prisma_counts(review, outcome=None, views=None, studied=None, round: int | N
 
     studies, member_of = studied or review_studies(review, outcome)
     if views is None:
-        views = list(load_stages(review, studies, member_of).values())
+        views = list(load_stages(review, studies, member_of, outcome).values())
     ta, ft = views
     reasons: dict[str, list[str]] = {}
     other_studies: list[str] = []

@@ -139,7 +139,7 @@ def report_data(review, generated: str | None = None) -> ReportData:  # noqa: AN
     config = review.config
     outcome = dedup_review(review)
     studies, member_of = review_studies(review, outcome)
-    views = load_stages(review, studies, member_of)
+    views = load_stages(review, studies, member_of, outcome)
     # The same counts as `prisma --format json`, from the same deduplication and decisions.
     counts = prisma_counts(review, outcome, [views[stage] for stage in STAGES], (studies, member_of))
     stages = []

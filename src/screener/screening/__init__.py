@@ -540,9 +540,12 @@ def decide_final(
     return None, conflict
 
 
-def load_stages(review, studies: list[Record], member_of: dict[str, str]) -> dict[str, StageView]:  # noqa: ANN001
-    """Both stages, the title-abstract decisions read once (full text reads them too)."""
-    title_abstract = load_stage(review, "title-abstract", studies, member_of)
+def load_stages(  # noqa: ANN001
+    review, studies: list[Record], member_of: dict[str, str], outcome=None
+) -> dict[str, StageView]:
+    """Both stages, the title-abstract decisions read once (full text reads them too);
+    `outcome`: the deduplication the studies come from, when the caller has it."""
+    title_abstract = load_stage(review, "title-abstract", studies, member_of, outcome=outcome)
     full_text = load_stage(review, "full-text", studies, member_of, title_abstract=title_abstract)
     return {"title-abstract": title_abstract, "full-text": full_text}
 
