@@ -347,9 +347,10 @@ def _share(*clones: Review) -> Review:
 
 def _decide_now(review: Review, name: str, ids: list[str], included: set[str] = frozenset()) -> None:
     """Decisions as the screen and `label` write them: the first of a round notes labels/began/."""
+    from screener.screening import load_stage
     from screener.screening.decisions import Decision, DecisionLog, now_stamp
 
-    log = DecisionLog.for_reviewer(review, TA, name)
+    log = DecisionLog.for_reviewer(review, TA, name, load_stage(review, TA))
     verdict = {True: "include", False: "exclude"}
     log.append_many([Decision(i, verdict[i in included], "", "", now_stamp()) for i in ids])
 
@@ -493,6 +494,37 @@ def test_no_line_is_written_once_the_round_was_screened(tmp_path, how) -> None:
     assert "says stop" not in _status_stopping(review)["alice"]["statement"]
 
 
+def test_a_late_import_of_round_2_from_another_clone_is_apart_though_round_1_ended_just_before(
+    tmp_path,
+) -> None:
+    """Alice screens round 1, the update comes seconds later, bob's clone imports CINAHL into
+    round 2 before alice's first round-2 decision by the clocks and pushes after she screened
+    round 2. Her line for round 2 is written (her first decision on a round-2 study), so CINAHL
+    is apart on her curve (attack helper: a line was refused when her last decision came less
+    than 10 minutes before the update, and the rule said stop with 50 records unseen)."""
+    from screener.screening import LATE_IMPORT, load_stage
+    from screener.update import update_review
+
+    from .test_allocate import make_review, records_csv
+    from .test_screening import _git
+
+    alice, bob = _clones(make_review(tmp_path, ["alice", "bob"], count=100), tmp_path, "alice-m", "bob-m")
+    _decide_now(alice, "alice", load_stage(alice, TA).record_ids)
+    update_review(alice, imports=[("db2", records_csv(tmp_path / "round2.csv", 5000, 40))])
+    alice = _share(Review(alice.root))
+    _git(bob.root, "pull", "--no-rebase", "origin", "main")
+    bob = Review(bob.root)
+    bob.import_file(records_csv(tmp_path / "cinahl.csv", 30000, 50), "cinahl", database="CINAHL")
+    view = load_stage(alice, TA)
+    _decide_now(alice, "alice", [r for r, n in view.rounds.items() if n == 2])
+    merged = _share(bob, alice)
+    view = load_stage(merged, TA)
+    assert view.apart == {}  # by the clocks CINAHL came before her first round-2 decision
+    assert len(view.apart_for("alice")) == 50
+    assert set(view.apart_for("alice").values()) == {f"round 2: {LATE_IMPORT}"}
+    assert "says stop" not in _status_stopping(merged)["alice"]["statement"]
+
+
 def test_a_teammate_s_votes_in_a_share_are_no_records_its_owner_must_still_see(tmp_path) -> None:
     """With an allocation, bob's votes settle records of alice's share (votes = 1): her screen
     never shows them, and status and the report measure her stopping rule on what her screen
@@ -544,17 +576,11 @@ def test_an_update_bringing_back_a_removed_export_keeps_its_round_s_late_import_
     assert "says stop" not in _status_stopping(Review(review.root))["alice"]["statement"]
 
 
-def test_began_lines_are_written_once_a_round_and_a_bad_one_is_skipped_and_named(
-    tmp_path, cli, monkeypatch
-) -> None:
+def test_began_lines_are_written_once_a_round_and_a_bad_one_is_skipped_and_named(tmp_path, cli) -> None:
     """`screener label` writes alice's line at her first decision of the round, none again;
     an update's round gets its own; a line that is none is skipped, named by check."""
-    import datetime as dt
-
     from .test_allocate import make_review
 
-    # Her round-1 decisions come seconds before the update here, not minutes.
-    monkeypatch.setattr("screener.screening.began.CLOCK_MARGIN", dt.timedelta(0))
     review = make_review(tmp_path, ["alice", "bob"], count=20)
     root = str(review.root)
     for record in ("pmid:1000", "pmid:1001"):

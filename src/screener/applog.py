@@ -271,8 +271,6 @@ class Appended:
 
     stamps: list[str]
     note: str = ""
-    # With a stamp column: the latest time of a line already in the file (None: none dated).
-    before: dt.datetime | None = None
 
 
 def append_rows(
@@ -308,10 +306,9 @@ def append_rows(
         writer = csv.writer(buffer, lineterminator="\n")
         size = os.fstat(fd).st_size
         rows = [list(row) for row in rows]
-        note, latest = "", None
+        note = ""
         if stamp_column is not None and size:
-            latest = _latest_stamp(fd, size, stamp_column)
-            note = _stamp_after(path, latest, rows, stamp_column)
+            note = _stamp_after(path, _latest_stamp(fd, size, stamp_column), rows, stamp_column)
         if size == 0:
             writer.writerow(header)
         else:
@@ -336,8 +333,7 @@ def append_rows(
         raise ScreenerError(f"cannot be written ({exc.strerror})", path=path) from None
     finally:
         os.close(fd)
-    stamps = [row[stamp_column] if stamp_column is not None else "" for row in rows]
-    return Appended(stamps, note, latest[2] if latest is not None else None)
+    return Appended([row[stamp_column] if stamp_column is not None else "" for row in rows], note)
 
 
 # (device, inode, column) -> (bytes read, the last 64 of them, lines read, the latest line so

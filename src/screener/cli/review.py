@@ -253,7 +253,8 @@ def status(review_dir: Path | None, as_json: bool) -> None:
     ("records imported after screening began"), are judged as groups of their own; the line
     speaks of the first group the rule does not say stop for, and "then ..." names the groups
     after it ("... stop too" when it says stop for those as well). With an allocation it speaks
-    of their share. It assumes ranked order, the screen's default.
+    of what their screen holds: their share still waiting for votes, and what they decided. It
+    assumes ranked order, the screen's default. A screener with no decision yet has no line.
 
     \b
     Example:
@@ -326,8 +327,11 @@ def status(review_dir: Path | None, as_json: bool) -> None:
             ]
             said = f"  round {number}: {count} records" + (f"; {', '.join(done)}" if done else "")
             console.print(said, markup=False, highlight=False)
+        from rich.padding import Padding
+
         for name, said in stage.get("stopping", {}).items():  # as the screen and the report say it
-            console.print(f"  stopping rule, {name}: {said['statement']}", markup=False, highlight=False)
+            line = Text(f"stopping rule, {name}: {said['statement']}")
+            console.print(Padding(line, (0, 0, 0, 2)))  # wrapped lines stay under the first
         if stage["verify_sample"] is not None:
             from ..screening import describe_sample
 

@@ -337,7 +337,7 @@ def screen(reviewer: str, stage: str, order: str, all_records: bool, review_dir:
         view = load_stage(review, stage, studies, member_of, rounds=rounds, arrivals=arrivals)
         gc.freeze()  # they live all session: no collection walks them again
         gc.enable()
-        log = DecisionLog.for_reviewer(review, stage, reviewer, held)
+        log = DecisionLog.for_reviewer(review, stage, reviewer, view, held)
         records, need = screen_records(view, reviewer, every=all_records)  # the allocation's share
         session = ScreenSession(
             stage,
@@ -468,7 +468,7 @@ def resolve(reviewer: str, stage: str, review_dir: Path | None) -> None:
         session = ScreenSession(
             stage,
             [by_id[c.record_id] for c in to_settle],
-            DecisionLog.for_reviewer(review, stage, reviewer),
+            DecisionLog.for_reviewer(review, stage, reviewer, view),
             config.exclusion_reasons,
             context=context,
             allow_maybe=False,

@@ -30,9 +30,6 @@ STAGE = "title-abstract"  # the stage the stopping rule speaks at
 SHA_DIGITS = 16
 _ROUND = re.compile(r"[1-9][0-9]{0,5}")  # ASCII digits only: int() takes '١' and str.isdigit '²'
 _EXPORT = re.compile(f"[0-9a-f]{{{SHA_DIGITS}}}")
-# A reviewer's decision dated this close before a round's first import may have been made in
-# it, by a clock behind: no line is written then (the safe side).
-CLOCK_MARGIN = dt.timedelta(minutes=10)
 
 
 def began_path(labels_dir: Path, reviewer: str) -> Path:
@@ -63,31 +60,20 @@ def held_now(review) -> tuple[int, str]:  # noqa: ANN001 - Review
 
 
 def note_began(  # noqa: ANN001 - Review
-    review,
-    reviewer: str,
-    stage: str,
-    stamp: str,
-    held: tuple[int, str] | None = None,
-    before: dt.datetime | None = None,
+    review, reviewer: str, stage: str, stamp: str, held: tuple[int, str] | None = None
 ) -> None:
-    """Write the line for the round unless the reviewer's file has one, or they decided in the
-    round already: called after a decision stamped `stamp` was written, `before` the latest time
-    of their lines before it. `held`: held_now's answer when the decision's ranking was made
-    (the screen's start), else the review now. Other stages write nothing.
-
-    A line written after their first decision of the round (a review screened before these
-    lines existed, a file deleted, a write that failed) would say the exports that came since
-    were held from the start, and their late group would fold into a finished curve: none is
-    written then, and the import times judge, as before."""
+    """Write the line for the round unless the reviewer's file has one: called after a decision
+    stamped `stamp` was written, when it was their first on a study of the round (a line written
+    after their curve of the round began, say in a review screened before these lines existed,
+    would say the exports that came since were held from the start: DecisionLog.for_reviewer
+    writes none then, and the import times judge, as before). `held`: held_now's answer when
+    the decision's ranking was made (the screen's start), else the review now. Other stages
+    write nothing."""
     if stage != STAGE:
         return
     from ..applog import MAX_CELL, append_rows, read_rows
 
     number, exports = held or held_now(review)
-    if before is not None:
-        opened = _round_opened(review, number) if number > 1 else None
-        if opened is None or before >= opened - CLOCK_MARGIN:
-            return
     path = began_path(review.labels_dir, reviewer)
     lines = read_rows(path, COLUMNS[0], _is_line).rows
     if any(_is_line(row) and int(row[0]) == number for _, row in lines):
@@ -95,19 +81,6 @@ def note_began(  # noqa: ANN001 - Review
     if len(exports) > MAX_CELL:  # over a thousand exports: the import times judge alone
         return
     append_rows(path, COLUMNS, [[str(number), stamp, exports]], _is_line, folders=2)
-
-
-def _round_opened(review, number: int) -> dt.datetime | None:  # noqa: ANN001 - Review
-    """When the round's first file was imported (None: no file of the round has a time)."""
-    from ..applog import parse_stamp
-
-    times = [
-        when
-        for search in review.searches()
-        for f in search.files
-        if f.round == number and (when := parse_stamp(f.imported or "")) is not None
-    ]
-    return min(times, default=None)
 
 
 def read_began(

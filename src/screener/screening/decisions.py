@@ -218,26 +218,29 @@ def tags_refused(path: Path) -> ScreenerError:
 class DecisionLog:
     """One reviewer's decision file for one stage."""
 
-    def __init__(self, path: Path, began: Callable[[str, dt.datetime | None], None] | None = None) -> None:
+    def __init__(self, path: Path, began: Callable[[str], None] | None = None) -> None:
         self.path = path
         self._columns: tuple[str, ...] | None = None
-        # Called once, with the stamp of the first decision made now through this log and the
-        # latest time of a line before it: what the ranking held when the reviewer began
-        # (began.note_began; see for_reviewer).
+        # Called once, with the stamp of the first decision made now through this log: what the
+        # ranking held when the reviewer began (began.note_began; see for_reviewer).
         self._began = began
 
     @classmethod
-    def for_reviewer(  # noqa: ANN001 - Review
-        cls, review, stage: str, reviewer: str, held: tuple[int, str] | None = None
+    def for_reviewer(  # noqa: ANN001 - Review, StageView
+        cls, review, stage: str, reviewer: str, view, held: tuple[int, str] | None = None
     ) -> DecisionLog:
         """The reviewer's log for `stage`, noting in labels/began/ what the review held when
-        their first decision of a round was made (began.py; `held`: began.held_now's answer
-        when their ranking was made, else the review when the decision is)."""
+        their first decision of a round was made (began.py): `view` is the stage as the
+        decisions are made against it, `held` began.held_now's answer when their ranking was
+        made (the screen's start), else the review when the decision is."""
         from .began import note_began
 
+        number = held[0] if held is not None else review.current_round()
+        # Their curve of the round began already: a line now would date its start too late.
+        began_before = any(view.rounds.get(study, 1) == number for study in view.decisions.get(reviewer, {}))
         return cls(
             decision_path(review.labels_dir, stage, reviewer),
-            lambda stamp, before: note_began(review, reviewer, stage, stamp, held, before),
+            None if began_before else (lambda stamp: note_began(review, reviewer, stage, stamp, held)),
         )
 
     def columns(self) -> tuple[str, ...]:
@@ -295,7 +298,7 @@ class DecisionLog:
             # The decision is saved already; a line that cannot be written (a planted link,
             # which 'screener check' names) leaves the import times to judge, as before.
             with contextlib.suppress(ScreenerError, OSError):
-                began(written.stamps[0], written.before)
+                began(written.stamps[0])
         return [
             replace(e, timestamp=t, clock_note=written.note)
             for e, t in zip(entries, written.stamps, strict=True)

@@ -129,7 +129,7 @@ def record_decision(
     studies, member_of = review_studies(review)  # deduplicated once, for the stage and the ids
     view = load_stage(review, stage, studies, member_of)
     known = set(view.record_ids)
-    log = DecisionLog.for_reviewer(review, stage, reviewer)
+    log = DecisionLog.for_reviewer(review, stage, reviewer, view)
     _resolver_target_check(review, view, member_of, reviewer)(record_id, decision)
     if record_id not in known and member_of.get(record_id) not in known:
         # A decision on an id that is no record (a typo, a search since removed) can always be
@@ -346,6 +346,6 @@ def import_decisions(
             hint="ids look like pmid:123, doi:10.1/x or SEARCH:ROW (see 'screener export'); pass "
             "--skip-unknown to import the matched rows only",
         )
-    log = DecisionLog.for_reviewer(review, stage, reviewer)
+    log = DecisionLog.for_reviewer(review, stage, reviewer, view)
     note = log.append_many(entries)[0].clock_note if entries else ""
     return ImportedDecisions(data_rows, len(entries), len(entries), unknown, target, note)
