@@ -525,6 +525,61 @@ def test_a_late_import_of_round_2_from_another_clone_is_apart_though_round_1_end
     assert "says stop" not in _status_stopping(merged)["alice"]["statement"]
 
 
+def test_a_line_written_after_the_curve_of_its_round_began_is_not_trusted(tmp_path) -> None:
+    """Alice screened round 2 on a machine whose screener wrote no line; CINAHL came into round
+    2 after; her laptop, holding CINAHL but not those decisions, wrote a round-2 line listing
+    it. After the merge that line, dated after her first round-2 decision, says nothing of what
+    her ranking held: the clocks judge, and CINAHL stays apart (attack helper: said stop)."""
+    from screener.screening import LATE_IMPORT, load_stage
+    from screener.screening.began import note_began
+    from screener.screening.decisions import now_stamp
+
+    from .test_allocate import make_review, records_csv
+
+    review = make_review(tmp_path, ["alice", "bob"], count=100)
+    _decide_now(review, "alice", load_stage(review, TA).record_ids)
+    review = _update(review, tmp_path, 40)
+    round_2 = [r for r, n in load_stage(review, TA).rounds.items() if n == 2]
+    _decide(review, "alice", round_2)  # the other machine: no line
+    review.import_file(records_csv(tmp_path / "cinahl.csv", 30000, 50), "cinahl", database="CINAHL")
+    review = Review(review.root)
+    note_began(review, "alice", TA, now_stamp(), None, [2])  # the laptop's line, held CINAHL
+    view = load_stage(review, TA)
+    assert len(view.apart_for("alice")) == 50
+    assert set(view.apart_for("alice").values()) == {f"round 2: {LATE_IMPORT}"}
+
+
+def test_a_round_left_unscreened_until_the_next_update_begins_with_her_first_decision(tmp_path) -> None:
+    """Round 2 was never screened when round 3 came; bob's clone imported CINAHL into round 2,
+    merged after alice screened. Her first decision notes rounds 2 and 3 (neither begun), so
+    CINAHL is apart on her round-2 curve (attack helper: only round 3 had a line, the clocks
+    folded CINAHL into round 2 and the rule said stop with 50 unseen)."""
+    from screener.screening import LATE_IMPORT, load_stage
+    from screener.update import update_review
+
+    from .test_allocate import make_review, records_csv
+    from .test_screening import _git
+
+    alice, bob = _clones(make_review(tmp_path, ["alice", "bob"], count=100), tmp_path, "alice-m", "bob-m")
+    _decide_now(alice, "alice", load_stage(alice, TA).record_ids)
+    update_review(alice, imports=[("db2", records_csv(tmp_path / "round2.csv", 5000, 40))])
+    alice = _share(Review(alice.root))
+    _git(bob.root, "pull", "--no-rebase", "origin", "main")
+    bob = Review(bob.root)
+    bob.import_file(records_csv(tmp_path / "cinahl.csv", 30000, 50), "cinahl", database="CINAHL")
+    update_review(alice, imports=[("db3", records_csv(tmp_path / "round3.csv", 7000, 30))])
+    alice = Review(alice.root)
+    later = [r for r, n in load_stage(alice, TA).rounds.items() if n in (2, 3)]
+    _decide_now(alice, "alice", later)
+    began = (alice.root / "labels" / "began" / "alice.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in began[1:]] == ["1", "2", "3"]
+    merged = _share(bob, alice)
+    view = load_stage(merged, TA)
+    assert len(view.apart_for("alice")) == 50
+    assert set(view.apart_for("alice").values()) == {f"round 2: {LATE_IMPORT}"}
+    assert "says stop" not in _status_stopping(merged)["alice"]["statement"]
+
+
 def test_a_teammate_s_votes_in_a_share_are_no_records_its_owner_must_still_see(tmp_path) -> None:
     """With an allocation, bob's votes settle records of alice's share (votes = 1): her screen
     never shows them, and status and the report measure her stopping rule on what her screen

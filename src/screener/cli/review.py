@@ -327,11 +327,20 @@ def status(review_dir: Path | None, as_json: bool) -> None:
             ]
             said = f"  round {number}: {count} records" + (f"; {', '.join(done)}" if done else "")
             console.print(said, markup=False, highlight=False)
-        from rich.padding import Padding
-
         for name, said in stage.get("stopping", {}).items():  # as the screen and the report say it
-            line = Text(f"stopping rule, {name}: {said['statement']}")
-            console.print(Padding(line, (0, 0, 0, 2)))  # wrapped lines stay under the first
+            import textwrap
+
+            # Wrapped here, so the lines after the first stay under it (rich wraps at column 0).
+            line = f"stopping rule, {name}: {said['statement']}"
+            wrapped = textwrap.fill(
+                line,
+                max(20, console.width),
+                initial_indent="  ",
+                subsequent_indent="  ",
+                break_long_words=False,  # a name is never cut
+                break_on_hyphens=False,
+            )
+            console.print(wrapped, markup=False, highlight=False, soft_wrap=True)
         if stage["verify_sample"] is not None:
             from ..screening import describe_sample
 

@@ -401,13 +401,13 @@ def study_arrivals(  # noqa: ANN001 - Review
 def late_arrivals(  # noqa: ANN001 - Review
     review,
     member_of: dict[str, str],
-    first_lines: dict[str, list[str]],
+    first_lines: dict[str, list[tuple[str, str]]],
     rounds: dict[str, int],
     arrivals: Arrivals | None = None,
     records: list[Record] | None = None,
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """The studies whose every record came in a file imported after their round's screening
-    began (its first decision line, from `first_lines`: study -> each reviewer's first line's
+    began (its first decision line, from `first_lines`: study -> each reviewer and their first line's
     stamp; a decision made again later moves nothing): a population the ranking never held
     when that round's curve was drawn, so the stopping rule judges them apart, or it would say
     stop with them unseen. Named LATE_OTHER when only other methods (citations, websites,
@@ -434,13 +434,18 @@ def late_arrivals(  # noqa: ANN001 - Review
     # round -> its first decision; one dated before any of its files (decisions imported with
     # the times they were made elsewhere) says nothing of what the ranking held.
     began: dict[int, float] = {}
+    # (reviewer, round) -> their first decision on a study of it: a line of theirs written
+    # after it (another machine of theirs ran a screener that wrote none) cannot say what their
+    # ranking held when that curve began.
+    first_of: dict[tuple[str, int], float] = {}
     for study, stamps in first_lines.items():
         number = rounds.get(study, 1)
-        for text in stamps:
+        for reviewer, text in stamps:
             when = parse_stamp(text or "")
             if when is None:
                 continue
             moment = when.timestamp()
+            first_of[(reviewer, number)] = min(moment, first_of.get((reviewer, number), math.inf))
             if first_file.get(number, math.inf) <= moment < began.get(number, math.inf):
                 began[number] = moment
 
@@ -472,11 +477,17 @@ def late_arrivals(  # noqa: ANN001 - Review
         if late(when, rounds.get(study, 1))
     }
     out_of: dict[str, dict[str, str]] = {}
-    for reviewer, held_in in held_by_round(review.labels_dir).items():
+    for reviewer, lines in held_by_round(review.labels_dir).items():
+        # A line carries the stamp of the decision it was written with, never a later one.
+        held_in = {
+            number: held
+            for number, (written, held) in lines.items()
+            if written <= first_of.get((reviewer, number), math.inf)
+        }
         own: dict[str, str] = {}
         for study, (_, only_other, exports) in arrivals.items():
             held = held_in.get(rounds.get(study, 1))
-            if held is None:  # no line of theirs for the study's round: the clocks judge
+            if held is None:  # no line of theirs for the study's round in time: the clocks judge
                 if study in by_time:
                     own[study] = by_time[study]
             elif not any(e[:SHA_DIGITS] in held for e in exports):
@@ -594,7 +605,7 @@ def load_stage(
     # study -> the stamp of each reviewer's first decision on it (the log comes in the order the
     # decisions were made, whatever order git's union merge left its lines in): when it was first
     # screened, which a later decision on it does not move (late_arrivals).
-    first_lines: dict[str, list[str]] = {}
+    first_lines: dict[str, list[tuple[str, str]]] = {}
     for reviewer in screeners + resolvers:
         log, skipped = read_log_rows(decision_path(review.labels_dir, stage, reviewer))
         interrupted.extend(skipped)
@@ -605,7 +616,7 @@ def load_stage(
             study = member_of.get(entry.record_id, entry.record_id)
             if study in in_stage and study not in seen:
                 seen.add(study)
-                first_lines.setdefault(study, []).append(entry.timestamp)
+                first_lines.setdefault(study, []).append((reviewer, entry.timestamp))
             if study not in in_stage:
                 unknown.setdefault(reviewer, []).append(entry.record_id)
                 if entry.record_id not in member_of:  # the latest line counts: undecided retracts

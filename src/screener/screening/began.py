@@ -60,33 +60,37 @@ def held_now(review) -> tuple[int, str]:  # noqa: ANN001 - Review
 
 
 def note_began(  # noqa: ANN001 - Review
-    review, reviewer: str, stage: str, stamp: str, held: tuple[int, str] | None = None
+    review,
+    reviewer: str,
+    stage: str,
+    stamp: str,
+    held: tuple[int, str] | None = None,
+    rounds: list[int] | None = None,
 ) -> None:
-    """Write the line for the round unless the reviewer's file has one: called after a decision
-    stamped `stamp` was written, when it was their first on a study of the round (a line written
-    after their curve of the round began, say in a review screened before these lines existed,
-    would say the exports that came since were held from the start: DecisionLog.for_reviewer
-    writes none then, and the import times judge, as before). `held`: held_now's answer when
-    the decision's ranking was made (the screen's start), else the review now. Other stages
-    write nothing."""
+    """Write a line for each of `rounds` (default: the current one) the reviewer's file has none
+    for: called after a decision stamped `stamp` was written, the rounds being those on none of
+    whose studies they had decided (a line written after their curve of a round began, say in a
+    review screened before these lines existed, would say the exports that came since were held
+    from the start: DecisionLog.for_reviewer asks for none then, and the import times judge, as
+    before). `held`: held_now's answer when the decision's ranking was made (the screen's
+    start), else the review now. Other stages write nothing."""
     if stage != STAGE:
         return
     from ..applog import MAX_CELL, append_rows, read_rows
 
     number, exports = held or held_now(review)
     path = began_path(review.labels_dir, reviewer)
-    lines = read_rows(path, COLUMNS[0], _is_line).rows
-    if any(_is_line(row) and int(row[0]) == number for _, row in lines):
+    written = {int(row[0]) for _, row in read_rows(path, COLUMNS[0], _is_line).rows if _is_line(row)}
+    wanted = [n for n in (rounds if rounds is not None else [number]) if n not in written]
+    if not wanted or len(exports) > MAX_CELL:  # over a thousand exports: the import times judge
         return
-    if len(exports) > MAX_CELL:  # over a thousand exports: the import times judge alone
-        return
-    append_rows(path, COLUMNS, [[str(number), stamp, exports]], _is_line, folders=2)
+    append_rows(path, COLUMNS, [[str(n), stamp, exports] for n in wanted], _is_line, folders=2)
 
 
 def read_began(
     labels_dir: Path, reviewers: set[str] | None = None, rounds: set[int] | None = None
-) -> tuple[dict[str, dict[int, list[frozenset[str]]]], list[str]]:
-    """Every reviewer's lines: reviewer -> round -> the exports each line held, and a warning
+) -> tuple[dict[str, dict[int, list[tuple[float, frozenset[str]]]]], list[str]]:
+    """Every reviewer's lines: reviewer -> round -> each line's time and the exports it held, and a warning
     per file or line that could not be read (skipped: the import times judge alone), and, when
     given, per file of a name not in `reviewers`, per line of a round not in `rounds` and per
     line dated ahead of this machine's clock (what `screener check` says)."""
@@ -96,7 +100,7 @@ def read_began(
     now = dt.datetime.now(dt.UTC)
 
     folder = labels_dir / "began"
-    out: dict[str, dict[int, list[frozenset[str]]]] = {}
+    out: dict[str, dict[int, list[tuple[float, frozenset[str]]]]] = {}
     warnings: list[str] = []
     if folder.is_symlink():
         return out, warnings  # named by check's link check
@@ -124,7 +128,8 @@ def read_began(
             warnings.append(f"{where}: {path.stem!r} is no reviewer in review.toml; the file says nothing")
         lines = out.setdefault(path.stem, {})
         for number, row in log.rows:
-            exports = row[2].split() if _is_line(row) and parse_stamp(row[1].strip()) else []
+            when = parse_stamp(row[1].strip()) if _is_line(row) else None
+            exports = row[2].split() if when is not None else []
             if not exports or not all(_EXPORT.fullmatch(e) for e in exports):
                 warnings.append(
                     f"{where}, line {number}: not a line of round,timestamp,exports; skipped "
@@ -134,11 +139,10 @@ def read_began(
             round_number = int(row[0])
             if rounds is not None and round_number not in rounds:
                 warnings.append(f"{where}, line {number}: round {round_number} is no round of the review")
-            when = parse_stamp(row[1].strip())
             if rounds is not None and when is not None and when > now + FUTURE_TOLERANCE:
                 said = row[1].strip()[:40]
                 warnings.append(f"{where}, line {number}: dated {said}, in the future (a wrong clock?)")
-            lines.setdefault(round_number, []).append(frozenset(exports))
+            lines.setdefault(round_number, []).append((when.timestamp(), frozenset(exports)))
     return out, warnings
 
 
@@ -147,21 +151,25 @@ def not_held(labels_dir: Path, rounds_of: dict[str, int]) -> dict[str, frozenset
     round without: in none of their ranking when their curve for that round began, whatever
     the import times say. Reviewers whose lines miss nothing are left out (most reviews: all)."""
     out: dict[str, frozenset[str]] = {}
-    for reviewer, held in held_by_round(labels_dir).items():
+    for reviewer, lines in held_by_round(labels_dir).items():
         missing = frozenset(
             sha256
             for sha256, number in rounds_of.items()
-            if number in held and sha256[:SHA_DIGITS] not in held[number]
+            if number in lines and sha256[:SHA_DIGITS] not in lines[number][1]
         )
         if missing:
             out[reviewer] = missing
     return out
 
 
-def held_by_round(labels_dir: Path) -> dict[str, dict[int, frozenset[str]]]:
-    """Per reviewer and round, the exports in every one of their lines for it (two machines
-    may each have written one): what their ranking surely held when they began it."""
+def held_by_round(labels_dir: Path) -> dict[str, dict[int, tuple[float, frozenset[str]]]]:
+    """Per reviewer and round, their earliest line's time and the exports in every one of their
+    lines for it (two machines may each have written one): what their ranking surely held when
+    they began it."""
     return {
-        reviewer: {number: frozenset.intersection(*lines) for number, lines in rounds.items()}
+        reviewer: {
+            number: (min(when for when, _ in lines), frozenset.intersection(*(held for _, held in lines)))
+            for number, lines in rounds.items()
+        }
         for reviewer, rounds in read_began(labels_dir)[0].items()
     }

@@ -236,11 +236,14 @@ class DecisionLog:
         from .began import note_began
 
         number = held[0] if held is not None else review.current_round()
-        # Their curve of the round began already: a line now would date its start too late.
-        began_before = any(view.rounds.get(study, 1) == number for study in view.decisions.get(reviewer, {}))
+        # The rounds whose curve of theirs has not begun (no decision of theirs on a study of
+        # it): a line for one that has would date its start too late. An earlier round left
+        # unscreened until a later update came begins now too.
+        decided = {view.rounds.get(study, 1) for study in view.decisions.get(reviewer, {})}
+        rounds = [n for n in range(1, number + 1) if n not in decided]
         return cls(
             decision_path(review.labels_dir, stage, reviewer),
-            None if began_before else (lambda stamp: note_began(review, reviewer, stage, stamp, held)),
+            (lambda stamp: note_began(review, reviewer, stage, stamp, held, rounds)) if rounds else None,
         )
 
     def columns(self) -> tuple[str, ...]:
