@@ -549,6 +549,37 @@ def test_a_line_written_after_the_curve_of_its_round_began_is_not_trusted(tmp_pa
     assert set(view.apart_for("alice").values()) == {f"round 2: {LATE_IMPORT}"}
 
 
+def test_what_a_late_line_lacks_still_counts(tmp_path) -> None:
+    """A round-2 line dated 1 ms after alice's first round-2 decision (a clock, a restored file)
+    says nothing of what she held, but an export it lacks was lacking when she began too:
+    CINAHL, imported before her first decision by the clocks, stays apart (attack helper: the
+    late line was dropped whole, and the clocks said stop with 50 unseen)."""
+    import datetime as dt
+
+    from screener.applog import parse_stamp
+    from screener.screening import LATE_IMPORT, load_stage
+    from screener.screening.began import held_now, note_began
+
+    from .test_allocate import make_review, records_csv
+
+    review = make_review(tmp_path, ["alice", "bob"], count=100)
+    _decide_now(review, "alice", load_stage(review, TA).record_ids)
+    review = _update(review, tmp_path, 40)
+    held = held_now(review)  # her screen starts
+    review.import_file(records_csv(tmp_path / "cinahl.csv", 30000, 50), "cinahl", database="CINAHL")
+    review = Review(review.root)
+    round_2 = [r for r, n in load_stage(review, TA).rounds.items() if n == 2]
+    _decide(review, "alice", round_2)
+    decided = load_stage(review, TA).decisions["alice"].values()
+    first = min(d.timestamp for d in decided if d.record_id in round_2)
+    later = (parse_stamp(first) + dt.timedelta(milliseconds=1)).isoformat(timespec="milliseconds")
+    note_began(review, "alice", TA, later, held, [2])
+    view = load_stage(Review(review.root), TA)
+    assert view.apart == {}  # by the clocks CINAHL came first
+    assert len(view.apart_for("alice")) == 50
+    assert set(view.apart_for("alice").values()) == {f"round 2: {LATE_IMPORT}"}
+
+
 def test_a_round_left_unscreened_until_the_next_update_begins_with_her_first_decision(tmp_path) -> None:
     """Round 2 was never screened when round 3 came; bob's clone imported CINAHL into round 2,
     merged after alice screened. Her first decision notes rounds 2 and 3 (neither begun), so

@@ -478,20 +478,21 @@ def late_arrivals(  # noqa: ANN001 - Review
     }
     out_of: dict[str, dict[str, str]] = {}
     for reviewer, lines in held_by_round(review.labels_dir).items():
-        # A line carries the stamp of the decision it was written with, never a later one.
-        held_in = {
-            number: held
-            for number, (written, held) in lines.items()
-            if written <= first_of.get((reviewer, number), math.inf)
-        }
         own: dict[str, str] = {}
         for study, (_, only_other, exports) in arrivals.items():
-            held = held_in.get(rounds.get(study, 1))
-            if held is None:  # no line of theirs for the study's round in time: the clocks judge
+            number = rounds.get(study, 1)
+            line = lines.get(number)
+            if line is None:  # no line of theirs for the study's round: the clocks judge
                 if study in by_time:
                     own[study] = by_time[study]
-            elif not any(e[:SHA_DIGITS] in held for e in exports):
-                own[study] = named(study, only_other)
+                continue
+            written, held = line
+            if not any(e[:SHA_DIGITS] in held for e in exports):
+                own[study] = named(study, only_other)  # missing then, so missing when they began
+            elif written > first_of.get((reviewer, number), math.inf) and study in by_time:
+                # Dated after their first decision on the round (another machine of theirs, on
+                # a screener that wrote none, began it): what it held says nothing of that start.
+                own[study] = by_time[study]
         if own != by_time:
             out_of[reviewer] = own
     return by_time, out_of
