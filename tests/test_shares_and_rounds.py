@@ -494,15 +494,10 @@ def test_no_line_is_written_once_the_round_was_screened(tmp_path, how) -> None:
     assert "says stop" not in _status_stopping(review)["alice"]["statement"]
 
 
-def test_a_late_import_of_round_2_from_another_clone_is_apart_though_round_1_ended_just_before(
-    tmp_path,
-) -> None:
-    """Alice screens round 1, the update comes seconds later, bob's clone imports CINAHL into
-    round 2 before alice's first round-2 decision by the clocks and pushes after she screened
-    round 2. Her line for round 2 is written (her first decision on a round-2 study), so CINAHL
-    is apart on her curve (attack helper: a line was refused when her last decision came less
-    than 10 minutes before the update, and the rule said stop with 50 records unseen)."""
-    from screener.screening import LATE_IMPORT, load_stage
+def _round_2_and_cinahl_unpushed(tmp_path) -> tuple[Review, Review]:  # noqa: ANN001
+    """alice screened round 1 and ran an update (round 2), shared; bob pulled it and imported
+    CINAHL into round 2 without pushing: the two clones."""
+    from screener.screening import load_stage
     from screener.update import update_review
 
     from .test_allocate import make_review, records_csv
@@ -515,6 +510,20 @@ def test_a_late_import_of_round_2_from_another_clone_is_apart_though_round_1_end
     _git(bob.root, "pull", "--no-rebase", "origin", "main")
     bob = Review(bob.root)
     bob.import_file(records_csv(tmp_path / "cinahl.csv", 30000, 50), "cinahl", database="CINAHL")
+    return alice, Review(bob.root)
+
+
+def test_a_late_import_of_round_2_from_another_clone_is_apart_though_round_1_ended_just_before(
+    tmp_path,
+) -> None:
+    """Alice screens round 1, the update comes seconds later, bob's clone imports CINAHL into
+    round 2 before alice's first round-2 decision by the clocks and pushes after she screened
+    round 2. Her line for round 2 is written (her first decision on a round-2 study), so CINAHL
+    is apart on her curve (attack helper: a line was refused when her last decision came less
+    than 10 minutes before the update, and the rule said stop with 50 records unseen)."""
+    from screener.screening import LATE_IMPORT, load_stage
+
+    alice, bob = _round_2_and_cinahl_unpushed(tmp_path)
     view = load_stage(alice, TA)
     _decide_now(alice, "alice", [r for r, n in view.rounds.items() if n == 2])
     merged = _share(bob, alice)
@@ -588,16 +597,9 @@ def test_a_round_left_unscreened_until_the_next_update_begins_with_her_first_dec
     from screener.screening import LATE_IMPORT, load_stage
     from screener.update import update_review
 
-    from .test_allocate import make_review, records_csv
-    from .test_screening import _git
+    from .test_allocate import records_csv
 
-    alice, bob = _clones(make_review(tmp_path, ["alice", "bob"], count=100), tmp_path, "alice-m", "bob-m")
-    _decide_now(alice, "alice", load_stage(alice, TA).record_ids)
-    update_review(alice, imports=[("db2", records_csv(tmp_path / "round2.csv", 5000, 40))])
-    alice = _share(Review(alice.root))
-    _git(bob.root, "pull", "--no-rebase", "origin", "main")
-    bob = Review(bob.root)
-    bob.import_file(records_csv(tmp_path / "cinahl.csv", 30000, 50), "cinahl", database="CINAHL")
+    alice, bob = _round_2_and_cinahl_unpushed(tmp_path)
     update_review(alice, imports=[("db3", records_csv(tmp_path / "round3.csv", 7000, 30))])
     alice = Review(alice.root)
     later = [r for r, n in load_stage(alice, TA).rounds.items() if n in (2, 3)]
