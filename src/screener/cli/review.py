@@ -260,6 +260,8 @@ def status(review_dir: Path | None, as_json: bool) -> None:
     Example:
       screener status --json
     """
+    import textwrap
+
     review = find_review(review_dir)
     info = review.status()
     if info["records_identified"] and review.config.reviewers:
@@ -328,8 +330,6 @@ def status(review_dir: Path | None, as_json: bool) -> None:
             said = f"  round {number}: {count} records" + (f"; {', '.join(done)}" if done else "")
             console.print(said, markup=False, highlight=False)
         for name, said in stage.get("stopping", {}).items():  # as the screen and the report say it
-            import textwrap
-
             # Wrapped here, so the lines after the first stay under it (rich wraps at column 0).
             line = f"stopping rule, {name}: {said['statement']}"
             wrapped = textwrap.fill(

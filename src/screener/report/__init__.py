@@ -229,12 +229,12 @@ def report_data(review, generated: str | None = None) -> ReportData:  # noqa: AN
 def recall_curves(view) -> list[RecallCurve]:  # noqa: ANN001 - screening.StageView
     """Per screener: inclusions found against records screened, in the order the decisions
     were made (as the screen feeds the stopping rule), and the rule's statement now."""
-    from ..screening import screener_labels, stopping_statement
+    from ..screening import screener_labels, screener_stopping
 
     out = []
     for name in view.screeners:
         # Measured as the screen measures it: their share with an allocation, each round alone.
-        total = len(view.stopping_scope(name))
+        total = len(view.stopping_scope(name))  # the curve's length: what their screen holds
         labels = screener_labels(view, name)
         found, points = 0, [(0, 0)]
         step = max(1, len(labels) // CURVE_POINTS)
@@ -242,8 +242,7 @@ def recall_curves(view) -> list[RecallCurve]:  # noqa: ANN001 - screening.StageV
             found += label
             if k % step == 0 or k == len(labels) or label:
                 points.append((k, found))
-        scope = f"{name}'s share" if view.allocation is not None else ""
-        statement = stopping_statement(labels, total, view.stopping_rounds(name), scope)[0]
+        statement = screener_stopping(view, name, labels)[0]
         out.append(RecallCurve(name, view.stage, total, len(labels), found, _thin(points), statement))
     return out
 

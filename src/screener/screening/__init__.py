@@ -332,6 +332,7 @@ def _file_arrivals(review) -> tuple[dict[str, float], dict[int, float]]:  # noqa
     removed: one removed and imported again keeps its first import's time), and each round's
     first file's import. Files whose time is no date are left out: they are never late."""
     from ..applog import parse_stamp
+
     arrived: dict[str, float] = {}
     first_file: dict[int, float] = {}
     for search in review.searches():
@@ -430,7 +431,8 @@ def late_arrivals(  # noqa: ANN001 - Review
 
     files = _file_arrivals(review)
     arrived, first_file = files
-    missing = not_held(review.labels_dir, listed_rounds(review))
+    held_lines = held_by_round(review.labels_dir)
+    missing = not_held(review.labels_dir, listed_rounds(review), held_lines)
     # round -> its first decision; one dated before any of its files (decisions imported with
     # the times they were made elsewhere) says nothing of what the ranking held.
     began: dict[int, float] = {}
@@ -477,7 +479,7 @@ def late_arrivals(  # noqa: ANN001 - Review
         if late(when, rounds.get(study, 1))
     }
     out_of: dict[str, dict[str, str]] = {}
-    for reviewer, lines in held_by_round(review.labels_dir).items():
+    for reviewer, lines in held_lines.items():
         own: dict[str, str] = {}
         for study, (_, only_other, exports) in arrivals.items():
             number = rounds.get(study, 1)
@@ -900,6 +902,15 @@ def screener_labels(view: StageView, name: str) -> list[int]:
     return [1 if d.includes else 0 for d in decided]
 
 
+def screener_stopping(view: StageView, name: str, labels: list[int] | None = None) -> tuple[str, bool]:
+    """stopping_statement on a screener's decisions, as their screen says it: on what it holds
+    (stopping_scope), each round and late group of theirs alone. `labels`: screener_labels'
+    answer when the caller has it."""
+    labels = screener_labels(view, name) if labels is None else labels
+    scope = f"{name}'s share" if view.allocation is not None else ""
+    return stopping_statement(labels, len(view.stopping_scope(name)), view.stopping_rounds(name), scope)
+
+
 def load_all(review) -> tuple[dict[str, StageView], dict[str, str]]:  # noqa: ANN001 - Review
     """Every stage of the review (review.toml's), from one deduplication (their rounds and late
     arrivals read it too; at 100,000 records each costs seconds), and the map from every record
@@ -908,12 +919,8 @@ def load_all(review) -> tuple[dict[str, StageView], dict[str, str]]:  # noqa: AN
 
     outcome = dedup_review(review)
     studies, member_of = review_studies(review, outcome)
-    views: dict[str, StageView] = {}
-    for stage in review.config.stages:
-        views[stage] = load_stage(
-            review, stage, studies, member_of, title_abstract=views.get(STAGES[0]), outcome=outcome
-        )
-    return views, member_of
+    both = load_stages(review, studies, member_of, outcome)
+    return {stage: both[stage] for stage in review.config.stages}, member_of
 
 
 def progress_all(review, loaded: dict[str, StageView] | None = None) -> list[dict[str, Any]]:  # noqa: ANN001
@@ -931,9 +938,7 @@ def progress_all(review, loaded: dict[str, StageView] | None = None) -> list[dic
             for name in view.screeners:
                 labels = screener_labels(view, name)
                 if labels:
-                    scope = f"{name}'s share" if view.allocation is not None else ""
-                    rounds = view.stopping_rounds(name)
-                    text, stop = stopping_statement(labels, len(view.stopping_scope(name)), rounds, scope)
+                    text, stop = screener_stopping(view, name, labels)
                     info["stopping"][name] = {"statement": text, "says_stop": stop}
         info["waiting_for"] = {name: info["need_vote_from"].get(name, 0) for name in info["reviewers"]}
         if view.resolvers:

@@ -335,9 +335,8 @@ def screen_records(view: StageView, reviewer: str, every: bool = False) -> tuple
             said += " (of your share; every record shown)"
         return list(view.records), said
     share = view.allocation.share(reviewer)
-    mine = view.decisions.get(reviewer, {})
-    voting = view.voting()
-    records = [r for r in view.records if r.id in mine or (r.id in share and r.id in voting)]
+    held = view.stopping_scope(reviewer)  # what the stopping rule speaks of, everywhere
+    records = [r for r in view.records if r.id in held]
     if not share:
         return records, (
             f"no record of the {view.stage} stage is allocated to you: run 'screener allocate', "

@@ -146,12 +146,17 @@ def read_began(
     return out, warnings
 
 
-def not_held(labels_dir: Path, rounds_of: dict[str, int]) -> dict[str, frozenset[str]]:
+def not_held(
+    labels_dir: Path,
+    rounds_of: dict[str, int],
+    lines_of: dict[str, dict[int, tuple[float, frozenset[str]]]] | None = None,
+) -> dict[str, frozenset[str]]:
     """Per reviewer, the exports (sha256, with their rounds: listed_rounds) they began their
     round without: in none of their ranking when their curve for that round began, whatever
-    the import times say. Reviewers whose lines miss nothing are left out (most reviews: all)."""
+    the import times say. Reviewers whose lines miss nothing are left out (most reviews: all).
+    `lines_of`: held_by_round's answer when the caller has it."""
     out: dict[str, frozenset[str]] = {}
-    for reviewer, lines in held_by_round(labels_dir).items():
+    for reviewer, lines in (held_by_round(labels_dir) if lines_of is None else lines_of).items():
         missing = frozenset(
             sha256
             for sha256, number in rounds_of.items()

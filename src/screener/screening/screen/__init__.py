@@ -39,7 +39,6 @@ from .studies import (
 )
 
 __all__ = [
-    "searches_changed",
     "BackgroundRanking",
     "HIGHLIGHT_SECONDS",
     "KEYS",
@@ -74,6 +73,7 @@ __all__ = [
     "screen_studies",
     "screen_studies_deferred",
     "screen_studies_lazy",
+    "searches_changed",
     "show_help",
     "show_history",
     "still_need_vote",

@@ -457,7 +457,6 @@ def save_order(review, session: ScreenSession, reviewer: str, settings: str, ids
         pass
 
 
-
 def _searches_signature(folder: Path) -> tuple:
     """Every search file's name, size and modification time: what a pull or an import changes."""
     try:
